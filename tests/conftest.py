@@ -1,0 +1,100 @@
+"""Shared fixtures: a real database (SQLite by default, PostgreSQL with RETOUR_TEST_DATABASE_URL), rolled back per test.
+
+In CI (CI=true) a PostgreSQL run must reach PostgreSQL: a connection failure fails the session rather than
+skipping tests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from retour.config import Settings, load_settings
+from retour.db import make_engine, upgrade
+from retour.models import Base
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def _test_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("RETOUR_TEST_DATABASE_URL", "")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def reset_database(engine: Engine) -> None:
+    """Empty the database completely (tables and Alembic's version table) before migrating it."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        else:
+            Base.metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _test_database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url)
+    reset_database(eng)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine):
+    conn = engine.connect()
+    trans = conn.begin()
+    try:
+        yield conn
+    finally:
+        trans.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def session_factory(connection) -> sessionmaker[Session]:
+    """Sessions bound to the test's outer transaction: code may commit, everything is rolled back after the test."""
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture
+def session(session_factory) -> Iterator[Session]:
+    s = session_factory()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, database_url: str):
+    """Settings from a mapping, never from the developer's environment."""
+
+    def _make(overrides: dict | None = None, **kwargs) -> Settings:
+        base = {"data_dir": str(tmp_path / "data"), "database_url": database_url}
+        base.update(overrides or {})
+        base.update(kwargs)
+        return load_settings(base, environ={})
+
+    return _make
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(f"shared material not found at {SHARED}: the repository must sit beside shared/")
+    return SHARED
