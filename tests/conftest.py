@@ -98,3 +98,18 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"shared material not found at {SHARED}: the repository must sit beside shared/")
     return SHARED
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI nothing is silently skipped: a skipped test (missing PostgreSQL, browser, demo org) fails.
+
+    Tests of genuinely optional extras may skip with a reason starting "optional:".
+    """
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") == "true" and report.skipped and not getattr(report, "wasxfail", None):
+        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if not reason.startswith("optional:") and "optional:" not in reason:
+            report.outcome = "failed"
+            report.longrepr = f"skipped in CI, which must run every test: {reason}"
