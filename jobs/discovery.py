@@ -1,0 +1,170 @@
+"""Bootstrap-then-assign theme discovery: pure functions over numpy arrays.
+
+Why this design (measured, see shared/eval/README.md): re-clustering everything each night moves 15-34% of
+texts between themes even after matching; assigning new text to the nearest existing centroid and
+clustering only what is left (the candidate pool) moves nothing and costs milliseconds. The pool is
+clustered with average linkage — the best-scoring rule on labelled data — but on a capped sample, so
+memory stays bounded (the pairwise matrix of 6,000 vectors is 144 MB) whatever the corpus size; what the
+sample's clusters do not absorb waits for the next round.
+
+All vectors here are L2-normalised and already centred per language, so a dot product is a cosine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Similarity (cosine, centred space) above which a segment belongs to a theme, at granularity 0.
+# Chosen on half of the themes of the labelled sets and checked on the other half (bench/themes_quality.py).
+BASE_THRESHOLD = 0.36
+GRANULARITY_SPAN = 0.12  # granularity +1 raises the threshold by this much (narrower themes), -1 lowers it
+POOL_CAP = 6000
+OFFSET_STEP = 0.04  # what one curator merge (down) or split (up) moves a theme's local threshold
+MERGE_PROPOSAL_MARGIN = 0.02  # propose merging two themes whose centroids are this close to the threshold
+SPLIT_PROPOSAL_MIN_SIZE = 12
+
+
+def threshold_for(granularity: float, base: float = BASE_THRESHOLD) -> float:
+    """The global similarity threshold for a granularity in [-1, 1]."""
+    g = max(-1.0, min(1.0, float(granularity)))
+    return base + GRANULARITY_SPAN * g
+
+
+def assign(vectors: np.ndarray, centroids: np.ndarray, thresholds: np.ndarray,
+           chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centroid for each vector if its similarity clears that theme's threshold, else -1.
+
+    ``thresholds`` holds one value per centroid (global threshold + the theme's learnt offset). Returns
+    (index or -1, similarity to the nearest centroid). Chunked so 100k x 500 themes stays small.
+    """
+    n = len(vectors)
+    idx = np.full(n, -1, dtype=np.int64)
+    sims = np.zeros(n, dtype=np.float32)
+    if n == 0 or len(centroids) == 0:
+        return idx, sims
+    for start in range(0, n, chunk):
+        s = vectors[start:start + chunk] @ centroids.T
+        # Margin over each theme's own threshold, so a theme with a lowered threshold wins ties it should win.
+        margin = s - thresholds[None, :]
+        best = margin.argmax(axis=1)
+        rows = np.arange(len(best))
+        best_sim = s[rows, best]
+        ok = margin[rows, best] >= 0
+        idx[start:start + chunk] = np.where(ok, best, -1)
+        sims[start:start + chunk] = best_sim
+    return idx, sims
+
+
+def _average_linkage(vectors: np.ndarray, threshold: float) -> np.ndarray:
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import pdist
+
+    if len(vectors) == 1:
+        return np.zeros(1, dtype=np.int64)
+    dist = pdist(vectors.astype(np.float64), metric="cosine")
+    np.clip(dist, 0.0, 2.0, out=dist)
+    tree = linkage(dist, method="average")
+    return fcluster(tree, t=1.0 - threshold, criterion="distance").astype(np.int64) - 1
+
+
+@dataclass
+class PoolResult:
+    """Clusters found in the candidate pool: member row indexes of each new theme, centroid per theme."""
+
+    clusters: list[np.ndarray] = field(default_factory=list)
+    centroids: list[np.ndarray] = field(default_factory=list)
+
+
+def centroid_of(vectors: np.ndarray) -> np.ndarray:
+    c = vectors.mean(axis=0)
+    n = np.linalg.norm(c)
+    return (c / n if n else c).astype(np.float32)
+
+
+def cluster_pool(vectors: np.ndarray, threshold: float, min_size: int, *, cap: int = POOL_CAP,
+                 group_of: Sequence[int] | None = None, seed: int = 0, max_rounds: int = 8) -> PoolResult:
+    """Find dense clusters (>= ``min_size`` members) in the candidate pool.
+
+    Average linkage cut at ``threshold`` on at most ``cap`` vectors at a time; members of the pool outside
+    the sample then join the new clusters they clear the threshold for, and another sample is drawn from
+    what remains, for at most ``max_rounds`` rounds. ``group_of`` (e.g. the item of each segment) makes
+    "size" count distinct groups, so one long note repeating itself does not make a theme.
+    """
+    result = PoolResult()
+    n = len(vectors)
+    if n < min_size:
+        return result
+    groups = np.asarray(group_of) if group_of is not None else np.arange(n)
+    taken = np.zeros(n, dtype=bool)
+    rng = np.random.default_rng(seed)
+    for _round in range(max_rounds):
+        remaining = np.flatnonzero(~taken)
+        if len(remaining) < min_size:
+            break
+        whole = len(remaining) <= cap
+        sample = remaining if whole else np.sort(rng.choice(remaining, size=cap, replace=False))
+        labels = _average_linkage(vectors[sample], threshold)
+        found = []
+        for lab in np.unique(labels):
+            members = sample[labels == lab]
+            if len(np.unique(groups[members])) >= min_size:
+                found.append(members)
+        if not found:
+            if whole:
+                break
+            continue
+        cents = np.stack([centroid_of(vectors[m]) for m in found])
+        in_sample = np.zeros(n, dtype=bool)
+        in_sample[sample] = True
+        rest = np.flatnonzero(~taken & ~in_sample)
+        idx, _sims = assign(vectors[rest], cents, np.full(len(cents), threshold, dtype=np.float32))
+        for k, members in enumerate(found):
+            m = np.sort(np.concatenate([members, rest[idx == k]]))
+            taken[m] = True
+            result.clusters.append(m)
+            result.centroids.append(centroid_of(vectors[m]))
+        if whole:
+            break
+    return result
+
+
+def pair_threshold(base: float, offset_a: float, offset_b: float) -> float:
+    return base + (offset_a + offset_b) / 2
+
+
+def merge_candidates(centroids: np.ndarray, ids: Sequence[int], offsets: Sequence[float], threshold: float,
+                     *, margin: float = MERGE_PROPOSAL_MARGIN, blocked: set[tuple[int, int]] = frozenset()
+                     ) -> list[tuple[int, int, float]]:
+    """Pairs of themes whose centroids are as close as a member is to its theme: (id_a, id_b, similarity).
+
+    ``blocked`` holds pairs a person already refused (or split apart), never proposed again.
+    """
+    out: list[tuple[int, int, float]] = []
+    if len(centroids) < 2:
+        return out
+    sims = centroids @ centroids.T
+    for a in range(len(ids)):
+        for b in range(a + 1, len(ids)):
+            key = (min(ids[a], ids[b]), max(ids[a], ids[b]))
+            if key in blocked:
+                continue
+            if sims[a, b] >= pair_threshold(threshold, offsets[a], offsets[b]) + margin:
+                out.append((key[0], key[1], float(sims[a, b])))
+    out.sort(key=lambda t: -t[2])
+    return out
+
+
+def split_candidate(vectors: np.ndarray, threshold: float, min_size: int) -> list[np.ndarray] | None:
+    """Would this theme's members fall into two dense groups at a narrower cut? Return them, or None."""
+    if len(vectors) < max(SPLIT_PROPOSAL_MIN_SIZE, 2 * min_size):
+        return None
+    sample = vectors[:POOL_CAP]
+    labels = _average_linkage(sample, threshold + 2 * OFFSET_STEP)
+    sizes = np.bincount(labels)
+    big = [lab for lab in np.argsort(-sizes) if sizes[lab] >= max(min_size, len(sample) // 5)]
+    if len(big) < 2:
+        return None
+    return [np.flatnonzero(labels == lab) for lab in big[:2]]

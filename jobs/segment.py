@@ -1,0 +1,209 @@
+"""Split feedback text into clauses, and tell product feedback from logistics.
+
+Why clauses: a real CRM note carries several subjects among names and next steps ("Friendly call. But the
+go-live moved twice and tickets sit unanswered. Call back Tuesday."). Clustering whole notes mixes them;
+clustering clauses lets one note feed several themes and keeps "call back Tuesday" out.
+
+Everything here is pure (text in, plain data out) and language-light: French and English punctuation,
+connectives and cue lexicons. The no-feedback classifier is deliberately general — cue words for
+logistics, courtesy and positive small talk against cue words for problems, needs and comparisons, plus
+structure (length, share of names/dates/numbers) — rather than tuned to one corpus.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# --------------------------------------------------------------------------------------------- splitting
+_BULLET = re.compile(r"(?m)^\s*(?:[-*•·▪‣◦–]|\d{1,2}[.)])\s+")
+_HARD_BREAK = re.compile(r"\n+|;|\s[–—]\s|\s-\s(?=[A-ZÀ-ÖØ-Ý])")
+# Sentence end: . ! ? … followed by space and a capital/digit/quote (keeps "v2.1", "e.g. x", "M. Dupont" mostly intact).
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=[\"'«(\[]?[A-ZÀ-ÖØ-Ý0-9])")
+# Contrast/addition connectives that usually start a new subject.
+_CONNECTIVE = re.compile(
+    r",?\s+(?=(?:but|however|although|though|also|and also|on top of that|besides|"
+    r"mais|cependant|toutefois|pourtant|par contre|en revanche|aussi|également|en plus|de plus|et aussi)\b)",
+    re.IGNORECASE)
+_LABEL_PREFIX = re.compile(
+    r"^\s*(?:loss reason|reason|lost reason|motif(?: de perte)?|raison|closed lost|lost|perdu|perte|"
+    r"objet|subject|sujet|re|tr|fw|fwd|note|notes|cr|compte[- ]rendu)\s*:\s*", re.IGNORECASE)
+_WORD = re.compile(r"[\wÀ-ÖØ-öø-ÿ'’]+", re.UNICODE)
+
+MIN_WORDS = 3  # shorter pieces are glued to a neighbour: "But he's frustrated:" is not a subject on its own
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def split_clauses(text: str, *, min_words: int = MIN_WORDS) -> list[str]:
+    """Cut ``text`` into clause-sized pieces, in order, without losing any content word.
+
+    Pieces shorter than ``min_words`` are merged into the following piece (or the previous one at the end),
+    so a connective stub never stands alone.
+    """
+    if not text or not text.strip():
+        return []
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _BULLET.sub("\n", text)
+    pieces: list[str] = []
+    for block in _HARD_BREAK.split(text):
+        for sentence in _SENTENCE.split(block):
+            for clause in _CONNECTIVE.split(sentence):
+                clause = _LABEL_PREFIX.sub("", clause.strip(" \t,:.-–—")).strip(" \t,:-–—")
+                if clause:
+                    pieces.append(clause)
+    merged: list[str] = []
+    carry = ""
+    for piece in pieces:
+        piece = f"{carry} {piece}".strip() if carry else piece
+        if len(_words(piece)) < min_words:
+            carry = piece
+            continue
+        carry = ""
+        merged.append(piece)
+    if carry:
+        if merged:
+            merged[-1] = f"{merged[-1]} {carry}"
+        else:
+            merged.append(carry)
+    return merged
+
+
+# --------------------------------------------------------------------------------------------- feedback or not
+def _fold(text: str) -> str:
+    """Lower-case and strip accents so cue lexicons match "problème", "probleme" and "PROBLEME"."""
+    nfkd = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in nfkd if not unicodedata.combining(c)).replace("’", "'")
+
+
+def _lexicon(*phrases: str) -> re.Pattern[str]:
+    alts = sorted({_fold(p) for p in phrases}, key=len, reverse=True)
+    return re.compile(r"(?<![\w])(?:" + "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in alts) + r")(?![\w])")
+
+
+# Problems, needs, comparisons, refusals: what makes a clause product feedback.
+FEEDBACK_CUES = _lexicon(
+    # English
+    "no", "not", "never", "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "won't", "can't", "cannot",
+    "couldn't", "without", "lack", "lacks", "lacking", "missing", "miss", "need", "needs", "needed", "require",
+    "requires", "required", "requirement", "want", "wants", "wanted", "wish", "expect", "expected", "asked for",
+    "asks for", "request", "requested", "demand", "demands", "must", "should", "too", "expensive", "cost",
+    "costs", "price", "pricing", "budget", "cheaper", "slow", "slowly", "complex", "complicated", "difficult",
+    "hard", "painful", "problem", "problems", "issue", "issues", "bug", "bugs", "broken", "error", "errors",
+    "fails", "failed", "failing", "crash", "crashes", "complain", "complained", "complaint", "frustrated",
+    "frustration", "unhappy", "disappointed", "annoyed", "angry", "churn", "lost", "lose", "losing", "chose",
+    "picked", "went with", "switched", "moved to", "competitor", "instead", "vs", "versus", "better", "worse",
+    "only", "blocked", "blocker", "blocking", "limitation", "limited", "gap", "unable", "impossible",
+    "unanswered", "delay", "delayed", "late", "compliance", "security", "concern", "concerns", "risk",
+    "manual", "manually", "workaround", "escalate", "doesnt", "dont", "cant", "wont", "migrate to",
+    "migrating to", "moving to", "switching to", "replace", "replacing",
+    # French
+    "pas", "ne", "n'", "jamais", "aucun", "aucune", "sans", "manque", "manquant", "manquante", "manquent",
+    "besoin", "exige", "exigent", "exigence", "veut", "veulent", "voudrait", "voudraient", "souhaite",
+    "souhaitent", "aimerait", "demande", "demandent", "attend", "attendent", "faut", "doit", "doivent", "trop",
+    "cher", "chère", "chers", "coût", "coûte", "prix", "tarif", "tarifs", "tarification", "budget", "lent",
+    "lente", "lenteur", "lenteurs", "complexe", "compliqué", "difficile", "problème", "problèmes", "souci",
+    "soucis", "bug", "bugs", "bogue", "erreur", "erreurs", "plantage", "plante", "rejeté", "bloqué", "bloquant",
+    "bloque", "frein", "plainte", "se plaint", "mécontent", "mécontents", "déçu", "déçus", "frustré", "agacé",
+    "perdu", "perdue", "perdus", "choisi", "retenu", "concurrent", "concurrence", "plutôt", "au lieu",
+    "moins", "mieux", "pire", "seulement", "limité", "limite", "limites", "impossible", "incapable",
+    "retard", "retards", "décalé", "sans réponse", "conformité", "sécurité", "risque", "inquiet", "inquiète",
+    "manuel", "manuellement", "contournement", "escalade", "escalader", "regrette", "reproche", "migrer vers",
+    "migrer notre", "passer chez", "passe chez", "remplacer", "à la main",
+)
+# Next steps, scheduling, courtesy: what pure logistics is made of.
+LOGISTICS_CUES = _lexicon(
+    # English
+    "call back", "called", "call", "calls", "left voicemail", "voicemail", "left a message", "no answer",
+    "sent", "send", "sending", "will send", "to send", "resent", "emailed", "email", "mail", "follow up",
+    "follow-up", "followup", "followed up", "chase", "chased", "ping", "pinged", "reminder", "remind",
+    "schedule", "scheduled", "reschedule", "rescheduled", "booked", "book", "meeting", "meeting set",
+    "invite", "invitation", "calendar", "agenda", "next step", "next steps", "todo", "to do", "proposal",
+    "quote", "contract sent", "signature", "demo booked", "intro", "introduced", "thanks", "thank you",
+    "regards", "best regards", "hello", "hi", "dear", "cheers", "checked in", "check-in", "catch up",
+    "catch-up", "touch base", "touched base", "recap", "minutes", "attached", "see attached", "fyi",
+    "ooo", "out of office", "on holiday", "on vacation", "tomorrow", "today", "next week", "this week",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "morning", "afternoon",
+    "am", "pm", "eod", "asap", "updated", "update", "logged", "noted", "v1", "v2", "v3",
+    # French
+    "rappeler", "rappel", "rappelé", "appel", "appelé", "messagerie", "laissé un message", "message laissé",
+    "répondeur", "pas de réponse", "envoyé", "envoyée", "envoyer", "renvoyé", "relance", "relancé",
+    "relancer", "mail", "courriel", "rdv", "rendez-vous", "calé", "calée", "planifié", "planifier",
+    "reporté", "invitation", "agenda", "prochaine étape", "prochaines étapes", "à faire", "proposition",
+    "devis", "offre envoyée", "signature", "merci", "cordialement", "bonjour", "bonsoir", "salut",
+    "bien à vous", "bonne journée", "point", "point d'étape", "compte rendu", "cr", "pj", "ci-joint",
+    "demain", "aujourd'hui", "semaine prochaine", "cette semaine", "lundi", "mardi", "mercredi", "jeudi",
+    "vendredi", "samedi", "dimanche", "matin", "après-midi", "mis à jour", "noté", "congés", "absent",
+)
+# Positive small talk: "satisfied with payroll", "friendly as always" is not a request.
+POSITIVE_CUES = _lexicon(
+    "happy", "satisfied", "pleased", "love", "loves", "great", "friendly", "good", "nice", "thrilled",
+    "went well", "well received", "renewed", "signed", "won", "enthusiastic", "impressed", "praised",
+    "satisfait", "satisfaits", "satisfaite", "content", "contents", "ravi", "ravis", "super", "très bien",
+    "bien passé", "sympa", "enthousiaste", "impressionné", "signé", "renouvelé", "gagné", "apprécie",
+    "apprécient",
+)
+_NUMBERISH = re.compile(r"^(?:\d+[\w/:.-]*|\d{1,2}h\d{0,2}|[ap]m|v\d+)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why a clause counts as feedback or not: kept for debugging and tests, never shown to reps."""
+
+    is_feedback: bool
+    reason: str
+
+
+def classify(clause: str) -> Verdict:
+    """Decide whether a clause is product feedback (True) or logistics, courtesy, names and dates (False).
+
+    Rules, in order: a problem/need/comparison cue makes it feedback unless the clause is only a short
+    logistics line ("no answer, left voicemail"); logistics or courtesy cues without any feedback cue make
+    it logistics; positive small talk without a feedback cue is not feedback; a clause made only of
+    capitalised names, numbers and dates is not feedback; anything else with enough content words is
+    feedback (support cases and loss details are often plain statements: "export file rejected by Cegid").
+    """
+    folded = _fold(clause)
+    words = _words(folded)
+    if not words:
+        return Verdict(False, "empty")
+    feedback = len(FEEDBACK_CUES.findall(folded))
+    logistics = len(LOGISTICS_CUES.findall(folded))
+    positive = len(POSITIVE_CUES.findall(folded))
+    raw_words = _words(clause)
+    content = [w for i, w in enumerate(raw_words)
+               if not _NUMBERISH.match(w) and not (i and w[:1].isupper() and len(w) > 1)]
+    if feedback:
+        if logistics >= 2 and len(words) <= 8 and feedback == 1 and not content[2:]:
+            return Verdict(False, "short logistics line")
+        if logistics > 2 * feedback + 1 and len(words) <= 12:
+            return Verdict(False, "logistics dominates")
+        return Verdict(True, "feedback cue")
+    if logistics:
+        return Verdict(False, "logistics cue")
+    if positive:
+        return Verdict(False, "positive remark")
+    if len(content) < 2:
+        return Verdict(False, "names, numbers or dates only")
+    if len(words) < 4:
+        return Verdict(False, "too short to say anything")
+    return Verdict(True, "plain statement")
+
+
+def is_feedback(clause: str) -> bool:
+    return classify(clause).is_feedback
+
+
+@dataclass(frozen=True)
+class Segment:
+    position: int
+    text: str
+    is_feedback: bool
+
+
+def segment_text(text: str) -> list[Segment]:
+    """The clauses of one FeedbackItem's text, each marked feedback or not, positions from 0."""
+    return [Segment(i, clause, is_feedback(clause)) for i, clause in enumerate(split_clauses(text))]
