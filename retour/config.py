@@ -112,6 +112,9 @@ class CriticalMassSettings:
     min_revenue: float = 100_000.0
     currency: str = "EUR"
     half_life_days: float = 45.0
+    # Extra rules per level of the organisation, each "filter=value [accounts=N] [revenue=X] [window=D]",
+    # filters: region, segment, channel, attr.<[mapping] extra name>; e.g. ["region=EMEA accounts=3 revenue=50000"].
+    scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

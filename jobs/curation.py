@@ -1,0 +1,226 @@
+"""What a product owner does to themes in the UI; every act is logged and kept by every later pass.
+
+How passes keep it: an evidence row touched here becomes ``origin="curator"`` (or ``state="rejected"``), and
+passes never delete, move or re-create such rows — not even a rebuild. A merged theme gets status "merged"
+and ``merged_into_id``; passes only ever look at active themes, so it stays merged.
+
+Curators also teach granularity: merging two themes lowers the local threshold of the surviving theme (it
+was drawn too narrow), splitting one raises the local threshold of both parts (it was drawn too broad).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jobs import discovery
+from retour.models import CurationEvent, FeedbackSegment, Theme, ThemeEvidence, ThemeProposal
+
+MAX_LABEL = 200
+
+
+class CurationError(ValueError):
+    """The requested change cannot be made; the message says why."""
+
+
+def _user_id(user: Any) -> int | None:
+    if user is None:
+        return None
+    return user if isinstance(user, int) else getattr(user, "id", None)
+
+
+def _log(session: Session, action: str, theme: Theme | None, user: Any, **details: Any) -> CurationEvent:
+    event = CurationEvent(action=action, theme_id=theme.id if theme is not None else None, user_id=_user_id(user),
+                          details=details)
+    session.add(event)
+    return event
+
+
+def _active(theme: Theme, what: str) -> None:
+    if theme.status in ("merged", "dismissed"):
+        raise CurationError(f"theme {theme.id} is {theme.status}: it cannot be {what}.")
+
+
+def _centred_vectors(session: Session, segment_ids: Sequence[int]) -> np.ndarray:
+    """The segments' vectors in the centred space theme centroids live in (same means as the passes)."""
+    from jobs.embed import centre
+    from jobs.themes import CENTRING_KEY
+    from retour.models import AppSetting
+
+    rows = session.execute(select(FeedbackSegment.lang, FeedbackSegment.embedding).where(
+        FeedbackSegment.id.in_(list(segment_ids)), FeedbackSegment.embedding.is_not(None))).all()
+    if not rows:
+        return np.zeros((0, 0), dtype=np.float32)
+    setting = session.get(AppSetting, CENTRING_KEY)
+    means = {k: np.asarray(v, np.float32) for k, v in (setting.value.get("means", {}) if setting else {}).items()}
+    raw = np.stack([np.frombuffer(b, np.float32) for _lang, b in rows])
+    return centre(raw, [lang for lang, _b in rows], means)
+
+
+def _close_proposals(session: Session, theme_ids: Sequence[int], kinds: Sequence[str], status: str) -> None:
+    for p in session.scalars(select(ThemeProposal).where(ThemeProposal.status == "open",
+                                                         ThemeProposal.kind.in_(list(kinds)))):
+        if p.theme_id in theme_ids or p.other_theme_id in theme_ids:
+            p.status = status
+
+
+def rename(session: Session, theme: Theme, label: str, user: Any) -> Theme:
+    """Give a theme the name a person chose; pending rename proposals are answered by it."""
+    label = " ".join((label or "").split())
+    if not label:
+        raise CurationError("a theme label cannot be empty.")
+    if len(label) > MAX_LABEL:
+        raise CurationError(f"a theme label is at most {MAX_LABEL} characters (got {len(label)}).")
+    old = theme.label
+    theme.label = label
+    if theme.proposed_label is not None:
+        accepted = theme.proposed_label == label
+        _close_proposals(session, [theme.id], ["rename"], "accepted" if accepted else "dismissed")
+        theme.proposed_label = None
+    _log(session, "rename", theme, user, old=old, new=label)
+    session.flush()
+    return theme
+
+
+def merge(session: Session, source: Theme, target: Theme, user: Any) -> Theme:
+    """Fold ``source`` into ``target``: evidence moves, source stays merged for good, target grows broader."""
+    if source.id == target.id:
+        raise CurationError("a theme cannot be merged into itself.")
+    _active(source, "merged")
+    _active(target, "merged into")
+    have = set(session.scalars(select(ThemeEvidence.segment_id).where(ThemeEvidence.theme_id == target.id)))
+    moved = 0
+    for ev in list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.theme_id == source.id))):
+        if ev.segment_id in have:
+            session.delete(ev)
+            continue
+        ev.theme_id = target.id
+        ev.origin = "curator"
+        moved += 1
+    # Weighted mean of the two centroids (both in the centred space the passes use).
+    if source.centroid and target.centroid:
+        from jobs.embed import normalise, to_bytes
+        ns = int(source.metrics.get("members", 1) or 1)
+        nt = int(target.metrics.get("members", 1) or 1)
+        c = np.frombuffer(source.centroid, np.float32) * ns + np.frombuffer(target.centroid, np.float32) * nt
+        target.centroid = to_bytes(normalise(c[None, :])[0])
+        target.metrics = {**target.metrics, "members": ns + nt}
+    source.status = "merged"
+    source.merged_into_id = target.id
+    source.reason = f"merged into theme {target.id}"
+    target.threshold_offset = max(-0.2, target.threshold_offset - discovery.OFFSET_STEP)
+    for p in session.scalars(select(ThemeProposal).where(ThemeProposal.status == "open", ThemeProposal.kind == "merge")):
+        if {p.theme_id, p.other_theme_id} == {source.id, target.id}:
+            p.status = "accepted"
+        elif source.id in (p.theme_id, p.other_theme_id):
+            p.status = "dismissed"
+    _close_proposals(session, [source.id], ["rename", "split"], "dismissed")
+    _log(session, "merge", target, user, source_theme_id=source.id, target_theme_id=target.id, moved=moved,
+         threshold_offset=target.threshold_offset)
+    session.flush()
+    return target
+
+
+def _evidence_theme(session: Session, evidence: ThemeEvidence) -> Theme:
+    theme = session.get(Theme, evidence.theme_id)
+    assert theme is not None
+    return theme
+
+
+def move_evidence(session: Session, evidence: ThemeEvidence, target_theme: Theme, user: Any) -> ThemeEvidence:
+    """Put a quote under the theme it belongs to; no later pass moves it back."""
+    _active(target_theme, "given evidence")
+    source = _evidence_theme(session, evidence)
+    if source.id == target_theme.id:
+        raise CurationError("the evidence is already under that theme.")
+    clash = session.scalar(select(ThemeEvidence).where(ThemeEvidence.theme_id == target_theme.id,
+                                                       ThemeEvidence.segment_id == evidence.segment_id))
+    if clash is not None:
+        clash.state = "active"
+        clash.origin = "curator"
+        session.delete(evidence)
+        result = clash
+    else:
+        evidence.theme_id = target_theme.id
+        evidence.origin = "curator"
+        evidence.state = "active"
+        result = evidence
+    source.metrics = {**source.metrics, "members": max(0, int(source.metrics.get("members", 1) or 1) - 1)}
+    target_theme.metrics = {**target_theme.metrics, "members": int(target_theme.metrics.get("members", 0) or 0) + 1}
+    _log(session, "move_evidence", target_theme, user, segment_id=result.segment_id, from_theme_id=source.id,
+         to_theme_id=target_theme.id)
+    session.flush()
+    return result
+
+
+def reject_evidence(session: Session, evidence: ThemeEvidence, user: Any) -> ThemeEvidence:
+    """Say a quote is not evidence of this theme; it stays rejected through every pass and rebuild."""
+    theme = _evidence_theme(session, evidence)
+    evidence.state = "rejected"
+    evidence.origin = "curator"
+    evidence.pinned = False
+    theme.metrics = {**theme.metrics, "members": max(0, int(theme.metrics.get("members", 1) or 1) - 1),
+                     "quotes": [q for q in theme.metrics.get("quotes", []) if q.get("segment_id") != evidence.segment_id]}
+    _log(session, "reject_evidence", theme, user, segment_id=evidence.segment_id)
+    session.flush()
+    return evidence
+
+
+def pin_evidence(session: Session, evidence: ThemeEvidence, pinned: bool, user: Any) -> ThemeEvidence:
+    """Pin (or unpin) a quote as a representative one; pinned evidence is curated and kept."""
+    if evidence.state != "active":
+        raise CurationError("rejected evidence cannot be pinned; move it to the right theme first.")
+    theme = _evidence_theme(session, evidence)
+    evidence.pinned = bool(pinned)
+    evidence.origin = "curator"
+    _log(session, "pin_evidence" if pinned else "unpin_evidence", theme, user, segment_id=evidence.segment_id)
+    session.flush()
+    return evidence
+
+
+def split(session: Session, theme: Theme, evidence_ids: Sequence[int], label: str, user: Any) -> Theme:
+    """Carve the chosen evidence out of ``theme`` into a new theme named ``label``; both become narrower."""
+    _active(theme, "split")
+    label = " ".join((label or "").split())
+    if not label:
+        raise CurationError("the new theme needs a label.")
+    rows = list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.id.in_(list(evidence_ids)))))
+    if not rows or len(rows) != len(set(evidence_ids)):
+        raise CurationError("some of the chosen evidence does not exist.")
+    if any(r.theme_id != theme.id for r in rows):
+        raise CurationError(f"every chosen evidence must belong to theme {theme.id}.")
+    remaining = session.scalar(select(ThemeEvidence.id).where(ThemeEvidence.theme_id == theme.id,
+                                                              ThemeEvidence.state == "active",
+                                                              ThemeEvidence.id.not_in([r.id for r in rows])).limit(1))
+    if remaining is None:
+        raise CurationError("a split must leave some evidence in the original theme; rename it instead.")
+    new = Theme(label=label, status="emerging", embedding_model=theme.embedding_model,
+                threshold_offset=min(0.2, theme.threshold_offset + discovery.OFFSET_STEP),
+                title_quote=None, metrics={"members": len(rows)})
+    vecs = _centred_vectors(session, [r.segment_id for r in rows])
+    if len(vecs):
+        from jobs.embed import to_bytes
+        new.centroid = to_bytes(discovery.centroid_of(vecs))
+    session.add(new)
+    session.flush()
+    first_text = None
+    for r in rows:
+        r.theme_id = new.id
+        r.origin = "curator"
+        r.state = "active"
+        if first_text is None:
+            first_text = session.scalar(select(FeedbackSegment.text).where(FeedbackSegment.id == r.segment_id))
+    new.title_quote = first_text
+    theme.threshold_offset = min(0.2, theme.threshold_offset + discovery.OFFSET_STEP)
+    theme.metrics = {**theme.metrics, "members": max(0, int(theme.metrics.get("members", 0) or 0) - len(rows)),
+                     "quotes": [q for q in theme.metrics.get("quotes", [])
+                                if q.get("segment_id") not in {r.segment_id for r in rows}]}
+    _close_proposals(session, [theme.id], ["split"], "accepted")
+    _log(session, "split", theme, user, source_theme_id=theme.id, new_theme_id=new.id,
+         evidence_ids=sorted(r.id for r in rows), label=label)
+    session.flush()
+    return new

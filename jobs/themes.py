@@ -1,0 +1,580 @@
+"""The theme pass: segment what is new, embed what is new, assign it, grow new themes, refresh critical mass.
+
+Stability is the contract: evidence once written is never moved or removed by a pass (items already themed
+keep their theme), curated evidence (origin "curator", state "rejected", pinned) survives even a rebuild,
+merged themes stay merged, labels are frozen (drift becomes a rename proposal) and ids are never reused.
+A pass costs in proportion to what is new: new segments are compared with theme centroids, and only the new
+unassigned segments (with their close neighbours in the waiting pool) are clustered.
+
+``rebuild=True`` re-clusters every segment that carries no curated evidence, then maps old themes onto the
+new clusters by overlap so matched themes keep their ids, labels and decisions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, exists, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from jobs import critical_mass as cm
+from jobs import discovery, labels
+from jobs.embed import Embedder, centre, detect_lang, get_embedder, language_means, normalise, stack, to_bytes
+from jobs.segment import segment_text
+from retour.config import Settings
+from retour.models import (
+    AppSetting,
+    Decision,
+    FeedbackItem,
+    FeedbackSegment,
+    Opportunity,
+    Theme,
+    ThemeEvidence,
+    ThemeProposal,
+    CurationEvent,
+    utcnow,
+)
+
+log = logging.getLogger("retour.jobs.themes")
+
+ACTIVE = ("emerging", "critical", "decided")
+CENTRING_KEY = "themes.centring"
+EMBED_BATCH = 2048
+LABEL_SAMPLE = 60  # members per theme used to contrast labels (c-TF-IDF): enough words, bounded cost
+REMATCH_MIN_JACCARD = 0.2
+
+
+class ThemePassError(RuntimeError):
+    """The pass cannot run as configured; the message says what to do."""
+
+
+# --------------------------------------------------------------------------------------------- steps
+def segment_new_items(session: Session) -> tuple[int, int]:
+    """Cut every FeedbackItem that has no segments yet (new, or its text changed) into segments."""
+    has_segments = exists().where(FeedbackSegment.item_id == FeedbackItem.id)
+    rows = session.execute(select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.lang).where(~has_segments)).all()
+    batch: list[dict[str, Any]] = []
+    n_items = n_segs = 0
+    for item_id, text, lang in rows:
+        segs = segment_text(text or "")
+        if segs:
+            n_items += 1
+        for s in segs:
+            batch.append({"item_id": item_id, "position": s.position, "text": s.text,
+                          "lang": detect_lang(s.text, lang), "is_feedback": s.is_feedback})
+        if len(batch) >= 5000:
+            session.execute(insert(FeedbackSegment), batch)
+            n_segs += len(batch)
+            batch = []
+    if batch:
+        session.execute(insert(FeedbackSegment), batch)
+        n_segs += len(batch)
+    return n_items, n_segs
+
+
+def embed_pending(session: Session, embedder: Embedder) -> int:
+    """Embed feedback segments that have no vector from this model; vectors are stored so nothing is embedded twice."""
+    pending = session.execute(
+        select(FeedbackSegment.id, FeedbackSegment.text)
+        .where(FeedbackSegment.is_feedback.is_(True),
+               or_(FeedbackSegment.embedding.is_(None), FeedbackSegment.embedding_model != embedder.name))
+        .order_by(FeedbackSegment.id)).all()
+    for start in range(0, len(pending), EMBED_BATCH):
+        chunk = pending[start:start + EMBED_BATCH]
+        vecs = embedder.encode([t for _id, t in chunk])
+        session.execute(update(FeedbackSegment), [
+            {"id": sid, "embedding": to_bytes(v), "embedding_model": embedder.name}
+            for (sid, _t), v in zip(chunk, vecs)])
+    return len(pending)
+
+
+def centring_means(session: Session, embedder: Embedder, *, recompute: bool) -> dict[str, np.ndarray]:
+    """Per-language mean vectors, computed once and kept so later passes centre new text identically."""
+    row = session.get(AppSetting, CENTRING_KEY)
+    if row is not None and not recompute and row.value.get("model") == embedder.name:
+        return {lang: np.asarray(v, dtype=np.float32) for lang, v in row.value.get("means", {}).items()}
+    sums: dict[str, np.ndarray] = {}
+    counts: dict[str, int] = defaultdict(int)
+    q = (select(FeedbackSegment.lang, FeedbackSegment.embedding)
+         .where(FeedbackSegment.is_feedback.is_(True), FeedbackSegment.embedding_model == embedder.name)
+         .execution_options(yield_per=10_000))
+    for lang, blob in session.execute(q):
+        v = np.frombuffer(blob, dtype=np.float32)
+        if lang not in sums:
+            sums[lang] = np.zeros_like(v)
+        sums[lang] += v
+        counts[lang] += 1
+    means = {lang: (sums[lang] / counts[lang]).astype(np.float32) for lang in sums if counts[lang] >= 5}
+    value = {"model": embedder.name, "means": {k: v.tolist() for k, v in means.items()},
+             "counts": dict(counts), "computed_at": utcnow().isoformat()}
+    if row is None:
+        session.add(AppSetting(key=CENTRING_KEY, value=value))
+    else:
+        row.value = value
+    session.flush()
+    return means
+
+
+def _load_segments(session: Session, where: Sequence[Any], embedder: Embedder,
+                   means: dict[str, np.ndarray]) -> tuple[list[tuple[int, int, str, str]], np.ndarray]:
+    """(id, item_id, lang, text) rows and their centred vectors."""
+    rows = session.execute(
+        select(FeedbackSegment.id, FeedbackSegment.item_id, FeedbackSegment.lang, FeedbackSegment.text,
+               FeedbackSegment.embedding)
+        .where(FeedbackSegment.is_feedback.is_(True), FeedbackSegment.embedding_model == embedder.name, *where)
+        .order_by(FeedbackSegment.id)).all()
+    meta = [(r[0], r[1], r[2], r[3]) for r in rows]
+    raw = stack([r[4] for r in rows], embedder.dim)
+    return meta, centre(raw, [m[2] for m in meta], means)
+
+
+def _active_themes(session: Session) -> list[Theme]:
+    return list(session.scalars(select(Theme).where(Theme.status.in_(ACTIVE)).order_by(Theme.id)))
+
+
+def _centroid(theme: Theme) -> np.ndarray | None:
+    return np.frombuffer(theme.centroid, dtype=np.float32) if theme.centroid else None
+
+
+def _label_contrast(session: Session, exclude: set[int]) -> dict[int, list[tuple[str, str]]]:
+    """A bounded sample of members' (text, lang) for every active theme: the background labels contrast with."""
+    rows = session.execute(
+        select(ThemeEvidence.theme_id, FeedbackSegment.text, FeedbackSegment.lang)
+        .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
+        .join(Theme, Theme.id == ThemeEvidence.theme_id)
+        .where(Theme.status.in_(ACTIVE), ThemeEvidence.state == "active")
+        .order_by(ThemeEvidence.theme_id, ThemeEvidence.similarity.desc())).all()
+    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for tid, text, lang in rows:
+        if tid not in exclude and len(out[tid]) < LABEL_SAMPLE:
+            out[tid].append((text, lang))
+    return out
+
+
+def _quotes(meta: Sequence[tuple[int, int, str, str]], vecs: np.ndarray, centroid: np.ndarray) -> list[dict[str, Any]]:
+    texts = [m[3] for m in meta]
+    return [{"segment_id": meta[i][0], "item_id": meta[i][1], "text": texts[i]}
+            for i in labels.representatives(vecs, centroid, k=3, texts=texts)]
+
+
+def _new_theme(session: Session, label: str, meta, vecs: np.ndarray, sims: np.ndarray, embedder: Embedder,
+               now: dt.datetime) -> Theme:
+    cent = discovery.centroid_of(vecs)
+    quotes = _quotes(meta, vecs, cent)
+    theme = Theme(label=label, title_quote=quotes[0]["text"] if quotes else None, status="emerging",
+                  centroid=to_bytes(cent), embedding_model=embedder.name, created_at=now,
+                  metrics={"members": len(meta), "quotes": quotes, "label_terms": label})
+    session.add(theme)
+    session.flush()
+    session.execute(insert(ThemeEvidence), [
+        {"theme_id": theme.id, "segment_id": m[0], "similarity": float(s), "state": "active", "origin": "auto",
+         "pinned": False, "created_at": now} for m, s in zip(meta, sims)])
+    return theme
+
+
+def _create_themes_from_pool(session: Session, meta, X: np.ndarray, threshold: float, min_size: int,
+                             embedder: Embedder, now: dt.datetime, *, existing: list[Theme]) -> list[Theme]:
+    """Cluster the candidate pool; each dense cluster becomes a new theme named once, contrasted with the rest."""
+    if len(meta) < min_size:
+        return []
+    result = discovery.cluster_pool(X, threshold, min_size, group_of=[m[1] for m in meta])
+    if not result.clusters:
+        return []
+    background = _label_contrast(session, exclude=set())
+    members = {-(k + 1): [(meta[i][3], meta[i][2]) for i in cl[:LABEL_SAMPLE * 4]]
+               for k, cl in enumerate(result.clusters)}
+    names = labels.labels_for({**background, **members})
+    created = []
+    for k, cl in enumerate(result.clusters):
+        sims = X[cl] @ result.centroids[k]
+        created.append(_new_theme(session, names[-(k + 1)], [meta[i] for i in cl], X[cl], sims, embedder, now))
+    return created
+
+
+def _update_touched(session: Session, themes: dict[int, Theme], added: dict[int, list[int]], meta,
+                    X: np.ndarray, embedder: Embedder, means) -> int:
+    """Move centroids of themes that gained members (running mean), refresh quotes, propose renames on drift."""
+    if not added:
+        return 0
+    renames = 0
+    background = _label_contrast(session, exclude=set())
+    computed = labels.labels_for(background) if background else {}
+    for tid, rows in added.items():
+        theme = themes[tid]
+        old = _centroid(theme)
+        n = int(theme.metrics.get("members", 0) or 0)
+        new_sum = X[rows].sum(axis=0)
+        cent = normalise(((old * n if old is not None else 0) + new_sum)[None, :])[0]
+        theme.centroid = to_bytes(cent)
+        # Quotes: keep the best of the current quotes and the newcomers (no need to reload every member).
+        quote_ids = [q["segment_id"] for q in theme.metrics.get("quotes", [])]
+        q_meta, q_vecs = _load_segments(session, [FeedbackSegment.id.in_(quote_ids)], embedder, means) if quote_ids \
+            else ([], np.zeros((0, X.shape[1]), dtype=np.float32))
+        cand_meta = list(q_meta) + [meta[i] for i in rows]
+        cand_vecs = np.vstack([q_vecs, X[rows]]) if len(q_meta) else X[rows]
+        quotes = _quotes(cand_meta, cand_vecs, cent)
+        theme.metrics = {**theme.metrics, "members": n + len(rows), "quotes": quotes}
+        # The title quote is the typical sentence of the theme as it stands; it is a quote, not a name.
+        if quotes:
+            theme.title_quote = quotes[0]["text"]
+        label = computed.get(tid)
+        if label and _drifted(theme.label, label) and label != theme.proposed_label:
+            theme.proposed_label = label
+            _propose(session, "rename", theme.id, None, {"label": label, "current": theme.label})
+            renames += 1
+    return renames
+
+
+def _drifted(current: str, computed: str) -> bool:
+    """A rename is worth proposing only when the computed label shares no term with the current one."""
+    a = set(labels.tokens(current))
+    b = set(labels.tokens(computed))
+    return bool(b) and not (a & b)
+
+
+def _propose(session: Session, kind: str, theme_id: int, other_id: int | None, payload: dict[str, Any]) -> bool:
+    """Open a proposal unless one for the same change is open or was already decided by a person."""
+    q = select(ThemeProposal).where(ThemeProposal.kind == kind, ThemeProposal.theme_id == theme_id)
+    if other_id is not None:
+        q = q.where(ThemeProposal.other_theme_id == other_id)
+    existing = list(session.scalars(q))
+    if kind == "rename":
+        for p in existing:
+            if p.status == "open":
+                p.payload = payload
+                return False
+            if p.status == "dismissed" and p.payload.get("label") == payload.get("label"):
+                return False
+    elif existing:
+        return False
+    session.add(ThemeProposal(kind=kind, theme_id=theme_id, other_theme_id=other_id, payload=payload))
+    return True
+
+
+def _blocked_pairs(session: Session) -> set[tuple[int, int]]:
+    """Theme pairs a person separated (split) or whose merge they already answered: never proposed again."""
+    blocked: set[tuple[int, int]] = set()
+    for a, b in session.execute(select(ThemeProposal.theme_id, ThemeProposal.other_theme_id)
+                                .where(ThemeProposal.kind == "merge")):
+        if b is not None:
+            blocked.add((min(a, b), max(a, b)))
+    for (details,) in session.execute(select(CurationEvent.details).where(CurationEvent.action == "split")):
+        a, b = details.get("source_theme_id"), details.get("new_theme_id")
+        if a and b:
+            blocked.add((min(a, b), max(a, b)))
+    return blocked
+
+
+def propose_merges(session: Session, threshold: float) -> int:
+    themes = [t for t in _active_themes(session) if t.centroid]
+    if len(themes) < 2:
+        return 0
+    C = np.stack([_centroid(t) for t in themes])
+    pairs = discovery.merge_candidates(C, [t.id for t in themes], [t.threshold_offset for t in themes], threshold,
+                                       blocked=_blocked_pairs(session))
+    n = 0
+    for a, b, sim in pairs[:50]:
+        n += _propose(session, "merge", a, b, {"similarity": round(sim, 4), "threshold": round(threshold, 4)})
+    return n
+
+
+def propose_splits(session: Session, themes: Sequence[Theme], threshold: float, min_size: int,
+                   embedder: Embedder, means) -> int:
+    """Look again at themes that grew by a quarter since last looked at: would they fall in two?"""
+    n = 0
+    for theme in themes:
+        members = int(theme.metrics.get("members", 0) or 0)
+        checked = int(theme.metrics.get("split_checked_at", 0) or 0)
+        if members < discovery.SPLIT_PROPOSAL_MIN_SIZE or members < checked * 1.25:
+            continue
+        theme.metrics = {**theme.metrics, "split_checked_at": members}
+        seg_ids = select(ThemeEvidence.segment_id).where(ThemeEvidence.theme_id == theme.id,
+                                                         ThemeEvidence.state == "active").limit(discovery.POOL_CAP)
+        meta, X = _load_segments(session, [FeedbackSegment.id.in_(seg_ids)], embedder, means)
+        parts = discovery.split_candidate(X, threshold + theme.threshold_offset, min_size)
+        if parts:
+            payload = {"groups": [[meta[i][0] for i in p] for p in parts],
+                       "examples": [[meta[i][3] for i in p[:3]] for p in parts]}
+            n += _propose(session, "split", theme.id, None, payload)
+    return n
+
+
+# --------------------------------------------------------------------------------------------- passes
+def _incremental(session: Session, settings: Settings, embedder: Embedder, means, threshold: float,
+                 now: dt.datetime) -> dict[str, Any]:
+    min_size = settings.themes.min_theme_size
+    themes = {t.id: t for t in _active_themes(session) if t.centroid}
+    wrong = sorted({t.embedding_model for t in themes.values() if t.embedding_model != embedder.name})
+    if wrong:
+        raise ThemePassError(f"themes were built with {', '.join(map(str, wrong))} but [themes] backend gives "
+                             f"{embedder.name}: run `retour themes --rebuild` to rebuild them in the new space.")
+    meta, X = _load_segments(session, [FeedbackSegment.processed_at.is_(None)], embedder, means)
+    ids = list(themes)
+    added: dict[int, list[int]] = defaultdict(list)
+    unassigned: list[int] = list(range(len(meta)))
+    if ids and len(meta):
+        C = np.stack([_centroid(themes[i]) for i in ids])
+        thr = np.array([threshold + themes[i].threshold_offset for i in ids], dtype=np.float32)
+        idx, sims = discovery.assign(X, C, thr)
+        rows = []
+        unassigned = []
+        for k, (j, s) in enumerate(zip(idx, sims)):
+            if j >= 0:
+                added[ids[j]].append(k)
+                rows.append({"theme_id": ids[j], "segment_id": meta[k][0], "similarity": float(s), "state": "active",
+                             "origin": "auto", "pinned": False, "created_at": now})
+            else:
+                unassigned.append(k)
+        if rows:
+            session.execute(insert(ThemeEvidence), rows)
+    renames = _update_touched(session, themes, added, meta, X, embedder, means)
+    # Candidate pool: the new unassigned segments plus the waiting ones close to them (a new theme must
+    # involve something new: the waiting pool alone was already clustered by earlier passes).
+    new_meta = [meta[k] for k in unassigned]
+    new_X = X[unassigned] if unassigned else np.zeros((0, X.shape[1] if X.ndim == 2 else embedder.dim), np.float32)
+    created: list[Theme] = []
+    if new_meta:
+        no_evidence = ~exists().where(ThemeEvidence.segment_id == FeedbackSegment.id)
+        w_meta, w_X = _load_segments(session, [FeedbackSegment.processed_at.is_not(None), no_evidence], embedder, means)
+        if len(w_meta):
+            near = np.zeros(len(w_meta), dtype=bool)
+            for start in range(0, len(new_X), 2048):
+                near |= (w_X @ new_X[start:start + 2048].T).max(axis=1) >= threshold
+            w_idx = np.flatnonzero(near)[: max(0, discovery.POOL_CAP - len(new_meta))]
+            pool_meta = new_meta + [w_meta[i] for i in w_idx]
+            pool_X = np.vstack([new_X, w_X[w_idx]])
+        else:
+            pool_meta, pool_X = new_meta, new_X
+        created = _create_themes_from_pool(session, pool_meta, pool_X, threshold, min_size, embedder, now,
+                                           existing=list(themes.values()))
+    if meta:
+        _mark_processed(session, now, up_to_id=max(m[0] for m in meta), model=embedder.name)
+    session.flush()
+    splits = propose_splits(session, [themes[t] for t in added], threshold, min_size, embedder, means)
+    merges = propose_merges(session, threshold)
+    return {"segments_assigned": sum(len(v) for v in added.values()), "segments_waiting": len(unassigned),
+            "themes_created": len(created), "themes_touched": len(added), "proposals_rename": renames,
+            "proposals_merge": merges, "proposals_split": splits}
+
+
+def _mark_processed(session: Session, now: dt.datetime, *, up_to_id: int, model: str) -> None:
+    """Mark what this pass loaded (same filter, bounded by id: segments written meanwhile wait for the next pass)."""
+    session.execute(update(FeedbackSegment).where(FeedbackSegment.processed_at.is_(None),
+                                                  FeedbackSegment.is_feedback.is_(True),
+                                                  FeedbackSegment.embedding_model == model,
+                                                  FeedbackSegment.id <= up_to_id)
+                    .values(processed_at=now))
+
+
+def _rebuild(session: Session, settings: Settings, embedder: Embedder, means, threshold: float,
+             now: dt.datetime) -> dict[str, Any]:
+    """Re-cluster everything not curated, then give matched new clusters the old themes' ids."""
+    min_size = settings.themes.min_theme_size
+    old = _active_themes(session)
+    old_members: dict[int, set[int]] = defaultdict(set)
+    for tid, sid in session.execute(select(ThemeEvidence.theme_id, ThemeEvidence.segment_id)
+                                    .where(ThemeEvidence.theme_id.in_([t.id for t in old]),
+                                           ThemeEvidence.state == "active")):
+        old_members[tid].add(sid)
+    # Curated rows stay; automatic ones are recomputed.
+    session.execute(delete(ThemeEvidence).where(ThemeEvidence.origin == "auto", ThemeEvidence.state == "active",
+                                                ThemeEvidence.pinned.is_(False)))
+    no_evidence = ~exists().where(ThemeEvidence.segment_id == FeedbackSegment.id)
+    meta, X = _load_segments(session, [no_evidence], embedder, means)
+    result = discovery.cluster_pool(X, threshold, min_size, group_of=[m[1] for m in meta])
+    clusters = [set(meta[i][0] for i in cl) for cl in result.clusters]
+    # Greedy one-to-one matching by Jaccard overlap, best pairs first.
+    pairs = []
+    for k, cl in enumerate(clusters):
+        for t in old:
+            inter = len(cl & old_members[t.id])
+            if inter:
+                pairs.append((inter / len(cl | old_members[t.id]), k, t.id))
+    pairs.sort(reverse=True)
+    matched_cluster: dict[int, int] = {}
+    matched_theme: set[int] = set()
+    for jac, k, tid in pairs:
+        if jac >= REMATCH_MIN_JACCARD and k not in matched_cluster and tid not in matched_theme:
+            matched_cluster[k] = tid
+            matched_theme.add(tid)
+    by_id = {t.id: t for t in old}
+    themes_kept = 0
+    unmatched_clusters = []
+    for k, cl in enumerate(result.clusters):
+        if k in matched_cluster:
+            theme = by_id[matched_cluster[k]]
+            cent = result.centroids[k]
+            quotes = _quotes([meta[i] for i in cl], X[cl], cent)
+            theme.centroid = to_bytes(cent)
+            theme.embedding_model = embedder.name
+            theme.metrics = {**theme.metrics, "members": len(cl), "quotes": quotes}
+            session.execute(insert(ThemeEvidence), [
+                {"theme_id": theme.id, "segment_id": meta[i][0], "similarity": float(X[i] @ cent), "state": "active",
+                 "origin": "auto", "pinned": False, "created_at": now} for i in cl])
+            themes_kept += 1
+        else:
+            unmatched_clusters.append(k)
+    # Old themes nobody matched: kept if a person invested in them (curated evidence, a decision), else dismissed.
+    dismissed = 0
+    for t in old:
+        if t.id in matched_theme:
+            continue
+        curated = session.scalar(select(func.count()).select_from(ThemeEvidence)
+                                 .where(ThemeEvidence.theme_id == t.id, ThemeEvidence.state == "active"))
+        decided = session.scalar(select(func.count()).select_from(Decision).where(Decision.theme_id == t.id))
+        if curated or decided:
+            if t.embedding_model != embedder.name:
+                seg_ids = select(ThemeEvidence.segment_id).where(ThemeEvidence.theme_id == t.id,
+                                                                 ThemeEvidence.state == "active")
+                _m, tx = _load_segments(session, [FeedbackSegment.id.in_(seg_ids)], embedder, means)
+                t.centroid = to_bytes(discovery.centroid_of(tx)) if len(tx) else None
+                t.embedding_model = embedder.name
+            continue
+        t.status = "dismissed"
+        t.reason = "not found again by the rebuild of " + now.date().isoformat()
+        dismissed += 1
+    session.flush()
+    created = []
+    if unmatched_clusters:
+        background = _label_contrast(session, exclude=set())
+        members = {-(k + 1): [(meta[i][3], meta[i][2]) for i in result.clusters[k][:LABEL_SAMPLE * 4]]
+                   for k in unmatched_clusters}
+        names = labels.labels_for({**background, **members})
+        for k in unmatched_clusters:
+            cl = result.clusters[k]
+            created.append(_new_theme(session, names[-(k + 1)], [meta[i] for i in cl], X[cl],
+                                      X[cl] @ result.centroids[k], embedder, now))
+    session.execute(update(FeedbackSegment).where(FeedbackSegment.is_feedback.is_(True))
+                    .values(processed_at=now))
+    session.flush()
+    merges = propose_merges(session, threshold)
+    return {"segments_assigned": int(sum(len(c) for c in result.clusters)),
+            "segments_waiting": len(meta) - int(sum(len(c) for c in result.clusters)),
+            "themes_created": len(created), "themes_kept": themes_kept, "themes_dismissed": dismissed,
+            "proposals_merge": merges}
+
+
+def run_theme_pass(session: Session, settings: Settings, rebuild: bool = False, *,
+                   now: dt.datetime | None = None, embedder: Embedder | None = None) -> dict[str, Any]:
+    """One pass over what is new (or, with ``rebuild``, over everything); returns grep-able figures."""
+    started = time.perf_counter()
+    now = now or utcnow()
+    embedder = embedder or get_embedder(settings.themes.backend)
+    rules = cm.rules_from_settings(settings.critical_mass)  # fail early on a bad scope
+    figures: dict[str, Any] = {"backend": embedder.name, "rebuild": rebuild}
+    figures["items_segmented"], figures["segments_created"] = segment_new_items(session)
+    session.flush()
+    figures["segments_embedded"] = embed_pending(session, embedder)
+    session.flush()
+    means = centring_means(session, embedder, recompute=rebuild)
+    threshold = discovery.threshold_for(settings.themes.granularity)
+    figures["threshold"] = round(threshold, 4)
+    if rebuild:
+        figures.update(_rebuild(session, settings, embedder, means, threshold, now))
+    else:
+        figures.update(_incremental(session, settings, embedder, means, threshold, now))
+    figures.update(refresh_critical_mass(session, settings, now=now, rules=rules))
+    session.flush()
+    figures["seconds"] = round(time.perf_counter() - started, 3)
+    log.info("job=themes state=finished %s", " ".join(f"{k}={v}" for k, v in figures.items()))
+    return figures
+
+
+# --------------------------------------------------------------------------------------------- critical mass
+def load_opportunities(session: Session) -> tuple[dict[str, cm.Opp], dict[str, list[cm.Opp]], dict[str, Any]]:
+    """Lost and open opportunities (what can be at stake), open ones by account, and their scope fields."""
+    opps: dict[str, cm.Opp] = {}
+    by_account: dict[str, list[cm.Opp]] = defaultdict(list)
+    fields: dict[str, Any] = {}
+    q = select(Opportunity.id, Opportunity.account_id, Opportunity.amount, Opportunity.is_closed, Opportunity.is_won,
+               Opportunity.region, Opportunity.segment, Opportunity.attributes, Opportunity.close_date)
+    for oid, acc, amount, closed, won, region, segment, attrs, close_date in session.execute(q):
+        o = cm.Opp(oid, acc, float(amount or 0), bool(closed), bool(won))
+        opps[oid] = o
+        if o.is_open and acc:
+            by_account[acc].append(o)
+        fields[oid] = (region, segment, attrs or {}, close_date, acc)
+    return opps, by_account, fields
+
+
+def theme_citations(session: Session, theme_ids: Sequence[int] | None, opp_fields: dict[str, Any],
+                    since: dt.datetime | None = None) -> dict[int, list[cm.Citation]]:
+    """Citations (one per theme and item) of active evidence, with the scope fields the rules filter on."""
+    q = (select(ThemeEvidence.theme_id, FeedbackItem.id, FeedbackItem.occurred_at, FeedbackItem.account_id,
+                FeedbackItem.opportunity_id, FeedbackItem.channel)
+         .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
+         .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
+         .where(ThemeEvidence.state == "active").distinct())
+    if theme_ids is not None:
+        q = q.where(ThemeEvidence.theme_id.in_(list(theme_ids)))
+    if since is not None:
+        q = q.where(FeedbackItem.occurred_at > since)
+    # An item without an opportunity borrows the scope fields of its account's most recent opportunity.
+    latest_by_account: dict[str, tuple] = {}
+    for _oid, (region, segment, attrs, close_date, acc) in opp_fields.items():
+        if acc and (acc not in latest_by_account or (close_date or dt.date.min) > (latest_by_account[acc][3] or dt.date.min)):
+            latest_by_account[acc] = (region, segment, attrs, close_date)
+    out: dict[int, list[cm.Citation]] = defaultdict(list)
+    for tid, item_id, occurred, acc, opp_id, channel in session.execute(q):
+        f = opp_fields.get(opp_id) if opp_id else None
+        if f is None and acc:
+            f = latest_by_account.get(acc)
+        region, segment, attrs = (f[0], f[1], f[2]) if f else (None, None, {})
+        out[tid].append(cm.Citation(item_id=item_id, occurred_at=occurred, account_id=acc, opportunity_id=opp_id,
+                                    region=region, segment=segment, channel=channel, attributes=attrs))
+    return out
+
+
+def metrics_for_filter(session: Session, settings: Settings, theme_ids: Sequence[int] | None,
+                       where: dict[str, str], *, now: dt.datetime | None = None) -> dict[int, dict[str, Any]]:
+    """Critical-mass figures per theme for one slice of the org ({"region": "EMEA"}): what filtered views show."""
+    now = now or utcnow()
+    c = settings.critical_mass
+    opps, by_account, fields = load_opportunities(session)
+    cites = theme_citations(session, theme_ids, fields, since=now - dt.timedelta(days=max(c.window_days, 180)))
+    return {tid: cm.compute_metrics(cm.subset(cs, where), opps, by_account, now=now, window_days=c.window_days,
+                                    half_life_days=c.half_life_days) for tid, cs in cites.items()}
+
+
+def refresh_critical_mass(session: Session, settings: Settings, *, now: dt.datetime,
+                          rules: list[cm.Rule] | None = None) -> dict[str, Any]:
+    """Recompute every active theme's figures and status; stamp critical_since and decided_at."""
+    c = settings.critical_mass
+    rules = rules or cm.rules_from_settings(c)
+    horizon = max([r.window_days for r in rules] + [180])
+    themes = _active_themes(session)
+    if not themes:
+        return {"themes_active": 0, "themes_critical": 0}
+    opps, by_account, fields = load_opportunities(session)
+    cites = theme_citations(session, [t.id for t in themes], fields, since=now - dt.timedelta(days=horizon))
+    approved = dict(session.execute(
+        select(Decision.theme_id, func.min(func.coalesce(Decision.approved_at, Decision.created_at)))
+        .where(Decision.state == "approved").group_by(Decision.theme_id)).all())
+    became = 0
+    for theme in themes:
+        cs = cites.get(theme.id, [])
+        overall = cm.compute_metrics(cs, opps, by_account, now=now, window_days=c.window_days,
+                                     half_life_days=c.half_life_days)
+        scoped = {r.name: cm.compute_metrics(cm.subset(cs, r.where), opps, by_account, now=now,
+                                             window_days=r.window_days, half_life_days=c.half_life_days)
+                  for r in rules[1:]}
+        ev = cm.evaluate(theme.status, theme.critical_since, theme.decided_at, overall, scoped, rules,
+                         approved_decision_at=approved.get(theme.id), now=now)
+        if ev.status == "critical" and theme.status != "critical":
+            became += 1
+        theme.status = ev.status
+        theme.critical_since = ev.critical_since
+        theme.decided_at = ev.decided_at
+        theme.reason = ev.reason
+        theme.score = float(overall["score"])
+        theme.metrics = {**theme.metrics, **overall, "scopes": scoped, "rules_met": list(ev.met_rules),
+                         "projection": ev.projection.isoformat() if ev.projection else None,
+                         "computed_at": now.isoformat()}
+    return {"themes_active": len(themes), "themes_critical": sum(t.status == "critical" for t in themes),
+            "themes_became_critical": became}
