@@ -42,7 +42,8 @@ avions aviez avaient eu ceci cela ça celui celle ceux celles plus très trop to
 encore déjà comme car donc alors si sans sous chez entre vers après avant depuis pendant leur fait faire
 veut veulent besoin demande client clients perdu nous notre nos
 """.split())
-NEAR_DUPLICATE = 0.92  # representative quotes more similar than this to one already chosen are skipped
+NEAR_DUPLICATE = 0.92
+UNTITLED = "untitled theme"  # representative quotes more similar than this to one already chosen are skipped
 
 
 def tokens(text: str) -> list[str]:
@@ -118,7 +119,7 @@ def make_label(weighted_by_lang: Mapping[str, Sequence[tuple[str, float]]], max_
         term = _pick(merged, used)
         if term:
             parts.append(term)
-    label = " / ".join(parts) if parts else "untitled theme"
+    label = " / ".join(parts) if parts else UNTITLED
     return label[:max_len].rstrip(" /")
 
 
@@ -130,6 +131,13 @@ def labels_for(members: Mapping[int, Sequence[tuple[str, str]]]) -> dict[int, st
             by_lang[lang][tid] = class_term_counts([t for t, lg in rows if lg == lang])
     weights = {lang: ctfidf(counts) for lang, counts in by_lang.items()}
     return {tid: make_label({lang: weights[lang].get(tid, ()) for lang in by_lang}) for tid in members}
+
+
+def quote_label(quote: str, max_words: int = 6, max_len: int = 60) -> str:
+    """When no term stands out, the opening words of the title quote name the theme better than nothing."""
+    words = quote.split()
+    label = " ".join(words[:max_words]) + ("…" if len(words) > max_words else "")
+    return label[:max_len]
 
 
 def nearest(vectors: np.ndarray, centroid: np.ndarray) -> int:

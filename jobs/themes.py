@@ -167,6 +167,8 @@ def _new_theme(session: Session, label: str, meta, vecs: np.ndarray, sims: np.nd
                now: dt.datetime) -> Theme:
     cent = discovery.centroid_of(vecs)
     quotes = _quotes(meta, vecs, cent)
+    if label == labels.UNTITLED and quotes:
+        label = labels.quote_label(quotes[0]["text"])
     theme = Theme(label=label, title_quote=quotes[0]["text"] if quotes else None, status="emerging",
                   centroid=to_bytes(cent), embedding_model=embedder.name, created_at=now,
                   metrics={"members": len(meta), "quotes": quotes, "label_terms": label})
