@@ -135,10 +135,13 @@ def matches(c: Citation, where: Iterable[tuple[str, str]]) -> bool:
     return True
 
 
-def subset(citations: Iterable[Citation], predicate: Callable[[Citation], bool] | Mapping[str, str]) -> list[Citation]:
-    """Citations kept by a predicate or by a {field: value} filter (what the web app's filters pass)."""
+def subset(citations: Iterable[Citation],
+           predicate: Callable[[Citation], bool] | Mapping[str, str] | Sequence[tuple[str, str]]) -> list[Citation]:
+    """Citations kept by a predicate, a {field: value} filter (what the web app's filters pass) or (field, value) pairs."""
     if isinstance(predicate, Mapping):
-        where = tuple(predicate.items())
+        predicate = tuple(predicate.items())
+    if isinstance(predicate, (tuple, list)):
+        where = tuple(predicate)
         return [c for c in citations if matches(c, where)]
     return [c for c in citations if predicate(c)]
 

@@ -41,34 +41,37 @@ def _words(text: str) -> list[str]:
 def split_clauses(text: str, *, min_words: int = MIN_WORDS) -> list[str]:
     """Cut ``text`` into clause-sized pieces, in order, without losing any content word.
 
-    Pieces shorter than ``min_words`` are merged into the following piece (or the previous one at the end),
-    so a connective stub never stands alone.
+    Within a line, pieces shorter than ``min_words`` are merged into the following piece (or the previous
+    one at the end), so a connective stub never stands alone; a short line of its own stays apart.
     """
     if not text or not text.strip():
         return []
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     text = _BULLET.sub("\n", text)
-    pieces: list[str] = []
+    merged: list[str] = []
     for block in _HARD_BREAK.split(text):
+        # Glue short stubs within a block only: a line or bullet of its own ("rappeler mardi") stays apart.
+        pieces = []
         for sentence in _SENTENCE.split(block):
             for clause in _CONNECTIVE.split(sentence):
                 clause = _LABEL_PREFIX.sub("", clause.strip(" \t,:.-–—")).strip(" \t,:-–—")
                 if clause:
                     pieces.append(clause)
-    merged: list[str] = []
-    carry = ""
-    for piece in pieces:
-        piece = f"{carry} {piece}".strip() if carry else piece
-        if len(_words(piece)) < min_words:
-            carry = piece
-            continue
+        block_out: list[str] = []
         carry = ""
-        merged.append(piece)
-    if carry:
-        if merged:
-            merged[-1] = f"{merged[-1]} {carry}"
-        else:
-            merged.append(carry)
+        for piece in pieces:
+            piece = f"{carry} {piece}".strip() if carry else piece
+            if len(_words(piece)) < min_words:
+                carry = piece
+                continue
+            carry = ""
+            block_out.append(piece)
+        if carry:
+            if block_out:
+                block_out[-1] = f"{block_out[-1]} {carry}"
+            else:
+                block_out.append(carry)
+        merged.extend(block_out)
     return merged
 
 

@@ -1,0 +1,116 @@
+"""Assignment, pool clustering, proposals and labels: pure functions over arrays, no database."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jobs import discovery, labels
+from jobs.embed import centre, language_means, normalise
+
+
+def _blob(rng, centre_vec, n, noise=0.15):
+    return normalise(centre_vec[None, :] + noise * rng.standard_normal((n, len(centre_vec))).astype(np.float32))
+
+
+def _three_topics(seed=1, n=10, dim=32):
+    rng = np.random.default_rng(seed)
+    centres = normalise(rng.standard_normal((3, dim)).astype(np.float32))
+    X = np.vstack([_blob(rng, c, n) for c in centres])
+    return X, np.repeat(np.arange(3), n), centres
+
+
+def test_segment_joins_nearest_theme_only_above_its_threshold():
+    centroids = normalise(np.eye(3, dtype=np.float32))
+    x = normalise(np.array([[0.9, 0.3, 0.0], [0.1, 0.1, 0.1], [0.0, 0.2, 0.95]], dtype=np.float32))
+    idx, sims = discovery.assign(x, centroids, np.full(3, 0.8, np.float32))
+    assert idx[0] == 0 and idx[2] == 2
+    assert idx[1] == -1  # equally far from everything: waits in the pool
+    assert sims[0] > 0.9
+
+
+def test_theme_with_lowered_local_threshold_takes_a_borderline_segment():
+    centroids = normalise(np.eye(2, dtype=np.float32))
+    x = normalise(np.array([[0.7, 0.68]], dtype=np.float32))
+    idx, _ = discovery.assign(x, centroids, np.array([0.75, 0.65], np.float32))
+    assert idx[0] == 1
+
+
+def test_pool_clustering_finds_dense_groups_and_leaves_stragglers():
+    X, truth, _ = _three_topics()
+    rng = np.random.default_rng(9)
+    stragglers = normalise(rng.standard_normal((4, X.shape[1])).astype(np.float32))
+    res = discovery.cluster_pool(np.vstack([X, stragglers]), 0.6, 3)
+    assert len(res.clusters) == 3
+    for cl in res.clusters:
+        assert len(set(truth[cl[cl < len(truth)]])) == 1
+    clustered = np.concatenate(res.clusters)
+    assert not set(range(len(X), len(X) + 4)) & set(clustered.tolist())
+
+
+def test_new_theme_needs_min_size_distinct_items():
+    X, _truth, _ = _three_topics(n=4)
+    one_item = [0] * len(X)  # every segment from the same note
+    assert discovery.cluster_pool(X, 0.6, 3, group_of=one_item).clusters == []
+    assert len(discovery.cluster_pool(X, 0.6, 3).clusters) == 3
+
+
+def test_capped_pool_is_clustered_in_samples_and_still_covers_all_topics():
+    X, truth, _ = _three_topics(n=400)
+    res = discovery.cluster_pool(X, 0.6, 3, cap=300)
+    assert len(res.clusters) == 3
+    assert sum(len(c) for c in res.clusters) >= 0.97 * len(X)
+
+
+def test_granularity_moves_the_threshold_both_ways_and_is_bounded():
+    assert discovery.threshold_for(-1) < discovery.threshold_for(0) < discovery.threshold_for(1)
+    assert discovery.threshold_for(5) == discovery.threshold_for(1)
+
+
+def test_close_themes_become_merge_candidates_unless_a_person_already_answered():
+    c = normalise(np.array([[1, 0, 0], [0.98, 0.2, 0], [0, 0, 1]], dtype=np.float32))
+    pairs = discovery.merge_candidates(c, [10, 11, 12], [0, 0, 0], 0.8)
+    assert [(a, b) for a, b, _ in pairs] == [(10, 11)]
+    assert discovery.merge_candidates(c, [10, 11, 12], [0, 0, 0], 0.8, blocked={(10, 11)}) == []
+
+
+def test_split_candidate_sees_two_groups_in_a_broad_theme():
+    X, truth, _ = _three_topics(n=12)
+    two = X[truth != 2]
+    parts = discovery.split_candidate(two, 0.2, 3)
+    assert parts is not None and len(parts) == 2
+    assert discovery.split_candidate(X[truth == 0], 0.2, 3) is None
+
+
+def test_language_centring_removes_a_language_offset():
+    rng = np.random.default_rng(3)
+    topics = normalise(rng.standard_normal((2, 16)).astype(np.float32))
+    fr_offset = 3 * normalise(rng.standard_normal((1, 16)).astype(np.float32))[0]
+    en = np.vstack([_blob(rng, t, 6, 0.05) for t in topics])
+    fr = normalise(np.vstack([_blob(rng, t, 6, 0.05) for t in topics]) + fr_offset)
+    V = np.vstack([en, fr])
+    langs = ["en"] * 12 + ["fr"] * 12
+    raw_cross = float(en[0] @ fr[0])
+    X = centre(V, langs, language_means(V, langs))
+    assert float(X[0] @ X[12]) > raw_cross + 0.3  # same topic, two languages: close after centring
+
+
+def test_label_pairs_english_and_french_terms_and_contrasts_themes():
+    members = {
+        1: [("no SSO, they need SAML single sign-on", "en"), ("SSO with Okta is mandatory", "en"),
+            ("pas de SSO, authentification unique obligatoire", "fr"), ("authentification unique via Azure AD", "fr")],
+        2: [("price too high vs competitor", "en"), ("too expensive, price per seat", "en"),
+            ("prix trop élevé", "fr"), ("le prix par utilisateur est trop cher", "fr")],
+    }
+    got = labels.labels_for(members)
+    assert "sso" in got[1] and " / " in got[1]
+    assert "authentification" in got[1] or "unique" in got[1] or "saml" in got[1]
+    assert "price" in got[2] or "prix" in got[2]
+
+
+def test_representative_quotes_are_near_the_centroid_and_not_duplicates():
+    X, truth, centres = _three_topics(n=8)
+    members = np.vstack([X[truth == 0], X[truth == 0][:1]])  # a duplicate of the first member
+    texts = [f"q{i}" for i in range(8)] + ["q0"]
+    picks = labels.representatives(members, centres[0], k=3, texts=texts)
+    assert len(picks) == 3 and len({texts[i] for i in picks}) == 3
+    assert picks[0] == int(np.argmax(members @ centres[0]))

@@ -1,0 +1,64 @@
+"""Clause segmentation and the no-feedback filter: pure, no database."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.segment import classify, is_feedback, segment_text, split_clauses
+
+
+def test_note_with_several_subjects_splits_on_sentences_connectives_and_bullets():
+    text = ("Call with Anna. They need SAML SSO for 400 users; also the price per seat is too high.\n"
+            "- reporting is too basic\n- rappeler mardi")
+    clauses = split_clauses(text)
+    assert "They need SAML SSO for 400 users" in clauses
+    assert "also the price per seat is too high" in clauses
+    assert "reporting is too basic" in clauses
+    assert clauses[-1] == "rappeler mardi"
+
+
+def test_french_mais_and_aussi_start_new_clauses():
+    clauses = split_clauses("Le client aime l'outil mais le prix par fiche de paie est trop élevé, il veut aussi une appli mobile")
+    assert clauses[0] == "Le client aime l'outil"
+    assert clauses[1].startswith("mais le prix")
+    assert clauses[2].startswith("aussi une appli")
+
+
+def test_short_fragments_are_glued_to_a_neighbour_so_no_content_is_lost():
+    text = "But. The export to Cegid fails every month"
+    clauses = split_clauses(text)
+    assert len(clauses) == 1
+    assert "Cegid" in clauses[0] and clauses[0].startswith("But")
+
+
+def test_loss_reason_prefix_is_dropped():
+    assert split_clauses("Motif : pas de connecteur Salesforce natif") == ["pas de connecteur Salesforce natif"]
+
+
+@pytest.mark.parametrize("text", [
+    "rappeler mardi", "sent proposal v2", "Called, left voicemail", "RDV calé jeudi 10h", "Relance par mail",
+    "Bonjour Marc, merci", "Jean Dupont 12/03", "Next step: demo booked for Friday", "Thanks, talk soon",
+])
+def test_pure_logistics_is_not_feedback(text):
+    assert not any(s.is_feedback for s in segment_text(text)), classify(text)
+
+
+@pytest.mark.parametrize("text", [
+    "pas de SSO Azure AD", "they need SAML login", "prix trop élevé", "too expensive vs competitor",
+    "Export file rejected by Cegid at import", "No native Salesforce integration",
+    "l'application mobile ne fonctionne pas hors ligne",
+])
+def test_product_feedback_is_kept(text):
+    assert is_feedback(text), classify(text)
+
+
+def test_positive_small_talk_is_not_feedback_but_a_complaint_next_to_it_is():
+    segs = segment_text("Friendly as always, told me about his new dog. But go-live moved twice and tickets sit unanswered.")
+    assert [s.is_feedback for s in segs] == [False, True]
+
+
+def test_empty_and_hostile_text_does_not_break_segmentation():
+    assert segment_text("") == []
+    assert segment_text("   \n\n ") == []
+    segs = segment_text("<script>alert('x')</script>; DROP TABLE theme; --")
+    assert all(isinstance(s.text, str) for s in segs)
