@@ -312,10 +312,6 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
                  now: dt.datetime) -> dict[str, Any]:
     min_size = settings.themes.min_theme_size
     themes = {t.id: t for t in _active_themes(session) if t.centroid}
-    wrong = sorted({t.embedding_model for t in themes.values() if t.embedding_model != embedder.name})
-    if wrong:
-        raise ThemePassError(f"themes were built with {', '.join(map(str, wrong))} but [themes] backend gives "
-                             f"{embedder.name}: run `retour themes --rebuild` to rebuild them in the new space.")
     meta, X = _load_segments(session, [FeedbackSegment.processed_at.is_(None)], embedder, means)
     ids = list(themes)
     added: dict[int, list[int]] = defaultdict(list)
@@ -470,6 +466,12 @@ def run_theme_pass(session: Session, settings: Settings, rebuild: bool = False, 
     embedder = embedder or get_embedder(settings.themes.backend)
     rules = cm.rules_from_settings(settings.critical_mass)  # fail early on a bad scope
     figures: dict[str, Any] = {"backend": embedder.name, "rebuild": rebuild}
+    if not rebuild:
+        wrong = sorted(set(session.scalars(select(Theme.embedding_model).where(
+            Theme.status.in_(ACTIVE), Theme.embedding_model != embedder.name)).all()), key=str)
+        if wrong:
+            raise ThemePassError(f"themes were built with {', '.join(map(str, wrong))} but [themes] backend gives "
+                                 f"{embedder.name}: run `retour themes --rebuild` to rebuild them in the new space.")
     figures["items_segmented"], figures["segments_created"] = segment_new_items(session)
     session.flush()
     figures["segments_embedded"] = embed_pending(session, embedder)

