@@ -1,0 +1,171 @@
+"""What a product owner can do, shared by the HTML views and the JSON API.
+
+Each function validates its input, looks up rows (404 when missing), and delegates the real work to its
+owner: curation to ``jobs.curation``, the push outbox to ``connector.push``. The caller commits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort
+from sqlalchemy.orm import Session
+
+from retour.config import Settings
+from retour.models import AppUser, Decision, Theme, ThemeEvidence
+
+DECISION_STATUSES = ("investigating", "planned", "shipped", "wont_do")
+MAX_INSIGHT = 2000
+MAX_TARGET = 80
+
+
+class ActionError(ValueError):
+    """The request cannot be done as asked; the message says why (shown to the user, HTTP 400/409)."""
+
+
+def get_theme(session: Session, theme_id: int) -> Theme:
+    theme = session.get(Theme, theme_id)
+    if theme is None:
+        abort(404)
+    return theme
+
+
+def get_evidence(session: Session, theme: Theme, evidence_id: int) -> ThemeEvidence:
+    ev = session.get(ThemeEvidence, evidence_id)
+    if ev is None or ev.theme_id != theme.id:
+        abort(404)
+    return ev
+
+
+def get_decision(session: Session, decision_id: int) -> Decision:
+    decision = session.get(Decision, decision_id)
+    if decision is None:
+        abort(404)
+    return decision
+
+
+def _curation(fn_name: str, *args: Any) -> Any:
+    from jobs import curation
+    try:
+        return getattr(curation, fn_name)(*args)
+    except curation.CurationError as exc:
+        raise ActionError(str(exc)) from exc
+
+
+def rename(session: Session, theme: Theme, label: str, user: AppUser) -> Theme:
+    label = (label or "").strip()
+    if not label:
+        raise ActionError("Give the theme a name.")
+    return _curation("rename", session, theme, label, user)
+
+
+def merge(session: Session, source: Theme, target_id: int | None, user: AppUser) -> Theme:
+    if target_id is None:
+        raise ActionError("Choose the theme to merge into.")
+    if target_id == source.id:
+        raise ActionError("A theme cannot be merged into itself.")
+    return _curation("merge", session, source, get_theme(session, target_id), user)
+
+
+def move_evidence(session: Session, theme: Theme, evidence_id: int, target_id: int | None, user: AppUser):
+    if target_id is None:
+        raise ActionError("Choose the theme this quote belongs to.")
+    ev = get_evidence(session, theme, evidence_id)
+    return _curation("move_evidence", session, ev, get_theme(session, target_id), user)
+
+
+def reject_evidence(session: Session, theme: Theme, evidence_id: int, user: AppUser):
+    return _curation("reject_evidence", session, get_evidence(session, theme, evidence_id), user)
+
+
+def pin_evidence(session: Session, theme: Theme, evidence_id: int, pinned: bool, user: AppUser):
+    return _curation("pin_evidence", session, get_evidence(session, theme, evidence_id), pinned, user)
+
+
+def parse_int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------------------------- decisions
+def clean_decision(data: dict[str, Any]) -> dict[str, Any]:
+    """Validate a decision form/JSON body; every problem is reported, nothing is silently cut."""
+    status = str(data.get("status") or "").strip()
+    target = str(data.get("target") or "").strip()
+    insight_en = str(data.get("insight_en") or "").strip()
+    insight_fr = str(data.get("insight_fr") or "").strip()
+    problems = []
+    if status not in DECISION_STATUSES:
+        problems.append(f"status must be one of {', '.join(DECISION_STATUSES)}")
+    if len(target) > MAX_TARGET:
+        problems.append(f"the target release or date must fit in {MAX_TARGET} characters")
+    if not insight_en and not insight_fr:
+        problems.append("write the insight for reps in English, French or both")
+    if len(insight_en) > MAX_INSIGHT or len(insight_fr) > MAX_INSIGHT:
+        problems.append(f"an insight must fit in {MAX_INSIGHT} characters")
+    if problems:
+        raise ActionError("; ".join(problems).capitalize() + ".")
+    return {"status": status, "target": target or None, "insight_en": insight_en or None,
+            "insight_fr": insight_fr or None}
+
+
+def create_decision(session: Session, theme: Theme, data: dict[str, Any], user: AppUser, settings: Settings) -> Decision:
+    """Record the decision and prepare its push (planned items, nothing sent until approved)."""
+    from connector import push
+    if theme.status in ("merged", "dismissed"):
+        raise ActionError("This theme is no longer active; decide on the theme it was merged into.")
+    decision = Decision(theme_id=theme.id, created_by_id=user.id, state="draft", **clean_decision(data))
+    session.add(decision)
+    session.flush()
+    push.prepare(session, decision, settings)
+    return decision
+
+
+def update_decision(session: Session, decision: Decision, data: dict[str, Any], settings: Settings) -> Decision:
+    """Edit a draft decision and re-prepare its push so the preview shows the new text."""
+    from connector import push
+    if decision.state != "draft":
+        raise ActionError(f"This decision is {decision.state}; only a draft can be edited.")
+    for key, value in clean_decision(data).items():
+        setattr(decision, key, value)
+    session.flush()
+    push.prepare(session, decision, settings)
+    return decision
+
+
+def decision_action(session: Session, decision: Decision, action: str, user: AppUser) -> Decision:
+    """approve | cancel | withdraw, through connector.push (which owns the outbox states)."""
+    from connector import push
+    allowed = {"approve": ("draft",), "cancel": ("draft",), "withdraw": ("approved",)}
+    if decision.state not in allowed[action]:
+        past = {"approve": "approved", "cancel": "cancelled", "withdraw": "withdrawn"}[action]
+        raise ActionError(f"This decision is {decision.state}; it cannot be {past} now.")
+    getattr(push, action)(session, decision, user.id)
+    session.flush()
+    return decision
+
+
+def preview(session: Session, decision: Decision) -> list[dict[str, Any]]:
+    """connector.push.preview rows, plus the few display fields the page needs (label, URL, skipped flag)."""
+    from connector import push
+    from webapp.db import settings
+    from webapp.queries import salesforce_url
+
+    rows = []
+    for row in push.preview(session, decision):
+        row = dict(row)
+        record = row.get("target_id") or row.get("record_id") or row.get("record")
+        label = row.get("record_name") or row.get("target_name") or row.get("record_label") or record
+        row.setdefault("record_label", f"{row.get('sobject') or ''} {label or ''}".strip())
+        row.setdefault("record_url", salesforce_url(settings(), record if isinstance(record, str) else None))
+        row.setdefault("rep", row.get("rep_name") or row.get("owner_name") or row.get("owner_id"))
+        row.setdefault("skipped", row.get("state") == "skipped" or bool(row.get("skip_reason")))
+        rows.append(row)
+    return rows
+
+
+def set_pause(session: Session, paused: bool, user: AppUser, reason: str = "") -> None:
+    from retour.switches import set_push_paused
+    set_push_paused(session, paused, user_id=user.id, reason=reason[:200])

@@ -1,0 +1,55 @@
+"""One error handler: roll back on 500, answer JSON under /api/ and a page otherwise, never leak details."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from webapp.security import is_api
+
+log = logging.getLogger("retour.web")
+
+MESSAGES = {
+    400: "The request was not understood.",
+    401: "Log in first.",
+    403: "Your role does not allow this.",
+    404: "Nothing here.",
+    405: "This method is not allowed here.",
+    409: "This conflicts with the current state.",
+    413: "The request is too large.",
+}
+
+
+def _rollback() -> None:
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+
+
+def _respond(code: int, description: str | None):
+    message = MESSAGES.get(code, "Something went wrong on our side; it has been logged.")
+    if code == 400 and description == "csrf":
+        message = "The form expired or did not come from Retour (missing CSRF token). Reload the page and try again."
+    elif code in (400, 409) and description and not description.startswith("The browser (or proxy)"):
+        message = description
+    if is_api():
+        return jsonify({"error": {"code": code, "message": message}}), code
+    return render_template("error.html", code=code, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.code is None or exc.code >= 500:
+            _rollback()
+        if exc.code in (301, 302, 303, 307, 308) or exc.code is None:
+            return exc
+        return _respond(exc.code, exc.description)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        _rollback()
+        log.exception("web=error path=%s exc=%s", request.path, exc.__class__.__name__)
+        return _respond(InternalServerError.code, None)

@@ -1,0 +1,83 @@
+"""The OpenAPI 3.1 document of /api/v1 (a test checks it lists exactly the API's routes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+OBJ = {"type": "object"}
+
+
+def _op(summary: str, role: str, *, params: tuple[str, ...] = (), body: dict | None = None,
+        query: tuple[str, ...] = (), ok: str = "200") -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "description": f"Minimum role: {role}.",
+        "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in params]
+        + [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in query],
+        "responses": {ok: {"description": "OK", "content": {"application/json": {"schema": OBJ}}},
+                      "400": {"description": "Invalid input", "content": {"application/json": {"schema": ERROR}}},
+                      "401": {"description": "Not logged in", "content": {"application/json": {"schema": ERROR}}},
+                      "403": {"description": "Role too low", "content": {"application/json": {"schema": ERROR}}},
+                      "404": {"description": "Not found", "content": {"application/json": {"schema": ERROR}}}},
+    }
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if role == "public":
+        op["security"] = []
+    return op
+
+
+def _obj(**props: dict) -> dict[str, Any]:
+    return {"type": "object", "properties": props}
+
+
+S, I, B = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+DECISION = _obj(status={"type": "string", "enum": ["investigating", "planned", "shipped", "wont_do"]},
+                target=S, insight_en=S, insight_fr=S)
+BOARD_QUERY = ("status", "window", "source", "lang", "team", "region", "segment", "q", "page")
+T, E, D = ("theme_id",), ("theme_id", "evidence_id"), ("decision_id",)
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Retour API", "version": "1",
+                 "description": "Session authentication (log in at /login). Writes need the header X-CSRF-Token "
+                                "with the token from GET /api/v1/me. Mapped org fields filter the board with "
+                                "attr.<name>=value query parameters."},
+        "components": {
+            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "retour_session"},
+                                "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"}},
+            "schemas": {"Error": _obj(error=_obj(code=I, message=S))},
+        },
+        "security": [{"session": [], "csrf": []}],
+        "paths": {
+            "/api/v1/openapi.json": {"get": _op("This document", "public")},
+            "/api/v1/me": {"get": _op("The logged-in user and the CSRF token", "viewer")},
+            "/api/v1/themes": {"get": _op("Theme board with filters", "viewer", query=BOARD_QUERY)},
+            "/api/v1/themes/{theme_id}": {"get": _op("Theme detail", "viewer", params=T, query=("page",))},
+            "/api/v1/themes/{theme_id}/rename": {"post": _op("Rename a theme", "product_owner", params=T,
+                                                             body=_obj(label=S))},
+            "/api/v1/themes/{theme_id}/merge": {"post": _op("Merge into another theme", "product_owner", params=T,
+                                                            body=_obj(target_id=I))},
+            "/api/v1/themes/{theme_id}/evidence/{evidence_id}/move": {
+                "post": _op("Move a quote to another theme", "product_owner", params=E, body=_obj(target_id=I))},
+            "/api/v1/themes/{theme_id}/evidence/{evidence_id}/reject": {
+                "post": _op("Reject a quote", "product_owner", params=E)},
+            "/api/v1/themes/{theme_id}/evidence/{evidence_id}/pin": {
+                "post": _op("Pin or unpin a quote", "product_owner", params=E, body=_obj(pinned=B))},
+            "/api/v1/themes/{theme_id}/decisions": {
+                "post": _op("Record a decision and prepare its push", "product_owner", params=T, body=DECISION,
+                            ok="201")},
+            "/api/v1/decisions/{decision_id}": {
+                "get": _op("A decision and its push preview", "viewer", params=D),
+                "put": _op("Edit a draft decision", "product_owner", params=D, body=DECISION)},
+            "/api/v1/decisions/{decision_id}/approve": {"post": _op("Approve the push", "product_owner", params=D)},
+            "/api/v1/decisions/{decision_id}/cancel": {"post": _op("Cancel a draft", "product_owner", params=D)},
+            "/api/v1/decisions/{decision_id}/withdraw": {"post": _op("Withdraw", "product_owner", params=D)},
+            "/api/v1/pause": {"get": _op("Is every push paused?", "viewer"),
+                              "put": _op("Pause or resume every push", "product_owner",
+                                         body=_obj(paused=B, reason=S))},
+        },
+    }

@@ -1,0 +1,385 @@
+"""The board's and the theme page's reads: a fixed number of SQL statements whatever the data size (no N+1).
+
+Figures: with no evidence filter the board shows what the last theme pass stored (``Theme.metrics``, the
+critical-mass engine's own numbers). With any filter (time window, source, language, team, region, segment,
+mapped field, search) the figures are recomputed here for the matching evidence only, with SQL aggregates:
+distinct accounts, distinct feedback items, and revenue at stake = the amounts of the distinct opportunities
+cited that are not won (lost or still open), as ``jobs.critical_mass.compute_metrics`` counts them. Notes on
+an account without an opportunity add no revenue in the filtered view (the engine adds the account's open
+pipeline); that is the one simplification, and it keeps the filtered board a pair of GROUP BY queries.
+Region, segment and mapped fields are read from the opportunity the feedback belongs to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import Select, case, distinct, false, func, select, true
+from sqlalchemy.orm import Session, aliased
+
+from retour.config import FieldMap, Settings
+from retour.models import (
+    Account,
+    AppUser,
+    CurationEvent,
+    Decision,
+    FeedbackItem,
+    FeedbackSegment,
+    Opportunity,
+    SalesforceUser,
+    Theme,
+    ThemeEvidence,
+    utcnow,
+)
+
+BOARD_STATUSES = ("emerging", "critical", "decided")
+HIDDEN_STATUSES = ("merged", "dismissed")
+SOURCES = ("loss_reason", "note", "case")
+FEEDBACK_LANGS = ("fr", "en", "other")
+WINDOWS = (30, 90, 180, 365)
+PAGE_SIZE = 50
+EVIDENCE_PAGE = 50
+SPARK_WEEKS = 12
+CHART_MONTHS = 12
+
+
+class FilterError(ValueError):
+    """A query-string value is not one the board understands; the message says which and what is allowed."""
+
+
+# --------------------------------------------------------------------------------------------- filters
+@dataclass(frozen=True)
+class BoardFilters:
+    status: str = ""
+    window: int | None = None
+    source: str = ""
+    lang: str = ""
+    team: str = ""
+    region: str = ""
+    segment: str = ""
+    attrs: tuple[tuple[str, str], ...] = ()
+    q: str = ""
+    page: int = 1
+    extra: tuple[FieldMap, ...] = field(default=(), compare=False, repr=False)
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str], settings: Settings) -> BoardFilters:
+        """Parse the board's query string strictly: a wrong value is an error naming the parameter."""
+        def choice(name: str, allowed: Sequence[str]) -> str:
+            value = (args.get(name) or "").strip()
+            if value and value not in allowed:
+                raise FilterError(f"{name}={value!r} is not one of: {', '.join(allowed)}.")
+            return value
+
+        window_raw = (args.get("window") or "").strip()
+        window = None
+        if window_raw:
+            if not window_raw.isdigit() or int(window_raw) not in WINDOWS:
+                raise FilterError(f"window={window_raw!r}: use one of {', '.join(map(str, WINDOWS))} (days).")
+            window = int(window_raw)
+        page_raw = (args.get("page") or "1").strip()
+        if not page_raw.isdigit() or not 1 <= int(page_raw) <= 10_000:
+            raise FilterError(f"page={page_raw!r} must be a page number.")
+        extra = settings.mapping.extra
+        attrs = []
+        for m in extra:
+            value = (args.get(f"attr.{m.name}") or "").strip()
+            if value:
+                if m.kind == "boolean" and value not in ("true", "false"):
+                    raise FilterError(f"attr.{m.name}={value!r}: use true or false.")
+                attrs.append((m.name, value[:255]))
+        return cls(
+            status=choice("status", BOARD_STATUSES), window=window, source=choice("source", SOURCES),
+            lang=choice("lang", FEEDBACK_LANGS), team=(args.get("team") or "").strip()[:255],
+            region=(args.get("region") or "").strip()[:255], segment=(args.get("segment") or "").strip()[:255],
+            attrs=tuple(attrs), q=(args.get("q") or "").strip()[:200], page=int(page_raw), extra=extra,
+        )
+
+    @property
+    def filters_evidence(self) -> bool:
+        return bool(self.window or self.source or self.lang or self.team or self.region or self.segment
+                    or self.attrs or self.q)
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        f = replace(self, **changes)
+        out = {"status": f.status, "window": str(f.window or ""), "source": f.source, "lang": f.lang,
+               "team": f.team, "region": f.region, "segment": f.segment, "q": f.q}
+        out.update({f"attr.{k}": v for k, v in f.attrs})
+        if f.page > 1:
+            out["page"] = str(f.page)
+        return {k: v for k, v in out.items() if v}
+
+    def query_string(self, **changes: Any) -> str:
+        return urlencode(self.params(**changes))
+
+
+def _kind(extra: Sequence[FieldMap], name: str) -> str:
+    return next((m.kind for m in extra if m.name == name), "text")
+
+
+def _evidence_conditions(f: BoardFilters, now: dt.datetime) -> list[Any]:
+    conds: list[Any] = [ThemeEvidence.state == "active"]
+    if f.window:
+        conds.append(FeedbackItem.occurred_at > now - dt.timedelta(days=f.window))
+    if f.source:
+        conds.append(FeedbackItem.channel == f.source)
+    if f.lang:
+        conds.append(FeedbackItem.lang == f.lang)
+    if f.team:
+        conds.append(SalesforceUser.team == f.team)
+    if f.region:
+        conds.append(Opportunity.region == f.region)
+    if f.segment:
+        conds.append(Opportunity.segment == f.segment)
+    for name, value in f.attrs:
+        attr = Opportunity.attributes[name]
+        if _kind(f.extra, name) == "boolean":
+            conds.append(attr.as_boolean() == (true() if value == "true" else false()))
+        else:
+            conds.append(attr.as_string() == value)
+    if f.q:
+        escaped = f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conds.append(FeedbackSegment.text.ilike(f"%{escaped}%", escape="\\"))
+    return conds
+
+
+def _evidence_from(stmt: Select, f: BoardFilters | None = None) -> Select:
+    stmt = (stmt.select_from(ThemeEvidence)
+            .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
+            .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id))
+    # Always joined: region/segment/mapped filters, revenue and the evidence's deal all read it.
+    stmt = stmt.outerjoin(Opportunity, Opportunity.id == FeedbackItem.opportunity_id)
+    if f is not None and f.team:
+        stmt = stmt.outerjoin(SalesforceUser, SalesforceUser.id == FeedbackItem.owner_id)
+    return stmt
+
+
+# --------------------------------------------------------------------------------------------- board
+@dataclass
+class BoardRow:
+    id: int
+    label: str
+    status: str
+    score: float
+    reason: str | None
+    accounts: int
+    items: int
+    revenue: float
+    last_seen: dt.datetime | None
+    spark: list[int]
+
+
+@dataclass
+class Board:
+    rows: list[BoardRow]
+    total: int
+    page: int
+    pages: int
+    filtered: bool
+
+
+def _status_condition(f: BoardFilters) -> Any:
+    return Theme.status == f.status if f.status else Theme.status.in_(BOARD_STATUSES)
+
+
+def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None) -> Board:
+    """One page of themes by critical-mass score, with figures for the filtered subset when filtered."""
+    now = now or utcnow()
+    offset = (f.page - 1) * PAGE_SIZE
+    if not f.filters_evidence:
+        total = session.scalar(select(func.count()).select_from(Theme).where(_status_condition(f))) or 0
+        themes = session.execute(
+            select(Theme.id, Theme.label, Theme.status, Theme.score, Theme.reason, Theme.metrics)
+            .where(_status_condition(f)).order_by(Theme.score.desc(), Theme.id).limit(PAGE_SIZE).offset(offset)
+        ).all()
+        rows = [BoardRow(t.id, t.label, t.status, t.score, t.reason, int((t.metrics or {}).get("accounts") or 0),
+                         int((t.metrics or {}).get("items") or 0),
+                         float((t.metrics or {}).get("revenue_at_stake") or 0.0), None, [])
+                for t in themes]
+    else:
+        conds = _evidence_conditions(f, now)
+        agg = _evidence_from(select(
+            ThemeEvidence.theme_id.label("theme_id"),
+            func.count(distinct(FeedbackItem.account_id)).label("accounts"),
+            func.count(distinct(FeedbackItem.id)).label("items"),
+            func.max(FeedbackItem.occurred_at).label("last_seen"),
+        ), f).where(*conds).group_by(ThemeEvidence.theme_id).subquery()
+        deals = _evidence_from(select(ThemeEvidence.theme_id.label("theme_id"), Opportunity.id.label("opp_id"),
+                                      Opportunity.amount.label("amount")), f).where(
+            *conds, Opportunity.is_won == false()).distinct().subquery()
+        revenue = (select(deals.c.theme_id, func.sum(deals.c.amount).label("revenue"))
+                   .group_by(deals.c.theme_id).subquery())
+        base = select(Theme.id).join(agg, agg.c.theme_id == Theme.id).where(_status_condition(f))
+        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        found = session.execute(
+            select(Theme.id, Theme.label, Theme.status, Theme.score, Theme.reason, agg.c.accounts, agg.c["items"],
+                   agg.c.last_seen, func.coalesce(revenue.c.revenue, 0).label("revenue"))
+            .join(agg, agg.c.theme_id == Theme.id).outerjoin(revenue, revenue.c.theme_id == Theme.id)
+            .where(_status_condition(f)).order_by(Theme.score.desc(), Theme.id).limit(PAGE_SIZE).offset(offset)
+        ).all()
+        rows = [BoardRow(t.id, t.label, t.status, t.score, t.reason, t.accounts, t._mapping["items"], float(t.revenue or 0),
+                         t.last_seen, []) for t in found]
+    sparks = weekly_counts(session, [r.id for r in rows], f if f.filters_evidence else None, now=now)
+    for r in rows:
+        r.spark = sparks.get(r.id, [0] * SPARK_WEEKS)
+    return Board(rows=rows, total=total, page=f.page, pages=max(1, math.ceil(total / PAGE_SIZE)),
+                 filtered=f.filters_evidence)
+
+
+def _bucket(column: Any, edges: Sequence[dt.datetime]) -> Any:
+    """Bucket index of ``column`` given ascending bucket start ``edges`` (portable: a CASE, no date functions)."""
+    whens = [(column >= edges[i], i) for i in range(len(edges) - 1, -1, -1)]
+    return case(*whens, else_=-1)
+
+
+def weekly_counts(session: Session, theme_ids: Sequence[int], f: BoardFilters | None, *,
+                  now: dt.datetime) -> dict[int, list[int]]:
+    """Items per week over the last 12 weeks for each theme, in one grouped query (the sparklines)."""
+    if not theme_ids:
+        return {}
+    edges = [now - dt.timedelta(weeks=SPARK_WEEKS - i) for i in range(SPARK_WEEKS)]
+    bucket = _bucket(FeedbackItem.occurred_at, edges).label("bucket")
+    conds = _evidence_conditions(f, now) if f is not None else [ThemeEvidence.state == "active"]
+    stmt = _evidence_from(select(ThemeEvidence.theme_id, bucket, func.count(distinct(FeedbackItem.id))), f).where(
+        ThemeEvidence.theme_id.in_(theme_ids), FeedbackItem.occurred_at >= edges[0],
+        FeedbackItem.occurred_at <= now, *conds).group_by(ThemeEvidence.theme_id, bucket)
+    out: dict[int, list[int]] = {}
+    for theme_id, b, n in session.execute(stmt):
+        if 0 <= b < SPARK_WEEKS:
+            out.setdefault(theme_id, [0] * SPARK_WEEKS)[b] = n
+    return out
+
+
+def facets(session: Session, settings: Settings) -> dict[str, list[str]]:
+    """The values offered by the board's filters (teams, regions, segments, mapped picklists)."""
+    def distinct_values(column: Any) -> list[str]:
+        return [v for v in session.scalars(select(column).where(column.is_not(None)).distinct().order_by(column).limit(200))
+                if v not in ("", None)]
+
+    out = {"team": distinct_values(SalesforceUser.team), "region": distinct_values(Opportunity.region),
+           "segment": distinct_values(Opportunity.segment)}
+    for m in settings.mapping.extra:
+        if m.kind == "boolean":
+            out[f"attr.{m.name}"] = ["true", "false"]
+        else:
+            out[f"attr.{m.name}"] = [str(v) for v in distinct_values(Opportunity.attributes[m.name].as_string())]
+    return out
+
+
+# --------------------------------------------------------------------------------------------- theme detail
+@dataclass
+class EvidenceRow:
+    id: int
+    text: str
+    pinned: bool
+    origin: str
+    occurred_at: dt.datetime
+    channel: str
+    lang: str
+    source_object: str
+    source_id: str
+    opportunity_id: str | None
+    opportunity_name: str | None
+    stage: str | None
+    amount: float | None
+    currency: str | None
+    account_id: str | None
+    account_name: str | None
+    owner_name: str | None
+
+
+def evidence(session: Session, theme_id: int, *, page: int = 1) -> tuple[list[EvidenceRow], int]:
+    """The theme's active evidence, pinned quotes first then newest, with who/where/how much in one query."""
+    owner = aliased(SalesforceUser)
+    base = _evidence_from(select(ThemeEvidence.id)).where(ThemeEvidence.theme_id == theme_id,
+                                                          ThemeEvidence.state == "active")
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    stmt = (_evidence_from(select(
+        ThemeEvidence.id, FeedbackSegment.text, ThemeEvidence.pinned, ThemeEvidence.origin, FeedbackItem.occurred_at,
+        FeedbackItem.channel, FeedbackItem.lang, FeedbackItem.source_object, FeedbackItem.source_id,
+        Opportunity.id.label("opportunity_id"), Opportunity.name.label("opportunity_name"), Opportunity.stage,
+        Opportunity.amount, Opportunity.currency, FeedbackItem.account_id, Account.name.label("account_name"),
+        owner.name.label("owner_name")))
+        .outerjoin(Account, Account.id == FeedbackItem.account_id)
+        .outerjoin(owner, owner.id == FeedbackItem.owner_id)
+        .where(ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "active")
+        .order_by(ThemeEvidence.pinned.desc(), FeedbackItem.occurred_at.desc(), ThemeEvidence.id)
+        .limit(EVIDENCE_PAGE).offset((page - 1) * EVIDENCE_PAGE))
+    rows = [EvidenceRow(r.id, r.text, r.pinned, r.origin, r.occurred_at, r.channel, r.lang, r.source_object,
+                        r.source_id, r.opportunity_id, r.opportunity_name, r.stage,
+                        float(r.amount) if r.amount is not None else None, r.currency, r.account_id,
+                        r.account_name, r.owner_name) for r in session.execute(stmt)]
+    return rows, total
+
+
+def deals(session: Session, theme_id: int, limit: int = 30) -> list[dict[str, Any]]:
+    """Opportunities cited by the theme's evidence, largest first, with their account and how often cited."""
+    stmt = (_evidence_from(select(
+        Opportunity.id, Opportunity.name, Opportunity.stage, Opportunity.amount, Opportunity.currency,
+        Opportunity.is_closed, Opportunity.is_won, Account.name.label("account_name"), Opportunity.account_id,
+        func.count(distinct(FeedbackItem.id)).label("items")))
+        .outerjoin(Account, Account.id == Opportunity.account_id)
+        .where(ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "active", Opportunity.id.is_not(None))
+        .group_by(Opportunity.id, Opportunity.name, Opportunity.stage, Opportunity.amount, Opportunity.currency,
+                  Opportunity.is_closed, Opportunity.is_won, Account.name, Opportunity.account_id)
+        .order_by(func.coalesce(Opportunity.amount, 0).desc(), Opportunity.id).limit(limit))
+    return [dict(r._mapping, amount=float(r.amount) if r.amount is not None else None) for r in session.execute(stmt)]
+
+
+def monthly_figures(session: Session, theme_id: int, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Items and distinct accounts per month over the last 12 months (the detail chart), one grouped query."""
+    now = now or utcnow()
+    first = (now.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
+    starts = []
+    y, m = first.year, first.month
+    for _ in range(CHART_MONTHS):
+        starts.append(dt.datetime(y, m, 1, tzinfo=dt.timezone.utc))
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    starts.reverse()
+    bucket = _bucket(FeedbackItem.occurred_at, starts).label("bucket")
+    stmt = _evidence_from(select(bucket, func.count(distinct(FeedbackItem.id)),
+                                 func.count(distinct(FeedbackItem.account_id)))).where(
+        ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "active",
+        FeedbackItem.occurred_at >= starts[0]).group_by(bucket)
+    out = [{"month": s.strftime("%Y-%m"), "items": 0, "accounts": 0} for s in starts]
+    for b, items, accounts in session.execute(stmt):
+        if 0 <= b < CHART_MONTHS:
+            out[b]["items"], out[b]["accounts"] = items, accounts
+    return out
+
+
+def activity(session: Session, theme_id: int, limit: int = 30) -> list[dict[str, Any]]:
+    stmt = (select(CurationEvent.at, CurationEvent.action, CurationEvent.details, AppUser.email)
+            .outerjoin(AppUser, AppUser.id == CurationEvent.user_id)
+            .where(CurationEvent.theme_id == theme_id).order_by(CurationEvent.at.desc(), CurationEvent.id.desc())
+            .limit(limit))
+    return [dict(r._mapping) for r in session.execute(stmt)]
+
+
+def decisions_for(session: Session, theme_id: int) -> list[Decision]:
+    return list(session.scalars(select(Decision).where(Decision.theme_id == theme_id)
+                                .order_by(Decision.created_at.desc(), Decision.id.desc())))
+
+
+def other_themes(session: Session, theme_id: int, limit: int = 300) -> list[tuple[int, str]]:
+    """Targets offered for merge and move: active themes by score (the API accepts any id)."""
+    stmt = (select(Theme.id, Theme.label).where(Theme.id != theme_id, Theme.status.in_(BOARD_STATUSES))
+            .order_by(Theme.score.desc(), Theme.id).limit(limit))
+    return [(r.id, r.label) for r in session.execute(stmt)]
+
+
+def salesforce_url(settings: Settings, record_id: str | None) -> str | None:
+    """The record in Salesforce (instance URL + Id); None when no instance is configured or no Id."""
+    base = settings.salesforce.instance_url.rstrip("/")
+    if not base or not record_id or not base.startswith("https://"):
+        return None
+    return f"{base}/{record_id}"
+
+
+__all__ = ["Board", "BoardFilters", "BoardRow", "EvidenceRow", "FilterError", "board", "deals", "evidence",
+           "facets", "monthly_figures", "activity", "decisions_for", "other_themes", "salesforce_url"]

@@ -1,0 +1,235 @@
+"""Who may do what, and the protections every response carries.
+
+- ``PERMISSIONS`` is the one table of endpoint -> minimum role. An endpoint missing from it is refused
+  (fail closed) and a test walks ``app.url_map`` so a new route without a declared permission fails CI.
+- CSRF: a random token kept in the signed session cookie; every unsafe request (form or API) must echo it
+  in the ``csrf_token`` field or the ``X-CSRF-Token`` header (htmx sends the header, see static/app.js).
+- Login attempts are limited per client IP + e-mail in memory (per process: with several gunicorn workers
+  the effective limit is multiplied by the worker count, which is still a brake on guessing; a restart
+  forgets the counters).
+- Headers: a Content-Security-Policy without inline script, no framing, no MIME sniffing, no referrer.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import secrets
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+
+from retour.config import Settings
+from retour.models import AppUser
+from webapp.db import get_session
+from webapp.users import role_rank
+
+log = logging.getLogger("retour.web")
+
+PUBLIC = "public"
+PERMISSIONS: dict[str, str] = {
+    "static": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": "viewer",
+    "auth.set_language": PUBLIC,
+    "board.index": "viewer",
+    "themes.detail": "viewer",
+    "themes.rename": "product_owner",
+    "themes.merge": "product_owner",
+    "themes.move_evidence": "product_owner",
+    "themes.reject_evidence": "product_owner",
+    "themes.pin_evidence": "product_owner",
+    "decisions.new": "product_owner",
+    "decisions.create": "product_owner",
+    "decisions.show": "viewer",
+    "decisions.edit": "product_owner",
+    "decisions.update": "product_owner",
+    "decisions.approve": "product_owner",
+    "decisions.cancel": "product_owner",
+    "decisions.withdraw": "product_owner",
+    "admin.index": "admin",
+    "admin.add_user": "admin",
+    "admin.pause": "product_owner",
+    "api.openapi": PUBLIC,
+    "api.me": "viewer",
+    "api.board": "viewer",
+    "api.theme": "viewer",
+    "api.rename": "product_owner",
+    "api.merge": "product_owner",
+    "api.move_evidence": "product_owner",
+    "api.reject_evidence": "product_owner",
+    "api.pin_evidence": "product_owner",
+    "api.create_decision": "product_owner",
+    "api.decision": "viewer",
+    "api.update_decision": "product_owner",
+    "api.approve": "product_owner",
+    "api.cancel": "product_owner",
+    "api.withdraw": "product_owner",
+    "api.get_pause": "viewer",
+    "api.set_pause": "product_owner",
+}
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+# --------------------------------------------------------------------------------------------- secret key
+def secret_key(settings: Settings) -> str:
+    """``[web] secret_key``, or one generated once and kept in ``data_dir/secret_key`` (mode 0600)."""
+    if settings.web.secret_key:
+        return settings.web.secret_key
+    path = Path(settings.data_dir) / "secret_key"
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    os.chmod(path, 0o600)
+    return key
+
+
+# --------------------------------------------------------------------------------------------- rate limit
+class LoginLimiter:
+    """Failed logins per (IP, e-mail) in a sliding minute; bounded memory (oldest keys dropped)."""
+
+    def __init__(self, per_minute: int, max_keys: int = 10_000, clock=time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.max_keys = max_keys
+        self.clock = clock
+        self._hits: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        hits = self._hits.get(key)
+        if hits is None:
+            return deque()
+        while hits and now - hits[0] >= 60:
+            hits.popleft()
+        if not hits:
+            del self._hits[key]
+        return hits
+
+    def blocked(self, ip: str, email: str) -> bool:
+        with self._lock:
+            return self.per_minute > 0 and len(self._recent((ip, email), self.clock())) >= self.per_minute
+
+    def failed(self, ip: str, email: str) -> None:
+        with self._lock:
+            now = self.clock()
+            key = (ip, email)
+            self._recent(key, now)
+            if key not in self._hits and len(self._hits) >= self.max_keys:
+                self._hits.pop(next(iter(self._hits)))
+            self._hits.setdefault(key, deque()).append(now)
+
+    def succeeded(self, ip: str, email: str) -> None:
+        with self._lock:
+            self._hits.pop((ip, email), None)
+
+
+# --------------------------------------------------------------------------------------------- CSRF
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def _csrf_ok() -> bool:
+    expected = session.get("csrf")
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
+    return bool(expected) and hmac.compare_digest(str(expected), str(sent))
+
+
+# --------------------------------------------------------------------------------------------- users
+def current_user() -> AppUser | None:
+    return g.get("user")
+
+
+def client_ip() -> str:
+    # Behind a proxy, run gunicorn with --forwarded-allow-ips so werkzeug's remote_addr is the client's.
+    return request.remote_addr or "?"
+
+
+def is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def has_role(role: str) -> bool:
+    user = current_user()
+    return user is not None and role_rank(user.role) >= role_rank(role)
+
+
+def login(user: AppUser) -> None:
+    """Start a fresh session (new CSRF token) so a session fixed before login is useless after it."""
+    session.clear()
+    session.permanent = True
+    session["uid"] = user.id
+    session["csrf"] = secrets.token_urlsafe(32)
+
+
+def _load_user() -> None:
+    g.user = None
+    uid = session.get("uid")
+    if uid is not None:
+        user = get_session().get(AppUser, uid)
+        if user is not None and user.is_active:
+            g.user = user
+        else:
+            session.clear()
+
+
+def _authorise():
+    endpoint = request.endpoint
+    if endpoint is None:  # 404 / 405: let Flask answer
+        return None
+    needed = PERMISSIONS.get(endpoint)
+    if needed is None:
+        log.error("web=permission endpoint=%s state=undeclared", endpoint)
+        abort(403)
+    if request.method in UNSAFE_METHODS and not _csrf_ok():
+        log.warning("web=csrf endpoint=%s state=rejected", endpoint)
+        abort(400, description="csrf")
+    if endpoint != "static":
+        _load_user()
+    if needed == PUBLIC:
+        return None
+    if g.user is None:
+        if is_api():
+            abort(401)
+        return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+    if not has_role(needed):
+        log.info("web=forbidden endpoint=%s role=%s needed=%s", endpoint, g.user.role, needed)
+        abort(403)
+    return None
+
+
+def _headers(response):
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    if request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    settings: Settings = app.extensions["retour.settings"]
+    app.extensions["retour.login_limiter"] = LoginLimiter(settings.web.login_attempts_per_minute)
+    app.before_request(_authorise)
+    app.after_request(_headers)
+    app.jinja_env.globals.update(csrf_token=csrf_token, has_role=has_role, current_user=current_user)
+
+
+def login_limiter() -> LoginLimiter:
+    return current_app.extensions["retour.login_limiter"]

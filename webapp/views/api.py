@@ -1,0 +1,254 @@
+"""JSON API under /api/v1/: the same reads and actions as the pages.
+
+Authentication is the browser session (log in through /login); every write must carry the session's CSRF
+token in the ``X-CSRF-Token`` header (``GET /api/v1/me`` returns it). Roles are the pages' roles. Errors
+are ``{"error": {"code", "message"}}``. The document at ``/api/v1/openapi.json`` describes every route.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, request
+
+from retour.models import Decision, Theme
+from retour.switches import is_push_paused
+from webapp import actions, queries
+from webapp.db import get_session, settings
+from webapp.openapi import document
+from webapp.security import csrf_token, current_user
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        abort(400, description="The body must be a JSON object.")
+    return data
+
+
+def _fail(exc: actions.ActionError):
+    get_session().rollback()
+    return jsonify({"error": {"code": 400, "message": str(exc)}}), 400
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def theme_json(t: Theme) -> dict[str, Any]:
+    return {"id": t.id, "label": t.label, "status": t.status, "score": t.score, "reason": t.reason,
+            "metrics": t.metrics or {}, "merged_into_id": t.merged_into_id,
+            "critical_since": _iso(t.critical_since), "decided_at": _iso(t.decided_at)}
+
+
+def decision_json(d: Decision) -> dict[str, Any]:
+    return {"id": d.id, "theme_id": d.theme_id, "status": d.status, "target": d.target,
+            "insight_en": d.insight_en, "insight_fr": d.insight_fr, "state": d.state,
+            "created_at": _iso(d.created_at), "approved_at": _iso(d.approved_at),
+            "withdrawn_at": _iso(d.withdrawn_at)}
+
+
+@bp.route("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(document())
+
+
+@bp.route("/me")
+def me():
+    """Who is logged in, their role, and the CSRF token writes must send."""
+    user = current_user()
+    return jsonify({"id": user.id, "email": user.email, "role": user.role, "locale": user.locale,
+                    "csrf_token": csrf_token()})
+
+
+@bp.route("/themes")
+def board():
+    """The theme board with the same filters as the page's query string."""
+    try:
+        filters = queries.BoardFilters.from_args(request.args, settings())
+    except queries.FilterError as exc:
+        abort(400, description=str(exc))
+    result = queries.board(get_session(), filters)
+    return jsonify({"total": result.total, "page": result.page, "pages": result.pages, "filtered": result.filtered,
+                    "themes": [{"id": r.id, "label": r.label, "status": r.status, "score": r.score,
+                                "reason": r.reason, "accounts": r.accounts, "items": r.items,
+                                "revenue_at_stake": r.revenue, "weekly_items": r.spark} for r in result.rows]})
+
+
+@bp.route("/themes/<int:theme_id>")
+def theme(theme_id: int):
+    """A theme with its monthly figures, deals, evidence page, decisions and activity log."""
+    session = get_session()
+    t = actions.get_theme(session, theme_id)
+    page = max(1, min(actions.parse_int(request.args.get("page")) or 1, 10_000))
+    evidence, total = queries.evidence(session, t.id, page=page)
+    cfg = settings()
+    return jsonify({
+        "theme": theme_json(t), "months": queries.monthly_figures(session, t.id),
+        "deals": [{**d, "url": queries.salesforce_url(cfg, d["id"])} for d in queries.deals(session, t.id)],
+        "evidence_total": total, "page": page,
+        "evidence": [{**{k: _iso(v) for k, v in vars(e).items()},
+                      "url": queries.salesforce_url(cfg, e.opportunity_id or e.source_id)} for e in evidence],
+        "decisions": [decision_json(d) for d in queries.decisions_for(session, t.id)],
+        "activity": [{**a, "at": _iso(a["at"])} for a in queries.activity(session, t.id)],
+    })
+
+
+def _commit_theme(t: Theme):
+    get_session().commit()
+    return jsonify({"theme": theme_json(t)})
+
+
+@bp.route("/themes/<int:theme_id>/rename", methods=["POST"])
+def rename(theme_id: int):
+    """Rename a theme: {"label": "…"}."""
+    session = get_session()
+    t = actions.get_theme(session, theme_id)
+    try:
+        actions.rename(session, t, str(_body().get("label") or ""), current_user())
+    except actions.ActionError as exc:
+        return _fail(exc)
+    return _commit_theme(t)
+
+
+@bp.route("/themes/<int:theme_id>/merge", methods=["POST"])
+def merge(theme_id: int):
+    """Merge this theme into another: {"target_id": 12}."""
+    session = get_session()
+    t = actions.get_theme(session, theme_id)
+    try:
+        target = actions.merge(session, t, actions.parse_int(_body().get("target_id")), current_user())
+    except actions.ActionError as exc:
+        return _fail(exc)
+    return _commit_theme(target)
+
+
+def _evidence_result(ev: Any):
+    get_session().commit()
+    return jsonify({"evidence": {"id": ev.id, "theme_id": ev.theme_id, "state": ev.state, "pinned": ev.pinned,
+                                 "origin": ev.origin}})
+
+
+@bp.route("/themes/<int:theme_id>/evidence/<int:evidence_id>/move", methods=["POST"])
+def move_evidence(theme_id: int, evidence_id: int):
+    """Move a quote to another theme: {"target_id": 12}."""
+    session = get_session()
+    t = actions.get_theme(session, theme_id)
+    try:
+        ev = actions.move_evidence(session, t, evidence_id, actions.parse_int(_body().get("target_id")), current_user())
+    except actions.ActionError as exc:
+        return _fail(exc)
+    return _evidence_result(ev)
+
+
+@bp.route("/themes/<int:theme_id>/evidence/<int:evidence_id>/reject", methods=["POST"])
+def reject_evidence(theme_id: int, evidence_id: int):
+    """Reject a quote as not about this theme."""
+    session = get_session()
+    t = actions.get_theme(session, theme_id)
+    try:
+        ev = actions.reject_evidence(session, t, evidence_id, current_user())
+    except actions.ActionError as exc:
+        return _fail(exc)
+    return _evidence_result(ev)
+
+
+@bp.route("/themes/<int:theme_id>/evidence/<int:evidence_id>/pin", methods=["POST"])
+def pin_evidence(theme_id: int, evidence_id: int):
+    """Pin or unpin a quote: {"pinned": true}."""
+    session = get_session()
+    t = actions.get_theme(session, theme_id)
+    try:
+        ev = actions.pin_evidence(session, t, evidence_id, bool(_body().get("pinned", True)), current_user())
+    except actions.ActionError as exc:
+        return _fail(exc)
+    return _evidence_result(ev)
+
+
+def _decision_payload(d: Decision):
+    session = get_session()
+    return {"decision": decision_json(d), "preview": actions.preview(session, d)}
+
+
+@bp.route("/themes/<int:theme_id>/decisions", methods=["POST"])
+def create_decision(theme_id: int):
+    """Record a decision and prepare its push; answers with the preview."""
+    session = get_session()
+    t = actions.get_theme(session, theme_id)
+    try:
+        d = actions.create_decision(session, t, _body(), current_user(), settings())
+    except actions.ActionError as exc:
+        return _fail(exc)
+    session.commit()
+    return jsonify(_decision_payload(d)), 201
+
+
+@bp.route("/decisions/<int:decision_id>")
+def decision(decision_id: int):
+    """A decision with the preview of its push (records, reps, exact texts, skipped with reasons)."""
+    return jsonify(_decision_payload(actions.get_decision(get_session(), decision_id)))
+
+
+@bp.route("/decisions/<int:decision_id>", methods=["PUT"])
+def update_decision(decision_id: int):
+    """Edit a draft decision; its push is prepared again."""
+    session = get_session()
+    d = actions.get_decision(session, decision_id)
+    try:
+        actions.update_decision(session, d, _body(), settings())
+    except actions.ActionError as exc:
+        return _fail(exc)
+    session.commit()
+    return jsonify(_decision_payload(d))
+
+
+def _act(decision_id: int, action: str):
+    session = get_session()
+    d = actions.get_decision(session, decision_id)
+    try:
+        actions.decision_action(session, d, action, current_user())
+    except actions.ActionError as exc:
+        return _fail(exc)
+    session.commit()
+    return jsonify(_decision_payload(d))
+
+
+@bp.route("/decisions/<int:decision_id>/approve", methods=["POST"])
+def approve(decision_id: int):
+    """Approve the planned push."""
+    return _act(decision_id, "approve")
+
+
+@bp.route("/decisions/<int:decision_id>/cancel", methods=["POST"])
+def cancel(decision_id: int):
+    """Cancel a draft decision."""
+    return _act(decision_id, "cancel")
+
+
+@bp.route("/decisions/<int:decision_id>/withdraw", methods=["POST"])
+def withdraw(decision_id: int):
+    """Withdraw an approved decision."""
+    return _act(decision_id, "withdraw")
+
+
+@bp.route("/pause")
+def get_pause():
+    """Whether every push is paused."""
+    return jsonify({"paused": is_push_paused(get_session())})
+
+
+@bp.route("/pause", methods=["PUT"])
+def set_pause():
+    """Pause or resume every push: {"paused": true, "reason": "…"}."""
+    body = _body()
+    if not isinstance(body.get("paused"), bool):
+        abort(400, description='Send {"paused": true} or {"paused": false}.')
+    session = get_session()
+    actions.set_pause(session, body["paused"], current_user(), str(body.get("reason") or ""))
+    session.commit()
+    return jsonify({"paused": body["paused"]})

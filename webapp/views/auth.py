@@ -1,0 +1,72 @@
+"""Log in and out, and the language switch."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from webapp import security
+from webapp.db import get_session
+from webapp.i18n import LANGUAGES
+from webapp.users import authenticate, normalise_email
+
+bp = Blueprint("auth", __name__)
+log = logging.getLogger("retour.web")
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: a login link must not send people to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("board.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the login form; check the password and open a fresh session."""
+    if request.method == "GET":
+        return render_template("login.html", next=request.args.get("next", ""))
+    email = normalise_email(request.form.get("email", ""))[:255]
+    password = request.form.get("password", "")
+    ip = security.client_ip()
+    limiter = security.login_limiter()
+    if limiter.blocked(ip, email):
+        log.warning("web=login state=rate_limited ip=%s", ip)
+        return render_template("login.html", next=request.form.get("next", ""), email=email,
+                               error=_("Too many attempts. Wait a minute and try again.")), 429
+    user = authenticate(get_session(), email, password)
+    if user is None:
+        limiter.failed(ip, email)
+        log.info("web=login state=failed ip=%s", ip)
+        return render_template("login.html", next=request.form.get("next", ""), email=email,
+                               error=_("Wrong e-mail or password.")), 401
+    limiter.succeeded(ip, email)
+    lang = session.get("lang")
+    security.login(user)
+    if lang and not user.locale:
+        session["lang"] = lang
+    log.info("web=login state=ok user_id=%s", user.id)
+    return redirect(safe_next(request.form.get("next")))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """End the session."""
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    """Switch the UI language; remembered on the account when logged in."""
+    lang = request.form.get("lang", "")
+    if lang in LANGUAGES:
+        session["lang"] = lang
+        user = security.current_user()
+        if user is not None:
+            user.locale = lang
+            get_session().commit()
+        flash(_("Language changed."))
+    return redirect(safe_next(request.form.get("next")))

@@ -1,0 +1,124 @@
+"""Theme detail and curation: figures over time, deals, evidence, and the product owner's corrections."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from webapp import actions, queries
+from webapp.charts import bar_chart
+from webapp.db import get_session, settings
+from webapp.security import current_user
+
+bp = Blueprint("themes", __name__, url_prefix="/themes")
+
+
+def detail_context(theme_id: int, page: int = 1) -> dict:
+    session = get_session()
+    theme = actions.get_theme(session, theme_id)
+    evidence, total = queries.evidence(session, theme.id, page=page)
+    months = queries.monthly_figures(session, theme.id)
+    chart = bar_chart([m["month"] for m in months], [m["items"] for m in months], [m["accounts"] for m in months])
+    return {"theme": theme, "evidence": evidence, "evidence_total": total, "page": page,
+            "pages": max(1, -(-total // queries.EVIDENCE_PAGE)), "deals": queries.deals(session, theme.id),
+            "months": months, "chart": chart, "log": queries.activity(session, theme.id),
+            "decisions": queries.decisions_for(session, theme.id), "others": queries.other_themes(session, theme.id),
+            "sf_url": lambda rid: queries.salesforce_url(settings(), rid)}
+
+
+@bp.route("/<int:theme_id>")
+def detail(theme_id: int):
+    """Show a theme: chart, deals, evidence with links to Salesforce, decisions and the activity log."""
+    page = actions.parse_int(request.args.get("page")) or 1
+    ctx = detail_context(theme_id, max(1, min(page, 10_000)))
+    theme = ctx["theme"]
+    if theme.status == "merged" and theme.merged_into_id:
+        flash(_("“%(label)s” was merged into this theme.", label=theme.label))
+        return redirect(url_for("themes.detail", theme_id=theme.merged_into_id))
+    return render_template("theme.html", **ctx)
+
+
+def _done(theme_id: int, message: str, error: actions.ActionError | None = None):
+    if error is not None:
+        flash(str(error), "error")
+    else:
+        flash(message)
+    return redirect(url_for("themes.detail", theme_id=theme_id))
+
+
+@bp.route("/<int:theme_id>/rename", methods=["POST"])
+def rename(theme_id: int):
+    """Give the theme the name the product owner chose."""
+    session = get_session()
+    theme = actions.get_theme(session, theme_id)
+    try:
+        actions.rename(session, theme, request.form.get("label", ""), current_user())
+    except actions.ActionError as exc:
+        return _done(theme_id, "", exc)
+    session.commit()
+    return _done(theme_id, _("Theme renamed."))
+
+
+@bp.route("/<int:theme_id>/merge", methods=["POST"])
+def merge(theme_id: int):
+    """Fold this theme into another one."""
+    session = get_session()
+    theme = actions.get_theme(session, theme_id)
+    target_id = actions.parse_int(request.form.get("target_id"))
+    try:
+        target = actions.merge(session, theme, target_id, current_user())
+    except actions.ActionError as exc:
+        return _done(theme_id, "", exc)
+    session.commit()
+    return _done(target.id, _("Themes merged."))
+
+
+def _evidence_done(theme_id: int, message: str, error: actions.ActionError | None = None):
+    """htmx asks for the refreshed evidence list; a plain form gets a redirect."""
+    if request.headers.get("HX-Request") == "true":
+        if error is not None:
+            return render_template("_flash_inline.html", message=str(error), category="error"), 409
+        ctx = detail_context(theme_id)
+        return render_template("_evidence.html", notice=message, **ctx)
+    return _done(theme_id, message, error)
+
+
+@bp.route("/<int:theme_id>/evidence/<int:evidence_id>/move", methods=["POST"])
+def move_evidence(theme_id: int, evidence_id: int):
+    """Put a quote under the theme it belongs to."""
+    session = get_session()
+    theme = actions.get_theme(session, theme_id)
+    try:
+        actions.move_evidence(session, theme, evidence_id, actions.parse_int(request.form.get("target_id")),
+                              current_user())
+    except actions.ActionError as exc:
+        return _evidence_done(theme_id, "", exc)
+    session.commit()
+    return _evidence_done(theme_id, _("Quote moved."))
+
+
+@bp.route("/<int:theme_id>/evidence/<int:evidence_id>/reject", methods=["POST"])
+def reject_evidence(theme_id: int, evidence_id: int):
+    """Say a quote is not about this theme."""
+    session = get_session()
+    theme = actions.get_theme(session, theme_id)
+    try:
+        actions.reject_evidence(session, theme, evidence_id, current_user())
+    except actions.ActionError as exc:
+        return _evidence_done(theme_id, "", exc)
+    session.commit()
+    return _evidence_done(theme_id, _("Quote rejected."))
+
+
+@bp.route("/<int:theme_id>/evidence/<int:evidence_id>/pin", methods=["POST"])
+def pin_evidence(theme_id: int, evidence_id: int):
+    """Pin (or unpin) a representative quote."""
+    session = get_session()
+    theme = actions.get_theme(session, theme_id)
+    pinned = request.form.get("pinned", "true") == "true"
+    try:
+        actions.pin_evidence(session, theme, evidence_id, pinned, current_user())
+    except actions.ActionError as exc:
+        return _evidence_done(theme_id, "", exc)
+    session.commit()
+    return _evidence_done(theme_id, _("Quote pinned.") if pinned else _("Quote unpinned."))
