@@ -48,7 +48,7 @@ class DemoOrg:
 
     def __init__(self, data_dir: Path, scale: float = 1.0, seed: int = 7, port: int = 0, api_limit: int = 100_000,
                  *, session_seconds: float = 7200.0, cache_dir: Path | None = None, fresh: bool = False,
-                 content_link_filter_required: bool = True):
+                 keys_dir: Path | None = None, content_link_filter_required: bool = True):
         if scale <= 0:
             raise ValueError("scale must be positive (1.0 = ~3,000 opportunities)")
         self.data_dir = Path(data_dir)
@@ -59,6 +59,7 @@ class DemoOrg:
         self.session_seconds = float(session_seconds)
         self.home = self.data_dir / "demo-org"
         self.cache_dir = Path(cache_dir) if cache_dir else self.home / "cache"
+        self.keys_dir = Path(keys_dir) if keys_dir else self.home
         self.fresh = fresh
         self.content_link_filter_required = content_link_filter_required
         self.db_path = self.home / f"org-{_scale_tag(self.scale)}-{self.seed}.sqlite"
@@ -94,8 +95,8 @@ class DemoOrg:
         if self._server is not None:
             return self
         self.home.mkdir(parents=True, exist_ok=True)
-        self.ca_bundle, cert, key = ensure_tls(self.home / "tls")
-        self.private_key_file, self._public_key = ensure_jwt_key(self.home / "oauth")
+        self.ca_bundle, cert, key = ensure_tls(self.keys_dir / "tls")
+        self.private_key_file, self._public_key = ensure_jwt_key(self.keys_dir / "oauth")
         self.consumer_secret = hashlib.sha256(b"client-secret" + self.private_key_file.read_bytes()).hexdigest()[:48]
         cached, self.seed_seconds = ensure_seeded(self.cache_dir, self.scale, self.seed)
         if self.fresh or not self.db_path.exists() or not self._same_seed(self.db_path):

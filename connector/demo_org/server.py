@@ -403,7 +403,7 @@ class Router:
             raise HttpError(400, "INVALID_REPLICATION_DATE", "startDate must chronologically precede endDate by more than one minute")
         if start < earliest:
             raise HttpError(400, "INVALID_REPLICATION_DATE", "startDate cannot be more than 30 days ago")
-        end = min(end, now - now % 60000)
+        end = min(end, now)
         if which == "deleted":
             rows = self.store.deleted_between(obj, start, end)
             return Response(200, {"deletedRecords": [{"id": i, "deletedDate": format_datetime(ms)} for i, ms in rows],

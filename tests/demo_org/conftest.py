@@ -13,9 +13,16 @@ SMALL = 0.25
 
 
 @pytest.fixture(scope="session")
-def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoOrg]:
+def keys_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Certificate and JWT keys made once per session (RSA key generation is the slow part of a start)."""
+    return tmp_path_factory.mktemp("demo-org-keys")
+
+
+@pytest.fixture(scope="session")
+def org(tmp_path_factory: pytest.TempPathFactory, keys_dir) -> Iterator[DemoOrg]:
     """A small org shared by read-only tests (its data must not be changed)."""
-    demo = DemoOrg(tmp_path_factory.mktemp("demo-org-ro"), scale=SMALL, cache_dir=shared_cache_dir())
+    demo = DemoOrg(tmp_path_factory.mktemp("demo-org-ro"), scale=SMALL, cache_dir=shared_cache_dir(),
+                   keys_dir=keys_dir)
     demo.start()
     try:
         yield demo
@@ -24,9 +31,9 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoOrg]:
 
 
 @pytest.fixture
-def fresh_org(tmp_path) -> Iterator[DemoOrg]:
+def fresh_org(tmp_path, keys_dir) -> Iterator[DemoOrg]:
     """A small org of the test's own (a fresh copy of the cached seed): tests may write to it."""
-    demo = DemoOrg(tmp_path, scale=SMALL, cache_dir=shared_cache_dir())
+    demo = DemoOrg(tmp_path, scale=SMALL, cache_dir=shared_cache_dir(), keys_dir=keys_dir)
     demo.start()
     try:
         yield demo
