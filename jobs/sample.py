@@ -62,18 +62,26 @@ def _item_row(row: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
 
 
 def item_themes(session) -> dict[str, tuple[int, float] | None]:
-    """Each item's theme: the theme of its feedback segment closest to its theme's centroid (or None)."""
+    """Each item's theme (or None): the theme of its dominant feedback segment.
+
+    Dominant = closest to its theme's centroid among the evidence of the first pass that themed the item: a
+    later pass may add a second theme to a note (another clause), but does not change what the note was
+    already filed under.
+    """
     out: dict[str, tuple[int, float] | None] = {}
+    first: dict[str, object] = {}
     for (sid,) in session.execute(select(FeedbackItem.source_id)):
         out[sid] = None
-    q = (select(FeedbackItem.source_id, ThemeEvidence.theme_id, ThemeEvidence.similarity)
+    q = (select(FeedbackItem.source_id, ThemeEvidence.theme_id, ThemeEvidence.similarity, ThemeEvidence.created_at)
          .join(FeedbackSegment, FeedbackSegment.item_id == FeedbackItem.id)
          .join(ThemeEvidence, ThemeEvidence.segment_id == FeedbackSegment.id)
          .join(Theme, Theme.id == ThemeEvidence.theme_id)
          .where(ThemeEvidence.state == "active", Theme.status.in_(("emerging", "critical", "decided"))))
-    for sid, tid, sim in session.execute(q):
-        if out.get(sid) is None or sim > out[sid][1]:
+    for sid, tid, sim, created in session.execute(q):
+        current = out.get(sid)
+        if current is None or created < first[sid] or (created == first[sid] and sim > current[1]):
             out[sid] = (tid, sim)
+            first[sid] = created
     return out
 
 
@@ -90,12 +98,14 @@ def discover(batches: Sequence[Iterable[Mapping[str, Any]]], settings: Settings,
             Base.metadata.create_all(engine)
             factory = session_factory(engine)
             passes = []
-            for batch in batches:
+            for n, batch in enumerate(batches):
+                # Each batch is a later pass (a later night): evidence of earlier passes is older.
+                now_n = now + dt.timedelta(minutes=n)
                 with session_scope(factory) as session:
-                    rows = [_item_row(r, now) for r in batch]
+                    rows = [_item_row(r, now_n) for r in batch]
                     if rows:
                         session.execute(insert(FeedbackItem), rows)
-                    figures = run_theme_pass(session, settings, now=now)
+                    figures = run_theme_pass(session, settings, now=now_n)
                     assignment = item_themes(session)
                     passes.append({"figures": figures, "items": assignment})
             with session_scope(factory) as session:

