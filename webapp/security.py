@@ -196,20 +196,19 @@ def _authorise():
     if needed is None:
         log.error("web=permission endpoint=%s state=undeclared", endpoint)
         abort(403)
+    if endpoint != "static":
+        _load_user()
+    if needed != PUBLIC:
+        if g.user is None:
+            if is_api():
+                abort(401)
+            return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+        if not has_role(needed):
+            log.info("web=forbidden endpoint=%s role=%s needed=%s", endpoint, g.user.role, needed)
+            abort(403)
     if request.method in UNSAFE_METHODS and not _csrf_ok():
         log.warning("web=csrf endpoint=%s state=rejected", endpoint)
         abort(400, description="csrf")
-    if endpoint != "static":
-        _load_user()
-    if needed == PUBLIC:
-        return None
-    if g.user is None:
-        if is_api():
-            abort(401)
-        return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
-    if not has_role(needed):
-        log.info("web=forbidden endpoint=%s role=%s needed=%s", endpoint, g.user.role, needed)
-        abort(403)
     return None
 
 

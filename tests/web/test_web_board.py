@@ -1,0 +1,125 @@
+"""The theme board: order, figures, filters computed on the subset, bookmarkable URLs, no N+1."""
+
+from __future__ import annotations
+
+import re
+
+from webapp import queries
+
+
+def _labels(html: str) -> list[str]:
+    return re.findall(r'<th scope="row"><a href="/themes/\d+">([^<]+)</a>', html)
+
+
+def test_board_lists_active_themes_by_critical_mass_score(auth, factory, session):
+    factory.theme("Low score", score=1.0)
+    factory.theme("High score", score=9.0)
+    factory.theme("Middle score", score=4.0, status="emerging")
+    factory.theme("Gone", score=50.0, status="merged")
+    session.commit()
+    auth.login("viewer")
+    html = auth.client.get("/").text
+    assert _labels(html) == ["High score", "Middle score", "Low score"]
+    assert "<svg class=\"spark\"" in html and "<polyline" in html
+
+
+def test_status_filter_keeps_only_that_status(auth, factory, session):
+    factory.theme("Critical one", status="critical")
+    factory.theme("Emerging one", status="emerging")
+    session.commit()
+    auth.login("viewer")
+    assert _labels(auth.client.get("/?status=emerging").text) == ["Emerging one"]
+
+
+def test_filtered_figures_count_only_matching_feedback(auth, factory, session):
+    emea = factory.rep("Ana", team="EMEA Enterprise")
+    amer = factory.rep("Bob", team="AMER Mid-Market")
+    factory.theme("Pricing", items=3, region="EMEA", amount=1000, rep=emea)
+    other = factory.theme("Pricing US", items=2, region="AMER", amount=5000, rep=amer)
+    session.commit()
+    auth.login("viewer")
+    data = auth.client.get("/api/v1/themes?region=AMER").get_json()
+    assert data["filtered"] is True
+    assert [(t["label"], t["accounts"], t["items"], t["revenue_at_stake"]) for t in data["themes"]] == [
+        ("Pricing US", 2, 2, 10000.0)]
+    assert [t["label"] for t in auth.client.get("/api/v1/themes?team=EMEA+Enterprise").get_json()["themes"]] == ["Pricing"]
+    assert other.theme.id == data["themes"][0]["id"]
+
+
+def test_won_deals_add_no_revenue_at_stake(auth, factory, session):
+    factory.theme("Won anyway", items=2, amount=7000, won=True, region="NORDICS")
+    session.commit()
+    auth.login("viewer")
+    row = auth.client.get("/api/v1/themes?region=NORDICS").get_json()["themes"][0]
+    assert row["items"] == 2 and row["revenue_at_stake"] == 0
+
+
+def test_source_language_window_and_mapped_field_filters(auth, factory, session):
+    factory.theme("French cases", channel="case", lang="fr", days_ago=10)
+    factory.theme("Old loss reasons", channel="loss_reason", lang="en", days_ago=200)
+    factory.theme("Basque speakers", basque=True)
+    session.commit()
+    auth.login("viewer")
+
+    def labels(qs: str) -> set[str]:
+        return {t["label"] for t in auth.client.get(f"/api/v1/themes?{qs}").get_json()["themes"]}
+
+    assert labels("source=case") == {"French cases"}
+    assert labels("lang=fr") == {"French cases"}
+    assert "Old loss reasons" not in labels("window=90")
+    assert labels("attr.speaks_basque=true") == {"Basque speakers"}
+    assert "Basque speakers" not in labels("attr.speaks_basque=false")
+
+
+def test_free_text_search_over_evidence_treats_wildcards_literally(auth, factory, session):
+    factory.theme("Exports", texts=["CSV export times out after 100% of rows"])
+    factory.theme("Logins", texts=["SSO login loops"])
+    session.commit()
+    auth.login("viewer")
+    assert _labels(auth.client.get("/?q=export+times").text) == ["Exports"]
+    assert _labels(auth.client.get("/?q=100%25").text) == ["Exports"]
+    assert _labels(auth.client.get("/?q=%25").text) == ["Exports"]  # "%" is a character, not a wildcard
+    assert _labels(auth.client.get("/?q=_").text) == []
+
+
+def test_filters_are_bookmarkable_and_shown_as_selected(auth, factory, session):
+    factory.theme("Bookmarked", region="EMEA", channel="note")
+    session.commit()
+    auth.login("viewer")
+    html = auth.client.get("/?region=EMEA&source=note&window=90&q=hurts").text
+    assert _labels(html) == ["Bookmarked"]
+    assert '<option value="EMEA" selected>' in html and '<option value="note" selected>' in html
+    assert 'value="hurts"' in html and "figures for the filtered feedback only" in html
+
+
+def test_unknown_filter_value_is_a_clear_400(auth):
+    auth.login("viewer")
+    resp = auth.client.get("/?window=7")
+    assert resp.status_code == 400 and "window=&#39;7&#39;" in resp.text and "30, 90, 180, 365" in resp.text
+    assert auth.client.get("/api/v1/themes?source=email").status_code == 400
+
+
+def test_query_string_round_trips_through_filters(web_settings):
+    args = {"status": "critical", "window": "90", "source": "note", "lang": "fr", "team": "EMEA",
+            "region": "EMEA", "segment": "SMB", "attr.speaks_basque": "true", "q": "lent", "page": "2"}
+    f = queries.BoardFilters.from_args(args, web_settings)
+    assert f.params() == args
+
+
+def test_board_query_count_is_constant_as_themes_grow(auth, factory, session, count_queries):
+    for i in range(10):
+        factory.theme(f"Theme {i:02d}", items=2, score=float(i))
+    session.commit()
+    auth.login("viewer")
+    for qs in ("", "?region=EMEA&q=hurts"):
+        auth.client.get("/" + qs)  # warm-up: mapper configuration, first-use queries
+        with count_queries() as small:
+            assert auth.client.get("/" + qs).status_code == 200
+        for i in range(10, 50):
+            factory.theme(f"Theme {i:02d}-{qs}", items=3, score=float(i))
+        session.commit()
+        with count_queries() as large:
+            html = auth.client.get("/" + qs).text
+        assert len(_labels(html)) >= 50 if not qs else len(_labels(html)) > 10
+        assert len(large) == len(small), f"board {qs!r}: {len(small)} queries for 10 themes, {len(large)} for 50"
+        assert len(small) <= 12

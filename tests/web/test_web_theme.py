@@ -1,0 +1,135 @@
+"""Theme detail and curation through the pages (jobs.curation does the work; the activity log shows it)."""
+
+from __future__ import annotations
+
+import re
+
+from retour.models import CurationEvent, Theme, ThemeEvidence
+from webapp import create_app
+
+from .conftest import INSTANCE, Auth
+
+
+def test_detail_shows_evidence_with_account_deal_owner_and_salesforce_link(auth, factory, session):
+    rep = factory.rep("Camille Martin")
+    made = factory.theme("Slow sync", items=2, rep=rep, account_name="Acme SA", opp_name="Acme renewal",
+                         texts=["Sync takes hours"], amount=42_000)
+    session.commit()
+    auth.login("viewer")
+    html = auth.client.get(f"/themes/{made.theme.id}").text
+    assert "Sync takes hours" in html and "Acme SA" in html and "Acme renewal" in html
+    assert "Camille Martin" in html and "Closed Lost" in html and "42k EUR" in html
+    assert f'href="{INSTANCE}/{made.opportunities[0].id}"' in html
+    assert '<svg class="chart"' in html and "<rect" in html
+
+
+def test_no_salesforce_link_without_an_instance_url(make_settings, session_factory, factory, session, users):
+    made = factory.theme("No link")
+    session.commit()
+    app = create_app(make_settings({"web": {"secret_key": "x" * 40}}), session_factory=session_factory)
+    a = Auth(app.test_client())
+    a.login("viewer")
+    html = a.client.get(f"/themes/{made.theme.id}").text
+    assert "Open in Salesforce" not in html and made.opportunities[0].id not in html
+
+
+def test_viewer_sees_no_curation_controls(auth, factory, session):
+    made = factory.theme("Read only")
+    session.commit()
+    auth.login("viewer")
+    html = auth.client.get(f"/themes/{made.theme.id}").text
+    assert "/rename" not in html and "/merge" not in html and "Record a decision" not in html
+
+
+def test_rename_is_logged_with_who_and_what(auth, factory, session, users):
+    made = factory.theme("Old name")
+    session.commit()
+    auth.login("product_owner")
+    resp = auth.post(f"/themes/{made.theme.id}/rename", {"label": "Exports time out"})
+    assert resp.status_code == 302
+    page = auth.client.get(resp.headers["Location"]).text
+    assert "Theme renamed." in page and "Exports time out" in page
+    assert "product_owner@example.com" in page and "renamed the theme" in page
+    event = session.query(CurationEvent).filter_by(theme_id=made.theme.id).one()
+    assert event.user_id == users["product_owner"] and event.details["new"] == "Exports time out"
+
+
+def test_empty_name_is_refused_with_a_message(auth, factory, session):
+    made = factory.theme("Keep")
+    session.commit()
+    auth.login("product_owner")
+    resp = auth.post(f"/themes/{made.theme.id}/rename", {"label": "   "}, follow_redirects=True)
+    assert "Give the theme a name." in resp.text
+    session.refresh(made.theme)
+    assert made.theme.label == "Keep"
+
+
+def test_merge_moves_evidence_and_redirects_from_the_merged_theme(auth, factory, session):
+    a = factory.theme("SSO loops", items=2)
+    b = factory.theme("Login loops", items=3)
+    session.commit()
+    auth.login("product_owner")
+    resp = auth.post(f"/themes/{a.theme.id}/merge", {"target_id": str(b.theme.id)})
+    assert resp.headers["Location"].endswith(f"/themes/{b.theme.id}")
+    session.expire_all()
+    assert session.get(Theme, a.theme.id).status == "merged"
+    assert session.query(ThemeEvidence).filter_by(theme_id=b.theme.id).count() == 5
+    old = auth.client.get(f"/themes/{a.theme.id}")
+    assert old.status_code == 302 and old.headers["Location"].endswith(f"/themes/{b.theme.id}")
+    board = auth.client.get("/").text
+    assert ">SSO loops</a>" not in board and ">Login loops</a>" in board
+
+
+def test_merge_into_itself_is_refused(auth, factory, session):
+    a = factory.theme("Alone")
+    session.commit()
+    auth.login("product_owner")
+    page = auth.post(f"/themes/{a.theme.id}/merge", {"target_id": str(a.theme.id)}, follow_redirects=True).text
+    assert "cannot be merged into itself" in page
+
+
+def test_pin_reject_and_move_evidence(auth, factory, session):
+    a = factory.theme("Exports", items=3, texts=["export one", "export two", "really about pricing"])
+    b = factory.theme("Pricing", items=1)
+    session.commit()
+    auth.login("product_owner")
+    ev_pin, ev_reject, ev_move = a.evidence
+    # htmx: the refreshed evidence section comes back, pinned quote first
+    part = auth.post(f"/themes/{a.theme.id}/evidence/{ev_pin.id}/pin", {"pinned": "true"},
+                     headers={"HX-Request": "true"}).text
+    assert part.lstrip().startswith('<section aria-labelledby="h-evidence" id="evidence">')
+    assert "Quote pinned." in part and re.search(r'class="quote pinned" id="ev-%d"' % ev_pin.id, part)
+    assert auth.post(f"/themes/{a.theme.id}/evidence/{ev_reject.id}/reject").status_code == 302
+    assert auth.post(f"/themes/{a.theme.id}/evidence/{ev_move.id}/move", {"target_id": str(b.theme.id)}).status_code == 302
+    session.expire_all()
+    assert session.get(ThemeEvidence, ev_pin.id).pinned is True
+    assert session.get(ThemeEvidence, ev_reject.id).state == "rejected"
+    assert session.get(ThemeEvidence, ev_move.id).theme_id == b.theme.id
+    html = auth.client.get(f"/themes/{a.theme.id}").text
+    assert "export one" in html and "export two" not in html and "really about pricing" not in html
+    assert "rejected a quote" in html and "pinned a quote" in html
+    assert "really about pricing" in auth.client.get(f"/themes/{b.theme.id}").text
+
+
+def test_evidence_of_another_theme_is_a_404(auth, factory, session):
+    a = factory.theme("A")
+    b = factory.theme("B")
+    session.commit()
+    auth.login("product_owner")
+    assert auth.post(f"/themes/{a.theme.id}/evidence/{b.evidence[0].id}/reject").status_code == 404
+
+
+def test_detail_query_count_is_constant_as_evidence_grows(auth, factory, session, count_queries):
+    small = factory.theme("Small", items=2)
+    big = factory.theme("Big", items=40)
+    for i in range(10):
+        factory.theme(f"Neighbour {i}")
+    session.commit()
+    auth.login("product_owner")
+    auth.client.get(f"/themes/{small.theme.id}")
+    with count_queries() as q_small:
+        auth.client.get(f"/themes/{small.theme.id}")
+    with count_queries() as q_big:
+        html = auth.client.get(f"/themes/{big.theme.id}").text
+    assert html.count('class="quote') == 40
+    assert len(q_small) == len(q_big) and len(q_big) <= 14
