@@ -21,7 +21,8 @@ STATE = {"draft": _l("draft, awaiting approval"), "approved": _l("approved"), "c
          "withdrawn": _l("withdrawn")}
 ACTION = {"rename": _l("renamed the theme"), "merge": _l("merged themes"), "merged": _l("merged themes"),
           "move_evidence": _l("moved a quote"), "reject_evidence": _l("rejected a quote"),
-          "pin_evidence": _l("pinned a quote"), "split": _l("split the theme")}
+          "pin_evidence": _l("pinned a quote"), "unpin_evidence": _l("unpinned a quote"),
+          "split": _l("split the theme")}
 
 
 def _label(table: dict[str, Any]):

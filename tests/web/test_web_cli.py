@@ -1,0 +1,50 @@
+"""`retour user add`: password from a file or a hidden prompt, never echoed; roles checked."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from retour.cli import Context, cli
+from retour.models import AppUser
+from webapp.cli import commands
+from webapp.users import authenticate
+
+for _command in commands:
+    if _command.name not in cli.commands:
+        cli.add_command(_command)
+
+
+def _ctx(make_settings, session_factory) -> Context:
+    ctx = Context()
+    ctx._settings = make_settings()
+    ctx._factory = session_factory
+    ctx.ensure_schema = lambda: None  # the test database is migrated by the engine fixture
+    return ctx
+
+
+def test_user_add_reads_the_password_file_and_hashes_it(make_settings, session_factory, session, tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text("a long enough secret\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["user", "add", "PO@Example.com", "--role", "product_owner", "--password-file", str(pw)],
+                                obj=_ctx(make_settings, session_factory))
+    assert result.exit_code == 0, result.output
+    assert "a long enough secret" not in result.output
+    user = session.scalar(select(AppUser).where(AppUser.email == "po@example.com"))
+    assert user.role == "product_owner" and user.password_hash.startswith("scrypt:")
+    assert authenticate(session, "po@example.com", "a long enough secret") is not None
+
+
+def test_user_add_prompts_without_echo_and_refuses_a_short_password(make_settings, session_factory):
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["user", "add", "v@example.com", "--role", "viewer"], input="hunter2hunter2\nhunter2hunter2\n",
+                       obj=_ctx(make_settings, session_factory))
+    assert ok.exit_code == 0 and "hunter2hunter2" not in ok.output
+    short = runner.invoke(cli, ["user", "add", "w@example.com", "--role", "viewer"], input="short\nshort\n",
+                          obj=_ctx(make_settings, session_factory))
+    assert short.exit_code == 1 and "at least 8 characters" in short.output
+
+
+def test_user_add_rejects_an_unknown_role(make_settings, session_factory):
+    result = CliRunner().invoke(cli, ["user", "add", "x@example.com", "--role", "owner"], obj=_ctx(make_settings, session_factory))
+    assert result.exit_code == 2 and "owner" in result.output

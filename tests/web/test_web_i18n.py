@@ -1,0 +1,52 @@
+"""English and French UI: committed catalogue up to date, user preference, then switch, then Accept-Language."""
+
+from __future__ import annotations
+
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from retour.models import AppUser
+from webapp.i18n import TRANSLATIONS, compile_catalogue
+
+PO = TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po"
+
+
+def test_committed_french_catalogue_is_compiled_from_the_po_file():
+    """A clean clone shows French with no build step; `python -m webapp.i18n` refreshes the .mo."""
+    import io
+    fresh = read_mo(io.BytesIO(compile_catalogue(PO)))
+    with PO.with_suffix(".mo").open("rb") as fh:
+        committed = read_mo(fh)
+    def pairs(catalog):
+        return {str(m.id): str(m.string) for m in catalog if m.id}
+    assert pairs(fresh) == pairs(committed) and len(pairs(fresh)) > 100
+
+
+def test_every_french_message_is_translated():
+    with PO.open("rb") as fh:
+        catalog = read_po(fh)
+    untranslated = [m.id for m in catalog if m.id and not (all(m.string) if isinstance(m.string, tuple) else m.string)]
+    assert not untranslated
+
+
+def test_accept_language_french_gives_a_french_login_page(client):
+    html = client.get("/login", headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}).text
+    assert '<html lang="fr">' in html and "Se connecter" in html and "Mot de passe" in html
+
+
+def test_user_preference_beats_accept_language_and_the_switch_saves_it(auth, factory, session, users):
+    factory.theme("Lenteur")
+    session.commit()
+    auth.login("viewer")
+    assert "Thèmes" not in auth.client.get("/", headers={"Accept-Language": "en"}).text
+    auth.post("/language", {"lang": "fr", "next": "/"})
+    assert session.get(AppUser, users["viewer"]).locale == "fr"
+    html = auth.client.get("/", headers={"Accept-Language": "en"}).text
+    assert "Thèmes" in html and "Chiffre d’affaires en jeu" in html and "critique" in html
+
+
+def test_language_switch_works_before_login(client):
+    from .conftest import csrf_from
+    token = csrf_from(client.get("/login").text)
+    client.post("/language", data={"lang": "fr", "next": "/login", "csrf_token": token})
+    assert "Se connecter" in client.get("/login", headers={"Accept-Language": "en"}).text
