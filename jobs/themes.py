@@ -48,6 +48,8 @@ CENTRING_KEY = "themes.centring"
 EMBED_BATCH = 2048
 LABEL_SAMPLE = 60  # members per theme used to contrast labels (c-TF-IDF): enough words, bounded cost
 REMATCH_MIN_JACCARD = 0.2
+NEIGHBOURS = 10  # waiting segments each new unassigned segment may pull into this pass's pool
+INCREMENTAL_POOL_CAP = 3000  # an incremental pass clusters at most this many segments (about a second)
 
 
 class ThemePassError(RuntimeError):
@@ -341,14 +343,23 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
         no_evidence = ~exists().where(ThemeEvidence.segment_id == FeedbackSegment.id)
         w_meta, w_X = _load_segments(session, [FeedbackSegment.processed_at.is_not(None), no_evidence], embedder, means)
         if len(w_meta):
+            # Each new segment brings its few nearest waiting neighbours above the threshold: enough to
+            # complete a theme that was one or two members short, bounded whatever the pool's size.
             near = np.zeros(len(w_meta), dtype=bool)
-            for start in range(0, len(new_X), 2048):
-                near |= (w_X @ new_X[start:start + 2048].T).max(axis=1) >= threshold
-            w_idx = np.flatnonzero(near)[: max(0, discovery.POOL_CAP - len(new_meta))]
+            k = min(NEIGHBOURS, len(w_meta))
+            for start in range(0, len(new_X), 1024):
+                sims = w_X @ new_X[start:start + 1024].T
+                top = np.argpartition(-sims, k - 1, axis=0)[:k]
+                cols = np.arange(sims.shape[1])
+                for r in range(k):
+                    ok = sims[top[r], cols] >= threshold
+                    near[top[r][ok]] = True
+            w_idx = np.flatnonzero(near)[: max(0, INCREMENTAL_POOL_CAP - len(new_meta))]
             pool_meta = new_meta + [w_meta[i] for i in w_idx]
             pool_X = np.vstack([new_X, w_X[w_idx]])
         else:
             pool_meta, pool_X = new_meta, new_X
+        # All new unassigned segments are clustered (cluster_pool samples big pools); waiting neighbours are capped.
         created = _create_themes_from_pool(session, pool_meta, pool_X, threshold, min_size, embedder, now,
                                            existing=list(themes.values()))
     if meta:
