@@ -21,6 +21,7 @@ def test_detail_shows_evidence_with_account_deal_owner_and_salesforce_link(auth,
     assert "Camille Martin" in html and "Closed Lost" in html and "42k EUR" in html
     assert f'href="{INSTANCE}/{made.opportunities[0].id}"' in html
     assert '<svg class="chart"' in html and "<rect" in html
+    assert "built-in method" not in html  # dict keys such as "items" are read as keys, not methods
 
 
 def test_no_salesforce_link_without_an_instance_url(make_settings, session_factory, factory, session, users):

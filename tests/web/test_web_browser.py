@@ -1,0 +1,172 @@
+"""End to end in headless Chromium: the product owner's whole path, screenshots, and hostile CRM text that must
+never execute. The app runs in a thread, so data is committed on a dedicated engine and truncated afterwards."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from webapp import create_app
+from webapp.users import create_or_reset_user
+
+from .browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, dedicated_factory, seed, truncate_all
+from .conftest import INSTANCE, PASSWORD
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+    pw = sync_playwright().start()
+    try:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+    finally:
+        pw.stop()
+
+
+@pytest.fixture
+def committed(engine, database_url):
+    """A session factory whose commits are real (the server thread must see them); every table emptied after."""
+    eng, factory = dedicated_factory(database_url)
+    truncate_all(eng)
+    try:
+        yield factory
+    finally:
+        truncate_all(eng)
+        eng.dispose()
+
+
+@pytest.fixture
+def live(committed, make_settings):
+    settings = make_settings({"salesforce": {"instance_url": INSTANCE},
+                              "web": {"secret_key": "browser-test-secret-key-0123456789"},
+                              "mapping": {"extra": {"speaks_basque": {"field": "Speaks_Basque__c", "kind": "boolean"}}}})
+    with committed() as s:
+        for role in ("admin", "product_owner", "viewer"):
+            create_or_reset_user(s, f"{role}@example.com", PASSWORD, role=role)
+        s.commit()
+    server = LiveServer(create_app(settings, session_factory=committed))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    p = context.new_page()
+    p.set_default_timeout(10_000)
+    try:
+        yield p
+    finally:
+        context.close()
+
+
+def _login(page, base: str, role: str = "product_owner") -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("E-mail").fill(f"{role}@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/")
+
+
+def test_product_owner_filters_opens_merges_decides_approves_and_switches_to_french(live, committed, page):
+    seeded = seed(committed)
+    base = live.url
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    _login(page, base)
+    rows = page.locator("tr.theme-row th a")
+    assert rows.all_inner_texts()[:2] == ["Exports time out on large files", "SSO login loops"]
+    page.screenshot(path=str(SCREENSHOTS / "board.png"), full_page=True)
+
+    # Filter the board: EMEA only, bookmarkable URL
+    page.get_by_label("Region").select_option("EMEA")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(r".*region=EMEA.*"))
+    assert "SSO login loops" not in rows.all_inner_texts()
+    assert "figures for the filtered feedback only" in page.locator("#board-summary").inner_text()
+
+    # Open a theme
+    page.get_by_role("link", name="Exports time out on large files").click()
+    page.wait_for_url(f"{base}/themes/{seeded.themes['Exports time out on large files']}")
+    assert page.locator("svg.chart rect").count() == 12
+    assert page.locator("li.quote").count() == 9
+    assert page.locator(f'a[href^="{INSTANCE}/006"]').count() >= 9
+    page.screenshot(path=str(SCREENSHOTS / "detail.png"), full_page=True)
+
+    # Pin a quote with htmx (CSRF header from app.js), no page reload
+    page.locator("li.quote").nth(2).get_by_role("button", name="Pin").click()
+    page.locator("li.quote.pinned").first.wait_for()
+    assert "Quote pinned." in page.locator("#evidence").inner_text()
+
+    # Merge "CSV export is slow" into it
+    page.goto(f"{base}/themes/{seeded.themes['CSV export is slow']}")
+    page.get_by_label("Merge this theme into").select_option(label="Exports time out on large files")
+    page.get_by_role("button", name="Merge", exact=True).click()
+    page.wait_for_url(f"{base}/themes/{seeded.themes['Exports time out on large files']}")
+    assert "Themes merged." in page.content()
+    assert page.locator("li.quote").count() == 12
+    assert "merged themes" in page.locator(".log").inner_text()
+
+    # Record a decision, preview its push, approve
+    page.get_by_role("link", name="Record a decision").click()
+    page.get_by_label("Status").select_option("planned")
+    page.get_by_label("Target release or date").fill("2026.4 (December)")
+    page.get_by_label("Insight for reps, in English").fill("Exports of any size are streamed from release 2026.4; re-open the deal.")
+    page.get_by_label("Insight for reps, in French").fill("Les exports de toute taille sont diffusés en continu dès la version 2026.4.")
+    page.get_by_role("button", name="Save and preview").click()
+    page.wait_for_url(re.compile(r".*/decisions/\d+$"))
+    assert "What will be pushed" in page.content()
+    assert page.locator("table.preview tbody tr").count() >= 1
+    page.screenshot(path=str(SCREENSHOTS / "decision-preview.png"), full_page=True)
+    page.get_by_role("button", name="Approve the push").click()
+    page.wait_for_url(re.compile(r".*/decisions/\d+$"))
+    assert page.locator("#decision-state").inner_text() == "approved"
+
+    # Switch to French
+    page.goto(f"{base}/")
+    page.get_by_label("Language").select_option("fr")
+    page.get_by_role("button", name="Switch").click()
+    page.get_by_role("heading", name="Thèmes").wait_for()
+    assert "Chiffre d’affaires en jeu" in page.content()
+    page.screenshot(path=str(SCREENSHOTS / "board-fr.png"), full_page=True)
+
+
+PAYLOADS = [
+    "<script>window.__pwned='script'</script>",
+    "<img src=x onerror=\"window.__pwned='img'\">",
+    "\"><svg onload=\"window.__pwned='svg'\">",
+    "<a href=\"javascript:window.__pwned='js'\">javascript:window.__pwned='link'</a>",
+    "'><iframe src=\"javascript:parent.__pwned='iframe'\"></iframe>",
+]
+
+
+def test_hostile_crm_text_never_executes_in_the_browser(live, committed, page):
+    """Through FeedbackItem, Account, Opportunity and Theme rows (the sync connector is not in the tree yet)."""
+    payload = " ".join(PAYLOADS)
+    seeded = seed(committed, hostile=payload)
+    base = live.url
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    _login(page, base, "admin")
+    theme_id = next(iter(seeded.themes.values()))
+    for url in ("/", "/?q=script", f"/themes/{theme_id}", f"/api/v1/themes/{theme_id}"):
+        page.goto(base + url)
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(150)
+        assert page.evaluate("typeof window.__pwned") == "undefined", f"payload executed on {url}"
+        assert page.locator("a[href^='javascript:'], iframe, svg[onload], img[onerror]").count() == 0
+        if not url.startswith("/api/"):
+            assert "<script>window.__pwned" in page.locator("main").inner_text()  # shown as text, not run
+    assert dialogs == []
