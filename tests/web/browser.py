@@ -64,8 +64,13 @@ class Seeded:
     themes: dict[str, int]
 
 
-def seed(factory, *, now: dt.datetime | None = None, hostile: str | None = None) -> Seeded:
-    """A small, realistic board: bilingual feedback, several regions, reps and deals; committed."""
+def seed(factory, *, now: dt.datetime | None = None, hostile: list[str] | None = None) -> Seeded:
+    """A small, realistic board: bilingual feedback, several regions, reps and deals; committed.
+
+    ``hostile``: payloads put into every CRM-derived text (quotes get all of them; names and labels, whose
+    columns are short, get one each in turn).
+    """
+    bad = itertools.cycle(hostile or [""])
     now = now or dt.datetime.now(dt.timezone.utc)
     out: dict[str, int] = {}
     with factory() as s:
@@ -88,8 +93,8 @@ def seed(factory, *, now: dt.datetime | None = None, hostile: str | None = None)
         ]
         for label, status, score, region, n, lang, texts in specs:
             if hostile:
-                texts = [hostile + " " + t for t in texts]
-            theme = Theme(label=(hostile + " " + label) if hostile else label, status=status, score=score,
+                texts = [" ".join(hostile) + " " + t for t in texts]
+            theme = Theme(label=(next(bad) + " " + label).strip(), status=status, score=score,
                           reason=f"{n} accounts, {n * 24}k lost, +40% in 90 days",
                           metrics={"accounts": n, "items": n, "revenue_lost": n * 24000.0, "revenue_open": 12000.0,
                                    "revenue_at_stake": n * 24000.0 + 12000})
@@ -98,9 +103,9 @@ def seed(factory, *, now: dt.datetime | None = None, hostile: str | None = None)
             out[label] = theme.id
             for i in range(n):
                 rep = reps[i % len(reps)] if region == "EMEA" else reps[2]
-                acc = Account(id=sf_id("001"), name=(hostile or "") + ["Acme SA", "Bolt GmbH", "Cobalt Ltd", "Dune SAS",
+                acc = Account(id=sf_id("001"), name=next(bad) + ["Acme SA", "Bolt GmbH", "Cobalt Ltd", "Dune SAS",
                                                                        "Eon BV", "Fjord AS"][i % 6] + f" {i}")
-                opp = Opportunity(id=sf_id("006"), name=(hostile or "") + f"{acc.name} renewal", account_id=acc.id,
+                opp = Opportunity(id=sf_id("006"), name=next(bad) + f"{acc.name} renewal", account_id=acc.id,
                                   owner_id=rep.id, stage="Closed Lost" if i % 3 else "Negotiation",
                                   is_closed=bool(i % 3), is_won=False, amount=24000 + 1000 * i, currency="EUR",
                                   region=region, segment="Enterprise" if i % 2 else "SMB",

@@ -154,8 +154,7 @@ PAYLOADS = [
 
 def test_hostile_crm_text_never_executes_in_the_browser(live, committed, page):
     """Through FeedbackItem, Account, Opportunity and Theme rows (the sync connector is not in the tree yet)."""
-    payload = " ".join(PAYLOADS)
-    seeded = seed(committed, hostile=payload)
+    seeded = seed(committed, hostile=PAYLOADS)
     base = live.url
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
