@@ -24,7 +24,7 @@ from .store import Store
 
 log = logging.getLogger("retour.demo_org")
 
-SEED_VERSION = 3
+SEED_VERSION = 4
 ANCHOR = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 WINDOW_DAYS = 548  # 18 months
 INTEGRATION_USERNAME = "integration@nuvola.example"
@@ -181,14 +181,15 @@ class Seeder:
             s = r.choice(tb.LOGISTICS[lang]).format(
                 p=person, day=r.choice(tb.DAYS[lang]), v=r.randint(2, 5), title=r.choice(tb.TITLES[lang]),
                 date=f"{r.randint(1, 28):02d}/{r.randint(1, 12):02d}", n=r.randint(2, 14),
-                event=r.choice(tb.EVENTS[lang]))
+                event=r.choice(tb.EVENTS[lang]), k=r.choice((12, 18, 25, 40, 60, 85, 120)),
+                se=r.choice(tb.COLLEAGUES), pct=r.choice((5, 8, 10, 12, 15)))
             out.append(self.roughen(s, lang) if r.random() < 0.5 else s)
         return out
 
     def note(self, lang: str, person: str, theme: str | None) -> str:
         r = self.rng
         other = "en" if lang == "fr" else "fr"
-        parts = self.logistics(other if r.random() < 0.07 else lang, person, r.choice((0, 1, 1, 2, 2, 3)))
+        parts = self.logistics(other if r.random() < 0.07 else lang, person, r.choice((0, 1, 1, 2, 2, 2, 3, 3, 4, 6)))
         if theme is not None:
             clause_lang = other if r.random() < 0.05 else lang  # some mixed notes: feedback in the other language
             parts.insert(r.randint(0, len(parts)), self.feedback_clause(theme, clause_lang, person))

@@ -514,6 +514,11 @@ LOGISTICS = {
         "Bon échange, ils reviennent vers nous après {event}", "Appel découverte, organisation sur {n} sites",
         "Envoyé les références clients demandées", "Lancer le POC la semaine du {date}",
         "Ajouter {p} en copie des prochains échanges", "A faire: mettre à jour les montants",
+        "Remise de {pct}% demandée, à valider avec {se}", "Montant révisé à {k}k€ après l'atelier",
+        "{se} (avant-vente) présent pour la partie technique", "Ils veulent un pilote sur {n} sites avant de signer",
+        "Envoyé le questionnaire sécurité rempli", "Juridique côté client relit les CGV, retour attendu {day}",
+        "Organigramme: {p} décide, le {title} valide le budget", "Appel de 45 min, très bonne écoute",
+        "Reprogrammer la démo, {p} malade", "Ticket d'entrée à {k}k€, ils trouvent ça cohérent",
     ],
     "en": [
         "Call {p} back on Tuesday", "Meeting booked with {p} on {day}", "Sent proposal v{v}", "Followed up by email",
@@ -525,8 +530,14 @@ LOGISTICS = {
         "Good chat, they'll come back to us after {event}", "Discovery call, {n} sites in scope",
         "Sent the customer references they asked for", "Kick off the POC the week of {date}",
         "Loop {p} in on next emails", "TODO: update amounts in the opp",
+        "Asked for {pct}% discount, need sign-off from {se}", "Amount revised to {k}k after the workshop",
+        "{se} (presales) joined for the technical part", "They want a pilot on {n} sites before signing",
+        "Sent back the completed security questionnaire", "Their legal is reviewing the T&Cs, answer expected {day}",
+        "Org chart: {p} decides, the {title} owns the budget", "45 min call, very engaged",
+        "Reschedule the demo, {p} off sick", "Entry price at {k}k, they find it reasonable",
     ],
 }
+COLLEAGUES = ["Marc (SE)", "Inès", "Tom from presales", "Yasmine", "Karl", "Ainhoa", "our VP Sales", "Legal"]
 EVENTS = {"fr": ["le salon SITL", "leur séminaire", "les congés", "la clôture budgétaire", "le CODIR"],
           "en": ["the trade show", "their offsite", "the holidays", "budget close", "the board meeting"]}
 DAYS = {"fr": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "lundi prochain", "jeudi 14h"],
