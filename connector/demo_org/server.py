@@ -144,7 +144,8 @@ class Handler(BaseHTTPRequestHandler):
                 org._count_call()
             fault = org._take_fault(method, self.path)
             if fault is not None and not fault.drop_response:
-                resp = Response(fault.status, fault.body)
+                resp = Response(fault.status, fault.body) if not isinstance(fault.body, str) else \
+                    Response(fault.status, fault.body, content_type="text/html;charset=UTF-8")
             else:
                 drop = fault is not None
                 resp = Router(org, method, path, query, raw, self.headers).route()

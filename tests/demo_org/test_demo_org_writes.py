@@ -235,3 +235,36 @@ def test_bulk2_query_all_includes_deleted_rows_and_reports_job_state(fresh_org, 
     assert res.text == f'"Id","IsDeleted"\n"{task}","true"\n'
     bad = session.post(base, json={"operation": "query", "query": "SELECT Nope FROM Task"})
     assert bad.status_code == 400 and bad.json()[0]["errorCode"] == "INVALID_FIELD"
+
+
+def test_fault_on_the_token_endpoint_fails_one_login(fresh_org):
+    from connector.demo_org.testing import JWT_GRANT, jwt_assertion
+    fresh_org.inject_fault("POST", r"/services/oauth2/token$", 502, "<html>Bad gateway</html>")
+    session = http_session(fresh_org)
+    data = {"grant_type": JWT_GRANT, "assertion": jwt_assertion(fresh_org)}
+    first = session.post(f"{fresh_org.base_url}/services/oauth2/token", data=data, timeout=30)
+    assert first.status_code == 502 and first.text == "<html>Bad gateway</html>"
+    assert session.post(f"{fresh_org.base_url}/services/oauth2/token", data=data, timeout=30).status_code == 200
+
+
+def test_query_cursor_survives_between_pages_while_rows_are_purged(fresh_org, fresh_sf):
+    first = fresh_sf.query("SELECT Id FROM Task ORDER BY Id", headers={"Sforce-Query-Options": "batchSize=200"})
+    later = fresh_sf.query_all("SELECT Id FROM Task ORDER BY Id")["records"][200]["Id"]
+    fresh_org.hard_delete("Task", later)
+    second = fresh_sf.query_more(first["nextRecordsUrl"], identifier_is_url=True)
+    ids = [r["Id"] for r in second["records"]]
+    assert later not in ids and len(ids) == 199  # the purged row is skipped, nothing else moves
+
+
+def test_concurrent_clients_get_consistent_answers(org):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from connector.demo_org.testing import salesforce
+
+    def read(_):
+        sf = salesforce(org)
+        return sorted(r["Id"] for r in sf.query_all("SELECT Id FROM Task WHERE IsClosed = true")["records"])
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(read, range(4)))
+    assert results[0] and all(r == results[0] for r in results)
