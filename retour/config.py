@@ -147,6 +147,8 @@ class PushSettings:
     insight_key_field: str = "Retour_Key__c"
     task_key_field: str = "Retour_Key__c"
     max_retries: int = 5
+    # A withdrawn decision closes its open tasks with this Task status (it must be a closed status in the org).
+    withdrawn_task_status: str = "Completed"
 
 
 @dataclass(frozen=True)

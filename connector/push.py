@@ -1,0 +1,528 @@
+"""Push-back: a decision's insight lands in the reps' own Salesforce records — once, restrained, reversible.
+
+The outbox is the ``push_item`` table. ``prepare`` plans the records (:mod:`connector.push_plan`) and stores
+them as *planned* PushItems (skips included, with their reasons); ``preview`` shows them exactly as they will
+be written; ``approve`` stamps who approved and when; ``send_pending`` delivers approved items as sObject
+Collections upserts by external ID (``PATCH composite/sobjects/<SObject>/<ExtIdField>``, ≤ 200 records a call,
+``allOrNone: false``), so n pushes cost ceil(n/200) calls and each record keeps its own result.
+
+Which layer retries what:
+
+- :class:`connector.client.OrgClient` re-authenticates on 401 INVALID_SESSION_ID (bounded) and replays the
+  call. ``send_pending`` calls it with ``retry=False``, so the client does *not* retry transient faults here;
+- ``send_pending`` owns every transient retry of a push: a whole call that failed transiently (5xx, a timeout
+  or a reset after the request left — an *ambiguous* outcome) is resent with the same upsert keys, and a
+  record that failed with a transient ``statusCode`` (UNABLE_TO_LOCK_ROW…) is resent alone, with backoff,
+  at most ``[push] max_retries`` times; what is still transient after that waits in state ``retry`` for the
+  next run. An upsert by key is idempotent, so resending can never make a second record.
+
+Restraint: nothing is sent on quiet dates; the global pause is read before every batch (a pause set while a
+run is under way stops it before its next call); each rep receives at most ``[push] per_rep_daily_cap``
+items a day (the rest wait for another day, they are not dropped). The caller owns the session: results are
+flushed batch by batch and committed by the caller.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from connector.errors import (
+    AuthFailed,
+    BudgetExhausted,
+    FatalSalesforceError,
+    RETRIABLE_CODES,
+    RetourSalesforceError,
+    RetriableSalesforceError,
+)
+from connector.push_plan import (
+    CHATTER,
+    INSIGHT,
+    TASK,
+    AccountRow,
+    DecisionRow,
+    EvidenceRow,
+    OpportunityRow,
+    OwnerRow,
+    is_quiet,
+    majority_lang,
+    options_from,
+    plan_pushes,
+    withdrawal_fields,
+)
+from retour.config import Settings
+from retour.models import (
+    Account,
+    Activity,
+    AppSetting,
+    Decision,
+    FeedbackItem,
+    FeedbackSegment,
+    Opportunity,
+    PushItem,
+    SalesforceUser,
+    Theme,
+    ThemeEvidence,
+    utcnow,
+)
+from retour.switches import PUSH_PAUSE, is_push_paused
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200  # the sObject Collections limit
+PENDING = ("approved", "retry")
+WITHDRAWING = "withdrawing"
+IN_CHUNK = 500
+
+
+class PushStateError(ValueError):
+    """The decision is not in a state that allows this action (e.g. approving a cancelled decision)."""
+
+
+# ------------------------------------------------------------------------------------------ gathering rows
+def _chunks(values: Iterable[Any], size: int = IN_CHUNK) -> Iterable[list[Any]]:
+    values = list(values)
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+def gather(session: Session, decision: Decision) -> tuple[DecisionRow, list[EvidenceRow], dict[str, OpportunityRow],
+                                                           dict[str, AccountRow], dict[str, OwnerRow]]:
+    """The plain rows :func:`connector.push_plan.plan_pushes` needs, read from the mirror and the theme."""
+    theme = session.get(Theme, decision.theme_id)
+    row = DecisionRow(decision.id, decision.theme_id, theme.label if theme else f"theme {decision.theme_id}",
+                      decision.status, decision.target, decision.insight_en, decision.insight_fr)
+    evidence = [EvidenceRow(o, a, lang or "other", at) for o, a, lang, at in session.execute(
+        select(FeedbackItem.opportunity_id, FeedbackItem.account_id, FeedbackSegment.lang, FeedbackItem.occurred_at)
+        .join(FeedbackSegment, FeedbackSegment.item_id == FeedbackItem.id)
+        .join(ThemeEvidence, ThemeEvidence.segment_id == FeedbackSegment.id)
+        .where(ThemeEvidence.theme_id == decision.theme_id, ThemeEvidence.state == "active")
+        .order_by(FeedbackItem.id, FeedbackSegment.position))]
+    opp_ids = {e.opportunity_id for e in evidence if e.opportunity_id}
+    opportunities: dict[str, OpportunityRow] = {}
+    for chunk in _chunks(opp_ids):
+        for o in session.scalars(select(Opportunity).where(Opportunity.id.in_(chunk))):
+            opportunities[o.id] = OpportunityRow(o.id, o.name, o.account_id, o.owner_id, o.stage, o.is_closed, o.is_won,
+                                                 o.close_date)
+    acc_ids = {e.account_id for e in evidence if e.account_id} | {o.account_id for o in opportunities.values()
+                                                                  if o.account_id}
+    accounts: dict[str, AccountRow] = {}
+    for chunk in _chunks(acc_ids):
+        for a in session.scalars(select(Account).where(Account.id.in_(chunk))):
+            accounts[a.id] = AccountRow(a.id, a.name, a.owner_id)
+    owner_ids = {o.owner_id for o in opportunities.values() if o.owner_id} | {
+        a.owner_id for a in accounts.values() if a.owner_id}
+    langs: dict[str, list[str]] = defaultdict(list)
+    owners: dict[str, OwnerRow] = {}
+    for chunk in _chunks(owner_ids):
+        for owner_id, lang, n in session.execute(
+                select(FeedbackItem.owner_id, FeedbackItem.lang, func.count()).where(FeedbackItem.owner_id.in_(chunk))
+                .group_by(FeedbackItem.owner_id, FeedbackItem.lang)):
+            langs[owner_id].extend([lang] * min(int(n), 1000))
+        for u in session.scalars(select(SalesforceUser).where(SalesforceUser.id.in_(chunk))):
+            owners[u.id] = OwnerRow(u.id, u.name, u.is_active, None)
+    owners = {k: OwnerRow(v.id, v.name, v.is_active, majority_lang(langs.get(k, []))) for k, v in owners.items()}
+    return row, evidence, opportunities, accounts, owners
+
+
+# ------------------------------------------------------------------------------------------ the outbox API
+def prepare(session: Session, decision: Decision, settings: Settings, *, today: dt.date | None = None) -> list[PushItem]:
+    """(Re)build the decision's PushItems as *planned* (or *skipped*, with a reason); nothing is sent.
+
+    Preparing again (after an edit) updates planned and skipped items in place and drops those no longer
+    intended; an item already approved, sent or withdrawn is never touched by a re-plan.
+    """
+    if decision.state != "draft":
+        raise PushStateError(f"decision {decision.id} is {decision.state}: only a draft decision can be prepared")
+    today = today or utcnow().date()
+    row, evidence, opps, accounts, owners = gather(session, decision)
+    plan = plan_pushes(row, evidence, opps, accounts, owners, options_from(settings), today)
+    existing = {i.external_key: i for i in session.scalars(select(PushItem).where(PushItem.decision_id == decision.id))}
+    planned_keys = set()
+    items: list[PushItem] = []
+    for intended in plan:
+        planned_keys.add(intended.key)
+        item = existing.get(intended.key)
+        if item is None:
+            item = PushItem(decision_id=decision.id, external_key=intended.key)
+            session.add(item)
+        elif item.state not in ("planned", "skipped"):
+            items.append(item)
+            continue
+        item.kind = intended.kind
+        item.sobject = intended.sobject
+        item.target_id = intended.target_id
+        item.owner_id = intended.owner_id
+        item.payload = intended.payload()
+        item.state = "skipped" if intended.skipped else "planned"
+        item.skip_reason = intended.skip_reason
+        items.append(item)
+    for key, item in existing.items():
+        if key not in planned_keys and item.state in ("planned", "skipped"):
+            session.delete(item)
+    session.flush()
+    skipped = sum(1 for i in items if i.state == "skipped")
+    log.info("job=push state=prepared decision=%d items=%d skipped=%d", decision.id, len(items), skipped)
+    return items
+
+
+def preview(session: Session, decision: Decision) -> list[dict[str, Any]]:
+    """What each rep will receive, exactly, and what is skipped and why (the UI's preview table)."""
+    rows = []
+    for item in session.scalars(select(PushItem).where(PushItem.decision_id == decision.id)
+                                .order_by(PushItem.state == "skipped", PushItem.id)):
+        payload = item.payload or {}
+        rows.append({
+            "id": item.id, "kind": item.kind, "sobject": item.sobject, "external_key": item.external_key,
+            "target_id": item.target_id, "record_name": payload.get("record_name") or item.target_id,
+            "owner_id": item.owner_id, "rep_name": payload.get("rep_name") or item.owner_id,
+            "text": payload.get("text", ""), "lang": payload.get("lang"), "record": payload.get("record", {}),
+            "state": item.state, "skip_reason": item.skip_reason, "sf_id": item.sf_id, "error_code": item.error_code,
+            "error_message": item.error_message, "attempts": item.attempts, "approved_by_id": item.approved_by_id,
+            "approved_at": item.approved_at, "sent_at": item.sent_at,
+        })
+    return rows
+
+
+def _items(session: Session, decision: Decision) -> list[PushItem]:
+    return list(session.scalars(select(PushItem).where(PushItem.decision_id == decision.id).order_by(PushItem.id)))
+
+
+def approve(session: Session, decision: Decision, user_id: int | None, *, now: dt.datetime | None = None) -> None:
+    """planned → approved, stamping who approved and when on the decision and on every item."""
+    if decision.state != "draft":
+        raise PushStateError(f"decision {decision.id} is {decision.state}: only a draft decision can be approved")
+    now = now or utcnow()
+    decision.state, decision.approved_by_id, decision.approved_at = "approved", user_id, now
+    n = 0
+    for item in _items(session, decision):
+        if item.state == "planned":
+            item.state, item.approved_by_id, item.approved_at = "approved", user_id, now
+            n += 1
+    session.flush()
+    log.info("job=push state=approved decision=%d items=%d user=%s", decision.id, n, user_id)
+
+
+def cancel(session: Session, decision: Decision, user_id: int | None) -> None:
+    """Drop a draft: nothing was sent, nothing will be."""
+    if decision.state != "draft":
+        raise PushStateError(f"decision {decision.id} is {decision.state}: only a draft decision can be cancelled")
+    decision.state = "cancelled"
+    for item in _items(session, decision):
+        if item.state == "planned":
+            item.state = "cancelled"
+    session.flush()
+    log.info("job=push state=cancelled decision=%d user=%s", decision.id, user_id)
+
+
+def withdraw(session: Session, decision: Decision, user_id: int | None, *, now: dt.datetime | None = None) -> None:
+    """Take an approved decision back: mark its insight records withdrawn and close its tasks not yet done.
+
+    Items that never left Retour are cancelled. Records known to exist (``sf_id``) are updated by Id — an
+    update, unlike an upsert, never recreates a record a rep has deleted. Records whose send had an unknown
+    outcome (tried, no answer) are upserted by key in their withdrawn form. Tasks the mirror shows as already
+    closed are left alone: the rep did them. Chatter posts cannot be withdrawn by Retour and are left as is.
+    The withdrawals are sent by the next ``send_pending`` run (pause and quiet dates apply; the cap does not).
+    """
+    if decision.state != "approved":
+        raise PushStateError(f"decision {decision.id} is {decision.state}: only an approved decision can be withdrawn")
+    now = now or utcnow()
+    decision.state, decision.withdrawn_at = "withdrawn", now
+    items = _items(session, decision)
+    task_keys = [i.external_key for i in items if i.kind == TASK and i.state in ("sent", "retry", "approved")]
+    closed = set()
+    for chunk in _chunks(task_keys):
+        closed |= set(session.scalars(select(Activity.retour_key).where(Activity.retour_key.in_(chunk),
+                                                                        Activity.is_closed.is_(True))))
+    counts: Counter[str] = Counter()
+    for item in items:
+        payload = dict(item.payload or {})
+        if item.state in ("planned", "failed") or (item.state in PENDING and not item.attempts):
+            item.state = "cancelled"
+            counts["cancelled"] += 1
+            continue
+        if item.state not in ("sent", *PENDING):
+            continue
+        if item.kind == CHATTER:
+            payload["withdraw_note"] = "a Chatter post cannot be withdrawn by Retour; delete it in Salesforce if needed"
+            item.payload = payload
+            counts["left"] += 1
+            continue
+        if item.external_key in closed:
+            payload["withdraw_note"] = "the rep already completed this task: left as is"
+            item.payload = payload
+            counts["left"] += 1
+            continue
+        payload.update(withdraw={"by_id": user_id, "at": now.isoformat(),
+                                 "mode": "update" if item.sf_id else "upsert"})
+        item.payload = payload
+        item.state = WITHDRAWING
+        item.error_code = item.error_message = None
+        counts["withdrawing"] += 1
+    session.flush()
+    log.info("job=push state=withdrawn decision=%d user=%s %s", decision.id, user_id,
+             " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+
+
+# ------------------------------------------------------------------------------------------ delivery
+@dataclass
+class PushReport:
+    """Figures of one ``send_pending`` run (JobRun figures, the CLI, the benchmark)."""
+    quiet: bool = False
+    paused: bool = False
+    stopped: str | None = None  # paused | budget | auth
+    error: str | None = None
+    batches: int = 0
+    api_calls: int = 0
+    sent: int = 0
+    withdrawn: int = 0
+    failed: int = 0
+    retry_later: int = 0
+    deferred_by_cap: int = 0
+    resends: int = 0
+    seconds: float = 0.0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _paused(session: Session) -> bool:
+    """The pause as committed right now: the web app sets it from another transaction mid-run."""
+    row = session.get(AppSetting, PUSH_PAUSE)
+    if row is not None:
+        session.refresh(row)
+    return is_push_paused(session)
+
+
+def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
+    return start, start + dt.timedelta(days=1)
+
+
+def _sent_today(session: Session, day: dt.date) -> Counter[str]:
+    start, end = _day_bounds(day)
+    return Counter({owner: int(n) for owner, n in session.execute(
+        select(PushItem.owner_id, func.count()).where(PushItem.sent_at >= start, PushItem.sent_at < end,
+                                                      PushItem.owner_id.is_not(None))
+        .group_by(PushItem.owner_id))})
+
+
+def select_for_today(items: list[PushItem], sent_today: Counter[str], cap: int) -> tuple[list[PushItem], int]:
+    """Apply the per-rep daily cap: withdrawals always go; new pushes only while the rep is under the cap."""
+    chosen, deferred = [], 0
+    given = Counter(sent_today)
+    for item in items:
+        if item.state == WITHDRAWING or not item.owner_id:
+            chosen.append(item)
+        elif given[item.owner_id] < cap:
+            given[item.owner_id] += 1
+            chosen.append(item)
+        else:
+            deferred += 1
+    return chosen, deferred
+
+
+def _mode(item: PushItem) -> str:
+    if item.state == WITHDRAWING:
+        return (item.payload.get("withdraw") or {}).get("mode", "upsert")
+    return "create" if item.kind == CHATTER else "upsert"
+
+
+def _key_field(settings: Settings, sobject: str) -> str:
+    return settings.push.insight_key_field if sobject == settings.push.insight_object else settings.push.task_key_field
+
+
+def wire_record(item: PushItem, settings: Settings) -> dict[str, Any]:
+    """The record as sent, with ``attributes.type`` (every collections record needs it)."""
+    record = dict((item.payload or {}).get("record") or {})
+    mode = _mode(item)
+    if item.state == WITHDRAWING:
+        record = withdrawal_fields(item.kind, record, settings.push.withdrawn_task_status,
+                                   (item.payload or {}).get("lang") or "en")
+        if mode == "update":
+            record.pop(_key_field(settings, item.sobject), None)
+            record = {"Id": item.sf_id, **record}
+    return {"attributes": {"type": item.sobject}, **record}
+
+
+def collection_request(sobject: str, mode: str, records: list[dict[str, Any]], settings: Settings) -> tuple[str, str]:
+    """(path, method) of the sObject Collections call for this batch."""
+    if mode == "upsert":
+        return f"composite/sobjects/{sobject}/{_key_field(settings, sobject)}", "PATCH"
+    if mode == "update":
+        return "composite/sobjects", "PATCH"
+    return "composite/sobjects", "POST"
+
+
+def _errors_of(result: dict[str, Any]) -> tuple[str, str]:
+    errors = result.get("errors") or []
+    codes = [str(e.get("statusCode") or e.get("errorCode") or "UNKNOWN") for e in errors] or ["UNKNOWN"]
+    messages = []
+    for e in errors:
+        msg = str(e.get("message") or "")
+        if e.get("fields"):
+            msg += f" (fields: {', '.join(map(str, e['fields']))})"
+        messages.append(msg)
+    return codes[0], "; ".join(messages) or "Salesforce reported a failure without a message"
+
+
+def send_pending(session: Session, settings: Settings, client: Any, *, today: dt.date | None = None,
+                 now: Callable[[], dt.datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
+                 batch_size: int = BATCH_SIZE) -> PushReport:
+    """Deliver approved items and pending withdrawals; checks the pause before every batch, caps, quiet dates."""
+    report = PushReport()
+    started = time.monotonic()
+    calls_before = getattr(client, "calls", 0)
+    today = today or now().date()
+    push = settings.push
+    if is_quiet(today, push.quiet_dates, push.quiet_weekends):
+        report.quiet = True
+        log.info("job=push state=quiet day=%s", today.isoformat())
+        return report
+    rows = list(session.scalars(
+        select(PushItem).join(Decision, Decision.id == PushItem.decision_id)
+        .where(((PushItem.state.in_(PENDING)) & (Decision.state == "approved"))
+               | ((PushItem.state == WITHDRAWING) & (Decision.state == "withdrawn")))
+        .order_by(PushItem.decision_id, PushItem.id)))
+    chosen, report.deferred_by_cap = select_for_today(rows, _sent_today(session, today), push.per_rep_daily_cap)
+    groups: dict[tuple[str, str], list[PushItem]] = defaultdict(list)
+    for item in chosen:
+        groups[(item.sobject, _mode(item))].append(item)
+    size = max(1, min(batch_size, BATCH_SIZE))
+    for (sobject, mode), items in groups.items():
+        for i in range(0, len(items), size):
+            if report.stopped:
+                break
+            _send_batch(session, settings, client, sobject, mode, items[i:i + size], report, now, sleep)
+    report.retry_later = sum(1 for item in chosen if item.state == "retry")
+    report.api_calls = getattr(client, "calls", 0) - calls_before
+    report.seconds = round(time.monotonic() - started, 3)
+    session.flush()
+    log.info("job=push state=finished sent=%d withdrawn=%d failed=%d retry=%d deferred=%d batches=%d api_calls=%d "
+             "stopped=%s s=%.2f", report.sent, report.withdrawn, report.failed, report.retry_later,
+             report.deferred_by_cap, report.batches, report.api_calls, report.stopped or "-", report.seconds)
+    return report
+
+
+def _send_batch(session: Session, settings: Settings, client: Any, sobject: str, mode: str, batch: list[PushItem],
+                report: PushReport, now: Callable[[], dt.datetime], sleep: Callable[[float], None]) -> None:
+    """One batch until every record has a final answer or the retry bound is reached."""
+    pending = list(batch)
+    attempt = 0
+    while pending:
+        if _paused(session):
+            report.paused, report.stopped = True, "paused"
+            log.info("job=push state=paused pending=%d", len(pending))
+            return
+        if attempt:
+            sleep(client.backoff(attempt - 1))
+            report.resends += 1
+        records = [wire_record(item, settings) for item in pending]
+        path, method = collection_request(sobject, mode, records, settings)
+        stamp = now()
+        for item in pending:
+            item.attempts += 1
+            item.last_attempt_at = stamp
+        report.batches += 1
+        try:
+            results = client.restful(path, method=method, data=json.dumps({"allOrNone": False, "records": records}),
+                                     object_name=sobject, retry=False)
+            if not isinstance(results, list) or len(results) != len(pending):
+                raise RetriableSalesforceError(
+                    f"Salesforce answered {len(results) if isinstance(results, list) else type(results).__name__} "
+                    f"results for {len(pending)} records", code="BAD_RESPONSE")
+        except (BudgetExhausted, AuthFailed) as exc:
+            report.stopped = "budget" if isinstance(exc, BudgetExhausted) else "auth"
+            report.error = exc.message
+            log.error("job=push state=stopped reason=%s code=%s", report.stopped, exc.code)
+            _park(pending, exc.code or report.stopped, exc.message)
+            return
+        except RetriableSalesforceError as exc:
+            # The outcome is unknown (the request may have been applied). Upserts and updates are resent with the
+            # same keys/Ids: Salesforce matches them, never a second record. A create has no key: never resent.
+            if mode == "create":
+                for item in pending:
+                    _fail(item, "OUTCOME_UNKNOWN", f"{exc.message}. The post may or may not exist: check the record's "
+                                                   "feed; Retour does not resend posts it cannot match.", report)
+                return
+            report.errors[exc.code or str(exc.status)] = report.errors.get(exc.code or str(exc.status), 0) + 1
+            if attempt >= settings.push.max_retries:
+                _park(pending, exc.code or "TRANSIENT", exc.message)
+                return
+            attempt += 1
+            log.warning("job=push state=resend sobject=%s records=%d attempt=%d code=%s", sobject, len(pending),
+                        attempt, exc.code or exc.status)
+            continue
+        except FatalSalesforceError as exc:
+            for item in pending:
+                _fail(item, exc.code or "FATAL", exc.message, report)
+            return
+        except RetourSalesforceError as exc:  # any other taxonomy error: permanent for this batch
+            for item in pending:
+                _fail(item, exc.code or "ERROR", exc.message, report)
+            return
+        again = []
+        ok = 0
+        for item, result in zip(pending, results):
+            if result.get("success"):
+                ok += 1
+                _succeed(item, result.get("id"), stamp, report)
+                continue
+            code, message = _errors_of(result)
+            report.errors[code] = report.errors.get(code, 0) + 1
+            if item.state == WITHDRAWING and code in ("ENTITY_IS_DELETED", "NOT_FOUND"):
+                _succeed(item, item.sf_id, stamp, report, note=f"{code}: already gone from Salesforce")
+            elif code in RETRIABLE_CODES and mode != "create":
+                item.error_code, item.error_message = code, message
+                again.append(item)
+            else:
+                _fail(item, code, message, report)
+        log.info("job=push state=batch sobject=%s mode=%s records=%d ok=%d again=%d attempt=%d", sobject, mode,
+                 len(pending), ok, len(again), attempt)
+        session.flush()
+        if not again:
+            return
+        if attempt >= settings.push.max_retries:
+            for item in again:
+                item.state = "retry" if item.state != WITHDRAWING else WITHDRAWING
+            return
+        pending = again
+        attempt += 1
+
+
+def _succeed(item: PushItem, sf_id: str | None, stamp: dt.datetime, report: PushReport, note: str | None = None) -> None:
+    if item.state == WITHDRAWING:
+        item.state = "withdrawn"
+        report.withdrawn += 1
+        if note:
+            item.payload = {**(item.payload or {}), "withdraw_note": note}
+    else:
+        item.state = "sent"
+        item.sent_at = stamp
+        report.sent += 1
+    item.sf_id = sf_id or item.sf_id
+    item.error_code = item.error_message = None
+
+
+def _fail(item: PushItem, code: str, message: str, report: PushReport) -> None:
+    item.state = "failed"
+    item.error_code, item.error_message = code[:80], message
+    report.failed += 1
+
+
+def _park(items: list[PushItem], code: str, message: str) -> None:
+    """A transient failure past the bound: the item waits for the next run (withdrawals stay withdrawing)."""
+    for item in items:
+        if item.state != WITHDRAWING:
+            item.state = "retry"
+        item.error_code, item.error_message = code[:80], message

@@ -1,0 +1,322 @@
+"""Push planning: which Salesforce records a decision writes, with what text, and what it skips and why.
+
+Pure functions over plain rows (no database, no network), so the rules that decide what lands in a rep's
+records are tested on their own. :mod:`connector.push` gathers the rows and stores the plan as PushItems.
+
+What lands where (defaults):
+
+- a ``Retour_Insight__c`` on each Opportunity and each Account that raised the theme (its active
+  evidence), upserted by the deterministic external key ``d<decision>-opp-<id>`` / ``d<decision>-acc-<id>``;
+- a follow-up Task for the owner of each Closed Lost opportunity, when the decision is planned or shipped:
+  ``d<decision>-task-<opp id>``, so there is at most one task per opportunity per decision by construction;
+- optionally (``[push] chatter``) a Chatter post on each opportunity.
+
+Skipped, with a reason a product owner can read: won deals, records deleted in Salesforce (gone from the
+mirror), records whose owner is inactive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+TASK_STATUSES = ("planned", "shipped")
+SUBJECT_MAX = 255
+NAME_MAX = 80
+TARGET_MAX = 80
+
+# Kinds of pushes, and the Salesforce object each one writes.
+INSIGHT, TASK, CHATTER = "insight", "task", "chatter"
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    id: int
+    theme_id: int
+    theme_label: str
+    status: str  # investigating | planned | shipped | wont_do
+    target: str | None = None
+    insight_en: str | None = None
+    insight_fr: str | None = None
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    """One active evidence segment of the theme, reduced to where it came from."""
+    opportunity_id: str | None
+    account_id: str | None
+    lang: str = "other"
+    occurred_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class OpportunityRow:
+    id: str
+    name: str
+    account_id: str | None
+    owner_id: str | None
+    stage: str = ""
+    is_closed: bool = False
+    is_won: bool = False
+    close_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    id: str
+    name: str
+    owner_id: str | None
+
+
+@dataclass(frozen=True)
+class OwnerRow:
+    id: str
+    name: str
+    is_active: bool = True
+    lang: str | None = None  # the language the rep mostly writes in (from their own notes), if known
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """The settings planning needs, as plain values (built from ``Settings`` by :func:`options_from`)."""
+    base_url: str = ""
+    task_due_days: int = 5
+    quiet_dates: tuple[dt.date, ...] = ()
+    quiet_weekends: bool = True
+    chatter: bool = False
+    insight_object: str = "Retour_Insight__c"
+    insight_key_field: str = "Retour_Key__c"
+    task_key_field: str = "Retour_Key__c"
+
+
+@dataclass
+class Intended:
+    """One record Retour intends to write (or a skip, with its reason)."""
+    kind: str
+    sobject: str
+    key: str
+    target_id: str
+    owner_id: str | None
+    record: dict[str, Any]  # exactly the Salesforce fields sent (without ``attributes``)
+    text: str  # what the rep reads
+    record_name: str = ""
+    rep_name: str = ""
+    lang: str = "en"
+    skip_reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def skipped(self) -> bool:
+        return self.skip_reason is not None
+
+    def payload(self) -> dict[str, Any]:
+        """The PushItem payload: the record as sent plus what the preview shows."""
+        return {"record": dict(self.record), "text": self.text, "record_name": self.record_name,
+                "rep_name": self.rep_name, "lang": self.lang, **self.extra}
+
+
+def options_from(settings: Any) -> PlanOptions:
+    push, web = settings.push, settings.web
+    return PlanOptions(base_url=web.base_url, task_due_days=push.task_due_days, quiet_dates=tuple(push.quiet_dates),
+                       quiet_weekends=push.quiet_weekends, chatter=push.chatter, insight_object=push.insight_object,
+                       insight_key_field=push.insight_key_field, task_key_field=push.task_key_field)
+
+
+# ------------------------------------------------------------------------------------------ calendar
+def is_quiet(day: dt.date, quiet_dates: tuple[dt.date, ...] | list[dt.date], quiet_weekends: bool) -> bool:
+    """Nothing is sent on a quiet date (holidays, days the company chooses) nor, by default, at weekends."""
+    return day in set(quiet_dates) or (quiet_weekends and day.weekday() >= 5)
+
+
+def add_business_days(start: dt.date, days: int, quiet_dates: tuple[dt.date, ...] = ()) -> dt.date:
+    """``days`` working days after ``start``: weekends and quiet dates don't count (a task is never due on one)."""
+    quiet = set(quiet_dates)
+
+    def working(day: dt.date) -> bool:
+        return day.weekday() < 5 and day not in quiet
+
+    day, left = start, max(0, days)
+    for _ in range(left * 10 + 400):  # bounded: even a calendar full of quiet dates ends
+        if left == 0 and working(day):
+            return day
+        day += dt.timedelta(days=1)
+        if left > 0 and working(day):
+            left -= 1
+    return day
+
+
+# ------------------------------------------------------------------------------------------ keys and texts
+def insight_key(decision_id: int, kind: str, record_id: str) -> str:
+    return f"d{decision_id}-{kind}-{record_id}"
+
+
+def theme_url(base_url: str, theme_id: int) -> str | None:
+    return f"{base_url.rstrip('/')}/themes/{theme_id}" if base_url else None
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def majority_lang(langs: list[str]) -> str | None:
+    counts = Counter(lang for lang in langs if lang in ("fr", "en"))
+    if not counts:
+        return None
+    (top, n), *rest = counts.most_common()
+    return "fr" if rest and rest[0][1] == n and "fr" in counts else top  # a tie goes to French: it is rarer
+
+
+def pick_lang(decision: DecisionRow, *candidates: str | None) -> str:
+    """French when the record's evidence (or else its rep) is French and a French insight exists."""
+    preferred = next((c for c in candidates if c in ("fr", "en")), "en")
+    if preferred == "fr" and decision.insight_fr:
+        return "fr"
+    return "en" if decision.insight_en else ("fr" if decision.insight_fr else "en")
+
+
+def insight_text(decision: DecisionRow, lang: str) -> str:
+    text = decision.insight_fr if lang == "fr" else decision.insight_en
+    return (text or decision.insight_en or decision.insight_fr or "").strip()
+
+
+_STATUS_WORDS = {
+    "en": {"planned": "is planned", "shipped": "has shipped", "investigating": "is being investigated",
+           "wont_do": "will not be built"},
+    "fr": {"planned": "est prévu", "shipped": "est disponible", "investigating": "est à l'étude",
+           "wont_do": "ne sera pas réalisé"},
+}
+
+
+def task_subject(decision: DecisionRow, lang: str, who: str, lost_on: dt.date | None) -> str:
+    """"Re-engage ACME — SSO is planned for Q3; they lost over it on 2026-03-02" (or its French)."""
+    status = _STATUS_WORDS[lang].get(decision.status, decision.status)
+    target = (decision.target or "").strip()
+    if lang == "fr":
+        text = f"Relancer {who} — {decision.theme_label} {status}" + (f" pour {target}" if target else "")
+        if lost_on:
+            text += f" ; perdu pour cette raison le {lost_on.isoformat()}"
+    else:
+        text = f"Re-engage {who} — {decision.theme_label} {status}" + (f" for {target}" if target else "")
+        if lost_on:
+            text += f"; they lost over it on {lost_on.isoformat()}"
+    return _clip(text, SUBJECT_MAX)
+
+
+def task_description(decision: DecisionRow, lang: str, url: str | None) -> str:
+    body = insight_text(decision, lang)
+    if url:
+        body += ("\n\nLe thème dans Retour : " if lang == "fr" else "\n\nThe theme in Retour: ") + url
+    return body
+
+
+# ------------------------------------------------------------------------------------------ the plan
+def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunities: dict[str, OpportunityRow],
+                accounts: dict[str, AccountRow], owners: dict[str, OwnerRow], options: PlanOptions,
+                today: dt.date) -> list[Intended]:
+    """Every record the decision would write, in a stable order, skips included (with their reasons)."""
+    opp_langs: dict[str, list[str]] = {}
+    acc_langs: dict[str, list[str]] = {}
+    for ev in evidence:
+        if ev.opportunity_id:
+            opp_langs.setdefault(ev.opportunity_id, []).append(ev.lang)
+        account_id = ev.account_id
+        if not account_id and ev.opportunity_id and ev.opportunity_id in opportunities:
+            account_id = opportunities[ev.opportunity_id].account_id
+        if account_id:
+            acc_langs.setdefault(account_id, []).append(ev.lang)
+
+    url = theme_url(options.base_url, decision.theme_id)
+    due = add_business_days(today, options.task_due_days, options.quiet_dates)
+    out: list[Intended] = []
+
+    def owner_skip(owner_id: str | None) -> tuple[str, str | None]:
+        owner = owners.get(owner_id or "")
+        if owner is None:
+            return owner_id or "", "owner unknown to Retour (not synced yet, or no owner): nobody to give it to"
+        if not owner.is_active:
+            return owner.name, f"owner {owner.name} is inactive in Salesforce"
+        return owner.name, None
+
+    def insight(kind: str, record_id: str, lookup: str, name: str, owner_id: str | None, langs: list[str],
+                skip: str | None, rep: str) -> Intended:
+        owner = owners.get(owner_id or "")
+        lang = pick_lang(decision, majority_lang(langs), owner.lang if owner else None)
+        text = insight_text(decision, lang)
+        record = {
+            options.insight_key_field: insight_key(decision.id, kind, record_id),
+            "Name": _clip(decision.theme_label, NAME_MAX),
+            "Theme__c": _clip(decision.theme_label, 255),
+            "Decision_Status__c": decision.status,
+            "Insight__c": text,
+            "Target_Release__c": _clip(decision.target, TARGET_MAX) if decision.target else None,
+            "Theme_Url__c": url,
+            lookup: record_id,
+            "Status__c": "active",
+        }
+        return Intended(INSIGHT, options.insight_object, record[options.insight_key_field], record_id, owner_id,
+                        record, text, name, rep, lang, skip)
+
+    for opp_id in sorted(opp_langs):
+        opp = opportunities.get(opp_id)
+        if opp is None:
+            out.append(Intended(INSIGHT, options.insight_object, insight_key(decision.id, "opp", opp_id), opp_id, None,
+                                {}, "", opp_id, "", "en", "opportunity deleted in Salesforce (no longer mirrored)"))
+            continue
+        rep, skip = owner_skip(opp.owner_id)
+        if opp.is_won:
+            skip = "won deal: nothing to give back"
+        out.append(insight("opp", opp.id, "Opportunity__c", opp.name, opp.owner_id, opp_langs[opp_id], skip, rep))
+        lost = opp.is_closed and not opp.is_won
+        if lost and decision.status in TASK_STATUSES:
+            account = accounts.get(opp.account_id or "")
+            who = account.name if account else opp.name
+            owner = owners.get(opp.owner_id or "")
+            lang = pick_lang(decision, majority_lang(opp_langs[opp_id]), owner.lang if owner else None)
+            subject = task_subject(decision, lang, who, opp.close_date)
+            record = {
+                options.task_key_field: insight_key(decision.id, "task", opp.id),
+                "Subject": subject,
+                "Description": task_description(decision, lang, url),
+                "WhatId": opp.id,
+                "OwnerId": opp.owner_id,
+                "ActivityDate": due.isoformat(),
+                "Status": "Not Started",
+                "Priority": "Normal",
+            }
+            out.append(Intended(TASK, "Task", record[options.task_key_field], opp.id, opp.owner_id, record, subject,
+                                opp.name, rep, lang, skip))
+        if options.chatter:
+            lang = pick_lang(decision, majority_lang(opp_langs[opp_id]))
+            body = insight_text(decision, lang) + (f"\n{url}" if url else "")
+            record = {"ParentId": opp.id, "Body": _clip(body, 10000), "Type": "TextPost"}
+            out.append(Intended(CHATTER, "FeedItem", insight_key(decision.id, "chatter", opp.id), opp.id, opp.owner_id,
+                                record, body, opp.name, rep, lang, skip))
+
+    for acc_id in sorted(acc_langs):
+        account = accounts.get(acc_id)
+        if account is None:
+            out.append(Intended(INSIGHT, options.insight_object, insight_key(decision.id, "acc", acc_id), acc_id, None,
+                                {}, "", acc_id, "", "en", "account deleted in Salesforce (no longer mirrored)"))
+            continue
+        rep, skip = owner_skip(account.owner_id)
+        out.append(insight("acc", account.id, "Account__c", account.name, account.owner_id, acc_langs[acc_id], skip, rep))
+    return out
+
+
+def withdrawal_fields(kind: str, record: dict[str, Any], closed_task_status: str, lang: str = "en") -> dict[str, Any]:
+    """What a withdrawal writes over a record Retour pushed: the insight is marked withdrawn, the task closed.
+
+    A task is closed with ``closed_task_status`` (``[push] withdrawn_task_status``, "Completed" by default since
+    it is the one closed status every org has) and its subject says it was withdrawn, so nobody mistakes it
+    for a follow-up the rep did; efficacy figures leave withdrawn tasks out.
+    """
+    if kind == INSIGHT:
+        return {**record, "Status__c": "withdrawn"}
+    if kind == TASK:
+        prefix = "Retiré par Retour — " if lang == "fr" else "Withdrawn by Retour — "
+        return {**record, "Status": closed_task_status, "Subject": _clip(prefix + str(record.get("Subject", "")),
+                                                                         SUBJECT_MAX)}
+    raise ValueError(f"a {kind} push cannot be withdrawn by an update")
