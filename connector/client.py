@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import requests
+import requests.adapters
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
@@ -51,6 +52,28 @@ def parse_limit_info(header: str | None) -> tuple[int, int] | None:
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
+class _TrustAdapter(requests.adapters.HTTPAdapter):
+    """Verify TLS against one CA bundle, whatever REQUESTS_CA_BUNDLE says.
+
+    requests lets the environment's CA bundle override ``Session.verify``; the demo org's self-made CA (or
+    a corporate one) must win, so the bundle is applied at the adapter, below that merge.
+    """
+
+    def __init__(self, ca_bundle: str) -> None:
+        super().__init__()
+        self.ca_bundle = ca_bundle
+
+    def send(self, request, **kwargs):  # noqa: ANN001, ANN201 - requests' adapter signature
+        kwargs["verify"] = self.ca_bundle
+        return super().send(request, **kwargs)
+
+
+def trust(http: requests.Session, ca_bundle: str) -> None:
+    """Make ``http`` verify https with ``ca_bundle`` only."""
+    http.verify = ca_bundle
+    http.mount("https://", _TrustAdapter(ca_bundle))
+
+
 class OrgClient:
     """A simple-salesforce client plus bounded re-auth, retries, budget and call counting."""
 
@@ -60,7 +83,7 @@ class OrgClient:
         self.settings = settings
         self.http = http or requests.Session()
         if settings.salesforce.ca_bundle:
-            self.http.verify = settings.salesforce.ca_bundle
+            trust(self.http, settings.salesforce.ca_bundle)
         self.http.hooks.setdefault("response", []).append(self._on_response)
         self._sleep = sleep
         self._rng = rng

@@ -1,0 +1,191 @@
+"""Cleaning CRM text into what a rep actually said, and telling French from English, offline.
+
+Reps paste e-mails into tasks, log them with plug-ins that add headers and footers, write rich text
+with HTML. Themes must be built from the rep's or customer's own words only, so this module strips:
+HTML (parsed with the standard library, never evaluated), quoted e-mail history, signatures and
+logging boilerplate. All functions are pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from functools import lru_cache
+from html.parser import HTMLParser
+
+_BLOCK_TAGS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "ul", "ol",
+               "table", "section", "article", "header", "footer", "hr"}
+_SKIP_TAGS = {"script", "style", "head", "title", "template", "noscript"}
+_HTML_HINT = re.compile(r"<\s*(/?\s*[a-zA-Z][a-zA-Z0-9]*\b[^>]*|!--)>?")
+
+
+class _TextExtractor(HTMLParser):
+    """Collect text nodes; block elements become line breaks; script/style content is dropped."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """Visible text of an HTML fragment; text without markup is only entity-decoded."""
+    if not _HTML_HINT.search(markup):
+        return html.unescape(markup)
+    parser = _TextExtractor()
+    parser.feed(markup)
+    parser.close()
+    return "".join(parser.parts)
+
+
+# ------------------------------------------------------------------------------------------ e-mail debris
+_QUOTE_STARTS = [
+    re.compile(r"^\s*On\b.{0,200}\bwrote\s*:\s*$", re.I),
+    re.compile(r"^\s*Le\b.{0,200}\ba\s+écrit\s*:\s*$", re.I),
+    re.compile(r"^\s*-{2,}\s*(Original Message|Message d'origine|Forwarded message|Message transféré)\s*-{2,}", re.I),
+    re.compile(r"^\s*_{8,}\s*$"),
+    re.compile(r"^\s*Begin forwarded message\s*:", re.I),
+]
+_HEADER_FROM = re.compile(r"^\s*\*?(From|De)\s*:\*?\s*\S", re.I)
+_HEADER_NEXT = re.compile(r"^\s*\*?(Sent|Envoyé|Date|To|À|A|Subject|Objet|Cc)\s*:", re.I)
+_SIGNATURE_DELIM = re.compile(r"^--\s*$")
+_CLOSINGS = re.compile(
+    r"^\s*(best regards|kind regards|warm regards|regards|best|many thanks|thanks|thank you|cheers|sincerely|"
+    r"cordialement|bien cordialement|bien à vous|salutations|sincères salutations|merci|merci beaucoup|"
+    r"bonne journée|à bientôt)\s*[,.!]?\s*$", re.I)
+_DROP_LINES = [
+    re.compile(r"^\s*(sent from my|envoyé de mon|get outlook for|télécharger outlook)\b.*$", re.I),
+    re.compile(r"^\s*logged (via|with|by)\b.*$", re.I),
+    re.compile(r"^\s*\[?ref:[_\w.!:-]+:ref\]?\s*$", re.I),
+    re.compile(r"^\s*(this e-?mail|ce (courriel|message)) (and any attachments )?(is|est) (confidential|confidentiel).*$", re.I),
+]
+_LEADING_HEADER = re.compile(r"^\s*(e-?mail|to|cc|bcc|cci|from|de|à|sent|envoyé|date|subject|objet|attachment|"
+                             r"pièces? jointes?|body|corps)\s*:.*$", re.I)
+_MAX_SIGNATURE_LINES = 7
+
+
+def _cut_quoted(lines: list[str]) -> list[str]:
+    for i, line in enumerate(lines):
+        if any(p.match(line) for p in _QUOTE_STARTS):
+            return lines[:i]
+        # "On Mon, 3 Jun 2024 at 10:02, Jane <jane@x.com>" + "wrote:" split over two lines by the mail client
+        if i + 1 < len(lines) and re.match(r"^\s*(On|Le)\b", line, re.I) and re.match(
+                r"^\s*(wrote|a écrit)\s*:\s*$", lines[i + 1], re.I):
+            return lines[:i]
+        if _HEADER_FROM.match(line) and any(_HEADER_NEXT.match(n) for n in lines[i + 1:i + 4]):
+            return lines[:i]
+    return lines
+
+
+def _cut_signature(lines: list[str]) -> list[str]:
+    for i, line in enumerate(lines):
+        if _SIGNATURE_DELIM.match(line):
+            return lines[:i]
+    # A closing formula near the end starts the signature block ("Cordialement,\nJean Dupont\nSales").
+    for i in range(len(lines) - 1, -1, -1):
+        if _CLOSINGS.match(lines[i]):
+            tail = [t for t in lines[i + 1:] if t.strip()]
+            if len(tail) <= _MAX_SIGNATURE_LINES - 1:
+                return lines[:i]
+            break
+    return lines
+
+
+def _drop_boilerplate(lines: list[str]) -> list[str]:
+    out = [line for line in lines if not any(p.match(line) for p in _DROP_LINES)]
+    start = 0
+    while start < len(out) and (not out[start].strip() or _LEADING_HEADER.match(out[start])):
+        start += 1
+    return out[start:]
+
+
+def clean_text(raw: str | None, *, is_html: bool | None = None) -> str:
+    """The author's own words: no markup, quoted history, signature or logging boilerplate."""
+    if not raw:
+        return ""
+    text = html_to_text(raw) if is_html is not False else raw
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").replace("\u200b", "")
+    lines = [line.rstrip() for line in text.split("\n")]
+    lines = [line for line in lines if not line.lstrip().startswith(">")]
+    lines = _cut_quoted(lines)
+    lines = _drop_boilerplate(lines)
+    lines = _cut_signature(lines)
+    text = "\n".join(lines)
+    text = re.sub(r"[ \t]+", " ", text)
+    text = re.sub(r"\n\s*\n+", "\n\n", text)
+    return text.strip()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# ------------------------------------------------------------------------------------------ language
+_FR_WORDS = frozenset("""le la les un une des du de et est sont pas ne plus trop cher prix client clients nous vous ils
+elle avec pour sur dans par mais ou donc car que qui quoi leur leurs notre votre sans très aussi bien fonctionnalité
+manque concurrent devis délai intégration besoin budget rappeler relance rendez-vous semaine demain contrat appel""".split())
+_EN_WORDS = frozenset("""the a an and is are not no too expensive price customer customers we you they she he with for on
+in by but or so because that which what their our your without very also well feature missing competitor quote delay
+integration need budget call back follow up meeting week tomorrow contract lost chose""".split())
+_FR_CHARS = re.compile(r"[éèêëàâçùûîïôœ]", re.I)
+_WORD = re.compile(r"[\w'’-]+", re.U)
+
+
+@lru_cache(maxsize=1)
+def _identifier():
+    """py3langid's bundled model (no download), restricted to the languages we distinguish plus close neighbours."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ident.set_languages(["en", "fr", "es", "de", "it", "pt", "nl"])
+    return ident
+
+
+def _heuristic(text: str) -> str | None:
+    words = [w.lower().strip("'’-") for w in _WORD.findall(text)]
+    fr = sum(w in _FR_WORDS for w in words) + (2 if _FR_CHARS.search(text) else 0)
+    en = sum(w in _EN_WORDS for w in words)
+    if fr > en:
+        return "fr"
+    if en > fr:
+        return "en"
+    return None
+
+
+def detect_language(text: str) -> str:
+    """"fr", "en" or "other". Short texts ("Trop cher", "Price") lean on word lists, longer ones on py3langid."""
+    sample = text[:2000]
+    letters = sum(ch.isalpha() for ch in sample)
+    if letters == 0:
+        return "other"
+    words = len(_WORD.findall(sample))
+    if words <= 4 or letters < 25:
+        guess = _heuristic(sample)
+        if guess:
+            return guess
+    lang, prob = _identifier().classify(sample)
+    if lang in ("en", "fr") and (prob >= 0.5 or words > 4):
+        return lang
+    if words <= 4:
+        return lang if lang in ("en", "fr") and prob >= 0.3 else "other"
+    return "other"
