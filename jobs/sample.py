@@ -1,7 +1,7 @@
 """Run Retour's discovery on a file of texts in a throw-away store: calibration and evaluation on one's own data.
 
 The same pass as production (segmentation, filter, embedding, centring, bootstrap-then-assign, labels) over
-``{id, text[, lang]}`` lines, in a temporary SQLite database that is deleted afterwards. Batches let a
+``{id, text[, lang][, channel]}`` lines, in a temporary SQLite database that is deleted afterwards. Batches let a
 benchmark replay arrivals: each batch is one pass, like one night of sync.
 """
 
@@ -20,6 +20,9 @@ from sqlalchemy import insert, select
 from retour.config import Settings
 from retour.db import make_engine, session_factory, session_scope
 from retour.models import Base, FeedbackItem, FeedbackSegment, Theme, ThemeEvidence
+
+
+CHANNELS = ("loss_reason", "note", "case")  # optional "channel" of a line; default "note"
 
 
 class SampleError(ValueError):
@@ -56,7 +59,8 @@ def _item_row(row: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
             occurred = dt.datetime.fromisoformat(str(row["created_date"])).replace(tzinfo=dt.timezone.utc)
         except ValueError:
             occurred = now
-    return {"source_object": "import", "source_id": str(row["id"])[:40], "source_field": "text", "channel": "note",
+    channel = row.get("channel") if row.get("channel") in CHANNELS else "note"
+    return {"source_object": "import", "source_id": str(row["id"])[:40], "source_field": "text", "channel": channel,
             "text": text, "text_hash": hashlib.sha256(text.encode()).hexdigest(), "lang": lang,
             "occurred_at": occurred, "account_id": None, "opportunity_id": None}
 

@@ -149,6 +149,14 @@ POSITIVE_CUES = _lexicon(
     "bien passé", "sympa", "enthousiaste", "impressionné", "signé", "renouvelé", "gagné", "apprécie",
     "apprécient",
 )
+# "No issue", "pas de souci": a negation that reports the absence of a problem, not a problem.
+REASSURANCE_CUES = _lexicon(
+    "no issue", "no issues", "no problem", "no problems", "no complaint", "no complaints", "nothing negative",
+    "no real pain", "no pain", "no concerns", "no blocker", "no blockers", "not a blocker", "not an issue",
+    "works fine", "working fine", "went fine", "fine with", "ok with", "okay with", "happy with", "agreed",
+    "pas de souci", "pas de soucis", "pas de problème", "aucun problème", "aucun souci", "rien à signaler", "ras",
+    "pas bloquant", "fonctionne bien", "marche bien", "ok sur", "d'accord sur", "satisfaits de", "satisfait de",
+)
 _NUMBERISH = re.compile(r"^(?:\d+[\w/:.-]*|\d{1,2}h\d{0,2}|[ap]m|v\d+)$", re.IGNORECASE)
 
 
@@ -160,20 +168,23 @@ class Verdict:
     reason: str
 
 
-def classify(clause: str) -> Verdict:
+def classify(clause: str, *, narrative: bool = False) -> Verdict:
     """Decide whether a clause is product feedback (True) or logistics, courtesy, names and dates (False).
 
-    Rules, in order: a problem/need/comparison cue makes it feedback unless the clause is only a short
-    logistics line ("no answer, left voicemail"); logistics or courtesy cues without any feedback cue make
-    it logistics; positive small talk without a feedback cue is not feedback; a clause made only of
-    capitalised names, numbers and dates is not feedback; anything else with enough content words is
-    feedback (support cases and loss details are often plain statements: "export file rejected by Cegid").
+    Rules, in order: reassurances ("no issue", "pas de souci") do not count as problem cues; a
+    problem/need/comparison cue makes it feedback unless the clause is only a short logistics line ("no
+    answer, left voicemail"); logistics or courtesy cues without any feedback cue make it logistics;
+    positive small talk without a feedback cue is not feedback; a clause made only of capitalised names,
+    numbers and dates is not feedback. A clause without any cue is feedback when it stands alone (a one-line
+    loss reason or case is its own point: "export file rejected by Cegid") but not inside a ``narrative``
+    note, where uncued clauses are the story around the feedback ("met at their HQ in Toulouse").
     """
     folded = _fold(clause)
     words = _words(folded)
     if not words:
         return Verdict(False, "empty")
-    feedback = len(FEEDBACK_CUES.findall(folded))
+    reassured = REASSURANCE_CUES.sub(" ", folded)
+    feedback = len(FEEDBACK_CUES.findall(reassured))
     logistics = len(LOGISTICS_CUES.findall(folded))
     positive = len(POSITIVE_CUES.findall(folded))
     raw_words = _words(clause)
@@ -193,6 +204,8 @@ def classify(clause: str) -> Verdict:
         return Verdict(False, "names, numbers or dates only")
     if len(words) < 4:
         return Verdict(False, "too short to say anything")
+    if narrative:
+        return Verdict(False, "story around the feedback")
     return Verdict(True, "plain statement")
 
 
@@ -207,6 +220,15 @@ class Segment:
     is_feedback: bool
 
 
-def segment_text(text: str) -> list[Segment]:
-    """The clauses of one FeedbackItem's text, each marked feedback or not, positions from 0."""
-    return [Segment(i, clause, is_feedback(clause)) for i, clause in enumerate(split_clauses(text))]
+NARRATIVE_CHANNELS = ("note",)
+
+
+def segment_text(text: str, channel: str = "note") -> list[Segment]:
+    """The clauses of one FeedbackItem's text, each marked feedback or not, positions from 0.
+
+    A multi-clause note (``channel`` "note": call and meeting notes) is narrative: its uncued clauses are
+    context. Loss reasons and cases are written to state a problem: their plain statements count.
+    """
+    clauses = split_clauses(text)
+    narrative = channel in NARRATIVE_CHANNELS and len(clauses) > 2
+    return [Segment(i, clause, classify(clause, narrative=narrative).is_feedback) for i, clause in enumerate(clauses)]

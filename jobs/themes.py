@@ -49,7 +49,9 @@ EMBED_BATCH = 2048
 LABEL_SAMPLE = 60  # members per theme used to contrast labels (c-TF-IDF): enough words, bounded cost
 REMATCH_MIN_JACCARD = 0.2
 NEIGHBOURS = 10  # waiting segments each new unassigned segment may pull into this pass's pool
-INCREMENTAL_POOL_CAP = 3000  # an incremental pass clusters at most this many segments (about a second)
+INCREMENTAL_POOL_CAP = 3000
+SPLIT_CHECKS_PER_PASS = 3
+SPLIT_SAMPLE = 1000  # an incremental pass clusters at most this many segments (about a second)
 
 
 class ThemePassError(RuntimeError):
@@ -60,11 +62,12 @@ class ThemePassError(RuntimeError):
 def segment_new_items(session: Session) -> tuple[int, int]:
     """Cut every FeedbackItem that has no segments yet (new, or its text changed) into segments."""
     has_segments = exists().where(FeedbackSegment.item_id == FeedbackItem.id)
-    rows = session.execute(select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.lang).where(~has_segments)).all()
+    rows = session.execute(select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.lang, FeedbackItem.channel)
+                           .where(~has_segments)).all()
     batch: list[dict[str, Any]] = []
     n_items = n_segs = 0
-    for item_id, text, lang in rows:
-        segs = segment_text(text or "")
+    for item_id, text, lang, channel in rows:
+        segs = segment_text(text or "", channel)
         if segs:
             n_items += 1
         for s in segs:
@@ -145,16 +148,22 @@ def _centroid(theme: Theme) -> np.ndarray | None:
 
 
 def _label_contrast(session: Session, exclude: set[int]) -> dict[int, list[tuple[str, str]]]:
-    """A bounded sample of members' (text, lang) for every active theme: the background labels contrast with."""
-    rows = session.execute(
-        select(ThemeEvidence.theme_id, FeedbackSegment.text, FeedbackSegment.lang)
-        .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
-        .join(Theme, Theme.id == ThemeEvidence.theme_id)
-        .where(Theme.status.in_(ACTIVE), ThemeEvidence.state == "active")
-        .order_by(ThemeEvidence.theme_id, ThemeEvidence.similarity.desc())).all()
+    """A bounded sample of members' (text, lang) for every active theme: the background labels contrast with.
+
+    The best ``LABEL_SAMPLE`` members per theme, picked in the database (window function) so the cost does
+    not grow with the corpus.
+    """
+    rank = func.row_number().over(partition_by=ThemeEvidence.theme_id,
+                                  order_by=(ThemeEvidence.similarity.desc(), ThemeEvidence.id)).label("rank")
+    ranked = (select(ThemeEvidence.theme_id, FeedbackSegment.text, FeedbackSegment.lang, rank)
+              .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
+              .join(Theme, Theme.id == ThemeEvidence.theme_id)
+              .where(Theme.status.in_(ACTIVE), ThemeEvidence.state == "active")).subquery()
+    rows = session.execute(select(ranked.c.theme_id, ranked.c.text, ranked.c.lang)
+                           .where(ranked.c.rank <= LABEL_SAMPLE)).all()
     out: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for tid, text, lang in rows:
-        if tid not in exclude and len(out[tid]) < LABEL_SAMPLE:
+        if tid not in exclude:
             out[tid].append((text, lang))
     return out
 
@@ -290,16 +299,24 @@ def propose_merges(session: Session, threshold: float) -> int:
 
 def propose_splits(session: Session, themes: Sequence[Theme], threshold: float, min_size: int,
                    embedder: Embedder, means) -> int:
-    """Look again at themes that grew by a quarter since last looked at: would they fall in two?"""
+    """Look again at themes that grew by a quarter since last looked at: would they fall in two?
+
+    Bounded: at most ``SPLIT_CHECKS_PER_PASS`` themes per pass (the most grown first), each on a sample of
+    ``SPLIT_SAMPLE`` members, so a pass stays proportional to what is new.
+    """
     n = 0
+    due = []
     for theme in themes:
         members = int(theme.metrics.get("members", 0) or 0)
         checked = int(theme.metrics.get("split_checked_at", 0) or 0)
-        if members < discovery.SPLIT_PROPOSAL_MIN_SIZE or members < checked * 1.25:
-            continue
-        theme.metrics = {**theme.metrics, "split_checked_at": members}
-        seg_ids = select(ThemeEvidence.segment_id).where(ThemeEvidence.theme_id == theme.id,
-                                                         ThemeEvidence.state == "active").limit(discovery.POOL_CAP)
+        if members >= discovery.SPLIT_PROPOSAL_MIN_SIZE and members >= checked * 1.25:
+            due.append((members - checked, theme))
+    due.sort(key=lambda d: -d[0])
+    for _growth, theme in due[:SPLIT_CHECKS_PER_PASS]:
+        theme.metrics = {**theme.metrics, "split_checked_at": int(theme.metrics.get("members", 0) or 0)}
+        seg_ids = (select(ThemeEvidence.segment_id).where(ThemeEvidence.theme_id == theme.id,
+                                                          ThemeEvidence.state == "active")
+                   .order_by(ThemeEvidence.id.desc()).limit(SPLIT_SAMPLE))
         meta, X = _load_segments(session, [FeedbackSegment.id.in_(seg_ids)], embedder, means)
         parts = discovery.split_candidate(X, threshold + theme.threshold_offset, min_size)
         if parts:

@@ -1,0 +1,229 @@
+"""Web benchmark: the board and a theme page under 20 concurrent clients, 200,000 feedback items, 2,000 themes.
+
+    python bench/web_bench.py [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test_web]
+                              [--requests 600] [--clients 20] [--workers 3] [--keep-data]
+
+Generates the data with bulk inserts into PostgreSQL (the database is emptied and migrated first), serves the
+app with gunicorn (gthread workers) on 127.0.0.1, logs 20 clients in, and has them fetch the board and a
+theme detail (a median-sized theme and the largest one) from a thread pool with `requests`. Prints p50/p95/p99
+latency and requests per second per page. Target: p95 < 150 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from sqlalchemy import insert, text
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from retour.db import make_engine, session_factory, upgrade  # noqa: E402
+from retour.models import (  # noqa: E402
+    Account,
+    FeedbackItem,
+    FeedbackSegment,
+    Opportunity,
+    SalesforceUser,
+    Theme,
+    ThemeEvidence,
+)
+from webapp.users import create_or_reset_user  # noqa: E402
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test_web"
+PASSWORD = "bench-password-123"
+CHUNK = 10_000
+
+
+def sfid(prefix: str, n: int) -> str:
+    return f"{prefix}{n:012d}AAA"
+
+
+def reset(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    upgrade(engine)
+
+
+def _bulk(conn, table, rows: list[dict]) -> None:
+    for i in range(0, len(rows), CHUNK):
+        conn.execute(insert(table), rows[i:i + CHUNK])
+
+
+def generate(engine, *, items: int, themes: int, seed: int = 7) -> dict:
+    """Bulk-insert reps, accounts, opportunities, items, segments, evidence and themes; return a few theme ids."""
+    rnd = random.Random(seed)
+    now = dt.datetime.now(dt.timezone.utc)
+    n_reps, n_accounts, n_opps = 60, 8_000, 25_000
+    regions, segments = ["EMEA", "AMER", "APAC", "LATAM"], ["SMB", "Mid-Market", "Enterprise"]
+    teams = ["EMEA Enterprise", "EMEA Mid-Market", "AMER Enterprise", "AMER SMB", "APAC"]
+    t0 = time.monotonic()
+    # Theme sizes: a long tail (a few big themes, many small), summing to `items`.
+    weights = [1 / (i + 1) ** 0.8 for i in range(themes)]
+    total_w = sum(weights)
+    sizes = [max(1, int(items * w / total_w)) for w in weights]
+    sizes[0] += items - sum(sizes)
+    with engine.begin() as conn:
+        _bulk(conn, SalesforceUser.__table__, [
+            {"id": sfid("005", i), "name": f"Rep {i}", "email": f"rep{i}@example.com", "is_active": True,
+             "team": teams[i % len(teams)], "synced_at": now} for i in range(n_reps)])
+        _bulk(conn, Account.__table__, [
+            {"id": sfid("001", i), "name": f"Account {i}", "owner_id": sfid("005", i % n_reps), "attributes": {},
+             "synced_at": now} for i in range(n_accounts)])
+        opps = []
+        for i in range(n_opps):
+            closed = rnd.random() < 0.6
+            opps.append({"id": sfid("006", i), "name": f"Deal {i}", "account_id": sfid("001", i % n_accounts),
+                         "owner_id": sfid("005", i % n_reps), "stage": "Closed Lost" if closed else "Negotiation",
+                         "is_closed": closed, "is_won": False, "amount": rnd.randint(5, 200) * 1000,
+                         "currency": "EUR", "region": regions[i % 4], "segment": segments[i % 3],
+                         "attributes": {"speaks_basque": i % 17 == 0}, "synced_at": now})
+        _bulk(conn, Opportunity.__table__, opps)
+        _bulk(conn, Theme.__table__, [
+            {"id": t + 1, "label": f"Theme {t + 1}: customers ask for feature {t + 1}",
+             "status": "critical" if t < 150 else "emerging", "score": round(100.0 / (t + 1) ** 0.5, 4),
+             "reason": f"{sizes[t]} items", "threshold_offset": 0.0, "created_at": now, "updated_at": now,
+             "metrics": {"accounts": min(sizes[t], n_accounts), "items": sizes[t], "revenue_lost": sizes[t] * 40000.0,
+                         "revenue_open": 0.0, "revenue_at_stake": sizes[t] * 40000.0}} for t in range(themes)])
+        item_rows, seg_rows, ev_rows = [], [], []
+        n = 0
+        for t, size in enumerate(sizes):
+            for _ in range(size):
+                n += 1
+                o = rnd.randrange(n_opps)
+                body = f"Customer {n} says feature {t + 1} is missing; they chose a competitor."
+                item_rows.append({"id": n, "source_object": "Opportunity", "source_id": sfid("006", o),
+                                  "source_field": f"f{n}", "channel": ("loss_reason", "note", "case")[n % 3],
+                                  "text": body, "text_hash": f"{n:064d}", "lang": ("en", "fr")[n % 2],
+                                  "occurred_at": now - dt.timedelta(hours=rnd.randrange(24 * 365)),
+                                  "account_id": sfid("001", o % n_accounts), "opportunity_id": sfid("006", o),
+                                  "owner_id": sfid("005", o % n_reps), "created_at": now, "updated_at": now})
+                seg_rows.append({"id": n, "item_id": n, "position": 0, "text": body, "lang": ("en", "fr")[n % 2],
+                                 "is_feedback": True})
+                ev_rows.append({"id": n, "theme_id": t + 1, "segment_id": n, "similarity": 0.8, "state": "active",
+                                "origin": "auto", "pinned": False, "created_at": now})
+        _bulk(conn, FeedbackItem.__table__, item_rows)
+        _bulk(conn, FeedbackSegment.__table__, seg_rows)
+        _bulk(conn, ThemeEvidence.__table__, ev_rows)
+        for table in ("theme", "feedback_item", "feedback_segment", "theme_evidence"):
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+        conn.execute(text("ANALYZE"))
+    with session_factory(engine)() as s:
+        create_or_reset_user(s, "bench@example.com", PASSWORD, role="product_owner")
+        s.commit()
+    median = sorted(range(themes), key=lambda t: sizes[t])[themes // 2] + 1
+    print(f"generated items={n} themes={themes} largest={sizes[0]} median_theme={median} "
+          f"median_size={sizes[median - 1]} s={time.monotonic() - t0:.1f}", flush=True)
+    return {"median": median, "largest": 1}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(url: str, workers: int, threads: int, data_dir: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("RETOUR_")},
+           "RETOUR_DATABASE_URL": url, "RETOUR_DATA_DIR": str(data_dir), "RETOUR_WEB_LOGIN_ATTEMPTS_PER_MINUTE": "1000"}
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
+                             "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+                             "webapp.wsgi:app"], cwd=REPO, env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/login", timeout=2).status_code == 200:
+                return proc, base
+        except requests.ConnectionError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise SystemExit("gunicorn did not start within 60 s")
+
+
+def login(base: str) -> requests.Session:
+    s = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(f"{base}/login", timeout=10).text).group(1)
+    r = s.post(f"{base}/login", data={"email": "bench@example.com", "password": PASSWORD, "csrf_token": token},
+               allow_redirects=False, timeout=10)
+    assert r.status_code == 302, r.status_code
+    return s
+
+
+def load(base: str, path: str, clients: int, total: int) -> dict:
+    sessions = [login(base) for _ in range(clients)]
+    for s in sessions[:2]:
+        s.get(base + path, timeout=30)  # warm-up
+    per_client = total // clients
+
+    def run(s: requests.Session) -> list[float]:
+        out = []
+        for _ in range(per_client):
+            t = time.perf_counter()
+            r = s.get(base + path, timeout=30)
+            out.append(time.perf_counter() - t)
+            if r.status_code != 200:
+                raise RuntimeError(f"{path}: HTTP {r.status_code}")
+        return out
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        lat = [x for chunk in pool.map(run, sessions) for x in chunk]
+    wall = time.perf_counter() - start
+    lat.sort()
+    q = statistics.quantiles(lat, n=100)
+    return {"path": path, "n": len(lat), "p50": q[49] * 1000, "p95": q[94] * 1000, "p99": q[98] * 1000,
+            "rps": len(lat) / wall}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--database-url", default=os.environ.get("RETOUR_BENCH_DATABASE_URL", DEFAULT_URL))
+    ap.add_argument("--items", type=int, default=200_000)
+    ap.add_argument("--themes", type=int, default=2_000)
+    ap.add_argument("--clients", type=int, default=20)
+    ap.add_argument("--requests", type=int, default=600, help="requests per page (bounded)")
+    ap.add_argument("--workers", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--keep-data", action="store_true", help="reuse the data of a previous run")
+    args = ap.parse_args()
+    engine = make_engine(args.database_url)
+    if args.keep_data:
+        ids = {"median": args.themes // 2, "largest": 1}
+    else:
+        reset(engine)
+        ids = generate(engine, items=args.items, themes=args.themes)
+    engine.dispose()
+    with tempfile.TemporaryDirectory() as data_dir:
+        proc, base = serve(args.database_url, args.workers, args.threads, Path(data_dir))
+        try:
+            print(f"serving {base} with gunicorn workers={args.workers} threads={args.threads}; "
+                  f"clients={args.clients} requests_per_page={args.requests}", flush=True)
+            for path in ("/", f"/themes/{ids['median']}", f"/themes/{ids['largest']}", "/?region=EMEA&window=90"):
+                r = load(base, path, args.clients, args.requests)
+                print(f"page={r['path']:<26} n={r['n']} p50_ms={r['p50']:.1f} p95_ms={r['p95']:.1f} "
+                      f"p99_ms={r['p99']:.1f} rps={r['rps']:.1f} target_p95_ms=150 "
+                      f"{'ok' if r['p95'] < 150 else 'MISSED'}", flush=True)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
