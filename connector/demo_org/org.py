@@ -8,10 +8,8 @@ mutate data never touch the cache.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
 import re
 import secrets
@@ -31,12 +29,14 @@ from .schema import OBJECTS, SObject, sobject
 from .seed import INTEGRATION_USERNAME, SEED_VERSION, ensure_seeded
 from .server import (CURSOR_CAP, ROLLED_BACK, Cursor, DemoOrgServer, Fault, HttpError, OAuthError, Response)
 from .soql import Compare, BoolOp, Compiled, SoqlError, compile_query
-from .store import Store, WriteError, format_datetime, from_sql, to_sql
+from .store import Store, WriteError, format_datetime, to_sql
 from .tls import ensure_jwt_key, ensure_tls
 
 log = logging.getLogger("retour.demo_org")
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+CURSOR_IDLE_SECONDS = 15 * 60
+CURSOR_ROW_BUDGET = 5_000_000  # row ids held by open cursors (8 bytes each)
 
 
 def _scale_tag(scale: float) -> str:
@@ -342,7 +342,13 @@ class DemoOrg:
             self._cursor_n += 1
             locator = make_id("01g", self._cursor_n, pod="Rt")
             self._cursors[locator] = Cursor(compiled, rowids, page)
-            while len(self._cursors) > CURSOR_CAP:
+            # Like Salesforce, idle cursors expire (15 min) and only so many stay open; the row-id budget keeps
+            # abandoned cursors of 300,000-row queries from holding memory.
+            idle = time.monotonic() - CURSOR_IDLE_SECONDS
+            for key in [k for k, c in self._cursors.items() if c.used < idle]:
+                del self._cursors[key]
+            while len(self._cursors) > 1 and (len(self._cursors) > CURSOR_CAP or
+                                              sum(len(c.rowids) for c in self._cursors.values()) > CURSOR_ROW_BUDGET):
                 self._cursors.popitem(last=False)
         return self._page(locator, 0)
 

@@ -7,26 +7,19 @@ Salesforce's JSON bodies and error arrays.
 
 from __future__ import annotations
 
-import base64
-import csv
-import datetime as dt
-import io
 import json
 import logging
 import re
 import ssl
-import threading
 import time
 import urllib.parse
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from .ids import make_id, to18
 from .schema import OBJECTS, describe, describe_global_entry, object_for_id, sobject
 from .soql import Compiled, SoqlError, compile_query
-from .store import API_VERSION, WriteError, format_datetime, from_sql, parse_api_datetime
+from .store import API_VERSION, WriteError, format_datetime, parse_api_datetime
 
 if TYPE_CHECKING:
     from .org import DemoOrg

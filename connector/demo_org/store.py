@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .ids import make_id, to18
-from .schema import OBJECTS, STAGES, Field, SObject, object_for_id, sobject
+from .schema import OBJECTS, Field, SObject, object_for_id
 from .soql import Compiled
 
 API_VERSION = "59.0"

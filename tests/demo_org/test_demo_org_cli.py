@@ -6,6 +6,8 @@ import shlex
 import signal
 import subprocess
 import sys
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -46,17 +48,11 @@ def test_serve_org_prints_shell_exports_and_serves_until_interrupted(tmp_path):
             name, _, value = line[len("export "):].partition("=")
             env[name] = shlex.split(value)[0]
         settings = load_settings(environ=env)
-        from connector.demo_org.testing import JWT_GRANT  # noqa: F401 (the flow the settings select)
-
-        class _Org:  # what testing.salesforce needs, rebuilt from the printed settings only
-            base_url = settings.salesforce.login_url
-            ca_bundle = settings.salesforce.ca_bundle
-            consumer_key = settings.salesforce.consumer_key
-            username = settings.salesforce.username
-            from pathlib import Path as _P
-            private_key_file = _P(settings.salesforce.private_key_file)
-
-        sf = salesforce(_Org)
+        # Everything a client needs, rebuilt from the printed settings only.
+        printed = SimpleNamespace(base_url=settings.salesforce.login_url, ca_bundle=settings.salesforce.ca_bundle,
+                                  consumer_key=settings.salesforce.consumer_key, username=settings.salesforce.username,
+                                  private_key_file=Path(settings.salesforce.private_key_file))
+        sf = salesforce(printed)
         assert sf.query("SELECT COUNT() FROM Opportunity")["totalSize"] > 0
     finally:
         proc.send_signal(signal.SIGINT)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import (SalesforceExpiredSession, SalesforceMalformedRequest,
                                           SalesforceRefusedRequest)
 
-from connector.demo_org.testing import JWT_GRANT, access_token, http_session, jwt_assertion, salesforce
+from connector.demo_org.testing import JWT_GRANT, http_session, jwt_assertion, salesforce
 
 pytestmark = pytest.mark.demo_org
 
