@@ -239,6 +239,12 @@ class DemoOrg:
         return [{k: v for k, v in self.store.record_json(obj, row).items() if k != "attributes"}
                 for row in self.store.all_rows(obj)]
 
+    def truth(self) -> dict[str, str]:
+        """Seeded ground truth, for benchmarks of theme discovery: record Id -> the theme its text was written
+        about (records whose text carries no feedback theme are absent). Never served over the API."""
+        with self.store.lock:
+            return {rid: theme for rid, theme in self.store.conn.execute("SELECT id, theme FROM _truth")}
+
     # ------------------------------------------------------------------ request plumbing (server side)
     def _authenticate(self, header: str) -> None:
         token = header[7:].strip() if header.lower().startswith("bearer ") else header.removeprefix("OAuth ").strip()

@@ -24,7 +24,7 @@ from .store import Store
 
 log = logging.getLogger("retour.demo_org")
 
-SEED_VERSION = 4
+SEED_VERSION = 5
 ANCHOR = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 WINDOW_DAYS = 548  # 18 months
 INTEGRATION_USERNAME = "integration@nuvola.example"
@@ -126,6 +126,7 @@ class Seeder:
     def __init__(self, store: Store, scale: float, seed: int):
         self.store, self.scale, self.rng = store, scale, random.Random(seed * 7919 + 17)
         self.theme_names = list(tb.THEMES)
+        self.truth: list[tuple[str, str, str, str]] = []  # (sobject, id, field, theme) of text carrying a theme
 
     def n(self, base: int) -> int:
         return max(1, int(round(base * self.scale)))
@@ -335,7 +336,7 @@ class Seeder:
             owner = acc["owner"] if r.random() < 0.8 else r.choice(reps_by_team[acc["dept"]])
             lo, hi = amount_range[acc["segment"]]
             amount = float(round(math.exp(r.uniform(math.log(lo), math.log(hi))) / 500) * 500)
-            theme = None
+            theme = detail_theme = None
             loss_reason = detail = competitor = None
             if close_ms < ANCHOR_MS - 10 * DAY_MS:
                 u = r.random()
@@ -352,6 +353,7 @@ class Seeder:
                         [x for x in ("Price", "Timing", "No Decision", "Other", "Competitor", "Missing Feature")
                          if x != th["reason"]])
                     u = r.random()
+                    detail_theme = theme if u >= 0.08 else None
                     if u < 0.08:
                         detail = r.choice(tb.LOSS_SHORT[lang])
                     elif u < 0.55:
@@ -387,6 +389,8 @@ class Seeder:
                 "Competitor__c": competitor, "Region__c": acc["region"], "Segment__c": acc["segment"],
                 "Speaks_Basque__c": int(acc["basque"]), "CreatedById": owner, "CreatedDate": created,
                 "LastModifiedDate": mod, "SystemModstamp": mod})
+            if detail_theme:
+                self.truth.append(("Opportunity", opp_id, "Loss_Reason_Detail__c", detail_theme))
             opps.append({"id": opp_id, "acc": acc, "owner": owner, "created": created,
                          "end": min(close_ms, ANCHOR_MS - DAY_MS), "theme": theme, "t": t})
         opps_b.flush()
@@ -411,13 +415,15 @@ class Seeder:
                 parts.append(r.choice(tb.CASE_LOGISTICS[lang]))
             status = r.choices(("New", "Working", "Escalated", "Closed"), (8, 12, 5, 75))[0]
             mod = min(created + r.randint(0, 20) * DAY_MS, ANCHOR_MS - r.randint(1, 3000) * 60_000)
-            cases_b.add({"CaseNumber": f"{1000 + i:08d}", "AccountId": acc["id"], "OwnerId": r.choice(support),
+            case_id = cases_b.add({"CaseNumber": f"{1000 + i:08d}", "AccountId": acc["id"], "OwnerId": r.choice(support),
                          "ContactId": contact_id, "Subject": r.choice(tb.CASE_SUBJECTS[lang]),
                          "Description": ". ".join(parts), "Status": status,
                          "Priority": r.choice(("High", "Medium", "Medium", "Low")),
                          "Origin": r.choice(("Phone", "Email", "Web", "Chat")), "IsClosed": int(status == "Closed"),
                          "CreatedById": integ, "CreatedDate": created, "LastModifiedDate": max(mod, created),
                          "SystemModstamp": max(mod, created)})
+            if theme:
+                self.truth.append(("Case", case_id, "Description", theme))
         cases_b.flush()
 
         # Enhanced notes linked to opportunities (and their owners, as Salesforce does)
@@ -438,6 +444,8 @@ class Seeder:
             note_id = notes_b.add({"Title": f"{r.choice(tb.NOTE_TITLES[lang])} {_date(created)}", "Content": body,
                                    "TextPreview": text[:255], "OwnerId": opp["owner"], "FileType": "SNOTE",
                                    "CreatedById": opp["owner"], "CreatedDate": created, "LastModifiedDate": mod})
+            if theme:
+                self.truth.append(("ContentNote", note_id, "Content", theme))
             links_b.add({"ContentDocumentId": note_id, "LinkedEntityId": opp["id"], "ShareType": "V",
                          "Visibility": "AllUsers", "SystemModstamp": mod})
             links_b.add({"ContentDocumentId": note_id, "LinkedEntityId": opp["owner"], "ShareType": "I",
@@ -447,8 +455,9 @@ class Seeder:
                              "Visibility": "AllUsers", "SystemModstamp": mod})
         notes_b.flush()
         links_b.flush()
-        for prefix in ("a0R",):
-            st.set_counter(prefix, 0)
+        st.set_counter("a0R", 0)
+        st.conn.execute("CREATE TABLE IF NOT EXISTS _truth (sobject TEXT, id TEXT, field TEXT, theme TEXT)")
+        st.conn.executemany("INSERT INTO _truth VALUES (?, ?, ?, ?)", self.truth)
 
     def activities(self, batch: Batch, opps: list[dict], accounts: list[dict], reps_by_team: dict, count: int,
                    *, event: bool) -> None:
@@ -487,7 +496,9 @@ class Seeder:
                 rec.update({"Status": status, "Priority": r.choice(("Normal", "Normal", "High", "Low")),
                             "IsClosed": int(status == "Completed"),
                             "TaskSubtype": r.choice(("Call", "Call", "Email", "Task"))})
-            batch.add(rec)
+            rec_id = batch.add(rec)
+            if theme and desc:
+                self.truth.append((kind, rec_id, "Description", theme))
         batch.flush()
 
 

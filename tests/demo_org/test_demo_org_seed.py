@@ -161,3 +161,15 @@ def test_plenty_of_notes_are_pure_logistics(scale1):
 def test_seed_is_anchored_on_a_fixed_date_not_today(scale1):
     latest = max(o["SystemModstamp"] for o in scale1.records("Opportunity"))
     assert latest < ANCHOR.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+def test_ground_truth_labels_themes_of_different_sizes(scale1):
+    truth = scale1.truth()
+    sizes = collections.Counter(truth.values())
+    assert len(sizes) >= 12
+    assert max(sizes.values()) > 3 * min(sizes.values())  # themes of different sizes
+    offline = re.compile(r"offline|hors (ligne|connexion)|zone blanche|r[ée]seau|network|signal|coverage|"
+                         r"cache|d[ée]connect|4G", re.I)
+    tasks = {t["Id"]: t["Description"] for t in scale1.records("Task")}
+    labelled = [tasks[i] for i, theme in truth.items() if theme == "offline_mobile" and i in tasks]
+    assert labelled and sum(1 for text in labelled if offline.search(text)) >= 0.6 * len(labelled)
