@@ -46,7 +46,6 @@ from connector.errors import (
 )
 from connector.push_plan import (
     CHATTER,
-    INSIGHT,
     TASK,
     AccountRow,
     DecisionRow,

@@ -1,0 +1,137 @@
+"""Push planning as a pure function: what lands where, in whose language, and what is skipped and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from connector.push_plan import (
+    AccountRow,
+    DecisionRow,
+    EvidenceRow,
+    OpportunityRow,
+    OwnerRow,
+    PlanOptions,
+    add_business_days,
+    is_quiet,
+    plan_pushes,
+    withdrawal_fields,
+)
+
+WED = dt.date(2026, 11, 18)
+OPTS = PlanOptions(base_url="https://retour.example.com/", task_due_days=5)
+
+
+def decision(status="planned", en="SSO ships in Q3.", fr="Le SSO arrive au T3.", target="Q3"):
+    return DecisionRow(id=12, theme_id=4, theme_label="SSO", status=status, target=target, insight_en=en, insight_fr=fr)
+
+
+def world(**opp_changes):
+    opps = {
+        "006A": OpportunityRow("006A", "ACME renewal", "001A", "005A", "Closed Lost", True, False, dt.date(2026, 3, 2)),
+        "006B": OpportunityRow("006B", "Globex new", "001B", "005B", "Proposal", False, False, None),
+    }
+    for opp_id, changes in opp_changes.items():
+        opps[opp_id] = OpportunityRow(**{**opps[opp_id].__dict__, **changes})
+    accounts = {"001A": AccountRow("001A", "ACME", "005A"), "001B": AccountRow("001B", "Globex", "005B")}
+    owners = {"005A": OwnerRow("005A", "Ana"), "005B": OwnerRow("005B", "Bob")}
+    evidence = [EvidenceRow("006A", "001A", "en"), EvidenceRow("006B", "001B", "en")]
+    return evidence, opps, accounts, owners
+
+
+def by_key(plan):
+    return {i.key: i for i in plan}
+
+
+def test_lost_opportunity_gets_insight_and_one_follow_up_task_and_open_one_only_the_insight():
+    evidence, opps, accounts, owners = world()
+    evidence.append(EvidenceRow("006A", "001A", "en"))  # the same deal raised it twice: still one task
+    plan = by_key(plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))
+    assert set(plan) == {"d12-opp-006A", "d12-task-006A", "d12-acc-001A", "d12-opp-006B", "d12-acc-001B"}
+    task = plan["d12-task-006A"]
+    assert task.sobject == "Task" and task.owner_id == "005A" and not task.skipped
+    assert task.record["Subject"] == "Re-engage ACME — SSO is planned for Q3; they lost over it on 2026-03-02"
+    assert task.record["WhatId"] == "006A" and task.record["OwnerId"] == "005A"
+    assert task.record["ActivityDate"] == "2026-11-25"  # 5 business days after a Wednesday
+    assert task.record["Retour_Key__c"] == "d12-task-006A"
+    insight = plan["d12-opp-006B"].record
+    assert insight["Opportunity__c"] == "006B" and "Account__c" not in insight
+    assert insight["Theme_Url__c"] == "https://retour.example.com/themes/4"
+    assert insight["Decision_Status__c"] == "planned" and insight["Status__c"] == "active"
+    assert insight["Insight__c"] == "SSO ships in Q3." and insight["Retour_Key__c"] == "d12-opp-006B"
+    assert plan["d12-acc-001B"].record["Account__c"] == "001B"
+
+
+def test_french_evidence_gets_the_french_insight_and_task_and_falls_back_to_english_without_one():
+    evidence, opps, accounts, owners = world()
+    evidence = [EvidenceRow("006A", "001A", "fr"), EvidenceRow("006B", "001B", "en")]
+    plan = by_key(plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))
+    assert plan["d12-opp-006A"].record["Insight__c"] == "Le SSO arrive au T3."
+    assert plan["d12-task-006A"].record["Subject"] == (
+        "Relancer ACME — SSO est prévu pour Q3 ; perdu pour cette raison le 2026-03-02")
+    assert plan["d12-opp-006B"].record["Insight__c"] == "SSO ships in Q3."
+    plan = by_key(plan_pushes(decision(fr=None), evidence, opps, accounts, owners, OPTS, WED))
+    assert plan["d12-opp-006A"].record["Insight__c"] == "SSO ships in Q3." and plan["d12-opp-006A"].lang == "en"
+
+
+def test_a_french_speaking_rep_gets_french_when_the_evidence_language_is_unknown():
+    evidence, opps, accounts, owners = world()
+    evidence = [EvidenceRow("006A", "001A", "other")]
+    owners["005A"] = OwnerRow("005A", "Ana", True, "fr")
+    plan = by_key(plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))
+    assert plan["d12-task-006A"].lang == "fr" and plan["d12-task-006A"].record["Subject"].startswith("Relancer ACME")
+
+
+@pytest.mark.parametrize("status", ["investigating", "wont_do"])
+def test_no_follow_up_task_unless_the_decision_is_planned_or_shipped(status):
+    evidence, opps, accounts, owners = world()
+    plan = by_key(plan_pushes(decision(status), evidence, opps, accounts, owners, OPTS, WED))
+    assert "d12-task-006A" not in plan and plan["d12-opp-006A"].record["Decision_Status__c"] == status
+
+
+def test_won_deals_inactive_owners_and_deleted_records_are_skipped_with_a_reason():
+    evidence, opps, accounts, owners = world(**{"006B": {"is_won": True, "is_closed": True, "stage": "Closed Won"}})
+    owners["005A"] = OwnerRow("005A", "Ana", is_active=False)
+    evidence.append(EvidenceRow("006GONE", "001GONE", "en"))
+    plan = by_key(plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))
+    assert plan["d12-opp-006B"].skip_reason == "won deal: nothing to give back"
+    assert "inactive" in plan["d12-opp-006A"].skip_reason and "Ana" in plan["d12-opp-006A"].skip_reason
+    assert "inactive" in plan["d12-task-006A"].skip_reason
+    assert "deleted" in plan["d12-opp-006GONE"].skip_reason and "deleted" in plan["d12-acc-001GONE"].skip_reason
+    assert plan["d12-acc-001B"].skip_reason is None  # the account of a won deal still hears about the decision
+
+
+def test_chatter_posts_are_off_by_default_and_planned_when_enabled():
+    evidence, opps, accounts, owners = world()
+    assert all(i.sobject != "FeedItem" for i in plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))
+    on = PlanOptions(base_url="", chatter=True)
+    posts = [i for i in plan_pushes(decision(), evidence, opps, accounts, owners, on, WED) if i.kind == "chatter"]
+    assert [p.record["ParentId"] for p in posts] == ["006A", "006B"]
+
+
+def test_long_labels_and_targets_are_clipped_to_the_field_lengths():
+    evidence, opps, accounts, owners = world()
+    d = DecisionRow(12, 4, "S" * 400, "shipped", "R" * 200, "x", None)
+    plan = by_key(plan_pushes(d, evidence, opps, accounts, owners, OPTS, WED))
+    rec = plan["d12-opp-006A"].record
+    assert len(rec["Name"]) == 80 and len(rec["Theme__c"]) == 255 and len(rec["Target_Release__c"]) == 80
+    assert len(plan["d12-task-006A"].record["Subject"]) == 255
+
+
+def test_due_dates_skip_weekends_and_quiet_dates_and_quiet_days_are_recognised():
+    friday = dt.date(2026, 11, 20)
+    assert add_business_days(friday, 1) == dt.date(2026, 11, 23)
+    assert add_business_days(dt.date(2026, 11, 21), 0) == dt.date(2026, 11, 23)
+    assert add_business_days(dt.date(2026, 11, 23), 2, (dt.date(2026, 11, 24),)) == dt.date(2026, 11, 26)
+    assert is_quiet(dt.date(2026, 11, 21), (), True) and not is_quiet(dt.date(2026, 11, 21), (), False)
+    assert is_quiet(dt.date(2026, 12, 25), (dt.date(2026, 12, 25),), False)
+    assert not is_quiet(friday, (dt.date(2026, 12, 25),), True)
+
+
+def test_withdrawal_marks_insights_withdrawn_and_closes_tasks_saying_so():
+    assert withdrawal_fields("insight", {"Retour_Key__c": "k", "Status__c": "active"}, "Completed")["Status__c"] == "withdrawn"
+    task = withdrawal_fields("task", {"Subject": "Re-engage ACME", "Status": "Not Started"}, "Completed")
+    assert task["Status"] == "Completed" and task["Subject"] == "Withdrawn by Retour — Re-engage ACME"
+    with pytest.raises(ValueError):
+        withdrawal_fields("chatter", {}, "Completed")
