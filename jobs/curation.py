@@ -216,6 +216,13 @@ def split(session: Session, theme: Theme, evidence_ids: Sequence[int], label: st
             first_text = session.scalar(select(FeedbackSegment.text).where(FeedbackSegment.id == r.segment_id))
     new.title_quote = first_text
     theme.threshold_offset = min(0.2, theme.threshold_offset + discovery.OFFSET_STEP)
+    # What stays behind gets its own centre again (a bounded sample: a person splits themes they can read).
+    kept = session.scalars(select(ThemeEvidence.segment_id).where(
+        ThemeEvidence.theme_id == theme.id, ThemeEvidence.state == "active").limit(5000)).all()
+    kept_vecs = _centred_vectors(session, kept)
+    if len(kept_vecs):
+        from jobs.embed import to_bytes
+        theme.centroid = to_bytes(discovery.centroid_of(kept_vecs))
     theme.metrics = {**theme.metrics, "members": max(0, int(theme.metrics.get("members", 0) or 0) - len(rows)),
                      "quotes": [q for q in theme.metrics.get("quotes", [])
                                 if q.get("segment_id") not in {r.segment_id for r in rows}]}

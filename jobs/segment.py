@@ -113,7 +113,7 @@ FEEDBACK_CUES = _lexicon(
     "bloque", "frein", "plainte", "se plaint", "mécontent", "mécontents", "déçu", "déçus", "frustré", "agacé",
     "perdu", "perdue", "perdus", "choisi", "retenu", "concurrent", "concurrence", "plutôt", "au lieu",
     "moins", "mieux", "pire", "seulement", "limité", "limite", "limites", "impossible", "incapable",
-    "retard", "retards", "décalé", "sans réponse", "conformité", "sécurité", "risque", "inquiet", "inquiète",
+    "retard", "retards", "sans réponse", "conformité", "sécurité", "risque", "inquiet", "inquiète",
     "manuel", "manuellement", "contournement", "escalade", "escalader", "regrette", "reproche", "migrer vers",
     "migrer notre", "passer chez", "passe chez", "remplacer", "à la main",
 )
@@ -157,6 +157,11 @@ REASSURANCE_CUES = _lexicon(
     "pas de souci", "pas de soucis", "pas de problème", "aucun problème", "aucun souci", "rien à signaler", "ras",
     "pas bloquant", "fonctionne bien", "marche bien", "ok sur", "d'accord sur", "satisfaits de", "satisfait de",
 )
+# Picklist placeholders that say nothing about why: "Lost - other", "Perdu : autre", "n/a".
+GENERIC_WORDS = frozenset(_fold(w) for w in (
+    "lost", "closed", "other", "others", "misc", "unknown", "none", "n", "a", "na", "tbd", "no", "decision",
+    "perdu", "perdue", "autre", "autres", "divers", "inconnu", "aucune", "aucun", "non", "renseigné", "reason",
+    "motif", "raison", "deal", "opportunity", "opportunité"))
 _NUMBERISH = re.compile(r"^(?:\d+[\w/:.-]*|\d{1,2}h\d{0,2}|[ap]m|v\d+)$", re.IGNORECASE)
 
 
@@ -183,8 +188,12 @@ def classify(clause: str, *, narrative: bool = False) -> Verdict:
     words = _words(folded)
     if not words:
         return Verdict(False, "empty")
-    reassured = REASSURANCE_CUES.sub(" ", folded)
-    feedback = len(FEEDBACK_CUES.findall(reassured))
+    if all(w in GENERIC_WORDS for w in words):
+        return Verdict(False, "generic placeholder")
+    # Cue words inside a logistics phrase ("pas de réponse", "no answer") or a reassurance ("no issue") are
+    # not problems.
+    logistics_free = LOGISTICS_CUES.sub(" ", REASSURANCE_CUES.sub(" ", folded))
+    feedback = len(FEEDBACK_CUES.findall(logistics_free))
     logistics = len(LOGISTICS_CUES.findall(folded))
     positive = len(POSITIVE_CUES.findall(folded))
     raw_words = _words(clause)

@@ -159,6 +159,23 @@ def test_merge_teaches_a_broader_threshold_and_split_a_narrower_one(session, set
     assert (min(price.id, new.id), max(price.id, new.id)) not in pairs
 
 
+def test_pinned_evidence_survives_a_rebuild_and_rejected_evidence_cannot_be_pinned(session, settings):
+    _seed(session, logistics=False)
+    _pass(session, settings)
+    pinned = session.scalar(select(ThemeEvidence).join(FeedbackSegment).where(FeedbackSegment.text == SSO[2]))
+    curation.pin_evidence(session, pinned, True, user=None)
+    rejected = session.scalar(select(ThemeEvidence).join(FeedbackSegment).where(FeedbackSegment.text == SSO[3]))
+    curation.reject_evidence(session, rejected, user=None)
+    with pytest.raises(curation.CurationError, match="rejected"):
+        curation.pin_evidence(session, rejected, True, user=None)
+    theme_id = pinned.theme_id
+    _pass(session, settings, rebuild=True)
+    session.refresh(pinned)
+    assert pinned.pinned and pinned.origin == "curator" and pinned.theme_id == theme_id
+    events = session.scalars(select(CurationEvent.action).order_by(CurationEvent.id)).all()
+    assert events == ["pin_evidence", "reject_evidence"]
+
+
 def test_curation_refuses_impossible_changes(session, settings):
     _seed(session, logistics=False)
     _pass(session, settings)
@@ -173,7 +190,7 @@ def test_curation_refuses_impossible_changes(session, settings):
         curation.split(session, sso, all_sso, "everything", user=None)
     curation.merge(session, sso, price, user=None)
     with pytest.raises(curation.CurationError, match="merged"):
-        curation.rename(session, price, "x", user=None) if False else curation.merge(session, sso, price, user=None)
+        curation.merge(session, sso, price, user=None)
 
 
 def _manual_theme(session, label, vec, members=5):
