@@ -1,3 +1,101 @@
-"""Command-line commands of the connector package, added to `retour` by retour.cli."""
+"""Command-line commands of the connector package, added to `retour` by retour.cli: `sync` and `import`."""
 
-commands: list = []
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from retour.cli import Context, pass_ctx
+
+
+def _progress_printer():
+    """A one-line progress display on a terminal (stderr); nothing when output is redirected."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(stream: str, fetched: int, total: int | None) -> None:
+        of = f"/{total}" if total else ""
+        click.echo(f"\r  {stream}: {fetched}{of} records".ljust(60), err=True, nl=False)
+
+    return show
+
+
+def _table(report: dict) -> str:
+    lines = [f"{'object':<14}{'fetched':>9}{'upserted':>10}{'deleted':>9}{'api calls':>11}{'seconds':>9}  api"]
+    for name, fig in report["objects"].items():
+        lines.append(f"{name:<14}{fig['fetched']:>9}{fig['upserted']:>10}{fig['deleted']:>9}{fig['api_calls']:>11}"
+                     f"{fig['seconds']:>9.2f}  {fig['api']}")
+    lines.append(f"status {report['status']}, {report['api_calls']} API calls, {report['seconds']:.1f} s")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option("--object", "objects", multiple=True, metavar="NAME", help="Only this object (repeatable).")
+@click.option("--full", is_flag=True, help="Re-read everything and remove what Salesforce no longer has.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_ctx
+def sync(ctx: Context, objects: tuple[str, ...], full: bool, as_json: bool) -> None:
+    """Pull opportunities, activities, cases and notes from Salesforce (incremental, resumable)."""
+    from connector.client import connect
+    from connector.errors import RetourSalesforceError
+    from connector.sync import run_sync
+
+    settings = ctx.settings
+    if not settings.salesforce.configured:
+        raise click.ClickException("Salesforce is not configured: set RETOUR_SALESFORCE_AUTH (see `retour init`).")
+    ctx.ensure_schema()
+    try:
+        client = connect(settings)
+    except RetourSalesforceError as exc:
+        raise click.ClickException(exc.message) from None
+    progress = None if as_json else _progress_printer()
+    report = run_sync(ctx.session_factory, settings, client, objects=list(objects) or None, full=full,
+                      progress=progress)
+    if progress:
+        click.echo("\r".ljust(61) + "\r", err=True, nl=False)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+    else:
+        click.echo(_table(report))
+        if report["error"]:
+            click.echo(f"{'Stopped' if report['status'] == 'stopped' else 'Failed'}: {report['error']}", err=True)
+    if report["status"] == "failed":
+        sys.exit(1)
+    if report["status"] == "stopped":
+        sys.exit(3)
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--object", "sobject", required=True, type=click.Choice(["Opportunity", "Task", "Event", "Case"]),
+              help="What the file holds.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_ctx
+def import_(ctx: Context, path: Path, sobject: str, as_json: bool) -> None:
+    """Load a Salesforce report or Data Loader CSV export (for orgs without API access)."""
+    from connector.importer import ImportFileError, import_csv
+    from retour.db import session_scope
+
+    ctx.ensure_schema()
+    try:
+        with session_scope(ctx.session_factory) as session:
+            result = import_csv(session, ctx.settings, path, sobject)
+    except ImportFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+    else:
+        click.echo(f"{path.name}: {result['rows']} rows, {result['inserted']} new, {result['updated']} updated, "
+                   f"{result['unchanged']} unchanged, {len(result['errors'])} rejected")
+        for err in result["errors"][:50]:
+            click.echo(f"  row {err['row']}: {err['column']}: {err['reason']}", err=True)
+        if len(result["errors"]) > 50:
+            click.echo(f"  … {len(result['errors']) - 50} more (use --json for all)", err=True)
+    if result["errors"]:
+        sys.exit(1)
+
+
+commands: list = [sync, import_]

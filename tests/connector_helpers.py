@@ -41,3 +41,31 @@ class Sleeps(list):
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
+
+
+OPPORTUNITY_FIELDS = {
+    "Id": "id", "Name": "string", "AccountId": "reference", "OwnerId": "reference", "StageName": "picklist",
+    "IsClosed": "boolean", "IsWon": "boolean", "Amount": "currency", "CurrencyIsoCode": "picklist", "CloseDate": "date",
+    "Description": "textarea", "Loss_Reason__c": "picklist", "Loss_Reason_Detail__c": "textarea",
+    "Competitor__c": "picklist", "Region__c": "picklist", "Segment__c": "picklist", "Speaks_Basque__c": "boolean",
+    "IsDeleted": "boolean", "CreatedDate": "datetime", "LastModifiedDate": "datetime", "SystemModstamp": "datetime",
+}
+
+
+def describe_body(name: str, fields: dict[str, str], prefix: str = "006") -> dict:
+    """The parts of `GET sobjects/X/describe` Retour reads, in Salesforce's shape."""
+    return {"name": name, "label": name, "keyPrefix": prefix, "custom": False, "queryable": True, "replicateable": True,
+            "fields": [{"name": n, "label": n.replace("__c", "").replace("_", " "), "type": t,
+                        "length": 32000 if t == "textarea" else (18 if t in ("id", "reference") else 255),
+                        "nillable": n != "Id", "custom": n.endswith("__c")} for n, t in fields.items()],
+            "childRelationships": [], "recordTypeInfos": [], "urls": {}}
+
+
+def wipe(engine) -> None:
+    """Delete every row (children first). Connector tests commit for real, page by page, so they clean up after
+    themselves instead of relying on the rolled-back outer transaction (pysqlite's SAVEPOINT handling lets a
+    RELEASE commit when no BEGIN was emitted)."""
+    from retour.models import Base
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())

@@ -1,0 +1,44 @@
+"""`retour check` for Salesforce: can Retour log in, and does every field it reads exist with a usable type?"""
+
+from __future__ import annotations
+
+from connector.errors import RetourSalesforceError
+from connector.streams import MappingError, check_describe, streams_for
+from retour.config import Settings
+
+
+def salesforce_checks(settings: Settings, *, client=None) -> list[dict]:
+    """One result per check: ``{"check", "ok", "detail"}``; failures say what to fix."""
+    from connector.client import connect
+
+    results: list[dict] = []
+    try:
+        client = client or connect(settings)
+    except RetourSalesforceError as exc:
+        return [{"check": "salesforce login", "ok": False, "detail": exc.message}]
+    results.append({"check": "salesforce login", "ok": True,
+                    "detail": f"{settings.salesforce.auth} flow, instance {client.instance_url}"})
+    try:
+        streams = streams_for(settings)
+    except RetourSalesforceError as exc:
+        return results + [{"check": "salesforce objects", "ok": False, "detail": exc.message}]
+    for stream in streams:
+        name = f"salesforce {stream.name} fields"
+        try:
+            describe = client.restful(f"sobjects/{stream.name}/describe", object_name=stream.name)
+            check_describe(stream, describe or {})
+            mapped = ", ".join(m.field for m in stream.mapped())
+            results.append({"check": name, "ok": True,
+                            "detail": f"{len(stream.wanted_fields())} fields present" + (f" (mapped: {mapped})" if mapped else "")})
+        except MappingError as exc:
+            results.append({"check": name, "ok": False, "detail": exc.message})
+        except RetourSalesforceError as exc:
+            results.append({"check": name, "ok": False, "detail": exc.message})
+            if exc.__class__.__name__ in ("AuthFailed", "BudgetExhausted"):
+                break
+    if client.api_usage:
+        used, limit = client.api_usage
+        results.append({"check": "salesforce api budget", "ok": client.budget_left(),
+                        "detail": f"{used}/{limit} daily API requests used; Retour stops at "
+                                  f"{settings.sync.api_budget_share:.0%}"})
+    return results

@@ -1,0 +1,241 @@
+"""run_sync at the wire (responses): paging, bookmarks, budget stops, mapping checks, Bulk 2.0 CSV paging."""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+
+import pytest
+import responses
+from responses.registries import OrderedRegistry
+from sqlalchemy import func, select
+
+from connector.client import OrgClient
+from connector.sync import run_sync
+from retour.models import FeedbackItem, FeedbackSegment, JobRun, Opportunity, SyncState
+
+from tests.connector_helpers import (
+    BASE, INSTANCE, LIMIT, OPPORTUNITY_FIELDS, Sleeps, describe_body, error, fixture, wipe,
+)
+
+MAPPING = {"loss_reason": "Loss_Reason__c", "loss_detail": "Loss_Reason_Detail__c", "competitor": "Competitor__c",
+           "region": "Region__c", "segment": "Segment__c", "extra": "speaks_basque=Speaks_Basque__c:boolean"}
+DESCRIBE = f"{BASE}/sobjects/Opportunity/describe"
+QUERY = f"{BASE}/queryAll/"
+PAGE2 = f"{BASE}/queryAll/01gRO0000016PIAYA2-2"
+
+
+@pytest.fixture
+def session_factory(engine):
+    """Real commits (the sync commits page by page), wiped after each test."""
+    from sqlalchemy.orm import sessionmaker
+    wipe(engine)
+    yield sessionmaker(engine, expire_on_commit=False)
+    wipe(engine)
+
+
+@pytest.fixture
+def session(session_factory):
+    with session_factory() as s:
+        yield s
+
+
+@pytest.fixture
+def settings(make_settings):
+    return make_settings({"salesforce": {"auth": "session", "session_id": "00Dxx!S", "instance_url": INSTANCE},
+                          "mapping": MAPPING, "sync": {"objects": ["Opportunity"], "max_retries": 2}})
+
+
+def _soql(call) -> str:
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(call.request.url).query)["q"][0]
+
+
+def test_first_sync_pages_through_next_records_url_and_builds_feedback(session_factory, settings):
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(DESCRIBE, json=describe_body("Opportunity", OPPORTUNITY_FIELDS), headers=LIMIT)
+        rsps.get(QUERY, json=fixture("opportunity_page1.json"), headers=LIMIT)
+        rsps.get(PAGE2, json=fixture("opportunity_page2.json"), headers=LIMIT)
+        client = OrgClient(settings, sleep=Sleeps())
+        report = run_sync(session_factory, settings, client)
+        soql = _soql(rsps.calls[1])
+    assert report["status"] == "ok"
+    assert report["objects"]["Opportunity"] | {} and report["objects"]["Opportunity"]["fetched"] == 3
+    assert report["objects"]["Opportunity"]["api_calls"] == 3
+    assert "Description" not in soql.split("FROM")[0]  # one long-text field only: 2,000-record pages
+    assert "ORDER BY SystemModstamp ASC, Id ASC" in soql and "SystemModstamp < " in soql
+    with session_factory() as s:
+        opp = s.get(Opportunity, "006Hs00001ABCdGIAX")
+        assert opp.loss_reason == "Missing feature" and opp.attributes == {"speaks_basque": False}
+        assert str(opp.amount) == "12000.50" and opp.close_date == dt.date(2024, 7, 2)
+        items = {i.source_id: i for i in s.scalars(select(FeedbackItem))}
+        assert set(items) == {"006Hs00001ABCdEIAX", "006Hs00001ABCdGIAX"}  # closed lost only
+        fr = items["006Hs00001ABCdGIAX"]
+        assert fr.text == "Missing feature. Pas d'export SAP, le client a choisi un concurrent."
+        assert (fr.lang, fr.channel, fr.source_field, fr.account_id) == ("fr", "loss_reason", "loss_reason", "001Hs00002QwErTIAZ")
+        assert items["006Hs00001ABCdEIAX"].lang == "en"
+        state = s.get(SyncState, "Opportunity")
+        assert state.watermark is not None and state.last_full_at == state.watermark
+        job = s.get(JobRun, report["job_run_id"])
+        assert job.status == "ok" and job.api_calls == 3 and job.figures["objects"]["Opportunity"]["upserted"] == 3
+
+
+def test_request_limit_exceeded_stops_resumably_with_bookmark_of_the_committed_page(session_factory, settings):
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(DESCRIBE, json=describe_body("Opportunity", OPPORTUNITY_FIELDS), headers=LIMIT)
+        rsps.get(QUERY, json=fixture("opportunity_page1.json"), headers=LIMIT)
+        rsps.get(PAGE2, status=403, json=error("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."))
+        client = OrgClient(settings, sleep=Sleeps())
+        report = run_sync(session_factory, settings, client)
+    assert report["status"] == "stopped" and "REQUEST_LIMIT_EXCEEDED" in report["error"]
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Opportunity)) == 2
+        state = s.get(SyncState, "Opportunity")
+        assert state.watermark == dt.datetime(2024, 7, 1, 9, 15, 2, tzinfo=dt.timezone.utc)
+        assert s.get(JobRun, report["job_run_id"]).status == "stopped"
+    # The next run resumes from the bookmark minus the look-back; the interrupted first sync is reconciled by Id.
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(DESCRIBE, json=describe_body("Opportunity", OPPORTUNITY_FIELDS), headers=LIMIT)
+        rsps.get(QUERY, json=fixture("opportunity_page2.json"), headers=LIMIT)
+        # (the bookmark is older than getDeleted's 30 days, so deletions are found by comparing Ids)
+        rsps.get(f"{BASE}/query/", json={"totalSize": 3, "done": True, "records": [
+            {"attributes": {"type": "Opportunity"}, "Id": i} for i in
+            ("006Hs00001ABCdEIAX", "006Hs00001ABCdFIAX", "006Hs00001ABCdGIAX")]}, headers=LIMIT)
+        report = run_sync(session_factory, settings, client)
+        soql = _soql(rsps.calls[1])
+    assert report["status"] == "ok"
+    assert "SystemModstamp >= 2024-07-01T09:10:02.000Z" in soql  # 300 s look-back
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Opportunity)) == 3
+
+
+def test_budget_share_stops_the_run_cleanly(session_factory, settings):
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(DESCRIBE, json=describe_body("Opportunity", OPPORTUNITY_FIELDS), headers=LIMIT)
+        rsps.get(QUERY, json=fixture("opportunity_page1.json"), headers={"Sforce-Limit-Info": "api-usage=3100/15000"})
+        client = OrgClient(settings, sleep=Sleeps())
+        report = run_sync(session_factory, settings, client)
+    assert report["status"] == "stopped" and "api_budget_share" in report["error"]
+    assert report["objects"]["Opportunity"]["upserted"] == 2
+
+
+def test_missing_or_mistyped_mapped_field_stops_the_run_naming_closest_fields(session_factory, make_settings):
+    settings = make_settings({"salesforce": {"auth": "session", "session_id": "00Dxx!S", "instance_url": INSTANCE},
+                              "mapping": {**MAPPING, "loss_reason": "Loss_Reasn__c",
+                                          "extra": "speaks_basque=Region__c:boolean"},
+                              "sync": {"objects": ["Opportunity"]}})
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.get(DESCRIBE, json=describe_body("Opportunity", OPPORTUNITY_FIELDS), headers=LIMIT)
+        report = run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
+    assert report["status"] == "failed"
+    assert "Opportunity.Loss_Reasn__c ([mapping] loss_reason) does not exist" in report["error"]
+    assert "Closest fields: Loss_Reason__c" in report["error"]
+    assert "Opportunity.Region__c ([mapping.extra] speaks_basque) is a picklist field" in report["error"]
+
+
+def test_invalid_field_mid_run_is_fatal_and_explained_by_a_fresh_describe(session_factory, settings):
+    fields = {k: v for k, v in OPPORTUNITY_FIELDS.items() if k != "Competitor__c"}
+    body = error("INVALID_FIELD", "No such column 'Competitor__c' on entity 'Opportunity'.")
+    with session_factory() as s:  # a cached describe from an earlier run
+        from connector.streams import OpportunityStream
+        from connector.sync import _mapping_signature
+        stream = OpportunityStream(settings)
+        s.add(SyncState(object_name="Opportunity", watermark=dt.datetime(2024, 7, 1, tzinfo=dt.timezone.utc),
+                        last_reconcile_at=dt.datetime.now(dt.timezone.utc),
+                        details={"available": stream.wanted_fields(), "signature": _mapping_signature(stream)}))
+        s.commit()
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(QUERY, status=400, json=body)
+        rsps.get(DESCRIBE, json=describe_body("Opportunity", fields), headers=LIMIT)
+        report = run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
+    assert report["status"] == "failed" and "Competitor__c ([mapping] competitor) does not exist" in report["error"]
+
+
+CSV_1 = ('"Id","Name","AccountId","OwnerId","StageName","IsClosed","IsWon","Amount","CloseDate","CreatedDate",'
+         '"IsDeleted","CurrencyIsoCode","SystemModstamp","Loss_Reason__c","Loss_Reason_Detail__c","Competitor__c",'
+         '"Region__c","Segment__c","Speaks_Basque__c"\n'
+         '"006Hs00001ABCdEIAX","Acme","001Hs00002QwErTIAZ","005Hs000001XyZaIAK","Closed Lost","true","false","48000",'
+         '"2024-06-30","2024-05-01T08:00:00.000Z","false","EUR","2024-07-01T09:15:02.000Z","Price",'
+         '"Too expensive,\nsaid the CFO ""twice""","","EMEA","SMB","true"\n')
+CSV_2 = ('"Id","Name","AccountId","OwnerId","StageName","IsClosed","IsWon","Amount","CloseDate","CreatedDate",'
+         '"IsDeleted","CurrencyIsoCode","SystemModstamp","Loss_Reason__c","Loss_Reason_Detail__c","Competitor__c",'
+         '"Region__c","Segment__c","Speaks_Basque__c"\n'
+         '"006Hs00001ABCdFIAX","Initech","","","Prospecting","false","false","","2024-09-30",'
+         '"2024-05-02T08:00:00.000Z","false","EUR","2024-07-02T09:15:02.000Z","","","","NA","","false"\n'
+         '"006Hs00001ABCdGIAX","Gone","","","Closed Lost","true","false","","2024-09-30",'
+         '"2024-05-02T08:00:00.000Z","true","EUR","2024-07-03T09:15:02.000Z","Price","","","NA","","false"\n')
+
+
+def test_bulk_query_streams_csv_pages_following_sforce_locator(session_factory, make_settings):
+    settings = make_settings({"salesforce": {"auth": "session", "session_id": "00Dxx!S", "instance_url": INSTANCE},
+                              "mapping": MAPPING, "sync": {"objects": ["Opportunity"], "bulk_threshold": 2}})
+    with session_factory() as s:
+        s.add(Opportunity(id="006Hs00001ABCdGIAX", name="to be soft-deleted"))
+        s.commit()
+    results = f"{BASE}/jobs/query/750Hs00000ABCdEIAX/results"
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(DESCRIBE, json=describe_body("Opportunity", OPPORTUNITY_FIELDS), headers=LIMIT)
+        rsps.get(QUERY, json=fixture("opportunity_page1.json"), headers=LIMIT)  # totalSize 3 > threshold 2
+        rsps.post(f"{BASE}/jobs/query", json={"id": "750Hs00000ABCdEIAX", "operation": "queryAll", "object": "Opportunity",
+                                              "state": "UploadComplete", "contentType": "CSV", "apiVersion": 59.0},
+                  headers=LIMIT)
+        rsps.get(f"{BASE}/jobs/query/750Hs00000ABCdEIAX", json={"id": "750Hs00000ABCdEIAX", "state": "InProgress"},
+                 headers=LIMIT)
+        rsps.get(f"{BASE}/jobs/query/750Hs00000ABCdEIAX", json={"id": "750Hs00000ABCdEIAX", "state": "JobComplete",
+                                                                 "numberRecordsProcessed": 3}, headers=LIMIT)
+        rsps.get(results, body=CSV_1, content_type="text/csv",
+                 headers={"Sforce-Locator": "MQ", "Sforce-NumberOfRecords": "1", **LIMIT})
+        rsps.get(results, body=CSV_2, content_type="text/csv",
+                 headers={"Sforce-Locator": "null", "Sforce-NumberOfRecords": "2", "Sforce-Limit-Info": "api-usage=40/15000"})
+        client = OrgClient(settings, sleep=Sleeps())
+        report = run_sync(session_factory, settings, client)
+        locators = [urllib.parse.parse_qs(urllib.parse.urlsplit(c.request.url).query).get("locator")
+                    for c in rsps.calls if "/results" in c.request.url]
+        job_body = rsps.calls[2].request.body
+    assert report["status"] == "ok", report["error"]
+    fig = report["objects"]["Opportunity"]
+    assert (fig["api"], fig["fetched"], fig["upserted"], fig["deleted"], fig["api_calls"]) == ("bulk", 3, 2, 1, 7)
+    assert locators == [None, ["MQ"]] and '"queryAll"' in str(job_body)
+    assert client.api_usage == (40, 15000)
+    with session_factory() as s:
+        assert s.get(Opportunity, "006Hs00001ABCdGIAX") is None
+        acme = s.get(Opportunity, "006Hs00001ABCdEIAX")
+        assert acme.is_closed and acme.attributes == {"speaks_basque": True} and acme.competitor is None
+        item = s.scalars(select(FeedbackItem)).one()
+        assert item.text == 'Price. Too expensive,\nsaid the CFO "twice"'
+
+
+def test_changed_text_updates_the_item_and_drops_its_segments_unchanged_text_writes_nothing(session):
+    from connector.feedback import apply_feedback, specs_for
+    row = {"id": "006Hs00001ABCdEIAX", "is_closed": True, "is_won": False, "loss_reason": "Price",
+           "loss_detail": "Too expensive for them.", "account_id": "001Hs00002QwErTIAZ", "owner_id": None,
+           "close_date": dt.date(2024, 6, 30), "created_date": None, "system_modstamp": None}
+    apply_feedback(session, "Opportunity", [row["id"]], specs_for("Opportunity", row))
+    item = session.scalars(select(FeedbackItem)).one()
+    session.add(FeedbackSegment(item_id=item.id, position=0, text="Too expensive"))
+    session.flush()
+    again = apply_feedback(session, "Opportunity", [row["id"]], specs_for("Opportunity", row))
+    assert again["unchanged"] == 1 and session.scalar(select(func.count()).select_from(FeedbackSegment)) == 1
+    old_hash = item.text_hash
+    row["loss_detail"] = "Trop cher pour eux, ils ont choisi Globex."
+    changed = apply_feedback(session, "Opportunity", [row["id"]], specs_for("Opportunity", row))
+    session.expire_all()
+    item = session.scalars(select(FeedbackItem)).one()
+    assert changed["updated"] == 1 and item.text_hash != old_hash and item.lang == "fr"
+    assert session.scalar(select(func.count()).select_from(FeedbackSegment)) == 0
+    row["is_won"], row["stage"] = True, "Closed Won"  # reopened and won: no loss reason any more
+    gone = apply_feedback(session, "Opportunity", [row["id"]], specs_for("Opportunity", row))
+    assert gone["deleted"] == 1 and session.scalar(select(func.count()).select_from(FeedbackItem)) == 0
+
+
+def test_task_linked_to_opportunity_account_or_case_points_back_to_its_records():
+    from connector.feedback import specs_for
+    base = {"description": "Call notes", "owner_id": "005x", "activity_date": None, "created_date": None,
+            "system_modstamp": None, "retour_key": None}
+    on_opp = specs_for("Task", {**base, "id": "00T1", "what_id": "006Hs00001ABCdEIAX", "account_id": "001A"})[0]
+    on_acc = specs_for("Task", {**base, "id": "00T2", "what_id": "001Hs00002QwErTIAZ", "account_id": None})[0]
+    on_case = specs_for("Task", {**base, "id": "00T3", "what_id": "500Hs00000AbCdEIAX", "account_id": "001B"})[0]
+    ours = specs_for("Task", {**base, "id": "00T4", "what_id": "006x", "account_id": None, "retour_key": "r-1"})
+    assert (on_opp.opportunity_id, on_opp.account_id, on_opp.channel) == ("006Hs00001ABCdEIAX", "001A", "note")
+    assert (on_acc.opportunity_id, on_acc.account_id) == (None, "001Hs00002QwErTIAZ")
+    assert (on_case.opportunity_id, on_case.account_id, on_case.source_object) == (None, "001B", "Task")
+    assert ours == []  # Retour's own pushed tasks are not feedback
