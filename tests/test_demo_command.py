@@ -1,0 +1,37 @@
+"""`retour demo --once --json`: the whole loop over real HTTPS on the embedded default, at a small scale."""
+
+import json
+import os
+
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from retour.cli import _register, cli
+from retour.db import make_engine
+from retour.models import FeedbackItem, Opportunity, Theme
+
+_register()
+
+
+def test_demo_once_syncs_the_demo_org_over_https_and_finds_themes(tmp_path):
+    env = {k: None for k in os.environ if k.startswith("RETOUR_")}
+    env["RETOUR_DATA_DIR"] = str(tmp_path / "data")
+    result = CliRunner().invoke(cli, ["demo", "--once", "--json", "--scale", "0.05"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output.strip().splitlines()[-1])
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'retour.db'}")
+    with engine.connect() as conn:
+        opportunities = conn.scalar(select(func.count()).select_from(Opportunity))
+        items = conn.scalar(select(func.count()).select_from(FeedbackItem))
+        themes = conn.scalar(select(func.count()).select_from(Theme))
+    engine.dispose()
+
+    assert figures["synced"]["Opportunity"] == opportunities > 0
+    assert figures["synced"]["Task"] > 0 and figures["synced"]["Event"] > 0
+    assert figures["feedback_items"] == items > 0
+    assert figures["themes"] == themes > 0
+    assert 0 <= figures["themes_critical"] <= figures["themes"]
+    # every call the client made reached the org's counter, and a full pull is paged, not per-record
+    assert figures["api_calls"] == figures["org_api_calls"]
+    assert figures["api_calls"] < opportunities
