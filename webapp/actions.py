@@ -119,8 +119,17 @@ def create_decision(session: Session, theme: Theme, data: dict[str, Any], user: 
     decision = Decision(theme_id=theme.id, created_by_id=user.id, state="draft", **clean_decision(data))
     session.add(decision)
     session.flush()
-    push.prepare(session, decision, settings)
+    _push(push.prepare, session, decision, settings)
     return decision
+
+
+def _push(fn: Any, *args: Any) -> Any:
+    """Call a connector.push function; a refused state change becomes a message for the user."""
+    from connector import push
+    try:
+        return fn(*args)
+    except push.PushStateError as exc:
+        raise ActionError(str(exc)) from exc
 
 
 def update_decision(session: Session, decision: Decision, data: dict[str, Any], settings: Settings) -> Decision:
@@ -131,7 +140,7 @@ def update_decision(session: Session, decision: Decision, data: dict[str, Any], 
     for key, value in clean_decision(data).items():
         setattr(decision, key, value)
     session.flush()
-    push.prepare(session, decision, settings)
+    _push(push.prepare, session, decision, settings)
     return decision
 
 
@@ -142,7 +151,7 @@ def decision_action(session: Session, decision: Decision, action: str, user: App
     if decision.state not in allowed[action]:
         past = {"approve": "approved", "cancel": "cancelled", "withdraw": "withdrawn"}[action]
         raise ActionError(f"This decision is {decision.state}; it cannot be {past} now.")
-    getattr(push, action)(session, decision, user.id)
+    _push(getattr(push, action), session, decision, user.id)
     session.flush()
     return decision
 

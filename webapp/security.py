@@ -34,7 +34,7 @@ PUBLIC = "public"
 PERMISSIONS: dict[str, str] = {
     "static": PUBLIC,
     "auth.login": PUBLIC,
-    "auth.logout": "viewer",
+    "auth.logout": PUBLIC,  # ending a session needs no role (CSRF still applies)
     "auth.set_language": PUBLIC,
     "board.index": "viewer",
     "themes.detail": "viewer",
