@@ -270,3 +270,31 @@ def test_efficacy_counts_tasks_done_deals_reopened_and_pipeline_recovered(sessio
     figures = decision_efficacy(session, decision.id).as_dict()
     assert figures == {"tasks_sent": 2, "tasks_done": 1, "lost_deals_pushed": 2, "deals_reopened": 1,
                        "deals_won_after": 0, "new_opportunities": 1, "pipeline_recovered": 1002.0 + 5000.0}
+
+
+def test_withdrawing_after_unanswered_sends_upserts_the_withdrawn_form_by_key(session, settings, client, wire):
+    decision, user = approved_world(session, settings, n=2, won_every=0, lost_every=0)
+    wire.call_faults = ["lost"] * 4  # every attempt lands, no answer ever arrives
+    report = push.send_pending(session, settings, client, today=TODAY, sleep=Sleeps())
+    assert report.retry_later == 4 and all(i.sf_id is None for i in items(session, decision).values())
+    push.withdraw(session, decision, user.id)
+    assert all(i.state == "withdrawing" and i.payload["withdraw"]["mode"] == "upsert"
+               for i in items(session, decision).values())
+    report = push.send_pending(session, settings, client, today=TODAY, sleep=Sleeps())
+    assert report.withdrawn == 4 and wire.calls[-1][1] == "composite/sobjects/Retour_Insight__c/Retour_Key__c"
+    assert all(len(v) == 1 for v in wire.by_key("Retour_Insight__c").values())
+    assert {r["Status__c"] for r in wire.records["Retour_Insight__c"].values()} == {"withdrawn"}
+
+
+def test_chatter_posts_are_created_once_and_never_resent_after_an_unknown_outcome(session, make_settings, wire):
+    settings = make_settings({"salesforce": {"auth": "session", "session_id": "00Dxx!S", "instance_url": INSTANCE},
+                              "push": {"chatter": True, "max_retries": 3}})
+    client = OrgClient(settings, sleep=Sleeps())
+    decision, user = approved_world(session, settings, n=2, won_every=0, lost_every=0)
+    wire.call_faults = [None, (503, [{"message": "Server unavailable", "errorCode": "SERVER_UNAVAILABLE"}])]
+    report = push.send_pending(session, settings, client, today=TODAY, sleep=Sleeps())
+    posts = [i for i in items(session, decision).values() if i.kind == "chatter"]
+    assert [(m, p) for m, p, _ in wire.calls] == [("PATCH", "composite/sobjects/Retour_Insight__c/Retour_Key__c"),
+                                                  ("POST", "composite/sobjects")]
+    assert report.failed == 2 and all(p.state == "failed" and p.error_code == "OUTCOME_UNKNOWN" for p in posts)
+    assert push.send_pending(session, settings, client, today=TODAY).sent == 0 and len(wire.calls) == 2
