@@ -65,9 +65,18 @@ def ensure_seeded(cache_dir: Path, scale: float, seed: int) -> tuple[Path, float
         finally:
             store.close()
         tmp.replace(path)
+        _prune_old_versions(path.parent)
         seconds = time.monotonic() - started
         log.info("demo_org state=seeded scale=%s seed=%s s=%.1f bytes=%d", scale, seed, seconds, path.stat().st_size)
         return path, seconds
+
+
+def _prune_old_versions(cache_dir: Path) -> None:
+    """Seeds of older formats are never read again: drop them so the cache does not grow with each version."""
+    for old in cache_dir.glob("org-*-v*.sqlite"):
+        if not old.name.endswith(f"-v{SEED_VERSION}.sqlite"):
+            old.unlink(missing_ok=True)
+            old.with_suffix(".lock").unlink(missing_ok=True)
 
 
 def _ms(d: dt.datetime) -> int:

@@ -173,3 +173,10 @@ def test_ground_truth_labels_themes_of_different_sizes(scale1):
     tasks = {t["Id"]: t["Description"] for t in scale1.records("Task")}
     labelled = [tasks[i] for i, theme in truth.items() if theme == "offline_mobile" and i in tasks]
     assert labelled and sum(1 for text in labelled if offline.search(text)) >= 0.6 * len(labelled)
+
+
+def test_building_a_seed_drops_seeds_of_older_formats(tmp_path):
+    stale = tmp_path / "org-1-7-v0.sqlite"
+    stale.write_bytes(b"old")
+    ensure_seeded(tmp_path, 0.02, 7)
+    assert not stale.exists()
