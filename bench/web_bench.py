@@ -151,9 +151,9 @@ def serve(url: str, workers: int, threads: int, data_dir: Path) -> tuple[subproc
         try:
             if requests.get(f"{base}/login", timeout=2).status_code == 200:
                 return proc, base
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused while binding, slow while workers import
             time.sleep(0.3)
-    proc.terminate()
+    os.killpg(proc.pid, signal.SIGTERM)
     raise SystemExit("gunicorn did not start within 60 s")
 
 
@@ -205,7 +205,11 @@ def main() -> None:
     args = ap.parse_args()
     engine = make_engine(args.database_url)
     if args.keep_data:
-        ids = {"median": args.themes // 2, "largest": 1}
+        with engine.connect() as conn:  # the median-sized theme, as generate() picked it
+            median = conn.execute(text("SELECT theme_id FROM (SELECT theme_id, count(*) n FROM theme_evidence "
+                                       "GROUP BY theme_id ORDER BY n, theme_id) t OFFSET :o LIMIT 1"),
+                                  {"o": args.themes // 2}).scalar()
+        ids = {"median": median, "largest": 1}
     else:
         reset(engine)
         ids = generate(engine, items=args.items, themes=args.themes)

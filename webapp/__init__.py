@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
         from retour.db import session_factory as make_factory
         session_factory = make_factory(make_engine(settings.effective_database_url))
 
-    from webapp import db, errors, i18n, security, templating
+    from webapp import cache, db, errors, i18n, security, templating
     from webapp.views import admin, api, auth, board, decisions, themes
 
     app = Flask(__name__)
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
     app.extensions["retour.session_factory"] = session_factory
 
     db.init_app(app)
+    cache.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -15,8 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from sqlalchemy import Select, case, distinct, false, func, select, true
@@ -46,6 +47,14 @@ PAGE_SIZE = 50
 EVIDENCE_PAGE = 50
 SPARK_WEEKS = 12
 CHART_MONTHS = 12
+
+
+T = TypeVar("T")
+Memo = Callable[[Hashable, Callable[[], Any]], Any]
+
+
+def no_memo(_key: Hashable, compute: Callable[[], T]) -> T:
+    return compute()
 
 
 class FilterError(ValueError):
@@ -187,21 +196,27 @@ def _status_condition(f: BoardFilters) -> Any:
     return Theme.status == f.status if f.status else Theme.status.in_(BOARD_STATUSES)
 
 
-def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None) -> Board:
-    """One page of themes by critical-mass score, with figures for the filtered subset when filtered."""
+def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None, memo: Memo = no_memo) -> Board:
+    """One page of themes by critical-mass score, with figures for the filtered subset when filtered.
+
+    ``memo(key, compute)`` may cache the unfiltered sparklines (see webapp.cache); keys carry each theme's
+    ``updated_at``.
+    """
     now = now or utcnow()
     offset = (f.page - 1) * PAGE_SIZE
     if not f.filters_evidence:
         total = session.scalar(select(func.count()).select_from(Theme).where(_status_condition(f))) or 0
         themes = session.execute(
-            select(Theme.id, Theme.label, Theme.status, Theme.score, Theme.reason, Theme.metrics)
+            select(Theme.id, Theme.label, Theme.status, Theme.score, Theme.reason, Theme.metrics, Theme.updated_at)
             .where(_status_condition(f)).order_by(Theme.score.desc(), Theme.id).limit(PAGE_SIZE).offset(offset)
         ).all()
         rows = [BoardRow(t.id, t.label, t.status, t.score, t.reason, int((t.metrics or {}).get("accounts") or 0),
                          int((t.metrics or {}).get("items") or 0),
                          float((t.metrics or {}).get("revenue_at_stake") or 0.0), None, [])
                 for t in themes]
+        versions = tuple((t.id, t.updated_at) for t in themes)
     else:
+        versions = ()
         conds = _evidence_conditions(f, now)
         agg = _evidence_from(select(
             ThemeEvidence.theme_id.label("theme_id"),
@@ -224,7 +239,10 @@ def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None) 
         ).all()
         rows = [BoardRow(t.id, t.label, t.status, t.score, t.reason, t.accounts, t._mapping["items"], float(t.revenue or 0),
                          t.last_seen, []) for t in found]
-    sparks = weekly_counts(session, [r.id for r in rows], f if f.filters_evidence else None, now=now)
+    if f.filters_evidence:
+        sparks = weekly_counts(session, [r.id for r in rows], f, now=now)
+    else:
+        sparks = memo(("weekly", versions), lambda: weekly_counts(session, [r.id for r in rows], None, now=now))
     for r in rows:
         r.spark = sparks.get(r.id, [0] * SPARK_WEEKS)
     return Board(rows=rows, total=total, page=f.page, pages=max(1, math.ceil(total / PAGE_SIZE)),
@@ -296,9 +314,8 @@ class EvidenceRow:
 def evidence(session: Session, theme_id: int, *, page: int = 1) -> tuple[list[EvidenceRow], int]:
     """The theme's active evidence, pinned quotes first then newest, with who/where/how much in one query."""
     owner = aliased(SalesforceUser)
-    base = _evidence_from(select(ThemeEvidence.id)).where(ThemeEvidence.theme_id == theme_id,
-                                                          ThemeEvidence.state == "active")
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    total = session.scalar(select(func.count()).select_from(ThemeEvidence).where(
+        ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "active")) or 0
     stmt = (_evidence_from(select(
         ThemeEvidence.id, FeedbackSegment.text, ThemeEvidence.pinned, ThemeEvidence.origin, FeedbackItem.occurred_at,
         FeedbackItem.channel, FeedbackItem.lang, FeedbackItem.source_object, FeedbackItem.source_id,

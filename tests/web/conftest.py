@@ -63,6 +63,7 @@ def web_settings(make_settings):
 def app(web_settings, session_factory) -> Flask:
     app = create_app(web_settings, session_factory=session_factory)
     app.config["TESTING"] = True
+    app.config["RETOUR_CACHE_SECONDS"] = 0  # tests change rows behind the app's back; webapp.cache has its own test
     return app
 
 

@@ -123,3 +123,37 @@ def test_board_query_count_is_constant_as_themes_grow(auth, factory, session, co
         assert len(_labels(html)) >= 50 if not qs else len(_labels(html)) > 10
         assert len(large) == len(small), f"board {qs!r}: {len(small)} queries for 10 themes, {len(large)} for 50"
         assert len(small) <= 12
+
+
+def test_aggregate_cache_expires_and_follows_theme_versions():
+    from webapp.cache import TTLCache
+    now = [0.0]
+    calls = []
+    cache = TTLCache(60, max_entries=2, clock=lambda: now[0])
+
+    def compute(v):
+        return lambda: calls.append(v) or v
+
+    assert cache.get_or_compute(("k", 1), compute("a")) == "a"
+    assert cache.get_or_compute(("k", 1), compute("b")) == "a"  # cached
+    assert cache.get_or_compute(("k", 2), compute("c")) == "c"  # a new theme version is a new key
+    now[0] = 61
+    assert cache.get_or_compute(("k", 1), compute("d")) == "d"  # expired
+    cache.get_or_compute(("x",), compute("e"))
+    assert len(cache._data) == 2  # bounded
+    assert cache.get_or_compute(("k", 1), compute("f"), ttl=0) == "f"  # disabled
+    assert calls == ["a", "c", "d", "e", "f"]
+
+
+def test_cached_board_shows_a_curated_theme_at_once(auth, factory, session, app):
+    app.config["RETOUR_CACHE_SECONDS"] = 60
+    a = factory.theme("Cached A", items=2, score=3)
+    b = factory.theme("Cached B", items=2, score=2)
+    session.commit()
+    auth.login("product_owner")
+    assert _labels(auth.client.get("/").text) == ["Cached A", "Cached B"]
+    auth.post(f"/themes/{b.theme.id}/merge", {"target_id": str(a.theme.id)})
+    auth.post(f"/themes/{a.theme.id}/rename", {"label": "Cached A and B"})
+    assert _labels(auth.client.get("/").text) == ["Cached A and B"]
+    detail = auth.client.get(f"/themes/{a.theme.id}").text
+    assert detail.count('class="quote') == 4

@@ -169,3 +169,46 @@ def test_hostile_crm_text_never_executes_in_the_browser(live, committed, page):
         if not url.startswith("/api/"):
             assert "<script>window.__pwned" in page.locator("main").inner_text()  # shown as text, not run
     assert dialogs == []
+
+
+@pytest.mark.demo_org
+def test_hostile_loss_reason_synced_from_the_org_never_executes(live, committed, page, tmp_path, database_url):
+    """The same proof end to end: the payload is typed into the demo org and arrives through a real sync."""
+    from connector.client import connect
+    from connector.demo_org import DemoOrg
+    from connector.demo_org.testing import shared_cache_dir
+    from connector.sync import run_sync
+    from retour.config import load_settings
+    from retour.models import FeedbackItem, FeedbackSegment, Theme, ThemeEvidence
+
+    payload = " ".join(PAYLOADS)
+    with DemoOrg(tmp_path / "org", scale=0.02, cache_dir=shared_cache_dir()) as org:
+        lost = next(r for r in org.records("Opportunity") if r["IsClosed"] and not r["IsWon"])
+        org.update("Opportunity", lost["Id"], Loss_Reason_Detail__c=payload, Name=PAYLOADS[2])
+        settings = load_settings({"data_dir": str(tmp_path / "data"), "database_url": database_url}, environ=org.env())
+        report = run_sync(committed, settings, connect(settings), objects=["User", "Account", "Opportunity"])
+    assert report["status"] == "ok", report
+    with committed() as s:
+        item = s.query(FeedbackItem).filter(FeedbackItem.source_id == lost["Id"],
+                                            FeedbackItem.text.contains("__pwned")).one()
+        # Filed under a theme the way a theme pass files it (segment + evidence), so the pages show it.
+        theme = Theme(label="Synced hostile text", status="critical", score=99.0, metrics={"accounts": 1, "items": 1})
+        s.add(theme)
+        s.flush()
+        seg = FeedbackSegment(item_id=item.id, position=0, text=item.text, lang=item.lang)
+        s.add(seg)
+        s.flush()
+        s.add(ThemeEvidence(theme_id=theme.id, segment_id=seg.id))
+        s.commit()
+        theme_id = theme.id
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    _login(page, live.url, "viewer")
+    for url in ("/?q=pwned", f"/themes/{theme_id}"):
+        page.goto(live.url + url)
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(150)
+        assert page.evaluate("typeof window.__pwned") == "undefined", f"payload executed on {url}"
+        assert page.locator("a[href^='javascript:'], iframe, svg[onload], img[onerror]").count() == 0
+    assert "<script>window.__pwned" in page.locator("#evidence").inner_text()
+    assert dialogs == []

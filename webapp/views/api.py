@@ -15,6 +15,7 @@ from retour.models import Decision, Theme
 from retour.switches import is_push_paused
 from webapp import actions, queries
 from webapp.db import get_session, settings
+from webapp.cache import cached
 from webapp.openapi import document
 from webapp.security import csrf_token, current_user
 
@@ -73,7 +74,7 @@ def board():
         filters = queries.BoardFilters.from_args(request.args, settings())
     except queries.FilterError as exc:
         abort(400, description=str(exc))
-    result = queries.board(get_session(), filters)
+    result = queries.board(get_session(), filters, memo=cached)
     return jsonify({"total": result.total, "page": result.page, "pages": result.pages, "filtered": result.filtered,
                     "themes": [{"id": r.id, "label": r.label, "status": r.status, "score": r.score,
                                 "reason": r.reason, "accounts": r.accounts, "items": r.items,

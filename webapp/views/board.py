@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from webapp import queries
+from webapp.cache import cached
 from webapp.charts import sparkline
 from webapp.db import get_session, settings
 
@@ -20,8 +21,9 @@ def index():
     except queries.FilterError as exc:
         return render_template("error.html", code=400, message=str(exc)), 400
     session = get_session()
-    result = queries.board(session, filters)
-    return render_template("board.html", board=result, filters=filters, facets=queries.facets(session, cfg),
+    result = queries.board(session, filters, memo=cached)
+    facets = cached(("facets",), lambda: queries.facets(session, cfg))
+    return render_template("board.html", board=result, filters=filters, facets=facets,
                            extra=cfg.mapping.extra, sparks={r.id: sparkline(r.spark) for r in result.rows},
                            statuses=queries.BOARD_STATUSES, sources=queries.SOURCES, langs=queries.FEEDBACK_LANGS,
                            windows=queries.WINDOWS)

@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from webapp import actions, queries
+from webapp.cache import cached
 from webapp.charts import bar_chart
 from webapp.db import get_session, settings
 from webapp.security import current_user
@@ -17,10 +18,12 @@ def detail_context(theme_id: int, page: int = 1) -> dict:
     session = get_session()
     theme = actions.get_theme(session, theme_id)
     evidence, total = queries.evidence(session, theme.id, page=page)
-    months = queries.monthly_figures(session, theme.id)
+    version = (theme.id, theme.updated_at)  # bumped by every curation that moves evidence
+    months = cached(("months",) + version, lambda: queries.monthly_figures(session, theme.id))
+    deals = cached(("deals",) + version, lambda: queries.deals(session, theme.id))
     chart = bar_chart([m["month"] for m in months], [m["items"] for m in months], [m["accounts"] for m in months])
     return {"theme": theme, "evidence": evidence, "evidence_total": total, "page": page,
-            "pages": max(1, -(-total // queries.EVIDENCE_PAGE)), "deals": queries.deals(session, theme.id),
+            "pages": max(1, -(-total // queries.EVIDENCE_PAGE)), "deals": deals,
             "months": months, "chart": chart, "log": queries.activity(session, theme.id),
             "decisions": queries.decisions_for(session, theme.id), "others": queries.other_themes(session, theme.id),
             "sf_url": lambda rid: queries.salesforce_url(settings(), rid)}
