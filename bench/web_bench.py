@@ -203,6 +203,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--keep-data", action="store_true", help="reuse the data of a previous run")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops gunicorn
     engine = make_engine(args.database_url)
     if args.keep_data:
         with engine.connect() as conn:  # the median-sized theme, as generate() picked it

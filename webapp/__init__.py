@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
         MAX_CONTENT_LENGTH=1_000_000,
         JSON_SORT_KEYS=False,
     )
+    app.jinja_env.add_extension("jinja2.ext.do")
     app.extensions["retour.settings"] = settings
     app.extensions["retour.session_factory"] = session_factory
 
