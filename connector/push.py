@@ -403,7 +403,7 @@ def send_pending(session: Session, settings: Settings, client: Any, *, today: dt
             if report.stopped:
                 break
             _send_batch(session, settings, client, sobject, mode, items[i:i + size], report, now, sleep)
-    report.retry_later = sum(1 for item in chosen if item.state == "retry")
+    report.retry_later = sum(1 for item in chosen if item.state == "retry" or (item.state == WITHDRAWING and item.error_code))
     report.api_calls = getattr(client, "calls", 0) - calls_before
     report.seconds = round(time.monotonic() - started, 3)
     session.flush()
