@@ -211,9 +211,10 @@ class OrgClient:
                                              **({"headers": headers} if headers else {})),
                          object_name=object_name)
 
-    def query_more(self, next_url: str, *, object_name: str) -> dict:
+    def query_more(self, next_url: str, *, object_name: str, headers: dict[str, str] | None = None) -> dict:
         timeout = self.settings.salesforce.timeout_seconds or None
-        return self.call(lambda sf: sf.query_more(next_url, identifier_is_url=True, timeout=timeout),
+        return self.call(lambda sf: sf.query_more(next_url, identifier_is_url=True, timeout=timeout,
+                                                  **({"headers": headers} if headers else {})),
                          object_name=object_name)
 
     def query_pages(self, soql: str, *, object_name: str, include_deleted: bool = True,
@@ -222,7 +223,7 @@ class OrgClient:
         page = self.query_page(soql, object_name=object_name, include_deleted=include_deleted, headers=headers)
         yield page
         while not page.get("done", True) and page.get("nextRecordsUrl"):
-            page = self.query_more(page["nextRecordsUrl"], object_name=object_name)
+            page = self.query_more(page["nextRecordsUrl"], object_name=object_name, headers=headers)
             yield page
 
     def raw(self, method: str, path: str, *, object_name: str | None = None, stream: bool = False,

@@ -140,10 +140,13 @@ def delete_mirrored(session: Session, stream: Stream, ids: list[str]) -> int:
 # ------------------------------------------------------------------------------------------ the run
 def run_sync(session_factory: sessionmaker[Session], settings: Settings, client: OrgClient,
              objects: list[str] | tuple[str, ...] | None = None, full: bool = False, *, api: str | None = None,
-             page_hook: PageHook | None = None, progress: Progress | None = None) -> dict:
+             page_hook: PageHook | None = None, progress: Progress | None = None,
+             batch_size: int | None = None) -> dict:
     """Sync ``objects`` (default ``[sync] objects``); return the report and record it as a JobRun.
 
     ``api`` forces "rest" or "bulk" (benchmarks); by default Bulk is used above ``[sync] bulk_threshold``.
+    ``batch_size`` asks for smaller REST pages (``Sforce-Query-Options``, 200-2000). ``page_hook(object, page)``
+    runs after a page is written and before it is committed (tests use it to kill a run mid-page).
     Salesforce errors end the run with status "stopped" (budget: resumable) or "failed" (the report's
     ``error`` says what to do); any other exception is recorded and re-raised.
     """
@@ -163,7 +166,7 @@ def run_sync(session_factory: sessionmaker[Session], settings: Settings, client:
             figures = StreamFigures()
             report["objects"][stream.name] = figures
             _sync_stream(session_factory, settings, client, stream, full=full, run_start=run_start, api=api,
-                         figures=figures, page_hook=page_hook, progress=progress)
+                         figures=figures, page_hook=page_hook, progress=progress, batch_size=batch_size)
     except BudgetExhausted as exc:
         status, error = "stopped", exc.message
     except RetourSalesforceError as exc:
@@ -199,7 +202,7 @@ def _mapping_signature(stream: Stream) -> str:
 
 def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, client: OrgClient, stream: Stream, *,
                  full: bool, run_start: dt.datetime, api: str | None, figures: StreamFigures,
-                 page_hook: PageHook | None, progress: Progress | None) -> None:
+                 page_hook: PageHook | None, progress: Progress | None, batch_size: int | None = None) -> None:
     name = stream.name
     t0 = time.monotonic()
     calls0 = client.calls_by_object[name]
@@ -228,16 +231,17 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
         ordered = True
         page_no = 0
         try:
-            for records, in_order in _fetch(client, settings, stream, soql, api=api, figures=figures):
+            for records, in_order in _fetch(client, settings, stream, soql, api=api, figures=figures,
+                                            batch_size=batch_size):
                 ordered = ordered and in_order
                 page_no += 1
                 _ingest(session, client, stream, records, state, figures, seen, run_start, ordered)
+                if page_hook:
+                    page_hook(name, page_no)
                 session.commit()
                 figures.pages = page_no
                 if progress:
                     progress(name, figures.fetched, figures.total)
-                if page_hook:
-                    page_hook(name, page_no)
         except FatalSalesforceError as exc:
             if exc.code == "INVALID_FIELD":
                 # The org changed under a cached describe: re-describe to name the field and its closest names.
@@ -289,14 +293,15 @@ def build_query(stream: Stream, fields: list[str], lower: dt.datetime | None, up
 
 # ------------------------------------------------------------------------------------------ fetching
 def _fetch(client: OrgClient, settings: Settings, stream: Stream, soql: str, *, api: str | None,
-           figures: StreamFigures) -> Iterator[tuple[list[dict], bool]]:
+           figures: StreamFigures, batch_size: int | None = None) -> Iterator[tuple[list[dict], bool]]:
     """Batches of records and whether the source guarantees their order (REST: yes)."""
     bulk_ok = not isinstance(stream, ContentNoteStream)  # Bulk queries cannot return base64 fields
     if api == "bulk" and bulk_ok:
         figures.api = "bulk"
         yield from _bulk_batches(client, stream, soql)
         return
-    first = client.query_page(soql, object_name=stream.name)
+    headers = {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else None
+    first = client.query_page(soql, object_name=stream.name, headers=headers)
     figures.total = first.get("totalSize")
     if (api is None and bulk_ok and not first.get("done", True)
             and (figures.total or 0) > settings.sync.bulk_threshold):
@@ -309,7 +314,7 @@ def _fetch(client: OrgClient, settings: Settings, stream: Stream, soql: str, *, 
         yield page.get("records", []), True
         if page.get("done", True) or not page.get("nextRecordsUrl"):
             return
-        page = client.query_more(page["nextRecordsUrl"], object_name=stream.name)
+        page = client.query_more(page["nextRecordsUrl"], object_name=stream.name, headers=headers)
 
 
 def _bulk_batches(client: OrgClient, stream: Stream, soql: str) -> Iterator[tuple[list[dict], bool]]:
@@ -345,6 +350,7 @@ def _bulk_batches(client: OrgClient, stream: Stream, soql: str) -> Iterator[tupl
                               params=params, headers={"Accept": "text/csv"})
         try:
             response.raw.decode_content = True
+            response.raw.auto_close = False  # TextIOWrapper reads past EOF once; an auto-closed body would raise
             reader = csv.reader(io.TextIOWrapper(response.raw, encoding="utf-8", newline=""))
             header = next(reader, None)
             batch: list[dict] = []
@@ -421,7 +427,7 @@ def _enrich_notes(session: Session, client: OrgClient, notes: list[dict]) -> Non
     opp_account: dict[str, str | None] = {}
     for i in range(0, len(opp_ids), 500):
         opp_account.update(session.execute(select(models.Opportunity.id, models.Opportunity.account_id)
-                                           .where(models.Opportunity.id.in_(opp_ids[i:i + 500]))).tuples().all())
+                                           .where(models.Opportunity.id.in_(opp_ids[i:i + 500]))).all())
     for note in notes:
         linked = sorted(set(links.get(note["Id"], [])))
         opp = next((e for e in linked if e.startswith("006")), None)

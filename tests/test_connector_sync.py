@@ -239,3 +239,32 @@ def test_task_linked_to_opportunity_account_or_case_points_back_to_its_records()
     assert (on_acc.opportunity_id, on_acc.account_id) == (None, "001Hs00002QwErTIAZ")
     assert (on_case.opportunity_id, on_case.account_id, on_case.source_object) == (None, "001B", "Task")
     assert ours == []  # Retour's own pushed tasks are not feedback
+
+
+def test_hard_deleted_ids_from_get_deleted_disappear_with_their_feedback(session_factory, settings):
+    now = dt.datetime.now(dt.timezone.utc)
+    with session_factory() as s:
+        from connector.streams import OpportunityStream
+        from connector.sync import _mapping_signature
+        stream = OpportunityStream(settings)
+        s.add(SyncState(object_name="Opportunity", watermark=now - dt.timedelta(hours=1), last_reconcile_at=now,
+                        details={"available": stream.wanted_fields(), "signature": _mapping_signature(stream),
+                                 "deleted_checked_at": (now - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}))
+        s.add(Opportunity(id="006Hs00001ABCdEIAX", name="purged"))
+        s.add(FeedbackItem(source_object="Opportunity", source_id="006Hs00001ABCdEIAX", source_field="loss_reason",
+                           channel="loss_reason", text="Price", text_hash="x", occurred_at=now))
+        s.commit()
+    covered = (now - dt.timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:00.000+0000")
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(QUERY, json={"totalSize": 0, "done": True, "records": []}, headers=LIMIT)
+        rsps.get(f"{BASE}/sobjects/Opportunity/deleted/", headers=LIMIT, json={
+            "deletedRecords": [{"id": "006Hs00001ABCdEIAX", "deletedDate": covered}],
+            "earliestDateAvailable": "2026-10-01T00:00:00.000+0000", "latestDateCovered": covered})
+        report = run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
+        params = urllib.parse.parse_qs(urllib.parse.urlsplit(rsps.calls[1].request.url).query)
+    assert report["objects"]["Opportunity"]["deleted"] == 1 and report["objects"]["Opportunity"]["api_calls"] == 2
+    assert params["start"][0].endswith("Z") and params["end"][0].endswith("Z")
+    with session_factory() as s:
+        assert s.get(Opportunity, "006Hs00001ABCdEIAX") is None
+        assert s.scalar(select(func.count()).select_from(FeedbackItem)) == 0
+        assert s.get(SyncState, "Opportunity").details["deleted_checked_at"] == covered[:19] + "Z"
