@@ -143,7 +143,7 @@ def serve(url: str, workers: int, threads: int, data_dir: Path) -> tuple[subproc
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("RETOUR_")},
            "RETOUR_DATABASE_URL": url, "RETOUR_DATA_DIR": str(data_dir), "RETOUR_WEB_LOGIN_ATTEMPTS_PER_MINUTE": "1000"}
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-                             "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+                             "--worker-class", "gthread", "--keep-alive", "30", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
                              "webapp.wsgi:app"], cwd=REPO, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

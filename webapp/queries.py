@@ -316,6 +316,15 @@ def evidence(session: Session, theme_id: int, *, page: int = 1) -> tuple[list[Ev
     owner = aliased(SalesforceUser)
     total = session.scalar(select(func.count()).select_from(ThemeEvidence).where(
         ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "active")) or 0
+    # Two steps: pick the page's ids on a narrow join (a big theme has thousands of quotes), then fetch the
+    # wide rows (text, account, deal, owner) for those ids only.
+    order = (ThemeEvidence.pinned.desc(), FeedbackItem.occurred_at.desc(), ThemeEvidence.id)
+    page_ids = (select(ThemeEvidence.id)
+                .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
+                .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
+                .where(ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "active")
+                .order_by(*order).limit(EVIDENCE_PAGE).offset((page - 1) * EVIDENCE_PAGE)
+                .correlate(None)).scalar_subquery()
     stmt = (_evidence_from(select(
         ThemeEvidence.id, FeedbackSegment.text, ThemeEvidence.pinned, ThemeEvidence.origin, FeedbackItem.occurred_at,
         FeedbackItem.channel, FeedbackItem.lang, FeedbackItem.source_object, FeedbackItem.source_id,
@@ -324,9 +333,8 @@ def evidence(session: Session, theme_id: int, *, page: int = 1) -> tuple[list[Ev
         owner.name.label("owner_name")))
         .outerjoin(Account, Account.id == FeedbackItem.account_id)
         .outerjoin(owner, owner.id == FeedbackItem.owner_id)
-        .where(ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "active")
-        .order_by(ThemeEvidence.pinned.desc(), FeedbackItem.occurred_at.desc(), ThemeEvidence.id)
-        .limit(EVIDENCE_PAGE).offset((page - 1) * EVIDENCE_PAGE))
+        .where(ThemeEvidence.id.in_(page_ids))
+        .order_by(*order))
     rows = [EvidenceRow(r.id, r.text, r.pinned, r.origin, r.occurred_at, r.channel, r.lang, r.source_object,
                         r.source_id, r.opportunity_id, r.opportunity_name, r.stage,
                         float(r.amount) if r.amount is not None else None, r.currency, r.account_id,
