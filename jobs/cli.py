@@ -54,7 +54,7 @@ def themes(click_ctx: click.Context, rebuild: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print ids, themes and labels as JSON.")
 @pass_ctx
 def discover_cmd(ctx: Context, path: Path, as_json: bool) -> None:
-    """Run discovery on a file of {"id", "text"[, "lang"]} lines in a throw-away store; print each id's theme."""
+    """Run discovery on a file of {"id", "text"[, "lang", "channel"]} lines in a throw-away store; print each id's theme."""
     from jobs.sample import SampleError, discover, read_jsonl
 
     try:
