@@ -79,6 +79,9 @@ class JobSpec:
     id: str
     func: Callable[[Settings, sessionmaker[Session]], dict[str, Any]]
     interval_setting: str  # field of [scheduler], in minutes
+    # The job writes its own JobRun (connector.sync.run_sync does, with per-object figures): the runner only
+    # records what the job could not (a skip), so there is one row per run.
+    self_recording: bool = False
 
     def minutes(self, settings: Settings) -> int:
         return int(getattr(settings.scheduler, self.interval_setting))
@@ -86,7 +89,7 @@ class JobSpec:
 
 # The one table. Ids are stable: APScheduler replaces a job by id, and JobRun rows are named after them.
 JOBS: tuple[JobSpec, ...] = (
-    JobSpec("sync", sync_job, "sync_minutes"),
+    JobSpec("sync", sync_job, "sync_minutes", self_recording=True),
     JobSpec("themes", themes_job, "themes_minutes"),
     JobSpec("push", push_job, "push_minutes"),
 )
@@ -151,6 +154,11 @@ def record_run(session_factory: sessionmaker[Session], job_id: str, func: Callab
     status, figures, error = "ok", {}, None
     try:
         figures = func() or {}
+        # Jobs that report trouble in their figures (push: stopped by the pause or the budget, an error).
+        if isinstance(figures, dict) and figures.get("error"):
+            status, error = "failed", str(figures["error"])
+        elif isinstance(figures, dict) and figures.get("stopped"):
+            status, error = "stopped", f"stopped: {figures['stopped']}"
     except JobSkipped as exc:
         status, error = "skipped", str(exc)
     except Exception as exc:  # noqa: BLE001 - recorded in job_run and logged, the scheduler keeps going
@@ -198,7 +206,20 @@ class LeasedRunner:
         if not self.heartbeat():
             log.info("job=%s state=standby owner=%s", spec.id, self.owner)
             return None
+        if spec.self_recording:
+            return self._run_self_recording(spec)
         return record_run(self.session_factory, spec.id, lambda: spec.func(self.settings, self.session_factory))
+
+    def _run_self_recording(self, spec: JobSpec) -> JobRun | None:
+        try:
+            figures = spec.func(self.settings, self.session_factory)
+        except JobSkipped as exc:
+            return record_run(self.session_factory, spec.id, lambda: (_ for _ in ()).throw(JobSkipped(str(exc))))
+        except Exception as exc:  # noqa: BLE001 - the job recorded its own failed JobRun; the scheduler goes on
+            log.error("job=%s state=failed error=%r", spec.id, f"{exc.__class__.__name__}: {exc}")
+            return None
+        log.info("job=%s state=%s", spec.id, figures.get("status", "ok") if isinstance(figures, dict) else "ok")
+        return None
 
     def release(self) -> None:
         with session_scope(self.session_factory) as session:

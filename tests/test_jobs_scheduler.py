@@ -17,8 +17,8 @@ from retour.models import JobRun, SchedulerLock
 
 def test_job_table_is_pinned():
     """Ids are stable (APScheduler replaces jobs by id, JobRun rows are named after them) and intervals come from settings."""
-    assert [(j.id, j.interval_setting) for j in sched.JOBS] == [
-        ("sync", "sync_minutes"), ("themes", "themes_minutes"), ("push", "push_minutes")]
+    assert [(j.id, j.interval_setting, j.self_recording) for j in sched.JOBS] == [
+        ("sync", "sync_minutes", True), ("themes", "themes_minutes", False), ("push", "push_minutes", False)]
     assert sched.JOB_OPTIONS == {"coalesce": True, "max_instances": 1, "replace_existing": True}
 
 
@@ -117,6 +117,25 @@ def test_sync_and_push_skip_cleanly_without_salesforce(make_settings, committed)
     for job in (sched.sync_job, sched.push_job):
         with pytest.raises(sched.JobSkipped, match="RETOUR_SALESFORCE_AUTH"):
             job(settings, factory)
+
+
+def test_sync_without_salesforce_leaves_one_skipped_run(make_settings, committed):
+    factory, _ = committed
+    spec = sched.JobSpec("test-sync", sched.sync_job, "sync_minutes", self_recording=True)
+    runner = sched.LeasedRunner(make_settings(), factory, owner="leader")
+    try:
+        run = runner.run(spec)
+    finally:
+        runner.release()
+    assert run is not None and run.status == "skipped" and "RETOUR_SALESFORCE_AUTH" in run.error
+    with session_scope(factory) as s:
+        assert len(s.scalars(select(JobRun).where(JobRun.job == "test-sync")).all()) == 1
+
+
+def test_push_stopped_by_the_pause_is_recorded_as_stopped(committed):
+    factory, _ = committed
+    run = sched.record_run(factory, "test-push", lambda: {"paused": True, "stopped": "paused", "sent": 0})
+    assert run.status == "stopped" and run.figures["sent"] == 0
 
 
 def test_a_standby_instance_does_not_run_jobs(make_settings, committed):
