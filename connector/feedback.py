@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from connector.text import clean_text, detect_language, text_hash
@@ -133,10 +133,20 @@ def apply_feedback(session: Session, source_object: str, source_ids: list[str], 
         else:
             counts["unchanged"] += 1
     drop_ids += [v[0] for k, v in existing.items() if k not in seen]
+    table = FeedbackItem.__table__
     if inserts:
-        session.execute(insert(FeedbackItem), inserts)
+        now = dt.datetime.now(dt.timezone.utc)
+        session.execute(insert(table), [{**row, "created_at": now, "updated_at": now} for row in inserts])
     if updates:
-        session.execute(update(FeedbackItem), updates)
+        now = dt.datetime.now(dt.timezone.utc)
+        by_keys: dict[tuple, list[dict]] = {}
+        for row in updates:  # one executemany per shape (text changes vs. link/date changes)
+            by_keys.setdefault(tuple(sorted(row)), []).append(row)
+        for keys, rows in by_keys.items():
+            values = {k: bindparam(f"v_{k}") for k in keys if k != "id"}
+            values["updated_at"] = bindparam("v_updated_at")
+            session.execute(update(table).where(table.c.id == bindparam("v_id")).values(values),
+                            [{**{f"v_{k}": v for k, v in row.items()}, "v_updated_at": now} for row in rows])
     for chunk in _chunks(changed_ids):
         session.execute(delete(FeedbackSegment).where(FeedbackSegment.item_id.in_(chunk)))
     for chunk in _chunks(drop_ids):

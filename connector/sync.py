@@ -79,6 +79,7 @@ class StreamFigures:
     deleted: int = 0
     api_calls: int = 0
     seconds: float = 0.0
+    ingest_seconds: float = 0.0  # local work (mapping, cleaning, language, upsert, commit), without waiting on Salesforce
     api: str = "rest"
     pages: int = 0
     total: int | None = None
@@ -235,10 +236,12 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
                                             batch_size=batch_size):
                 ordered = ordered and in_order
                 page_no += 1
+                t_ingest = time.monotonic()
                 _ingest(session, client, stream, records, state, figures, seen, run_start, ordered)
                 if page_hook:
                     page_hook(name, page_no)
                 session.commit()
+                figures.ingest_seconds += time.monotonic() - t_ingest
                 figures.pages = page_no
                 if progress:
                     progress(name, figures.fetched, figures.total)
@@ -269,6 +272,7 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
         session.commit()
     figures.api_calls = client.calls_by_object[name] - calls0
     figures.seconds = round(time.monotonic() - t0, 3)
+    figures.ingest_seconds = round(figures.ingest_seconds, 3)
     figures.status = "ok"
     log.info("job=sync stream=%s state=finished rows=%d upserted=%d deleted=%d api=%s api_calls=%d s=%.2f",
              name, figures.fetched, figures.upserted, figures.deleted, figures.api, figures.api_calls, figures.seconds)

@@ -148,6 +148,12 @@ manque concurrent devis délai intégration besoin budget rappeler relance rende
 _EN_WORDS = frozenset("""the a an and is are not no too expensive price customer customers we you they she he with for on
 in by but or so because that which what their our your without very also well feature missing competitor quote delay
 integration need budget call back follow up meeting week tomorrow contract lost chose""".split())
+# Function words that occur in one of the two languages only (not in Spanish, Italian, German…): many hits of one
+# and none of the other decide without running the model, which keeps ingest fast.
+_FR_ONLY = frozenset("le les est et pas une des du nous vous ils elles avec pour sur dans mais très leur leurs sont ont "
+                     "été être cette ces aux au je il qui".split())
+_EN_ONLY = frozenset("the and is are with for they we our their was were have has not to of that this it be been "
+                     "would will".split())
 _FR_CHARS = re.compile(r"[éèêëàâçùûîïôœ]", re.I)
 _WORD = re.compile(r"[\w'’-]+", re.U)
 
@@ -175,10 +181,17 @@ def _heuristic(text: str) -> str | None:
 def detect_language(text: str) -> str:
     """"fr", "en" or "other". Short texts ("Trop cher", "Price") lean on word lists, longer ones on py3langid."""
     sample = text[:2000]
-    letters = sum(ch.isalpha() for ch in sample)
+    tokens = [w.lower() for w in _WORD.findall(sample)]
+    letters = sum(len(t) for t in tokens if not t.isdigit())
     if letters == 0:
         return "other"
-    words = len(_WORD.findall(sample))
+    words = len(tokens)
+    fr_only = sum(t in _FR_ONLY for t in tokens)
+    en_only = sum(t in _EN_ONLY for t in tokens)
+    if fr_only >= 3 and (en_only == 0 or fr_only >= 4 * en_only + 2):
+        return "fr"
+    if en_only >= 3 and (fr_only == 0 or en_only >= 4 * fr_only + 2):
+        return "en"
     if words <= 4 or letters < 25:
         guess = _heuristic(sample)
         if guess:
