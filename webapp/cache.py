@@ -1,9 +1,10 @@
-"""A small per-process cache for the board's and theme page's heavy aggregates (sparklines, monthly figures,
-deals, filter values).
+"""A small per-process cache for the board's and theme page's heavy reads (sparklines, filtered boards, the
+evidence page, monthly figures, deals, filter values).
 
 Why it is safe: those figures change when a sync or a theme pass runs (hourly by default) or when a person
-curates. Keys include each theme's ``updated_at``, which every curation that moves evidence bumps, so a
-curated theme is recomputed at once; anything else is at most ``ttl`` seconds old (60 s by default,
+curates. Keys include the theme's ``updated_at`` and/or the data version (latest theme update, latest
+curation event: ``queries.data_version``), which every curation and every theme pass moves, so what a person
+just did shows at once; anything else (a synced edit to a quote's text) is at most ``ttl`` seconds old (60 s by default,
 ``app.config["RETOUR_CACHE_SECONDS"]``; 0 disables it). The theme rows, the evidence list and decisions are
 never cached. Bounded: the oldest entries are dropped beyond ``max_entries``.
 """

@@ -249,6 +249,13 @@ def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None, 
                  filtered=f.filters_evidence)
 
 
+def data_version(session: Session) -> tuple[Any, Any]:
+    """What changes when a theme pass or a curation changes themes or evidence: the cache keys' version."""
+    row = session.execute(select(select(func.max(Theme.updated_at)).scalar_subquery(),
+                                 select(func.max(CurationEvent.id)).scalar_subquery())).one()
+    return (row[0], row[1])
+
+
 def _bucket(column: Any, edges: Sequence[dt.datetime]) -> Any:
     """Bucket index of ``column`` given ascending bucket start ``edges`` (portable: a CASE, no date functions)."""
     whens = [(column >= edges[i], i) for i in range(len(edges) - 1, -1, -1)]

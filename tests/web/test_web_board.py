@@ -152,8 +152,13 @@ def test_cached_board_shows_a_curated_theme_at_once(auth, factory, session, app)
     session.commit()
     auth.login("product_owner")
     assert _labels(auth.client.get("/").text) == ["Cached A", "Cached B"]
+    assert _labels(auth.client.get("/?region=EMEA").text) == ["Cached A", "Cached B"]
+    assert auth.client.get(f"/themes/{a.theme.id}").text.count('class="quote') == 2
     auth.post(f"/themes/{b.theme.id}/merge", {"target_id": str(a.theme.id)})
     auth.post(f"/themes/{a.theme.id}/rename", {"label": "Cached A and B"})
     assert _labels(auth.client.get("/").text) == ["Cached A and B"]
+    assert _labels(auth.client.get("/?region=EMEA").text) == ["Cached A and B"]
     detail = auth.client.get(f"/themes/{a.theme.id}").text
-    assert detail.count('class="quote') == 4
+    assert detail.count('class="quote') == 4 and 'class="quote pinned"' not in detail
+    auth.post(f"/themes/{a.theme.id}/evidence/{a.evidence[0].id}/pin", {"pinned": "true"})
+    assert 'class="quote pinned"' in auth.client.get(f"/themes/{a.theme.id}").text

@@ -74,7 +74,12 @@ def board():
         filters = queries.BoardFilters.from_args(request.args, settings())
     except queries.FilterError as exc:
         abort(400, description=str(exc))
-    result = queries.board(get_session(), filters, memo=cached)
+    session = get_session()
+    if filters.filters_evidence:
+        key = ("board", filters.query_string(), queries.data_version(session))
+        result = cached(key, lambda: queries.board(session, filters))
+    else:
+        result = queries.board(session, filters, memo=cached)
     return jsonify({"total": result.total, "page": result.page, "pages": result.pages, "filtered": result.filtered,
                     "themes": [{"id": r.id, "label": r.label, "status": r.status, "score": r.score,
                                 "reason": r.reason, "accounts": r.accounts, "items": r.items,

@@ -21,7 +21,11 @@ def index():
     except queries.FilterError as exc:
         return render_template("error.html", code=400, message=str(exc)), 400
     session = get_session()
-    result = queries.board(session, filters, memo=cached)
+    if filters.filters_evidence:  # aggregates over all matching evidence: cached per data version
+        key = ("board", filters.query_string(), queries.data_version(session))
+        result = cached(key, lambda: queries.board(session, filters))
+    else:
+        result = queries.board(session, filters, memo=cached)
     facets = cached(("facets",), lambda: queries.facets(session, cfg))
     return render_template("board.html", board=result, filters=filters, facets=facets,
                            extra=cfg.mapping.extra, sparks={r.id: sparkline(r.spark) for r in result.rows},

@@ -17,8 +17,9 @@ bp = Blueprint("themes", __name__, url_prefix="/themes")
 def detail_context(theme_id: int, page: int = 1) -> dict:
     session = get_session()
     theme = actions.get_theme(session, theme_id)
-    evidence, total = queries.evidence(session, theme.id, page=page)
     version = (theme.id, theme.updated_at)  # bumped by every curation that moves evidence
+    evidence, total = cached(("evidence", page, queries.data_version(session)) + version,
+                             lambda: queries.evidence(session, theme.id, page=page))
     months = cached(("months",) + version, lambda: queries.monthly_figures(session, theme.id))
     deals = cached(("deals",) + version, lambda: queries.deals(session, theme.id))
     chart = bar_chart([m["month"] for m in months], [m["items"] for m in months], [m["accounts"] for m in months])
