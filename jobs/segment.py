@@ -145,7 +145,8 @@ LOGISTICS_CUES = _lexicon(
     "am", "pm", "eod", "asap", "updated", "update", "logged", "noted", "v1", "v2", "v3",
     # French
     "rappeler", "rappel", "rappelé", "appel", "appelé", "messagerie", "laissé un message", "message laissé",
-    "répondeur", "pas de réponse", "envoyé", "envoyée", "envoyer", "renvoyé", "relance", "relancé",
+    "répondeur", "pas de réponse", "plus de réponse", "plus de nouvelles", "pas de nouvelles", "no reply",
+    "no response", "ghosted", "silence radio", "envoyé", "envoyée", "envoyer", "renvoyé", "relance", "relancé",
     "relancer", "mail", "courriel", "rdv", "rendez-vous", "calé", "calée", "planifié", "planifier",
     "reporté", "invitation", "agenda", "prochaine étape", "prochaines étapes", "à faire", "proposition",
     "devis", "offre envoyée", "signature", "merci", "cordialement", "bonjour", "bonsoir", "salut",
@@ -168,12 +169,18 @@ REASSURANCE_CUES = _lexicon(
     "works fine", "working fine", "went fine", "fine with", "ok with", "okay with", "happy with", "agreed",
     "pas de souci", "pas de soucis", "pas de problème", "aucun problème", "aucun souci", "rien à signaler", "ras",
     "pas bloquant", "fonctionne bien", "marche bien", "ok sur", "d'accord sur", "satisfaits de", "satisfait de",
+    "rien de bloquant", "aucun point ouvert", "aucune question", "aucune objection", "no open point", "no open points",
+    "no questions", "no objection", "no objections", "ok w/", "ok on", "nothing blocking",
 )
+# A clause that opens with a to-do header is the rep's plan, whatever it mentions ("Next step: proposal by the 20th").
+_TODO_HEADER = re.compile(r"^\s*(?:next steps?|prochaines? [ée]tapes?|to ?do|à faire|a faire|action items?|actions?|"
+                          r"follow[- ]?up|suite|ns)\s*[:=-]", re.IGNORECASE)
 # Picklist placeholders that say nothing about why: "Lost - other", "Perdu : autre", "n/a".
 GENERIC_WORDS = frozenset(_fold(w) for w in (
     "lost", "closed", "other", "others", "misc", "unknown", "none", "n", "a", "na", "tbd", "no", "decision",
     "perdu", "perdue", "autre", "autres", "divers", "inconnu", "aucune", "aucun", "non", "renseigné", "reason",
-    "motif", "raison", "deal", "opportunity", "opportunité"))
+    "motif", "raison", "deal", "opportunity", "opportunité", "pas", "de", "d", "la", "le", "the", "of", "yet",
+    "encore", "for", "now", "pour", "l'instant", "instant"))
 _NUMBERISH = re.compile(r"^(?:\d+[\w/:.-]*|\d{1,2}h\d{0,2}|[ap]m|v\d+)$", re.IGNORECASE)
 
 
@@ -202,6 +209,8 @@ def classify(clause: str, *, narrative: bool = False) -> Verdict:
         return Verdict(False, "empty")
     if all(w in GENERIC_WORDS for w in words):
         return Verdict(False, "generic placeholder")
+    if _TODO_HEADER.match(clause):
+        return Verdict(False, "next steps")
     # Cue words inside a logistics phrase ("pas de réponse", "no answer") or a reassurance ("no issue") are
     # not problems.
     logistics_free = LOGISTICS_CUES.sub(" ", REASSURANCE_CUES.sub(" ", folded))
