@@ -31,7 +31,7 @@ def themes(click_ctx: click.Context, rebuild: bool, as_json: bool) -> None:
         return
     ctx = click_ctx.ensure_object(Context)
     from jobs.scheduler import record_run
-    from jobs.themes import ThemePassError, run_theme_pass
+    from jobs.themes import run_theme_pass
     from retour.db import session_scope
 
     ctx.ensure_schema()

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from jobs import critical_mass as cm
 from jobs import discovery, labels
-from jobs.embed import Embedder, centre, detect_lang, get_embedder, language_means, normalise, stack, to_bytes
+from jobs.embed import Embedder, centre, detect_lang, get_embedder, normalise, stack, to_bytes
 from jobs.segment import segment_text
 from retour.config import Settings
 from retour.models import (
