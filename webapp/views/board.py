@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_babel import get_locale
+from markupsafe import Markup
 
 from webapp import queries
 from webapp.cache import cached
@@ -10,6 +12,14 @@ from webapp.charts import sparkline
 from webapp.db import get_session, settings
 
 bp = Blueprint("board", __name__)
+
+
+def rows_html(result: queries.Board) -> Markup:
+    """The table rows, rendered once per distinct content and language (the key is the data itself)."""
+    key = ("rows_html", str(get_locale()),
+           tuple((r.id, r.label, r.status, r.accounts, r.items, r.revenue, r.reason, tuple(r.spark)) for r in result.rows))
+    return cached(key, lambda: Markup(render_template(
+        "_board_rows.html", rows=result.rows, sparks={r.id: sparkline(r.spark) for r in result.rows})))
 
 
 @bp.route("/")
@@ -27,7 +37,7 @@ def index():
     else:
         result = queries.board(session, filters, memo=cached)
     facets = cached(("facets",), lambda: queries.facets(session, cfg))
-    return render_template("board.html", board=result, filters=filters, facets=facets,
-                           extra=cfg.mapping.extra, sparks={r.id: sparkline(r.spark) for r in result.rows},
+    return render_template("board.html", board=result, filters=filters, facets=facets, rows_html=rows_html(result),
+                           extra=cfg.mapping.extra,
                            statuses=queries.BOARD_STATUSES, sources=queries.SOURCES, langs=queries.FEEDBACK_LANGS,
                            windows=queries.WINDOWS)
