@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
+from markupsafe import Markup
 
 from webapp import actions, queries
 from webapp.cache import cached
 from webapp.charts import bar_chart
 from webapp.db import get_session, settings
-from webapp.security import current_user
+from webapp.security import csrf_token, current_user, has_role
 
 bp = Blueprint("themes", __name__, url_prefix="/themes")
+
+
+CSRF_PLACEHOLDER = "__retour_csrf_token__"
+
+
+def evidence_html(theme, evidence: list, others: list, sf_url) -> Markup:
+    """The evidence list, rendered once per distinct content, language and role; the user's CSRF token is
+    put in afterwards, so the cached fragment holds no secret."""
+    can_curate = has_role("product_owner")
+    key = ("evidence_html", str(get_locale()), can_curate, theme.id, theme.status,
+           tuple(astuple(e) for e in evidence), tuple(others), settings().salesforce.instance_url)
+    html = cached(key, lambda: render_template("_evidence_list.html", theme=theme, evidence=evidence, others=others,
+                                               sf_url=sf_url, csrf_placeholder=CSRF_PLACEHOLDER))
+    return Markup(html.replace(CSRF_PLACEHOLDER, csrf_token()))
 
 
 def detail_context(theme_id: int, page: int = 1) -> dict:
@@ -23,11 +40,13 @@ def detail_context(theme_id: int, page: int = 1) -> dict:
     months = cached(("months",) + version, lambda: queries.monthly_figures(session, theme.id))
     deals = cached(("deals",) + version, lambda: queries.deals(session, theme.id))
     chart = bar_chart([m["month"] for m in months], [m["items"] for m in months], [m["accounts"] for m in months])
+    others = queries.other_themes(session, theme.id)
+    sf_url = lambda rid: queries.salesforce_url(settings(), rid)  # noqa: E731
     return {"theme": theme, "evidence": evidence, "evidence_total": total, "page": page,
+            "evidence_html": evidence_html(theme, evidence, others, sf_url),
             "pages": max(1, -(-total // queries.EVIDENCE_PAGE)), "deals": deals,
             "months": months, "chart": chart, "log": queries.activity(session, theme.id),
-            "decisions": queries.decisions_for(session, theme.id), "others": queries.other_themes(session, theme.id),
-            "sf_url": lambda rid: queries.salesforce_url(settings(), rid)}
+            "decisions": queries.decisions_for(session, theme.id), "others": others, "sf_url": sf_url}
 
 
 @bp.route("/<int:theme_id>")
