@@ -35,15 +35,22 @@ def detail_context(theme_id: int, page: int = 1) -> dict:
     session = get_session()
     theme = actions.get_theme(session, theme_id)
     version = (theme.id, theme.updated_at)  # bumped by every curation that moves evidence
-    evidence, total = cached(("evidence", page, queries.data_version(session)) + version,
+    data_version = queries.data_version(session)  # moved by every curation and theme pass
+    evidence, total = cached(("evidence", page, data_version) + version,
                              lambda: queries.evidence(session, theme.id, page=page))
     months = cached(("months",) + version, lambda: queries.monthly_figures(session, theme.id))
     deals = cached(("deals",) + version, lambda: queries.deals(session, theme.id))
     chart = bar_chart([m["month"] for m in months], [m["items"] for m in months], [m["accounts"] for m in months])
-    others = queries.other_themes(session, theme.id)
+    others = cached(("others", theme.id, data_version), lambda: queries.other_themes(session, theme.id))
     sf_url = lambda rid: queries.salesforce_url(settings(), rid)  # noqa: E731
     return {"theme": theme, "evidence": evidence, "evidence_total": total, "page": page,
             "evidence_html": evidence_html(theme, evidence, others, sf_url),
+            # fragments keyed by their content: never stale
+            "chart_html": cached(("chart_html", str(get_locale()), tuple(tuple(m.values()) for m in months)),
+                                 lambda: Markup(render_template("_chart.html", chart=chart, months=months))),
+            "deals_html": cached(("deals_html", str(get_locale()), settings().salesforce.instance_url,
+                                  tuple(tuple(d.items()) for d in deals)),
+                                 lambda: Markup(render_template("_deals.html", deals=deals, sf_url=sf_url))),
             "pages": max(1, -(-total // queries.EVIDENCE_PAGE)), "deals": deals,
             "months": months, "chart": chart, "log": queries.activity(session, theme.id),
             "decisions": queries.decisions_for(session, theme.id), "others": others, "sf_url": sf_url}
