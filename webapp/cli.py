@@ -23,7 +23,8 @@ def web(ctx: Context, host: str | None, port: int | None, threads: int) -> None:
     ctx.ensure_schema()
     settings = ctx.settings
     app = create_app(settings, session_factory=ctx.session_factory)
-    server = make_server(host or settings.web.host, port or settings.web.port, app, threaded=threads > 1)
+    server = make_server(host or settings.web.host, settings.web.port if port is None else port, app,
+                         threaded=threads > 1)
     click.echo(f"Retour web UI at http://{server.server_address[0]}:{server.server_address[1]}/ — Ctrl-C to stop")
     try:
         server.serve_forever()
