@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
 
 from jobs import discovery  # noqa: E402
+from jobs.embed import get_embedder  # noqa: E402
 from jobs.sample import discover  # noqa: E402
 from retour.config import load_settings  # noqa: E402
 
@@ -116,9 +117,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="whole sets only: no halves, no stability")
     args = ap.parse_args()
     settings = load_settings({"themes": {"backend": args.backend, "granularity": args.granularity}}, environ={})
+    threshold = discovery.threshold_for(args.granularity, get_embedder(args.backend).base_threshold)
     print(f"settings: backend={settings.themes.backend} granularity={settings.themes.granularity} "
-          f"min_theme_size={settings.themes.min_theme_size} threshold={discovery.threshold_for(args.granularity):.3f} "
-          f"linkage_cut={discovery.linkage_threshold(discovery.threshold_for(args.granularity)):.4f}")
+          f"min_theme_size={settings.themes.min_theme_size} threshold={threshold:.3f} linkage_cut={discovery.linkage_threshold(threshold):.4f}")
     for name in SETS:
         rows = load(args.eval_dir / name)
         t0 = time.perf_counter()

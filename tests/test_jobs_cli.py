@@ -67,7 +67,7 @@ def test_themes_pass_by_hand_prints_figures_and_records_a_job_run(tmp_path):
     result = CliRunner().invoke(cli, ["themes", "--json"], obj=ctx)
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
-    assert figures["themes_created"] == 0 and figures["backend"] == "tfidf-hash-256"
+    assert figures["themes_created"] == 0 and figures["backend"] == "tfidf-hash-1024"
     from sqlalchemy import select
 
     from retour.models import JobRun

@@ -195,7 +195,7 @@ def test_curation_refuses_impossible_changes(session, settings):
 
 def _manual_theme(session, label, vec, members=5):
     t = Theme(label=label, status="emerging", centroid=to_bytes(np.asarray(vec, np.float32)),
-              embedding_model="tfidf-hash-256", metrics={"members": members})
+              embedding_model="tfidf-hash-1024", metrics={"members": members})
     session.add(t)
     session.flush()
     return t
