@@ -135,7 +135,6 @@ def test_deleted_and_edited_records_are_reflected_after_next_sync(org, factory, 
     org.soft_delete("Opportunity", soft_opp)
     org.hard_delete("Task", hard_task)
     org.update("Task", edited_task.source_id, Description="Le client veut une API GraphQL.\n\nCordialement,\nMarc")
-    print("DBG", [(r["SystemModstamp"]) for r in org.records("Task") if r["Id"] == edited_task.source_id], [ (x.object_name, x.watermark) for x in factory().scalars(select(models.SyncState))])
     # getDeleted only covers whole minutes up to now (a purge seconds ago shows up on the next run), so this
     # run also reconciles Ids, as the periodic reconciliation does.
     settings = settings.replace(sync=dataclasses.replace(settings.sync, reconcile_every_hours=0))
