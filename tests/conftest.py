@@ -56,8 +56,16 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def connection(engine: Engine):
+    """One outer transaction per test, rolled back at the end, on SQLite too.
+
+    pysqlite starts no transaction for ``conn.begin()``; the first SAVEPOINT would then open one by itself
+    and its RELEASE commit it, leaking a test's commits into the next test. An explicit BEGIN makes the outer
+    transaction real (PostgreSQL needs nothing).
+    """
     conn = engine.connect()
     trans = conn.begin()
+    if engine.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")
     try:
         yield conn
     finally:

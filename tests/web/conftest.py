@@ -31,25 +31,6 @@ def sf_id(prefix: str) -> str:
 
 
 @pytest.fixture
-def connection(engine):
-    """The root ``connection`` fixture, made to really isolate on SQLite too.
-
-    pysqlite starts no transaction for ``conn.begin()``; the first SAVEPOINT then opens one by itself and its
-    RELEASE commits it, so committed test data leaked into later tests. An explicit BEGIN makes the outer
-    transaction real, and its rollback undoes everything (PostgreSQL is unaffected).
-    """
-    conn = engine.connect()
-    trans = conn.begin()
-    if engine.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
-    try:
-        yield conn
-    finally:
-        trans.rollback()
-        conn.close()
-
-
-@pytest.fixture
 def web_settings(make_settings):
     return make_settings({
         "salesforce": {"instance_url": INSTANCE},
