@@ -51,7 +51,7 @@ class DemoOrg:
                  keys_dir: Path | None = None, content_link_filter_required: bool = True):
         if scale <= 0:
             raise ValueError("scale must be positive (1.0 = ~3,000 opportunities)")
-        self.data_dir = Path(data_dir)
+        self.data_dir = Path(data_dir).resolve()  # env() hands these paths to other shells: never relative
         self.scale = float(scale)
         self.seed = int(seed)
         self.port = int(port)

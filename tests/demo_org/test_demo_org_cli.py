@@ -64,3 +64,16 @@ def test_serve_org_prints_shell_exports_and_serves_until_interrupted(tmp_path):
             proc.stdout.close()
             proc.stderr.close()
     assert proc.returncode == 0
+
+
+def test_env_paths_are_absolute_so_another_shell_can_use_them(tmp_path, monkeypatch):
+    from connector.demo_org import DemoOrg
+    monkeypatch.chdir(tmp_path)
+    org = DemoOrg(Path("relative-data"), scale=0.05)
+    org.start()
+    try:
+        env = org.env()
+    finally:
+        org.stop()
+    for name in ("RETOUR_SALESFORCE_PRIVATE_KEY_FILE", "RETOUR_SALESFORCE_CA_BUNDLE"):
+        assert Path(env[name]).is_absolute(), (name, env[name])
