@@ -228,6 +228,7 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
 
         lower = None if full else state.watermark - dt.timedelta(seconds=cfg.lookback_seconds)
         soql = build_query(stream, fields, lower, run_start)
+        log.debug("job=sync stream=%s state=query full=%s soql=%s", name, full, json.dumps(soql))
         seen: set[str] | None = set() if full else None
         ordered = True
         page_no = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -138,6 +139,9 @@ def test_deleted_and_edited_records_are_reflected_after_next_sync(org, factory, 
     # getDeleted only covers whole minutes up to now (a purge seconds ago shows up on the next run), so this
     # run also reconciles Ids, as the periodic reconciliation does.
     settings = settings.replace(sync=dataclasses.replace(settings.sync, reconcile_every_hours=0))
+    stored = [r["Description"] for r in org.records("Task") if r["Id"] == edited_task.source_id]
+    assert stored == ["Le client veut une API GraphQL.\n\nCordialement,\nMarc"]
+    time.sleep(0.01)  # an edit stamped in the very millisecond a run starts belongs to the next run (`< run_start`)
     report = run_sync(factory, settings, client)
     assert report["status"] == "ok", report["error"]
     assert report["objects"]["Opportunity"]["deleted"] == 1 and report["objects"]["Task"]["deleted"] == 1, report
