@@ -72,18 +72,22 @@ def specs_for(source_object: str, row: dict) -> list[FeedbackSpec]:
     return []
 
 
-def render(spec: FeedbackSpec) -> tuple[str, str]:
-    """(text, lang) of a spec: the cleaned free text, after the verbatim prefix; language from the free text."""
+def _compose(spec: FeedbackSpec) -> tuple[str, str]:
+    """(text, language sample) of a spec: the cleaned free text after the verbatim prefix. Pure."""
     body = clean_text(spec.raw)
     prefix = (spec.prefix or "").strip()
     if prefix and body:
         sep = " " if prefix.endswith((".", ":", "!", "?")) else ". "
-        text = f"{prefix}{sep}{body}"
-    else:
-        text = prefix or body
+        return f"{prefix}{sep}{body}", body
+    return prefix or body, body or prefix
+
+
+def render(spec: FeedbackSpec) -> tuple[str, str]:
+    """(text, lang) of a spec: the cleaned free text, after the verbatim prefix; language from the free text."""
+    text, sample = _compose(spec)
     if not text:
         return "", "other"
-    return text, detect_language(body or prefix)
+    return text, detect_language(sample)
 
 
 def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
@@ -111,13 +115,15 @@ def apply_feedback(session: Session, source_object: str, source_ids: list[str], 
     for spec in specs:
         key = (spec.source_id, spec.source_field)
         seen.add(key)
-        text, lang = render(spec)
+        # Language detection is the costly part of rendering: run it only for new or changed text.
+        text, sample = _compose(spec)
         old = existing.get(key)
         if not text:
             if old:
                 drop_ids.append(old[0])
             continue
         digest = text_hash(text)
+        lang = detect_language(sample) if old is None or old[1] != digest else None
         meta = {"account_id": spec.account_id, "opportunity_id": spec.opportunity_id, "owner_id": spec.owner_id,
                 "occurred_at": spec.occurred_at}
         if old is None:

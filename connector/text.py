@@ -12,6 +12,7 @@ import hashlib
 import html
 import re
 from functools import lru_cache
+from itertools import filterfalse
 from html.parser import HTMLParser
 
 _BLOCK_TAGS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "ul", "ol",
@@ -67,6 +68,10 @@ _QUOTE_STARTS = [
     re.compile(r"^\s*_{8,}\s*$"),
     re.compile(r"^\s*Begin forwarded message\s*:", re.I),
 ]
+# One alternation per family: a single regex call per line instead of one per pattern (same matches).
+_QUOTE_START = re.compile("|".join(f"(?:{p.pattern})" for p in _QUOTE_STARTS), re.I)
+_SPLIT_ON = re.compile(r"^\s*(On|Le)\b", re.I)
+_SPLIT_WROTE = re.compile(r"^\s*(wrote|a écrit)\s*:\s*$", re.I)
 _HEADER_FROM = re.compile(r"^\s*\*?(From|De)\s*:\*?\s*\S", re.I)
 _HEADER_NEXT = re.compile(r"^\s*\*?(Sent|Envoyé|Date|To|À|A|Subject|Objet|Cc)\s*:", re.I)
 _SIGNATURE_DELIM = re.compile(r"^--\s*$")
@@ -80,6 +85,7 @@ _DROP_LINES = [
     re.compile(r"^\s*\[?ref:[_\w.!:-]+:ref\]?\s*$", re.I),
     re.compile(r"^\s*(this e-?mail|ce (courriel|message)) (and any attachments )?(is|est) (confidential|confidentiel).*$", re.I),
 ]
+_DROP_LINE = re.compile("|".join(f"(?:{p.pattern})" for p in _DROP_LINES), re.I)
 _LEADING_HEADER = re.compile(r"^\s*(e-?mail|to|cc|bcc|cci|from|de|à|sent|envoyé|date|subject|objet|attachment|"
                              r"pièces? jointes?|body|corps)\s*:.*$", re.I)
 _MAX_SIGNATURE_LINES = 7
@@ -87,11 +93,10 @@ _MAX_SIGNATURE_LINES = 7
 
 def _cut_quoted(lines: list[str]) -> list[str]:
     for i, line in enumerate(lines):
-        if any(p.match(line) for p in _QUOTE_STARTS):
+        if _QUOTE_START.match(line):
             return lines[:i]
         # "On Mon, 3 Jun 2024 at 10:02, Jane <jane@x.com>" + "wrote:" split over two lines by the mail client
-        if i + 1 < len(lines) and re.match(r"^\s*(On|Le)\b", line, re.I) and re.match(
-                r"^\s*(wrote|a écrit)\s*:\s*$", lines[i + 1], re.I):
+        if i + 1 < len(lines) and _SPLIT_ON.match(line) and _SPLIT_WROTE.match(lines[i + 1]):
             return lines[:i]
         if _HEADER_FROM.match(line) and any(_HEADER_NEXT.match(n) for n in lines[i + 1:i + 4]):
             return lines[:i]
@@ -113,11 +118,15 @@ def _cut_signature(lines: list[str]) -> list[str]:
 
 
 def _drop_boilerplate(lines: list[str]) -> list[str]:
-    out = [line for line in lines if not any(p.match(line) for p in _DROP_LINES)]
+    out = [line for line in lines if not _DROP_LINE.match(line)]
     start = 0
     while start < len(out) and (not out[start].strip() or _LEADING_HEADER.match(out[start])):
         start += 1
     return out[start:]
+
+
+_BLANKS = re.compile(r"[ \t]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
 def clean_text(raw: str | None, *, is_html: bool | None = None) -> str:
@@ -132,8 +141,8 @@ def clean_text(raw: str | None, *, is_html: bool | None = None) -> str:
     lines = _drop_boilerplate(lines)
     lines = _cut_signature(lines)
     text = "\n".join(lines)
-    text = re.sub(r"[ \t]+", " ", text)
-    text = re.sub(r"\n\s*\n+", "\n\n", text)
+    text = _BLANKS.sub(" ", text)
+    text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
 
 
@@ -181,13 +190,13 @@ def _heuristic(text: str) -> str | None:
 def detect_language(text: str) -> str:
     """"fr", "en" or "other". Short texts ("Trop cher", "Price") lean on word lists, longer ones on py3langid."""
     sample = text[:2000]
-    tokens = [w.lower() for w in _WORD.findall(sample)]
-    letters = sum(len(t) for t in tokens if not t.isdigit())
+    tokens = list(map(str.lower, _WORD.findall(sample)))
+    letters = sum(map(len, filterfalse(str.isdigit, tokens)))
     if letters == 0:
         return "other"
     words = len(tokens)
-    fr_only = sum(t in _FR_ONLY for t in tokens)
-    en_only = sum(t in _EN_ONLY for t in tokens)
+    fr_only = sum(map(_FR_ONLY.__contains__, tokens))
+    en_only = sum(map(_EN_ONLY.__contains__, tokens))
     if fr_only >= 3 and (en_only == 0 or fr_only >= 4 * en_only + 2):
         return "fr"
     if en_only >= 3 and (fr_only == 0 or en_only >= 4 * fr_only + 2):
