@@ -176,6 +176,11 @@ def _identifier():
     return ident
 
 
+def load_language_model() -> None:
+    """Load the language model now (about a second, once per process) instead of inside the first page that needs it."""
+    _identifier()
+
+
 def _heuristic(text: str) -> str | None:
     words = [w.lower().strip("'’-") for w in _WORD.findall(text)]
     fr = sum(w in _FR_WORDS for w in words) + (2 if _FR_CHARS.search(text) else 0)
