@@ -7,7 +7,9 @@ For each object, one query through ``queryAll`` (soft deletes arrive with IsDele
 Every page is upserted and its bookmark advanced **in the same transaction**, so a process killed at any
 point restarts from the last committed page: the look-back and the ``>=`` re-read the boundary rows and
 the upsert makes re-reading harmless. The bookmark never passes the run's start time (rows modified
-during the run are picked up by the next run).
+during the run are picked up by the next run). ``run_start`` is the millisecond boundary just after the run
+begins, reached before the first query: an edit saved before the run (even in the same millisecond) is in
+this run, a later one is stamped at or above it and is in the next.
 
 API economy, per object:
 - a run with nothing changed costs the query (1 call) and the getDeleted check (1 call); ``describe`` is
@@ -96,6 +98,30 @@ def now_utc() -> dt.datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+def run_start_after(now: dt.datetime) -> dt.datetime:
+    """The upper bound (``key < run_start``) of a run started at ``now``: the next millisecond boundary.
+
+    SystemModstamp has millisecond precision. Flooring ``now`` put an edit saved earlier in the very same
+    millisecond (stamped with that floor) outside ``key < run_start``: a sync started right after an edit
+    missed it until the next run. Every stamp given before ``now`` is at most its floor, so floor + 1 ms
+    covers them all.
+    """
+    return now.replace(microsecond=now.microsecond // 1000 * 1000) + dt.timedelta(milliseconds=1)
+
+
+def start_run() -> dt.datetime:
+    """``run_start_after(now)``, returned once the clock has passed it, so that every write made after this
+    call is stamped at or above it and belongs to the next run (``key >= watermark``), even with no look-back.
+    The wait is under a millisecond; it is bounded in case the clock steps back."""
+    run_start = run_start_after(dt.datetime.now(dt.timezone.utc))
+    for _ in range(10):
+        delay = (run_start - dt.datetime.now(dt.timezone.utc)).total_seconds()
+        if delay <= 0:
+            break
+        time.sleep(min(delay, 0.002))
+    return run_start
+
+
 def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -151,7 +177,7 @@ def run_sync(session_factory: sessionmaker[Session], settings: Settings, client:
     Salesforce errors end the run with status "stopped" (budget: resumable) or "failed" (the report's
     ``error`` says what to do); any other exception is recorded and re-raised.
     """
-    run_start = now_utc()
+    run_start = start_run()
     started = time.monotonic()
     calls_before = client.calls
     with session_factory() as session:

@@ -141,7 +141,6 @@ def test_deleted_and_edited_records_are_reflected_after_next_sync(org, factory, 
     settings = settings.replace(sync=dataclasses.replace(settings.sync, reconcile_every_hours=0))
     stored = [r["Description"] for r in org.records("Task") if r["Id"] == edited_task.source_id]
     assert stored == ["Le client veut une API GraphQL.\n\nCordialement,\nMarc"]
-    time.sleep(0.01)  # an edit stamped in the very millisecond a run starts belongs to the next run (`< run_start`)
     report = run_sync(factory, settings, client)
     assert report["status"] == "ok", report["error"]
     assert report["objects"]["Opportunity"]["deleted"] == 1 and report["objects"]["Task"]["deleted"] == 1, report
@@ -152,6 +151,27 @@ def test_deleted_and_edited_records_are_reflected_after_next_sync(org, factory, 
         item = s.scalars(select(models.FeedbackItem).where(models.FeedbackItem.source_id == edited_task.source_id)).one()
         assert (item.text, item.lang) == ("Le client veut une API GraphQL.", "fr"), (report["objects"]["Task"], [r["SystemModstamp"] for r in org.records("Task") if r["Id"] == item.source_id], report["job_run_id"])
         assert item.text_hash != edited_task.text_hash
+
+
+def test_an_edit_saved_just_before_a_sync_starts_is_mirrored_by_that_sync(org, factory, settings):
+    """SystemModstamp has millisecond precision: an edit stamped in the millisecond the run starts in was left
+    out by ``key < run_start`` (run_start floored to the millisecond) and only seen by the following run.
+    Each edit here is made early in a millisecond and the sync follows at once, as `retour sync` after a rep's
+    save would; every one must be mirrored by that very run."""
+    client = client_for(settings)
+    assert run_sync(factory, settings, client, objects=["Task"])["status"] == "ok"
+    task_id = sorted(live_ids(org, "Task"))[0]
+    for i in range(12):
+        deadline = time.monotonic() + 0.05
+        while time.time_ns() // 1000 % 1000 > 200 and time.monotonic() < deadline:
+            pass  # bounded spin: start the edit early in a millisecond, so the run starts in the same one
+        org.update("Task", task_id, Subject=f"Relance n°{i}")
+        report = run_sync(factory, settings, client, objects=["Task"])
+        assert report["status"] == "ok", report["error"]
+        with factory() as s:
+            subject = s.get(models.Activity, task_id).subject
+        stamp = next(r["SystemModstamp"] for r in org.records("Task") if r["Id"] == task_id)
+        assert subject == f"Relance n°{i}", (i, stamp, report["objects"]["Task"])
 
 
 def test_full_sync_removes_records_purged_beyond_the_deleted_window(org, factory, settings):

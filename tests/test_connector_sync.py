@@ -11,7 +11,7 @@ from responses.registries import OrderedRegistry
 from sqlalchemy import func, select
 
 from connector.client import OrgClient
-from connector.sync import run_sync
+from connector.sync import run_start_after, run_sync, start_run
 from retour.models import FeedbackItem, FeedbackSegment, JobRun, Opportunity, SyncState
 
 from tests.connector_helpers import (
@@ -268,3 +268,15 @@ def test_hard_deleted_ids_from_get_deleted_disappear_with_their_feedback(session
         assert s.get(Opportunity, "006Hs00001ABCdEIAX") is None
         assert s.scalar(select(func.count()).select_from(FeedbackItem)) == 0
         assert s.get(SyncState, "Opportunity").details["deleted_checked_at"] == covered[:19] + "Z"
+
+
+def test_run_start_bound_covers_every_stamp_of_the_starting_millisecond():
+    """``key < run_start`` must include an edit stamped in the millisecond the run starts in (stamps are floored
+    to the millisecond), and writes after the run starts must stamp at or above it (they go to the next run)."""
+    at = dt.datetime(2026, 11, 23, 2, 38, 45, 325_000, tzinfo=dt.timezone.utc)
+    assert run_start_after(at) == at + dt.timedelta(milliseconds=1)
+    assert run_start_after(at + dt.timedelta(microseconds=999)) == at + dt.timedelta(milliseconds=1)
+    before = dt.datetime.now(dt.timezone.utc)
+    start = start_run()
+    assert before < start <= dt.datetime.now(dt.timezone.utc)
+    assert start.microsecond % 1000 == 0

@@ -159,6 +159,21 @@ def test_composite_update_and_delete_collections(fresh_org, fresh_sf):
     assert set(ids[1:]) <= gone and ids[0] not in gone
 
 
+def test_a_burst_of_writes_is_never_stamped_in_the_future(fresh_org, fresh_sf):
+    """Every record written before a moment is seen by ``SystemModstamp <= that moment``: stamps follow the
+    org's clock even when 200 records are written in a few milliseconds (they may share a stamp)."""
+    opp = _an_opportunity(fresh_sf)
+    records = [{"attributes": {"type": "Task"}, "Subject": f"Burst {i}", "WhatId": opp} for i in range(200)]
+    results = fresh_sf.restful("composite/sobjects", method="POST", json={"allOrNone": True, "records": records})
+    assert all(r["success"] for r in results)
+    after_ms = time.time_ns() // 1_000_000
+    stamps = [r["SystemModstamp"] for r in fresh_org.records("Task") if (r["Subject"] or "").startswith("Burst ")]
+    assert len(stamps) == 200
+    now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(after_ms // 1000)) + f".{after_ms % 1000:03d}Z"
+    seen = fresh_sf.query_all(f"SELECT Id FROM Task WHERE Subject LIKE 'Burst %' AND SystemModstamp <= {now}")
+    assert seen["totalSize"] == 200, (max(stamps), now)
+
+
 def test_collections_over_200_records_are_refused(fresh_sf):
     records = [{"attributes": {"type": "Task"}, "Subject": f"t{i}"} for i in range(201)]
     with pytest.raises(SalesforceMalformedRequest) as info:
