@@ -43,6 +43,15 @@ class Context:
             self._factory = session_factory(self.engine)
         return self._factory
 
+    def close(self) -> None:
+        """Release the pooled database connections when the invocation ends. In one process running several
+        invocations (tests, `CliRunner`) the pool was otherwise left to the garbage collector, whose open
+        PostgreSQL connections then raised ResourceWarning in whatever code ran at that moment."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+            self._factory = None
+
     def ensure_schema(self) -> None:
         """Bring the database to head: the embedded default must work on first run with no extra step."""
         from retour.db import upgrade
@@ -65,8 +74,10 @@ class RetourGroup(click.Group):
 
 @click.group(cls=RetourGroup)
 @click.version_option(package_name="retour")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Retour: Salesforce feedback themes, decisions and insights back to reps."""
+    ctx.call_on_close(ctx.ensure_object(Context).close)
 
 
 @cli.command()

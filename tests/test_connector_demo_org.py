@@ -243,9 +243,16 @@ def test_retour_sync_command_prints_figures_per_object(org, engine, database_url
     from click.testing import CliRunner
 
     from retour.cli import _register, cli
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
     wipe(engine)
     _register()
     env = {**org.env(), "RETOUR_DATABASE_URL": database_url, "RETOUR_DATA_DIR": str(tmp_path)}
+    opened, closed = [], []
+    on_connect, on_close = (lambda dbapi, rec: opened.append(dbapi)), (lambda dbapi, rec: closed.append(dbapi))
+    event.listen(Pool, "connect", on_connect)
+    event.listen(Pool, "close", on_close)
     try:
         result = CliRunner().invoke(cli, ["sync", "--object", "Opportunity", "--object", "Case"], env=env)
         assert result.exit_code == 0, result.output
@@ -253,5 +260,10 @@ def test_retour_sync_command_prints_figures_per_object(org, engine, database_url
         result = CliRunner().invoke(cli, ["sync", "--object", "Case", "--json"], env=env)
         import json
         assert json.loads(result.output)["objects"]["Case"]["upserted"] == 0
+        # Each invocation closes the connections it opened: left to the garbage collector, an open PostgreSQL
+        # connection raised ResourceWarning (an error here) in whichever later test happened to be running.
+        assert opened and len(closed) == len(opened)
     finally:
+        event.remove(Pool, "connect", on_connect)
+        event.remove(Pool, "close", on_close)
         wipe(engine)
