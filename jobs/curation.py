@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs import discovery
-from retour.models import CurationEvent, FeedbackSegment, Theme, ThemeEvidence, ThemeProposal
+from retour.models import CurationEvent, FeedbackItem, FeedbackSegment, Theme, ThemeEvidence, ThemeProposal
 
 MAX_LABEL = 200
 
@@ -47,18 +47,19 @@ def _active(theme: Theme, what: str) -> None:
 
 def _centred_vectors(session: Session, segment_ids: Sequence[int]) -> np.ndarray:
     """The segments' vectors in the centred space theme centroids live in (same means as the passes)."""
-    from jobs.embed import centre
+    from jobs.embed import centre, group_key
     from jobs.themes import CENTRING_KEY
     from retour.models import AppSetting
 
-    rows = session.execute(select(FeedbackSegment.lang, FeedbackSegment.embedding).where(
+    rows = session.execute(select(FeedbackSegment.lang, FeedbackSegment.embedding, FeedbackItem.channel)
+                           .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id).where(
         FeedbackSegment.id.in_(list(segment_ids)), FeedbackSegment.embedding.is_not(None))).all()
     if not rows:
         return np.zeros((0, 0), dtype=np.float32)
     setting = session.get(AppSetting, CENTRING_KEY)
     means = {k: np.asarray(v, np.float32) for k, v in (setting.value.get("means", {}) if setting else {}).items()}
-    raw = np.stack([np.frombuffer(b, np.float32) for _lang, b in rows])
-    return centre(raw, [lang for lang, _b in rows], means)
+    raw = np.stack([np.frombuffer(b, np.float32) for _lang, b, _c in rows])
+    return centre(raw, [group_key(lang, channel) for lang, _b, channel in rows], means)
 
 
 def _close_proposals(session: Session, theme_ids: Sequence[int], kinds: Sequence[str], status: str) -> None:

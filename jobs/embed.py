@@ -10,8 +10,16 @@ Backends (``[themes] backend``):
   into exactly the space of last week's centroids without storing a fitted model.
 
 Centring: models that are not fully language-neutral put French and English sentences about the same
-thing in different corners. Subtracting each language's mean vector removes most of that offset. Means are
-computed once (first pass, or a rebuild) and kept, so incremental passes centre new text the same way.
+thing in different corners. Subtracting each language's mean vector removes most of that offset. The same
+holds for the channel: a loss-reason picklist line, a support case in the customer's voice and a rep's call
+note about the same gap sit apart, so the mean is taken per (language, channel) group, falling back to the
+language's mean for a rare group. Means are computed once (first pass, or a rebuild) and kept, so
+incremental passes centre new text the same way.
+
+What is embedded is a "view" of a segment (``embedding_view``): the frame of a CRM sentence — who speaks
+("she", "the HR director", "le client"), the reporting verb ("wants", "asked", "demande"), the meeting it
+came from ("demo ok", "call"), figures — weighs as much as the subject in a sentence encoder, so "She wants a
+release date" and "She wants a root-cause write-up" end up closer than two ways of saying the same gap.
 """
 
 from __future__ import annotations
@@ -46,6 +54,34 @@ def detect_lang(text: str, hint: str | None = None) -> str:
         return hint
     lang, _prob = _lang_identifier().classify(text or "")
     return lang if lang in LANGS else (hint if hint in LANGS else "en")
+
+
+# --------------------------------------------------------------------------------------------- view
+# Handwritten, bilingual: speakers, roles, reporting verbs and meeting words; never product nouns.
+_FRAME = re.compile(r"(?i)(?<![\w'’])(?:" + "|".join(sorted((
+    "she", "he", "they", "we", "i", "il", "elle", "ils", "elles", "on", "nous", "je",
+    "their", "our", "leur", "leurs", "notre", "nos",
+    "the client", "le client", "la cliente", "the customer", "customer", "client", "prospect", "the prospect",
+    "hr director", "the hr director", "drh", "daf", "cfo", "dsi", "cio", "ceo", "la drh", "le daf",
+    "want", "wants", "wanted", "need", "needs", "needed", "would like", "asked", "asks", "ask", "said", "says",
+    "told", "mentioned", "explained", "noted", "raised", "flagged", "feels", "thinks",
+    "veut", "veulent", "voudrait", "voudraient", "demande", "demandent", "besoin", "a dit", "dit", "souhaite",
+    "souhaitent", "aimerait", "aimeraient", "a demandé", "a signalé", "a remonté", "trouve", "estime",
+    "also", "aussi", "but", "mais", "really", "just", "juste", "vraiment",
+    "demo", "démo", "ok", "call", "meeting", "réunion", "rdv", "lost", "perdu", "deal",
+), key=len, reverse=True)).replace(" ", r"\s+") + r")(?![\w'’])")
+_FIGURE = re.compile(r"\d[\d,.%/:h]*")
+_SPACES = re.compile(r"\s+")
+
+
+def embedding_view(text: str) -> str:
+    """The words of a segment that say what it is about: its frame (speaker, role, reporting verb) and figures dropped.
+
+    Names of products and places stay: "Cegid", "Okta", "Power BI" are often the subject. A text made only of
+    frame words is embedded as it is.
+    """
+    view = _SPACES.sub(" ", _FIGURE.sub(" ", _FRAME.sub(" ", text or ""))).strip(" ,.;:-")
+    return view if len(view) >= 3 else (text or "")
 
 
 # --------------------------------------------------------------------------------------------- backends
@@ -195,25 +231,42 @@ def stack(blobs: Sequence[bytes], dim: int) -> np.ndarray:
     return np.frombuffer(b"".join(blobs), dtype=DTYPE).reshape(len(blobs), -1)
 
 
-def language_means(vectors: np.ndarray, langs: Sequence[str]) -> dict[str, np.ndarray]:
-    """Mean raw vector of each language (needs a few texts of a language to mean anything)."""
-    langs_arr = np.asarray(langs)
+GROUP_MIN = 5  # texts a language (or language and channel) needs for its mean to mean anything
+
+
+def group_key(lang: str, channel: str | None = None) -> str:
+    """The centring group of a segment: "fr" or "fr:case"."""
+    return f"{lang}:{channel}" if channel else lang
+
+
+def language_means(vectors: np.ndarray, keys: Sequence[str]) -> dict[str, np.ndarray]:
+    """Mean raw vector of each group key ("en", or "en:note"), plus of each language across its channels."""
+    keys_arr = np.asarray(keys)
+    langs_arr = np.asarray([k.split(":", 1)[0] for k in keys])
     means = {}
-    for lang in sorted(set(langs)):
-        mask = langs_arr == lang
-        if mask.sum() >= 5:
-            means[lang] = vectors[mask].mean(axis=0).astype(DTYPE)
+    for key, arr in [(k, keys_arr) for k in sorted(set(keys))] + [(lang, langs_arr) for lang in sorted(set(langs_arr))]:
+        mask = arr == key
+        if mask.sum() >= GROUP_MIN:
+            means[key] = vectors[mask].mean(axis=0).astype(DTYPE)
     return means
 
 
-def centre(vectors: np.ndarray, langs: Sequence[str], means: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Subtract each row's language mean (languages without a mean use the average of the known means), renormalise."""
+def centre(vectors: np.ndarray, keys: Sequence[str], means: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Subtract each row's group mean, renormalise.
+
+    A group without a mean of its own ("fr:case" with three cases) uses its language's mean; a language
+    without one uses the average of the language means.
+    """
     if len(vectors) == 0:
         return vectors
     out = vectors.astype(DTYPE, copy=True)
     if means:
-        fallback = np.mean(np.stack(list(means.values())), axis=0)
-        langs_arr = np.asarray(langs)
-        for lang in set(langs):
-            out[langs_arr == lang] -= means.get(lang, fallback)
+        lang_means = [v for k, v in means.items() if ":" not in k] or list(means.values())
+        fallback = np.mean(np.stack(lang_means), axis=0)
+        keys_arr = np.asarray(keys)
+        for key in set(keys):
+            mean = means.get(key)
+            if mean is None:
+                mean = means.get(key.split(":", 1)[0], fallback)
+            out[keys_arr == key] -= mean
     return normalise(out)

@@ -24,8 +24,9 @@ from sqlalchemy import delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from jobs import critical_mass as cm
-from jobs import discovery, labels
-from jobs.embed import Embedder, centre, detect_lang, get_embedder, normalise, stack, to_bytes
+from jobs import discovery, labels, prototypes
+from jobs.embed import (GROUP_MIN, Embedder, centre, detect_lang, embedding_view, get_embedder, group_key, normalise, stack,
+                        to_bytes)
 from jobs.segment import segment_text
 from retour.config import Settings
 from retour.models import (
@@ -84,38 +85,52 @@ def segment_new_items(session: Session) -> tuple[int, int]:
 
 
 def embed_pending(session: Session, embedder: Embedder) -> int:
-    """Embed feedback segments that have no vector from this model; vectors are stored so nothing is embedded twice."""
+    """Embed feedback segments that have no vector from this model; vectors are stored so nothing is embedded twice.
+
+    The zero-shot check (``jobs.prototypes``) then turns off segments that read as logistics rather than
+    feedback: strictly inside a call or meeting note (several clauses, most of them context), leniently for a
+    loss reason or case written to state a problem. A turned-off segment keeps its vector and its reason.
+    """
+    n_segments = (select(FeedbackSegment.item_id, func.count().label("n"))
+                  .group_by(FeedbackSegment.item_id).subquery())
     pending = session.execute(
-        select(FeedbackSegment.id, FeedbackSegment.text)
+        select(FeedbackSegment.id, FeedbackSegment.text, FeedbackItem.channel, n_segments.c.n)
+        .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
+        .join(n_segments, n_segments.c.item_id == FeedbackSegment.item_id)
         .where(FeedbackSegment.is_feedback.is_(True),
                or_(FeedbackSegment.embedding.is_(None), FeedbackSegment.embedding_model != embedder.name))
         .order_by(FeedbackSegment.id)).all()
+    fb_protos, lg_protos = prototypes.prototype_vectors(embedder)
     for start in range(0, len(pending), EMBED_BATCH):
         chunk = pending[start:start + EMBED_BATCH]
-        vecs = embedder.encode([t for _id, t in chunk])
+        vecs = embedder.encode([embedding_view(r[1]) for r in chunk])
+        bars = np.array([prototypes.bar(channel, n) for _id, _t, channel, n in chunk], dtype=np.float32)
+        keep = prototypes.feedback_margin(vecs, fb_protos, lg_protos) >= bars
         session.execute(update(FeedbackSegment), [
-            {"id": sid, "embedding": to_bytes(v), "embedding_model": embedder.name}
-            for (sid, _t), v in zip(chunk, vecs)])
+            {"id": r[0], "embedding": to_bytes(v), "embedding_model": embedder.name, "is_feedback": bool(k)}
+            for r, v, k in zip(chunk, vecs, keep)])
     return len(pending)
 
 
 def centring_means(session: Session, embedder: Embedder, *, recompute: bool) -> dict[str, np.ndarray]:
-    """Per-language mean vectors, computed once and kept so later passes centre new text identically."""
+    """Per-(language, channel) mean vectors, computed once and kept so later passes centre new text identically."""
     row = session.get(AppSetting, CENTRING_KEY)
     if row is not None and not recompute and row.value.get("model") == embedder.name:
         return {lang: np.asarray(v, dtype=np.float32) for lang, v in row.value.get("means", {}).items()}
     sums: dict[str, np.ndarray] = {}
     counts: dict[str, int] = defaultdict(int)
-    q = (select(FeedbackSegment.lang, FeedbackSegment.embedding)
+    q = (select(FeedbackSegment.lang, FeedbackItem.channel, FeedbackSegment.embedding)
+         .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
          .where(FeedbackSegment.is_feedback.is_(True), FeedbackSegment.embedding_model == embedder.name)
          .execution_options(yield_per=10_000))
-    for lang, blob in session.execute(q):
+    for lang, channel, blob in session.execute(q):
         v = np.frombuffer(blob, dtype=np.float32)
-        if lang not in sums:
-            sums[lang] = np.zeros_like(v)
-        sums[lang] += v
-        counts[lang] += 1
-    means = {lang: (sums[lang] / counts[lang]).astype(np.float32) for lang in sums if counts[lang] >= 5}
+        for key in (lang, group_key(lang, channel)):
+            if key not in sums:
+                sums[key] = np.zeros_like(v)
+            sums[key] += v
+            counts[key] += 1
+    means = {key: (sums[key] / counts[key]).astype(np.float32) for key in sums if counts[key] >= GROUP_MIN}
     value = {"model": embedder.name, "means": {k: v.tolist() for k, v in means.items()},
              "counts": dict(counts), "computed_at": utcnow().isoformat()}
     if row is None:
@@ -131,12 +146,13 @@ def _load_segments(session: Session, where: Sequence[Any], embedder: Embedder,
     """(id, item_id, lang, text) rows and their centred vectors."""
     rows = session.execute(
         select(FeedbackSegment.id, FeedbackSegment.item_id, FeedbackSegment.lang, FeedbackSegment.text,
-               FeedbackSegment.embedding)
+               FeedbackSegment.embedding, FeedbackItem.channel)
+        .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
         .where(FeedbackSegment.is_feedback.is_(True), FeedbackSegment.embedding_model == embedder.name, *where)
         .order_by(FeedbackSegment.id)).all()
     meta = [(r[0], r[1], r[2], r[3]) for r in rows]
     raw = stack([r[4] for r in rows], embedder.dim)
-    return meta, centre(raw, [m[2] for m in meta], means)
+    return meta, centre(raw, [group_key(r[2], r[5]) for r in rows], means)
 
 
 def _active_themes(session: Session) -> list[Theme]:

@@ -1,0 +1,139 @@
+"""Zero-shot "is this product feedback?" by nearness to handwritten prototype sentences.
+
+The lexical rules in ``jobs.segment`` see words, not meaning: "they need our VAT number and a signed purchase
+order" carries a need cue but is admin, "Champion happy, renewal on track" has no problem cue and says so.
+A sentence encoder places such clauses near other logistics and small talk. So each clause is compared with
+two small bilingual sets written by hand — what reps write around feedback (scheduling, sending documents,
+admin requests, status of the deal, courtesy, praise) and what product feedback sounds like (gaps, bugs,
+slowness, price, integrations, compliance, support, a competitor chosen) — and is kept only when it is
+nearer the feedback side by a margin.
+
+The prototypes are generic B2B-software sentences, not taken from any evaluation file; they are embedded
+through the same view as the segments (``jobs.embed.embedding_view``) so both sides are compared alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+LOGISTICS = (
+    # scheduling and next steps
+    "call back on Tuesday", "rappeler mardi", "left a voicemail, will try again tomorrow",
+    "laissé un message sur son répondeur", "meeting booked for next week", "rendez-vous calé jeudi matin",
+    "follow-up call scheduled after the holidays", "point de suivi prévu la semaine prochaine",
+    "next step: workshop with the project team", "prochaine étape : atelier avec l'équipe projet",
+    "I will chase them at the end of the month", "je relance fin du mois par mail",
+    "no reply yet, contact is on holiday", "pas de nouvelles, le contact est en congés",
+    # sending documents and admin
+    "sent proposal v2", "envoyé la proposition v2", "will send the recording and the slides",
+    "envoyer le devis et la présentation", "they asked for our bank details and a W-9 form",
+    "demande de RIB et de Kbis pour le référencement fournisseur", "purchase order received, contract sent for signature",
+    "bon de commande reçu, contrat envoyé en signature", "please add two admin users to the account",
+    "merci d'ajouter deux utilisateurs administrateurs", "could you resend last month's invoice copy",
+    "pouvez-vous renvoyer une copie de la facture", "password reset request for a new employee",
+    "demande de réinitialisation de mot de passe",
+    # deal status and organisation
+    "budget confirmed for next year, decision committee in March", "budget validé, comité de décision en mars",
+    "procurement is fine with the terms, signature expected end of month",
+    "les achats sont ok sur les conditions, signature prévue fin de mois",
+    "closed the lead as not qualified", "lead requalifié en nurturing",
+    "mostly discovery: headcount, sites, current tools and timeline",
+    "découverte : effectifs, sites, outils actuels et calendrier",
+    # courtesy, praise, relationship
+    "friendly call, he told me about his holidays", "échange sympa, elle revient de vacances",
+    "great demo, they loved it", "très bonne démo, ils ont adoré", "happy customer, renewal on track",
+    "client satisfait, renouvellement en bonne voie", "she agreed to be a reference for prospects",
+    "il accepte de témoigner lors de notre événement client", "invited them to our user conference and webinar",
+    "invitation au club utilisateurs et à la newsletter", "thanks for your help, best regards",
+    "merci pour votre aide, cordialement",
+)
+
+FEEDBACK = (
+    # missing capability
+    "missing feature, the product cannot do it", "fonctionnalité manquante, l'outil ne le permet pas",
+    "no single sign-on, their IT requires it", "pas de SSO, la DSI l'exige",
+    "the mobile app is too limited for field staff", "l'application mobile est trop limitée pour le terrain",
+    "reports are too basic, they export everything to Excel", "les rapports sont trop basiques, tout part dans Excel",
+    "no native integration with their ERP, manual rework every month",
+    "pas d'intégration native avec leur ERP, ressaisie manuelle chaque mois",
+    "the rules they need are not supported, they use a workaround",
+    "les règles dont ils ont besoin ne sont pas gérées, ils contournent à la main",
+    # quality, bugs, slowness
+    "the export file is rejected by their software", "le fichier d'export est rejeté par leur logiciel",
+    "the calculation is wrong and they fix it by hand", "le calcul est faux et ils corrigent à la main",
+    "the app crashes since the last update", "l'application plante depuis la dernière mise à jour",
+    "pages are very slow to load", "les pages sont très lentes à charger",
+    "the filing failed validation", "la déclaration a été rejetée au contrôle",
+    # price, competitor, contract
+    "too expensive compared with the competitor", "trop cher par rapport au concurrent",
+    "they chose a competitor because of a missing capability", "ils ont choisi un concurrent pour une fonctionnalité",
+    "price per user is too high for their size", "le prix par utilisateur est trop élevé pour leur taille",
+    # delivery, support, compliance
+    "the implementation is late and the project keeps slipping", "le projet de déploiement a pris du retard",
+    "support tickets stay unanswered for days", "les tickets au support restent sans réponse",
+    "data must be hosted in the EU, legal blocked it", "les données doivent être hébergées en Europe, blocage juridique",
+    "security review failed", "revue de sécurité échouée",
+    # reasons a deal is lost that are not the product's: they are feedback too
+    "our sponsor left the company and the deal stalled", "notre sponsor a quitté l'entreprise, le projet est à l'arrêt",
+    "budget frozen, no spending until next year", "budget gelé, aucune dépense avant l'an prochain",
+    "overcharged on the invoice, they want a credit note", "erreur de facturation, ils demandent un avoir",
+    "the contract terms are unacceptable to their legal team", "les conditions du contrat sont refusées par leur juridique",
+)
+
+# A clause counts as feedback when its mean similarity to its nearest FEEDBACK prototypes exceeds that to its
+# nearest LOGISTICS prototypes by MARGIN (cosine, uncentred space).
+TOP_K = 3
+NARRATIVE_MARGIN = 0.0  # a clause of a call or meeting note: most of its neighbours are context
+STANDALONE_MARGIN = -0.05  # a loss reason, a case, a short note: written to state a problem, only clear logistics goes
+NARRATIVE_CHANNELS = ("note",)
+NARRATIVE_MIN_SEGMENTS = 3
+
+
+def bar(channel: str | None, n_segments: int) -> float:
+    """The margin a segment must reach: strict among the clauses of a longer note, lenient elsewhere."""
+    narrative = channel in NARRATIVE_CHANNELS and n_segments >= NARRATIVE_MIN_SEGMENTS
+    return NARRATIVE_MARGIN if narrative else STANDALONE_MARGIN
+
+
+def prototype_vectors(embedder) -> tuple[np.ndarray, np.ndarray]:
+    """(feedback, logistics) prototype vectors for this embedder, computed once per process."""
+    return _encode_prototypes(embedder)
+
+
+_proto_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _encode_prototypes(embedder) -> tuple[np.ndarray, np.ndarray]:
+    from jobs.embed import embedding_view
+
+    if embedder.name not in _proto_cache:
+        _proto_cache[embedder.name] = (embedder.encode([embedding_view(t) for t in FEEDBACK]),
+                                       embedder.encode([embedding_view(t) for t in LOGISTICS]))
+    return _proto_cache[embedder.name]
+
+
+def _top_mean(sims: np.ndarray, k: int) -> np.ndarray:
+    k = min(k, sims.shape[1])
+    return np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+
+
+def feedback_margin(vectors: np.ndarray, feedback: np.ndarray, logistics: np.ndarray, *, k: int = TOP_K) -> np.ndarray:
+    """How much nearer each row is to product feedback than to logistics (positive: feedback)."""
+    if len(vectors) == 0:
+        return np.zeros(0, dtype=np.float32)
+    return _top_mean(vectors @ feedback.T, k) - _top_mean(vectors @ logistics.T, k)
+
+
+def looks_like_feedback(vectors: np.ndarray, feedback: np.ndarray, logistics: np.ndarray, *,
+                        margin: float = NARRATIVE_MARGIN, k: int = TOP_K) -> np.ndarray:
+    return feedback_margin(vectors, feedback, logistics, k=k) >= margin
+
+
+def texts_margin(embedder, texts: Sequence[str]) -> np.ndarray:
+    """feedback_margin for raw texts (tests, benches): embeds their views."""
+    from jobs.embed import embedding_view
+
+    fb, lg = _encode_prototypes(embedder)
+    return feedback_margin(embedder.encode([embedding_view(t) for t in texts]), fb, lg)

