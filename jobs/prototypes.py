@@ -80,11 +80,17 @@ FEEDBACK = (
     "budget frozen, no spending until next year", "budget gelé, aucune dépense avant l'an prochain",
     "overcharged on the invoice, they want a credit note", "erreur de facturation, ils demandent un avoir",
     "the contract terms are unacceptable to their legal team", "les conditions du contrat sont refusées par leur juridique",
+    "the decision maker changed and the new one prefers another tool",
+    "changement de décideur, le nouveau directeur préfère un autre outil",
+    "our main contact resigned, nobody owns the project now", "notre contact principal est parti, plus personne ne porte le projet",
+    "charged twice this month, refund needed", "prélevés deux fois ce mois-ci, remboursement demandé",
+    "invoice sent to the wrong company with the wrong amount", "facture envoyée à la mauvaise entité avec un mauvais montant",
+    "the application is sluggish and users complain about lag", "l'application rame, les utilisateurs se plaignent de latences",
 )
 
 # A clause counts as feedback when its mean similarity to its nearest FEEDBACK prototypes exceeds that to its
 # nearest LOGISTICS prototypes by MARGIN (cosine, uncentred space).
-TOP_K = 3
+TOP_K = 2
 NARRATIVE_MARGIN = 0.0  # a clause of a call or meeting note: most of its neighbours are context
 STANDALONE_MARGIN = -0.05  # a loss reason, a case, a short note: written to state a problem, only clear logistics goes
 NARRATIVE_CHANNELS = ("note",)

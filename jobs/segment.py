@@ -243,6 +243,14 @@ def is_feedback(clause: str) -> bool:
     return classify(clause).is_feedback
 
 
+PICKLIST_MAX_WORDS = 3
+
+
+def is_picklist_value(clause: str) -> bool:
+    """A loss-reason head short enough to be a picklist value ("Price", "Missing feature", "Autre")."""
+    return 0 < len(_words(clause)) <= PICKLIST_MAX_WORDS
+
+
 @dataclass(frozen=True)
 class Segment:
     position: int
@@ -266,10 +274,14 @@ def segment_text(text: str, channel: str = "note") -> list[Segment]:
     """
     clauses = _split(text)
     narrative = channel in NARRATIVE_CHANNELS and len(clauses) > 2
+    verdicts = [classify(clause, narrative=narrative).is_feedback for clause, _shift in clauses]
+    if channel == "loss_reason" and len(clauses) > 1 and is_picklist_value(clauses[0][0]) and any(verdicts[1:]):
+        # "Reason: Missing feature — no clock-in on phones": the free text says why, the picklist value only
+        # says which box was ticked (and is often the wrong box).
+        verdicts[0] = False
     out: list[Segment] = []
     prev_feedback = False
-    for clause, shift in clauses:
-        fb = classify(clause, narrative=narrative).is_feedback
+    for (clause, shift), fb in zip(clauses, verdicts):
         if fb and prev_feedback and not shift:
             last = out[-1]
             out[-1] = Segment(last.position, f"{last.text} {clause}", True)

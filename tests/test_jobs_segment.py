@@ -62,3 +62,13 @@ def test_empty_and_hostile_text_does_not_break_segmentation():
     assert segment_text("   \n\n ") == []
     segs = segment_text("<script>alert('x')</script>; DROP TABLE theme; --")
     assert all(isinstance(s.text, str) for s in segs)
+
+
+def test_loss_reason_picklist_value_gives_way_to_its_free_text():
+    segs = segment_text("Reason: Missing Feature — No mobile clock-in for frontline staff.", "loss_reason")
+    assert [(s.text, s.is_feedback) for s in segs] == [
+        ("Missing Feature", False), ("No mobile clock-in for frontline staff", True)]
+
+
+def test_loss_reason_made_of_a_picklist_value_only_is_kept():
+    assert [s.is_feedback for s in segment_text("Motif : Prix trop élevé", "loss_reason")] == [True]
