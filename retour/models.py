@@ -241,7 +241,8 @@ class Theme(Base):
     # Curator-set local similarity threshold offset, learnt from merges and splits.
     threshold_offset: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Indexed: the web app's cache version reads MAX(updated_at) on every page view.
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
     critical_since: Mapped[dt.datetime | None]
     decided_at: Mapped[dt.datetime | None]
     # Critical-mass figures of the last pass: accounts, items, revenue_lost, revenue_open, score, trend_30, trend_90, projection...
@@ -309,7 +310,7 @@ class Decision(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)  # cf. Theme
     approved_at: Mapped[dt.datetime | None]
     withdrawn_at: Mapped[dt.datetime | None]
 

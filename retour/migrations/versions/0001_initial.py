@@ -217,6 +217,7 @@ def upgrade() -> None:
     with op.batch_alter_table('theme', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_theme_score'), ['score'], unique=False)
         batch_op.create_index(batch_op.f('ix_theme_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_theme_updated_at'), ['updated_at'], unique=False)
 
     op.create_table('app_setting',
     sa.Column('key', sa.String(length=80), nullable=False),
@@ -262,6 +263,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('decision', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_decision_theme_id'), ['theme_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_decision_updated_at'), ['updated_at'], unique=False)
 
     op.create_table('feedback_segment',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -368,6 +370,7 @@ def downgrade() -> None:
 
     op.drop_table('feedback_segment')
     with op.batch_alter_table('decision', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_decision_updated_at'))
         batch_op.drop_index(batch_op.f('ix_decision_theme_id'))
 
     op.drop_table('decision')
@@ -378,6 +381,7 @@ def downgrade() -> None:
     op.drop_table('curation_event')
     op.drop_table('app_setting')
     with op.batch_alter_table('theme', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_theme_updated_at'))
         batch_op.drop_index(batch_op.f('ix_theme_status'))
         batch_op.drop_index(batch_op.f('ix_theme_score'))
 
