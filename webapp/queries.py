@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, aliased
 from retour.config import FieldMap, Settings
 from retour.models import (
     Account,
+    AppSetting,
     AppUser,
     CurationEvent,
     Decision,
@@ -33,6 +34,7 @@ from retour.models import (
     FeedbackSegment,
     Opportunity,
     SalesforceUser,
+    SyncState,
     Theme,
     ThemeEvidence,
     utcnow,
@@ -249,11 +251,25 @@ def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None, 
                  filtered=f.filters_evidence)
 
 
-def data_version(session: Session) -> tuple[Any, Any]:
-    """What changes when a theme pass or a curation changes themes or evidence: the cache keys' version."""
-    row = session.execute(select(select(func.max(Theme.updated_at)).scalar_subquery(),
-                                 select(func.max(CurationEvent.id)).scalar_subquery())).one()
-    return (row[0], row[1])
+def data_version(session: Session) -> tuple[Any, ...]:
+    """What moves when anything the board or a theme page shows is written: the cache keys' version, in one query.
+
+    - a theme pass or a curation changes a theme (``updated_at``) and/or logs a curation event (a new id);
+    - a decision is created or changed (``updated_at``); the push pause is switched (``app_setting``);
+    - a sync commits each object's bookmark with its last rows and deletions: the latest run's start and how many
+      objects have finished it (all objects of one run share that start).
+    Each is a MAX on a primary key or a table of a few rows, cheap whatever the data size.
+    """
+    last_sync = select(func.max(SyncState.last_run_at)).scalar_subquery()
+    row = session.execute(select(
+        select(func.max(Theme.updated_at)).scalar_subquery(),
+        select(func.max(CurationEvent.id)).scalar_subquery(),
+        select(func.max(Decision.updated_at)).scalar_subquery(),
+        select(func.max(AppSetting.updated_at)).scalar_subquery(),
+        last_sync,
+        select(func.count()).select_from(SyncState).where(SyncState.last_run_at == last_sync).scalar_subquery(),
+    )).one()
+    return tuple(row)
 
 
 def _bucket(column: Any, edges: Sequence[dt.datetime]) -> Any:

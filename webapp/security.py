@@ -25,6 +25,7 @@ from flask import Flask, abort, current_app, g, redirect, request, session, url_
 
 from retour.config import Settings
 from retour.models import AppUser
+from webapp.cache import CSRF_SLOT, EMAIL_SLOT, rendering_slots
 from webapp.db import get_session
 from webapp.users import role_rank
 
@@ -138,6 +139,8 @@ class LoginLimiter:
 
 # --------------------------------------------------------------------------------------------- CSRF
 def csrf_token() -> str:
+    if rendering_slots():  # a page rendered for the page cache: filled in per request (webapp.cache)
+        return CSRF_SLOT
     token = session.get("csrf")
     if not token:
         token = session["csrf"] = secrets.token_urlsafe(32)
@@ -153,6 +156,14 @@ def _csrf_ok() -> bool:
 # --------------------------------------------------------------------------------------------- users
 def current_user() -> AppUser | None:
     return g.get("user")
+
+
+def user_email() -> str:
+    """The e-mail shown in the header: a slot while a page is rendered for the page cache."""
+    user = current_user()
+    if user is None:
+        return ""
+    return EMAIL_SLOT if rendering_slots() else user.email
 
 
 def client_ip() -> str:
@@ -227,7 +238,8 @@ def init_app(app: Flask) -> None:
     app.extensions["retour.login_limiter"] = LoginLimiter(settings.web.login_attempts_per_minute)
     app.before_request(_authorise)
     app.after_request(_headers)
-    app.jinja_env.globals.update(csrf_token=csrf_token, has_role=has_role, current_user=current_user)
+    app.jinja_env.globals.update(csrf_token=csrf_token, has_role=has_role, current_user=current_user,
+                                 user_email=user_email)
 
 
 def login_limiter() -> LoginLimiter:

@@ -31,8 +31,11 @@ def test_every_route_declares_a_minimum_role(app):
     assert not sorted(PERMISSIONS.keys() - endpoints), "PERMISSIONS lists endpoints that no longer exist"
 
 
-def test_role_matrix_every_route_for_every_role(app, session, factory, users, connection, capsys):
-    """Every route x (anonymous + each role): refused below its minimum role, never refused at or above it."""
+@pytest.mark.parametrize("cache_seconds", [0, 60], ids=["no-cache", "page-cache"])
+def test_role_matrix_every_route_for_every_role(app, session, factory, users, connection, capsys, cache_seconds):
+    """Every route x (anonymous + each role): refused below its minimum role, never refused at or above it,
+    with the page cache off and on (a page cached for one role is never served to a role below it)."""
+    app.config["RETOUR_CACHE_SECONDS"] = cache_seconds
     made = factory.theme("Matrix theme", items=2)
     other = factory.theme("Matrix other", items=1)
     decision = Decision(theme_id=made.theme.id, status="planned", insight_en="Coming in May.", state="draft")

@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from markupsafe import Markup
 
 from webapp import queries
-from webapp.cache import cached
+from webapp.cache import cached, cached_page
 from webapp.charts import sparkline
 from webapp.db import get_session, settings
 
@@ -30,13 +30,18 @@ def index():
         filters = queries.BoardFilters.from_args(request.args, cfg)
     except queries.FilterError as exc:
         return render_template("error.html", code=400, message=str(exc)), 400
+    return cached_page(lambda: _board_page(filters))
+
+
+def _board_page(filters: queries.BoardFilters) -> str:
+    cfg = settings()
     session = get_session()
+    version = queries.data_version(session)
     if filters.filters_evidence:  # aggregates over all matching evidence: cached per data version
-        key = ("board", filters.query_string(), queries.data_version(session))
-        result = cached(key, lambda: queries.board(session, filters))
+        result = cached(("board", filters.query_string(), version), lambda: queries.board(session, filters))
     else:
         result = queries.board(session, filters, memo=cached)
-    facets = cached(("facets",), lambda: queries.facets(session, cfg))
+    facets = cached(("facets", version), lambda: queries.facets(session, cfg))
     return render_template("board.html", board=result, filters=filters, facets=facets, rows_html=rows_html(result),
                            extra=cfg.mapping.extra,
                            statuses=queries.BOARD_STATUSES, sources=queries.SOURCES, langs=queries.FEEDBACK_LANGS,

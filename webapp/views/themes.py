@@ -9,15 +9,12 @@ from flask_babel import get_locale, gettext as _
 from markupsafe import Markup
 
 from webapp import actions, queries
-from webapp.cache import cached
+from webapp.cache import CSRF_SLOT, cached, cached_page
 from webapp.charts import bar_chart
 from webapp.db import get_session, settings
 from webapp.security import csrf_token, current_user, has_role
 
 bp = Blueprint("themes", __name__, url_prefix="/themes")
-
-
-CSRF_PLACEHOLDER = "__retour_csrf_token__"
 
 
 def evidence_html(theme, evidence: list, others: list, sf_url) -> Markup:
@@ -27,8 +24,8 @@ def evidence_html(theme, evidence: list, others: list, sf_url) -> Markup:
     key = ("evidence_html", str(get_locale()), can_curate, theme.id, theme.status,
            tuple(astuple(e) for e in evidence), tuple(others), settings().salesforce.instance_url)
     html = cached(key, lambda: render_template("_evidence_list.html", theme=theme, evidence=evidence, others=others,
-                                               sf_url=sf_url, csrf_placeholder=CSRF_PLACEHOLDER))
-    return Markup(html.replace(CSRF_PLACEHOLDER, csrf_token()))
+                                               sf_url=sf_url, csrf_placeholder=CSRF_SLOT))
+    return Markup(html.replace(CSRF_SLOT, csrf_token()))
 
 
 def detail_context(theme_id: int, page: int = 1) -> dict:
@@ -60,7 +57,11 @@ def detail_context(theme_id: int, page: int = 1) -> dict:
 def detail(theme_id: int):
     """Show a theme: chart, deals, evidence with links to Salesforce, decisions and the activity log."""
     page = actions.parse_int(request.args.get("page")) or 1
-    ctx = detail_context(theme_id, max(1, min(page, 10_000)))
+    return cached_page(lambda: _detail_page(theme_id, max(1, min(page, 10_000))))
+
+
+def _detail_page(theme_id: int, page: int):
+    ctx = detail_context(theme_id, page)
     theme = ctx["theme"]
     if theme.status == "merged" and theme.merged_into_id:
         flash(_("“%(label)s” was merged into this theme.", label=theme.label))
