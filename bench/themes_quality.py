@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
 
-from jobs import discovery  # noqa: E402
+from jobs import discovery, prototypes  # noqa: E402
 from jobs.embed import get_embedder  # noqa: E402
 from jobs.sample import discover  # noqa: E402
 from retour.config import load_settings  # noqa: E402
@@ -119,7 +119,11 @@ def main() -> None:
     settings = load_settings({"themes": {"backend": args.backend, "granularity": args.granularity}}, environ={})
     threshold = discovery.threshold_for(args.granularity, get_embedder(args.backend).base_threshold)
     print(f"settings: backend={settings.themes.backend} granularity={settings.themes.granularity} "
-          f"min_theme_size={settings.themes.min_theme_size} threshold={threshold:.3f} linkage_cut={discovery.linkage_threshold(threshold):.4f}")
+          f"min_theme_size={settings.themes.min_theme_size} threshold={threshold:.3f} "
+          f"linkage_cut={discovery.linkage_threshold(threshold):.4f} centring=language+channel view=frame-stripped "
+          f"prototype_filter(top_k={prototypes.TOP_K} narrative_margin={prototypes.NARRATIVE_MARGIN} "
+          f"standalone_margin={prototypes.STANDALONE_MARGIN} prototypes={len(prototypes.FEEDBACK)}+{len(prototypes.LOGISTICS)})")
+    print("held-out: half A's themes were used to choose these defaults; half B's were not looked at")
     for name in SETS:
         rows = load(args.eval_dir / name)
         t0 = time.perf_counter()
@@ -129,7 +133,7 @@ def main() -> None:
         if args.quick:
             continue
         a, b = halves(rows)
-        for tag, part in (("half A     ", a), ("half B     ", b)):
+        for tag, part in (("half A tune", a), ("half B held", b)):
             r = discover([part], settings)
             print(tag, fmt(score(part, r["passes"][0]["items"])))
         for s in stability(rows, settings):
