@@ -243,7 +243,7 @@ def load(base: str, path: str, cookies: list[str], total: int) -> dict:
     read in full. Latency is from writing the request to having the whole body.
     """
     host, port = base.removeprefix("http://").rsplit(":", 1)
-    asyncio.run(_load(host, int(port), path, cookies[:2], 2))  # warm-up
+    asyncio.run(_load(host, int(port), path, cookies, 1))  # warm-up: one request per client, so every worker has the page
     per_client = max(1, total // len(cookies))
     cpu = time.process_time()
     lat, wall, received = asyncio.run(_load(host, int(port), path, cookies, per_client))

@@ -2,9 +2,10 @@
 boards, the evidence page, monthly figures, deals, filter values).
 
 Pages: ``cached_page`` keeps the HTML of a GET page per (path and query string, language, role, data version).
-The data version (``queries.data_version``, one query on indexed or tiny tables) moves with every curation,
+The data version (``queries.VERSION_COLUMNS``: maxima on indexed or tiny tables) moves with every curation,
 decision, theme pass, pause switch and synced object, so what anyone just did shows on the next request, in
-every worker. What differs between two people of the same role and language is rendered as slots (the CSRF
+every worker. It is read with the signed-in user in one autocommit query (``security._load_user``), so a hit
+costs one round trip to the database and opens no ORM session. What differs between two people of the same role and language is rendered as slots (the CSRF
 token, the e-mail in the header) and filled in per request, so a cached page holds no one's secret; a page
 with a flashed message pending is rendered for that request only. The fragments' keys include the theme's
 ``updated_at`` and/or the data version, or the fragment's content itself.
@@ -104,16 +105,16 @@ def cached_page(render: Callable[[], Any]) -> Any:
 
     ``render`` returns the page's HTML (cached) or a response such as a redirect (passed through, not cached).
     """
-    from webapp.db import get_session
-    from webapp.queries import data_version
-    from webapp.security import csrf_token, current_user
+    from webapp.security import csrf_token, signed_in
 
     ttl = float(current_app.config["RETOUR_CACHE_SECONDS"])
-    user = current_user()
+    user = signed_in()
     if ttl <= 0 or user is None or request.method != "GET" or "_flashes" in session:
         return render()
     pages: TTLCache = current_app.extensions["retour.page_cache"]
-    key = (request.full_path, str(get_locale()), user.role, data_version(get_session()))
+    # The version was read with the signed-in user, before any of the page's data: the page stored under it is
+    # at least that new.
+    key = (request.full_path, str(get_locale()), user.role, g.data_version)
     html = pages.get(key, ttl)
     if html is None:
         with pages.single_flight(key):

@@ -20,7 +20,7 @@ TRANSLATIONS = Path(__file__).with_name("translations")
 
 
 def select_locale() -> str:
-    user = g.get("user")
+    user = g.get("signed_in")
     if user is not None and user.locale in LANGUAGES:
         return user.locale
     chosen = session.get("lang")

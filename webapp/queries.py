@@ -251,25 +251,33 @@ def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None, 
                  filtered=f.filters_evidence)
 
 
-def data_version(session: Session) -> tuple[Any, ...]:
-    """What moves when anything the board or a theme page shows is written: the cache keys' version, in one query.
-
-    - a theme pass or a curation changes a theme (``updated_at``) and/or logs a curation event (a new id);
-    - a decision is created or changed (``updated_at``); the push pause is switched (``app_setting``);
-    - a sync commits each object's bookmark with its last rows and deletions: the latest run's start and how many
-      objects have finished it (all objects of one run share that start).
-    Each is a MAX on a primary key or a table of a few rows, cheap whatever the data size.
-    """
+def _version_columns() -> tuple[Any, ...]:
     last_sync = select(func.max(SyncState.last_run_at)).scalar_subquery()
-    row = session.execute(select(
+    return (
         select(func.max(Theme.updated_at)).scalar_subquery(),
         select(func.max(CurationEvent.id)).scalar_subquery(),
         select(func.max(Decision.updated_at)).scalar_subquery(),
         select(func.max(AppSetting.updated_at)).scalar_subquery(),
         last_sync,
         select(func.count()).select_from(SyncState).where(SyncState.last_run_at == last_sync).scalar_subquery(),
-    )).one()
-    return tuple(row)
+    )
+
+
+# What moves when anything the board or a theme page shows is written: the cache keys' version.
+# - a theme pass or a curation changes a theme (``updated_at``) and/or logs a curation event (a new id);
+# - a decision is created or changed (``updated_at``); the push pause is switched (``app_setting``);
+# - a sync commits each object's bookmark with its last rows and deletions: the latest run's start and how many
+#   objects have finished it (all objects of one run share that start).
+# Each is a MAX on an index or a table of a few rows: cheap whatever the data size. Built once, so SQLAlchemy
+# keeps its compiled form (webapp.security reads it with the signed-in user in the same statement).
+VERSION_COLUMNS = _version_columns()
+VERSION_WIDTH = len(VERSION_COLUMNS)
+DATA_VERSION = select(*VERSION_COLUMNS)
+
+
+def data_version(session: Session) -> tuple[Any, ...]:
+    """The data version now (see VERSION_COLUMNS), in one query."""
+    return tuple(session.execute(DATA_VERSION).one())
 
 
 def _bucket(column: Any, edges: Sequence[dt.datetime]) -> Any:

@@ -19,14 +19,17 @@ import secrets
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from sqlalchemy import bindparam, select
 
 from retour.config import Settings
 from retour.models import AppUser
 from webapp.cache import CSRF_SLOT, EMAIL_SLOT, rendering_slots
-from webapp.db import get_session
+from webapp.db import get_session, probe
+from webapp.queries import VERSION_COLUMNS, VERSION_WIDTH
 from webapp.users import role_rank
 
 log = logging.getLogger("retour.web")
@@ -154,16 +157,38 @@ def _csrf_ok() -> bool:
 
 
 # --------------------------------------------------------------------------------------------- users
+@dataclass(frozen=True)
+class SignedIn:
+    """Who is signed in, as read by the one query every request makes (no ORM session needed)."""
+
+    id: int
+    email: str
+    role: str
+    locale: str | None
+
+
+_USER_AND_VERSION = select(AppUser.id, AppUser.email, AppUser.role, AppUser.locale, AppUser.is_active,
+                           *VERSION_COLUMNS).where(AppUser.id == bindparam("uid"))
+
+
+def signed_in() -> SignedIn | None:
+    return g.get("signed_in")
+
+
 def current_user() -> AppUser | None:
-    return g.get("user")
+    """The signed-in account as a row of the request's session (loaded on first use: views that write need it)."""
+    if "user" not in g:
+        who = signed_in()
+        g.user = get_session().get(AppUser, who.id) if who is not None else None
+    return g.user
 
 
 def user_email() -> str:
     """The e-mail shown in the header: a slot while a page is rendered for the page cache."""
-    user = current_user()
-    if user is None:
+    who = signed_in()
+    if who is None:
         return ""
-    return EMAIL_SLOT if rendering_slots() else user.email
+    return EMAIL_SLOT if rendering_slots() else who.email
 
 
 def client_ip() -> str:
@@ -176,8 +201,8 @@ def is_api() -> bool:
 
 
 def has_role(role: str) -> bool:
-    user = current_user()
-    return user is not None and role_rank(user.role) >= role_rank(role)
+    who = signed_in()
+    return who is not None and role_rank(who.role) >= role_rank(role)
 
 
 def login(user: AppUser) -> None:
@@ -189,12 +214,14 @@ def login(user: AppUser) -> None:
 
 
 def _load_user() -> None:
-    g.user = None
+    """Read the signed-in account and the data version (webapp.cache's key) in one autocommit query."""
+    g.signed_in = None
     uid = session.get("uid")
     if uid is not None:
-        user = get_session().get(AppUser, uid)
-        if user is not None and user.is_active:
-            g.user = user
+        row = probe(_USER_AND_VERSION, {"uid": uid})
+        if row is not None and row.is_active:
+            g.signed_in = SignedIn(row.id, row.email, row.role, row.locale)
+            g.data_version = tuple(row[len(row) - VERSION_WIDTH:])
         else:
             session.clear()
 
@@ -210,12 +237,12 @@ def _authorise():
     if endpoint != "static":
         _load_user()
     if needed != PUBLIC:
-        if g.user is None:
+        if g.signed_in is None:
             if is_api():
                 abort(401)
             return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
         if not has_role(needed):
-            log.info("web=forbidden endpoint=%s role=%s needed=%s", endpoint, g.user.role, needed)
+            log.info("web=forbidden endpoint=%s role=%s needed=%s", endpoint, g.signed_in.role, needed)
             abort(403)
     if request.method in UNSAFE_METHODS and not _csrf_ok():
         log.warning("web=csrf endpoint=%s state=rejected", endpoint)
@@ -238,7 +265,8 @@ def init_app(app: Flask) -> None:
     app.extensions["retour.login_limiter"] = LoginLimiter(settings.web.login_attempts_per_minute)
     app.before_request(_authorise)
     app.after_request(_headers)
-    app.jinja_env.globals.update(csrf_token=csrf_token, has_role=has_role, current_user=current_user,
+    # Templates read who is signed in (e-mail, role) without loading the account into the session.
+    app.jinja_env.globals.update(csrf_token=csrf_token, has_role=has_role, current_user=signed_in,
                                  user_email=user_email)
 
 
