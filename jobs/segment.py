@@ -31,6 +31,9 @@ _LABEL_PREFIX = re.compile(
     r"objet|subject|sujet|re|tr|fw|fwd|note|notes|cr|compte[- ]rendu)\s*:\s*", re.IGNORECASE)
 _WORD = re.compile(r"[\wÀ-ÖØ-öø-ÿ'’]+", re.UNICODE)
 
+_CONTRAST = re.compile(r"(?:but|however|although|though|mais|cependant|toutefois|pourtant|par contre|en revanche)\b",
+                       re.IGNORECASE)
+CONTRAST_MIN_WORDS = 8  # a shorter contrast clause is glued back to the clause it qualifies
 MIN_WORDS = 3  # shorter pieces are glued to a neighbour: "But he's frustrated:" is not a subject on its own
 
 
@@ -64,9 +67,16 @@ def _split(text: str, min_words: int = MIN_WORDS) -> list[tuple[str, bool]]:
         # Glue short stubs within a block only: a line or bullet of its own ("rappeler mardi") stays apart.
         pieces = []
         for sentence in _SENTENCE.split(block):
+            first = len(pieces)
             for clause in _CONNECTIVE.split(sentence):
                 clause = _LABEL_PREFIX.sub("", clause.strip(" \t,:.-–—")).strip(" \t,:-–—")
-                if clause:
+                if not clause:
+                    continue
+                # "We can simulate per employee, but not a budget scenario": a short contrast completes the
+                # clause before it; alone it would say nothing ("but not a budget scenario").
+                if len(pieces) > first and _CONTRAST.match(clause) and len(_words(clause)) < CONTRAST_MIN_WORDS:
+                    pieces[-1] = f"{pieces[-1]}, {clause}"
+                else:
                     pieces.append(clause)
         block_out: list[str] = []
         carry = ""

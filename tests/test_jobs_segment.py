@@ -72,3 +72,10 @@ def test_loss_reason_picklist_value_gives_way_to_its_free_text():
 
 def test_loss_reason_made_of_a_picklist_value_only_is_kept():
     assert [s.is_feedback for s in segment_text("Motif : Prix trop élevé", "loss_reason")] == [True]
+
+
+def test_short_contrast_completes_the_clause_it_qualifies():
+    assert split_clauses("We can simulate per employee, but not a budget scenario.") == [
+        "We can simulate per employee, but not a budget scenario"]
+    # A long contrast is a subject of its own.
+    assert len(split_clauses("Friendly call with the team, but the export to their ledger fails every single month")) == 2
