@@ -159,8 +159,8 @@ def replay(pages: list[tuple[str, list[dict]]], db: Path, tmp: str, env: dict) -
                 session.add(states[name])
                 session.commit()
             c0, w0 = time.process_time(), time.perf_counter()
-            sync._ingest(session, None, streams[name], records, states[name], sync.StreamFigures(), set(),
-                         run_start, True)
+            sync._ingest(session, None, streams[name], records, states[name], sync.StreamFigures(), run_start,
+                         True)
             session.commit()
             fig = out.setdefault(name, [0, 0.0, 0.0])
             fig[0] += len(records)

@@ -12,10 +12,11 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from connector.text import clean_text, detect_language, text_hash
+from connector.rows import executemany
+from connector.text import clean_text, detect_language, detect_languages, text_hash
 from retour.models import FeedbackItem, FeedbackSegment
 
 CHUNK = 500  # ids per IN (...) clause
@@ -112,18 +113,23 @@ def apply_feedback(session: Session, source_object: str, source_ids: list[str], 
                 "occurred_at": item.occurred_at})
     inserts, updates, changed_ids, drop_ids = [], [], [], []
     seen: set[tuple[str, str]] = set()
+    composed = []
     for spec in specs:
-        key = (spec.source_id, spec.source_field)
-        seen.add(key)
-        # Language detection is the costly part of rendering: run it only for new or changed text.
         text, sample = _compose(spec)
-        old = existing.get(key)
+        old = existing.get((spec.source_id, spec.source_field))
+        digest = text_hash(text) if text else ""
+        composed.append((spec, text, sample, old, digest))
+    # Language detection is the costly part of rendering: run it only for new or changed text, for the whole
+    # batch at once (the model's byte walk is vectorised across texts).
+    fresh = [sample for _, text, sample, old, digest in composed if text and (old is None or old[1] != digest)]
+    langs = iter(detect_languages(fresh))
+    for spec, text, sample, old, digest in composed:
+        seen.add((spec.source_id, spec.source_field))
         if not text:
             if old:
                 drop_ids.append(old[0])
             continue
-        digest = text_hash(text)
-        lang = detect_language(sample) if old is None or old[1] != digest else None
+        lang = next(langs) if old is None or old[1] != digest else None
         meta = {"account_id": spec.account_id, "opportunity_id": spec.opportunity_id, "owner_id": spec.owner_id,
                 "occurred_at": spec.occurred_at}
         if old is None:
@@ -142,7 +148,9 @@ def apply_feedback(session: Session, source_object: str, source_ids: list[str], 
     table = FeedbackItem.__table__
     if inserts:
         now = dt.datetime.now(dt.timezone.utc)
-        session.execute(insert(table), [{**row, "created_at": now, "updated_at": now} for row in inserts])
+        for row in inserts:
+            row["created_at"] = row["updated_at"] = now
+        executemany(session, table, inserts)
     if updates:
         now = dt.datetime.now(dt.timezone.utc)
         by_keys: dict[tuple, list[dict]] = {}

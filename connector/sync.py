@@ -47,6 +47,7 @@ from connector.errors import (
     RetourSalesforceError,
 )
 from connector.feedback import apply_feedback, delete_feedback, specs_for
+from connector.rows import executemany
 from connector.streams import (
     ContentNoteStream,
     MappingError,
@@ -129,20 +130,7 @@ def _iso(value: dt.datetime) -> str:
 # ------------------------------------------------------------------------------------------ store
 def upsert_rows(session: Session, model: type, rows: list[dict]) -> None:
     """``INSERT … ON CONFLICT (id) DO UPDATE`` in one executemany (SQLite and PostgreSQL)."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - Retour supports these two
-        raise RuntimeError(f"unsupported database dialect {dialect}")
-    table = model.__table__
-    stmt = insert(table)
-    columns = [c for c in rows[0] if c != "id"]
-    stmt = stmt.on_conflict_do_update(index_elements=["id"], set_={c: stmt.excluded[c] for c in columns})
-    session.execute(stmt, rows)
+    executemany(session, model.__table__, rows, conflict_key="id")
 
 
 def _local_ids_query(stream: Stream):
@@ -255,7 +243,9 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
         lower = None if full else state.watermark - dt.timedelta(seconds=cfg.lookback_seconds)
         soql = build_query(stream, fields, lower, run_start)
         log.debug("job=sync stream=%s state=query full=%s soql=%s", name, full, json.dumps(soql))
-        seen: set[str] | None = set() if full else None
+        # Every row this full pull writes is stamped (synced_at) at or after this instant; rows stamped before it
+        # were not seen. Kept in the database instead of a set of Ids in memory (300,000 Ids: tens of MB).
+        pull_started = now_utc() if full else None
         ordered = True
         page_no = 0
         try:
@@ -264,7 +254,7 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
                 ordered = ordered and in_order
                 page_no += 1
                 t_ingest = time.monotonic()
-                _ingest(session, client, stream, records, state, figures, seen, run_start, ordered)
+                _ingest(session, client, stream, records, state, figures, run_start, ordered)
                 if page_hook:
                     page_hook(name, page_no)
                 session.commit()
@@ -282,7 +272,7 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
             raise
 
         if full:
-            figures.deleted += _reconcile_seen(session, client, stream, seen or set())
+            figures.deleted += _reconcile_unseen(session, client, stream, pull_started)
             details.pop("full_pending", None)
             state.last_full_at = run_start
             state.last_reconcile_at = run_start
@@ -406,7 +396,7 @@ def _bulk_batches(client: OrgClient, stream: Stream, soql: str) -> Iterator[tupl
 
 # ------------------------------------------------------------------------------------------ ingest
 def _ingest(session: Session, client: OrgClient, stream: Stream, records: list[dict], state: SyncState,
-            figures: StreamFigures, seen: set[str] | None, run_start: dt.datetime, ordered: bool) -> None:
+            figures: StreamFigures, run_start: dt.datetime, ordered: bool) -> None:
     live, dead = [], []
     for rec in records:
         (dead if parse_bool(rec.get("IsDeleted") or False) else live).append(rec)
@@ -434,8 +424,6 @@ def _ingest(session: Session, client: OrgClient, stream: Stream, records: list[d
         figures.feedback[k] = figures.feedback.get(k, 0) + v
     if dead:
         figures.deleted += delete_mirrored(session, stream, [r["Id"] for r in dead])
-    if seen is not None:
-        seen.update(r["id"] for r in rows)
     figures.fetched += len(records)
     figures.upserted += len(rows)
     if ordered and records:
@@ -502,11 +490,11 @@ def _remote_existing(client: OrgClient, stream: Stream, ids: list[str]) -> set[s
     return found
 
 
-def _reconcile_seen(session: Session, client: OrgClient, stream: Stream, seen: set[str]) -> int:
-    """After a full pull: local rows it did not see are gone from Salesforce - after re-checking those ids
-    (a record modified during the run is outside the pull's time window but still exists)."""
-    local = set(session.scalars(_local_ids_query(stream)))
-    candidates = sorted(local - seen)
+def _reconcile_unseen(session: Session, client: OrgClient, stream: Stream, pull_started: dt.datetime) -> int:
+    """After a full pull: local rows it did not write (stamped before it started) are gone from Salesforce -
+    after re-checking those ids (a record modified during the run is outside the pull's time window but still
+    exists; a record that could not be mapped was skipped but still exists)."""
+    candidates = sorted(session.scalars(_local_ids_query(stream).where(stream.model.synced_at < pull_started)))
     if not candidates:
         return 0
     gone = sorted(set(candidates) - _remote_existing(client, stream, candidates))
@@ -519,8 +507,8 @@ def _reconcile_ids(session: Session, client: OrgClient, stream: Stream) -> int:
     soql = format_soql("SELECT Id FROM {:literal}", stream.name)
     for page in client.query_pages(soql, object_name=stream.name, include_deleted=False):
         remote.update(r["Id"] for r in page.get("records", []))
-    local = set(session.scalars(_local_ids_query(stream)))
-    gone = sorted(local - remote)
+    gone = sorted(i for i in session.scalars(_local_ids_query(stream).execution_options(yield_per=5_000))
+                  if i not in remote)
     if gone:
         log.info("job=sync stream=%s state=reconciled gone=%d", stream.name, len(gone))
     return delete_mirrored(session, stream, gone)
