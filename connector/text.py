@@ -10,10 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import html
+import lzma
+import math
 import re
+import shutil
+import tempfile
+import zipfile
+from array import array
+from collections import Counter
 from functools import lru_cache
 from itertools import filterfalse
 from html.parser import HTMLParser
+
+import numpy as np
 
 _BLOCK_TAGS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "ul", "ol",
                "table", "section", "article", "header", "footer", "hr"}
@@ -167,18 +176,153 @@ _FR_CHARS = re.compile(r"[éèêëàâçùûîïôœ]", re.I)
 _WORD = re.compile(r"[\w'’-]+", re.U)
 
 
+LANGUAGES = ("en", "fr", "es", "de", "it", "pt", "nl")  # the two we keep, and their close neighbours
+
+
 @lru_cache(maxsize=1)
 def _identifier():
-    """py3langid's bundled model (no download), restricted to the languages we distinguish plus close neighbours."""
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    ident.set_languages(["en", "fr", "es", "de", "it", "pt", "nl"])
-    return ident
+    """py3langid's bundled model (no download), restricted to ``LANGUAGES``; same results as
+    ``LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True).set_languages(LANGUAGES)``.
+
+    py3langid's loader holds the whole model twice while it converts it (≈100 MB above what stays resident)
+    and ``set_languages`` keeps the 142-language table for a reset we never do. Reading the model's arrays in
+    chunks, keeping only our languages' columns, makes loading peak at what stays resident (≈50 MB).
+    """
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+    with tempfile.TemporaryFile(suffix=".npz") as tmp:
+        with lzma.open(MODEL_DIR / MODEL_FILE) as src:
+            shutil.copyfileobj(src, tmp, length=1 << 20)
+        tmp.seek(0)
+        with zipfile.ZipFile(tmp) as npz:
+            expected = {f"{k}.npy" for k in ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")}
+            if not expected <= set(npz.namelist()):  # another py3langid layout: its own loader, bigger peak
+                full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+                full.set_languages(list(LANGUAGES))
+                return LanguageIdentifier(np.ascontiguousarray(full.nb_ptc), full.nb_pc, full.nb_classes,
+                                          full.tk_nextmove, full.tk_output, norm_probs=True, tk_row=full.tk_row)
+            classes = np.lib.format.read_array(npz.open("classes.npy")).tolist()
+            keep = [i for i, c in enumerate(classes) if c in LANGUAGES]
+            pc = np.lib.format.read_array(npz.open("pc.npy"))[keep]
+            with npz.open("ptc.npy") as f:
+                (n_feats, n_classes), dtype = _npy_header(f)
+                ptc = np.empty((n_feats, len(keep)), dtype=dtype)
+                for first in range(0, n_feats, 4096):
+                    rows = min(4096, n_feats - first)
+                    chunk = np.frombuffer(f.read(rows * n_classes * dtype.itemsize), dtype=dtype)
+                    ptc[first:first + rows] = chunk.reshape(rows, n_classes)[:, keep]
+            nextmove, row = (_npy_to_array(npz, name) for name in ("nextmove", "nextmove_row"))
+            output = np.lib.format.read_array(npz.open("out_feat.npy")).tolist()
+    return LanguageIdentifier(ptc, pc, [classes[i] for i in keep], nextmove, output, norm_probs=True, tk_row=row)
+
+
+def _npy_header(f) -> tuple[tuple[int, ...], np.dtype]:
+    version = np.lib.format.read_magic(f)
+    shape, fortran, dtype = (np.lib.format.read_array_header_1_0(f) if version == (1, 0)
+                             else np.lib.format.read_array_header_2_0(f))
+    if fortran or not dtype.isnative:
+        raise ValueError("unexpected py3langid model layout")
+    return shape, dtype
+
+
+def _npy_to_array(npz: zipfile.ZipFile, name: str) -> array:
+    """An unsigned integer .npy member as a stdlib array (what py3langid walks), read 1 MB at a time."""
+    with npz.open(f"{name}.npy") as f:
+        _, dtype = _npy_header(f)
+        out = array({2: "H", 4: "I", 8: "L"}[dtype.itemsize])
+        while chunk := f.read(1 << 20):
+            out.frombytes(chunk)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _walk_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The model's byte DFA as numpy arrays (next state, row offset per state, feature per state), shared memory."""
+    ident = _identifier()
+    nextmove = np.frombuffer(ident.tk_nextmove, dtype=np.dtype(ident.tk_nextmove.typecode))
+    rowbase = np.frombuffer(ident.tk_row, dtype=np.dtype(ident.tk_row.typecode)).astype(np.int64) << 8
+    return nextmove, rowbase, np.asarray(ident.tk_output, dtype=np.int64)
+
+
+_LOCKSTEP_MIN = 24  # below this many texts still walking, finish each one in plain Python
+
+
+def _feature_sequences(encoded: list[bytes]) -> list[list[int]]:
+    """Each text's DFA features in byte order, as py3langid's ``visit_counts`` collects them.
+
+    The walk is one numpy step per byte position over all texts still walking (longest first), instead of one
+    Python step per byte per text; the last few long texts finish in Python from the state they reached.
+    """
+    nextmove, rowbase, output = _walk_tables()
+    ident = _identifier()
+    n = len(encoded)
+    order = sorted(range(n), key=lambda i: -len(encoded[i]))
+    lengths = np.array([len(encoded[i]) for i in order], dtype=np.int64)
+    width = int(lengths[0]) if n else 0
+    # Positions walked in lockstep: while at least _LOCKSTEP_MIN texts are longer than the position.
+    steps = int(lengths[min(_LOCKSTEP_MIN, n) - 1]) if n >= _LOCKSTEP_MIN else 0
+    seqs: list[list[int]] = [[] for _ in range(n)]
+    states = np.zeros(n, dtype=np.int64)
+    if steps:
+        grid = np.zeros((n, steps), dtype=np.uint8)
+        for row, i in enumerate(order):
+            chunk = encoded[i][:steps]
+            grid[row, :len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+        active = np.searchsorted(-lengths, -np.arange(steps), side="left")  # texts longer than each position
+        hit_rows, hit_feats = [], []
+        for pos in range(steps):
+            k = int(active[pos])
+            walked = nextmove[rowbase[states[:k]] + grid[:k, pos]]
+            states[:k] = walked
+            feats = output[walked]
+            hits = np.flatnonzero(feats >= 0)
+            if hits.size:
+                hit_rows.append(hits)
+                hit_feats.append(feats[hits])
+        if hit_rows:
+            rows = np.concatenate(hit_rows)
+            feats = np.concatenate(hit_feats)
+            by_row = np.argsort(rows, kind="stable")  # byte order kept within each text
+            rows, feats = rows[by_row], feats[by_row].tolist()
+            starts = np.flatnonzero(np.diff(rows, prepend=-1))
+            for row, start, end in zip(rows[starts].tolist(), starts.tolist(), [*starts[1:].tolist(), len(feats)]):
+                seqs[order[row]] = feats[start:end]
+    nm, rb, out = ident.tk_nextmove, ident._rowbase, ident.tk_output
+    for row in range(n if width > steps else 0):
+        i = order[row]
+        text = encoded[i]
+        if len(text) <= steps:
+            break
+        state = int(states[row])
+        seq = seqs[i]
+        for letter in text[steps:]:
+            state = nm[rb[state] + letter]
+            f = out[state]
+            if f >= 0:
+                seq.append(f)
+    return seqs
+
+
+def _classify_many(texts: list[str]) -> list[tuple[str, float]]:
+    """``[identifier.classify(t) for t in texts]``, same results, with the byte walk done for all texts at once."""
+    ident = _identifier()
+    encoded = [ident._encode(t) for t in texts]
+    out = []
+    for text, seq in zip(encoded, _feature_sequences(encoded)):
+        if seq:
+            scores = ident._sparse_score(Counter(seq), ident.nb_ptc)
+        else:
+            scores = np.zeros(len(ident.nb_classes), dtype=np.float32)
+        scores *= 1.0 / math.sqrt(len(text) or 1)
+        np.exp(scores - scores.max(), out=scores)
+        scores /= scores.sum()
+        i = int(scores.argmax())
+        out.append((ident.nb_classes[i], float(scores[i])))
+    return out
 
 
 def load_language_model() -> None:
     """Load the language model now (about a second, once per process) instead of inside the first page that needs it."""
-    _identifier()
+    _walk_tables()
 
 
 def _heuristic(text: str) -> str | None:
@@ -192,27 +336,45 @@ def _heuristic(text: str) -> str | None:
     return None
 
 
-def detect_language(text: str) -> str:
-    """"fr", "en" or "other". Short texts ("Trop cher", "Price") lean on word lists, longer ones on py3langid."""
-    sample = text[:2000]
+def _without_model(sample: str) -> tuple[str | None, int]:
+    """(language, or None when the model must decide; word count) of a sample: word lists decide the clear cases."""
     tokens = list(map(str.lower, _WORD.findall(sample)))
     letters = sum(map(len, filterfalse(str.isdigit, tokens)))
     if letters == 0:
-        return "other"
+        return "other", 0
     words = len(tokens)
     fr_only = sum(map(_FR_ONLY.__contains__, tokens))
     en_only = sum(map(_EN_ONLY.__contains__, tokens))
     if fr_only >= 3 and (en_only == 0 or fr_only >= 4 * en_only + 2):
-        return "fr"
+        return "fr", words
     if en_only >= 3 and (fr_only == 0 or en_only >= 4 * fr_only + 2):
-        return "en"
+        return "en", words
     if words <= 4 or letters < 25:
         guess = _heuristic(sample)
         if guess:
-            return guess
-    lang, prob = _identifier().classify(sample)
+            return guess, words
+    return None, words
+
+
+def _from_model(lang: str, prob: float, words: int) -> str:
     if lang in ("en", "fr") and (prob >= 0.5 or words > 4):
         return lang
     if words <= 4:
         return lang if lang in ("en", "fr") and prob >= 0.3 else "other"
     return "other"
+
+
+def detect_languages(texts: list[str]) -> list[str]:
+    """``detect_language`` of each text; the model runs once over all the texts the word lists leave open."""
+    samples = [text[:2000] for text in texts]
+    decided = [_without_model(sample) for sample in samples]
+    open_ = [i for i, (lang, _) in enumerate(decided) if lang is None]
+    out = [lang for lang, _ in decided]
+    for i, (lang, prob) in zip(open_, _classify_many([samples[i] for i in open_])):
+        out[i] = _from_model(lang, prob, decided[i][1])
+    return out  # type: ignore[return-value]
+
+
+def detect_language(text: str) -> str:
+    """"fr", "en" or "other". Short texts ("Trop cher", "Price") lean on word lists, longer ones on py3langid."""
+    return detect_languages([text])[0]

@@ -71,3 +71,17 @@ def test_plain_text_with_angle_brackets_is_not_mangled():
 ])
 def test_language_is_french_english_or_other(text, lang):
     assert detect_language(text) == lang
+
+
+def test_batched_language_detection_gives_py3langid_results_text_by_text():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from connector.text import LANGUAGES, _classify_many, detect_languages
+    reference = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    reference.set_languages(list(LANGUAGES))
+    base = ["Le client trouve le produit trop cher et regarde Globex.", "They went with a cheaper competitor.",
+            "Demasiado caro", "Preis zu hoch, Entscheidung vertagt", "OK", "", "12345", "RAPPELER LE CLIENT",
+            "Integration SAP manquante – relance prévue la semaine prochaine " * 30, "é" * 700, "\U0001F600 merci"]
+    texts = [f"{t} {i}" if i % 3 else t for i, t in enumerate(base * 5)]  # enough texts to walk in lockstep
+    assert _classify_many(texts) == [reference.classify(t) for t in texts]
+    assert detect_languages(texts) == [detect_language(t) for t in texts]
