@@ -90,9 +90,16 @@ class TTLCache:
                     del self._inflight[key]
 
 
-def cached(key: Hashable, compute: Callable[[], T]) -> T:
+def cached(key: Hashable, compute: Callable[[], T], *, lasting: bool = False) -> T:
+    """``compute()`` once per ``key`` for ``RETOUR_CACHE_SECONDS``; ``lasting`` for ``RETOUR_FRAGMENT_SECONDS``
+    (an hour by default), only for keys that name every input: content itself, or a theme's ``updated_at`` with the
+    parts of the data version that cover the rest (a row's own version has no commit-order race; a MAX over rows
+    does, which the short TTL bounds)."""
     cache: TTLCache = current_app.extensions["retour.cache"]
-    return cache.get_or_compute(key, compute, float(current_app.config["RETOUR_CACHE_SECONDS"]))
+    ttl = float(current_app.config["RETOUR_CACHE_SECONDS"])
+    if lasting and ttl > 0:
+        ttl = max(ttl, float(current_app.config["RETOUR_FRAGMENT_SECONDS"]))
+    return cache.get_or_compute(key, compute, ttl)
 
 
 def rendering_slots() -> bool:
@@ -135,5 +142,6 @@ def cached_page(render: Callable[[], Any]) -> Any:
 
 def init_app(app) -> None:
     app.config.setdefault("RETOUR_CACHE_SECONDS", 60)
+    app.config.setdefault("RETOUR_FRAGMENT_SECONDS", 3600)
     app.extensions["retour.cache"] = TTLCache(60)
     app.extensions["retour.page_cache"] = TTLCache(60, max_entries=PAGE_ENTRIES)

@@ -17,7 +17,7 @@ import math
 from collections.abc import Mapping, Sequence
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlencode
 
 from sqlalchemy import Select, case, distinct, false, func, select, true
@@ -198,11 +198,13 @@ def _status_condition(f: BoardFilters) -> Any:
     return Theme.status == f.status if f.status else Theme.status.in_(BOARD_STATUSES)
 
 
-def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None, memo: Memo = no_memo) -> Board:
+def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None, memo: Memo = no_memo,
+          sync: Hashable = None) -> Board:
     """One page of themes by critical-mass score, with figures for the filtered subset when filtered.
 
     ``memo(key, compute)`` may cache the unfiltered sparklines (see webapp.cache); keys carry each theme's
-    ``updated_at``.
+    ``updated_at`` and the day the weeks end; ``sync`` (DataVersion.sync) joins the key, as a sync may delete
+    feedback.
     """
     now = now or utcnow()
     offset = (f.page - 1) * PAGE_SIZE
@@ -244,7 +246,8 @@ def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None, 
     if f.filters_evidence:
         sparks = weekly_counts(session, [r.id for r in rows], f, now=now)
     else:
-        sparks = memo(("weekly", versions), lambda: weekly_counts(session, [r.id for r in rows], None, now=now))
+        sparks = memo(("weekly", versions, spark_end(now), sync),
+                      lambda: weekly_counts(session, [r.id for r in rows], None, now=now))
     for r in rows:
         r.spark = sparks.get(r.id, [0] * SPARK_WEEKS)
     return Board(rows=rows, total=total, page=f.page, pages=max(1, math.ceil(total / PAGE_SIZE)),
@@ -275,9 +278,23 @@ VERSION_WIDTH = len(VERSION_COLUMNS)
 DATA_VERSION = select(*VERSION_COLUMNS)
 
 
-def data_version(session: Session) -> tuple[Any, ...]:
+class DataVersion(NamedTuple):
+    themes: Any
+    curation: Any
+    decisions: Any
+    settings: Any
+    sync_run: Any
+    sync_objects: Any
+
+    @property
+    def sync(self) -> tuple[Any, Any]:
+        """What only a sync moves (mirrored accounts, deals, reps, feedback text, deletions)."""
+        return (self.sync_run, self.sync_objects)
+
+
+def data_version(session: Session) -> DataVersion:
     """The data version now (see VERSION_COLUMNS), in one query."""
-    return tuple(session.execute(DATA_VERSION).one())
+    return DataVersion(*session.execute(DATA_VERSION).one())
 
 
 def _bucket(column: Any, edges: Sequence[dt.datetime]) -> Any:
@@ -286,17 +303,23 @@ def _bucket(column: Any, edges: Sequence[dt.datetime]) -> Any:
     return case(*whens, else_=-1)
 
 
+def spark_end(now: dt.datetime) -> dt.datetime:
+    """The sparklines' weeks end with the current UTC day: the same buckets all day, so they can be cached."""
+    return (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def weekly_counts(session: Session, theme_ids: Sequence[int], f: BoardFilters | None, *,
                   now: dt.datetime) -> dict[int, list[int]]:
-    """Items per week over the last 12 weeks for each theme, in one grouped query (the sparklines)."""
+    """Items per week over the 12 weeks ending today for each theme, in one grouped query (the sparklines)."""
     if not theme_ids:
         return {}
-    edges = [now - dt.timedelta(weeks=SPARK_WEEKS - i) for i in range(SPARK_WEEKS)]
+    end = spark_end(now)
+    edges = [end - dt.timedelta(weeks=SPARK_WEEKS - i) for i in range(SPARK_WEEKS)]
     bucket = _bucket(FeedbackItem.occurred_at, edges).label("bucket")
     conds = _evidence_conditions(f, now) if f is not None else [ThemeEvidence.state == "active"]
     stmt = _evidence_from(select(ThemeEvidence.theme_id, bucket, func.count(distinct(FeedbackItem.id))), f).where(
         ThemeEvidence.theme_id.in_(theme_ids), FeedbackItem.occurred_at >= edges[0],
-        FeedbackItem.occurred_at <= now, *conds).group_by(ThemeEvidence.theme_id, bucket)
+        FeedbackItem.occurred_at < end, *conds).group_by(ThemeEvidence.theme_id, bucket)
     out: dict[int, list[int]] = {}
     for theme_id, b, n in session.execute(stmt):
         if 0 <= b < SPARK_WEEKS:

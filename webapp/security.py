@@ -29,7 +29,7 @@ from retour.config import Settings
 from retour.models import AppUser
 from webapp.cache import CSRF_SLOT, EMAIL_SLOT, rendering_slots
 from webapp.db import get_session, probe
-from webapp.queries import VERSION_COLUMNS, VERSION_WIDTH
+from webapp.queries import VERSION_COLUMNS, VERSION_WIDTH, DataVersion
 from webapp.users import role_rank
 
 log = logging.getLogger("retour.web")
@@ -221,7 +221,7 @@ def _load_user() -> None:
         row = probe(_USER_AND_VERSION, {"uid": uid})
         if row is not None and row.is_active:
             g.signed_in = SignedIn(row.id, row.email, row.role, row.locale)
-            g.data_version = tuple(row[len(row) - VERSION_WIDTH:])
+            g.data_version = DataVersion(*row[len(row) - VERSION_WIDTH:])
         else:
             session.clear()
 

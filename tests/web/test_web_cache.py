@@ -191,3 +191,20 @@ def test_language_is_part_of_the_key(auth, factory, session):
     auth.post("/language", {"lang": "fr", "next": "/"}, follow_redirects=True)
     page = auth.client.get(url).text
     assert "Éléments" in page and "Evidence" not in page
+
+
+def test_feedback_deleted_by_a_sync_leaves_the_sparkline_and_the_evidence(auth, factory, session):
+    made = factory.theme("Shrinking", items=3, days_ago=2)
+    session.commit()
+    auth.login("viewer")
+    url = f"/themes/{made.theme.id}"
+    assert 'aria-label="3 items in 12 weeks"' in auth.client.get("/").text
+    assert auth.client.get(url).text.count('class="quote"') == 3
+    # a record deleted in Salesforce: the connector deletes its feedback (evidence cascades), then the bookmark
+    item = made.evidence[0].segment.item
+    session.delete(item)
+    now = dt.datetime.now(dt.timezone.utc)
+    session.add(SyncState(object_name="Opportunity", watermark=now, last_run_at=now))
+    session.commit()
+    assert 'aria-label="2 items in 12 weeks"' in auth.client.get("/").text
+    assert auth.client.get(url).text.count('class="quote"') == 2

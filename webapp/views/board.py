@@ -19,7 +19,7 @@ def rows_html(result: queries.Board) -> Markup:
     key = ("rows_html", str(get_locale()),
            tuple((r.id, r.label, r.status, r.accounts, r.items, r.revenue, r.reason, tuple(r.spark)) for r in result.rows))
     return cached(key, lambda: Markup(render_template(
-        "_board_rows.html", rows=result.rows, sparks={r.id: sparkline(r.spark) for r in result.rows})))
+        "_board_rows.html", rows=result.rows, sparks={r.id: sparkline(r.spark) for r in result.rows})), lasting=True)
 
 
 @bp.route("/")
@@ -40,8 +40,8 @@ def _board_page(filters: queries.BoardFilters) -> str:
     if filters.filters_evidence:  # aggregates over all matching evidence: cached per data version
         result = cached(("board", filters.query_string(), version), lambda: queries.board(session, filters))
     else:
-        result = queries.board(session, filters, memo=cached)
-    facets = cached(("facets", version), lambda: queries.facets(session, cfg))
+        result = queries.board(session, filters, memo=lambda k, c: cached(k, c, lasting=True), sync=version.sync)
+    facets = cached(("facets", version.sync), lambda: queries.facets(session, cfg), lasting=True)  # mirrored rows only
     return render_template("board.html", board=result, filters=filters, facets=facets, rows_html=rows_html(result),
                            extra=cfg.mapping.extra,
                            statuses=queries.BOARD_STATUSES, sources=queries.SOURCES, langs=queries.FEEDBACK_LANGS,

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from markupsafe import Markup
 
+from retour.models import utcnow
 from webapp import actions, queries
 from webapp.cache import CSRF_SLOT, cached, cached_page
 from webapp.charts import bar_chart
@@ -24,30 +25,33 @@ def evidence_html(theme, evidence: list, others: list, sf_url) -> Markup:
     key = ("evidence_html", str(get_locale()), can_curate, theme.id, theme.status,
            tuple(astuple(e) for e in evidence), tuple(others), settings().salesforce.instance_url)
     html = cached(key, lambda: render_template("_evidence_list.html", theme=theme, evidence=evidence, others=others,
-                                               sf_url=sf_url, csrf_placeholder=CSRF_SLOT))
+                                               sf_url=sf_url, csrf_placeholder=CSRF_SLOT), lasting=True)
     return Markup(html.replace(CSRF_SLOT, csrf_token()))
 
 
 def detail_context(theme_id: int, page: int = 1) -> dict:
     session = get_session()
     theme = actions.get_theme(session, theme_id)
-    version = (theme.id, theme.updated_at)  # bumped by every curation that moves evidence
-    data_version = queries.data_version(session)  # moved by every curation and theme pass
-    evidence, total = cached(("evidence", page, data_version) + version,
-                             lambda: queries.evidence(session, theme.id, page=page))
-    months = cached(("months",) + version, lambda: queries.monthly_figures(session, theme.id))
-    deals = cached(("deals",) + version, lambda: queries.deals(session, theme.id))
+    v = queries.data_version(session)
+    # Per theme: its updated_at moves with every pass or curation that changes its evidence or figures (in the
+    # same transaction), the latest curation event covers pins, the sync part covers texts, deals and deletions.
+    mine = (theme.id, theme.updated_at, v.curation, v.sync)
+    evidence, total = cached(("evidence", page) + mine, lambda: queries.evidence(session, theme.id, page=page),
+                             lasting=True)
+    month = utcnow().strftime("%Y-%m")  # the chart's last month
+    months = cached(("months", month) + mine, lambda: queries.monthly_figures(session, theme.id), lasting=True)
+    deals = cached(("deals",) + mine, lambda: queries.deals(session, theme.id), lasting=True)
     chart = bar_chart([m["month"] for m in months], [m["items"] for m in months], [m["accounts"] for m in months])
-    others = cached(("others", theme.id, data_version), lambda: queries.other_themes(session, theme.id))
+    others = cached(("others", theme.id, v.themes), lambda: queries.other_themes(session, theme.id))
     sf_url = lambda rid: queries.salesforce_url(settings(), rid)  # noqa: E731
     return {"theme": theme, "evidence": evidence, "evidence_total": total, "page": page,
             "evidence_html": evidence_html(theme, evidence, others, sf_url),
             # fragments keyed by their content: never stale
             "chart_html": cached(("chart_html", str(get_locale()), tuple(tuple(m.values()) for m in months)),
-                                 lambda: Markup(render_template("_chart.html", chart=chart, months=months))),
+                                 lambda: Markup(render_template("_chart.html", chart=chart, months=months)), lasting=True),
             "deals_html": cached(("deals_html", str(get_locale()), settings().salesforce.instance_url,
                                   tuple(tuple(d.items()) for d in deals)),
-                                 lambda: Markup(render_template("_deals.html", deals=deals, sf_url=sf_url))),
+                                 lambda: Markup(render_template("_deals.html", deals=deals, sf_url=sf_url)), lasting=True),
             "pages": max(1, -(-total // queries.EVIDENCE_PAGE)), "deals": deals,
             "months": months, "chart": chart, "log": queries.activity(session, theme.id),
             "decisions": queries.decisions_for(session, theme.id), "others": others, "sf_url": sf_url}
