@@ -141,12 +141,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(url: str, workers: int, threads: int, data_dir: Path) -> tuple[subprocess.Popen, str]:
+def serve(url: str, workers: int, threads: int, data_dir: Path, worker_class: str = "gthread") -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("RETOUR_")},
            "RETOUR_DATABASE_URL": url, "RETOUR_DATA_DIR": str(data_dir), "RETOUR_WEB_LOGIN_ATTEMPTS_PER_MINUTE": "1000"}
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-                             "--worker-class", "gthread", "--keep-alive", "30", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+                             "--worker-class", worker_class, "--keep-alive", "30", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
                              "webapp.wsgi:app"], cwd=REPO, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -235,7 +235,42 @@ async def _load(host: str, port: int, path: str, cookies: list[str], per_client:
     return lat, time.perf_counter() - start, sum(sizes)
 
 
-def load(base: str, path: str, cookies: list[str], total: int) -> dict:
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (Linux /proc), gone processes count 0."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def _db_backends(database_url: str) -> list[int]:
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                          "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")).scalars())
+    finally:
+        engine.dispose()
+
+
+def load(base: str, path: str, cookies: list[str], total: int, server_pid: int | None = None,
+         database_url: str | None = None) -> dict:
     """``len(cookies)`` concurrent clients, each logged in with its own session, fetch ``path`` ``total`` times in all.
 
     A lean asyncio client (raw HTTP/1.1 on keep-alive sockets, one event loop) so the load generator takes
@@ -243,16 +278,22 @@ def load(base: str, path: str, cookies: list[str], total: int) -> dict:
     read in full. Latency is from writing the request to having the whole body.
     """
     host, port = base.removeprefix("http://").rsplit(":", 1)
+    first, _, _ = asyncio.run(_load(host, int(port), path, cookies[:1], 1))  # one worker renders the page (a miss)
     asyncio.run(_load(host, int(port), path, cookies, 1))  # warm-up: one request per client, so every worker has the page
     per_client = max(1, total // len(cookies))
+    workers = _children(server_pid) if server_pid else []
+    backends = _db_backends(database_url) if database_url else []
+    server_cpu, db_cpu = _cpu_seconds(workers), _cpu_seconds(backends)
     cpu = time.process_time()
     lat, wall, received = asyncio.run(_load(host, int(port), path, cookies, per_client))
     cpu = time.process_time() - cpu
+    server_cpu, db_cpu = _cpu_seconds(workers) - server_cpu, _cpu_seconds(backends) - db_cpu
     lat.sort()
     q = statistics.quantiles(lat, n=100)
     return {"path": path, "n": len(lat), "p50": q[49] * 1000, "p95": q[94] * 1000, "p99": q[98] * 1000,
             "rps": len(lat) / wall, "kb": received / len(lat) / 1024,
-            "client_cpu_ms": cpu / len(lat) * 1000}
+            "client_cpu_ms": cpu / len(lat) * 1000, "first_ms": first[0] * 1000,
+            "server_cpu_ms": server_cpu / len(lat) * 1000, "db_cpu_ms": db_cpu / len(lat) * 1000}
 
 
 def main() -> None:
@@ -264,6 +305,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=600, help="requests per page (bounded)")
     ap.add_argument("--workers", type=int, default=3)
     ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--worker-class", default="gthread", help="gunicorn worker class (gthread keeps connections alive)")
     ap.add_argument("--keep-data", action="store_true", help="reuse the data of a previous run")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops gunicorn
@@ -279,18 +321,19 @@ def main() -> None:
         ids = generate(engine, items=args.items, themes=args.themes)
     engine.dispose()
     with tempfile.TemporaryDirectory() as data_dir:
-        proc, base = serve(args.database_url, args.workers, args.threads, Path(data_dir))
+        proc, base = serve(args.database_url, args.workers, args.threads, Path(data_dir), args.worker_class)
         try:
-            print(f"serving {base} with gunicorn workers={args.workers} threads={args.threads}; "
+            print(f"serving {base} with gunicorn {args.worker_class} workers={args.workers} threads={args.threads}; "
                   f"clients={args.clients} requests_per_page={args.requests}", flush=True)
             # /static/app.css: the ceiling of this machine + harness (no Flask view, no database)
             cookies = [login(base) for _ in range(args.clients)]
             for path in ("/static/app.css", "/", f"/themes/{ids['median']}", f"/themes/{ids['largest']}",
                          "/?region=EMEA&window=90"):
-                r = load(base, path, cookies, args.requests)
+                r = load(base, path, cookies, args.requests, proc.pid, args.database_url)
                 print(f"page={r['path']:<26} n={r['n']} p50_ms={r['p50']:.1f} p95_ms={r['p95']:.1f} "
                       f"p99_ms={r['p99']:.1f} rps={r['rps']:.1f} kb={r['kb']:.1f} "
-                      f"client_cpu_ms={r['client_cpu_ms']:.2f} target_p95_ms=150 "
+                      f"cpu_ms_per_req: server={r['server_cpu_ms']:.2f} db={r['db_cpu_ms']:.2f} "
+                      f"client={r['client_cpu_ms']:.2f} first_ms={r['first_ms']:.0f} target_p95_ms=150 "
                       f"{'ok' if r['p95'] < 150 else 'MISSED'}", flush=True)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
