@@ -12,9 +12,12 @@ if [ "$#" -gt 0 ]; then shift; fi
 case "$command" in
   web)
     retour db upgrade
+    # gthread workers keep connections alive; pages are served from a per-worker cache, so about one worker
+    # per core, with threads to overlap database waits (the figures behind this: bench/web_bench.py).
     exec gunicorn "webapp.wsgi:app" \
       --bind "${RETOUR_WEB_HOST:-0.0.0.0}:${RETOUR_WEB_PORT:-8080}" \
       --workers "${WEB_CONCURRENCY:-2}" \
+      --worker-class gthread --threads "${WEB_THREADS:-4}" --keep-alive 5 \
       --access-logfile - \
       "$@"
     ;;

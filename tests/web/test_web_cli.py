@@ -48,3 +48,28 @@ def test_user_add_prompts_without_echo_and_refuses_a_short_password(make_setting
 def test_user_add_rejects_an_unknown_role(make_settings, session_factory):
     result = CliRunner().invoke(cli, ["user", "add", "x@example.com", "--role", "owner"], obj=_ctx(make_settings, session_factory))
     assert result.exit_code == 2 and "owner" in result.output
+
+
+def test_retour_web_serves_with_gunicorn_on_the_port_it_prints(tmp_path):
+    """`retour web --port 0` binds a free port, prints it, and gunicorn's gthread workers answer there."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("RETOUR_")},
+           "RETOUR_DATABASE_URL": f"sqlite:///{tmp_path}/web.db", "RETOUR_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen([sys.executable, "-m", "retour.cli", "web", "--host", "127.0.0.1", "--port", "0",
+                             "--workers", "1", "--threads", "2"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("Retour web UI at http://127.0.0.1:"), line
+        url = line.split()[4]
+        with urllib.request.urlopen(url + "login", timeout=30) as resp:
+            assert resp.status == 200 and "csrf_token" in resp.read().decode()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        proc.stdout.close()
