@@ -281,7 +281,8 @@ def load(base: str, path: str, cookies: list[str], total: int, server_pid: int |
     """
     host, port = base.removeprefix("http://").rsplit(":", 1)
     first, _, _ = asyncio.run(_load(host, int(port), path, cookies[:1], 1))  # one worker renders the page (a miss)
-    asyncio.run(_load(host, int(port), path, cookies, 1))  # warm-up: one request per client, so every worker has the page
+    for _ in range(2):  # warm-up: rounds of one request per client on new connections, so every worker has the page
+        asyncio.run(_load(host, int(port), path, cookies, 1))
     per_client = max(1, total // len(cookies))
     workers = _children(server_pid) if server_pid else []
     backends = _db_backends(database_url) if database_url else []

@@ -219,9 +219,9 @@ def _load_user() -> None:
     uid = session.get("uid")
     if uid is not None:
         row = probe(_USER_AND_VERSION, {"uid": uid})
-        if row is not None and row.is_active:
-            g.signed_in = SignedIn(row.id, row.email, row.role, row.locale)
-            g.data_version = DataVersion(*row[len(row) - VERSION_WIDTH:])
+        if row is not None and row[4]:  # is_active
+            g.signed_in = SignedIn(*row[:4])
+            g.data_version = DataVersion(*row[5:5 + VERSION_WIDTH])
         else:
             session.clear()
 

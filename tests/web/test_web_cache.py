@@ -208,3 +208,28 @@ def test_feedback_deleted_by_a_sync_leaves_the_sparkline_and_the_evidence(auth, 
     session.commit()
     assert 'aria-label="2 items in 12 weeks"' in auth.client.get("/").text
     assert auth.client.get(url).text.count('class="quote"') == 2
+
+
+def test_probe_on_an_engine_reads_in_autocommit_and_leaves_pooled_connections_transactional(
+        web_settings, engine, session):
+    """The per-request probe (webapp.db.probe) as production runs it, on an engine's pool (PostgreSQL: straight
+    to psycopg): same answer as the session, and the connection it used is transactional again afterwards."""
+    from sqlalchemy import text
+
+    from retour.db import session_factory as make_factory
+    from webapp import create_app
+    from webapp.db import probe
+    from webapp.queries import DATA_VERSION, data_version
+
+    app = create_app(web_settings, session_factory=make_factory(engine))
+    with app.app_context():
+        for _ in range(3):
+            assert probe(DATA_VERSION) == tuple(data_version(session))
+        assert probe(text("SELECT 1 WHERE 1 = 0")) is None
+    if engine.dialect.name != "postgresql":
+        return  # SQLite: the test's open write transaction locks the file; the psycopg path is what matters here
+    with engine.connect() as conn:  # the pool's connection: a write in it is undone by a rollback
+        conn.execute(text("CREATE TABLE probe_check (x INTEGER)"))
+        conn.rollback()
+    with engine.connect() as conn:
+        assert "probe_check" not in set(engine.dialect.get_table_names(conn))
