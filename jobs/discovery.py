@@ -26,6 +26,7 @@ POOL_CAP = 6000
 OFFSET_STEP = 0.04  # what one curator merge (down) or split (up) moves a theme's local threshold
 MERGE_PROPOSAL_MARGIN = 0.02  # propose merging two themes whose centroids are this close to the threshold
 SPLIT_PROPOSAL_MIN_SIZE = 12
+PRUNE = 0.85  # of the threshold: a member chained in below this is left waiting (keeps ambiguous text out)
 
 
 def threshold_for(granularity: float, base: float = BASE_THRESHOLD) -> float:
@@ -123,6 +124,11 @@ def cluster_pool(vectors: np.ndarray, threshold: float, min_size: int, *, cap: i
         found = []
         for lab in np.unique(labels):
             members = sample[labels == lab]
+            if len(np.unique(groups[members])) < min_size:
+                continue
+            # Members the tree chained in but that sit below the threshold from the cluster's centre would not
+            # join it as newcomers: leave them waiting, so "forms a theme" and "joins a theme" stay one rule.
+            members = members[vectors[members] @ centroid_of(vectors[members]) >= threshold * PRUNE]
             if len(np.unique(groups[members])) >= min_size:
                 found.append(members)
         if not found:

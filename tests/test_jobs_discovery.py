@@ -114,3 +114,20 @@ def test_representative_quotes_are_near_the_centroid_and_not_duplicates():
     picks = labels.representatives(members, centres[0], k=3, texts=texts)
     assert len(picks) == 3 and len({texts[i] for i in picks}) == 3
     assert picks[0] == int(np.argmax(members @ centres[0]))
+
+
+def test_a_member_chained_in_far_from_its_cluster_centre_is_left_waiting():
+    rng = np.random.default_rng(11)
+    topic = normalise(rng.standard_normal((1, 32)).astype(np.float32))[0]
+    tight = _blob(rng, topic, 6, 0.05)
+    # Half on the topic, half elsewhere: linked to the blob by average linkage at a low cut, but its similarity
+    # to the blob's centre stays under the threshold.
+    other = normalise(rng.standard_normal((1, 32)).astype(np.float32))[0]
+    straggler = normalise((0.3 * topic + other)[None, :])
+    X = np.vstack([tight, straggler])
+    threshold = 0.6
+    assert float(straggler[0] @ discovery.centroid_of(tight)) < threshold * discovery.PRUNE
+    result = discovery.cluster_pool(X, threshold, 3, link_threshold=0.0)
+    assert len(result.clusters) == 1
+    assert 6 not in set(result.clusters[0].tolist())
+    assert set(range(6)) <= set(result.clusters[0].tolist())
