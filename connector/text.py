@@ -11,15 +11,13 @@ from __future__ import annotations
 import hashlib
 import html
 import lzma
-import math
 import re
 import shutil
 import tempfile
 import zipfile
 from array import array
-from collections import Counter
 from functools import lru_cache
-from itertools import filterfalse
+from itertools import chain, filterfalse
 from html.parser import HTMLParser
 
 import numpy as np
@@ -135,6 +133,10 @@ def _drop_boilerplate(lines: list[str]) -> list[str]:
 
 
 _BLANKS = re.compile(r"[ \t]+")
+# What empties a text of one line: quoted-history start, boilerplate, a header line, a signature delimiter or a
+# closing formula alone (the rules above, applied to a single line).
+_ONE_LINE_DROP = re.compile("|".join(f"(?:{p.pattern})" for p in (_QUOTE_START, _DROP_LINE, _LEADING_HEADER,
+                                                                   _SIGNATURE_DELIM, _CLOSINGS)), re.I)
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
@@ -144,6 +146,11 @@ def clean_text(raw: str | None, *, is_html: bool | None = None) -> str:
         return ""
     text = html_to_text(raw) if is_html is not False else raw
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").replace("\u200b", "")
+    if "\n" not in text:  # most CRM text is one line: the same rules, one regex call
+        line = text.rstrip()
+        if not line.strip() or line.lstrip().startswith(">") or _ONE_LINE_DROP.match(line):
+            return ""
+        return _BLANKS.sub(" ", line).strip()
     lines = [line.rstrip() for line in text.split("\n")]
     lines = [line for line in lines if not line.lstrip().startswith(">")]
     lines = _cut_quoted(lines)
@@ -303,21 +310,42 @@ def _feature_sequences(encoded: list[bytes]) -> list[list[int]]:
 
 
 def _classify_many(texts: list[str]) -> list[tuple[str, float]]:
-    """``[identifier.classify(t) for t in texts]``, same results, with the byte walk done for all texts at once."""
+    """``[identifier.classify(t) for t in texts]``, same results, with the per-text numpy calls batched.
+
+    Per text, py3langid counts its features (first-occurrence order), scores them with one product against
+    the model's table, then normalises. Here the walk runs for all texts at once, the counting is one
+    ``np.unique``, the product stays one call per text (the same call, so the same sums) and the
+    normalisation is elementwise over all texts together.
+    """
     ident = _identifier()
+    n = len(texts)
+    if n < _LOCKSTEP_MIN:  # too few to gain from batching
+        return [ident.classify(t) for t in texts]
     encoded = [ident._encode(t) for t in texts]
-    out = []
-    for text, seq in zip(encoded, _feature_sequences(encoded)):
-        if seq:
-            scores = ident._sparse_score(Counter(seq), ident.nb_ptc)
-        else:
-            scores = np.zeros(len(ident.nb_classes), dtype=np.float32)
-        scores *= 1.0 / math.sqrt(len(text) or 1)
-        np.exp(scores - scores.max(), out=scores)
-        scores /= scores.sum()
-        i = int(scores.argmax())
-        out.append((ident.nb_classes[i], float(scores[i])))
-    return out
+    seqs = _feature_sequences(encoded)
+    sizes = np.fromiter(map(len, seqs), dtype=np.int64, count=n)
+    n_feats = len(ident.nb_ptc)
+    keys = np.repeat(np.arange(n, dtype=np.int64) * n_feats, sizes)
+    keys += np.fromiter(chain.from_iterable(seqs), dtype=np.int64, count=int(sizes.sum()))
+    unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    by_first = np.argsort(first, kind="stable")  # each text's features in first-occurrence order, as Counter keeps them
+    unique, counts = unique[by_first], counts[by_first]
+    weights = np.log1p(counts.astype(np.float32))
+    features = unique % n_feats
+    bounds = np.searchsorted(unique // n_feats, np.arange(n + 1)).tolist()
+    scores = np.zeros((n, len(ident.nb_classes)), dtype=np.float32)
+    table, prior = ident.nb_ptc, ident.nb_pc
+    for i in range(n):
+        a, b = bounds[i], bounds[i + 1]
+        if b > a:
+            scores[i] = weights[a:b] @ table[features[a:b]] + prior
+    lengths = np.array([len(t) or 1 for t in encoded], dtype=np.float64)
+    scores *= (1.0 / np.sqrt(lengths)).astype(np.float32)[:, None]
+    np.exp(scores - scores.max(axis=1, keepdims=True), out=scores)
+    scores /= scores.sum(axis=1, keepdims=True)
+    best = scores.argmax(axis=1)
+    labels = ident.nb_classes
+    return [(labels[i], conf) for i, conf in zip(best.tolist(), scores[np.arange(n), best].tolist())]
 
 
 def load_language_model() -> None:
