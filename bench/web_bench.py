@@ -299,6 +299,25 @@ def load(base: str, path: str, cookies: list[str], total: int, server_pid: int |
             "server_cpu_ms": server_cpu / len(lat) * 1000, "db_cpu_ms": db_cpu / len(lat) * 1000}
 
 
+def after_write(base: str, cookie: str, theme_id: int, pages: tuple[str, ...], rounds: int = 3) -> None:
+    """What the next request waits after a curation: rename a theme, then fetch each page once (one worker renders
+    it afresh; fragments of unchanged themes are still cached). Sequential, no other load."""
+    s = requests.Session()
+    s.headers["Cookie"] = cookie  # the session without the flash the rename sets
+    token = s.get(f"{base}/api/v1/me", timeout=10).json()["csrf_token"]
+    for path in pages:
+        got = []
+        for i in range(rounds):
+            r = s.post(f"{base}/themes/{theme_id}/rename", data={"label": f"Theme {theme_id} renamed {path} {i}",
+                                                                  "csrf_token": token}, allow_redirects=False, timeout=30)
+            assert r.status_code == 302, r.status_code
+            t = time.perf_counter()
+            page = s.get(base + path, timeout=60)
+            got.append((time.perf_counter() - t) * 1000)
+            assert page.status_code == 200, page.status_code
+        print(f"after_a_rename page={path:<26} ms={' '.join(f'{x:.0f}' for x in got)}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--database-url", default=os.environ.get("RETOUR_BENCH_DATABASE_URL", DEFAULT_URL))
@@ -330,14 +349,15 @@ def main() -> None:
                   f"clients={args.clients} requests_per_page={args.requests}", flush=True)
             # /static/app.css: the ceiling of this machine + harness (no Flask view, no database)
             cookies = [login(base) for _ in range(args.clients)]
-            for path in ("/static/app.css", "/", f"/themes/{ids['median']}", f"/themes/{ids['largest']}",
-                         "/?region=EMEA&window=90"):
+            pages = ("/", f"/themes/{ids['median']}", f"/themes/{ids['largest']}", "/?region=EMEA&window=90")
+            for path in ("/static/app.css", *pages):
                 r = load(base, path, cookies, args.requests, proc.pid, args.database_url)
                 print(f"page={r['path']:<26} n={r['n']} p50_ms={r['p50']:.1f} p95_ms={r['p95']:.1f} "
                       f"p99_ms={r['p99']:.1f} rps={r['rps']:.1f} kb={r['kb']:.1f} "
                       f"cpu_ms_per_req: server={r['server_cpu_ms']:.2f} db={r['db_cpu_ms']:.2f} "
                       f"client={r['client_cpu_ms']:.2f} first_ms={r['first_ms']:.0f} target_p95_ms=150 "
                       f"{'ok' if r['p95'] < 150 else 'MISSED'}", flush=True)
+            after_write(base, cookies[0], ids["median"], pages)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)

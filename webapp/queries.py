@@ -233,14 +233,19 @@ def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None, 
             *conds, Opportunity.is_won == false()).distinct().subquery()
         revenue = (select(deals.c.theme_id, func.sum(deals.c.amount).label("revenue"))
                    .group_by(deals.c.theme_id).subquery())
-        base = select(Theme.id).join(agg, agg.c.theme_id == Theme.id).where(_status_condition(f))
-        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        # The total comes with the page (a window count), so the aggregate over all matching evidence runs once.
         found = session.execute(
             select(Theme.id, Theme.label, Theme.status, Theme.score, Theme.reason, agg.c.accounts, agg.c["items"],
-                   agg.c.last_seen, func.coalesce(revenue.c.revenue, 0).label("revenue"))
+                   agg.c.last_seen, func.coalesce(revenue.c.revenue, 0).label("revenue"),
+                   func.count().over().label("total"))
             .join(agg, agg.c.theme_id == Theme.id).outerjoin(revenue, revenue.c.theme_id == Theme.id)
             .where(_status_condition(f)).order_by(Theme.score.desc(), Theme.id).limit(PAGE_SIZE).offset(offset)
         ).all()
+        if found:
+            total = found[0].total
+        else:  # a page past the end: count apart
+            base = select(Theme.id).join(agg, agg.c.theme_id == Theme.id).where(_status_condition(f))
+            total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
         rows = [BoardRow(t.id, t.label, t.status, t.score, t.reason, t.accounts, t._mapping["items"], float(t.revenue or 0),
                          t.last_seen, []) for t in found]
     if f.filters_evidence:
@@ -430,6 +435,11 @@ def monthly_figures(session: Session, theme_id: int, *, now: dt.datetime | None 
         if 0 <= b < CHART_MONTHS:
             out[b]["items"], out[b]["accounts"] = items, accounts
     return out
+
+
+def last_curation(session: Session, theme_id: int) -> int | None:
+    """The id of the theme's latest curation event (a pin changes evidence without touching the theme row)."""
+    return session.scalar(select(func.max(CurationEvent.id)).where(CurationEvent.theme_id == theme_id))
 
 
 def activity(session: Session, theme_id: int, limit: int = 30) -> list[dict[str, Any]]:

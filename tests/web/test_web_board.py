@@ -162,3 +162,15 @@ def test_cached_board_shows_a_curated_theme_at_once(auth, factory, session, app)
     assert detail.count('class="quote') == 4 and 'class="quote pinned"' not in detail
     auth.post(f"/themes/{a.theme.id}/evidence/{a.evidence[0].id}/pin", {"pinned": "true"})
     assert 'class="quote pinned"' in auth.client.get(f"/themes/{a.theme.id}").text
+
+
+def test_filtered_board_total_counts_every_matching_theme_on_any_page(auth, factory, session):
+    for i in range(queries.PAGE_SIZE + 3):
+        factory.theme(f"Filtered {i:02d}", items=1, region="EMEA" if i % 2 == 0 else "AMER", score=float(i))
+    session.commit()
+    auth.login("viewer")
+    matching = (queries.PAGE_SIZE + 3 + 1) // 2  # the even ones
+    first = auth.client.get("/?region=EMEA").text
+    assert f'id="board-summary">{matching} themes' in first and len(_labels(first)) == matching
+    past_the_end = auth.client.get("/?region=EMEA&page=3").text  # no row on the page: counted apart
+    assert f'id="board-summary">{matching} themes' in past_the_end and _labels(past_the_end) == []

@@ -233,3 +233,21 @@ def test_probe_on_an_engine_reads_in_autocommit_and_leaves_pooled_connections_tr
         conn.rollback()
     with engine.connect() as conn:
         assert "probe_check" not in set(engine.dialect.get_table_names(conn))
+
+
+def test_a_write_to_one_theme_leaves_the_evidence_of_another_cached(auth, factory, session, count_queries):
+    big = factory.theme("Big theme", items=4)
+    other = factory.theme("Other theme", items=1)
+    session.commit()
+    auth.login("product_owner")
+    url = f"/themes/{big.theme.id}"
+    assert auth.client.get(url).text.count('class="quote"') == 4
+    auth.post(f"/themes/{other.theme.id}/rename", {"label": "Other renamed"}, follow_redirects=True)
+    with count_queries() as after:
+        page = auth.client.get(url).text  # the page is rendered afresh (new data version)...
+    assert page.count('class="quote"') == 4 and "Other renamed" in page  # (a merge target)
+    assert not [q for q in after if "feedback_segment.text" in q], "...but the evidence of this theme was cached"
+    with count_queries() as pinned:  # a pin in this theme: its evidence is read again
+        page = auth.post(f"{url}/evidence/{big.evidence[1].id}/pin", {"pinned": "true"}, follow_redirects=True).text
+    assert [q for q in pinned if "feedback_segment.text" in q] and page.count('class="quote pinned"') == 1
+    assert auth.client.get(url).text.count('class="quote pinned"') == 1

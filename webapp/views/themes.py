@@ -34,8 +34,9 @@ def detail_context(theme_id: int, page: int = 1) -> dict:
     theme = actions.get_theme(session, theme_id)
     v = queries.data_version(session)
     # Per theme: its updated_at moves with every pass or curation that changes its evidence or figures (in the
-    # same transaction), the latest curation event covers pins, the sync part covers texts, deals and deletions.
-    mine = (theme.id, theme.updated_at, v.curation, v.sync)
+    # same transaction), its latest curation event covers pins, the sync part covers texts, deals and deletions.
+    # A write to another theme leaves this theme's fragments cached.
+    mine = (theme.id, theme.updated_at, queries.last_curation(session, theme.id), v.sync)
     evidence, total = cached(("evidence", page) + mine, lambda: queries.evidence(session, theme.id, page=page),
                              lasting=True)
     month = utcnow().strftime("%Y-%m")  # the chart's last month
