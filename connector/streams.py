@@ -46,7 +46,8 @@ def parse_datetime(value: Any) -> dt.datetime | None:
         return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
     if type(value) is str and len(value) == 28 and value[10] == "T" and value[23] in "+-" and value[-4:].isdigit():
         # The shape every Salesforce response uses (``…T09:15:02.000+0000``): Python 3.11 reads it as is.
-        return dt.datetime.fromisoformat(value).astimezone(dt.timezone.utc)
+        parsed = dt.datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo is dt.timezone.utc else parsed.astimezone(dt.timezone.utc)
     text = str(value).strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
