@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
@@ -22,8 +22,7 @@ from retour.models import FeedbackItem, FeedbackSegment
 CHUNK = 500  # ids per IN (...) clause
 
 
-@dataclass(frozen=True)
-class FeedbackSpec:
+class FeedbackSpec(NamedTuple):  # immutable; a NamedTuple builds four times faster than a frozen dataclass
     source_object: str
     source_id: str
     source_field: str
