@@ -233,19 +233,18 @@ def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None, 
             *conds, Opportunity.is_won == false()).distinct().subquery()
         revenue = (select(deals.c.theme_id, func.sum(deals.c.amount).label("revenue"))
                    .group_by(deals.c.theme_id).subquery())
-        # The total comes with the page (a window count), so the aggregate over all matching evidence runs once.
-        found = session.execute(
+        # Every matching theme in one query, paged here: with ORDER BY ... LIMIT PostgreSQL picked nested loops
+        # over the aggregates (2 million join-filter rows), and a separate count ran the aggregate twice.
+        # At most one row per theme (a few thousand) comes back.
+        matching = session.execute(
             select(Theme.id, Theme.label, Theme.status, Theme.score, Theme.reason, agg.c.accounts, agg.c["items"],
-                   agg.c.last_seen, func.coalesce(revenue.c.revenue, 0).label("revenue"),
-                   func.count().over().label("total"))
+                   agg.c.last_seen, func.coalesce(revenue.c.revenue, 0).label("revenue"))
             .join(agg, agg.c.theme_id == Theme.id).outerjoin(revenue, revenue.c.theme_id == Theme.id)
-            .where(_status_condition(f)).order_by(Theme.score.desc(), Theme.id).limit(PAGE_SIZE).offset(offset)
+            .where(_status_condition(f))
         ).all()
-        if found:
-            total = found[0].total
-        else:  # a page past the end: count apart
-            base = select(Theme.id).join(agg, agg.c.theme_id == Theme.id).where(_status_condition(f))
-            total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        matching.sort(key=lambda t: (-(t.score or 0.0), t.id))
+        total = len(matching)
+        found = matching[offset:offset + PAGE_SIZE]
         rows = [BoardRow(t.id, t.label, t.status, t.score, t.reason, t.accounts, t._mapping["items"], float(t.revenue or 0),
                          t.last_seen, []) for t in found]
     if f.filters_evidence:
