@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, exists, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from jobs import critical_mass as cm
 from jobs import discovery, labels, prototypes
@@ -91,12 +91,14 @@ def embed_pending(session: Session, embedder: Embedder) -> int:
     feedback: strictly inside a call or meeting note (several clauses, most of them context), leniently for a
     loss reason or case written to state a problem. A turned-off segment keeps its vector and its reason.
     """
-    n_segments = (select(FeedbackSegment.item_id, func.count().label("n"))
-                  .group_by(FeedbackSegment.item_id).subquery())
+    # Clauses in the pending segment's note, counted per pending row through the item_id index: a GROUP BY
+    # over every segment would make each incremental pass cost in proportion to the whole corpus.
+    sibling = aliased(FeedbackSegment)
+    n_segments = (select(func.count()).select_from(sibling).where(sibling.item_id == FeedbackSegment.item_id)
+                  .correlate(FeedbackSegment).scalar_subquery())
     pending = session.execute(
-        select(FeedbackSegment.id, FeedbackSegment.text, FeedbackItem.channel, n_segments.c.n)
+        select(FeedbackSegment.id, FeedbackSegment.text, FeedbackItem.channel, n_segments)
         .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
-        .join(n_segments, n_segments.c.item_id == FeedbackSegment.item_id)
         .where(FeedbackSegment.is_feedback.is_(True),
                or_(FeedbackSegment.embedding.is_(None), FeedbackSegment.embedding_model != embedder.name))
         .order_by(FeedbackSegment.id)).all()
