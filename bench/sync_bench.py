@@ -123,8 +123,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{fig['seconds']:>8.1f}{rate:>8.0f}{bulk['seconds']:>8.1f}{brate:>8.0f}{irate:>10.0f}{birate:>15.0f}")
         if name != "ContentNote":
             ok &= fig["api_calls"] <= floor + 2 and nochg <= 2
-            if n >= 10 * PAGE:  # rates of a few pages measure start-up, not throughput
-                ingest_ok &= irate >= 5_000
+        if n >= 4 * PAGE:  # rates of a page or two measure start-up, not throughput
+            ingest_ok &= irate >= 5_000
     if "ContentNote" in results["rest"]["objects"]:
         note = results["rest"]["objects"]["ContentNote"]
         print(f"\nContentNote rest calls: query={note['api_calls'] - note['blob_calls']} (note pages and one "
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
               f"ingest_cpu_records_per_s={n / cpu if cpu else 0:.0f} ingest_wall_records_per_s={n / wall if wall else 0:.0f}")
     print("targets: rest<=floor+2 and no-change<=2 per object (ContentNote adds link queries and long-note bodies):",
           "met" if ok else "MISSED")
-    print("targets: wall-clock ingest>=5000 records/s per object of 20,000+ records (REST pass):",
+    print("targets: wall-clock ingest>=5000 records/s per object of 8,000+ records (REST pass; calls made while ingesting notes excluded):",
           "met" if ingest_ok else "MISSED", f"| peak RSS<300 MB: {'met' if peak_rss_mb() < 300 else 'MISSED'}",
           "(without --replay)" if not args.replay else "(--replay raises it)")
 

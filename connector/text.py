@@ -25,7 +25,7 @@ import numpy as np
 _BLOCK_TAGS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "ul", "ol",
                "table", "section", "article", "header", "footer", "hr"}
 _SKIP_TAGS = {"script", "style", "head", "title", "template", "noscript"}
-_HTML_HINT = re.compile(r"<\s*(/?\s*[a-zA-Z][a-zA-Z0-9]*\b[^>]*|!--)>?")
+_HTML_HINT = re.compile(r"<\s*(/?\s*[a-zA-Z][a-zA-Z0-9]*\b[^>]*|!--|[!?][a-zA-Z][^>]*)>?")
 
 
 class _TextExtractor(HTMLParser):
@@ -57,10 +57,36 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
+# Rich text as Salesforce stores it (<p>, <br>, <b>, <ul><li>, attributes) is one regex pass; anything else that
+# the parser treats specially (comments, declarations, processing instructions, script/style/head content, a
+# tag left open at the end) goes through HTMLParser. tests/test_connector_text.py checks both agree.
+_SPECIAL = re.compile(r"<\s*(?:[!?]|/?\s*(?:script|style|head|title|template|noscript)\b)|</(?![a-zA-Z])|<[^>]*$", re.I)
+_TAG = re.compile(r"""<(/?)([a-zA-Z][^\s/>]*)(?:[\s/](?:"[^"]*"|'[^']*'|[^'">])*)?>""")
+
+
+def _tag_break(match: re.Match) -> str:
+    return "\n" if match.group(2).lower() in _BLOCK_TAGS else ""
+
+
 def html_to_text(markup: str) -> str:
     """Visible text of an HTML fragment; text without markup is only entity-decoded."""
     if not _HTML_HINT.search(markup):
         return html.unescape(markup)
+    if not _SPECIAL.search(markup):
+        if "&" not in markup:
+            return _TAG.sub(_tag_break, markup)
+        # Entities are decoded between tags, as the parser does: "&am<b>p;" is not "&".
+        parts, pos = [], 0
+        for tag in _TAG.finditer(markup):
+            parts.append(html.unescape(markup[pos:tag.start()]))
+            parts.append(_tag_break(tag))
+            pos = tag.end()
+        parts.append(html.unescape(markup[pos:]))
+        return "".join(parts)
+    return _parse_html(markup)
+
+
+def _parse_html(markup: str) -> str:
     parser = _TextExtractor()
     parser.feed(markup)
     parser.close()

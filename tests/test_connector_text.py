@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from connector.text import clean_text, detect_language, html_to_text
+from connector.text import _HTML_HINT, _parse_html, clean_text, detect_language, html_to_text
 
 
 def test_rich_text_html_becomes_plain_text_without_running_anything():
@@ -53,6 +55,29 @@ def test_signature_delimiter_cuts_the_rest_and_long_text_after_a_closing_is_kept
 
 def test_empty_and_whitespace_only_text_is_empty():
     assert clean_text(None) == "" and clean_text("  \n<p> </p>") == ""
+
+
+_HTML_ATOMS = ["<p>", "</p>", "<br>", "<br/>", "<br />", "<b>", "</b>", "<li>", "</li>", "<ul>", "<div class='a>b'>",
+               '<a href="x>y">', "</a>", '<span style="color:red">', "</span>", "&amp;", "&lt;", "&eacute;", "&#233;",
+               "&nbsp;", " < ", " > ", "a<b", "prix trop élevé", " ", "\n", "<P>", "</DIV>", "<h1>", "<hr>", "<td>",
+               "<tr>", "<img src='a.png'/>", "<1>", "< p>", "</ p>", "<p\n>", "<foo:bar>", "&", "&#x41;", "<>", "</>",
+               "<a", "b>", "&am", "p;", "&eacute", "<SCRIPT>x</SCRIPT>", "<!-- c -->", "<style>p{}</style>", "<br\n/>",
+               '<p a=1 b="2">', "<?xml ?>", "<!DOCTYPE html>", "&#", "<o:p>", "</o:p>", "<table border=0>"]
+
+
+def test_rich_text_fast_path_reads_markup_exactly_as_the_html_parser_does():
+    rnd = random.Random(20261123)
+    checked = 0
+    for _ in range(20_000):
+        markup = "".join(rnd.choice(_HTML_ATOMS) for _ in range(rnd.randint(1, 12)))
+        if _HTML_HINT.search(markup):  # what is not markup at all is only entity-decoded (angle brackets kept)
+            assert html_to_text(markup) == _parse_html(markup), markup
+            checked += 1
+    assert checked > 15_000
+
+
+def test_entities_are_decoded_between_tags_not_across_them():
+    assert html_to_text("<p>&am<b>p;</b></p>") == "\n&amp;\n"
 
 
 def test_plain_text_with_angle_brackets_is_not_mangled():
