@@ -80,8 +80,22 @@ def embedding_view(text: str) -> str:
     Names of products and places stay: "Cegid", "Okta", "Power BI" are often the subject. A text made only of
     frame words is embedded as it is.
     """
-    view = _SPACES.sub(" ", _FIGURE.sub(" ", _FRAME.sub(" ", text or ""))).strip(" ,.;:-")
-    return view if len(view) >= 3 else (text or "")
+    text = _unshout(text or "")
+    view = _SPACES.sub(" ", _FIGURE.sub(" ", _FRAME.sub(" ", text))).strip(" ,.;:-")
+    return view if len(view) >= 3 else text
+
+
+SHOUT_SHARE = 0.7  # of a text's letters in capitals: written with caps lock on
+
+
+def _unshout(text: str) -> str:
+    """Text typed in capitals, as sentence case. A sentence encoder reads "SUPPORT TAKES TOO LONG" as another
+    kind of text than "support takes too long": left alone, shouted notes of every subject formed one theme."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 8 or sum(c.isupper() for c in letters) < SHOUT_SHARE * len(letters):
+        return text
+    lowered = text.lower()
+    return lowered[:1].upper() + lowered[1:]
 
 
 # --------------------------------------------------------------------------------------------- backends

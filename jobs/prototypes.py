@@ -52,6 +52,9 @@ LOGISTICS = (
     "price discussed, they find it reasonable", "prix présenté, ils le trouvent raisonnable",
     "asked for a discount, needs approval from my manager", "remise demandée, validation de mon manager nécessaire",
     "reschedule the demo, the contact is sick", "reprogrammer la démo, le contact est malade",
+    "demo done with the project manager", "démo faite avec la cheffe de projet",
+    "prepare a tailored demo with their own data", "préparer une démo personnalisée sur leurs données",
+    "qualification call ok, budget approved", "appel de qualification ok, budget validé",
     "good chat, they will come back to us after their budget review",
     "bon échange, ils reviennent vers nous après leur revue budgétaire",
     # courtesy, praise, relationship

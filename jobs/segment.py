@@ -56,6 +56,29 @@ _SHIFT_START = re.compile(
     r"autre point|autre sujet|par ailleurs)\b", re.IGNORECASE)
 
 
+_SLASH = re.compile(r"\s/\s(?![^()]*\))")  # not inside parentheses: "(Power BI / Qlik)"
+SLASH_LIST_MIN_WORDS = 3  # a list "a / b / c": each item of at least this many words stands apart
+SLASH_PAIR_MIN_WORDS = 6  # a single slash separates two clauses only when both are this long
+
+
+def _slash_split(block: str) -> list[str]:
+    """Reps separate the items of a note with slashes ("Sent v2 / Call back Tuesday / they need SAML"), and also
+    join alternatives with one ("SSO / SAML", "No mobile clock-in / shift approval"). Two or more slashes make
+    a list whose items of ``SLASH_LIST_MIN_WORDS`` words stand apart; a single slash separates only two full
+    clauses. A side too short to stand apart stays joined to its neighbour."""
+    parts = _SLASH.split(block)
+    if len(parts) == 1:
+        return parts
+    least = SLASH_LIST_MIN_WORDS if len(parts) > 2 else SLASH_PAIR_MIN_WORDS
+    out: list[str] = []
+    for part in parts:
+        if out and (len(_words(out[-1])) < least or len(_words(part)) < least):
+            out[-1] = f"{out[-1]} / {part}"
+        else:
+            out.append(part)
+    return out
+
+
 def _split(text: str, min_words: int = MIN_WORDS) -> list[tuple[str, bool]]:
     """Clauses with a flag: does this clause open a new subject (new line, bullet, "but", "also", "mais")?"""
     if not text or not text.strip():
@@ -63,7 +86,7 @@ def _split(text: str, min_words: int = MIN_WORDS) -> list[tuple[str, bool]]:
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     text = _BULLET.sub("\n", text)
     merged: list[tuple[str, bool]] = []
-    for block in _HARD_BREAK.split(text):
+    for block in (b for hard in _HARD_BREAK.split(text) for b in _slash_split(hard)):
         # Glue short stubs within a block only: a line or bullet of its own ("rappeler mardi") stays apart.
         pieces = []
         for sentence in _SENTENCE.split(block):
@@ -170,7 +193,7 @@ POSITIVE_CUES = _lexicon(
     "went well", "well received", "renewed", "signed", "won", "enthusiastic", "impressed", "praised",
     "satisfait", "satisfaits", "satisfaite", "content", "contents", "ravi", "ravis", "super", "très bien",
     "bien passé", "sympa", "enthousiaste", "impressionné", "signé", "renouvelé", "gagné", "apprécie",
-    "apprécient",
+    "apprécient", "reasonable", "fair price", "makes sense", "raisonnable", "cohérent", "cohérente", "correct",
 )
 # "No issue", "pas de souci": a negation that reports the absence of a problem, not a problem.
 REASSURANCE_CUES = _lexicon(

