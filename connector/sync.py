@@ -77,6 +77,7 @@ WAL_CHECKPOINT_PAGES = 20_000  # SQLite: WAL size (4 KB pages) that makes a sync
 # nine index inserts land on B-tree pages a 2 MB cache has evicted; side by side at scale 31, 64 MB took Task
 # ingest from 6.5k to 7.2k rec/s and Opportunity from 9.8k to 13.1k, for +68 MB peak RSS (250 MB).
 SQLITE_SYNC_CACHE_KIB = 65_536
+COMMIT_ROWS = 10_000  # records ingested between two commits of a pull (5 REST pages, or one Bulk batch)
 NOTE_PREVIEW_FULL = 250      # a TextPreview shorter than this is the whole note: no blob fetch needed
 
 PageHook = Callable[[str, int], None]
@@ -259,32 +260,47 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
         ordered = True
         page_no = 0
         sqlite = session.get_bind().dialect.name == "sqlite"
+        uncommitted, whole = 0, True
         try:
             for records, in_order in _fetch(client, settings, stream, soql, api=api, figures=figures,
                                             batch_size=batch_size):
                 ordered = ordered and in_order
                 page_no += 1
                 t_ingest, waited0 = time.monotonic(), figures.waited_seconds
-                if sqlite:
+                if sqlite and not uncommitted:
                     # Checkpoint the WAL every ~80 MB instead of every 4 MB while pages are written: each checkpoint
                     # copies every index page the last commits touched, and pages of 2,000 rows touch them all
                     # (commits took a fifth of ingest at 100,000 rows; about half that with this). Per connection,
-                    # so set on the one this page's transaction uses.
+                    # so set on the one this transaction uses.
                     conn = session.connection()
                     conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
                     conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_SYNC_CACHE_KIB}")
+                whole = False
                 _ingest(session, client, stream, records, state, figures, run_start, ordered)
+                whole = True
                 if page_hook:
                     page_hook(name, page_no)
-                session.commit()
+                uncommitted += len(records)
+                # Pages are committed together with their bookmark once COMMIT_ROWS have gathered: each commit
+                # rewrites every index page the transaction touched. Notes call Salesforce while ingesting, so
+                # each of their pages is committed on its own.
+                if uncommitted >= COMMIT_ROWS or isinstance(stream, ContentNoteStream):
+                    session.commit()
+                    uncommitted = 0
                 figures.ingest_seconds += time.monotonic() - t_ingest - (figures.waited_seconds - waited0)
                 figures.pages = page_no
                 if progress:
                     progress(name, figures.fetched, figures.total)
-        except FatalSalesforceError as exc:
-            if exc.code == "INVALID_FIELD":
-                # The org changed under a cached describe: re-describe to name the field and its closest names.
+            session.commit()
+        except RetourSalesforceError as exc:
+            # A stop between pages (budget, limit, a fault past its retries) keeps the whole pages already
+            # ingested with their bookmark: their calls are spent. A page cut short is dropped.
+            if whole:
+                session.commit()
+            else:
                 session.rollback()
+            if isinstance(exc, FatalSalesforceError) and exc.code == "INVALID_FIELD":
+                # The org changed under a cached describe: re-describe to name the field and its closest names.
                 state.details = {k: v for k, v in details.items() if k != "signature"}
                 session.commit()
                 _describe(client, stream, details, signature)

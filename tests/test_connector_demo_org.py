@@ -8,12 +8,13 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from connector.client import connect
 from connector.demo_org import DemoOrg
 from connector.demo_org.testing import shared_cache_dir
+from connector import sync
 from connector.sync import run_sync
 from retour import models
 from retour.config import load_settings
@@ -89,10 +90,11 @@ def test_first_sync_mirrors_the_org_and_a_no_change_run_costs_two_calls_per_obje
     assert org.api_calls - calls_before == again["api_calls"]  # our count matches the org's own counter
 
 
-def test_sync_killed_at_random_pages_converges_to_the_clean_sync_state(org, factory, settings):
+def test_sync_killed_at_random_pages_converges_to_the_clean_sync_state(org, factory, settings, monkeypatch):
     run_sync(factory, settings, client_for(settings), batch_size=200)
     clean = snapshot(factory)
     wipe(factory.kw["bind"])
+    monkeypatch.setattr(sync, "COMMIT_ROWS", 400)  # commits every other page: kills land before and after them
     rng = random.Random(20261123)
     client = client_for(settings)
 
@@ -100,6 +102,7 @@ def test_sync_killed_at_random_pages_converges_to_the_clean_sync_state(org, fact
         pass
 
     kills = 0
+    committed_before_a_kill: list[int] = []
     for attempt in range(10):
         target = rng.randint(1, 7) if attempt < 5 else None  # five kills at random pages, then let it finish
         seen = []
@@ -107,6 +110,9 @@ def test_sync_killed_at_random_pages_converges_to_the_clean_sync_state(org, fact
         def hook(stream: str, page: int) -> None:
             seen.append((stream, page))
             if len(seen) == target:
+                with factory() as s:  # what a kill now keeps: the pages committed with their bookmark
+                    committed_before_a_kill.append(sum(s.scalar(select(func.count()).select_from(m)) for m in
+                                                       (models.SalesforceUser, models.Account, models.Opportunity)))
                 raise Killed(f"{stream} page {page}")
 
         if attempt % 3 == 1:  # also lose a response on the wire now and then: retried, not duplicated
@@ -121,6 +127,7 @@ def test_sync_killed_at_random_pages_converges_to_the_clean_sync_state(org, fact
     org.clear_faults()
     assert kills == 5
     assert snapshot(factory) == clean
+    assert any(committed_before_a_kill), "no kill came after a commit: the test would not exercise resuming"
     with factory() as s:
         runs = s.scalars(select(models.JobRun.status)).all()
     assert runs.count("failed") == kills
