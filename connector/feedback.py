@@ -33,6 +33,7 @@ class FeedbackSpec(NamedTuple):  # immutable; a NamedTuple builds four times fas
     opportunity_id: str | None
     owner_id: str | None
     prefix: str = ""  # e.g. the loss-reason picklist value, kept verbatim before the cleaned free text
+    is_html: bool | None = None  # None: markup if it looks like it; False: already plain text (a note's body)
 
 
 def _at(day: dt.date | None, fallback: dt.datetime | None) -> dt.datetime:
@@ -68,13 +69,13 @@ def specs_for(source_object: str, row: dict) -> list[FeedbackSpec]:
     if source_object == "ContentNote":
         return [FeedbackSpec("ContentNote", row["id"], "body", "note", row.get("body"), created or _at(None, None),
                              row.get("account_id"), row.get("opportunity_id"), row.get("owner_id"),
-                             prefix="")]
+                             prefix="", is_html=False)]
     return []
 
 
 def _compose(spec: FeedbackSpec) -> tuple[str, str]:
     """(text, language sample) of a spec: the cleaned free text after the verbatim prefix. Pure."""
-    body = clean_text(spec.raw)
+    body = clean_text(spec.raw, is_html=spec.is_html)
     prefix = (spec.prefix or "").strip()
     if prefix and body:
         sep = " " if prefix.endswith((".", ":", "!", "?")) else ". "

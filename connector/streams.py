@@ -7,8 +7,6 @@ Salesforce (and the demo org) serve 200-record pages instead of 2,000 as soon as
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import difflib
 from dataclasses import dataclass
@@ -259,16 +257,6 @@ class ContentNoteStream(Stream):
         return {**self.base_row(rec), "title": rec.get("Title"), "body": rec.get("_body"),
                 "owner_id": rec.get("OwnerId"), "linked_ids": rec.get("_links") or [],
                 "opportunity_id": rec.get("_opportunity_id"), "account_id": rec.get("_account_id")}
-
-
-def decode_note_content(value: str | None) -> str | None:
-    """ContentNote.Content as written by exports: base64 of HTML; plain HTML passes through."""
-    if not value:
-        return None
-    try:
-        return base64.b64decode(value, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return value
 
 
 STREAMS: dict[str, type[Stream]] = {s.name: s for s in (UserStream, AccountStream, OpportunityStream, TaskStream,

@@ -291,7 +291,14 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
                 figures.pages = page_no
                 if progress:
                     progress(name, figures.fetched, figures.total)
+            t_end = time.monotonic()
             session.commit()
+            if sqlite:
+                # Fold this object's WAL into the database now, so each object pays for its own writes (left
+                # for later, the checkpoint lands in whichever object's commit crosses the WAL limit next).
+                session.connection().exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                session.commit()
+            figures.ingest_seconds += time.monotonic() - t_end
         except RetourSalesforceError as exc:
             # A stop between pages (budget, limit, a fault past its retries) keeps the whole pages already
             # ingested with their bookmark: their calls are spent. A page cut short is dropped.

@@ -110,3 +110,13 @@ def test_batched_language_detection_gives_py3langid_results_text_by_text():
     texts = [f"{t} {i}" if i % 3 else t for i, t in enumerate(base * 5)]  # enough texts to walk in lockstep
     assert _classify_many(texts) == [reference.classify(t) for t in texts]
     assert detect_languages(texts) == [detect_language(t) for t in texts]
+
+
+def test_a_note_body_already_read_from_html_is_not_read_as_markup_twice():
+    from connector.feedback import render, specs_for
+
+    row = {"id": "069xx0000000001", "body": "Seats < 50 & the <b> tag shows up as text; &amp;lt; stays",
+           "created_date": None, "account_id": None, "opportunity_id": None, "owner_id": None}
+    (spec,) = specs_for("ContentNote", row)
+    text, _lang = render(spec)
+    assert text == row["body"]
