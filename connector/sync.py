@@ -93,7 +93,7 @@ class StreamFigures:
     seconds: float = 0.0
     ingest_seconds: float = 0.0  # local work (mapping, cleaning, language, upsert, commit), without waiting on Salesforce
     blob_calls: int = 0  # ContentNote bodies fetched one by one (part of api_calls)
-    waited_seconds: float = 0.0  # calls made while ingesting (ContentNote links and bodies): not ingest
+    waited_seconds: float = 0.0  # calls for ContentNote links and bodies, made page by page: not ingest
     api: str = "rest"
     pages: int = 0
     total: int | None = None
@@ -275,16 +275,20 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
                     conn = session.connection()
                     conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
                     conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_SYNC_CACHE_KIB}")
+                if isinstance(stream, ContentNoteStream):
+                    # Links and long bodies are more calls: made before the page is written, so a failure here
+                    # leaves the page out and the pages before it whole.
+                    _enrich_notes(session, client, [r for r in records if not parse_bool(r.get("IsDeleted") or False)],
+                                  figures)
                 whole = False
-                _ingest(session, client, stream, records, state, figures, run_start, ordered)
+                _ingest(session, stream, records, state, figures, run_start, ordered)
                 whole = True
                 if page_hook:
                     page_hook(name, page_no)
                 uncommitted += len(records)
                 # Pages are committed together with their bookmark once COMMIT_ROWS have gathered: each commit
-                # rewrites every index page the transaction touched. Notes call Salesforce while ingesting, so
-                # each of their pages is committed on its own.
-                if uncommitted >= COMMIT_ROWS or isinstance(stream, ContentNoteStream):
+                # rewrites every index page the transaction touched.
+                if uncommitted >= COMMIT_ROWS:
                     session.commit()
                     uncommitted = 0
                 figures.ingest_seconds += time.monotonic() - t_ingest - (figures.waited_seconds - waited0)
@@ -438,13 +442,11 @@ def _bulk_batches(client: OrgClient, stream: Stream, soql: str) -> Iterator[tupl
 
 
 # ------------------------------------------------------------------------------------------ ingest
-def _ingest(session: Session, client: OrgClient, stream: Stream, records: list[dict], state: SyncState,
-            figures: StreamFigures, run_start: dt.datetime, ordered: bool) -> None:
+def _ingest(session: Session, stream: Stream, records: list[dict], state: SyncState, figures: StreamFigures,
+            run_start: dt.datetime, ordered: bool) -> None:
     live, dead = [], []
     for rec in records:
         (dead if parse_bool(rec.get("IsDeleted") or False) else live).append(rec)
-    if isinstance(stream, ContentNoteStream) and live:
-        _enrich_notes(session, client, live, figures)
     rows, specs = [], []
     stamp = now_utc()
     for rec in live:
@@ -482,6 +484,8 @@ def _enrich_notes(session: Session, client: OrgClient, notes: list[dict], figure
     one GET per note: the composite API does not serve sObject blobs and Bulk queries refuse base64 fields, so
     this is the platform's floor. ``[sync] note_bodies = "preview"`` keeps the preview and skips those calls.
     """
+    if not notes:
+        return
     full_bodies = client.settings.sync.note_bodies == "full"
     ids = [n["Id"] for n in notes]
     links: dict[str, list[str]] = {}

@@ -195,6 +195,22 @@ def test_full_sync_removes_records_purged_beyond_the_deleted_window(org, factory
         assert set(s.scalars(select(models.Case.id))) == live_ids(org, "Case")
 
 
+def test_a_note_body_refused_mid_page_leaves_that_page_out_and_the_next_run_completes_it(org, factory, settings):
+    run_sync(factory, settings, client_for(settings))
+    clean = snapshot(factory)
+    wipe(factory.kw["bind"])
+    org.inject_fault("GET", r"/sobjects/ContentNote/[^/]+/Content", status=403,
+                     body=[{"errorCode": "INSUFFICIENT_ACCESS", "message": "insufficient access rights on object id"}])
+    report = run_sync(factory, settings, client_for(settings))
+    org.clear_faults()
+    assert report["status"] == "failed" and "INSUFFICIENT_ACCESS" in report["error"]
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(models.Note)) == 0  # the page is out, not half-written
+        assert s.scalar(select(func.count()).select_from(models.Opportunity)) > 0  # objects before it are kept
+    assert run_sync(factory, settings, client_for(settings))["status"] == "ok"
+    assert snapshot(factory) == clean
+
+
 def test_long_notes_cost_one_blob_call_each_unless_previews_are_enough(org, factory, settings):
     report = run_sync(factory, settings, client_for(settings), objects=["ContentNote"])
     notes = report["objects"]["ContentNote"]
