@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from simple_salesforce import format_soql
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.client import OrgClient
@@ -297,7 +297,7 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
                     progress(name, figures.fetched, figures.total)
             t_end = time.monotonic()
             session.commit()
-            if sqlite:
+            if sqlite and isinstance(session.get_bind(), Engine):  # not inside a caller's open transaction
                 # Fold this object's WAL into the database now, so each object pays for its own writes (left
                 # for later, the checkpoint lands in whichever object's commit crosses the WAL limit next).
                 session.connection().exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
