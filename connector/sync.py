@@ -278,8 +278,7 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
                 if isinstance(stream, ContentNoteStream):
                     # Links and long bodies are more calls: made before the page is written, so a failure here
                     # leaves the page out and the pages before it whole.
-                    _enrich_notes(session, client, [r for r in records if not parse_bool(r.get("IsDeleted") or False)],
-                                  figures)
+                    _enrich_notes(session, client, [r for r in records if not _is_deleted(r)], figures)
                 whole = False
                 _ingest(session, stream, records, state, figures, run_start, ordered)
                 whole = True
@@ -442,11 +441,16 @@ def _bulk_batches(client: OrgClient, stream: Stream, soql: str) -> Iterator[tupl
 
 
 # ------------------------------------------------------------------------------------------ ingest
+def _is_deleted(rec: dict) -> bool:
+    """A soft-deleted record as ``queryAll`` (JSON true) or a Bulk CSV ("true") returns it."""
+    return parse_bool(rec.get("IsDeleted") or False)
+
+
 def _ingest(session: Session, stream: Stream, records: list[dict], state: SyncState, figures: StreamFigures,
             run_start: dt.datetime, ordered: bool) -> None:
     live, dead = [], []
     for rec in records:
-        (dead if parse_bool(rec.get("IsDeleted") or False) else live).append(rec)
+        (dead if _is_deleted(rec) else live).append(rec)
     rows, specs = [], []
     stamp = now_utc()
     for rec in live:

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
+from connector import sync
 from connector.client import connect
 from connector.demo_org import DemoOrg
 from connector.demo_org.testing import shared_cache_dir
-from connector import sync
 from connector.sync import run_sync
 from retour import models
 from retour.config import load_settings
@@ -216,7 +216,7 @@ def test_long_notes_cost_one_blob_call_each_unless_previews_are_enough(org, fact
     notes = report["objects"]["ContentNote"]
     long_notes = [r for r in org.records("ContentNote") if not r.get("IsDeleted") and len(r["TextPreview"] or "") >= 250]
     assert long_notes and notes["blob_calls"] == len(long_notes) < notes["api_calls"]
-    # The calls made while ingesting notes are waiting on Salesforce, not local ingest: counted apart.
+    # The calls for notes' links and bodies are waiting on Salesforce, not local ingest: counted apart.
     assert notes["waited_seconds"] > 0 and notes["ingest_seconds"] + notes["waited_seconds"] <= notes["seconds"]
     with factory() as s:
         assert max(len(b) for b in s.scalars(select(models.Note.body))) > 255
