@@ -152,6 +152,7 @@ def main() -> None:
     print(f"settings: backend={settings.themes.backend} granularity={settings.themes.granularity} "
           f"min_theme_size={settings.themes.min_theme_size} threshold={threshold:.3f} "
           f"linkage_cut={discovery.linkage_threshold(threshold):.4f} prune={discovery.PRUNE} "
+          f"settle_rounds={discovery.SETTLE_ROUNDS} "
           "centring=language+channel view=frame-stripped "
           f"prototype_filter(top_k={prototypes.TOP_K} narrative_margin={prototypes.NARRATIVE_MARGIN} "
           f"standalone_margin={prototypes.STANDALONE_MARGIN} prototypes={len(prototypes.FEEDBACK)}+{len(prototypes.LOGISTICS)})")

@@ -27,6 +27,7 @@ OFFSET_STEP = 0.04  # what one curator merge (down) or split (up) moves a theme'
 MERGE_PROPOSAL_MARGIN = 0.02  # propose merging two themes whose centroids are this close to the threshold
 SPLIT_PROPOSAL_MIN_SIZE = 12
 PRUNE = 0.85  # of the threshold: a member chained in below this is left waiting (keeps ambiguous text out)
+SETTLE_ROUNDS = 3  # nearest-centroid passes that settle a round's new clusters (see cluster_pool)
 
 
 def threshold_for(granularity: float, base: float = BASE_THRESHOLD) -> float:
@@ -135,19 +136,39 @@ def cluster_pool(vectors: np.ndarray, threshold: float, min_size: int, *, cap: i
             if whole:
                 break
             continue
-        cents = np.stack([centroid_of(vectors[m]) for m in found])
-        in_sample = np.zeros(n, dtype=bool)
-        in_sample[sample] = True
-        rest = np.flatnonzero(~taken & ~in_sample)
-        idx, _sims = assign(vectors[rest], cents, np.full(len(cents), threshold, dtype=np.float32))
-        for k, members in enumerate(found):
-            m = np.sort(np.concatenate([members, rest[idx == k]]))
-            taken[m] = True
-            result.clusters.append(m)
-            result.centroids.append(centroid_of(vectors[m]))
+        for members in settle(vectors, np.flatnonzero(~taken), found, threshold, min_size, groups):
+            taken[members] = True
+            result.clusters.append(members)
+            result.centroids.append(centroid_of(vectors[members]))
         if whole:
             break
     return result
+
+
+def settle(vectors: np.ndarray, candidates: np.ndarray, found: Sequence[np.ndarray], threshold: float,
+           min_size: int, groups: np.ndarray, rounds: int = SETTLE_ROUNDS) -> list[np.ndarray]:
+    """Give each candidate to the nearest of the new clusters it clears the threshold for, a few times over.
+
+    Why: average linkage decides membership by the whole tree, not by nearness, so a member can sit in one
+    cluster while nearer another's centre, and a candidate outside the linkage sample (or pruned) may clear a
+    cluster it was never compared with. A few nearest-centroid passes (centroids recomputed from their members,
+    as k-means does) put every member where an incremental pass would put it — the same rule as "joins an
+    existing theme" — and a cluster that falls under ``min_size`` distinct groups is dropped and its members wait.
+    On the short labelled set's half A this moved ARI 0.739 -> 0.757 (whole set 0.630 -> 0.675).
+    Returns the settled member indexes (into ``vectors``), sorted, one array per surviving cluster.
+    """
+    clusters = [np.asarray(m) for m in found]
+    for _round in range(rounds + 1):
+        if not clusters:
+            return []
+        cents = np.stack([centroid_of(vectors[m]) for m in clusters])
+        idx, _sims = assign(vectors[candidates], cents, np.full(len(cents), threshold, dtype=np.float32))
+        settled = [candidates[idx == k] for k in range(len(cents))]
+        kept = [m for m in settled if len(np.unique(groups[m])) >= min_size]
+        if len(kept) == len(clusters) and all(np.array_equal(a, b) for a, b in zip(kept, clusters)):
+            break
+        clusters = kept
+    return [np.sort(m) for m in clusters]
 
 
 def pair_threshold(base: float, offset_a: float, offset_b: float) -> float:

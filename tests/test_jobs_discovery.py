@@ -131,3 +131,22 @@ def test_a_member_chained_in_far_from_its_cluster_centre_is_left_waiting():
     assert len(result.clusters) == 1
     assert 6 not in set(result.clusters[0].tolist())
     assert set(range(6)) <= set(result.clusters[0].tolist())
+
+
+def test_settling_moves_a_member_to_the_cluster_whose_centre_is_nearest():
+    X, truth, centres = _three_topics(n=6)
+    # The tree put member 0 (topic 0) in topic 1's cluster: settling gives it back to topic 0.
+    found = [np.flatnonzero(truth == 0)[1:], np.concatenate([[0], np.flatnonzero(truth == 1)])]
+    settled = discovery.settle(X, np.arange(len(X)), found, 0.6, 3, np.arange(len(X)))
+    assert [sorted(truth[m].tolist()) for m in settled] == [[0] * 6, [1] * 6]
+
+
+def test_settling_dissolves_a_chained_cluster_and_its_members_wait_or_join_their_topic():
+    X, truth, _ = _three_topics(n=6)
+    t0, t1, t2 = (np.flatnonzero(truth == k) for k in range(3))
+    # Topic 0 was found without its last member; the tree chained that member with one of topic 1 and one of
+    # topic 2 into a cluster whose centre is near none of them.
+    found = [t0[:5], np.array([t0[5], t1[0], t2[0]])]
+    settled = discovery.settle(X, np.concatenate([t0, [t1[0], t2[0]]]), found, 0.6, 3, np.arange(len(X)))
+    assert len(settled) == 1
+    assert settled[0].tolist() == t0.tolist()
