@@ -16,6 +16,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from jobs.spelling import Speller, lex_words
+
 # --------------------------------------------------------------------------------------------- splitting
 _BULLET = re.compile(r"(?m)^\s*(?:[-*•·▪‣◦–]|\d{1,2}[.)])\s+")
 _HARD_BREAK = re.compile(r"\n+|;|\s[–—]\s|\s-\s(?=[A-ZÀ-ÖØ-Ý])")
@@ -173,11 +175,12 @@ LOGISTICS_CUES = _lexicon(
     "quote", "contract sent", "signature", "demo booked", "intro", "introduced", "thanks", "thank you",
     "regards", "best regards", "hello", "hi", "dear", "cheers", "checked in", "check-in", "catch up",
     "catch-up", "touch base", "touched base", "recap", "minutes", "attached", "see attached", "fyi",
-    "ooo", "out of office", "on holiday", "on vacation", "tomorrow", "today", "next week", "this week",
+    "ooo", "out of office", "unreachable", "not reachable", "could not reach", "couldn't reach",
+    "on holiday", "on vacation", "tomorrow", "today", "next week", "this week",
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "morning", "afternoon",
     "am", "pm", "eod", "asap", "updated", "update", "logged", "noted", "v1", "v2", "v3",
     # French
-    "rappeler", "rappel", "rappelé", "appel", "appelé", "messagerie", "laissé un message", "message laissé",
+    "rappeler", "rappel", "rappelé", "pas joignable", "injoignable", "appel", "appelé", "messagerie", "laissé un message", "message laissé",
     "répondeur", "pas de réponse", "plus de réponse", "plus de nouvelles", "pas de nouvelles", "no reply",
     "no response", "ghosted", "silence radio", "envoyé", "envoyée", "envoyer", "renvoyé", "relance", "relancé",
     "relancer", "mail", "courriel", "rdv", "rendez-vous", "calé", "calée", "planifié", "planifier",
@@ -204,6 +207,8 @@ REASSURANCE_CUES = _lexicon(
     "pas bloquant", "fonctionne bien", "marche bien", "ok sur", "d'accord sur", "satisfaits de", "satisfait de",
     "rien de bloquant", "aucun point ouvert", "aucune question", "aucune objection", "no open point", "no open points",
     "no questions", "no objection", "no objections", "ok w/", "ok on", "nothing blocking",
+    "budget approved", "budget confirmed", "budget ok", "budget validated", "budget validé", "budget confirmé",
+    "budget débloqué",
 )
 # A clause that opens with a to-do header is the rep's plan, whatever it mentions ("Next step: proposal by the 20th").
 _TODO_HEADER = re.compile(r"^\s*(?:next steps?|prochaines? [ée]tapes?|to ?do|à faire|a faire|action items?|actions?|"
@@ -214,6 +219,10 @@ GENERIC_WORDS = frozenset(_fold(w) for w in (
     "perdu", "perdue", "autre", "autres", "divers", "inconnu", "aucune", "aucun", "non", "renseigné", "reason",
     "motif", "raison", "deal", "opportunity", "opportunité", "pas", "de", "d", "la", "le", "the", "of", "yet",
     "encore", "for", "now", "pour", "l'instant", "instant"))
+# Reps type fast ("messae laisssé", "out of offce", "porposal envoyé"): a misspelt cue word is read as the cue
+# before the lexicons are matched, or a voicemail line reads as feedback (see jobs.spelling).
+_SPELLER = Speller((w for lex in (FEEDBACK_CUES, LOGISTICS_CUES, POSITIVE_CUES, REASSURANCE_CUES)
+                    for w in lex_words(lex)), fold=_fold, extra=GENERIC_WORDS)
 _NUMBERISH = re.compile(r"^(?:\d+[\w/:.-]*|\d{1,2}h\d{0,2}|[ap]m|v\d+)$", re.IGNORECASE)
 
 
@@ -236,7 +245,7 @@ def classify(clause: str, *, narrative: bool = False) -> Verdict:
     loss reason or case is its own point: "export file rejected by Cegid") but not inside a ``narrative``
     note, where uncued clauses are the story around the feedback ("met at their HQ in Toulouse").
     """
-    folded = _fold(clause)
+    folded = _SPELLER.text(_fold(clause))
     words = _words(folded)
     if not words:
         return Verdict(False, "empty")

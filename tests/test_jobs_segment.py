@@ -90,3 +90,21 @@ def test_short_contrast_completes_the_clause_it_qualifies():
         "We can simulate per employee, but not a budget scenario"]
     # A long contrast is a subject of its own.
     assert len(split_clauses("Friendly call with the team, but the export to their ledger fails every single month")) == 2
+
+
+def test_misspelt_logistics_cues_still_read_as_logistics():
+    # Each reads as feedback if its misspelt logistics cue is not recognised (the negation or "until" remains).
+    for typo in ("Oliver out of offce until 25/04", "no answwer, left a voicemial",
+                 "porposal not sent yet, will folow up tuesday"):
+        assert not classify(typo).is_feedback, typo
+    assert classify("Pas joignable, message laissé").reason == "logistics cue"
+    assert classify("the app crahses on login").is_feedback
+
+
+def test_real_words_next_to_a_cue_are_not_rewritten_into_it():
+    # "contact" is one letter from "contract", "appli" from "appel" (a call), "please" from "pleased".
+    from jobs.segment import _SPELLER
+
+    for word in ("contact", "please", "since", "appli", "notes"):
+        assert _SPELLER.word(word) == word
+    assert _SPELLER.text("messae laisse, budgget gele") == "message laisse, budget gele"
