@@ -71,6 +71,10 @@ _FRAME = re.compile(r"(?i)(?<![\w'’])(?:" + "|".join(sorted((
     "demo", "démo", "ok", "call", "meeting", "réunion", "rdv", "lost", "perdu", "deal",
 ), key=len, reverse=True)).replace(" ", r"\s+") + r")(?![\w'’])")
 _FIGURE = re.compile(r"\d[\d,.%/:h]*")
+# Who said it, when a rep quotes the customer: "Émilie: « la DAF bloque sur le coût »", 'chloe: "too expensive"'.
+# Left in, the "Name: «…»" shape outweighed the subject and quoted lines of every subject formed one theme.
+_QUOTED_BY = re.compile(r"(?:^|(?<=\s))(?:[\w'’.-]+\s+){0,2}[\w'’.-]+\s*:\s*(?=[«\"“])")
+_QUOTE_MARKS = re.compile(r"[«»\"“”]")
 _SPACES = re.compile(r"\s+")
 
 
@@ -81,7 +85,8 @@ def embedding_view(text: str) -> str:
     frame words is embedded as it is.
     """
     text = _unshout(text or "")
-    view = _SPACES.sub(" ", _FIGURE.sub(" ", _FRAME.sub(" ", text))).strip(" ,.;:-")
+    unquoted = _QUOTE_MARKS.sub(" ", _QUOTED_BY.sub(" ", text)) if _QUOTED_BY.search(text) else text
+    view = _SPACES.sub(" ", _FIGURE.sub(" ", _FRAME.sub(" ", unquoted))).strip(" ,.;:-")
     return view if len(view) >= 3 else text
 
 

@@ -21,6 +21,14 @@ def test_view_of_text_typed_in_capitals_is_the_view_of_the_same_text_in_sentence
     assert embedding_view("No SAML with Okta, SSO required") == "No SAML with Okta, SSO required"  # acronyms alone stay
 
 
+def test_view_of_a_quoted_customer_drops_who_said_it_and_the_quote_marks():
+    assert embedding_view("Émilie: « le prix par licence est trop élevé »") == "le prix par licence est trop élevé"
+    assert embedding_view('Other Julien: "exports time out above rows"') == "exports time out above rows"
+    # A colon without a quotation is not an attribution: "Main objection:" stays, and so do quotes without one.
+    assert embedding_view("Main objection: missing a Power BI connector").startswith("Main objection")
+    assert "«" in embedding_view("appli jugée « bof » par la DRH")
+
+
 def test_view_of_a_text_made_only_of_frame_words_is_the_text_itself():
     assert embedding_view("she said") == "she said"
 
