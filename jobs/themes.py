@@ -27,7 +27,7 @@ from jobs import critical_mass as cm
 from jobs import discovery, labels, prototypes
 from jobs.embed import (GROUP_MIN, Embedder, centre, detect_lang, embedding_view, get_embedder, group_key, normalise, stack,
                         to_bytes)
-from jobs.segment import segment_text
+from jobs.segment import classify, segment_text
 from retour.config import Settings
 from retour.models import (
     AppSetting,
@@ -47,6 +47,7 @@ log = logging.getLogger("retour.jobs.themes")
 ACTIVE = ("emerging", "critical", "decided")
 CENTRING_KEY = "themes.centring"
 EMBED_BATCH = 2048
+QUOTE_POOL = 200  # members nearest a theme's centre its quotes are chosen from (bounded, whatever its size)
 LABEL_SAMPLE = 60  # members per theme used to contrast labels (c-TF-IDF): enough words, bounded cost
 REMATCH_MIN_JACCARD = 0.2
 NEIGHBOURS = 10  # waiting segments each new unassigned segment may pull into this pass's pool
@@ -187,9 +188,20 @@ def _label_contrast(session: Session, exclude: set[int]) -> dict[int, list[tuple
 
 
 def _quotes(meta: Sequence[tuple[int, int, str, str]], vecs: np.ndarray, centroid: np.ndarray) -> list[dict[str, Any]]:
-    texts = [m[3] for m in meta]
-    return [{"segment_id": meta[i][0], "item_id": meta[i][1], "text": texts[i]}
-            for i in labels.representatives(vecs, centroid, k=3, texts=texts)]
+    """The title quote and two more: near the centre, unlike each other, and saying the problem in words.
+
+    Among the ``QUOTE_POOL`` members nearest the centre, those whose own words carry a problem or need cue
+    (``jobs.segment.classify``) are preferred when there are at least three: the member nearest the centre of a
+    broad theme is often its blandest line ("Préparer une démo sur leurs données" titled a theme of budget
+    reasons), and a product owner reads the title first.
+    """
+    rel = vecs @ centroid
+    near = np.argsort(-rel, kind="stable")[:QUOTE_POOL]
+    stating = near[[classify(meta[i][3]).reason == "feedback cue" for i in near]]
+    pool = stating if len(stating) >= 3 else near
+    texts = [meta[i][3] for i in pool]
+    return [{"segment_id": meta[pool[j]][0], "item_id": meta[pool[j]][1], "text": texts[j]}
+            for j in labels.representatives(vecs[pool], centroid, k=3, texts=texts)]
 
 
 def _new_theme(session: Session, label: str, meta, vecs: np.ndarray, sims: np.ndarray, embedder: Embedder,

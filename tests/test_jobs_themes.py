@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from jobs import curation
 from jobs.embed import to_bytes
-from jobs.themes import ThemePassError, propose_merges, run_theme_pass
+from jobs.themes import ThemePassError, _quotes, propose_merges, run_theme_pass
 from retour.models import (
     Account,
     CurationEvent,
@@ -279,3 +279,17 @@ def test_critical_mass_is_computed_stamped_and_explained(session, settings):
     _pass(session, s, now=later)
     session.refresh(sso)
     assert sso.status == "decided" and sso.decided_at == later and sso.critical_since == NOW
+
+
+def test_title_quote_states_the_problem_when_the_nearest_member_is_a_bland_line():
+    texts = ["Préparer une démo sur leurs données",  # nearest the centre, says nothing
+             "Budget réaffecté à un autre projet", "no budget this year", "budget gelé jusqu'en 2027",
+             "pas de budget avant la réorganisation"]
+    centroid = np.array([1.0, 0.0], dtype=np.float32)
+    vecs = np.array([[1.0, 0.0], [0.9, 0.44], [0.85, 0.53], [0.8, 0.6], [0.75, 0.66]], dtype=np.float32)
+    meta = [(100 + i, 200 + i, "fr", t) for i, t in enumerate(texts)]
+    quotes = _quotes(meta, vecs, centroid)
+    assert quotes[0]["text"] == "Budget réaffecté à un autre projet"
+    assert "Préparer une démo sur leurs données" not in [q["text"] for q in quotes]
+    # Too few members say the problem in words: the nearest member still titles the theme.
+    assert _quotes(meta[:2], vecs[:2], centroid)[0]["text"] == texts[0]
