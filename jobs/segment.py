@@ -180,7 +180,8 @@ LOGISTICS_CUES = _lexicon(
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "morning", "afternoon",
     "am", "pm", "eod", "asap", "updated", "update", "logged", "noted", "v1", "v2", "v3",
     # French
-    "rappeler", "rappel", "rappelé", "pas joignable", "injoignable", "appel", "appelé", "messagerie", "laissé un message", "message laissé",
+    "rappeler", "rappel", "rappelé", "pas joignable", "injoignable", "appel", "appelé", "messagerie",
+    "laissé un message", "message laissé",
     "répondeur", "pas de réponse", "plus de réponse", "plus de nouvelles", "pas de nouvelles", "no reply",
     "no response", "ghosted", "silence radio", "envoyé", "envoyée", "envoyer", "renvoyé", "relance", "relancé",
     "relancer", "mail", "courriel", "rdv", "rendez-vous", "calé", "calée", "planifié", "planifier",
