@@ -6,9 +6,10 @@
 Prints, for each set: ARI and NMI against the labels over the themed items (two readings: items Retour left
 unthemed counted as singletons, and only the items Retour themed, with the coverage), the share of `none`
 items kept out of every theme, and the stability of a second pass that adds 20% new items in several arrival
-orders. It also prints the mean and range of ARI over five random 80% samples of each set, each discovered alone: on
-sets this small one figure moves by a few hundredths with the sample. Held-out: themes are split in two halves (fixed, alphabetical alternation, never looked at when the
-defaults were chosen... see the report); each half is discovered as its own corpus with its share of `none`.
+orders. It also prints the mean and range of ARI over five random 80% samples of each set, each discovered
+alone: on sets this small one figure moves by a few hundredths with the sample. Held-out: themes are split in
+two halves (fixed, alphabetical alternation, never looked at when the defaults were chosen... see the report);
+each half is discovered as its own corpus with its share of `none`.
 The narrative set is scored by the dominant segment (an item's theme = its feedback segment closest to its
 theme's centroid) against `label`, and against `labels` (a hit on any of the item's themes counts).
 

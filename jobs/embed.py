@@ -85,7 +85,8 @@ def embedding_view(text: str) -> str:
     frame words is embedded as it is.
     """
     text = _unshout(text or "")
-    unquoted = _QUOTE_MARKS.sub(" ", _QUOTED_BY.sub(" ", text)) if _QUOTED_BY.search(text) else text
+    unattributed, quoted = _QUOTED_BY.subn(" ", text)
+    unquoted = _QUOTE_MARKS.sub(" ", unattributed) if quoted else text
     view = _SPACES.sub(" ", _FIGURE.sub(" ", _FRAME.sub(" ", unquoted))).strip(" ,.;:-")
     return view if len(view) >= 3 else text
 

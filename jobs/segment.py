@@ -16,7 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from jobs.spelling import Speller, lex_words
+from jobs.spelling import Speller
 
 # --------------------------------------------------------------------------------------------- splitting
 _BULLET = re.compile(r"(?m)^\s*(?:[-*•·▪‣◦–]|\d{1,2}[.)])\s+")
@@ -129,8 +129,12 @@ def _fold(text: str) -> str:
     return "".join(c for c in nfkd if not unicodedata.combining(c)).replace("’", "'")
 
 
+_CUE_WORDS: set[str] = set()  # every word of every cue lexicon below: what a typo is repaired towards
+
+
 def _lexicon(*phrases: str) -> re.Pattern[str]:
     alts = sorted({_fold(p) for p in phrases}, key=len, reverse=True)
+    _CUE_WORDS.update(w for a in alts for w in re.findall(r"[a-z0-9'-]+", a) if len(w) > 1)
     return re.compile(r"(?<![\w])(?:" + "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in alts) + r")(?![\w])")
 
 
@@ -222,8 +226,7 @@ GENERIC_WORDS = frozenset(_fold(w) for w in (
     "encore", "for", "now", "pour", "l'instant", "instant"))
 # Reps type fast ("messae laisssé", "out of offce", "porposal envoyé"): a misspelt cue word is read as the cue
 # before the lexicons are matched, or a voicemail line reads as feedback (see jobs.spelling).
-_SPELLER = Speller((w for lex in (FEEDBACK_CUES, LOGISTICS_CUES, POSITIVE_CUES, REASSURANCE_CUES)
-                    for w in lex_words(lex)), fold=_fold, extra=GENERIC_WORDS)
+_SPELLER = Speller(_CUE_WORDS, fold=_fold, extra=GENERIC_WORDS)
 _NUMBERISH = re.compile(r"^(?:\d+[\w/:.-]*|\d{1,2}h\d{0,2}|[ap]m|v\d+)$", re.IGNORECASE)
 
 

@@ -23,12 +23,6 @@ _TRIPLED = re.compile(r"(\w)\1\1+")
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]")
 
 
-def lex_words(lexicon: re.Pattern[str]) -> list[str]:
-    """The words of a cue lexicon compiled by ``jobs.segment._lexicon`` (phrases are split into words)."""
-    plain = lexicon.pattern.replace(r"\s+", " ").replace("\\", "")
-    return [w for w in re.findall(r"[a-z0-9'-]+", plain) if len(w) > 1]
-
-
 @functools.lru_cache(maxsize=4)
 def dictionary_words(fold: Callable[[str], str]) -> frozenset[str]:
     """English and French words (pyspellchecker's frequency lists, about 290,000), folded like the text."""
