@@ -153,7 +153,7 @@ FEEDBACK_CUES = _lexicon(
     "only", "blocked", "blocker", "blocking", "limitation", "limited", "gap", "unable", "impossible",
     "unanswered", "delay", "delayed", "late", "compliance", "security", "concern", "concerns", "risk",
     "manual", "manually", "workaround", "escalate", "doesnt", "dont", "cant", "wont", "migrate to",
-    "migrating to", "moving to", "switching to", "replace", "replacing",
+    "migrating to", "moving to", "switching to", "replace", "replacing", "wrong", "incorrect", "incorrectly",
     # French
     "pas", "ne", "n'", "jamais", "aucun", "aucune", "sans", "manque", "manquant", "manquante", "manquent",
     "besoin", "exige", "exigent", "exigence", "veut", "veulent", "voudrait", "voudraient", "souhaite",
@@ -166,6 +166,7 @@ FEEDBACK_CUES = _lexicon(
     "moins", "mieux", "pire", "seulement", "limité", "limite", "limites", "impossible", "incapable",
     "retard", "retards", "sans réponse", "conformité", "sécurité", "risque", "inquiet", "inquiète",
     "manuel", "manuellement", "contournement", "escalade", "escalader", "regrette", "reproche", "migrer vers",
+    "incorrect", "incorrecte", "incorrects", "erroné", "erronée", "erronés", "erronées",
     "migrer notre", "passer chez", "passe chez", "remplacer", "à la main",
 )
 # Next steps, scheduling, courtesy: what pure logistics is made of.
@@ -183,6 +184,9 @@ LOGISTICS_CUES = _lexicon(
     "on holiday", "on vacation", "tomorrow", "today", "next week", "this week",
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "morning", "afternoon",
     "am", "pm", "eod", "asap", "updated", "update", "logged", "noted", "v1", "v2", "v3",
+    # Record keeping: a ticket to close, a duplicate opportunity ("Duplicate, see the other opportunity").
+    "close the ticket", "close ticket", "close this ticket", "ticket closed", "duplicate opportunity",
+    "duplicate opp", "duplicate deal", "duplicate record", "other opportunity", "main opportunity",
     # French
     "rappeler", "rappel", "rappelé", "pas joignable", "injoignable", "appel", "appelé", "messagerie",
     "laissé un message", "message laissé",
@@ -194,6 +198,9 @@ LOGISTICS_CUES = _lexicon(
     "bien à vous", "bonne journée", "point", "point d'étape", "compte rendu", "cr", "pj", "ci-joint",
     "demain", "aujourd'hui", "semaine prochaine", "cette semaine", "lundi", "mardi", "mercredi", "jeudi",
     "vendredi", "samedi", "dimanche", "matin", "après-midi", "mis à jour", "noté", "congés", "absent",
+    "clôturer le ticket", "fermer le ticket", "ticket clôturé", "ticket fermé", "opportunité en double",
+    "opp en double", "créée en double", "créé en double", "autre opportunité", "opp principale",
+    "opportunité principale",
 )
 # Positive small talk: "satisfied with payroll", "friendly as always" is not a request.
 POSITIVE_CUES = _lexicon(
@@ -214,6 +221,13 @@ REASSURANCE_CUES = _lexicon(
     "no questions", "no objection", "no objections", "ok w/", "ok on", "nothing blocking",
     "budget approved", "budget confirmed", "budget ok", "budget validated", "budget validé", "budget confirmé",
     "budget débloqué",
+    # "Went through without any error", "passée sans souci": a problem word under "without" reports its absence.
+    *(f"{neg} {problem}" for neg in ("without", "without any", "with no")
+      for problem in ("issue", "issues", "problem", "problems", "error", "errors", "hitch", "complaint",
+                      "complaints", "remark", "remarks", "incident", "incidents")),
+    *(f"{neg} {problem}" for neg in ("sans", "sans aucun", "sans aucune", "sans le moindre", "sans la moindre")
+      for problem in ("souci", "soucis", "problème", "problèmes", "erreur", "erreurs", "anomalie", "anomalies",
+                      "incident", "incidents", "accroc", "remarque", "remarques", "réserve", "réserves")),
 )
 # A clause that opens with a to-do header is the rep's plan, whatever it mentions ("Next step: proposal by the 20th").
 _TODO_HEADER = re.compile(r"^\s*(?:next steps?|prochaines? [ée]tapes?|to ?do|à faire|a faire|action items?|actions?|"
@@ -244,7 +258,8 @@ def classify(clause: str, *, narrative: bool = False) -> Verdict:
     Rules, in order: reassurances ("no issue", "pas de souci") do not count as problem cues; a
     problem/need/comparison cue makes it feedback unless the clause is only a short logistics line ("no
     answer, left voicemail"); logistics or courtesy cues without any feedback cue make it logistics;
-    positive small talk without a feedback cue is not feedback; a clause made only of capitalised names,
+    positive small talk or a reassurance ("went through without any error") without a feedback cue is not
+    feedback; a clause made only of capitalised names,
     numbers and dates is not feedback. A clause without any cue is feedback when it stands alone (a one-line
     loss reason or case is its own point: "export file rejected by Cegid") but not inside a ``narrative``
     note, where uncued clauses are the story around the feedback ("met at their HQ in Toulouse").
@@ -263,6 +278,7 @@ def classify(clause: str, *, narrative: bool = False) -> Verdict:
     feedback = len(FEEDBACK_CUES.findall(logistics_free))
     logistics = len(LOGISTICS_CUES.findall(folded))
     positive = len(POSITIVE_CUES.findall(folded))
+    reassured = len(REASSURANCE_CUES.findall(folded))
     raw_words = _words(clause)
     content = [w for i, w in enumerate(raw_words)
                if not _NUMBERISH.match(w) and not (i and w[:1].isupper() and len(w) > 1)]
@@ -276,6 +292,8 @@ def classify(clause: str, *, narrative: bool = False) -> Verdict:
         return Verdict(False, "logistics cue")
     if positive:
         return Verdict(False, "positive remark")
+    if reassured:
+        return Verdict(False, "reassurance")
     if len(content) < 2:
         return Verdict(False, "names, numbers or dates only")
     if len(words) < 4:

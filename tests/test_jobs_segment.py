@@ -108,3 +108,23 @@ def test_real_words_next_to_a_cue_are_not_rewritten_into_it():
     for word in ("contact", "please", "since", "appli", "notes"):
         assert _SPELLER.word(word) == word
     assert _SPELLER.text("messae laisse, budgget gele") == "message laisse, budget gele"
+
+
+@pytest.mark.parametrize("text", [
+    "Payroll ran without any error after the fix", "all accepted without remarks",
+    "dsn passée sans souci, rien à signaler", "la déclaration est partie sans aucune anomalie",
+])
+def test_a_problem_word_under_without_reports_its_absence(text):
+    assert classify(text).reason == "reassurance", classify(text)
+
+
+def test_a_real_problem_beside_a_reassurance_is_still_feedback():
+    assert is_feedback("The file imports without any error but the totals are wrong")
+    assert is_feedback("Ils veulent un export sans erreur vers Cegid")
+
+
+def test_record_keeping_is_not_feedback_but_a_duplicated_invoice_is():
+    for text in ("You can close ticket 47012", "Duplicate opportunity, see the other one",
+                 "Opportunité créée en double, voir opp principale"):
+        assert classify(text).reason == "logistics cue", text
+    assert is_feedback("Les factures arrivent en double chaque mois")
