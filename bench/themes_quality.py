@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
 
 from jobs import discovery, prototypes  # noqa: E402
-from jobs.embed import get_embedder  # noqa: E402
+from jobs.embed import NOTE_CONTEXT, get_embedder  # noqa: E402
 from jobs.sample import discover  # noqa: E402
 from retour.config import load_settings  # noqa: E402
 
@@ -165,8 +165,8 @@ def main() -> None:
           f"linkage_cut={discovery.linkage_threshold(threshold):.4f} prune={discovery.PRUNE} "
           f"settle_rounds={discovery.SETTLE_ROUNDS} "
           "centring=language+channel view=frame-stripped "
-          f"prototype_filter(top_k={prototypes.TOP_K} narrative_margin={prototypes.NARRATIVE_MARGIN} "
-          f"standalone_margin={prototypes.STANDALONE_MARGIN} prototypes={len(prototypes.FEEDBACK)}+{len(prototypes.LOGISTICS)})")
+          f"prototype_filter(top_k={prototypes.TOP_K} margin={prototypes.MARGIN} "
+          f"prototypes={len(prototypes.FEEDBACK)}+{len(prototypes.LOGISTICS)}) note_context={NOTE_CONTEXT}")
     print("held-out: half A's themes were used to choose these defaults; half B's were not looked at")
     for name in SETS:
         rows = load(args.eval_dir / name)

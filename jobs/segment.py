@@ -230,7 +230,8 @@ REASSURANCE_CUES = _lexicon(
                       "incident", "incidents", "accroc", "remarque", "remarques", "réserve", "réserves")),
 )
 # A clause that opens with a to-do header is the rep's plan, whatever it mentions ("Next step: proposal by the 20th").
-_TODO_HEADER = re.compile(r"^\s*(?:next steps?|prochaines? [ée]tapes?|to ?do|à faire|a faire|action items?|actions?|"
+_TODO_HEADER = re.compile(r"^\s*(?:next steps?|prochaines? [ée]tapes?|to ?do|à faire|a faire|action items?|"
+                          r"(?:remaining |open |pending )?actions?|actions? (?:restantes?|en cours)|reste à faire|"
                           r"follow[- ]?up|suite|ns)\s*[:=-]", re.IGNORECASE)
 # Picklist placeholders that say nothing about why: "Lost - other", "Perdu : autre", "n/a".
 GENERIC_WORDS = frozenset(_fold(w) for w in (

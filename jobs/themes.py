@@ -89,8 +89,7 @@ def embed_pending(session: Session, embedder: Embedder) -> int:
     """Embed feedback segments that have no vector from this model; vectors are stored so nothing is embedded twice.
 
     The zero-shot check (``jobs.prototypes``) then turns off segments that read as logistics rather than
-    feedback: strictly inside a call or meeting note (several clauses, most of them context), leniently for a
-    loss reason or case written to state a problem. A turned-off segment keeps its vector and its reason.
+    feedback. A turned-off segment keeps its vector and its reason.
     The check reads the clause alone; the vector stored for a clause of a longer note carries the note too
     (``jobs.embed.in_note_context``), so themes group clauses by the subject their note names.
     """
@@ -100,8 +99,7 @@ def embed_pending(session: Session, embedder: Embedder) -> int:
     n_segments = (select(func.count()).select_from(sibling).where(sibling.item_id == FeedbackSegment.item_id)
                   .correlate(FeedbackSegment).scalar_subquery())
     pending = session.execute(
-        select(FeedbackSegment.id, FeedbackSegment.text, FeedbackItem.channel, n_segments, FeedbackItem.id,
-               FeedbackItem.text)
+        select(FeedbackSegment.id, FeedbackSegment.text, n_segments, FeedbackItem.id, FeedbackItem.text)
         .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
         .where(FeedbackSegment.is_feedback.is_(True),
                or_(FeedbackSegment.embedding.is_(None), FeedbackSegment.embedding_model != embedder.name))
@@ -110,8 +108,7 @@ def embed_pending(session: Session, embedder: Embedder) -> int:
     for start in range(0, len(pending), EMBED_BATCH):
         chunk = pending[start:start + EMBED_BATCH]
         vecs = embedder.encode([embedding_view(r[1]) for r in chunk])
-        bars = np.array([prototypes.bar(r[2], r[3]) for r in chunk], dtype=np.float32)
-        keep = prototypes.feedback_margin(vecs, fb_protos, lg_protos) >= bars
+        keep = prototypes.feedback_margin(vecs, fb_protos, lg_protos) >= prototypes.MARGIN
         stored = _with_notes(embedder, vecs, chunk)
         session.execute(update(FeedbackSegment), [
             {"id": r[0], "embedding": to_bytes(v), "embedding_model": embedder.name, "is_feedback": bool(k)}
@@ -120,19 +117,19 @@ def embed_pending(session: Session, embedder: Embedder) -> int:
 
 
 def _with_notes(embedder: Embedder, vecs: np.ndarray, chunk: Sequence[Any]) -> np.ndarray:
-    """The vectors to store for a chunk of (id, text, channel, clauses in note, item id, note text) rows.
+    """The vectors to store for a chunk of (id, text, clauses in its note, item id, note text) rows.
 
     A clause cut from a note of several clauses is joined with its whole note (each note embedded once per
     chunk); a note of one clause is that clause.
     """
-    split = [i for i, r in enumerate(chunk) if r[3] > 1]
+    split = [i for i, r in enumerate(chunk) if r[2] > 1]
     if not split:
         return vecs
-    notes = {chunk[i][4]: chunk[i][5] for i in split}
+    notes = {chunk[i][3]: chunk[i][4] for i in split}
     row_of = {item_id: n for n, item_id in enumerate(notes)}
     note_vecs = embedder.encode([embedding_view((text or "")[:NOTE_VIEW_CHARS]) for text in notes.values()])
     out = vecs.copy()
-    out[split] = in_note_context(vecs[split], note_vecs[[row_of[chunk[i][4]] for i in split]])
+    out[split] = in_note_context(vecs[split], note_vecs[[row_of[chunk[i][3]] for i in split]])
     return out
 
 

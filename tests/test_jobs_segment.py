@@ -49,6 +49,7 @@ def test_loss_reason_prefix_is_dropped():
     "rappeler mardi", "sent proposal v2", "Called, left voicemail", "RDV calé jeudi 10h", "Relance par mail",
     "Bonjour Marc, merci", "Jean Dupont 12/03", "Next step: demo booked for Friday", "Thanks, talk soon",
     "Ticket d'entrée à 40k€, ils trouvent ça cohérent",
+    "Remaining action: add their IT manager as a security contact", "Reste à faire : envoyer le CR à la DSI",
 ])
 def test_pure_logistics_is_not_feedback(text):
     assert not any(s.is_feedback for s in segment_text(text)), classify(text)
