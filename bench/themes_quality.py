@@ -159,13 +159,14 @@ def main() -> None:
                     help="also score the demo org's seeded truth at this scale (0.25: ~3,200 texts, ~1 min)")
     args = ap.parse_args()
     settings = load_settings({"themes": {"backend": args.backend, "granularity": args.granularity}}, environ={})
-    threshold = discovery.threshold_for(args.granularity, get_embedder(args.backend).base_threshold)
+    embedder = get_embedder(args.backend)
+    threshold = discovery.threshold_for(args.granularity, embedder.base_threshold)
     print(f"settings: backend={settings.themes.backend} granularity={settings.themes.granularity} "
           f"min_theme_size={settings.themes.min_theme_size} threshold={threshold:.3f} "
           f"linkage_cut={discovery.linkage_threshold(threshold):.4f} prune={discovery.PRUNE} "
           f"settle_rounds={discovery.SETTLE_ROUNDS} "
           "centring=language+channel view=frame-stripped "
-          f"prototype_filter(top_k={prototypes.TOP_K} margin={prototypes.MARGIN} "
+          f"prototype_filter(top_k={prototypes.TOP_K} margin={embedder.feedback_margin} "
           f"prototypes={len(prototypes.FEEDBACK)}+{len(prototypes.LOGISTICS)}) note_context={NOTE_CONTEXT}")
     print("held-out: half A's themes were used to choose these defaults; half B's were not looked at")
     for name in SETS:

