@@ -101,7 +101,9 @@ def embed_pending(session: Session, embedder: Embedder) -> int:
     pending = session.execute(
         select(FeedbackSegment.id, FeedbackSegment.text, n_segments, FeedbackItem.id, FeedbackItem.text)
         .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
-        .where(FeedbackSegment.is_feedback.is_(True),
+        # A segment the cue rules turned off has no vector and stays off; one the prototype check of another
+        # model turned off has that model's vector and is checked again by this one.
+        .where(or_(FeedbackSegment.is_feedback.is_(True), FeedbackSegment.embedding.is_not(None)),
                or_(FeedbackSegment.embedding.is_(None), FeedbackSegment.embedding_model != embedder.name))
         .order_by(FeedbackSegment.id)).all()
     fb_protos, lg_protos = prototypes.prototype_vectors(embedder)

@@ -76,6 +76,23 @@ def test_a_clause_of_a_longer_note_is_stored_joined_with_its_note_and_a_one_clau
     assert np.allclose(from_bytes(segs[single].embedding), embedder.encode([embedding_view(single)])[0], atol=1e-6)
 
 
+def test_a_new_model_checks_again_what_another_model_turned_off_but_not_what_the_cue_rules_did(session):
+    session.add_all([item(SSO[0]), item("rappeler mardi")])
+    session.flush()
+    segment_new_items(session)
+    sso = session.scalars(select(FeedbackSegment).where(FeedbackSegment.text == SSO[0])).one()
+    logistics = session.scalars(select(FeedbackSegment).where(FeedbackSegment.text == "rappeler mardi")).one()
+    assert not logistics.is_feedback and logistics.embedding is None
+    sso.is_feedback, sso.embedding, sso.embedding_model = False, to_bytes(np.ones(4, np.float32)), "older-model"
+    session.flush()
+    embedder = TfidfEmbedder()
+    assert embed_pending(session, embedder) == 1
+    session.refresh(sso)
+    session.refresh(logistics)
+    assert sso.is_feedback and sso.embedding_model == embedder.name
+    assert not logistics.is_feedback and logistics.embedding is None
+
+
 def test_first_pass_finds_the_topics_and_keeps_logistics_out(session, settings):
     _seed(session)
     figures = _pass(session, settings)
