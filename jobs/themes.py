@@ -538,6 +538,12 @@ def _rebuild(session: Session, settings: Settings, embedder: Embedder, means, th
             "proposals_merge": merges}
 
 
+def spaces_to_rebuild(session: Session, embedder: Embedder) -> list[str]:
+    """Names of the other spaces (model, or how vectors are made) active themes were built in: empty when none."""
+    return sorted(set(session.scalars(select(Theme.embedding_model).where(
+        Theme.status.in_(ACTIVE), Theme.embedding_model != embedder.name)).all()), key=str)
+
+
 def run_theme_pass(session: Session, settings: Settings, rebuild: bool = False, *,
                    now: dt.datetime | None = None, embedder: Embedder | None = None) -> dict[str, Any]:
     """One pass over what is new (or, with ``rebuild``, over everything); returns grep-able figures."""
@@ -547,8 +553,7 @@ def run_theme_pass(session: Session, settings: Settings, rebuild: bool = False, 
     rules = cm.rules_from_settings(settings.critical_mass)  # fail early on a bad scope
     figures: dict[str, Any] = {"backend": embedder.name, "rebuild": rebuild}
     if not rebuild:
-        wrong = sorted(set(session.scalars(select(Theme.embedding_model).where(
-            Theme.status.in_(ACTIVE), Theme.embedding_model != embedder.name)).all()), key=str)
+        wrong = spaces_to_rebuild(session, embedder)
         if wrong:
             raise ThemePassError(f"themes were built with {', '.join(map(str, wrong))} but [themes] backend gives "
                                  f"{embedder.name}: run `retour themes --rebuild` to rebuild them in the new space.")

@@ -57,10 +57,17 @@ def run_demo_pipeline(ctx: Context, org: Any) -> dict[str, Any]:
         "org_api_calls": org.api_calls,
     }
     _progress("discovering themes")
-    from jobs.themes import run_theme_pass
+    from jobs.embed import get_embedder
+    from jobs.themes import run_theme_pass, spaces_to_rebuild
     from retour.db import session_scope
+    embedder = get_embedder(settings.themes.backend)
     with session_scope(ctx.session_factory) as session:
-        theme_figures = run_theme_pass(session, settings)
+        # The demo owns its data: themes a previous version built in another space are rebuilt (mapped onto the
+        # new clusters, ids and decisions kept) rather than refused, as `retour themes` refuses them.
+        older = spaces_to_rebuild(session, embedder)
+        if older:
+            _progress(f"themes were built with {', '.join(older)}: rebuilding them with {embedder.name}")
+        theme_figures = run_theme_pass(session, settings, rebuild=bool(older), embedder=embedder)
     figures.update(_theme_summary(ctx, theme_figures))
     figures["seconds"] = round(time.monotonic() - started, 1)
     return figures

@@ -4,7 +4,7 @@ import json
 import os
 
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from retour.cli import _register, cli
 from retour.db import make_engine
@@ -35,3 +35,28 @@ def test_demo_once_syncs_the_demo_org_over_https_and_finds_themes(tmp_path):
     # every call the client made reached the org's counter, and a full pull is paged, not per-record
     assert figures["api_calls"] == figures["org_api_calls"]
     assert figures["api_calls"] < opportunities
+
+
+def test_demo_rebuilds_themes_a_previous_version_built_in_another_space(tmp_path):
+    env = {k: None for k in os.environ if k.startswith("RETOUR_")}
+    env["RETOUR_DATA_DIR"] = str(tmp_path / "data")
+    args = ["demo", "--once", "--json", "--scale", "0.05"]
+    assert CliRunner().invoke(cli, args, env=env, catch_exceptions=False).exit_code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'retour.db'}")
+    with engine.begin() as conn:
+        ids = set(conn.scalars(select(Theme.id)))
+        conn.execute(update(Theme).values(embedding_model="older-space"))
+
+    result = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output.strip().splitlines()[-1])
+    assert figures["theme_pass"]["rebuild"] is True
+    with engine.connect() as conn:
+        active = conn.execute(select(Theme.id, Theme.embedding_model)
+                              .where(Theme.status.not_in(["merged", "dismissed"]))).all()
+    models = {model for _id, model in active}
+    kept = ids & {tid for tid, _model in active}
+    engine.dispose()
+    assert models == {figures["theme_pass"]["backend"]}
+    assert kept  # old themes were mapped onto the new clusters, not replaced wholesale
