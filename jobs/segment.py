@@ -166,7 +166,7 @@ FEEDBACK_CUES = _lexicon(
     "moins", "mieux", "pire", "seulement", "limité", "limite", "limites", "impossible", "incapable",
     "retard", "retards", "sans réponse", "conformité", "sécurité", "risque", "inquiet", "inquiète",
     "manuel", "manuellement", "contournement", "escalade", "escalader", "regrette", "reproche", "migrer vers",
-    "incorrect", "incorrecte", "incorrects", "erroné", "erronée", "erronés", "erronées",
+    "incorrecte", "incorrects", "erroné", "erronée", "erronés", "erronées",
     "migrer notre", "passer chez", "passe chez", "remplacer", "à la main",
 )
 # Next steps, scheduling, courtesy: what pure logistics is made of.
@@ -260,10 +260,10 @@ def classify(clause: str, *, narrative: bool = False) -> Verdict:
     problem/need/comparison cue makes it feedback unless the clause is only a short logistics line ("no
     answer, left voicemail"); logistics or courtesy cues without any feedback cue make it logistics;
     positive small talk or a reassurance ("went through without any error") without a feedback cue is not
-    feedback; a clause made only of capitalised names,
-    numbers and dates is not feedback. A clause without any cue is feedback when it stands alone (a one-line
-    loss reason or case is its own point: "export file rejected by Cegid") but not inside a ``narrative``
-    note, where uncued clauses are the story around the feedback ("met at their HQ in Toulouse").
+    feedback; a clause made only of capitalised names, numbers and dates is not feedback. A clause without
+    any cue is feedback when it stands alone (a one-line loss reason or case is its own point: "export file
+    rejected by Cegid") but not inside a ``narrative`` note, where uncued clauses are the story around the
+    feedback ("met at their HQ in Toulouse").
     """
     folded = _SPELLER.text(_fold(clause))
     words = _words(folded)

@@ -86,7 +86,7 @@ def segment_new_items(session: Session) -> tuple[int, int]:
 
 
 def embed_pending(session: Session, embedder: Embedder) -> int:
-    """Embed feedback segments that have no vector from this model; vectors are stored so nothing is embedded twice.
+    """Embed the segments this model has not read yet; vectors are stored so nothing is embedded twice.
 
     The zero-shot check (``jobs.prototypes``) then turns off segments that read as logistics rather than
     feedback. A turned-off segment keeps its vector and its reason.
