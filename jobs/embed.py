@@ -75,6 +75,13 @@ _FIGURE = re.compile(r"\d[\d,.%/:h]*")
 # Left in, the "Name: «…»" shape outweighed the subject and quoted lines of every subject formed one theme.
 _QUOTED_BY = re.compile(r"(?:^|(?<=\s))(?:[\w'’.-]+\s+){0,2}[\w'’.-]+\s*:\s*(?=[«\"“])")
 _QUOTE_MARKS = re.compile(r"[«»\"“”]")
+# The same attribution written out: "Quote from Harry:", "verbatim de Isabelle :", "Selon Émilie,", "according to
+# the CFO,". Who is quoted is a name, and names are not the subject.
+_REPORTED_BY = re.compile(
+    r"(?:^|(?<=[\s(]))(?:(?i:quote|quoted|verbatim|citation|feedback|retour)\s+(?i:from|by|de|d['’])\s*"
+    r"(?:[\w'’.-]+\s+){0,2}?[\w'’.-]+\s*:"
+    r"|(?i:selon|d['’]après|according\s+to)\s+(?i:the\s+|le\s+|la\s+|l['’])?"
+    r"(?:[A-ZÀ-ÖØ-Ý][\w'’.-]*(?:\s+[A-ZÀ-ÖØ-Ý][\w'’.-]*)?|(?i:cfo|ceo|cio|daf|drh|dsi|rssi|dpo))\s*,)")
 _SPACES = re.compile(r"\s+")
 
 
@@ -84,7 +91,7 @@ def embedding_view(text: str) -> str:
     Names of products and places stay: "Cegid", "Okta", "Power BI" are often the subject. A text made only of
     frame words is embedded as it is.
     """
-    text = _unshout(text or "")
+    text = _REPORTED_BY.sub(" ", _unshout(text or ""))
     unattributed, quoted = _QUOTED_BY.subn(" ", text)
     unquoted = _QUOTE_MARKS.sub(" ", unattributed) if quoted else text
     view = _SPACES.sub(" ", _FIGURE.sub(" ", _FRAME.sub(" ", unquoted))).strip(" ,.;:-")

@@ -29,6 +29,17 @@ def test_view_of_a_quoted_customer_drops_who_said_it_and_the_quote_marks():
     assert "«" in embedding_view("appli jugée « bof » par la DRH")
 
 
+def test_view_drops_an_attribution_written_out_but_not_a_subject_after_selon():
+    assert embedding_view("Quote from Harry: no dedicated contact during implementation") == (
+        "no dedicated contact during implementation")
+    assert embedding_view("verbatim de Isabelle : les tableaux de bord sont trop rigides") == (
+        "les tableaux de bord sont trop rigides")
+    assert embedding_view("Selon Émilie, problèmes d'accessibilité") == "problèmes d'accessibilité"
+    assert embedding_view("According to the CFO, the price per seat is too high") == "the price per seat is too high"
+    # "selon le contrat" names the subject, not a person: it stays.
+    assert embedding_view("selon le contrat, pas de SLA").startswith("selon le contrat")
+
+
 def test_view_of_a_text_made_only_of_frame_words_is_the_text_itself():
     assert embedding_view("she said") == "she said"
 
