@@ -275,11 +275,11 @@ def classify(clause: str, *, narrative: bool = False) -> Verdict:
         return Verdict(False, "next steps")
     # Cue words inside a logistics phrase ("pas de réponse", "no answer") or a reassurance ("no issue") are
     # not problems.
-    logistics_free = LOGISTICS_CUES.sub(" ", REASSURANCE_CUES.sub(" ", folded))
+    reassurance_free, reassured = REASSURANCE_CUES.subn(" ", folded)
+    logistics_free = LOGISTICS_CUES.sub(" ", reassurance_free)
     feedback = len(FEEDBACK_CUES.findall(logistics_free))
     logistics = len(LOGISTICS_CUES.findall(folded))
     positive = len(POSITIVE_CUES.findall(folded))
-    reassured = len(REASSURANCE_CUES.findall(folded))
     raw_words = _words(clause)
     content = [w for i, w in enumerate(raw_words)
                if not _NUMBERISH.match(w) and not (i and w[:1].isupper() and len(w) > 1)]
