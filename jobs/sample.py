@@ -15,7 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import insert, select
+
+from jobs.embed import Embedder, get_embedder
 
 from retour.config import Settings
 from retour.db import make_engine, session_factory, session_scope
@@ -90,8 +93,14 @@ def item_themes(session) -> dict[str, tuple[int, float] | None]:
 
 
 def discover(batches: Sequence[Iterable[Mapping[str, Any]]], settings: Settings, *,
-             keep_dir: Path | None = None) -> dict[str, Any]:
-    """Run one theme pass per batch in a fresh store; return each id's theme after every pass and the labels."""
+             keep_dir: Path | None = None, embedder: Embedder | None = None,
+             with_vectors: bool = False) -> dict[str, Any]:
+    """Run one theme pass per batch in a fresh store; return each id's theme after every pass and the labels.
+
+    ``embedder`` replaces the configured backend's (a benchmark varying one of its settings);
+    ``with_vectors`` also returns, under ``"vectors"``, each id's kept feedback segments as the centred vectors
+    the clusterer read after the last pass (ids with none kept are absent).
+    """
     from jobs.themes import run_theme_pass
 
     now = dt.datetime.now(dt.timezone.utc)
@@ -109,13 +118,29 @@ def discover(batches: Sequence[Iterable[Mapping[str, Any]]], settings: Settings,
                     rows = [_item_row(r, now_n) for r in batch]
                     if rows:
                         session.execute(insert(FeedbackItem), rows)
-                    figures = run_theme_pass(session, settings, now=now_n)
+                    figures = run_theme_pass(session, settings, now=now_n, embedder=embedder)
                     assignment = item_themes(session)
                     passes.append({"figures": figures, "items": assignment})
             with session_scope(factory) as session:
                 themes = [{"id": t.id, "label": t.label, "title_quote": t.title_quote, "status": t.status,
                            "members": int(t.metrics.get("members", 0) or 0)}
                           for t in session.scalars(select(Theme).order_by(Theme.id))]
+                vectors = _vectors_by_id(session, embedder or get_embedder(settings.themes.backend)) \
+                    if with_vectors else None
         finally:
             engine.dispose()
-    return {"passes": passes, "themes": themes}
+    out: dict[str, Any] = {"passes": passes, "themes": themes}
+    if vectors is not None:
+        out["vectors"] = vectors
+    return out
+
+
+def _vectors_by_id(session, embedder: Embedder) -> dict[str, np.ndarray]:
+    from jobs.themes import clustered_vectors
+
+    meta, X = clustered_vectors(session, embedder)
+    source = dict(session.execute(select(FeedbackItem.id, FeedbackItem.source_id)).all())
+    rows: dict[str, list[int]] = {}
+    for n, (_sid, item_id, _lang, _text) in enumerate(meta):
+        rows.setdefault(source[item_id], []).append(n)
+    return {sid: X[idx] for sid, idx in rows.items()}

@@ -181,6 +181,15 @@ def _load_segments(session: Session, where: Sequence[Any], embedder: Embedder,
     return meta, centre(raw, [group_key(r[2], r[5]) for r in rows], means)
 
 
+def clustered_vectors(session: Session, embedder: Embedder) -> tuple[list[tuple[int, int, str, str]], np.ndarray]:
+    """Every kept feedback segment and the centred vector the clusterer reads, with the stored centring.
+
+    For evaluation (``jobs.sample``): a benchmark can ask how far a classifier that knows the true labels
+    gets on exactly these vectors, which bounds what any unsupervised grouping of them can reach.
+    """
+    return _load_segments(session, [], embedder, centring_means(session, embedder, recompute=False))
+
+
 def _active_themes(session: Session) -> list[Theme]:
     return list(session.scalars(select(Theme).where(Theme.status.in_(ACTIVE)).order_by(Theme.id)))
 

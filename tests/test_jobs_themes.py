@@ -329,3 +329,27 @@ def test_title_quote_states_the_problem_when_the_nearest_member_is_a_bland_line(
     assert "Préparer une démo sur leurs données" not in [q["text"] for q in quotes]
     # Too few members say the problem in words: the nearest member still titles the theme.
     assert _quotes(meta[:2], vecs[:2], centroid)[0]["text"] == texts[0]
+
+
+def test_discover_returns_the_centred_vectors_of_kept_segments_and_uses_the_embedder_it_is_given():
+    import copy
+
+    from jobs.embed import get_embedder
+    from jobs.sample import discover
+    from retour.config import load_settings
+
+    settings = load_settings({"themes": {"backend": "tfidf"}}, environ={})
+    rows = [{"id": f"t{n}", "text": t} for n, t in enumerate(SSO + PRICE + LOGISTICS)]
+    result = discover([rows], settings, with_vectors=True)
+    vectors = result["vectors"]
+    kept = {f"t{n}" for n in range(len(SSO + PRICE))}
+    assert set(vectors) == kept  # logistics never reaches the clusterer
+    assert all(v.shape == (1, TfidfEmbedder.dim) for v in vectors.values())
+    sso, price = vectors["t0"][0], vectors[f"t{len(SSO)}"][0]
+    assert float(sso @ vectors["t1"][0]) > float(sso @ price)
+    assert "vectors" not in discover([rows], settings)
+
+    refuses_all = copy.copy(get_embedder("tfidf"))
+    refuses_all.feedback_margin = float("inf")
+    result = discover([rows], settings, embedder=refuses_all, with_vectors=True)
+    assert result["vectors"] == {} and not any(result["passes"][0]["items"].values())
