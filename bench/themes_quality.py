@@ -10,6 +10,8 @@ orders. It also prints the mean and range of ARI over five random 80% samples of
 alone: on sets this small one figure moves by a few hundredths with the sample. Held-out: themes are split in
 two halves (fixed, alphabetical alternation, never looked at when the defaults were chosen... see the report);
 each half is discovered as its own corpus with its share of `none`.
+Two "ceiling" lines bound what is reachable: a supervised leave-one-out nearest-centroid classifier that knows
+every other item's label, on the very vectors the clusterer reads (with the prototype filter, and without it).
 The narrative set is scored by the dominant segment (an item's theme = its feedback segment closest to its
 theme's centroid) against `label`, and against `labels` (a hit on any of the item's themes counts).
 
@@ -20,6 +22,7 @@ without a seeded theme count as `none`): the tuning corpus that is not an evalua
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import random
 import sys
@@ -83,6 +86,36 @@ def score(rows: list[dict], items: dict) -> dict:
     if any("labels" in r for r in rows):
         out["ARI_themed_any_label"] = adjusted_rand_score(y_any, pb) if both else 0.0
     return out
+
+
+def ceiling(rows: list[dict], vectors: dict) -> dict:
+    """How far a classifier that knows every other item's true label gets on the vectors the clusterer reads.
+
+    Leave one item out: each label's centroid is the mean of the other items' kept segments with that label;
+    an item goes to the label whose centroid is nearest any of its segments; an item with no kept segment
+    stays unthemed (a singleton, as in ``score``). No unsupervised grouping of the same vectors should be
+    expected to beat this: it bounds what the encoder and the filter leave reachable.
+    """
+    import numpy as np
+
+    themed = [r for r in rows if r["label"] != "none" and str(r["id"]) in vectors]
+    labels = sorted({r["label"] for r in themed})
+    if len(labels) < 2:
+        return {}
+    dim = next(iter(vectors.values())).shape[1]
+    sums = {lab: np.zeros(dim) for lab in labels}
+    for r in themed:
+        sums[r["label"]] += vectors[str(r["id"])].sum(axis=0)
+    pred = {}
+    for r in themed:
+        own = vectors[str(r["id"])]
+        cents = np.stack([sums[lab] - (own.sum(axis=0) if lab == r["label"] else 0) for lab in labels])
+        cents /= np.maximum(np.linalg.norm(cents, axis=1, keepdims=True), 1e-9)
+        pred[str(r["id"])] = (labels[int((own @ cents.T).max(axis=0).argmax())], 1.0)
+    m = score(rows, pred)
+    hits = sum(pred[str(r["id"])][0] == r["label"] for r in themed)
+    return {"ARI_all_labelled": m["ARI_all_labelled"], "ARI_themed": m["ARI_themed"],
+            "accuracy": hits / len(themed), "coverage": m["coverage"]}
 
 
 def fmt(m: dict) -> str:
@@ -160,6 +193,8 @@ def main() -> None:
     args = ap.parse_args()
     settings = load_settings({"themes": {"backend": args.backend, "granularity": args.granularity}}, environ={})
     embedder = get_embedder(args.backend)
+    unfiltered = copy.copy(embedder)  # the same model; every clause the cue rules keep is clustered
+    unfiltered.feedback_margin = float("-inf")
     threshold = discovery.threshold_for(args.granularity, embedder.base_threshold)
     print(f"settings: backend={settings.themes.backend} granularity={settings.themes.granularity} "
           f"min_theme_size={settings.themes.min_theme_size} threshold={threshold:.3f} "
@@ -172,11 +207,15 @@ def main() -> None:
     for name in SETS:
         rows = load(args.eval_dir / name)
         t0 = time.perf_counter()
-        res = discover([rows], settings)
+        res = discover([rows], settings, with_vectors=True)
         print(f"\n== {name} ({len(rows)} items, {time.perf_counter() - t0:.1f}s)")
         print("whole      ", fmt(score(rows, res["passes"][0]["items"])))
         if args.quick:
             continue
+        print("ceiling    ", fmt(ceiling(rows, res["vectors"])), "(supervised, same vectors, same filter)")
+        print("ceiling    ", fmt(ceiling(rows, discover([rows], settings, embedder=unfiltered,
+                                                        with_vectors=True)["vectors"])),
+              "(supervised, prototype filter off)")
         a, b = halves(rows)
         for tag, part in (("half A tune", a), ("half B held", b)):
             r = discover([part], settings)
