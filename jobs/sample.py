@@ -19,7 +19,6 @@ import numpy as np
 from sqlalchemy import insert, select
 
 from jobs.embed import Embedder, get_embedder
-
 from retour.config import Settings
 from retour.db import make_engine, session_factory, session_scope
 from retour.models import Base, FeedbackItem, FeedbackSegment, Theme, ThemeEvidence
@@ -103,6 +102,7 @@ def discover(batches: Sequence[Iterable[Mapping[str, Any]]], settings: Settings,
     """
     from jobs.themes import run_theme_pass
 
+    reader = embedder or get_embedder(settings.themes.backend)  # one embedder for every pass and the vectors
     now = dt.datetime.now(dt.timezone.utc)
     with tempfile.TemporaryDirectory(prefix="retour-discover-") as tmp:
         where = keep_dir or Path(tmp)
@@ -118,15 +118,14 @@ def discover(batches: Sequence[Iterable[Mapping[str, Any]]], settings: Settings,
                     rows = [_item_row(r, now_n) for r in batch]
                     if rows:
                         session.execute(insert(FeedbackItem), rows)
-                    figures = run_theme_pass(session, settings, now=now_n, embedder=embedder)
+                    figures = run_theme_pass(session, settings, now=now_n, embedder=reader)
                     assignment = item_themes(session)
                     passes.append({"figures": figures, "items": assignment})
             with session_scope(factory) as session:
                 themes = [{"id": t.id, "label": t.label, "title_quote": t.title_quote, "status": t.status,
                            "members": int(t.metrics.get("members", 0) or 0)}
                           for t in session.scalars(select(Theme).order_by(Theme.id))]
-                vectors = _vectors_by_id(session, embedder or get_embedder(settings.themes.backend)) \
-                    if with_vectors else None
+                vectors = _vectors_by_id(session, reader) if with_vectors else None
         finally:
             engine.dispose()
     out: dict[str, Any] = {"passes": passes, "themes": themes}
