@@ -305,6 +305,11 @@ class Decision(Base):
     target: Mapped[str | None] = mapped_column(String(80))  # a release name or a date
     insight_en: Mapped[str | None] = mapped_column(Text)
     insight_fr: Mapped[str | None] = mapped_column(Text)
+    # What reps read as the insight's Name and in their task's subject, written by a person for each language
+    # whose insight is written (the theme's label is a machine's). 80 is Retour_Insight__c.Name's length, so a
+    # title is never cut on the rep's record. Null on drafts recorded before titles existed: approval refuses them.
+    title_en: Mapped[str | None] = mapped_column(String(80))
+    title_fr: Mapped[str | None] = mapped_column(String(80))
     # draft (push prepared, awaiting approval) | approved | cancelled | withdrawn
     state: Mapped[str] = mapped_column(String(12), default="draft")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
