@@ -139,7 +139,7 @@ def _lexicon(*phrases: str) -> re.Pattern[str]:
 
 
 # Problems, needs, comparisons, refusals: what makes a clause product feedback.
-FEEDBACK_CUES = _lexicon(
+FEEDBACK_PHRASES = (
     # English
     "no", "not", "never", "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "won't", "can't", "cannot",
     "couldn't", "without", "lack", "lacks", "lacking", "missing", "miss", "need", "needs", "needed", "require",
@@ -169,8 +169,9 @@ FEEDBACK_CUES = _lexicon(
     "incorrecte", "incorrects", "erroné", "erronée", "erronés", "erronées",
     "migrer notre", "passer chez", "passe chez", "remplacer", "à la main",
 )
+FEEDBACK_CUES = _lexicon(*FEEDBACK_PHRASES)
 # Next steps, scheduling, courtesy: what pure logistics is made of.
-LOGISTICS_CUES = _lexicon(
+LOGISTICS_PHRASES = (
     # English
     "call back", "called", "call", "calls", "left voicemail", "voicemail", "left a message", "no answer",
     "sent", "send", "sending", "will send", "to send", "resent", "emailed", "email", "mail", "follow up",
@@ -202,16 +203,18 @@ LOGISTICS_CUES = _lexicon(
     "opp en double", "créée en double", "créé en double", "autre opportunité", "opp principale",
     "opportunité principale",
 )
+LOGISTICS_CUES = _lexicon(*LOGISTICS_PHRASES)
 # Positive small talk: "satisfied with payroll", "friendly as always" is not a request.
-POSITIVE_CUES = _lexicon(
+POSITIVE_PHRASES = (
     "happy", "satisfied", "pleased", "love", "loves", "great", "friendly", "good", "nice", "thrilled",
     "went well", "well received", "renewed", "signed", "won", "enthusiastic", "impressed", "praised",
     "satisfait", "satisfaits", "satisfaite", "content", "contents", "ravi", "ravis", "super", "très bien",
     "bien passé", "sympa", "enthousiaste", "impressionné", "signé", "renouvelé", "gagné", "apprécie",
     "apprécient", "reasonable", "fair price", "makes sense", "raisonnable", "cohérent", "cohérente", "correct",
 )
+POSITIVE_CUES = _lexicon(*POSITIVE_PHRASES)
 # "No issue", "pas de souci": a negation that reports the absence of a problem, not a problem.
-REASSURANCE_CUES = _lexicon(
+REASSURANCE_PHRASES = (
     "no issue", "no issues", "no problem", "no problems", "no complaint", "no complaints", "nothing negative",
     "no real pain", "no pain", "no concerns", "no blocker", "no blockers", "not a blocker", "not an issue",
     "works fine", "working fine", "went fine", "fine with", "ok with", "okay with", "happy with", "agreed",
@@ -229,10 +232,17 @@ REASSURANCE_CUES = _lexicon(
       for problem in ("souci", "soucis", "problème", "problèmes", "erreur", "erreurs", "anomalie", "anomalies",
                       "incident", "incidents", "accroc", "remarque", "remarques", "réserve", "réserves")),
 )
+REASSURANCE_CUES = _lexicon(*REASSURANCE_PHRASES)
 # A clause that opens with a to-do header is the rep's plan, whatever it mentions ("Next step: proposal by the 20th").
-_TODO_HEADER = re.compile(r"^\s*(?:next steps?|prochaines? [ée]tapes?|to ?do|à faire|a faire|action items?|"
-                          r"(?:remaining |open |pending )?actions?|actions? (?:restantes?|en cours)|reste à faire|"
-                          r"follow[- ]?up|suite|ns)\s*[:=-]", re.IGNORECASE)
+TODO_HEADERS = (
+    "next step", "next steps", *(f"{a} {b}" for a in ("prochaine", "prochaines") for b in ("étape", "étapes")),
+    "to do", "todo", "à faire", "action item", "action items", "action", "actions",
+    *(f"{a} action{s}" for a in ("remaining", "open", "pending") for s in ("", "s")),
+    *(f"action{s} {b}" for s in ("", "s") for b in ("restante", "restantes", "en cours")),
+    "reste à faire", "follow up", "follow-up", "followup", "suite", "ns",
+)
+_TODO_HEADER = re.compile(  # matched against the folded clause
+    r"^\s*(?:" + "|".join(re.escape(_fold(h)) for h in sorted(TODO_HEADERS, key=len, reverse=True)) + r")\s*[:=-]")
 # Picklist placeholders that say nothing about why: "Lost - other", "Perdu : autre", "n/a".
 GENERIC_WORDS = frozenset(_fold(w) for w in (
     "lost", "closed", "other", "others", "misc", "unknown", "none", "n", "a", "na", "tbd", "no", "decision",
@@ -271,7 +281,7 @@ def classify(clause: str, *, narrative: bool = False) -> Verdict:
         return Verdict(False, "empty")
     if all(w in GENERIC_WORDS for w in words):
         return Verdict(False, "generic placeholder")
-    if _TODO_HEADER.match(clause):
+    if _TODO_HEADER.match(_fold(clause)):
         return Verdict(False, "next steps")
     # Cue words inside a logistics phrase ("pas de réponse", "no answer") or a reassurance ("no issue") are
     # not problems.
