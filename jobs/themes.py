@@ -602,6 +602,23 @@ def load_opportunities(session: Session) -> tuple[dict[str, cm.Opp], dict[str, l
     return opps, by_account, fields
 
 
+def _scope_fields(opp_fields: dict[str, Any]):
+    """A function giving an item's (region, segment, attributes) from its opportunity, or, for an item without
+    one, from its account's most recent opportunity."""
+    latest_by_account: dict[str, tuple] = {}
+    for _oid, (region, segment, attrs, close_date, acc) in opp_fields.items():
+        if acc and (acc not in latest_by_account or (close_date or dt.date.min) > (latest_by_account[acc][3] or dt.date.min)):
+            latest_by_account[acc] = (region, segment, attrs, close_date)
+
+    def fields_of(acc: str | None, opp_id: str | None) -> tuple[Any, Any, Any]:
+        f = opp_fields.get(opp_id) if opp_id else None
+        if f is None and acc:
+            f = latest_by_account.get(acc)
+        return (f[0], f[1], f[2]) if f else (None, None, {})
+
+    return fields_of
+
+
 def theme_citations(session: Session, theme_ids: Sequence[int] | None, opp_fields: dict[str, Any],
                     since: dt.datetime | None = None) -> dict[int, list[cm.Citation]]:
     """Citations (one per theme and item) of active evidence, with the scope fields the rules filter on."""
@@ -614,19 +631,29 @@ def theme_citations(session: Session, theme_ids: Sequence[int] | None, opp_field
         q = q.where(ThemeEvidence.theme_id.in_(list(theme_ids)))
     if since is not None:
         q = q.where(FeedbackItem.occurred_at > since)
-    # An item without an opportunity borrows the scope fields of its account's most recent opportunity.
-    latest_by_account: dict[str, tuple] = {}
-    for _oid, (region, segment, attrs, close_date, acc) in opp_fields.items():
-        if acc and (acc not in latest_by_account or (close_date or dt.date.min) > (latest_by_account[acc][3] or dt.date.min)):
-            latest_by_account[acc] = (region, segment, attrs, close_date)
+    fields_of = _scope_fields(opp_fields)
     out: dict[int, list[cm.Citation]] = defaultdict(list)
     for tid, item_id, occurred, acc, opp_id, channel in session.execute(q):
-        f = opp_fields.get(opp_id) if opp_id else None
-        if f is None and acc:
-            f = latest_by_account.get(acc)
-        region, segment, attrs = (f[0], f[1], f[2]) if f else (None, None, {})
+        region, segment, attrs = fields_of(acc, opp_id)
         out[tid].append(cm.Citation(item_id=item_id, occurred_at=occurred, account_id=acc, opportunity_id=opp_id,
                                     region=region, segment=segment, channel=channel, attributes=attrs))
+    return out
+
+
+def feedback_citations(session: Session, opp_fields: dict[str, Any], since: dt.datetime) -> list[cm.Citation]:
+    """Every item that holds feedback (a segment the filters kept), as a citation: the org's own volume, which the
+    critical-mass shares are of. Counted by the same ``compute_metrics`` as a theme's figures, so a share is a true
+    part of this whole. Logistics notes ("rappeler mardi") are not feedback and do not dilute it."""
+    holds_feedback = exists().where(FeedbackSegment.item_id == FeedbackItem.id, FeedbackSegment.is_feedback.is_(True))
+    q = (select(FeedbackItem.id, FeedbackItem.occurred_at, FeedbackItem.account_id, FeedbackItem.opportunity_id,
+                FeedbackItem.channel)
+         .where(FeedbackItem.occurred_at > since, holds_feedback))
+    fields_of = _scope_fields(opp_fields)
+    out = []
+    for item_id, occurred, acc, opp_id, channel in session.execute(q):
+        region, segment, attrs = fields_of(acc, opp_id)
+        out.append(cm.Citation(item_id=item_id, occurred_at=occurred, account_id=acc, opportunity_id=opp_id,
+                               region=region, segment=segment, channel=channel, attributes=attrs))
     return out
 
 
@@ -643,7 +670,11 @@ def metrics_for_filter(session: Session, settings: Settings, theme_ids: Sequence
 
 def refresh_critical_mass(session: Session, settings: Settings, *, now: dt.datetime,
                           rules: list[cm.Rule] | None = None) -> dict[str, Any]:
-    """Recompute every active theme's figures and status; stamp critical_since and decided_at."""
+    """Recompute every active theme's figures and status; stamp critical_since and decided_at.
+
+    The org's volume (every feedback item in each rule's window and scope) is measured once per pass: the rules'
+    shares are of it.
+    """
     c = settings.critical_mass
     rules = rules or cm.rules_from_settings(c)
     horizon = max([r.window_days for r in rules] + [180])
@@ -651,7 +682,12 @@ def refresh_critical_mass(session: Session, settings: Settings, *, now: dt.datet
     if not themes:
         return {"themes_active": 0, "themes_critical": 0}
     opps, by_account, fields = load_opportunities(session)
-    cites = theme_citations(session, [t.id for t in themes], fields, since=now - dt.timedelta(days=horizon))
+    since = now - dt.timedelta(days=horizon)
+    cites = theme_citations(session, [t.id for t in themes], fields, since=since)
+    org = feedback_citations(session, fields, since)
+    volumes = {r.name: cm.compute_metrics(cm.subset(org, r.where) if r.where else org, opps, by_account, now=now,
+                                          window_days=r.window_days, half_life_days=c.half_life_days)
+               for r in rules}
     approved = dict(session.execute(
         select(Decision.theme_id, func.min(func.coalesce(Decision.approved_at, Decision.created_at)))
         .where(Decision.state == "approved").group_by(Decision.theme_id)).all())
@@ -664,7 +700,7 @@ def refresh_critical_mass(session: Session, settings: Settings, *, now: dt.datet
                                              window_days=r.window_days, half_life_days=c.half_life_days)
                   for r in rules[1:]}
         ev = cm.evaluate(theme.status, theme.critical_since, theme.decided_at, overall, scoped, rules,
-                         approved_decision_at=approved.get(theme.id), now=now)
+                         approved_decision_at=approved.get(theme.id), now=now, volumes=volumes)
         if ev.status == "critical" and theme.status != "critical":
             became += 1
         theme.status = ev.status
@@ -673,7 +709,10 @@ def refresh_critical_mass(session: Session, settings: Settings, *, now: dt.datet
         theme.reason = ev.reason
         theme.score = float(overall["score"])
         theme.metrics = {**theme.metrics, **overall, "scopes": scoped, "rules_met": list(ev.met_rules),
+                         "verdict": ev.verdict,
                          "projection": ev.projection.isoformat() if ev.projection else None,
                          "computed_at": now.isoformat()}
+    glob = volumes[rules[0].name]
     return {"themes_active": len(themes), "themes_critical": sum(t.status == "critical" for t in themes),
-            "themes_became_critical": became}
+            "themes_became_critical": became, "feedback_accounts": glob["accounts"],
+            "feedback_at_stake": glob["revenue_at_stake"]}

@@ -112,6 +112,12 @@ class ThemeSettings:
 @dataclass(frozen=True)
 class CriticalMassSettings:
     window_days: int = 180
+    # The default rule scales with the org (jobs.critical_mass): a theme is critical when its accounts reach
+    # account_share of the accounts that gave any feedback in the window and its revenue at stake reaches
+    # revenue_share of what all that feedback puts at stake. Shares are 0..1; 0 leaves only the floors below.
+    account_share: float = 0.25
+    revenue_share: float = 0.10
+    # Absolute floors, whatever the shares give: no theme is critical below them.
     min_accounts: int = 5
     min_revenue: float = 100_000.0
     currency: str = "EUR"
@@ -297,6 +303,13 @@ def _validate_section(section: str, obj: Any) -> None:
             raise ConfigError(f"[{sec}] {key} is {getattr(obj, key)!r}; use one of: {shown}.")
     if section == "sync" and not 0 < obj.api_budget_share <= 1:
         raise ConfigError("[sync] api_budget_share must be between 0 and 1 (0.2 = stop at 20% of the org's daily API limit).")
+    if section == "critical_mass":
+        for key in ("account_share", "revenue_share"):
+            if not 0 <= getattr(obj, key) <= 1:
+                raise ConfigError(f"[critical_mass] {key} is a share between 0 and 1 (0.25 = a quarter), "
+                                  f"got {getattr(obj, key)}; 0 leaves only the min_accounts / min_revenue floors.")
+        if obj.window_days < 1:
+            raise ConfigError("[critical_mass] window_days must be at least 1 (the days of feedback a theme is judged on).")
     if section == "themes" and not -1 <= obj.granularity <= 1:
         raise ConfigError("[themes] granularity must be between -1 (broader) and 1 (narrower).")
     if section == "salesforce" and obj.api_version.startswith("v"):
