@@ -54,6 +54,7 @@ from connector.push_plan import (
     OwnerRow,
     is_quiet,
     majority_lang,
+    missing_titles,
     options_from,
     plan_pushes,
     withdrawal_fields,
@@ -69,7 +70,6 @@ from retour.models import (
     Opportunity,
     PushItem,
     SalesforceUser,
-    Theme,
     ThemeEvidence,
     utcnow,
 )
@@ -97,9 +97,9 @@ def _chunks(values: Iterable[Any], size: int = IN_CHUNK) -> Iterable[list[Any]]:
 def gather(session: Session, decision: Decision) -> tuple[DecisionRow, list[EvidenceRow], dict[str, OpportunityRow],
                                                            dict[str, AccountRow], dict[str, OwnerRow]]:
     """The plain rows :func:`connector.push_plan.plan_pushes` needs, read from the mirror and the theme."""
-    theme = session.get(Theme, decision.theme_id)
-    row = DecisionRow(decision.id, decision.theme_id, theme.label if theme else f"theme {decision.theme_id}",
-                      decision.status, decision.target, decision.insight_en, decision.insight_fr)
+    row = DecisionRow(id=decision.id, theme_id=decision.theme_id, status=decision.status, target=decision.target,
+                      insight_en=decision.insight_en, insight_fr=decision.insight_fr, title_en=decision.title_en,
+                      title_fr=decision.title_fr)
     evidence = [EvidenceRow(o, a, lang or "other", at) for o, a, lang, at in session.execute(
         select(FeedbackItem.opportunity_id, FeedbackItem.account_id, FeedbackSegment.lang, FeedbackItem.occurred_at)
         .join(FeedbackSegment, FeedbackSegment.item_id == FeedbackItem.id)
@@ -197,9 +197,17 @@ def _items(session: Session, decision: Decision) -> list[PushItem]:
 
 
 def approve(session: Session, decision: Decision, user_id: int | None, *, now: dt.datetime | None = None) -> None:
-    """planned → approved, stamping who approved and when on the decision and on every item."""
+    """planned → approved, stamping who approved and when on the decision and on every item.
+
+    A draft from before titles existed is refused: its planned items were written with the theme's machine
+    label, and editing it (which prepares the push again) is what puts a person's title in their place.
+    """
     if decision.state != "draft":
         raise PushStateError(f"decision {decision.id} is {decision.state}: only a draft decision can be approved")
+    missing = missing_titles(decision)
+    if missing:
+        raise PushStateError(f"decision {decision.id} has no title for reps in {' and '.join(missing)}: "
+                             "edit it to write one, then approve")
     now = now or utcnow()
     decision.state, decision.approved_by_id, decision.approved_at = "approved", user_id, now
     n = 0

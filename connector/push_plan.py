@@ -11,8 +11,11 @@ What lands where (defaults):
   ``d<decision>-task-<opp id>``, so there is at most one task per opportunity per decision by construction;
 - optionally (``[push] chatter``) a Chatter post on each opportunity.
 
+Each record is in the language of its evidence (else of its rep) when that insight is written; its Name, and
+a task's subject, carry the title a person wrote for reps in that same language — never the theme's label.
+
 Skipped, with a reason a product owner can read: won deals, records deleted in Salesforce (gone from the
-mirror), records whose owner is inactive.
+mirror), records whose owner is inactive, records whose language has no title (a draft from before titles).
 """
 
 from __future__ import annotations
@@ -31,15 +34,20 @@ TARGET_MAX = 80
 INSIGHT, TASK, CHATTER = "insight", "task", "chatter"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DecisionRow:
+    """What planning reads of a decision. Built by name: fields were added and removed over time.
+
+    There is deliberately no theme label here: reps read the titles a person wrote, never a machine's label.
+    """
     id: int
     theme_id: int
-    theme_label: str
     status: str  # investigating | planned | shipped | wont_do
     target: str | None = None
     insight_en: str | None = None
     insight_fr: str | None = None
+    title_en: str | None = None
+    title_fr: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +190,27 @@ def insight_text(decision: DecisionRow, lang: str) -> str:
     return (text or decision.insight_en or decision.insight_fr or "").strip()
 
 
+def title(decision: DecisionRow, lang: str) -> str:
+    """The title written for ``lang``, with no fallback: another language's title would not match the text."""
+    return ((decision.title_fr if lang == "fr" else decision.title_en) or "").strip()
+
+
+def missing_titles(decision: Any) -> list[str]:
+    """The languages ("en", "fr") whose insight is written but has no title (a draft from before titles).
+
+    Any language with an insight may be the one a record gets (:func:`pick_lang`), so each needs its title.
+    Takes anything with ``insight_*`` and ``title_*`` attributes: a DecisionRow or a Decision.
+    """
+    def written(field: str) -> bool:
+        return bool((getattr(decision, field) or "").strip())
+
+    return [lang for lang in ("en", "fr") if written(f"insight_{lang}") and not written(f"title_{lang}")]
+
+
+def _no_title(lang: str) -> str:
+    return f"no title for reps in {'French' if lang == 'fr' else 'English'}: edit the decision to write one"
+
+
 _STATUS_WORDS = {
     "en": {"planned": "is planned", "shipped": "has shipped", "investigating": "is being investigated",
            "wont_do": "will not be built"},
@@ -195,11 +224,11 @@ def task_subject(decision: DecisionRow, lang: str, who: str, lost_on: dt.date | 
     status = _STATUS_WORDS[lang].get(decision.status, decision.status)
     target = (decision.target or "").strip()
     if lang == "fr":
-        text = f"Relancer {who} — {decision.theme_label} {status}" + (f" pour {target}" if target else "")
+        text = f"Relancer {who} — {title(decision, lang)} {status}" + (f" pour {target}" if target else "")
         if lost_on:
             text += f" ; perdu pour cette raison le {lost_on.isoformat()}"
     else:
-        text = f"Re-engage {who} — {decision.theme_label} {status}" + (f" for {target}" if target else "")
+        text = f"Re-engage {who} — {title(decision, lang)} {status}" + (f" for {target}" if target else "")
         if lost_on:
             text += f"; they lost over it on {lost_on.isoformat()}"
     return _clip(text, SUBJECT_MAX)
@@ -240,15 +269,16 @@ def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunitie
             return owner.name, f"owner {owner.name} is inactive in Salesforce"
         return owner.name, None
 
-    def insight(kind: str, record_id: str, lookup: str, name: str, owner_id: str | None, langs: list[str],
+    def insight(kind: str, record_id: str, lookup: str, record_name: str, owner_id: str | None, langs: list[str],
                 skip: str | None, rep: str) -> Intended:
         owner = owners.get(owner_id or "")
         lang = pick_lang(decision, majority_lang(langs), owner.lang if owner else None)
         text = insight_text(decision, lang)
+        name = title(decision, lang)
         record = {
             options.insight_key_field: insight_key(decision.id, kind, record_id),
-            "Name": _clip(decision.theme_label, NAME_MAX),
-            "Theme__c": _clip(decision.theme_label, 255),
+            "Name": _clip(name, NAME_MAX),
+            "Theme__c": _clip(name, 255),
             "Decision_Status__c": decision.status,
             "Insight__c": text,
             "Target_Release__c": _clip(decision.target, TARGET_MAX) if decision.target else None,
@@ -257,7 +287,7 @@ def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunitie
             "Status__c": "active",
         }
         return Intended(INSIGHT, options.insight_object, record[options.insight_key_field], record_id, owner_id,
-                        record, text, name, rep, lang, skip)
+                        record, text, record_name, rep, lang, skip or (None if name else _no_title(lang)))
 
     for opp_id in sorted(opp_langs):
         opp = opportunities.get(opp_id)
@@ -287,7 +317,7 @@ def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunitie
                 "Priority": "Normal",
             }
             out.append(Intended(TASK, "Task", record[options.task_key_field], opp.id, opp.owner_id, record, subject,
-                                opp.name, rep, lang, skip))
+                                opp.name, rep, lang, skip or (None if title(decision, lang) else _no_title(lang))))
         if options.chatter:
             lang = pick_lang(decision, majority_lang(opp_langs[opp_id]))
             body = insight_text(decision, lang) + (f"\n{url}" if url else "")

@@ -48,8 +48,13 @@ def sf_rows(n_opps: int, *, lost_every: int = 2, won_every: int = 7, inactive_us
 def build_world(session: Session, rows: dict[str, list[dict[str, Any]]], *, status: str = "planned",
                 target: str | None = "Q3", insight_en: str | None = "SSO ships in Q3: offer the beta.",
                 insight_fr: str | None = "Le SSO arrive au T3 : proposez la bêta.", langs: dict[str, str] | None = None,
-                label: str = "SSO") -> tuple[Theme, Decision, AppUser]:
-    """Mirror the rows, file one loss reason per opportunity under one theme, and record a draft decision."""
+                label: str = "sso / saml", title_en: str | None = "Single sign-on",
+                title_fr: str | None = "L’authentification unique") -> tuple[Theme, Decision, AppUser]:
+    """Mirror the rows, file one loss reason per opportunity under one theme, and record a draft decision.
+
+    The theme's label is a machine's on purpose (what clustering names a theme): a test can then check it
+    never reaches a rep, who reads the decision's titles instead.
+    """
     langs = langs or {}
     for u in rows["User"]:
         session.add(SalesforceUser(id=u["Id"], name=u["Name"], is_active=bool(u.get("IsActive", True))))
@@ -79,7 +84,7 @@ def build_world(session: Session, rows: dict[str, list[dict[str, Any]]], *, stat
         session.flush()
         session.add(ThemeEvidence(theme_id=theme.id, segment_id=seg.id, similarity=0.9))
     decision = Decision(theme_id=theme.id, status=status, target=target, insight_en=insight_en, insight_fr=insight_fr,
-                        state="draft", created_by_id=user.id)
+                        title_en=title_en, title_fr=title_fr, state="draft", created_by_id=user.id)
     session.add(decision)
     session.flush()
     return theme, decision, user

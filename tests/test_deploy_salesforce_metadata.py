@@ -67,7 +67,8 @@ def written(settings) -> dict[str, list[dict]]:
     owners = {"0057R0000000002QAA": OwnerRow("0057R0000000002QAA", "Ana")}
     out: dict[str, list[dict]] = {}
     for status in ("investigating", "planned", "shipped", "wont_do"):
-        d = DecisionRow(7, 3, "SSO " * 100, status, "Q3 " * 40, "x" * 31_000, "y")
+        d = DecisionRow(id=7, theme_id=3, status=status, target="Q3 " * 40, insight_en="x" * 31_000, insight_fr="y",
+                        title_en="SSO " * 100, title_fr="y")
         plan = plan_pushes(d, [EvidenceRow(opp, None, "en")], opps, accounts, owners,
                            PlanOptions(base_url="https://retour.example.com"), dt.date(2026, 11, 18))
         for intended in plan:

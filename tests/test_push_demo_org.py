@@ -93,9 +93,10 @@ def test_approved_decision_lands_on_the_reps_records_and_withdraws_cleanly(sessi
             opp = opps[item.target_id]
             assert record["OwnerId"] == opp["OwnerId"] and record["WhatId"] == opp["Id"]
             assert record["Status"] == "Not Started" and record["ActivityDate"] == "2026-11-25"
-            assert record["Subject"].startswith("Re-engage ")
+            assert record["Subject"].startswith("Re-engage ") and " — Single sign-on is planned for Q3" in record["Subject"]
         else:
             assert item.target_id in (record["Opportunity__c"], record["Account__c"])
+            assert record["Name"] == record["Theme__c"] == "Single sign-on"
             assert record["Status__c"] == "active" and record["Theme_Url__c"] == f"https://retour.example.com/themes/{theme.id}"
     sent_tasks = [i for i in sent if i.kind == "task"]
     skipped_tasks = [i for i in items if i.kind == "task" and i.state == "skipped"]
@@ -157,7 +158,8 @@ def test_fifty_random_fault_runs_end_with_exactly_one_record_per_intended_push(s
     for seed in range(RUNS):
         rng = random.Random(seed)
         decision = Decision(theme_id=theme.id, status=rng.choice(("planned", "shipped", "investigating")), target="Q3",
-                            insight_en=f"Run {seed}: SSO ships in Q3.", insight_fr="Le SSO arrive au T3.", state="draft")
+                            insight_en=f"Run {seed}: SSO ships in Q3.", insight_fr="Le SSO arrive au T3.",
+                            title_en="Single sign-on", title_fr="L’authentification unique", state="draft")
         session.add(decision)
         session.flush()
         push.prepare(session, decision, settings, today=TODAY)

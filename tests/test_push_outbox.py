@@ -67,11 +67,45 @@ def test_prepare_and_preview_show_each_record_its_rep_the_exact_text_and_the_ski
     planned = [r for r in rows if r["state"] == "planned"]
     skipped = [r for r in rows if r["state"] == "skipped"]
     task = next(r for r in planned if r["kind"] == "task")
-    assert task["text"].startswith("Re-engage ACME 0 — SSO is planned for Q3; they lost over it on 2026-03-02")
+    assert task["text"].startswith("Re-engage ACME 0 — Single sign-on is planned for Q3; they lost over it on 2026-03-02")
     assert task["rep_name"] == "Rep 0" and task["record_name"] == "ACME 0 — renewal"
     assert {r["skip_reason"] for r in skipped} >= {"won deal: nothing to give back", "owner Rep 3 is inactive in Salesforce"}
     assert rows.index(skipped[0]) > rows.index(planned[-1])  # what will be written comes first
     assert all(r["approved_by_id"] is None for r in rows)
+
+
+def test_reps_read_the_human_title_in_their_language_and_never_the_theme_label(session, settings, client, wire):
+    rows = sf_rows(6, won_every=0)
+    french = {o["Id"] for o in rows["Opportunity"][:3]}
+    theme, decision, user = build_world(session, rows, langs={i: "fr" for i in french})
+    push.prepare(session, decision, settings, today=TODAY)
+    push.approve(session, decision, user.id, now=NOW)
+    report = push.send_pending(session, settings, client, today=TODAY, sleep=Sleeps())
+    assert report.sent > 0 and report.failed == 0
+    on_the_wire = [rec for recs in wire.records.values() for rec in recs.values()]
+    assert on_the_wire and not [rec for rec in on_the_wire if any(theme.label in str(v) for v in rec.values())]
+    titles = {"en": "Single sign-on", "fr": "L’authentification unique"}
+    for item in session.scalars(select(PushItem).where(PushItem.decision_id == decision.id, PushItem.state == "sent")):
+        record = wire.records[item.sobject][item.sf_id]
+        lang = "fr" if item.target_id in french or item.target_id in {o["AccountId"] for o in rows["Opportunity"]
+                                                                       if o["Id"] in french} else "en"
+        if item.kind == "task":
+            assert record["Subject"].startswith(("Relancer " if lang == "fr" else "Re-engage ") + "ACME")
+            assert f" — {titles[lang]} " in record["Subject"]
+        else:
+            assert record["Name"] == record["Theme__c"] == titles[lang]
+
+
+def test_a_draft_from_before_titles_cannot_be_approved_until_edited(session, settings):
+    theme, decision, user = build_world(session, sf_rows(4), title_fr=None)
+    push.prepare(session, decision, settings, today=TODAY)
+    with pytest.raises(push.PushStateError, match="no title for reps in fr: edit it"):
+        push.approve(session, decision, user.id, now=NOW)
+    assert decision.state == "draft" and all(i.state in ("planned", "skipped") for i in items(session, decision).values())
+    decision.title_fr = "L’authentification unique"
+    push.prepare(session, decision, settings, today=TODAY)
+    push.approve(session, decision, user.id, now=NOW)
+    assert decision.state == "approved"
 
 
 def test_editing_a_draft_replans_in_place_and_approval_stamps_who_and_when(session, settings):

@@ -15,6 +15,7 @@ from connector.push_plan import (
     PlanOptions,
     add_business_days,
     is_quiet,
+    missing_titles,
     plan_pushes,
     withdrawal_fields,
 )
@@ -23,8 +24,10 @@ WED = dt.date(2026, 11, 18)
 OPTS = PlanOptions(base_url="https://retour.example.com/", task_due_days=5)
 
 
-def decision(status="planned", en="SSO ships in Q3.", fr="Le SSO arrive au T3.", target="Q3"):
-    return DecisionRow(id=12, theme_id=4, theme_label="SSO", status=status, target=target, insight_en=en, insight_fr=fr)
+def decision(status="planned", en="SSO ships in Q3.", fr="Le SSO arrive au T3.", target="Q3", title_en="Single sign-on",
+             title_fr="L’authentification unique"):
+    return DecisionRow(id=12, theme_id=4, status=status, target=target, insight_en=en, insight_fr=fr,
+                       title_en=title_en, title_fr=title_fr)
 
 
 def world(**opp_changes):
@@ -51,7 +54,7 @@ def test_lost_opportunity_gets_insight_and_one_follow_up_task_and_open_one_only_
     assert set(plan) == {"d12-opp-006A", "d12-task-006A", "d12-acc-001A", "d12-opp-006B", "d12-acc-001B"}
     task = plan["d12-task-006A"]
     assert task.sobject == "Task" and task.owner_id == "005A" and not task.skipped
-    assert task.record["Subject"] == "Re-engage ACME — SSO is planned for Q3; they lost over it on 2026-03-02"
+    assert task.record["Subject"] == "Re-engage ACME — Single sign-on is planned for Q3; they lost over it on 2026-03-02"
     assert task.record["WhatId"] == "006A" and task.record["OwnerId"] == "005A"
     assert task.record["ActivityDate"] == "2026-11-25"  # 5 business days after a Wednesday
     assert task.record["Retour_Key__c"] == "d12-task-006A"
@@ -60,6 +63,7 @@ def test_lost_opportunity_gets_insight_and_one_follow_up_task_and_open_one_only_
     assert insight["Theme_Url__c"] == "https://retour.example.com/themes/4"
     assert insight["Decision_Status__c"] == "planned" and insight["Status__c"] == "active"
     assert insight["Insight__c"] == "SSO ships in Q3." and insight["Retour_Key__c"] == "d12-opp-006B"
+    assert insight["Name"] == insight["Theme__c"] == "Single sign-on"
     assert plan["d12-acc-001B"].record["Account__c"] == "001B"
 
 
@@ -68,11 +72,30 @@ def test_french_evidence_gets_the_french_insight_and_task_and_falls_back_to_engl
     evidence = [EvidenceRow("006A", "001A", "fr"), EvidenceRow("006B", "001B", "en")]
     plan = by_key(plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))
     assert plan["d12-opp-006A"].record["Insight__c"] == "Le SSO arrive au T3."
+    assert plan["d12-opp-006A"].record["Name"] == "L’authentification unique"
     assert plan["d12-task-006A"].record["Subject"] == (
-        "Relancer ACME — SSO est prévu pour Q3 ; perdu pour cette raison le 2026-03-02")
+        "Relancer ACME — L’authentification unique est prévu pour Q3 ; perdu pour cette raison le 2026-03-02")
     assert plan["d12-opp-006B"].record["Insight__c"] == "SSO ships in Q3."
+    assert plan["d12-opp-006B"].record["Name"] == "Single sign-on"
     plan = by_key(plan_pushes(decision(fr=None), evidence, opps, accounts, owners, OPTS, WED))
     assert plan["d12-opp-006A"].record["Insight__c"] == "SSO ships in Q3." and plan["d12-opp-006A"].lang == "en"
+    assert plan["d12-opp-006A"].record["Name"] == "Single sign-on"
+
+
+def test_a_record_whose_language_has_no_title_is_skipped_not_named_after_anything_else():
+    """A draft from before titles: its French records wait for a French title; the English title never stands in."""
+    evidence, opps, accounts, owners = world()
+    evidence = [EvidenceRow("006A", "001A", "fr"), EvidenceRow("006B", "001B", "en")]
+    plan = by_key(plan_pushes(decision(title_fr=None), evidence, opps, accounts, owners, OPTS, WED))
+    for key in ("d12-opp-006A", "d12-task-006A", "d12-acc-001A"):
+        assert plan[key].skip_reason == "no title for reps in French: edit the decision to write one", key
+    assert not plan["d12-opp-006B"].skipped and plan["d12-opp-006B"].record["Name"] == "Single sign-on"
+
+
+def test_missing_titles_names_each_written_insight_without_a_title():
+    assert missing_titles(decision()) == []
+    assert missing_titles(decision(title_en=" ", title_fr=None)) == ["en", "fr"]
+    assert missing_titles(decision(fr=None, title_fr=None)) == []  # no French insight: no French title needed
 
 
 def test_a_french_speaking_rep_gets_french_when_the_evidence_language_is_unknown():
@@ -110,9 +133,9 @@ def test_chatter_posts_are_off_by_default_and_planned_when_enabled():
     assert [p.record["ParentId"] for p in posts] == ["006A", "006B"]
 
 
-def test_long_labels_and_targets_are_clipped_to_the_field_lengths():
+def test_long_titles_and_targets_are_clipped_to_the_field_lengths():
     evidence, opps, accounts, owners = world()
-    d = DecisionRow(12, 4, "S" * 400, "shipped", "R" * 200, "x", None)
+    d = DecisionRow(id=12, theme_id=4, status="shipped", target="R" * 200, insight_en="x", title_en="S" * 400)
     plan = by_key(plan_pushes(d, evidence, opps, accounts, owners, OPTS, WED))
     rec = plan["d12-opp-006A"].record
     assert len(rec["Name"]) == 80 and len(rec["Theme__c"]) == 255 and len(rec["Target_Release__c"]) == 80
