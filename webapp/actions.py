@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from retour.config import Settings
@@ -17,6 +18,7 @@ from retour.models import AppUser, Decision, Theme, ThemeEvidence
 DECISION_STATUSES = ("investigating", "planned", "shipped", "wont_do")
 MAX_INSIGHT = 2000
 MAX_TARGET = 80
+MAX_TITLE = 80  # Retour_Insight__c.Name's length: the title reps read is never cut
 
 
 class ActionError(ValueError):
@@ -91,24 +93,51 @@ def parse_int(value: Any) -> int | None:
 
 # --------------------------------------------------------------------------------------------- decisions
 def clean_decision(data: dict[str, Any]) -> dict[str, Any]:
-    """Validate a decision form/JSON body; every problem is reported, nothing is silently cut."""
+    """Validate a decision form/JSON body; every problem is reported, nothing is silently cut.
+
+    Each insight needs the title reps will read with it (the insight's name, the task's subject), written by a
+    person: the theme's label is a clustering's name for it, not words for a rep.
+    """
     status = str(data.get("status") or "").strip()
     target = str(data.get("target") or "").strip()
     insight_en = str(data.get("insight_en") or "").strip()
     insight_fr = str(data.get("insight_fr") or "").strip()
+    title_en = " ".join(str(data.get("title_en") or "").split())
+    title_fr = " ".join(str(data.get("title_fr") or "").split())
     problems = []
     if status not in DECISION_STATUSES:
-        problems.append(f"status must be one of {', '.join(DECISION_STATUSES)}")
+        problems.append(_("status must be one of %(statuses)s", statuses=", ".join(DECISION_STATUSES)))
     if len(target) > MAX_TARGET:
-        problems.append(f"the target release or date must fit in {MAX_TARGET} characters")
+        problems.append(_("the target release or date must fit in %(n)s characters", n=MAX_TARGET))
     if not insight_en and not insight_fr:
-        problems.append("write the insight for reps in English, French or both")
+        problems.append(_("write the insight for reps in English, French or both"))
     if len(insight_en) > MAX_INSIGHT or len(insight_fr) > MAX_INSIGHT:
-        problems.append(f"an insight must fit in {MAX_INSIGHT} characters")
+        problems.append(_("an insight must fit in %(n)s characters", n=MAX_INSIGHT))
+    if insight_en and not title_en:
+        problems.append(_("write the title reps will read with the English insight"))
+    if insight_fr and not title_fr:
+        problems.append(_("write the title reps will read with the French insight"))
+    if len(title_en) > MAX_TITLE or len(title_fr) > MAX_TITLE:
+        problems.append(_("a title for reps must fit in %(n)s characters", n=MAX_TITLE))
     if problems:
-        raise ActionError("; ".join(problems).capitalize() + ".")
+        text = "; ".join(problems)
+        raise ActionError(text[:1].upper() + text[1:] + ".")  # not capitalize(): it lowercases "English"
     return {"status": status, "target": target or None, "insight_en": insight_en or None,
-            "insight_fr": insight_fr or None}
+            "insight_fr": insight_fr or None, "title_en": title_en or None, "title_fr": title_fr or None}
+
+
+def missing_titles_message(decision: Decision) -> str | None:
+    """Why a draft from before titles cannot be approved yet, in the reader's language (None when it can)."""
+    from connector.push_plan import missing_titles
+    missing = missing_titles(decision)
+    if not missing:
+        return None
+    if missing == ["en", "fr"]:
+        return _("Reps would read no title with this decision's insights: edit the decision to write a title "
+                 "in English and in French, then approve.")
+    if missing == ["fr"]:
+        return _("Reps would read no title with the French insight: edit the decision to write one, then approve.")
+    return _("Reps would read no title with the English insight: edit the decision to write one, then approve.")
 
 
 def create_decision(session: Session, theme: Theme, data: dict[str, Any], user: AppUser, settings: Settings) -> Decision:
@@ -151,6 +180,8 @@ def decision_action(session: Session, decision: Decision, action: str, user: App
     if decision.state not in allowed[action]:
         past = {"approve": "approved", "cancel": "cancelled", "withdraw": "withdrawn"}[action]
         raise ActionError(f"This decision is {decision.state}; it cannot be {past} now.")
+    if action == "approve" and (missing := missing_titles_message(decision)):
+        raise ActionError(missing)
     _push(getattr(push, action), session, decision, user.id)
     session.flush()
     return decision

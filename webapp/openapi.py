@@ -33,8 +33,11 @@ def _obj(**props: dict) -> dict[str, Any]:
 
 
 S, I, B = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+TITLE = {"type": "string", "maxLength": 80,
+         "description": "What reps read as the insight's name and in their task's subject; required with the "
+                        "insight of the same language."}
 DECISION = _obj(status={"type": "string", "enum": ["investigating", "planned", "shipped", "wont_do"]},
-                target=S, insight_en=S, insight_fr=S)
+                target=S, title_en=TITLE, insight_en=S, title_fr=TITLE, insight_fr=S)
 BOARD_QUERY = ("status", "window", "source", "lang", "team", "region", "segment", "q", "page")
 T, E, D = ("theme_id",), ("theme_id", "evidence_id"), ("decision_id",)
 

@@ -127,7 +127,8 @@ def test_a_decision_shows_on_the_next_theme_page(auth, factory, session):
     url = f"/themes/{made.theme.id}"
     assert "No decision yet." in auth.client.get(url).text
     # follow_redirects reads each flash: a pending flash would make the next page skip the cache
-    assert auth.post(f"{url}/decisions", {"status": "planned", "target": "2026.9", "insight_en": "Coming in 2026.9.",
+    assert auth.post(f"{url}/decisions", {"status": "planned", "target": "2026.9", "title_en": "Faster exports",
+                                          "insight_en": "Coming in 2026.9.", "title_fr": "Des exports plus rapides",
                                           "insight_fr": "Prévu en 2026.9."}, follow_redirects=True).status_code == 200
     page = auth.client.get(url).text
     assert "No decision yet." not in page and "2026.9" in page and "(draft, awaiting approval," in page

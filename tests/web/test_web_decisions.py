@@ -5,13 +5,28 @@ from __future__ import annotations
 
 import re
 
+from connector import push
 from retour.models import Decision, PushItem
+from webapp.db import settings as app_settings
 
 
 def _decide(auth, theme_id: int, **form):
-    data = {"status": "planned", "target": "2026.4", "insight_en": "Large exports are streamed from 2026.4.",
+    data = {"status": "planned", "target": "2026.4", "title_en": "Exports of any size",
+            "insight_en": "Large exports are streamed from 2026.4.", "title_fr": "Des exports de toute taille",
             "insight_fr": "Les gros exports sont diffusés en continu dès la 2026.4.", **form}
     return auth.post(f"/themes/{theme_id}/decisions", data)
+
+
+def _draft_from_before_titles(app, session, theme_id: int) -> Decision:
+    """A draft recorded (and its push prepared) before decisions had titles."""
+    decision = Decision(theme_id=theme_id, status="planned", insight_en="Coming in May.",
+                        insight_fr="Prévu en mai.", state="draft")
+    session.add(decision)
+    session.flush()
+    with app.app_context():
+        push.prepare(session, decision, app_settings())
+    session.commit()
+    return decision
 
 
 def test_saving_a_decision_prepares_the_push_and_previews_exact_texts(auth, factory, session):
@@ -34,6 +49,90 @@ def test_saving_a_decision_prepares_the_push_and_previews_exact_texts(auth, fact
     assert "Camille Martin" in html
     api = auth.client.get(f"/api/v1/decisions/{decision_id}").get_json()
     assert api["decision"]["state"] == "draft" and len(api["preview"]) == len(items)
+    assert api["decision"]["title_en"] == "Exports of any size"
+    assert api["decision"]["title_fr"] == "Des exports de toute taille"
+
+
+def test_the_new_decision_form_offers_the_theme_label_as_each_title_for_a_person_to_rewrite(auth, factory, session):
+    made = factory.theme("sap / erp")
+    session.commit()
+    auth.login("product_owner")
+    form = auth.client.get(f"/themes/{made.theme.id}/decisions/new").text
+    assert re.search(r'<input id="d-title-en" name="title_en"[^>]*value="sap / erp"', form)
+    assert re.search(r'<input id="d-title-fr" name="title_fr"[^>]*value="sap / erp"', form)
+    assert "rewrite it for a rep" in form
+
+
+def test_a_decision_is_refused_without_the_title_of_each_insight_written(auth, factory, session):
+    made = factory.theme("Untitled")
+    session.commit()
+    auth.login("product_owner")
+    resp = _decide(auth, made.theme.id, title_en="", title_fr="  ")
+    assert resp.status_code == 400
+    assert "Write the title reps will read with the English insight" in resp.text
+    assert "write the title reps will read with the French insight" in resp.text
+    resp = _decide(auth, made.theme.id, title_fr="", insight_fr="")  # an English-only decision needs no French title
+    assert resp.status_code == 302
+    resp = _decide(auth, made.theme.id, title_en="x" * 81)
+    assert resp.status_code == 400 and "A title for reps must fit in 80 characters" in resp.text
+    assert session.query(Decision).count() == 1
+
+
+def test_the_pushed_name_and_task_subject_carry_the_title_not_the_theme_label(auth, factory, session):
+    made = factory.theme("sap / erp", items=2, won=False, account_name="Fjordhandel Oy", opp_name="Fjordhandel renewal")
+    session.commit()
+    auth.login("product_owner")
+    decision_id = int(_decide(auth, made.theme.id, status="shipped").headers["Location"].rsplit("/", 1)[1])
+    items = session.query(PushItem).filter_by(decision_id=decision_id).all()
+    kinds = {i.kind for i in items if i.state == "planned"}
+    assert kinds == {"insight", "task"}
+    for item in items:
+        record = item.payload["record"]
+        assert "sap / erp" not in str(record)
+        if item.kind == "task":
+            assert record["Subject"].startswith("Re-engage Fjordhandel Oy — Exports of any size has shipped for 2026.4")
+        else:
+            assert record["Name"] == "Exports of any size"
+    page = auth.client.get(f"/decisions/{decision_id}").text
+    assert '<strong class="push-name">Exports of any size</strong>' in page  # the preview shows the Name reps read
+    assert "Des exports de toute taille" in page and "sap / erp" not in page.split("What will be pushed")[1]
+
+
+def test_a_draft_from_before_titles_cannot_be_approved_and_says_to_edit_it(app, auth, factory, session):
+    made = factory.theme("sap / erp", items=2)
+    session.commit()
+    decision = _draft_from_before_titles(app, session, made.theme.id)
+    auth.login("product_owner")
+    page = auth.client.get(f"/decisions/{decision.id}").text
+    assert 'id="missing-titles"' in page and "edit the decision to write a title in English and in French" in page
+    page = auth.post(f"/decisions/{decision.id}/approve", follow_redirects=True).text
+    assert "edit the decision to write a title in English and in French, then approve" in page
+    api = auth.api("POST", f"/api/v1/decisions/{decision.id}/approve")
+    assert api.status_code == 400 and "edit the decision" in api.get_json()["error"]["message"]
+    session.expire_all()
+    assert session.get(Decision, decision.id).state == "draft"
+    assert not session.query(PushItem).filter_by(decision_id=decision.id, state="approved").count()
+    form = auth.client.get(f"/decisions/{decision.id}/edit").text
+    assert 'name="title_en" maxlength="80" aria-describedby="d-title-hint" value="sap / erp"' in form
+    auth.post(f"/decisions/{decision.id}/edit", {"status": "planned", "title_en": "Connect to SAP",
+                                                "insight_en": "Coming in May.", "title_fr": "Connexion à SAP",
+                                                "insight_fr": "Prévu en mai."})
+    assert "Push approved." in auth.post(f"/decisions/{decision.id}/approve", follow_redirects=True).text
+    session.expire_all()
+    names = {i.payload["record"].get("Name") for i in session.query(PushItem).filter_by(decision_id=decision.id)
+             if i.kind == "insight" and i.state == "approved"}
+    assert names and names <= {"Connect to SAP", "Connexion à SAP"}
+
+
+def test_title_errors_are_in_french_for_a_french_reader(auth, factory, session):
+    made = factory.theme("Sans titre")
+    session.commit()
+    auth.login("product_owner")
+    auth.post("/language", {"lang": "fr", "next": "/"})
+    resp = _decide(auth, made.theme.id, title_fr="")
+    assert resp.status_code == 400
+    assert "Écrivez le titre que les commerciaux liront avec le message en français" in resp.text
+    assert "Titre pour les commerciaux, en anglais" in resp.text
 
 
 def test_a_decision_without_any_insight_is_refused_with_the_reasons(auth, factory, session):
@@ -69,10 +168,11 @@ def test_edit_reprepares_the_preview_and_cancel_sends_nothing(auth, factory, ses
     decision_id = int(_decide(auth, made.theme.id).headers["Location"].rsplit("/", 1)[1])
     form = auth.client.get(f"/decisions/{decision_id}/edit").text
     assert "Large exports are streamed from 2026.4." in form
-    auth.post(f"/decisions/{decision_id}/edit", {"status": "shipped", "target": "2026.5",
+    assert 'value="Exports of any size"' in form and 'value="Des exports de toute taille"' in form
+    auth.post(f"/decisions/{decision_id}/edit", {"status": "shipped", "target": "2026.5", "title_en": "Streaming exports",
                                                 "insight_en": "Shipped: streaming exports.", "insight_fr": ""})
     page = auth.client.get(f"/decisions/{decision_id}").text
-    assert "Shipped: streaming exports." in page and "2026.5" in page
+    assert "Shipped: streaming exports." in page and "2026.5" in page and "Streaming exports" in page
     assert "Decision cancelled" in auth.post(f"/decisions/{decision_id}/cancel", follow_redirects=True).text
     session.expire_all()
     assert session.get(Decision, decision_id).state == "cancelled"
@@ -84,15 +184,23 @@ def test_api_decision_flow(auth, factory, session):
     made = factory.theme("API decision", items=2)
     session.commit()
     auth.login("product_owner")
+    untitled = auth.api("POST", f"/api/v1/themes/{made.theme.id}/decisions",
+                        {"status": "investigating", "insight_en": "We are looking at it."})
+    assert untitled.status_code == 400
+    assert "title reps will read with the English insight" in untitled.get_json()["error"]["message"]
     created = auth.api("POST", f"/api/v1/themes/{made.theme.id}/decisions",
-                       {"status": "investigating", "insight_en": "We are looking at it."})
+                       {"status": "investigating", "title_en": "Faster decisions", "insight_en": "We are looking at it."})
     assert created.status_code == 201
     did = created.get_json()["decision"]["id"]
+    assert created.get_json()["decision"]["title_en"] == "Faster decisions"
+    assert created.get_json()["decision"]["title_fr"] is None
     assert isinstance(created.get_json()["preview"], list)
-    edited = auth.api("PUT", f"/api/v1/decisions/{did}", {"status": "planned", "insight_en": "Planned for Q3."})
+    edited = auth.api("PUT", f"/api/v1/decisions/{did}", {"status": "planned", "title_en": "Faster decisions",
+                                                         "insight_en": "Planned for Q3."})
     assert edited.get_json()["decision"]["status"] == "planned"
     assert auth.api("POST", f"/api/v1/decisions/{did}/approve").get_json()["decision"]["state"] == "approved"
-    assert auth.api("PUT", f"/api/v1/decisions/{did}", {"status": "shipped", "insight_en": "x"}).status_code == 400
+    assert auth.api("PUT", f"/api/v1/decisions/{did}", {"status": "shipped", "title_en": "x",
+                                                       "insight_en": "x"}).status_code == 400
 
 
 def test_viewer_reads_a_decision_but_cannot_approve_it(auth, factory, session, users):

@@ -38,7 +38,8 @@ def test_role_matrix_every_route_for_every_role(app, session, factory, users, co
     app.config["RETOUR_CACHE_SECONDS"] = cache_seconds
     made = factory.theme("Matrix theme", items=2)
     other = factory.theme("Matrix other", items=1)
-    decision = Decision(theme_id=made.theme.id, status="planned", insight_en="Coming in May.", state="draft")
+    decision = Decision(theme_id=made.theme.id, status="planned", title_en="Streaming exports", insight_en="Coming in May.",
+                        state="draft")
     session.add(decision)
     session.commit()
     ids = {"theme_id": made.theme.id, "evidence_id": made.evidence[0].id, "decision_id": decision.id}

@@ -48,7 +48,8 @@ def theme_json(t: Theme) -> dict[str, Any]:
 
 def decision_json(d: Decision) -> dict[str, Any]:
     return {"id": d.id, "theme_id": d.theme_id, "status": d.status, "target": d.target,
-            "insight_en": d.insight_en, "insight_fr": d.insight_fr, "state": d.state,
+            "title_en": d.title_en, "title_fr": d.title_fr, "insight_en": d.insight_en, "insight_fr": d.insight_fr,
+            "state": d.state,
             "created_at": _iso(d.created_at), "approved_at": _iso(d.approved_at),
             "withdrawn_at": _iso(d.withdrawn_at)}
 

@@ -14,10 +14,10 @@ bp = Blueprint("decisions", __name__)
 
 @bp.route("/themes/<int:theme_id>/decisions/new")
 def new(theme_id: int):
-    """Show the decision form for a theme."""
+    """Show the decision form for a theme; its titles for reps start as the theme's label, for a person to rewrite."""
     theme = actions.get_theme(get_session(), theme_id)
-    return render_template("decision_form.html", theme=theme, decision=None, form={},
-                           statuses=actions.DECISION_STATUSES)
+    return render_template("decision_form.html", theme=theme, decision=None,
+                           form={"title_en": theme.label, "title_fr": theme.label}, statuses=actions.DECISION_STATUSES)
 
 
 @bp.route("/themes/<int:theme_id>/decisions", methods=["POST"])
@@ -41,16 +41,19 @@ def show(decision_id: int):
     """Show a decision and the preview of its push."""
     session = get_session()
     decision = actions.get_decision(session, decision_id)
+    missing = actions.missing_titles_message(decision) if decision.state == "draft" else None
     return render_template("decision.html", decision=decision, theme=decision.theme,
-                           preview=actions.preview(session, decision))
+                           preview=actions.preview(session, decision), missing_titles=missing)
 
 
 @bp.route("/decisions/<int:decision_id>/edit")
 def edit(decision_id: int):
-    """Show the decision form filled in, to change a draft."""
+    """Show the decision form filled in, to change a draft (a draft from before titles gets the theme's label)."""
     decision = actions.get_decision(get_session(), decision_id)
+    label = decision.theme.label if decision.theme else ""
     form = {"status": decision.status, "target": decision.target or "", "insight_en": decision.insight_en or "",
-            "insight_fr": decision.insight_fr or ""}
+            "insight_fr": decision.insight_fr or "", "title_en": decision.title_en or label,
+            "title_fr": decision.title_fr or label}
     return render_template("decision_form.html", theme=decision.theme, decision=decision, form=form,
                            statuses=actions.DECISION_STATUSES)
 
