@@ -8,8 +8,10 @@ admin requests, status of the deal, courtesy, praise) and what product feedback 
 slowness, price, integrations, compliance, support, a competitor chosen) — and is kept only when it is
 nearer the feedback side by a margin.
 
-The prototypes are generic B2B-software sentences, not taken from any evaluation file; they are embedded
-through the same view as the segments (``jobs.embed.embedding_view``) so both sides are compared alike.
+The prototypes are generic B2B-software sentences written from general knowledge of sales and support
+activity, not taken from any evaluation file: none shares four consecutive words with an eval text
+(tests/test_jobs_cue_provenance.py). They are embedded through the same view as the segments
+(``jobs.embed.embedding_view``) so both sides are compared alike.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+# What reps write around feedback. Source: the activities of a sales cycle (calls and voicemails, meetings, documents
+# sent, purchase paperwork, supplier onboarding, account admin requests, qualification, legal and security review,
+# negotiation steps) and the courtesy of business e-mail, each in English and French.
 LOGISTICS = (
     # scheduling and next steps
     "call back on Tuesday", "rappeler mardi", "left a voicemail, will try again tomorrow",
@@ -27,18 +32,19 @@ LOGISTICS = (
     "I will chase them at the end of the month", "je relance fin du mois par mail",
     "no reply yet, contact is on holiday", "pas de nouvelles, le contact est en congés",
     # sending documents and admin
-    "sent proposal v2", "envoyé la proposition v2", "will send the recording and the slides",
+    "sent proposal v2", "envoyé la proposition v2", "will forward the webinar replay and the slide deck",
     "envoyer le devis et la présentation", "they asked for our bank details and a W-9 form",
-    "demande de RIB et de Kbis pour le référencement fournisseur", "purchase order received, contract sent for signature",
+    "demande de RIB et de Kbis pour le référencement fournisseur",
+    "purchase order received, contract sent for signature",
     "bon de commande reçu, contrat envoyé en signature", "please add two admin users to the account",
     "merci d'ajouter deux utilisateurs administrateurs", "could you resend last month's invoice copy",
-    "pouvez-vous renvoyer une copie de la facture", "password reset request for a new employee",
-    "demande de réinitialisation de mot de passe",
+    "pouvez-vous renvoyer une copie de la facture", "set up login access for a new starter",
+    "créer un accès utilisateur pour un nouvel arrivant",
     # deal status and organisation
     "budget confirmed for next year, decision committee in March", "budget validé, comité de décision en mars",
     "procurement is fine with the terms, signature expected end of month",
     "les achats sont ok sur les conditions, signature prévue fin de mois",
-    "closed the lead as not qualified", "lead requalifié en nurturing",
+    "lead marked unqualified in the CRM", "lead requalifié en nurturing",
     "mostly discovery: headcount, sites, current tools and timeline",
     "découverte : effectifs, sites, outils actuels et calendrier",
     # the deal's own process: paperwork, people, reviews, negotiation steps
@@ -58,50 +64,64 @@ LOGISTICS = (
     "good chat, they will come back to us after their budget review",
     "bon échange, ils reviennent vers nous après leur revue budgétaire",
     # courtesy, praise, relationship
-    "friendly call, he told me about his holidays", "échange sympa, elle revient de vacances",
+    "pleasant call, we chatted about the weekend first", "échange sympa, elle revient de vacances",
     "great demo, they loved it", "très bonne démo, ils ont adoré", "happy customer, renewal on track",
-    "client satisfait, renouvellement en bonne voie", "she agreed to be a reference for prospects",
-    "il accepte de témoigner lors de notre événement client", "invited them to our user conference and webinar",
-    "invitation au club utilisateurs et à la newsletter", "thanks for your help, best regards",
-    "merci pour votre aide, cordialement",
+    "client satisfait, renouvellement en bonne voie", "she is willing to take reference calls with prospects",
+    "il accepte de servir de référence client auprès de nos prospects",
+    "invited them to our user conference and webinar", "invitation à notre conférence clients et au webinaire",
+    "many thanks for your support, kind regards", "merci pour votre aide, cordialement",
 )
 
+# What product feedback sounds like. Source: the usual categories of B2B-software loss reasons and support cases
+# (missing capability, integration, defects, slowness, price, competitor, delivery, support, hosting and security,
+# sponsor or budget lost, billing), each in English and French.
 FEEDBACK = (
     # missing capability
     "missing feature, the product cannot do it", "fonctionnalité manquante, l'outil ne le permet pas",
-    "no single sign-on, their IT requires it", "pas de SSO, la DSI l'exige",
+    "we have no single sign-on and their security policy mandates it",
+    "l'authentification unique est obligatoire chez eux et nous ne l'avons pas",
     "the mobile app is too limited for field staff", "l'application mobile est trop limitée pour le terrain",
-    "reports are too basic, they export everything to Excel", "les rapports sont trop basiques, tout part dans Excel",
+    "standard dashboards are too simple, they rebuild every chart in spreadsheets",
+    "les rapports sont trop basiques, tout part dans Excel",
     "no native integration with their ERP, manual rework every month",
-    "pas d'intégration native avec leur ERP, ressaisie manuelle chaque mois",
+    "aucun connecteur avec leur ERP, double saisie chaque mois",
     "the rules they need are not supported, they use a workaround",
     "les règles dont ils ont besoin ne sont pas gérées, ils contournent à la main",
     # quality, bugs, slowness
-    "the export file is rejected by their software", "le fichier d'export est rejeté par leur logiciel",
+    "the file we generate does not pass their import checks",
+    "le fichier que nous générons ne passe pas leurs contrôles d'import",
     "the calculation is wrong and they fix it by hand", "le calcul est faux et ils corrigent à la main",
-    "the app crashes since the last update", "l'application plante depuis la dernière mise à jour",
-    "pages are very slow to load", "les pages sont très lentes à charger",
-    "the filing failed validation", "la déclaration a été rejetée au contrôle",
+    "the app crashes since the last update", "l'application se ferme toute seule depuis la nouvelle version",
+    "every page takes ages to load", "les pages sont très lentes à charger",
+    "the regulatory report we produce is refused by the authority",
+    "le rapport réglementaire généré est refusé par l'administration",
     # price, competitor, contract
-    "too expensive compared with the competitor", "trop cher par rapport au concurrent",
-    "they chose a competitor because of a missing capability", "ils ont choisi un concurrent pour une fonctionnalité",
+    "too expensive compared with the competitor", "nettement plus cher que l'offre concurrente",
+    "a rival vendor won because it covers a feature we lack",
+    "un autre éditeur l'a emporté grâce à une fonctionnalité qui nous manque",
     "price per user is too high for their size", "le prix par utilisateur est trop élevé pour leur taille",
     # delivery, support, compliance
     "the implementation is late and the project keeps slipping", "le projet de déploiement a pris du retard",
-    "support tickets stay unanswered for days", "les tickets au support restent sans réponse",
-    "data must be hosted in the EU, legal blocked it", "les données doivent être hébergées en Europe, blocage juridique",
+    "our support takes a week to reply to their requests", "délais de réponse du support beaucoup trop longs",
+    "legal rejected us: our data centres are outside Europe", "leur juridique refuse un hébergement hors d'Europe",
     "security review failed", "revue de sécurité échouée",
     # reasons a deal is lost that are not the product's: they are feedback too
-    "our sponsor left the company and the deal stalled", "notre sponsor a quitté l'entreprise, le projet est à l'arrêt",
+    "the executive sponsor quit, the evaluation is on hold",
+    "le sponsor côté client a démissionné, l'évaluation est suspendue",
     "budget frozen, no spending until next year", "budget gelé, aucune dépense avant l'an prochain",
-    "overcharged on the invoice, they want a credit note", "erreur de facturation, ils demandent un avoir",
-    "the contract terms are unacceptable to their legal team", "les conditions du contrat sont refusées par leur juridique",
-    "the decision maker changed and the new one prefers another tool",
-    "changement de décideur, le nouveau directeur préfère un autre outil",
-    "our main contact resigned, nobody owns the project now", "notre contact principal est parti, plus personne ne porte le projet",
-    "charged twice this month, refund needed", "prélevés deux fois ce mois-ci, remboursement demandé",
-    "invoice sent to the wrong company with the wrong amount", "facture envoyée à la mauvaise entité avec un mauvais montant",
-    "the application is sluggish and users complain about lag", "l'application rame, les utilisateurs se plaignent de latences",
+    "billed for more licences than they use, they want the difference back",
+    "facturés pour plus de licences qu'ils n'en utilisent, ils demandent un avoir",
+    "the contract terms are unacceptable to their legal team",
+    "les conditions du contrat sont refusées par leur juridique",
+    "a new CIO arrived and wants to standardise on his previous vendor",
+    "un nouveau DSI est arrivé et veut imposer l'outil qu'il connaît",
+    "our champion has gone and nobody internal is pushing the purchase",
+    "notre interlocuteur a changé de société, personne ne reprend le dossier",
+    "the card was debited two times for one subscription",
+    "le même abonnement a été débité deux fois, remboursement attendu",
+    "the invoice total does not match the signed order form", "le total facturé diffère du bon de commande signé",
+    "the application is sluggish and users complain about lag",
+    "l'application rame, les équipes trouvent les temps de réponse insupportables",
 )
 
 # A clause counts as feedback when its mean similarity to its nearest FEEDBACK prototypes exceeds that to its
