@@ -57,7 +57,9 @@ def detect_lang(text: str, hint: str | None = None) -> str:
 
 
 # --------------------------------------------------------------------------------------------- view
-# Handwritten, bilingual: speakers, roles, reporting verbs and meeting words; never product nouns.
+# Handwritten, bilingual: speakers, roles, reporting verbs and meeting words; never product nouns. Source: English and
+# French personal pronouns and possessives, the buyer roles of a B2B sale (customer, prospect, CFO/DAF, CIO/DSI, HR
+# director/DRH), reporting verbs (said, asked, wants; dit, demande, veut) and meeting words (call, demo, rdv).
 _FRAME = re.compile(r"(?i)(?<![\w'’])(?:" + "|".join(sorted((
     "she", "he", "they", "we", "i", "il", "elle", "ils", "elles", "on", "nous", "je",
     "their", "our", "leur", "leurs", "notre", "nos",
@@ -72,11 +74,13 @@ _FRAME = re.compile(r"(?i)(?<![\w'’])(?:" + "|".join(sorted((
 ), key=len, reverse=True)).replace(" ", r"\s+") + r")(?![\w'’])")
 _FIGURE = re.compile(r"\d[\d,.%/:h]*")
 # Who said it, when a rep quotes the customer: "Émilie: « la DAF bloque sur le coût »", 'chloe: "too expensive"'.
-# Left in, the "Name: «…»" shape outweighed the subject and quoted lines of every subject formed one theme.
+# Left in, the "Name: «…»" shape outweighed the subject and quoted lines of every subject formed one theme. Source:
+# the shape of a quotation (a name or role, a colon, a quotation mark), no word list.
 _QUOTED_BY = re.compile(r"(?:^|(?<=\s))(?:[\w'’.-]+\s+){0,2}[\w'’.-]+\s*:\s*(?=[«\"“])")
 _QUOTE_MARKS = re.compile(r"[«»\"“”]")
 # The same attribution written out: "Quote from Harry:", "verbatim de Isabelle :", "Selon Émilie,", "according to
-# the CFO,". Who is quoted is a name, and names are not the subject.
+# the CFO,". Who is quoted is a name, and names are not the subject. Source: English and French words that introduce a
+# quotation (quote, verbatim, citation, feedback/retour from, selon, d'après, according to).
 _REPORTED_BY = re.compile(
     r"(?:^|(?<=[\s(]))(?:(?i:quote|quoted|verbatim|citation|feedback|retour)\s+(?i:from|by|de|d['’])\s*"
     r"(?:[\w'’.-]+\s+){0,2}?[\w'’.-]+\s*:"
