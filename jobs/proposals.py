@@ -1,0 +1,216 @@
+"""Answering the theme pass's proposals: a product owner accepts or declines each in one click, and it sticks.
+
+The pass only proposes (``jobs.themes``: merge, split, rename) and curation only acts (``jobs.curation``); this
+module joins them. Accepting carries a proposal out through curation, so it is logged, kept by every later pass
+and teaches the thresholds exactly like a merge or split made by hand. Declining marks it dismissed and logs who
+said no; the pass reads a dismissed proposal as "never again": a pair of themes with any merge proposal on
+record is blocked (``jobs.themes._blocked_pairs``), a theme with a split proposal on record is not offered
+another (``jobs.themes._propose``), and a dismissed rename is not offered again for the same label.
+
+The caller owns the session and commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jobs import curation, labels
+from retour.models import CurationEvent, Decision, Theme, ThemeEvidence, ThemeProposal
+
+KINDS = ("merge", "split", "rename")
+ACTIVE = ("emerging", "critical", "decided")
+EXAMPLES = 3  # quotes shown per side: enough to judge, short enough to read on the board
+
+
+class ProposalError(ValueError):
+    """The proposal cannot be answered as asked; the message says why and what to do."""
+
+
+@dataclass
+class Shown:
+    """A proposal as a page or the API shows it: the themes by name and the quotes that make the case.
+
+    ``source`` and ``target`` are the direction a merge is carried out in; ``sides`` holds, per theme (merge) or per
+    part (split), a few quotes in the CRM's own words (untrusted text: pages escape it). ``label`` is the name
+    proposed (rename) or suggested for the part split off (split), for the person to change.
+    """
+
+    id: int
+    kind: str
+    theme_id: int
+    theme_label: str
+    other_id: int | None = None
+    other_label: str | None = None
+    source_id: int | None = None
+    target_id: int | None = None
+    label: str | None = None
+    sides: list[list[str]] = field(default_factory=list)
+    quotes_to_move: int = 0
+
+
+def open_proposals(session: Session, theme_id: int | None = None) -> list[ThemeProposal]:
+    """Open proposals whose themes are all still active (a merge or rebuild may have retired one), oldest first;
+    with ``theme_id``, only those that name that theme."""
+    q = select(ThemeProposal).where(ThemeProposal.status == "open", ThemeProposal.kind.in_(KINDS))
+    if theme_id is not None:
+        q = q.where((ThemeProposal.theme_id == theme_id) | (ThemeProposal.other_theme_id == theme_id))
+    proposals = list(session.scalars(q.order_by(ThemeProposal.created_at, ThemeProposal.id)))
+    ids = {p.theme_id for p in proposals} | {p.other_theme_id for p in proposals if p.other_theme_id}
+    active = set(session.scalars(select(Theme.id).where(Theme.id.in_(ids), Theme.status.in_(ACTIVE)))) if ids else set()
+    return [p for p in proposals if p.theme_id in active and (p.other_theme_id is None or p.other_theme_id in active)]
+
+
+def _with_decisions(session: Session, theme_ids: set[int]) -> set[int]:
+    if not theme_ids:
+        return set()
+    return set(session.scalars(select(Decision.theme_id).where(Decision.theme_id.in_(theme_ids)).distinct()))
+
+
+def merge_direction(session: Session, proposal: ThemeProposal,
+                    decided: set[int] | None = None) -> tuple[Theme, Theme]:
+    """(source, target) of a merge proposal: the theme a decision was recorded on survives (its decision and the
+    insight pushed to reps stay attached), else the one with more evidence, else the older one.
+
+    ``decided``: the ids of themes with a decision, when the caller read them for many proposals at once.
+    """
+    a, b = _theme(session, proposal.theme_id), _theme(session, proposal.other_theme_id)
+    if decided is None:
+        decided = _with_decisions(session, {a.id, b.id})
+
+    def weight(t: Theme) -> tuple[bool, int, int]:
+        return (t.id in decided, int((t.metrics or {}).get("members", 0) or 0), -t.id)
+
+    return (b, a) if weight(a) >= weight(b) else (a, b)
+
+
+def _quotes(theme: Theme) -> list[str]:
+    texts = [q.get("text") for q in (theme.metrics or {}).get("quotes", []) if q.get("text")]
+    if not texts and theme.title_quote:
+        texts = [theme.title_quote]
+    return texts[:EXAMPLES]
+
+
+def suggested_label(proposal: ThemeProposal) -> str | None:
+    """The name offered for the accepting person to keep or change: the proposed label of a rename, the opening
+    words of the first quote of the part a split carves out (a product owner's working name, never shown to reps)."""
+    if proposal.kind == "rename":
+        return proposal.payload.get("label")
+    if proposal.kind == "split":
+        examples = proposal.payload.get("examples") or []
+        if len(examples) > 1 and examples[1]:
+            return labels.quote_label(examples[1][0])
+    return None
+
+
+def describe(session: Session, proposals: Sequence[ThemeProposal]) -> list[Shown]:
+    """What the desk shows for each proposal, in a fixed number of queries whatever their count."""
+    ids = {p.theme_id for p in proposals} | {p.other_theme_id for p in proposals if p.other_theme_id}
+    themes = {t.id: t for t in session.scalars(select(Theme).where(Theme.id.in_(ids)))} if ids else {}
+    movable = _movable(session, [p for p in proposals if p.kind == "split"])
+    decided = _with_decisions(session, {i for p in proposals if p.kind == "merge"
+                                        for i in (p.theme_id, p.other_theme_id)})
+    out = []
+    for p in proposals:
+        theme = themes[p.theme_id]
+        shown = Shown(id=p.id, kind=p.kind, theme_id=theme.id, theme_label=theme.label, label=suggested_label(p))
+        if p.kind == "merge":
+            other = themes[p.other_theme_id]
+            source, target = merge_direction(session, p, decided)
+            shown.other_id, shown.other_label = other.id, other.label
+            shown.source_id, shown.target_id = source.id, target.id
+            shown.sides = [_quotes(source), _quotes(target)]
+        elif p.kind == "split":
+            shown.sides = [list(g)[:EXAMPLES] for g in (p.payload.get("examples") or [])[:2]]
+            shown.quotes_to_move = movable.get(p.id, 0)
+        out.append(shown)
+    return out
+
+
+def _movable(session: Session, splits: Sequence[ThemeProposal]) -> dict[int, int]:
+    """How many of each split's second group are still active evidence of its theme (what accepting moves)."""
+    wanted = {p.id: (p.theme_id, set(_second_group(p))) for p in splits}
+    segs = set().union(*(s for _t, s in wanted.values())) if wanted else set()
+    if not segs:
+        return {}
+    rows = session.execute(select(ThemeEvidence.theme_id, ThemeEvidence.segment_id).where(
+        ThemeEvidence.segment_id.in_(segs), ThemeEvidence.state == "active")).all()
+    return {pid: sum(1 for tid, sid in rows if tid == theme_id and sid in group)
+            for pid, (theme_id, group) in wanted.items()}
+
+
+def _second_group(proposal: ThemeProposal) -> list[int]:
+    groups = proposal.payload.get("groups") or []
+    return [int(s) for s in groups[1]] if len(groups) > 1 else []
+
+
+def _theme(session: Session, theme_id: int | None) -> Theme:
+    theme = session.get(Theme, theme_id) if theme_id is not None else None
+    if theme is None:
+        raise ProposalError("a theme of this proposal no longer exists; decline it.")
+    return theme
+
+
+def _must_be_open(proposal: ThemeProposal) -> None:
+    if proposal.status != "open":
+        done = "accepted" if proposal.status == "accepted" else "declined"
+        raise ProposalError(f"this proposal was already {done}.")
+    if proposal.kind not in KINDS:
+        raise ProposalError(f"a {proposal.kind!r} proposal cannot be answered here.")
+
+
+def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, label: str | None = None,
+                    into: int | None = None) -> Theme:
+    """Carry the proposal out through curation and return the theme to look at next.
+
+    merge: the source folds into the target (``merge_direction``, or ``into``: either theme of the pair);
+    split: the second group's quotes still under the theme move to a new theme named ``label`` (default: the
+    suggested name), the first group stays; rename: the theme takes ``label`` (default: the proposed one).
+    """
+    _must_be_open(proposal)
+    try:
+        if proposal.kind == "merge":
+            source, target = merge_direction(session, proposal)
+            if into is not None:
+                if into not in (proposal.theme_id, proposal.other_theme_id):
+                    raise ProposalError("merge into one of the two themes of the proposal.")
+                if into == source.id:
+                    source, target = target, source
+            result = curation.merge(session, source, target, user)
+        elif proposal.kind == "split":
+            theme = _theme(session, proposal.theme_id)
+            segment_ids = _second_group(proposal)
+            evidence_ids = list(session.scalars(select(ThemeEvidence.id).where(
+                ThemeEvidence.theme_id == theme.id, ThemeEvidence.state == "active",
+                ThemeEvidence.segment_id.in_(segment_ids)))) if segment_ids else []
+            if not evidence_ids:
+                raise ProposalError("the quotes this split would move have since been moved or rejected; decline it.")
+            result = curation.split(session, theme, evidence_ids, label or suggested_label(proposal) or "", user)
+        else:
+            result = curation.rename(session, _theme(session, proposal.theme_id),
+                                     label or proposal.payload.get("label") or "", user)
+    except curation.CurationError as exc:
+        raise ProposalError(str(exc)) from exc
+    # A person accepted it, with or without changing the name offered (curation closes an edited rename as dismissed).
+    proposal.status = "accepted"
+    session.flush()
+    return result
+
+
+def decline_proposal(session: Session, proposal: ThemeProposal, user: Any) -> ThemeProposal:
+    """Mark the proposal dismissed (the pass never makes it again) and log who declined it on each theme concerned."""
+    _must_be_open(proposal)
+    proposal.status = "dismissed"
+    user_id = user if isinstance(user, int) or user is None else getattr(user, "id", None)
+    # The ids sit in a nested mapping: the activity log shows flat details, and ids mean nothing to a reader.
+    details = {"proposal": {"id": proposal.id, "theme_id": proposal.theme_id,
+                            "other_theme_id": proposal.other_theme_id, "label": proposal.payload.get("label")}}
+    for theme_id in filter(None, (proposal.theme_id, proposal.other_theme_id)):
+        session.add(CurationEvent(action=f"decline_{proposal.kind}", theme_id=theme_id, user_id=user_id,
+                                  details=details))
+    session.flush()
+    return proposal

@@ -1,0 +1,149 @@
+"""Answering the theme pass's proposals: accepting carries them out through curation, declining is for good."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from jobs import curation, discovery
+from jobs import proposals as jp
+from jobs.embed import TfidfEmbedder
+from jobs.themes import centring_means, propose_merges, propose_splits, run_theme_pass
+from retour.models import CurationEvent, Decision, FeedbackSegment, Theme, ThemeEvidence, ThemeProposal
+from tests.jobs.factories import MOBILE, NOW, PRICE, SSO, item
+
+
+@pytest.fixture
+def settings(make_settings):
+    return make_settings({"themes": {"backend": "tfidf"}})
+
+
+@pytest.fixture
+def themes(session, settings):
+    """One pass over three clear topics: label -> theme."""
+    for texts in (SSO, PRICE, MOBILE):
+        session.add_all([item(t) for t in texts])
+    session.flush()
+    run_theme_pass(session, settings, now=NOW)
+    session.flush()
+    return {name: _theme_of(session, texts[0]) for name, texts in (("sso", SSO), ("price", PRICE), ("mobile", MOBILE))}
+
+
+def _theme_of(session, text) -> Theme:
+    return session.scalar(select(Theme).join(ThemeEvidence).join(FeedbackSegment).where(
+        FeedbackSegment.text == text, ThemeEvidence.state == "active"))
+
+
+def _texts(session, theme) -> set[str]:
+    return set(session.scalars(select(FeedbackSegment.text).join(ThemeEvidence).where(
+        ThemeEvidence.theme_id == theme.id, ThemeEvidence.state == "active")))
+
+
+def _merge_proposal(session, a, b) -> ThemeProposal:
+    p = ThemeProposal(kind="merge", theme_id=a.id, other_theme_id=b.id, payload={"similarity": 0.3})
+    session.add(p)
+    session.flush()
+    return p
+
+
+def _split_proposal(session, settings, theme) -> ThemeProposal:
+    """The split the pass itself proposes for ``theme`` (grown past the size it is looked at again)."""
+    embedder = TfidfEmbedder()
+    threshold = discovery.threshold_for(settings.themes.granularity, embedder.base_threshold)
+    assert propose_splits(session, [theme], threshold, settings.themes.min_theme_size, embedder,
+                          centring_means(session, embedder, recompute=False)) == 1
+    session.flush()
+    return session.scalar(select(ThemeProposal).where(ThemeProposal.kind == "split", ThemeProposal.theme_id == theme.id))
+
+
+def test_accepting_a_merge_folds_the_smaller_theme_into_the_larger(session, themes):
+    sso, mobile = themes["sso"], themes["mobile"]
+    assert len(_texts(session, sso)) > len(_texts(session, mobile))
+    p = _merge_proposal(session, mobile, sso)
+    survivor = jp.accept_proposal(session, p, user=None)
+    assert survivor.id == sso.id and p.status == "accepted"
+    assert mobile.status == "merged" and mobile.merged_into_id == sso.id
+    assert _texts(session, sso) == set(SSO) | set(MOBILE)
+
+
+def test_the_theme_with_a_decision_survives_a_merge_whatever_its_size(session, themes):
+    sso, mobile = themes["sso"], themes["mobile"]
+    session.add(Decision(theme_id=mobile.id, status="planned", state="draft", insight_en="Offline mode in May."))
+    session.flush()
+    p = _merge_proposal(session, sso, mobile)
+    assert [t.id for t in jp.merge_direction(session, p)] == [sso.id, mobile.id]
+    assert jp.accept_proposal(session, p, user=None).id == mobile.id and sso.status == "merged"
+
+
+def test_accepting_a_split_moves_the_second_group_into_a_new_theme_named_by_the_person(session, settings, themes):
+    price, sso = themes["price"], themes["sso"]
+    curation.merge(session, sso, price, user=None)  # a theme drawn too broad: two subjects in one
+    p = _split_proposal(session, settings, price)
+    carved = set(session.scalars(select(FeedbackSegment.text).where(FeedbackSegment.id.in_(p.payload["groups"][1]))))
+    assert carved in (set(SSO), set(PRICE))
+    new = jp.accept_proposal(session, p, user=None, label="Single sign-on")
+    assert new.label == "Single sign-on" and new.status == "emerging" and p.status == "accepted"
+    assert _texts(session, new) == carved and _texts(session, price) == (set(SSO) | set(PRICE)) - carved
+
+
+def test_a_split_offers_a_name_from_the_quotes_it_carves_out(session, settings, themes):
+    price, sso = themes["price"], themes["sso"]
+    curation.merge(session, sso, price, user=None)
+    p = _split_proposal(session, settings, price)
+    offered = jp.suggested_label(p)
+    assert offered and offered.split()[0] in p.payload["examples"][1][0]
+    assert jp.accept_proposal(session, p, user=None).label == offered
+
+
+def test_a_declined_merge_is_never_proposed_again(session, themes):
+    sso, price = themes["sso"], themes["price"]
+    p = _merge_proposal(session, sso, price)
+    jp.decline_proposal(session, p, user=None)
+    assert p.status == "dismissed" and sso.status != "merged"
+    assert propose_merges(session, -1.0) >= 1  # every other pair is close at this threshold...
+    pairs = [(q.theme_id, q.other_theme_id) for q in session.scalars(select(ThemeProposal).where(
+        ThemeProposal.kind == "merge"))]
+    assert sum({a, b} == {sso.id, price.id} for a, b in pairs) == 1  # ...but this one is not proposed again
+    logged = session.scalars(select(CurationEvent).where(CurationEvent.action == "decline_merge")).all()
+    assert {e.theme_id for e in logged} == {sso.id, price.id}
+
+
+def test_a_declined_split_is_never_proposed_again(session, settings, themes):
+    price, sso = themes["price"], themes["sso"]
+    curation.merge(session, sso, price, user=None)
+    p = _split_proposal(session, settings, price)
+    jp.decline_proposal(session, p, user=None)
+    before = _texts(session, price)
+    price.metrics = {**price.metrics, "split_checked_at": 0}  # due to be looked at again
+    embedder = TfidfEmbedder()
+    threshold = discovery.threshold_for(settings.themes.granularity, embedder.base_threshold)
+    assert propose_splits(session, [price], threshold, settings.themes.min_theme_size, embedder,
+                          centring_means(session, embedder, recompute=False)) == 0
+    assert jp.open_proposals(session, price.id) == [] and _texts(session, price) == before
+
+
+def test_an_answered_proposal_cannot_be_answered_again(session, themes):
+    p = _merge_proposal(session, themes["sso"], themes["price"])
+    jp.decline_proposal(session, p, user=None)
+    with pytest.raises(jp.ProposalError, match="already declined"):
+        jp.accept_proposal(session, p, user=None)
+
+
+def test_proposals_naming_a_retired_theme_are_not_shown(session, themes):
+    sso, price, mobile = themes["sso"], themes["price"], themes["mobile"]
+    kept = _merge_proposal(session, sso, price)
+    gone = _merge_proposal(session, mobile, price)
+    curation.merge(session, mobile, sso, user=None)  # mobile is merged by hand meanwhile
+    assert gone.status == "dismissed"
+    assert jp.open_proposals(session) == [kept] and jp.open_proposals(session, mobile.id) == []
+
+
+def test_a_split_whose_quotes_have_moved_away_says_so(session, settings, themes):
+    price, sso, mobile = themes["price"], themes["sso"], themes["mobile"]
+    curation.merge(session, sso, price, user=None)
+    p = _split_proposal(session, settings, price)
+    for ev in session.scalars(select(ThemeEvidence).where(ThemeEvidence.segment_id.in_(p.payload["groups"][1]))):
+        curation.move_evidence(session, ev, mobile, user=None)
+    assert jp.describe(session, [p])[0].quotes_to_move == 0
+    with pytest.raises(jp.ProposalError, match="moved or rejected"):
+        jp.accept_proposal(session, p, user=None)
