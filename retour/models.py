@@ -222,6 +222,9 @@ class FeedbackSegment(Base):
     embedding_model: Mapped[str | None] = mapped_column(String(40))
     # Set once a theme pass has looked at it: unassigned segments wait in the candidate pool.
     processed_at: Mapped[dt.datetime | None]
+    # What a person said of it, which no pass overrides: True "is feedback" (it was put under a theme by hand),
+    # False "not feedback" (a label too: the learned no-feedback class reads it). None: nobody said.
+    person_verdict: Mapped[bool | None]
 
     item: Mapped[FeedbackItem] = relationship(back_populates="segments")
 
@@ -230,7 +233,14 @@ class FeedbackSegment(Base):
 class Theme(Base):
     __tablename__ = "theme"
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The name shown when the reader's language has none of its own (label_en / label_fr).
     label: Mapped[str] = mapped_column(String(200))
+    # The name in each language its evidence is written in; None asks a person for it (no offline translation).
+    label_en: Mapped[str | None] = mapped_column(String(200))
+    label_fr: Mapped[str | None] = mapped_column(String(200))
+    # "discovered" (proposed by a pass) | "person" (created or confirmed by a product owner): a person's theme
+    # is learned from, its name is never replaced by a proposal.
+    origin: Mapped[str] = mapped_column(String(12), default="discovered")
     proposed_label: Mapped[str | None] = mapped_column(String(200))
     title_quote: Mapped[str | None] = mapped_column(Text)
     # emerging | critical | decided | merged | dismissed
@@ -262,13 +272,32 @@ class ThemeEvidence(Base):
     theme_id: Mapped[int] = mapped_column(ForeignKey("theme.id", ondelete="CASCADE"), index=True)
     segment_id: Mapped[int] = mapped_column(ForeignKey("feedback_segment.id", ondelete="CASCADE"), index=True)
     similarity: Mapped[float] = mapped_column(Float, default=0.0)
-    state: Mapped[str] = mapped_column(String(12), default="active")  # active | rejected
+    # active | suggested (an uncertain assignment a person accepts or declines) | rejected
+    state: Mapped[str] = mapped_column(String(12), default="active")
     origin: Mapped[str] = mapped_column(String(12), default="auto")  # auto | curator
     pinned: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     theme: Mapped[Theme] = relationship(back_populates="evidence")
     segment: Mapped[FeedbackSegment] = relationship()
+
+
+class ThemeExample(Base):
+    """A sentence a product owner wrote to say what a theme is about ("they need SAML single sign-on").
+
+    Examples are labels like curated evidence: the next pass embeds them and the learned step reads them, so a
+    theme created from a name and a few sentences gathers its evidence without anyone picking quotes.
+    """
+
+    __tablename__ = "theme_example"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("theme.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(8), default="other")
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedding_model: Mapped[str | None] = mapped_column(String(40))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class ThemeProposal(Base):
