@@ -296,8 +296,10 @@ def short_money(x: float) -> str:
 
 
 def percent(x: float) -> str:
-    """"25%", and one decimal under 10% so that 3.8% does not read as 4%."""
-    return f"{x * 100:.0f}%" if abs(x) >= 0.1 or x == 0 else f"{x * 100:.1f}%"
+    """"25%", and one decimal under 10% so that 3.8% does not read as 4% (but 7%, not 7.0%)."""
+    if abs(x) >= 0.1 or x == 0:
+        return f"{x * 100:.0f}%"
+    return f"{x * 100:.1f}".rstrip("0").rstrip(".") + "%"
 
 
 def explain(metrics: Mapping[str, Any]) -> str:
@@ -407,7 +409,7 @@ def sentence(v: Mapping[str, Any], w: Wording = ENGLISH) -> str:
         tail.append(_("also critical for %(scopes)s") % {"scopes": ", ".join(v["also"])})
     if v.get("projection"):
         tail.append(_("at this rate critical around %(date)s") % {"date": w.date(dt.date.fromisoformat(v["projection"]))})
-    return "; ".join([out, ", ".join(tail)]) if tail else out
+    return _("%(verdict)s; %(figures)s") % {"verdict": out, "figures": ", ".join(tail)} if tail else out
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,16 @@ EXAMPLES = 3  # quotes shown per side: enough to judge, short enough to read on 
 
 
 class ProposalError(ValueError):
-    """The proposal cannot be answered as asked; the message says why and what to do."""
+    """The proposal cannot be answered as asked; the message says why and what to do.
+
+    ``code`` names the case for callers that say it in another language: "accepted" or "declined" (answered
+    already), "gone" (a theme of it no longer exists), "moved" (a split's quotes left the theme), "refused"
+    (curation's own refusal, in the message).
+    """
+
+    def __init__(self, message: str, code: str = "refused") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -151,14 +160,14 @@ def _second_group(proposal: ThemeProposal) -> list[int]:
 def _theme(session: Session, theme_id: int | None) -> Theme:
     theme = session.get(Theme, theme_id) if theme_id is not None else None
     if theme is None:
-        raise ProposalError("a theme of this proposal no longer exists; decline it.")
+        raise ProposalError("a theme of this proposal no longer exists; decline it.", "gone")
     return theme
 
 
 def _must_be_open(proposal: ThemeProposal) -> None:
     if proposal.status != "open":
         done = "accepted" if proposal.status == "accepted" else "declined"
-        raise ProposalError(f"this proposal was already {done}.")
+        raise ProposalError(f"this proposal was already {done}.", done)
     if proposal.kind not in KINDS:
         raise ProposalError(f"a {proposal.kind!r} proposal cannot be answered here.")
 
@@ -188,7 +197,8 @@ def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, lab
                 ThemeEvidence.theme_id == theme.id, ThemeEvidence.state == "active",
                 ThemeEvidence.segment_id.in_(segment_ids)))) if segment_ids else []
             if not evidence_ids:
-                raise ProposalError("the quotes this split would move have since been moved or rejected; decline it.")
+                raise ProposalError("the quotes this split would move have since been moved or rejected; decline it.",
+                                    "moved")
             result = curation.split(session, theme, evidence_ids, label or suggested_label(proposal) or "", user)
         else:
             result = curation.rename(session, _theme(session, proposal.theme_id),

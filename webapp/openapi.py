@@ -82,5 +82,12 @@ def document() -> dict[str, Any]:
             "/api/v1/pause": {"get": _op("Is every push paused?", "viewer"),
                               "put": _op("Pause or resume every push", "product_owner",
                                          body=_obj(paused=B, reason=S))},
+            "/api/v1/proposals": {"get": _op("Open merge, split and rename proposals, with their quotes", "viewer",
+                                             query=("theme_id",))},
+            "/api/v1/proposals/{proposal_id}/accept": {
+                "post": _op("Accept a proposal (label: a split's new theme or a rename; into: a merge's survivor)",
+                            "product_owner", params=("proposal_id",), body=_obj(label=S, into=I))},
+            "/api/v1/proposals/{proposal_id}/decline": {
+                "post": _op("Decline a proposal: it is not made again", "product_owner", params=("proposal_id",))},
         },
     }

@@ -183,6 +183,7 @@ class BoardRow:
     revenue: float
     last_seen: dt.datetime | None
     spark: list[int]
+    verdict: dict[str, Any] | None = None  # the figures the reason is said from, in the reader's language
 
 
 @dataclass
@@ -216,7 +217,8 @@ def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None, 
         ).all()
         rows = [BoardRow(t.id, t.label, t.status, t.score, t.reason, int((t.metrics or {}).get("accounts") or 0),
                          int((t.metrics or {}).get("items") or 0),
-                         float((t.metrics or {}).get("revenue_at_stake") or 0.0), None, [])
+                         float((t.metrics or {}).get("revenue_at_stake") or 0.0), None, [],
+                         (t.metrics or {}).get("verdict"))
                 for t in themes]
         versions = tuple((t.id, t.updated_at) for t in themes)
     else:
@@ -245,8 +247,11 @@ def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None, 
         matching.sort(key=lambda t: (-(t.score or 0.0), t.id))
         total = len(matching)
         found = matching[offset:offset + PAGE_SIZE]
+        # The page's verdicts only (metrics are a few KB per theme; every matching theme may be thousands).
+        verdicts = dict(session.execute(select(Theme.id, Theme.metrics).where(Theme.id.in_([t.id for t in found])))
+                        .all()) if found else {}
         rows = [BoardRow(t.id, t.label, t.status, t.score, t.reason, t.accounts, t._mapping["items"], float(t.revenue or 0),
-                         t.last_seen, []) for t in found]
+                         t.last_seen, [], (verdicts.get(t.id) or {}).get("verdict")) for t in found]
     if f.filters_evidence:
         sparks = weekly_counts(session, [r.id for r in rows], f, now=now)
     else:

@@ -55,6 +55,8 @@ PERMISSIONS: dict[str, str] = {
     "decisions.approve": "product_owner",
     "decisions.cancel": "product_owner",
     "decisions.withdraw": "product_owner",
+    "proposals.accept": "product_owner",
+    "proposals.decline": "product_owner",
     "admin.index": "admin",
     "admin.add_user": "admin",
     "admin.pause": "product_owner",
@@ -73,6 +75,9 @@ PERMISSIONS: dict[str, str] = {
     "api.approve": "product_owner",
     "api.cancel": "product_owner",
     "api.withdraw": "product_owner",
+    "api.proposals": "viewer",
+    "api.accept_proposal": "product_owner",
+    "api.decline_proposal": "product_owner",
     "api.get_pause": "viewer",
     "api.set_pause": "product_owner",
 }

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from retour.models import AppUser, Decision
+from retour.models import AppUser, Decision, ThemeProposal
 from webapp import create_app
 from webapp.security import PERMISSIONS, PUBLIC, LoginLimiter, secret_key
 from webapp.users import role_rank
@@ -41,8 +41,11 @@ def test_role_matrix_every_route_for_every_role(app, session, factory, users, co
     decision = Decision(theme_id=made.theme.id, status="planned", title_en="Streaming exports", insight_en="Coming in May.",
                         state="draft")
     session.add(decision)
+    proposal = ThemeProposal(kind="merge", theme_id=made.theme.id, other_theme_id=other.theme.id, payload={})
+    session.add(proposal)
     session.commit()
-    ids = {"theme_id": made.theme.id, "evidence_id": made.evidence[0].id, "decision_id": decision.id}
+    ids = {"theme_id": made.theme.id, "evidence_id": made.evidence[0].id, "decision_id": decision.id,
+           "proposal_id": proposal.id}
     anonymous = Auth(app.test_client())
     anonymous.csrf = ""
     clients = {"anonymous": anonymous}
@@ -86,6 +89,8 @@ def test_role_matrix_every_route_for_every_role(app, session, factory, users, co
     assert re.search(r"POST\s+/themes/<int:theme_id>/merge\s+min=product_owner\s+anony=302L viewe=403 produ=302 admin=302", summary)
     assert re.search(r"GET\s+/admin/\s+min=admin\s+anony=302L viewe=403 produ=403 admin=200", summary)
     assert re.search(r"GET\s+/api/v1/themes\s+min=viewer\s+anony=401 viewe=200 produ=200 admin=200", summary)
+    assert re.search(r"POST\s+/proposals/<int:proposal_id>/accept\s+min=product_owner\s+anony=302L viewe=403 produ=302 admin=302",
+                     summary)
     assert len(lines) == sum(len(r.methods - {"HEAD", "OPTIONS"}) for r in app.url_map.iter_rules() if r.endpoint != "static")
 
 

@@ -7,6 +7,7 @@ are ``{"error": {"code", "message"}}``. The document at ``/api/v1/openapi.json``
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
@@ -18,6 +19,7 @@ from webapp.db import get_session, settings
 from webapp.cache import cached
 from webapp.openapi import document
 from webapp.security import csrf_token, current_user
+from webapp.views import proposals as desk
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -259,3 +261,36 @@ def set_pause():
     actions.set_pause(session, body["paused"], current_user(), str(body.get("reason") or ""))
     session.commit()
     return jsonify({"paused": body["paused"]})
+
+
+# --------------------------------------------------------------------------------------------- proposals
+@bp.route("/proposals")
+def proposals():
+    """Open merge, split and rename proposals with the quotes that make each case; ?theme_id= for one theme's."""
+    waiting = desk.proposals_waiting(actions.parse_int(request.args.get("theme_id")))
+    return jsonify({"proposals": [asdict(p) for p in waiting]})
+
+
+@bp.route("/proposals/<int:proposal_id>/accept", methods=["POST"])
+def accept_proposal(proposal_id: int):
+    """Accept a proposal: {"label": "…"} names a split's new theme or a rename, {"into": 12} picks a merge's survivor."""
+    session, body = get_session(), _body()
+    proposal = desk.get_proposal(session, proposal_id)
+    try:
+        t = desk.accept(session, proposal, str(body.get("label") or ""), actions.parse_int(body.get("into")))
+    except actions.ActionError as exc:
+        return _fail(exc)
+    return _commit_theme(t)
+
+
+@bp.route("/proposals/<int:proposal_id>/decline", methods=["POST"])
+def decline_proposal(proposal_id: int):
+    """Decline a proposal: the theme pass will not make it again."""
+    session = get_session()
+    proposal = desk.get_proposal(session, proposal_id)
+    try:
+        p = desk.decline(session, proposal)
+    except actions.ActionError as exc:
+        return _fail(exc)
+    session.commit()
+    return jsonify({"proposal": {"id": p.id, "kind": p.kind, "status": p.status}})

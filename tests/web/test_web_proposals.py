@@ -1,0 +1,155 @@
+"""The theme pass's proposals on the desk: listed in plain words, answered in one click, shown on the next page."""
+
+from __future__ import annotations
+
+import re
+
+from jobs import critical_mass as cm
+from retour.models import CurationEvent, Theme, ThemeEvidence, ThemeProposal
+
+
+def _merge(session, a, b) -> ThemeProposal:
+    p = ThemeProposal(kind="merge", theme_id=a.theme.id, other_theme_id=b.theme.id, payload={"similarity": 0.3})
+    session.add(p)
+    session.commit()
+    return p
+
+
+def _split(session, made, examples=None) -> ThemeProposal:
+    """A split of ``made`` keeping its first quote and carving out the others (as the pass stores it)."""
+    segs = [e.segment_id for e in made.evidence]
+    p = ThemeProposal(kind="split", theme_id=made.theme.id, payload={
+        "groups": [segs[:1], segs[1:]], "examples": examples or [["stays"], ["Exports time out on big files"]]})
+    session.add(p)
+    session.commit()
+    return p
+
+
+def _labels(html: str) -> list[str]:
+    return re.findall(r'<th scope="row"><a href="/themes/\d+">([^<]+)<', html)
+
+
+def test_the_board_counts_open_proposals_and_offers_one_click_answers_to_product_owners(auth, factory, session):
+    big, small = factory.theme("Slow exports", items=3), factory.theme("Export timeouts", items=1)
+    p = _merge(session, small, big)
+    auth.login("product_owner")
+    html = auth.client.get("/").text
+    assert "1 proposal to merge, split or rename themes waits for an answer" in html
+    assert "“Export timeouts” and “Slow exports” look like one subject." in re.sub(r"<[^>]+>", "", html)
+    assert f'action="/proposals/{p.id}/accept"' in html and f'action="/proposals/{p.id}/decline"' in html
+    assert "Merge into “Slow exports”" in html
+
+
+def test_a_viewer_reads_the_proposals_but_gets_no_buttons(auth, factory, session):
+    p = _merge(session, factory.theme("A", items=1), factory.theme("B", items=2))
+    auth.login("viewer")
+    html = auth.client.get("/").text
+    assert "look like one subject" in html and f"/proposals/{p.id}/" not in html
+
+
+def test_the_theme_page_shows_its_split_with_the_quotes_escaped_and_a_name_to_keep_or_change(auth, factory, session):
+    made = factory.theme("Exports", items=3)
+    hostile = '<script>alert("x")</script> Exports time out'
+    p = _split(session, made, examples=[["stays"], [hostile]])
+    auth.login("product_owner")
+    html = auth.client.get(f"/themes/{made.theme.id}").text
+    assert "<script>alert" not in html and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Exports time out" in html
+    assert "may hold two subjects" in html and "Would move to a new theme (2 quotes), for example:" in html
+    field = re.search(rf'<input id="split-label-{p.id}" name="label" value="([^"]*)"', html).group(1)
+    assert field.startswith("&lt;script&gt;alert")  # the offered name, escaped like the quote it comes from
+
+
+def test_accepting_a_merge_on_the_board_shows_on_the_next_page_even_cached(auth, factory, session, app):
+    app.config["RETOUR_CACHE_SECONDS"] = 60
+    big, small = factory.theme("Slow exports", items=3), factory.theme("Export timeouts", items=1)
+    p = _merge(session, small, big)
+    auth.login("product_owner")
+    assert "Export timeouts" in _labels(auth.client.get("/").text)  # now cached
+    resp = auth.post(f"/proposals/{p.id}/accept", {"into": str(big.theme.id), "back": "board"})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+    html = auth.client.get("/").text
+    assert "Themes merged." in html and _labels(html) == ["Slow exports"] and "waits for an answer" not in html
+    session.expire_all()
+    assert session.get(Theme, small.theme.id).merged_into_id == big.theme.id
+    assert session.get(ThemeProposal, p.id).status == "accepted"
+
+
+def test_accepting_a_split_creates_the_theme_named_in_the_form_with_those_quotes(auth, factory, session):
+    made = factory.theme("Exports", items=3)
+    p = _split(session, made)
+    auth.login("product_owner")
+    resp = auth.post(f"/proposals/{p.id}/accept", {"label": "Export timeouts"})
+    new = session.query(Theme).filter_by(label="Export timeouts").one()
+    assert resp.headers["Location"] == f"/themes/{new.id}"
+    moved = {e.segment_id for e in session.query(ThemeEvidence).filter_by(theme_id=new.id)}
+    assert moved == {e.segment_id for e in made.evidence[1:]}
+    page = auth.client.get(resp.headers["Location"]).text
+    assert "Theme split: the new theme is “Export timeouts”." in page
+
+
+def test_declining_hides_the_proposal_and_the_log_says_who_kept_them_apart(auth, factory, session, users):
+    a, b = factory.theme("Alpha", items=2), factory.theme("Beta", items=1)
+    p = _merge(session, a, b)
+    auth.login("product_owner")
+    resp = auth.post(f"/proposals/{p.id}/decline")
+    assert resp.headers["Location"] == f"/themes/{a.theme.id}"
+    page = auth.client.get(resp.headers["Location"]).text
+    assert "Proposal declined: it will not be made again." in page and "look like one subject" not in page
+    assert "product_owner@example.com" in page and "kept two proposed themes apart" in page
+    assert "proposal_id" not in page and "other_theme_id" not in page  # no internal codes in the log
+    assert session.query(CurationEvent).filter_by(action="decline_merge").count() == 2
+
+
+def test_answering_twice_is_refused_with_a_message(auth, factory, session):
+    p = _merge(session, factory.theme("A", items=1), factory.theme("B", items=2))
+    auth.login("product_owner")
+    auth.post(f"/proposals/{p.id}/decline")
+    resp = auth.post(f"/proposals/{p.id}/accept", follow_redirects=True)
+    assert "Someone already declined this proposal." in resp.text
+
+
+def test_the_api_lists_accepts_and_declines_proposals(auth, factory, session):
+    big, small, other = factory.theme("Big", items=3), factory.theme("Small", items=1), factory.theme("Other", items=2)
+    merge, keep = _merge(session, small, big), _merge(session, other, big)
+    auth.login("product_owner")
+    listed = auth.client.get("/api/v1/proposals").get_json()["proposals"]
+    assert {(x["id"], x["source_id"], x["target_id"]) for x in listed} == {
+        (merge.id, small.theme.id, big.theme.id), (keep.id, other.theme.id, big.theme.id)}
+    assert [x["id"] for x in auth.client.get(f"/api/v1/proposals?theme_id={small.theme.id}").get_json()["proposals"]] \
+        == [merge.id]
+    resp = auth.api("POST", f"/api/v1/proposals/{merge.id}/accept", {})
+    assert resp.status_code == 200 and resp.get_json()["theme"]["id"] == big.theme.id
+    resp = auth.api("POST", f"/api/v1/proposals/{keep.id}/decline")
+    assert resp.get_json()["proposal"]["status"] == "dismissed"
+    again = auth.api("POST", f"/api/v1/proposals/{keep.id}/accept", {})
+    assert again.status_code == 400 and "already declined" in again.get_json()["error"]["message"]
+    assert auth.client.get("/api/v1/proposals").get_json()["proposals"] == []
+
+
+def test_the_proposals_and_the_critical_mass_sentence_read_in_french(auth, factory, session, users):
+    a, b = factory.theme("Lenteur", items=2), factory.theme("Exports lents", items=1)
+    _merge(session, b, a)
+    theme = session.get(Theme, a.theme.id)
+    rule = cm.Rule(5, 100_000, 180, account_share=0.25, revenue_share=0.1)
+    volume = {"accounts": 160, "revenue_at_stake": 26_000_000}
+    figures = {"accounts": 48, "revenue_at_stake": 3_100_000, "revenue_lost": 2_100_000, "revenue_open": 1_000_000,
+               "trend_90": 0.6}
+    verdict = cm.verdict("critical", figures, rule, volume)
+    theme.metrics = {**theme.metrics, "verdict": verdict}
+    theme.reason = cm.sentence(verdict)
+    session.commit()
+    auth.login("product_owner")
+    auth.post("/language", {"lang": "fr", "next": "/"})
+    page = auth.client.get(f"/themes/{a.theme.id}").text
+    text = re.sub(r"<[^>]+>", "", page).replace("\u202f", " ").replace("\xa0", " ")
+    assert "« Exports lents » et « Lenteur » semblent parler du même sujet." in text
+    assert "critique : 48 des 160 comptes qui se sont exprimés en 180 jours (30 %, règle ≥ 25 %)" in text
+    assert "3,1 M € en jeu (12 % de ce que l’ensemble des retours met en jeu, règle ≥ 10 %)" in text
+    assert "2,1 M € perdus" in text and "+60 % en 90 jours" in text
+    board = re.sub(r"<[^>]+>", "", auth.client.get("/").text).replace("\u202f", " ").replace("\xa0", " ")
+    assert "1 proposition de fusion, de scission ou de renommage attend une réponse" in board
+    assert "critique : 48 des 160 comptes" in board
+    auth.post("/language", {"lang": "en", "next": "/"})
+    english = auth.client.get(f"/themes/{a.theme.id}").text.replace("&gt;", ">")
+    assert "critical: 48 of the 160 accounts that gave feedback in 180 days (30%, rule ≥ 25%)" in english
+    assert "€3.1M at stake (12% of what all feedback puts at stake, rule ≥ 10%)" in english

@@ -1,0 +1,99 @@
+"""The theme pass's merge, split and rename proposals on the desk: shown in plain words, answered in one click.
+
+Pages list them (``proposals_waiting`` in templates: the board lists them all, a theme page those naming it);
+the forms here accept or decline one and send the person back where they clicked. The work is
+``jobs.proposals``'; both write a curation event, which moves the data version, so the next page load (cached
+or not, in any worker) shows the result.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from jobs import proposals as jp
+from retour.models import Theme, ThemeProposal
+from webapp import actions
+from webapp.db import get_session
+from webapp.security import current_user
+
+bp = Blueprint("proposals", __name__, url_prefix="/proposals")
+
+
+@bp.app_template_global("proposals_waiting")
+def proposals_waiting(theme_id: int | None = None) -> list[jp.Shown]:
+    """Open proposals in plain words: every one (the board) or those naming ``theme_id`` (a theme page)."""
+    session = get_session()
+    return jp.describe(session, jp.open_proposals(session, theme_id))
+
+
+def get_proposal(session: Session, proposal_id: int) -> ThemeProposal:
+    proposal = session.get(ThemeProposal, proposal_id)
+    if proposal is None:
+        abort(404)
+    return proposal
+
+
+def error_message(exc: jp.ProposalError) -> str:
+    """The person's language for what jobs.proposals says in English (curation's own refusals pass through)."""
+    return {"accepted": _("Someone already accepted this proposal."),
+            "declined": _("Someone already declined this proposal."),
+            "moved": _("The quotes this split would move have since been moved or rejected: decline it."),
+            "gone": _("A theme of this proposal no longer exists: decline it.")}.get(exc.code, str(exc))
+
+
+def accept(session: Session, proposal: ThemeProposal, label: str | None, into: int | None) -> Theme:
+    """Accept through jobs.proposals; a refusal becomes an ActionError in the person's language."""
+    try:
+        return jp.accept_proposal(session, proposal, current_user(), label=(label or "").strip() or None, into=into)
+    except jp.ProposalError as exc:
+        raise actions.ActionError(error_message(exc)) from exc
+
+
+def decline(session: Session, proposal: ThemeProposal) -> ThemeProposal:
+    try:
+        return jp.decline_proposal(session, proposal, current_user())
+    except jp.ProposalError as exc:
+        raise actions.ActionError(error_message(exc)) from exc
+
+
+def _back(theme_id: int):
+    """Back to the board when the person answered there, else to the theme to look at."""
+    if request.form.get("back") == "board":
+        return redirect(url_for("board.index"))
+    return redirect(url_for("themes.detail", theme_id=theme_id))
+
+
+@bp.route("/<int:proposal_id>/accept", methods=["POST"], endpoint="accept")
+def accept_form(proposal_id: int):
+    """Carry out a merge, split or rename the theme pass proposed."""
+    session = get_session()
+    proposal = get_proposal(session, proposal_id)
+    kind, theme_id = proposal.kind, proposal.theme_id
+    try:
+        theme = accept(session, proposal, request.form.get("label"), actions.parse_int(request.form.get("into")))
+    except actions.ActionError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return _back(theme_id)
+    session.commit()
+    flash({"merge": _("Themes merged."), "split": _("Theme split: the new theme is “%(label)s”.", label=theme.label),
+           "rename": _("Theme renamed.")}[kind])
+    return _back(theme.id)
+
+
+@bp.route("/<int:proposal_id>/decline", methods=["POST"], endpoint="decline")
+def decline_form(proposal_id: int):
+    """Say no to a proposal; the theme pass will not make it again."""
+    session = get_session()
+    proposal = get_proposal(session, proposal_id)
+    try:
+        decline(session, proposal)
+    except actions.ActionError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return _back(proposal.theme_id)
+    session.commit()
+    flash(_("Proposal declined: it will not be made again."))
+    return _back(proposal.theme_id)
