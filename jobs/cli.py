@@ -51,31 +51,48 @@ def themes(click_ctx: click.Context, rebuild: bool, as_json: bool) -> None:
 
 @themes.command("discover")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--seeds", "seeds_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help='Labels to learn from: lines of {"id": <an id of PATH>, "theme": "<name>" or null for not feedback}.')
+@click.option("--no-filter", is_flag=True, help="Keep every clause: for text that is not CRM notes (no logistics to drop).")
 @click.option("--json", "as_json", is_flag=True, help="Print ids, themes and labels as JSON.")
 @pass_ctx
-def discover_cmd(ctx: Context, path: Path, as_json: bool) -> None:
-    """Run discovery on a file of {"id", "text"[, "lang", "channel"]} lines in a throw-away store; print each id's theme."""
+def discover_cmd(ctx: Context, path: Path, seeds_path: Path | None, no_filter: bool, as_json: bool) -> None:
+    """Run discovery on a file of {"id", "text"[, "lang", "channel"]} lines in a throw-away store; print each id's theme.
+
+    With --seeds, the labelled items keep their theme, each seeded theme keeps the given name, and every other
+    item is assigned by what the seeds teach or discovered; the seeds go through the desk's own curation functions.
+    """
+    import dataclasses
+
     from jobs.sample import SampleError, discover, read_jsonl
+    from jobs.seeds import SeedError, read_seeds
 
     try:
         rows = read_jsonl(path)
-    except SampleError as exc:
+        seeds = read_seeds(seeds_path, (str(r["id"]) for r in rows)) if seeds_path else []
+    except (SampleError, SeedError) as exc:
         raise click.ClickException(str(exc)) from None
-    result = discover([rows], ctx.settings)
+    settings = ctx.settings
+    if no_filter:
+        settings = dataclasses.replace(settings, themes=dataclasses.replace(settings.themes, filter=False))
+    result = discover([rows], settings, seeds=seeds)
     items = result["passes"][0]["items"] if result["passes"] else {}
     labels = {t["id"]: t["label"] for t in result["themes"]}
+
+    def theme_of(row: dict) -> int | None:
+        hit = items.get(str(row["id"])[:40])
+        return hit[0] if hit else None
+
     if as_json:
         click.echo(json.dumps({
-            "items": [{"id": str(r["id"]), "theme_id": items[str(r["id"])[:40]][0] if items.get(str(r["id"])[:40]) else None,
-                       "theme": labels.get(items[str(r["id"])[:40]][0]) if items.get(str(r["id"])[:40]) else None}
-                      for r in rows],
+            "items": [{"id": str(r["id"]), "theme_id": theme_of(r), "theme": labels.get(theme_of(r))} for r in rows],
             "themes": result["themes"],
             "figures": result["passes"][0]["figures"] if result["passes"] else {},
         }, indent=2, default=str, ensure_ascii=False))
         return
     for r in rows:
-        hit = items.get(str(r["id"])[:40])
-        click.echo(f"{r['id']}\t{hit[0] if hit else 'none'}\t{labels.get(hit[0], '') if hit else ''}")
+        tid = theme_of(r)
+        click.echo(f"{r['id']}\t{tid if tid is not None else 'none'}\t{labels.get(tid, '') if tid is not None else ''}")
     click.echo("")
     for t in result["themes"]:
         click.echo(f"theme {t['id']}\t{t['members']} segments\t{t['label']}\t« {t['title_quote'] or ''} »")

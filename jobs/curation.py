@@ -4,6 +4,12 @@ How passes keep it: an evidence row touched here becomes ``origin="curator"`` (o
 passes never delete, move or re-create such rows — not even a rebuild. A merged theme gets status "merged"
 and ``merged_into_id``; passes only ever look at active themes, so it stays merged.
 
+How passes learn from it (``jobs.learn``): every act here is a label. Evidence a person put under a theme
+(moved, pinned, accepted, chosen to make a theme) and the example sentences they wrote are that theme's
+examples; a segment called "not feedback" is an example of the no-feedback class (``person_verdict`` False);
+a rejected quote keeps near-duplicates out of that theme. The next pass assigns new and waiting text by
+what was learned. ``retour themes discover --seeds`` replays a file of labels through these same functions.
+
 Curators also teach granularity: merging two themes lowers the local threshold of the surviving theme (it
 was drawn too narrow), splitting one raises the local threshold of both parts (it was drawn too broad).
 """
@@ -18,9 +24,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs import discovery
-from retour.models import CurationEvent, FeedbackItem, FeedbackSegment, Theme, ThemeEvidence, ThemeProposal
+from retour.models import (CurationEvent, FeedbackItem, FeedbackSegment, Theme, ThemeEvidence, ThemeExample,
+                           ThemeProposal)
 
 MAX_LABEL = 200
+MAX_EXAMPLE = 1000  # characters of one example sentence
+MAX_EXAMPLES = 50  # example sentences given at once
 
 
 class CurationError(ValueError):
@@ -78,6 +87,7 @@ def rename(session: Session, theme: Theme, label: str, user: Any) -> Theme:
         raise CurationError(f"a theme label is at most {MAX_LABEL} characters (got {len(label)}).")
     old = theme.label
     theme.label = label
+    theme.origin = "person"
     if theme.proposed_label is not None:
         accepted = theme.proposed_label == label
         _close_proposals(session, [theme.id], ["rename"], "accepted" if accepted else "dismissed")
@@ -152,6 +162,7 @@ def move_evidence(session: Session, evidence: ThemeEvidence, target_theme: Theme
         result = evidence
     source.metrics = {**source.metrics, "members": max(0, int(source.metrics.get("members", 1) or 1) - 1)}
     target_theme.metrics = {**target_theme.metrics, "members": int(target_theme.metrics.get("members", 0) or 0) + 1}
+    _said_feedback(session, [result.segment_id], True)
     _log(session, "move_evidence", target_theme, user, segment_id=result.segment_id, from_theme_id=source.id,
          to_theme_id=target_theme.id)
     session.flush()
@@ -178,6 +189,7 @@ def pin_evidence(session: Session, evidence: ThemeEvidence, pinned: bool, user: 
     theme = _evidence_theme(session, evidence)
     evidence.pinned = bool(pinned)
     evidence.origin = "curator"
+    _said_feedback(session, [evidence.segment_id], True)
     _log(session, "pin_evidence" if pinned else "unpin_evidence", theme, user, segment_id=evidence.segment_id)
     session.flush()
     return evidence
@@ -232,3 +244,162 @@ def split(session: Session, theme: Theme, evidence_ids: Sequence[int], label: st
          evidence_ids=sorted(r.id for r in rows), label=label)
     session.flush()
     return new
+
+
+# --------------------------------------------------------------------------------------------- labels
+def _said_feedback(session: Session, segment_ids: Sequence[int], verdict: bool) -> None:
+    """Record a person's word on segments: feedback (True) or not (False). No pass overrides it."""
+    for seg in session.scalars(select(FeedbackSegment).where(FeedbackSegment.id.in_(list(segment_ids)))):
+        seg.person_verdict = verdict
+        seg.is_feedback = verdict
+
+
+def _clean_label(label: str) -> str:
+    label = " ".join((label or "").split())
+    if not label:
+        raise CurationError("a theme needs a name.")
+    if len(label) > MAX_LABEL:
+        raise CurationError(f"a theme label is at most {MAX_LABEL} characters (got {len(label)}).")
+    return label
+
+
+def add_evidence(session: Session, theme: Theme, segment_ids: Sequence[int], user: Any) -> int:
+    """Put segments under ``theme`` as a person's evidence (from wherever they were); returns how many moved in.
+
+    A segment already under another theme leaves it (a person's latest word wins); one the filter had turned
+    off is turned on (a person read it as feedback). The theme becomes a person's theme: it is learned from.
+    """
+    _active(theme, "given evidence")
+    ids = sorted(set(int(i) for i in segment_ids))
+    if not ids:
+        raise CurationError("choose at least one quote.")
+    found = set(session.scalars(select(FeedbackSegment.id).where(FeedbackSegment.id.in_(ids))))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise CurationError(f"no such segment: {', '.join(map(str, missing[:5]))}.")
+    added = 0
+    for seg_id in ids:
+        rows = list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.segment_id == seg_id)))
+        mine = next((r for r in rows if r.theme_id == theme.id), None)
+        for r in rows:
+            if r is not mine and r.state != "rejected":
+                other = session.get(Theme, r.theme_id)
+                if other is not None and r.state == "active":
+                    other.metrics = {**other.metrics, "members": max(0, int(other.metrics.get("members", 1) or 1) - 1)}
+                session.delete(r)
+        if mine is None:
+            session.add(ThemeEvidence(theme_id=theme.id, segment_id=seg_id, similarity=0.0, state="active",
+                                      origin="curator"))
+            added += 1
+        else:
+            if mine.state != "active":
+                added += 1
+            mine.state, mine.origin = "active", "curator"
+    theme.origin = "person"
+    theme.metrics = {**theme.metrics, "members": int(theme.metrics.get("members", 0) or 0) + added}
+    _said_feedback(session, ids, True)
+    _log(session, "add_evidence", theme, user, segment_ids=ids[:200], count=len(ids))
+    session.flush()
+    return added
+
+
+def add_examples(session: Session, theme: Theme, texts: Sequence[str], user: Any) -> list[ThemeExample]:
+    """Sentences a person wrote to say what the theme is about; the next pass embeds them and learns from them."""
+    from jobs.embed import detect_lang
+
+    _active(theme, "given examples")
+    clean = [" ".join(t.split()) for t in texts if t and t.strip()]
+    if not clean:
+        raise CurationError("write at least one example sentence.")
+    if len(clean) > MAX_EXAMPLES:
+        raise CurationError(f"at most {MAX_EXAMPLES} example sentences at once (got {len(clean)}).")
+    too_long = [n for n, t in enumerate(clean, 1) if len(t) > MAX_EXAMPLE]
+    if too_long:
+        raise CurationError(f"an example sentence is at most {MAX_EXAMPLE} characters (sentence {too_long[0]}).")
+    rows = [ThemeExample(theme_id=theme.id, text=t, lang=detect_lang(t), created_by_id=_user_id(user))
+            for t in clean]
+    session.add_all(rows)
+    theme.origin = "person"
+    _log(session, "add_examples", theme, user, examples=clean[:20], count=len(clean))
+    session.flush()
+    return rows
+
+
+def create_theme(session: Session, label: str, user: Any, *, segment_ids: Sequence[int] = (),
+                 examples: Sequence[str] = (), lang: str | None = None) -> Theme:
+    """A theme a person names, from quotes they chose ("make a theme of these") and/or sentences they wrote.
+
+    Its name is the person's, in ``lang`` when they said which language they wrote it in. The next pass
+    gathers its evidence by what these labels teach (``jobs.learn``); nothing else is asked of the person.
+    """
+    label = _clean_label(label)
+    if not segment_ids and not any(t and t.strip() for t in examples):
+        raise CurationError("a new theme needs quotes chosen from the evidence or example sentences.")
+    theme = Theme(label=label, status="emerging", origin="person", metrics={"members": 0})
+    if lang in ("en", "fr"):
+        setattr(theme, f"label_{lang}", label)
+    session.add(theme)
+    session.flush()
+    _log(session, "create_theme", theme, user, label=label)
+    if segment_ids:
+        add_evidence(session, theme, segment_ids, user)
+        vecs = _centred_vectors(session, segment_ids)
+        if len(vecs) and vecs.shape[1]:
+            from jobs.embed import to_bytes
+            theme.centroid = to_bytes(discovery.centroid_of(vecs))
+            theme.embedding_model = session.scalar(select(FeedbackSegment.embedding_model)
+                                                   .where(FeedbackSegment.id.in_(list(segment_ids)),
+                                                          FeedbackSegment.embedding_model.is_not(None)).limit(1))
+        theme.title_quote = session.scalar(select(FeedbackSegment.text)
+                                           .where(FeedbackSegment.id == min(int(i) for i in segment_ids)))
+    if any(t and t.strip() for t in examples):
+        add_examples(session, theme, examples, user)
+    session.flush()
+    return theme
+
+
+def mark_not_feedback(session: Session, segment_ids: Sequence[int], user: Any) -> int:
+    """A person says these segments are not feedback: they leave every theme and teach the no-feedback class."""
+    ids = sorted(set(int(i) for i in segment_ids))
+    if not ids:
+        raise CurationError("choose at least one quote.")
+    touched: set[int] = set()
+    for ev in list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.segment_id.in_(ids),
+                                                               ThemeEvidence.state != "rejected"))):
+        theme = session.get(Theme, ev.theme_id)
+        if theme is not None and ev.state == "active":
+            theme.metrics = {**theme.metrics, "members": max(0, int(theme.metrics.get("members", 1) or 1) - 1),
+                             "quotes": [q for q in theme.metrics.get("quotes", []) if q.get("segment_id") not in ids]}
+            touched.add(theme.id)
+        ev.state, ev.origin, ev.pinned = "rejected", "curator", False
+    _said_feedback(session, ids, False)
+    for tid in sorted(touched) or [None]:
+        _log(session, "not_feedback", session.get(Theme, tid) if tid else None, user, segment_ids=ids[:200],
+             count=len(ids))
+    session.flush()
+    return len(ids)
+
+
+def accept_suggestion(session: Session, evidence: ThemeEvidence, user: Any) -> ThemeEvidence:
+    """A person confirms a suggested assignment: it becomes their evidence, and a label for the theme."""
+    if evidence.state != "suggested":
+        raise CurationError("only a suggestion can be accepted.")
+    theme = _evidence_theme(session, evidence)
+    _active(theme, "given evidence")
+    evidence.state, evidence.origin = "active", "curator"
+    theme.metrics = {**theme.metrics, "members": int(theme.metrics.get("members", 0) or 0) + 1}
+    _said_feedback(session, [evidence.segment_id], True)
+    _log(session, "accept_suggestion", theme, user, segment_id=evidence.segment_id)
+    session.flush()
+    return evidence
+
+
+def decline_suggestion(session: Session, evidence: ThemeEvidence, user: Any) -> ThemeEvidence:
+    """A person says a suggested quote does not belong to the theme: it is rejected there for good."""
+    if evidence.state != "suggested":
+        raise CurationError("only a suggestion can be declined.")
+    theme = _evidence_theme(session, evidence)
+    evidence.state, evidence.origin, evidence.pinned = "rejected", "curator", False
+    _log(session, "decline_suggestion", theme, user, segment_id=evidence.segment_id)
+    session.flush()
+    return evidence

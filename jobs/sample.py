@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import insert, select
 
 from jobs.embed import Embedder, get_embedder
+from jobs.seeds import Seed, apply_seeds, item_ids_by_source
 from retour.config import Settings
 from retour.db import make_engine, session_factory, session_scope
 from retour.models import Base, FeedbackItem, FeedbackSegment, Theme, ThemeEvidence
@@ -93,12 +94,14 @@ def item_themes(session) -> dict[str, tuple[int, float] | None]:
 
 def discover(batches: Sequence[Iterable[Mapping[str, Any]]], settings: Settings, *,
              keep_dir: Path | None = None, embedder: Embedder | None = None,
-             with_vectors: bool = False) -> dict[str, Any]:
+             with_vectors: bool = False, seeds: Sequence[Seed] = ()) -> dict[str, Any]:
     """Run one theme pass per batch in a fresh store; return each id's theme after every pass and the labels.
 
     ``embedder`` replaces the configured backend's (a benchmark varying one of its settings);
     ``with_vectors`` also returns, under ``"vectors"``, each id's kept feedback segments as the centred vectors
     the clusterer read after the last pass (ids with none kept are absent).
+    ``seeds`` are people's labels (``jobs.seeds``): each is given to the curation functions in the pass of the
+    batch that brings its item, after embedding and before assignment, so that very pass learns from it.
     """
     from jobs.themes import run_theme_pass
 
@@ -118,7 +121,16 @@ def discover(batches: Sequence[Iterable[Mapping[str, Any]]], settings: Settings,
                     rows = [_item_row(r, now_n) for r in batch]
                     if rows:
                         session.execute(insert(FeedbackItem), rows)
-                    figures = run_theme_pass(session, settings, now=now_n, embedder=reader)
+                    seeded: dict[str, int] = {}
+
+                    def label(s, emb, rows=rows):
+                        mine = [sd for sd in seeds if sd.item[:40] in {r["source_id"] for r in rows}]
+                        ids = item_ids_by_source(s, [sd.item[:40] for sd in mine])
+                        seeded.update(apply_seeds(s, emb, [Seed(sd.item[:40], sd.theme) for sd in mine], ids))
+
+                    figures = run_theme_pass(session, settings, now=now_n, embedder=reader,
+                                             before_assign=label if seeds else None)
+                    figures.update(seeded)
                     assignment = item_themes(session)
                     passes.append({"figures": figures, "items": assignment})
             with session_scope(factory) as session:

@@ -16,15 +16,15 @@ import datetime as dt
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import delete, exists, func, insert, or_, select, update
+from sqlalchemy import delete, exists, false, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from jobs import critical_mass as cm
-from jobs import discovery, labels, prototypes
+from jobs import discovery, labels, learn, prototypes
 from jobs.embed import (GROUP_MIN, NOTE_VIEW_CHARS, Embedder, centre, detect_lang, embedding_view, get_embedder, group_key,
                         in_note_context, normalise, stack, to_bytes)
 from jobs.segment import classify, segment_text
@@ -37,6 +37,7 @@ from retour.models import (
     Opportunity,
     Theme,
     ThemeEvidence,
+    ThemeExample,
     ThemeProposal,
     CurationEvent,
     utcnow,
@@ -61,8 +62,12 @@ class ThemePassError(RuntimeError):
 
 
 # --------------------------------------------------------------------------------------------- steps
-def segment_new_items(session: Session) -> tuple[int, int]:
-    """Cut every FeedbackItem that has no segments yet (new, or its text changed) into segments."""
+def segment_new_items(session: Session, *, use_filter: bool = True) -> tuple[int, int]:
+    """Cut every FeedbackItem that has no segments yet (new, or its text changed) into segments.
+
+    ``use_filter=False`` keeps every clause as feedback: text that is not CRM notes (a support inbox, survey
+    answers, CLINC150's "set a timer") has no logistics to drop, and the cue rules would drop its requests.
+    """
     has_segments = exists().where(FeedbackSegment.item_id == FeedbackItem.id)
     rows = session.execute(select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.lang, FeedbackItem.channel)
                            .where(~has_segments)).all()
@@ -74,7 +79,7 @@ def segment_new_items(session: Session) -> tuple[int, int]:
             n_items += 1
         for s in segs:
             batch.append({"item_id": item_id, "position": s.position, "text": s.text,
-                          "lang": detect_lang(s.text, lang), "is_feedback": s.is_feedback})
+                          "lang": detect_lang(s.text, lang), "is_feedback": s.is_feedback or not use_filter})
         if len(batch) >= 5000:
             session.execute(insert(FeedbackSegment), batch)
             n_segs += len(batch)
@@ -85,7 +90,7 @@ def segment_new_items(session: Session) -> tuple[int, int]:
     return n_items, n_segs
 
 
-def embed_pending(session: Session, embedder: Embedder) -> int:
+def embed_pending(session: Session, embedder: Embedder, *, use_filter: bool = True) -> int:
     """Embed the segments this model has not read yet; vectors are stored so nothing is embedded twice.
 
     The zero-shot check (``jobs.prototypes``) then turns off segments that read as logistics rather than
@@ -100,11 +105,12 @@ def embed_pending(session: Session, embedder: Embedder) -> int:
                   .correlate(FeedbackSegment).scalar_subquery().label("n_segments"))
     pending = session.execute(
         select(FeedbackSegment.id, FeedbackSegment.text, n_segments, FeedbackSegment.item_id,
-               FeedbackItem.text.label("note"))
+               FeedbackItem.text.label("note"), FeedbackSegment.person_verdict)
         .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
         # A segment the cue rules turned off has no vector and stays off; one the prototype check of another
         # model turned off has that model's vector and is checked again by this one.
-        .where(or_(FeedbackSegment.is_feedback.is_(True), FeedbackSegment.embedding.is_not(None)),
+        .where(or_(FeedbackSegment.is_feedback.is_(True), FeedbackSegment.embedding.is_not(None),
+                   FeedbackSegment.person_verdict.is_not(None), true() if not use_filter else false()),
                or_(FeedbackSegment.embedding.is_(None), FeedbackSegment.embedding_model != embedder.name))
         .order_by(FeedbackSegment.id)).all()
     fb_protos, lg_protos = prototypes.prototype_vectors(embedder)
@@ -112,11 +118,50 @@ def embed_pending(session: Session, embedder: Embedder) -> int:
         chunk = pending[start:start + EMBED_BATCH]
         vecs = embedder.encode([embedding_view(r.text) for r in chunk])
         keep = prototypes.feedback_margin(vecs, fb_protos, lg_protos) >= embedder.feedback_margin
-        stored = _with_notes(embedder, vecs, chunk, keep)
+        if not use_filter:
+            keep[:] = True
+        # What a person said of a segment stands: the filter neither turns on "not feedback" nor turns off
+        # a quote a person filed.
+        verdict = np.array([r.person_verdict if r.person_verdict is not None else k
+                            for r, k in zip(chunk, keep)], dtype=bool)
+        stored = _with_notes(embedder, vecs, chunk, verdict)
         session.execute(update(FeedbackSegment), [
             {"id": r.id, "embedding": to_bytes(v), "embedding_model": embedder.name, "is_feedback": bool(k)}
-            for r, v, k in zip(chunk, stored, keep)])
-    return len(pending)
+            for r, v, k in zip(chunk, stored, verdict)])
+    return len(pending) + embed_examples(session, embedder)
+
+
+def embed_examples(session: Session, embedder: Embedder) -> int:
+    """Embed the example sentences people wrote for themes (through the same view as segments)."""
+    rows = list(session.scalars(select(ThemeExample).where(or_(ThemeExample.embedding.is_(None),
+                                                               ThemeExample.embedding_model != embedder.name))))
+    if not rows:
+        return 0
+    vecs = embedder.encode([embedding_view(r.text) for r in rows])
+    for r, v in zip(rows, vecs):
+        r.embedding, r.embedding_model = to_bytes(v), embedder.name
+    return len(rows)
+
+
+def embed_segments(session: Session, embedder: Embedder, segment_ids: Sequence[int]) -> int:
+    """Embed chosen segments now, whatever the filter said (a person is about to label them)."""
+    sibling = aliased(FeedbackSegment)
+    n_segments = (select(func.count()).select_from(sibling).where(sibling.item_id == FeedbackSegment.item_id)
+                  .correlate(FeedbackSegment).scalar_subquery().label("n_segments"))
+    rows = session.execute(
+        select(FeedbackSegment.id, FeedbackSegment.text, n_segments, FeedbackSegment.item_id,
+               FeedbackItem.text.label("note"))
+        .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
+        .where(FeedbackSegment.id.in_(list(segment_ids)),
+               or_(FeedbackSegment.embedding.is_(None), FeedbackSegment.embedding_model != embedder.name))
+        .order_by(FeedbackSegment.id)).all()
+    if not rows:
+        return 0
+    vecs = embedder.encode([embedding_view(r.text) for r in rows])
+    stored = _with_notes(embedder, vecs, rows, np.ones(len(rows), dtype=bool))
+    session.execute(update(FeedbackSegment), [
+        {"id": r.id, "embedding": to_bytes(v), "embedding_model": embedder.name} for r, v in zip(rows, stored)])
+    return len(rows)
 
 
 def _with_notes(embedder: Embedder, vecs: np.ndarray, chunk: Sequence[Any], keep: np.ndarray) -> np.ndarray:
@@ -168,13 +213,15 @@ def centring_means(session: Session, embedder: Embedder, *, recompute: bool) -> 
 
 
 def _load_segments(session: Session, where: Sequence[Any], embedder: Embedder,
-                   means: dict[str, np.ndarray]) -> tuple[list[tuple[int, int, str, str]], np.ndarray]:
+                   means: dict[str, np.ndarray], *, feedback_only: bool = True
+                   ) -> tuple[list[tuple[int, int, str, str]], np.ndarray]:
     """(id, item_id, lang, text) rows and their centred vectors."""
+    only = [FeedbackSegment.is_feedback.is_(True)] if feedback_only else []
     rows = session.execute(
         select(FeedbackSegment.id, FeedbackSegment.item_id, FeedbackSegment.lang, FeedbackSegment.text,
                FeedbackSegment.embedding, FeedbackItem.channel)
         .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
-        .where(FeedbackSegment.is_feedback.is_(True), FeedbackSegment.embedding_model == embedder.name, *where)
+        .where(*only, FeedbackSegment.embedding_model == embedder.name, *where)
         .order_by(FeedbackSegment.id)).all()
     meta = [(r[0], r[1], r[2], r[3]) for r in rows]
     raw = stack([r[4] for r in rows], embedder.dim)
@@ -188,6 +235,148 @@ def clustered_vectors(session: Session, embedder: Embedder) -> tuple[list[tuple[
     gets on exactly these vectors, which bounds what any unsupervised grouping of them can reach.
     """
     return _load_segments(session, [], embedder, centring_means(session, embedder, recompute=False))
+
+
+# --------------------------------------------------------------------------------------------- learned themes
+LEARNED_KEY = "themes.learned"
+EXAMPLES_PER_CLASS = 400  # newest labels per theme the model reads: a bounded cost whatever the history
+SELF_TRAIN_SAMPLE = 20_000  # unlabelled texts the learned centres may absorb in one pass
+SUGGESTIONS_PER_THEME = 50  # per pass: a person reads suggestions, they must not flood the desk
+NOT_FEEDBACK_EXAMPLES = 2000
+
+
+class Labels(NamedTuple):
+    """What people said, as the learned step reads it."""
+
+    examples: learn.Examples  # evidence people filed and sentences they wrote (per theme), "not feedback"
+    rejected: learn.Examples  # quotes people took out of a theme: near-duplicates stay out of it
+    signature: str  # changes whenever a label is added or withdrawn: waiting text is read again then
+
+
+def _vectors_of(session: Session, pairs: Sequence[tuple[int, int]], embedder: Embedder, means,
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(class, segment id) pairs -> (vectors, classes) for the segments that have this model's vector."""
+    if not pairs:
+        return np.zeros((0, embedder.dim), np.float32), np.zeros(0, np.int64)
+    cls_of: dict[int, list[int]] = defaultdict(list)
+    for cls, sid in pairs:
+        cls_of[sid].append(cls)
+    meta, X = _load_segments(session, [FeedbackSegment.id.in_(list(cls_of))], embedder, means, feedback_only=False)
+    rows, classes = [], []
+    for n, m in enumerate(meta):
+        for cls in cls_of[m[0]]:
+            rows.append(n)
+            classes.append(cls)
+    return X[rows] if rows else np.zeros((0, embedder.dim), np.float32), np.asarray(classes, np.int64)
+
+
+def load_labels(session: Session, embedder: Embedder, means) -> Labels:
+    """Every label people gave, bounded per theme (the newest ``EXAMPLES_PER_CLASS``), as centred vectors.
+
+    A theme is learned once a person filed evidence in it or wrote example sentences for it; merged and
+    dismissed themes teach nothing. Example sentences are centred with their language's mean.
+    """
+    active = select(Theme.id).where(Theme.status.in_(ACTIVE))
+    rank = func.row_number().over(partition_by=(ThemeEvidence.theme_id, ThemeEvidence.state),
+                                  order_by=ThemeEvidence.id.desc()).label("rank")
+    ranked = (select(ThemeEvidence.theme_id, ThemeEvidence.segment_id, ThemeEvidence.state, rank)
+              .where(ThemeEvidence.origin == "curator", ThemeEvidence.state.in_(("active", "rejected")),
+                     ThemeEvidence.theme_id.in_(active))).subquery()
+    rows = session.execute(select(ranked.c.theme_id, ranked.c.segment_id, ranked.c.state)
+                           .where(ranked.c.rank <= EXAMPLES_PER_CLASS)).all()
+    positive = [(tid, sid) for tid, sid, state in rows if state == "active"]
+    negative = [(tid, sid) for tid, sid, state in rows if state == "rejected"]
+    off = session.scalars(select(FeedbackSegment.id).where(FeedbackSegment.person_verdict.is_(False))
+                          .order_by(FeedbackSegment.id.desc()).limit(NOT_FEEDBACK_EXAMPLES)).all()
+    # A quote rejected from a theme *because* it is not feedback teaches the no-feedback class, not the theme.
+    off_set = set(off)
+    negative = [(t, sid) for t, sid in negative if sid not in off_set]
+    pv, pc = _vectors_of(session, positive + [(learn.NOT_FEEDBACK, sid) for sid in off], embedder, means)
+    nv, nc = _vectors_of(session, negative, embedder, means)
+    ex = session.execute(select(ThemeExample.theme_id, ThemeExample.lang, ThemeExample.embedding)
+                         .where(ThemeExample.theme_id.in_(active), ThemeExample.embedding_model == embedder.name)
+                         .order_by(ThemeExample.id)).all()
+    if ex:
+        ev = centre(stack([r.embedding for r in ex], embedder.dim), [r.lang for r in ex], means)
+        pv = np.vstack([pv, ev])
+        pc = np.concatenate([pc, np.asarray([r.theme_id for r in ex], np.int64)])
+    last_event = session.scalar(select(func.max(CurationEvent.id))) or 0
+    signature = f"{embedder.name}:{len(pc)}:{len(nc)}:{last_event}"
+    return Labels(learn.Examples(pv, pc), learn.Examples(nv, nc), signature)
+
+
+def rejected_veto(vectors: np.ndarray, claimed: np.ndarray, reference: np.ndarray, rejected: learn.Examples,
+                  threshold: float) -> np.ndarray:
+    """True where a text repeats a quote a person took out of the theme it is about to join.
+
+    "Repeats": nearer that rejected quote than ``reference`` (its score for the theme), and past halfway
+    between the theme's bar and identity — a member merely on the same subject as a rejected quote stays.
+    """
+    out = np.zeros(len(vectors), dtype=bool)
+    if len(rejected) == 0 or len(vectors) == 0:
+        return out
+    bar = (1.0 + threshold) / 2
+    for cls in np.intersect1d(np.unique(claimed), np.unique(rejected.classes)):
+        rows = np.flatnonzero(claimed == cls)
+        near = (vectors[rows] @ rejected.vectors[rejected.classes == cls].T).max(axis=1)
+        out[rows] = (near >= reference[rows]) & (near >= bar)
+    return out
+
+
+def _assign_learned(session: Session, labels_: Labels, meta, X: np.ndarray, threshold: float,
+                    now: dt.datetime, active_ids: set[int]) -> tuple[dict[int, list[int]], np.ndarray, dict[str, int]]:
+    """File what people's labels claim: evidence for learned themes, suggestions, and "not feedback".
+
+    Returns the rows each learned theme gained (for centroid and quotes), a mask of the rows now dealt with
+    (filed, suggested or turned off), and figures.
+    """
+    figures = {"learned_themes": 0, "learned_assigned": 0, "learned_suggested": 0, "learned_not_feedback": 0,
+               "learned_threshold": None}
+    taken = np.zeros(len(meta), dtype=bool)
+    added: dict[int, list[int]] = defaultdict(list)
+    keep = np.isin(labels_.examples.classes, list(active_ids) + [learn.NOT_FEEDBACK])
+    model = learn.fit(learn.Examples(labels_.examples.vectors[keep], labels_.examples.classes[keep]), threshold)
+    if model is None or not len(meta):
+        return added, taken, figures
+    rng = np.random.default_rng(0)
+    sample = np.arange(len(X)) if len(X) <= SELF_TRAIN_SAMPLE else np.sort(rng.choice(len(X), SELF_TRAIN_SAMPLE,
+                                                                                       replace=False))
+    model = learn.self_train(model, X[sample])
+    pred = learn.predict(model, X)
+    veto = rejected_veto(X, pred.classes, pred.scores, labels_.rejected, model.threshold)
+    figures["learned_themes"] = int((model.classes > 0).sum())
+    figures["learned_threshold"] = round(model.threshold, 4)
+    rows: list[dict[str, Any]] = []
+    suggested: dict[int, list[int]] = defaultdict(list)
+    off: list[int] = []
+    for k in range(len(meta)):
+        cls = int(pred.classes[k])
+        if cls == learn.NO_CLASS or veto[k]:
+            continue
+        if cls == learn.NOT_FEEDBACK:
+            off.append(k)
+        elif pred.suggested[k]:
+            suggested[cls].append(k)
+        else:
+            added[cls].append(k)
+            rows.append({"theme_id": cls, "segment_id": meta[k][0], "similarity": float(pred.scores[k]),
+                         "state": "active", "origin": "auto", "pinned": False, "created_at": now})
+    for cls, ks in suggested.items():
+        best = sorted(ks, key=lambda k: -pred.scores[k])[:SUGGESTIONS_PER_THEME]
+        rows.extend({"theme_id": cls, "segment_id": meta[k][0], "similarity": float(pred.scores[k]),
+                     "state": "suggested", "origin": "auto", "pinned": False, "created_at": now} for k in best)
+        taken[best] = True
+        figures["learned_suggested"] += len(best)
+    if rows:
+        session.execute(insert(ThemeEvidence), rows)
+    if off:
+        session.execute(update(FeedbackSegment), [{"id": meta[k][0], "is_feedback": False} for k in off])
+        taken[off] = True
+    for ks in added.values():
+        taken[ks] = True
+    figures["learned_assigned"] = sum(len(v) for v in added.values())
+    figures["learned_not_feedback"] = len(off)
+    return added, taken, figures
 
 
 def _active_themes(session: Session) -> list[Theme]:
@@ -287,6 +476,7 @@ def _update_touched(session: Session, themes: dict[int, Theme], added: dict[int,
         new_sum = X[rows].sum(axis=0)
         cent = normalise(((old * n if old is not None else 0) + new_sum)[None, :])[0]
         theme.centroid = to_bytes(cent)
+        theme.embedding_model = embedder.name
         # Quotes: keep the best of the current quotes and the newcomers (no need to reload every member).
         quote_ids = [q["segment_id"] for q in theme.metrics.get("quotes", [])]
         q_meta, q_vecs = _load_segments(session, [FeedbackSegment.id.in_(quote_ids)], embedder, means) if quote_ids \
@@ -299,7 +489,7 @@ def _update_touched(session: Session, themes: dict[int, Theme], added: dict[int,
         if quotes:
             theme.title_quote = quotes[0]["text"]
         label = computed.get(tid)
-        if label and _drifted(theme.label, label) and label != theme.proposed_label:
+        if theme.origin != "person" and label and _drifted(theme.label, label) and label != theme.proposed_label:
             theme.proposed_label = label
             _propose(session, "rename", theme.id, None, {"label": label, "current": theme.label})
             renames += 1
@@ -391,9 +581,36 @@ def propose_splits(session: Session, themes: Sequence[Theme], threshold: float, 
 # --------------------------------------------------------------------------------------------- passes
 def _incremental(session: Session, settings: Settings, embedder: Embedder, means, threshold: float,
                  now: dt.datetime) -> dict[str, Any]:
+    """Assign what is new: first by what people taught (learned themes), then to discovered themes by nearness,
+    then cluster what is left into proposed themes."""
     min_size = settings.themes.min_theme_size
-    themes = {t.id: t for t in _active_themes(session) if t.centroid}
-    meta, X = _load_segments(session, [FeedbackSegment.processed_at.is_(None)], embedder, means)
+    everything = {t.id: t for t in _active_themes(session)}
+    labels_ = load_labels(session, embedder, means)
+    learned_ids = {int(c) for c in np.unique(labels_.examples.classes) if c > 0} & set(everything)
+    themes = {tid: t for tid, t in everything.items() if t.centroid and tid not in learned_ids}
+    no_evidence = ~exists().where(ThemeEvidence.segment_id == FeedbackSegment.id)  # a person may have filed it
+    all_meta, all_X = _load_segments(session, [FeedbackSegment.processed_at.is_(None), no_evidence], embedder, means)
+    learned_figures: dict[str, Any] = {}
+    renames = 0
+    meta, X = all_meta, all_X
+    if len(labels_.examples):
+        # Waiting text is read again whenever people's labels changed: a new label may claim it.
+        state = session.get(AppSetting, LEARNED_KEY)
+        waiting: tuple[list, np.ndarray] = ([], np.zeros((0, embedder.dim), np.float32))
+        if state is None or state.value.get("signature") != labels_.signature:
+            waiting = _load_segments(session, [FeedbackSegment.processed_at.is_not(None), no_evidence], embedder, means)
+        cand_meta = list(all_meta) + list(waiting[0])
+        cand_X = np.vstack([all_X.reshape(-1, embedder.dim), waiting[1].reshape(-1, embedder.dim)])
+        l_added, taken, learned_figures = _assign_learned(session, labels_, cand_meta, cand_X, threshold, now,
+                                                          set(everything))
+        value = {"signature": labels_.signature, "at": now.isoformat()}
+        if state is None:
+            session.add(AppSetting(key=LEARNED_KEY, value=value))
+        else:
+            state.value = value
+        renames += _update_touched(session, everything, l_added, cand_meta, cand_X, embedder, means)
+        rest = [k for k in range(len(all_meta)) if not taken[k]]
+        meta, X = [all_meta[k] for k in rest], all_X[rest]
     ids = list(themes)
     added: dict[int, list[int]] = defaultdict(list)
     unassigned: list[int] = list(range(len(meta)))
@@ -401,6 +618,8 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
         C = np.stack([_centroid(themes[i]) for i in ids])
         thr = np.array([threshold + themes[i].threshold_offset for i in ids], dtype=np.float32)
         idx, sims = discovery.assign(X, C, thr)
+        claimed = np.where(idx >= 0, np.asarray(ids)[np.maximum(idx, 0)], 0)
+        idx = np.where(rejected_veto(X, claimed, sims, labels_.rejected, threshold), -1, idx)
         rows = []
         unassigned = []
         for k, (j, s) in enumerate(zip(idx, sims)):
@@ -412,7 +631,7 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
                 unassigned.append(k)
         if rows:
             session.execute(insert(ThemeEvidence), rows)
-    renames = _update_touched(session, themes, added, meta, X, embedder, means)
+    renames += _update_touched(session, themes, added, meta, X, embedder, means)
     # Candidate pool: the new unassigned segments plus the waiting ones close to them (a new theme must
     # involve something new: the waiting pool alone was already clustered by earlier passes).
     new_meta = [meta[k] for k in unassigned]
@@ -441,14 +660,15 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
         # All new unassigned segments are clustered (cluster_pool samples big pools); waiting neighbours are capped.
         created = _create_themes_from_pool(session, pool_meta, pool_X, threshold, min_size, embedder, now,
                                            existing=list(themes.values()))
-    if meta:
-        _mark_processed(session, now, up_to_id=max(m[0] for m in meta), model=embedder.name)
+    newest = session.scalar(select(func.max(FeedbackSegment.id)).where(FeedbackSegment.processed_at.is_(None)))
+    if all_meta or newest is not None:
+        _mark_processed(session, now, up_to_id=max([m[0] for m in all_meta] + [newest or 0]), model=embedder.name)
     session.flush()
     splits = propose_splits(session, [themes[t] for t in added], threshold, min_size, embedder, means)
     merges = propose_merges(session, threshold)
-    return {"segments_assigned": sum(len(v) for v in added.values()), "segments_waiting": len(unassigned),
-            "themes_created": len(created), "themes_touched": len(added), "proposals_rename": renames,
-            "proposals_merge": merges, "proposals_split": splits}
+    return {"segments_assigned": sum(len(v) for v in added.values()) + learned_figures.get("learned_assigned", 0),
+            "segments_waiting": len(unassigned), "themes_created": len(created), "themes_touched": len(added),
+            "proposals_rename": renames, "proposals_merge": merges, "proposals_split": splits, **learned_figures}
 
 
 def _mark_processed(session: Session, now: dt.datetime, *, up_to_id: int, model: str) -> None:
@@ -555,8 +775,13 @@ def spaces_to_rebuild(session: Session, embedder: Embedder) -> list[str]:
 
 
 def run_theme_pass(session: Session, settings: Settings, rebuild: bool = False, *,
-                   now: dt.datetime | None = None, embedder: Embedder | None = None) -> dict[str, Any]:
-    """One pass over what is new (or, with ``rebuild``, over everything); returns grep-able figures."""
+                   now: dt.datetime | None = None, embedder: Embedder | None = None,
+                   before_assign: Callable[[Session, Embedder], Any] | None = None) -> dict[str, Any]:
+    """One pass over what is new (or, with ``rebuild``, over everything); returns grep-able figures.
+
+    ``before_assign`` runs once text is segmented and embedded, before anything is assigned: labels given
+    there (``jobs.seeds``) teach this very pass.
+    """
     started = time.perf_counter()
     now = now or utcnow()
     embedder = embedder or get_embedder(settings.themes.backend)
@@ -567,11 +792,15 @@ def run_theme_pass(session: Session, settings: Settings, rebuild: bool = False, 
         if wrong:
             raise ThemePassError(f"themes were built with {', '.join(map(str, wrong))} but [themes] backend gives "
                                  f"{embedder.name}: run `retour themes --rebuild` to rebuild them in the new space.")
-    figures["items_segmented"], figures["segments_created"] = segment_new_items(session)
+    use_filter = settings.themes.filter
+    figures["items_segmented"], figures["segments_created"] = segment_new_items(session, use_filter=use_filter)
     session.flush()
-    figures["segments_embedded"] = embed_pending(session, embedder)
+    figures["segments_embedded"] = embed_pending(session, embedder, use_filter=use_filter)
     session.flush()
     means = centring_means(session, embedder, recompute=rebuild)
+    if before_assign is not None:
+        before_assign(session, embedder)
+        session.flush()
     threshold = discovery.threshold_for(settings.themes.granularity, embedder.base_threshold)
     figures["threshold"] = round(threshold, 4)
     if rebuild:

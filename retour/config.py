@@ -107,6 +107,8 @@ class ThemeSettings:
     # -1 (broader) .. +1 (narrower): shifts the similarity threshold.
     granularity: float = 0.0
     min_theme_size: int = 3
+    # The no-feedback filter (cue rules + prototypes) before clustering: off for text that is not CRM notes.
+    filter: bool = True
 
 
 @dataclass(frozen=True)

@@ -75,3 +75,55 @@ def test_themes_pass_by_hand_prints_figures_and_records_a_job_run(tmp_path):
     with ctx.session_factory() as s:
         runs = s.scalars(select(JobRun)).all()
     assert [(r.job, r.status) for r in runs] == [("themes", "ok")]
+
+
+def _write(path, rows):
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_discover_with_seeds_keeps_seeded_themes_and_names_and_assigns_the_rest(tmp_path, sample):
+    seeds = _write(tmp_path / "seeds.jsonl", [
+        {"id": "s0", "theme": "Single sign-on"}, {"id": "s1", "theme": "Single sign-on"},
+        {"id": "p0", "theme": "Price per seat"}, {"id": "p1", "theme": "Price per seat"},
+        {"id": "l0", "theme": None}])
+    result = CliRunner().invoke(cli, ["themes", "discover", str(sample), "--seeds", str(seeds), "--json"],
+                                obj=_ctx(tmp_path))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    by_id = {i["id"]: i for i in data["items"]}
+    assert by_id["s0"]["theme"] == by_id["s1"]["theme"] == "Single sign-on"
+    assert by_id["p0"]["theme"] == "Price per seat"
+    assert by_id["l0"]["theme_id"] is None  # "not feedback" stays out
+    # Unseeded items of a seeded theme follow what the seeds taught.
+    assert sum(by_id[f"s{i}"]["theme"] == "Single sign-on" for i in range(2, 7)) >= 4
+    assert sum(by_id[f"p{i}"]["theme"] == "Price per seat" for i in range(2, 7)) >= 4
+    assert data["figures"]["seed_themes_created"] == 2 and data["figures"]["seed_not_feedback"] == 1
+
+
+def test_discover_refuses_a_seed_naming_an_id_not_in_the_file(tmp_path, sample):
+    seeds = _write(tmp_path / "seeds.jsonl", [{"id": "s0", "theme": "SSO"}, {"id": "nope", "theme": "SSO"}])
+    result = CliRunner().invoke(cli, ["themes", "discover", str(sample), "--seeds", str(seeds)], obj=_ctx(tmp_path))
+    assert result.exit_code == 1
+    assert "seeds.jsonl:2" in result.output and "'nope'" in result.output and "Traceback" not in result.output
+
+
+def test_discover_refuses_a_seed_without_a_theme_key(tmp_path, sample):
+    seeds = _write(tmp_path / "seeds.jsonl", [{"id": "s0"}])
+    result = CliRunner().invoke(cli, ["themes", "discover", str(sample), "--seeds", str(seeds)], obj=_ctx(tmp_path))
+    assert result.exit_code == 1 and "seeds.jsonl:1" in result.output and "null for not feedback" in result.output
+
+
+def test_no_filter_keeps_requests_the_crm_filter_reads_as_logistics(tmp_path):
+    rows = [{"id": f"t{i}", "text": t} for i, t in enumerate([
+        "set a timer for ten minutes", "start a timer for 10 minutes please", "timer for ten minutes",
+        "can you set a 10 minute timer", "remind me to call mom tomorrow", "set a reminder to call mom",
+        "remind me tomorrow to call my mom", "add a reminder to call mom"])]
+    path = _write(tmp_path / "requests.jsonl", rows)
+    filtered = json.loads(CliRunner().invoke(cli, ["themes", "discover", str(path), "--json"],
+                                             obj=_ctx(tmp_path)).output)
+    unfiltered = json.loads(CliRunner().invoke(cli, ["themes", "discover", str(path), "--json", "--no-filter"],
+                                               obj=_ctx(tmp_path)).output)
+    themed = lambda data: sum(i["theme_id"] is not None for i in data["items"])  # noqa: E731
+    assert themed(unfiltered) > themed(filtered)
+    assert unfiltered["figures"]["segments_embedded"] == len(rows)

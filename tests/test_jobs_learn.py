@@ -1,0 +1,121 @@
+"""The learning step as pure functions: fit on people's labels, self-train, assign, and the no-feedback class."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jobs import learn
+
+
+def unit(*rows: list[float]) -> np.ndarray:
+    a = np.asarray(rows, dtype=np.float32)
+    return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
+def blob(rng: np.random.Generator, centre: np.ndarray, n: int, spread: float) -> np.ndarray:
+    pts = centre[None, :] + rng.normal(0, spread, size=(n, len(centre)))
+    return (pts / np.linalg.norm(pts, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture
+def world():
+    """Three themes and a no-feedback region, 32-d, well apart; people labelled three texts of each."""
+    rng = np.random.default_rng(7)
+    centres = np.eye(32, dtype=np.float32)[:4]
+    texts = {c: blob(rng, centres[c], 40, 0.12) for c in range(4)}
+    return rng, centres, texts
+
+
+def labelled(texts: dict, per_class: int = 3) -> learn.Examples:
+    vecs, classes = [], []
+    for c, rows in texts.items():
+        vecs.append(rows[:per_class])
+        classes += [learn.NOT_FEEDBACK if c == 3 else c + 1] * per_class  # theme ids 1..3
+    return learn.Examples(np.vstack(vecs), np.asarray(classes))
+
+
+def test_fit_returns_none_without_any_label():
+    assert learn.fit(learn.Examples(np.zeros((0, 4), np.float32), np.zeros(0, np.int64)), 0.2) is None
+
+
+def test_texts_go_to_the_theme_people_labelled_and_not_feedback_is_a_class(world):
+    _rng, _c, texts = world
+    model = learn.fit(labelled(texts), floor=0.2)
+    for c, rows in texts.items():
+        pred = learn.predict(model, rows[3:])
+        expected = learn.NOT_FEEDBACK if c == 3 else c + 1
+        assert (pred.classes == expected).mean() > 0.95, c
+
+
+def test_a_text_far_from_every_label_gets_no_class(world):
+    _rng, _c, texts = world
+    model = learn.fit(labelled(texts), floor=0.2)
+    stranger = unit([0.0] * 20 + [1.0] + [0.0] * 11)
+    pred = learn.predict(model, stranger)
+    assert pred.classes[0] == learn.NO_CLASS and not pred.suggested[0]
+
+
+def test_learned_threshold_follows_how_loose_peoples_examples_are_but_never_below_the_floor(world):
+    rng, centres, _t = world
+    tight = learn.Examples(np.vstack([blob(rng, centres[0], 5, 0.05), blob(rng, centres[1], 5, 0.05)]),
+                           np.asarray([1] * 5 + [2] * 5))
+    loose = learn.Examples(np.vstack([blob(rng, centres[0], 5, 0.4), blob(rng, centres[1], 5, 0.4)]),
+                           np.asarray([1] * 5 + [2] * 5))
+    assert learn.learned_threshold(tight, 0.1) > learn.learned_threshold(loose, 0.1)
+    assert learn.learned_threshold(loose, 0.95) == 0.95
+    one_each = learn.Examples(tight.vectors[[0, 5]], np.asarray([1, 2]))
+    assert learn.learned_threshold(one_each, 0.3) == 0.3  # nothing to learn the spread from
+
+
+def test_self_training_moves_a_centre_towards_the_texts_it_claims():
+    rng = np.random.default_rng(3)
+    theme = unit([1.0, 0.6] + [0.0] * 14)[0]
+    texts = blob(rng, theme, 60, 0.1)
+    # People's one example sits at the edge of the theme.
+    edge = unit([1.0, 0.0] + [0.0] * 14)
+    model = learn.fit(learn.Examples(edge, np.asarray([1])), floor=0.5)
+    before = float(model.centroids[0] @ theme)
+    trained = learn.self_train(model, texts)
+    assert float(trained.centroids[0] @ theme) > before + 0.05
+    assert np.array_equal(trained.examples.vectors, model.examples.vectors)  # examples stay people's
+
+
+def test_a_near_tie_between_two_learned_themes_is_a_suggestion_not_a_filing():
+    a, b = unit([1.0, 0.0, 0.0, 0.0])[0], unit([0.0, 1.0, 0.0, 0.0])[0]
+    model = learn.fit(learn.Examples(np.stack([a, b]), np.asarray([1, 2])), floor=0.3)
+    between = unit([1.0, 0.98, 0.0, 0.0])
+    pred = learn.predict(model, between)
+    assert pred.classes[0] == 1 and pred.suggested[0]
+    clear = unit([1.0, 0.2, 0.0, 0.0])
+    pred = learn.predict(model, clear)
+    assert pred.classes[0] == 1 and not pred.suggested[0]
+
+
+def test_just_below_the_bar_is_suggested_but_not_feedback_is_never_merely_suggested():
+    a = unit([1.0, 0.0, 0.0])[0]
+    model = learn.fit(learn.Examples(np.stack([a]), np.asarray([1])), floor=0.8)
+    near = unit([1.0, 0.8, 0.0])  # cosine 0.78 to a: under the bar, within the band
+    pred = learn.predict(model, near)
+    assert pred.classes[0] == 1 and pred.suggested[0]
+    off = learn.fit(learn.Examples(np.stack([a]), np.asarray([learn.NOT_FEEDBACK])), floor=0.8)
+    pred = learn.predict(off, near)
+    assert pred.classes[0] == learn.NO_CLASS
+
+
+def test_a_near_duplicate_of_one_example_joins_its_theme_even_far_from_the_centre():
+    ex = unit([1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0])  # three unlike quotes
+    model = learn.fit(learn.Examples(ex, np.asarray([5, 5, 5])), floor=0.5)
+    dup = unit([0.0, 0.0, 1.0, 0.05])
+    assert float(dup[0] @ model.centroids[0]) < 0.6  # far from the centre
+    pred = learn.predict(model, dup)
+    assert pred.classes[0] == 5 and not pred.suggested[0]
+
+
+def test_nearest_clause_picks_the_clause_that_states_the_seeded_theme():
+    subject = unit([1.0, 0.0, 0.0, 0.0])[0]
+    notes = [unit([0.0, 0.0, 1.0, 0.0], [0.9, 0.1, 0.0, 0.0]),  # logistics clause first
+             unit([1.0, 0.1, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]),
+             unit([0.0, 1.0, 0.2, 0.0], [0.0, 0.0, 0.1, 1.0], [0.95, 0.0, 0.1, 0.0])]
+    assert learn.nearest_clause(notes) == [1, 0, 2]
+    assert float(notes[2][2] @ subject) > 0.9

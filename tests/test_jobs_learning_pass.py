@@ -1,0 +1,170 @@
+"""The theme pass learns from the desk: what people move, reject, create and call "not feedback" steers the next pass."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from jobs import curation
+from jobs.themes import run_theme_pass
+from retour.models import FeedbackSegment, Theme, ThemeEvidence
+from tests.jobs.factories import MOBILE, NOW, PRICE, SSO, item
+
+SYNC = [
+    "Offline mobile sync loses field data, reps retype their visit reports",
+    "The mobile app sync drops field data entered offline, visit reports lost",
+    "Field data typed offline on mobile is lost at sync, reports retyped",
+    "Visit reports entered offline vanish when the mobile app syncs",
+    "Mobile sync after offline work lost the field visit reports again",
+]
+# Said about price but not a price objection: the product owner takes these out of the price theme.
+PRICE_NOISE = [
+    "Price per seat table requested by their procurement for the competitor comparison file",
+    "Procurement wants our price per seat table for their competitor comparison file",
+    "Their procurement compares price per seat tables from every competitor in one file",
+]
+
+
+@pytest.fixture
+def settings(make_settings):
+    return make_settings({"themes": {"backend": "tfidf"}})
+
+
+def _pass(session, settings, now=NOW):
+    figures = run_theme_pass(session, settings, now=now)
+    session.flush()
+    return figures
+
+
+def _themes_of(session, texts):
+    """text -> (theme id, evidence state) for segments of these texts that have evidence."""
+    rows = session.execute(select(FeedbackSegment.text, ThemeEvidence.theme_id, ThemeEvidence.state)
+                           .join(ThemeEvidence, ThemeEvidence.segment_id == FeedbackSegment.id)
+                           .where(FeedbackSegment.text.in_(list(texts)))).all()
+    return {t: (tid, state) for t, tid, state in rows}
+
+
+def _evidence(session, text):
+    return session.scalar(select(ThemeEvidence).join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
+                          .where(FeedbackSegment.text == text, ThemeEvidence.state == "active"))
+
+
+def _theme_with(session, text):
+    ev = _evidence(session, text)
+    return session.get(Theme, ev.theme_id) if ev else None
+
+
+def test_moves_and_rejections_on_the_desk_steer_the_next_pass_for_near_duplicates(session, settings):
+    session.add_all([item(t) for t in SSO + PRICE + MOBILE + SYNC + PRICE_NOISE])
+    session.flush()
+    _pass(session, settings)
+    mobile, price = _theme_with(session, MOBILE[0]), _theme_with(session, PRICE[0])
+    assert mobile is not None and price is not None
+    # The product owner makes a theme of sync data loss from a name and a sentence, moves 5 quotes into it,
+    # and rejects 3 quotes of the price theme.
+    sync = curation.create_theme(session, "Data lost at sync", None,
+                                 examples=["offline data lost when the mobile app syncs"], lang="en")
+    for text in SYNC:
+        ev = _evidence(session, text)
+        if ev is None:  # left waiting by discovery: filed from the search instead
+            seg = session.scalar(select(FeedbackSegment.id).where(FeedbackSegment.text == text))
+            curation.add_evidence(session, sync, [seg], None)
+        else:
+            curation.move_evidence(session, ev, sync, None)
+    rejected = 0
+    for text in PRICE_NOISE:
+        ev = _evidence(session, text)
+        if ev is not None and ev.theme_id == price.id:
+            curation.reject_evidence(session, ev, None)
+            rejected += 1
+    assert rejected == 3, "the noise was filed under the price theme by discovery (the point of rejecting it)"
+    session.flush()
+
+    # Near-duplicates arrive; the next scheduled pass files them as the person taught.
+    sync_dups = [t.replace("reports", "notes") for t in SYNC[:3]]
+    noise_dups = [t.replace("file", "sheet") for t in PRICE_NOISE]
+    fresh_price = "Lost on price again: the competitor is cheaper per seat, our pricing too expensive"
+    session.add_all([item(t, days_ago=0) for t in sync_dups + noise_dups + [fresh_price]])
+    session.flush()
+    figures = _pass(session, settings)
+    assert figures["learned_themes"] >= 1
+    got = _themes_of(session, sync_dups + noise_dups + [fresh_price])
+    for t in sync_dups:
+        assert got.get(t) == (sync.id, "active"), t
+    for t in noise_dups:
+        assert got.get(t, (None, None))[0] != price.id, t
+    assert got[fresh_price] == (price.id, "active")  # the price theme still takes real price objections
+    # Curated evidence survived the pass.
+    assert all(_theme_with(session, t).id == sync.id for t in SYNC)
+
+
+def test_not_feedback_on_the_desk_keeps_its_near_duplicates_out_of_every_theme(session, settings):
+    noise = ["Internal note: pricing meeting moved to the big room, bring the laptop charger",
+             "Internal note: pricing meeting moved to room B, bring the projector charger",
+             "Internal note: the pricing meeting moved again to the big room"]
+    session.add_all([item(t) for t in SSO + PRICE + MOBILE + noise])
+    session.flush()
+    _pass(session, settings)
+    seg_ids = session.scalars(select(FeedbackSegment.id).where(FeedbackSegment.text.in_(noise))).all()
+    curation.mark_not_feedback(session, seg_ids, None)
+    assert all(s.is_feedback is False and s.person_verdict is False
+               for s in session.scalars(select(FeedbackSegment).where(FeedbackSegment.id.in_(seg_ids))))
+    dup = "Internal note: pricing meeting moved to the small room, bring the laptop charger"
+    session.add(item(dup, days_ago=0))
+    session.flush()
+    figures = _pass(session, settings)
+    seg = session.scalar(select(FeedbackSegment).where(FeedbackSegment.text == dup))
+    assert seg.is_feedback is False and figures["learned_not_feedback"] >= 1
+    assert not _themes_of(session, [dup])
+    # What the person said is never undone by a pass.
+    assert all(s.person_verdict is False for s in session.scalars(select(FeedbackSegment)
+                                                                  .where(FeedbackSegment.id.in_(seg_ids))))
+
+
+def test_an_uncertain_assignment_is_a_suggestion_until_a_person_accepts_it(session, settings):
+    session.add_all([item(t) for t in SSO + PRICE + MOBILE])
+    session.flush()
+    _pass(session, settings)
+    sso = _theme_with(session, SSO[0])
+    mobile = _theme_with(session, MOBILE[0])
+    curation.add_evidence(session, sso, [session.scalar(select(FeedbackSegment.id)
+                                                       .where(FeedbackSegment.text == SSO[1]))], None)
+    curation.add_evidence(session, mobile, [session.scalar(select(FeedbackSegment.id)
+                                                          .where(FeedbackSegment.text == MOBILE[1]))], None)
+    both = "No SSO single sign-on in the offline mobile app for field sales"
+    session.add(item(both, days_ago=0))
+    session.flush()
+    _pass(session, settings)
+    got = _themes_of(session, [both])
+    if got.get(both, (None, None))[1] == "suggested":
+        ev = session.scalar(select(ThemeEvidence).join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
+                            .where(FeedbackSegment.text == both))
+        theme = session.get(Theme, ev.theme_id)
+        members = int(theme.metrics.get("members", 0))
+        curation.accept_suggestion(session, ev, None)
+        assert ev.state == "active" and ev.origin == "curator" and theme.metrics["members"] == members + 1
+    else:
+        pytest.fail(f"a text between two learned themes was filed without asking: {got}")
+
+
+def test_a_theme_made_from_a_name_and_sentences_gathers_its_evidence(session, settings):
+    session.add_all([item(t) for t in SSO + PRICE + MOBILE])
+    session.flush()
+    theme = curation.create_theme(session, "Single sign-on", None, lang="en",
+                                  examples=["no SAML single sign-on SSO", "SSO avec SAML obligatoire"])
+    assert theme.origin == "person" and theme.label_en == "Single sign-on" and theme.label_fr is None
+    _pass(session, settings)
+    got = _themes_of(session, SSO)
+    assert sum(v == (theme.id, "active") for v in got.values()) >= 5
+    session.refresh(theme)
+    assert theme.label == "Single sign-on"  # a person's name is never replaced by a pass
+
+
+def test_curation_refuses_an_empty_theme_and_unknown_segments(session):
+    with pytest.raises(curation.CurationError, match="quotes chosen from the evidence or example sentences"):
+        curation.create_theme(session, "Empty", None)
+    with pytest.raises(curation.CurationError, match="needs a name"):
+        curation.create_theme(session, "   ", None, examples=["x"])
+    theme = curation.create_theme(session, "Real", None, examples=["a sentence"])
+    with pytest.raises(curation.CurationError, match="no such segment: 987654"):
+        curation.add_evidence(session, theme, [987654], None)
