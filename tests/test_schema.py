@@ -50,3 +50,42 @@ def test_mapped_org_fields_round_trip_as_typed_json(session):
     session.expire_all()
     opp = session.get(Opportunity, "006000000000001AAA")
     assert opp.attributes == {"speaks_basque": True, "tier": "Gold"}
+
+
+def test_upgrading_a_filled_sqlite_database_keeps_every_theme_evidence_and_decision(tmp_path):
+    """Each revision since the first, on an SQLite file holding themes, evidence, proposals and decisions.
+
+    A batch "move and copy" of the theme table on SQLite drops it, and with foreign keys on (as Retour's engines
+    have them) that cascades to every row pointing at it: this test fails on such a migration. PostgreSQL alters
+    tables in place, so a separate SQLite file is the case that matters, whatever database the suite runs on.
+    """
+    from sqlalchemy import text
+
+    from retour.db import make_engine, upgrade
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        upgrade(eng, "0001_initial")
+        with eng.begin() as conn:
+            conn.execute(text("INSERT INTO feedback_item (id, source_object, source_id, source_field, channel, text,"
+                              " text_hash, lang, occurred_at, created_at, updated_at) VALUES (1, 'Task', 't1',"
+                              " 'description', 'note', 'no SSO', 'h', 'en', '2026-01-01', '2026-01-01', '2026-01-01')"))
+            conn.execute(text("INSERT INTO feedback_segment (id, item_id, position, text, lang, is_feedback)"
+                              " VALUES (1, 1, 0, 'no SSO', 'en', true)"))
+            conn.execute(text("INSERT INTO theme (id, label, status, threshold_offset, created_at, updated_at, metrics,"
+                              " score) VALUES (1, 'sso', 'emerging', 0, '2026-01-01', '2026-01-01', '{}', 0)"))
+            conn.execute(text("INSERT INTO theme_evidence (id, theme_id, segment_id, similarity, state, origin, pinned,"
+                              " created_at) VALUES (1, 1, 1, 0.5, 'active', 'auto', false, '2026-01-01')"))
+            conn.execute(text("INSERT INTO theme_proposal (id, kind, theme_id, payload, status, created_at)"
+                              " VALUES (1, 'rename', 1, '{}', 'open', '2026-01-01')"))
+            conn.execute(text("INSERT INTO decision (id, theme_id, status, state, created_at, updated_at)"
+                              " VALUES (1, 1, 'planned', 'draft', '2026-01-01', '2026-01-01')"))
+        upgrade(eng)
+        with eng.connect() as conn:
+            counts = [conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+                      for t in ("theme", "theme_evidence", "theme_proposal", "decision", "feedback_segment")]
+            origin = conn.execute(text("SELECT origin FROM theme")).scalar()
+        assert counts == [1, 1, 1, 1, 1]
+        assert origin == "discovered"
+    finally:
+        eng.dispose()

@@ -19,14 +19,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('feedback_segment', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('person_verdict', sa.Boolean(), nullable=True))
-    with op.batch_alter_table('theme', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('label_en', sa.String(length=200), nullable=True))
-        batch_op.add_column(sa.Column('label_fr', sa.String(length=200), nullable=True))
-        batch_op.add_column(sa.Column('origin', sa.String(length=12), nullable=False, server_default='discovered'))
-    with op.batch_alter_table('theme', schema=None) as batch_op:
-        batch_op.alter_column('origin', server_default=None)
+    # Plain ADD COLUMN on every backend. A batch "move and copy" of `theme` on SQLite drops the old table, and
+    # with foreign keys on that cascades to every evidence row, proposal and decision: never rebuild it here.
+    op.add_column('feedback_segment', sa.Column('person_verdict', sa.Boolean(), nullable=True))
+    op.add_column('theme', sa.Column('label_en', sa.String(length=200), nullable=True))
+    op.add_column('theme', sa.Column('label_fr', sa.String(length=200), nullable=True))
+    # The server default fills existing rows; new rows get theirs from the model.
+    op.add_column('theme', sa.Column('origin', sa.String(length=12), nullable=False, server_default='discovered'))
     op.create_table('theme_example',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('theme_id', sa.Integer(), nullable=False),
@@ -48,9 +47,8 @@ def downgrade() -> None:
     with op.batch_alter_table('theme_example', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_theme_example_theme_id'))
     op.drop_table('theme_example')
-    with op.batch_alter_table('theme', schema=None) as batch_op:
-        batch_op.drop_column('origin')
-        batch_op.drop_column('label_fr')
-        batch_op.drop_column('label_en')
-    with op.batch_alter_table('feedback_segment', schema=None) as batch_op:
-        batch_op.drop_column('person_verdict')
+    # DROP COLUMN in place (SQLite >= 3.35): no table rebuild, so no cascade (see upgrade).
+    op.drop_column('theme', 'origin')
+    op.drop_column('theme', 'label_fr')
+    op.drop_column('theme', 'label_en')
+    op.drop_column('feedback_segment', 'person_verdict')
