@@ -1,7 +1,15 @@
 """Theme discovery quality on the labelled sets, with held-out halves and arrival-order stability.
 
     python bench/themes_quality.py [--backend usem3|tfidf|e5] [--granularity G] [--eval-dir DIR] [--quick]
-                                   [--demo-org SCALE]
+                                   [--demo-org SCALE] [--sets short,narrative,clinc] [--draws N]
+
+Sets: the short and narrative CRM sets, and CLINC150's validation split (real requests nobody here wrote;
+read with the no-feedback filter off, ``--no-filter``, since a timer request is not a CRM logistics line).
+Besides unsupervised discovery, each set is read with k = 3, 5 and 10 seeds per theme (and k items labelled
+"not feedback") drawn at random (``--draws`` draws), through the same code path as
+``retour themes discover --seeds``; seeded items are left out of the score; a suggestion not applied counts as
+unassigned. The seeded figures on half A (where the learning settings were chosen) and half B are printed too.
+Every theme's label is printed beside the gold name of most of its members.
 
 Prints, for each set: ARI and NMI against the labels over the themed items (two readings: items Retour left
 unthemed counted as singletons, and only the items Retour themed, with the coverage), the share of `none`
@@ -35,13 +43,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
 
-from jobs import discovery, prototypes  # noqa: E402
+from jobs import discovery, learn, prototypes  # noqa: E402
 from jobs.embed import NOTE_CONTEXT, get_embedder  # noqa: E402
 from jobs.sample import discover  # noqa: E402
+from jobs.seeds import Seed  # noqa: E402
 from retour.config import load_settings  # noqa: E402
 
 DEFAULT_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
-SETS = ("feedback_labeled.jsonl", "feedback_narrative.jsonl")
+SETS = {"short": "feedback_labeled.jsonl", "narrative": "feedback_narrative.jsonl", "clinc": "clinc150_val.jsonl"}
+NO_FILTER = {"clinc"}  # not CRM notes: every request is kept (retour themes discover --no-filter)
+SEED_KS = (3, 5, 10)
 
 
 SOURCE_CHANNEL = {"loss_reason": "loss_reason", "case": "case", "task_note": "note", "event_note": "note"}
@@ -206,53 +217,117 @@ def demo_org_rows(scale: float) -> list[dict]:
     return rows
 
 
+def draw_seeds(rows: list[dict], k: int, seed: int) -> list[Seed]:
+    """k items of every gold theme (and of "none", seeded as not feedback), drawn at random."""
+    rng = random.Random(seed)
+    by: dict[str, list[str]] = {}
+    for r in rows:
+        by.setdefault(r["label"], []).append(str(r["id"]))
+    return [Seed(i, None if lab == "none" else lab) for lab, ids in sorted(by.items())
+            for i in rng.sample(ids, min(k, len(ids)))]
+
+
+def seeded(rows: list[dict], settings, k: int, draws: int) -> dict:
+    """Mean figures over ``draws`` seed draws; seeded items are not scored."""
+    runs = []
+    for d in range(draws):
+        seeds = draw_seeds(rows, k, d)
+        taken = {s.item for s in seeds}
+        rest = [r for r in rows if str(r["id"]) not in taken]
+        res = discover([rows], settings, seeds=seeds)
+        m = score(rest, res["passes"][0]["items"])
+        m["suggested"] = res["passes"][0]["figures"].get("learned_suggested", 0)
+        runs.append(m)
+    keys = ("ARI_all_labelled", "NMI_all_labelled", "ARI_themed", "coverage", "none_kept_out", "themes", "suggested")
+    out = {key: sum(r[key] for r in runs) / len(runs) for key in keys}
+    out["ARI_min"] = min(r["ARI_all_labelled"] for r in runs)
+    out["ARI_max"] = max(r["ARI_all_labelled"] for r in runs)
+    return out
+
+
+def label_table(rows: list[dict], res: dict) -> list[str]:
+    """Each theme's label beside the gold name of most of its members (and how many of them that is)."""
+    gold = {str(r["id"]): r["label"] for r in rows}
+    members: dict[int, Counter] = {}
+    for sid, hit in res["passes"][-1]["items"].items():
+        if hit:
+            members.setdefault(hit[0], Counter())[gold.get(sid, "?")] += 1
+    out = []
+    for t in sorted(res["themes"], key=lambda t: -t["members"]):
+        if t["status"] in ("merged", "dismissed") or t["id"] not in members:
+            continue
+        (top, n), total = members[t["id"]].most_common(1)[0], sum(members[t["id"]].values())
+        out.append(f"  {t['label'][:48]:<48}  <- {top} ({n}/{total})")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backend", default="usem3")
     ap.add_argument("--granularity", type=float, default=0.0)
     ap.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL)
-    ap.add_argument("--quick", action="store_true", help="whole sets only: no halves, no stability")
+    ap.add_argument("--quick", action="store_true", help="whole sets only: no halves, ceilings or stability")
+    ap.add_argument("--sets", default=",".join(SETS), help="comma-separated: short,narrative,clinc")
+    ap.add_argument("--draws", type=int, default=5, help="seed draws per k")
+    ap.add_argument("--labels", action="store_true", help="print every theme's label beside its gold name")
     ap.add_argument("--demo-org", type=float, default=0.0, metavar="SCALE",
                     help="also score the demo org's seeded truth at this scale (0.25: ~3,200 texts, ~1 min)")
     args = ap.parse_args()
-    settings = load_settings({"themes": {"backend": args.backend, "granularity": args.granularity}}, environ={})
+    base = {"backend": args.backend, "granularity": args.granularity}
     embedder = get_embedder(args.backend)
-    unfiltered = copy.copy(embedder)  # the same model; every clause the cue rules keep is clustered
-    unfiltered.feedback_margin = float("-inf")
     threshold = discovery.threshold_for(args.granularity, embedder.base_threshold)
-    print(f"settings: backend={settings.themes.backend} granularity={settings.themes.granularity} "
-          f"min_theme_size={settings.themes.min_theme_size} threshold={threshold:.3f} "
+    defaults = load_settings({"themes": base}, environ={})
+    print(f"settings: backend={defaults.themes.backend} granularity={defaults.themes.granularity} "
+          f"min_theme_size={defaults.themes.min_theme_size} threshold={threshold:.3f} "
           f"linkage_cut={discovery.linkage_threshold(threshold):.4f} prune={discovery.PRUNE} "
           f"settle_rounds={discovery.SETTLE_ROUNDS} "
           "centring=language+channel view=frame-stripped "
           f"prototype_filter(top_k={prototypes.TOP_K} margin={embedder.feedback_margin} "
-          f"prototypes={len(prototypes.FEEDBACK)}+{len(prototypes.LOGISTICS)}) note_context={NOTE_CONTEXT}")
+          f"prototypes={len(prototypes.FEEDBACK)}+{len(prototypes.LOGISTICS)}) note_context={NOTE_CONTEXT} "
+          f"learned(quantile={learn.LEARNED_QUANTILE} example_weight={learn.EXAMPLE_WEIGHT} "
+          f"self_train={learn.SELF_TRAIN_ROUNDS} suggest_margin={learn.SUGGEST_MARGIN} "
+          f"suggest_band={learn.SUGGEST_BAND})")
     print("held-out: half A's themes were used to choose these defaults; half B's were not looked at")
-    for name in SETS:
-        rows = load(args.eval_dir / name)
+    for key in args.sets.split(","):
+        rows = load(args.eval_dir / SETS[key])
+        settings = load_settings({"themes": {**base, "filter": key not in NO_FILTER}}, environ={})
         t0 = time.perf_counter()
-        res = discover([rows], settings, with_vectors=True)
-        print(f"\n== {name} ({len(rows)} items, {time.perf_counter() - t0:.1f}s)")
+        res = discover([rows], settings, with_vectors=not args.quick)
+        print(f"\n== {key}: {SETS[key]} ({len(rows)} items, {time.perf_counter() - t0:.1f}s"
+              f"{', filter off' if key in NO_FILTER else ''})")
         print("whole      ", fmt(score(rows, res["passes"][0]["items"])))
+        if args.labels:
+            print("labels (largest themes first) beside the gold theme of most of their members:")
+            print("\n".join(label_table(rows, res)))
+        for k in SEED_KS:
+            print(f"seeds k={k:<2} ", fmt(seeded(rows, settings, k, args.draws)))
         if args.quick:
             continue
-        print("ceiling    ", fmt(ceiling(rows, res["vectors"])), "(supervised, same vectors, same filter)")
-        print("ceiling    ", fmt(ceiling(rows, discover([rows], settings, embedder=unfiltered,
-                                                        with_vectors=True)["vectors"])),
-              "(supervised, prototype filter off)")
         a, b = halves(rows)
         for tag, part in (("half A tune", a), ("half B held", b)):
             r = discover([part], settings)
             print(tag, fmt(score(part, r["passes"][0]["items"])))
+            print(tag, "seeds k=5", fmt(seeded(part, settings, 5, args.draws)))
+        if key in NO_FILTER:
+            continue
+        unfiltered = copy.copy(embedder)  # the same model; every clause the cue rules keep is clustered
+        unfiltered.feedback_margin = float("-inf")
+        print("ceiling    ", fmt(ceiling(rows, res["vectors"])), "(supervised, same vectors, same filter)")
+        print("ceiling    ", fmt(ceiling(rows, discover([rows], settings, embedder=unfiltered,
+                                                        with_vectors=True)["vectors"])),
+              "(supervised, prototype filter off)")
         print("80% samples", fmt(sampled(rows, settings)))
-        for s in stability(rows, settings):
-            print("stability  ", fmt(s))
+        for s_ in stability(rows, settings):
+            print("stability  ", fmt(s_))
     if args.demo_org:
         rows = demo_org_rows(args.demo_org)
         t0 = time.perf_counter()
-        res = discover([rows], settings)
+        res = discover([rows], defaults)
         print(f"\n== demo org seeded truth, scale {args.demo_org} ({len(rows)} texts, {time.perf_counter() - t0:.1f}s)")
         print("whole      ", fmt(score(rows, res["passes"][0]["items"])))
+        print(f"seeds k=5  ", fmt(seeded(rows, defaults, 5, args.draws)))
+        if args.labels:
+            print("\n".join(label_table(rows, res)))
 
 
 if __name__ == "__main__":
