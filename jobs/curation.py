@@ -97,6 +97,20 @@ def rename(session: Session, theme: Theme, label: str, user: Any) -> Theme:
     return theme
 
 
+def name_in(session: Session, theme: Theme, lang: str, label: str, user: Any) -> Theme:
+    """Give the theme its name in one language ("en" or "fr"), written by a person (there is no offline
+    translation: a theme with French evidence and no French name asks a person for one)."""
+    if lang not in ("en", "fr"):
+        raise CurationError("a theme is named in English (en) or French (fr).")
+    label = _clean_label(label)
+    old = getattr(theme, f"label_{lang}")
+    setattr(theme, f"label_{lang}", label)
+    theme.origin = "person"
+    _log(session, "name_in", theme, user, lang=lang, old=old, new=label)
+    session.flush()
+    return theme
+
+
 def merge(session: Session, source: Theme, target: Theme, user: Any) -> Theme:
     """Fold ``source`` into ``target``: evidence moves, source stays merged for good, target grows broader."""
     if source.id == target.id:

@@ -713,7 +713,8 @@ def _rebuild(session: Session, settings: Settings, embedder: Embedder, means, th
                                            ThemeEvidence.state == "active")):
         old_members[tid].add(sid)
     # Curated rows stay; automatic ones are recomputed.
-    session.execute(delete(ThemeEvidence).where(ThemeEvidence.origin == "auto", ThemeEvidence.state == "active",
+    session.execute(delete(ThemeEvidence).where(ThemeEvidence.origin == "auto",
+                                                ThemeEvidence.state.in_(("active", "suggested")),
                                                 ThemeEvidence.pinned.is_(False)))
     no_evidence = ~exists().where(ThemeEvidence.segment_id == FeedbackSegment.id)
     meta, X = _load_segments(session, [no_evidence], embedder, means)
