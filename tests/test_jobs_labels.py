@@ -1,0 +1,177 @@
+"""Theme labels a person would write: pure, no database, no embedder."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from connector.demo_org import textbank as tb
+from connector.demo_org.schema import LOSS_REASONS
+from jobs.labels import NOT_A_PROBLEM, Forbidden, Member, ThemeLabel, names_capitalised_mid_sentence, theme_labels
+from jobs.segment import classify
+
+PICKLIST = (*LOSS_REASONS, "Product Gap", "Produit", "Prix", "Fonctionnalité manquante", "Autre")
+
+
+@pytest.fixture(scope="module")
+def org() -> Forbidden:
+    """The names the demo org's seeder draws users, contacts and accounts from, and a loss-reason picklist."""
+    people = [f"{first} {last}" for culture, firsts in tb.FIRST_NAMES.items()
+              for first, last in itertools.product(firsts, tb.LAST_NAMES[culture])]
+    accounts = [f"{a} {b}{c}" for a_s, b_s, c_s in tb.COMPANY_WORDS.values()
+                for a, b, c in itertools.product(a_s, b_s, c_s)]
+    return Forbidden.from_org(users=people, accounts=accounts, contacts=people[::7], picklist=PICKLIST)
+
+
+def _m(text: str, lang: str = "en", sim: float = 0.0) -> Member:
+    return Member(text, lang, sim)
+
+
+SSO_EN = ["No SSO support, their IT requires SAML for every tool", "they need SAML SSO with Okta",
+          "security blocked the purchase: no SSO support", "no SSO support means no deal for their CISO"]
+SSO_FR = ["pas de SSO, la DSI impose SAML", "pas de SSO avec Azure AD, bloquant pour la DSI",
+          "la DSI exige le SSO via Okta : pas de SSO, pas de contrat"]
+PRICE_EN = ["price per seat too high vs competitor", "the price per seat is too high for seasonal staff",
+            "finance says price per seat too high"]
+PRICE_FR = ["le prix par utilisateur est trop élevé", "prix par utilisateur trop élevé pour les saisonniers",
+            "la DAF trouve le prix par utilisateur trop élevé"]
+
+
+def _themes() -> dict[int, list[Member]]:
+    return {1: [_m(t) for t in SSO_EN] + [_m(t, "fr") for t in SSO_FR],
+            2: [_m(t) for t in PRICE_EN] + [_m(t, "fr") for t in PRICE_FR]}
+
+
+def _all_labels(got: dict[int, ThemeLabel]) -> list[str]:
+    return [lab for tl in got.values() for lab in tl if lab]
+
+
+def _assert_readable(got: dict[int, ThemeLabel]) -> None:
+    for label in _all_labels(got):
+        assert 2 <= len(label.split()) <= 7, label
+        assert label[:1].isupper(), label
+        assert not any(ch.isdigit() for ch in label), label
+
+
+def test_english_and_french_members_give_a_label_in_each_language(org):
+    got = theme_labels(_themes(), forbidden=org)
+    _assert_readable(got)
+    assert "sso" in got[1].en.lower() and "sso" in got[1].fr.lower()
+    assert "price" in got[2].en.lower() and "prix" in got[2].fr.lower()
+    assert got[1].en != got[2].en and got[1].fr != got[2].fr
+
+
+def test_a_french_only_theme_has_no_english_label(org):
+    got = theme_labels({1: [_m(t, "fr") for t in SSO_FR], 2: [_m(t) for t in PRICE_EN]}, forbidden=org)
+    assert got[1].en is None and got[1].fr
+    assert got[2].fr is None and got[2].en
+
+
+def test_one_stray_member_in_another_language_is_not_enough_for_a_label(org):
+    members = [_m(t) for t in SSO_EN * 3] + [_m(SSO_FR[0], "fr")]
+    assert theme_labels({1: members}, forbidden=org)[1].fr is None
+
+
+def test_the_orgs_people_and_accounts_are_never_in_a_label(org):
+    # The CSM named in every member ("named csm / camille"), a user whose first name is also a word (Grace), an
+    # account: all are said more often than anything else in their theme.
+    members = {
+        1: [_m("Camille (named CSM) never answers tickets"), _m("tickets sent to Camille sit unanswered for days"),
+            _m("Camille Martin is the named CSM and support response times are slow"),
+            _m("support response times too slow, Camille Martin again"),
+            _m("Transports Lemaire complain support response times are too slow")],
+        2: [_m("asked Grace Hall again: Transports Lemaire want SSO"), _m("Transports Lemaire want SSO with Okta"),
+            _m("Grace Hall says Transports Lemaire need SAML SSO"), _m("no SSO, Transports Lemaire blocked")],
+    }
+    got = theme_labels(members, forbidden=org)
+    named = names_capitalised_mid_sentence([m.text for ms in members.values() for m in ms], org)
+    assert "grace" in named
+    _assert_readable(got)
+    for label in _all_labels(got):
+        assert not org.names_in(label, named), label
+        assert not {"camille", "martin", "grace", "hall", "lemaire", "transports"} & set(label.lower().split())
+    assert got[1].en and got[2].en
+
+
+def test_a_name_that_is_also_a_word_is_a_name_only_where_it_is_capitalised_mid_sentence(org):
+    assert "grace" in org.word_names and "camille" in org.name_tokens
+    assert org.names_in("Camille is slow") == ["camille"]
+    assert org.names_in("Grace period too short") == []
+    assert org.names_in("Grace period too short", named={"grace"}) == ["grace"]
+    assert org.names_in("Transports Lemaire") == ["transports lemaire", "lemaire"]
+
+
+def test_a_bare_picklist_value_is_never_a_label(org):
+    members = {1: [_m("Product Gap"), _m("Product gap"), _m("Product Gap: no SSO support"),
+                   _m("product gap - no SSO support"), _m("Missing Feature")],
+               2: [_m("Price"), _m("Price"), _m("Prix", "en"), _m("price per seat too high")]}
+    got = theme_labels(members, forbidden=org)
+    for label in _all_labels(got):
+        assert not org.is_picklist(label), label
+    assert org.is_picklist("Missing feature") and org.is_picklist("Product gap") and org.is_picklist("No decision")
+    assert not org.is_picklist("Price per seat") and not org.is_picklist("No SSO support")
+
+
+def test_logistics_is_never_a_label(org):
+    members = {
+        1: [_m("Call back Tuesday, sent proposal v2"), _m("Left a voicemail, will call back Tuesday"),
+            _m("Follow-up email sent, call back Tuesday"), _m("sent proposal v2, follow up next week")],
+        2: [_m("no SSO support. Call back Tuesday"), _m("No SSO support, left a voicemail"),
+            _m("no SSO support — sent proposal v2")],
+    }
+    got = theme_labels(members, forbidden=org)
+    for label in _all_labels(got):
+        assert classify(label).reason not in NOT_A_PROBLEM, label
+        assert not {"call", "voicemail", "proposal", "tuesday"} & set(label.lower().split())
+    assert "SSO" in got[2].en
+
+
+def test_labels_keep_frame_words_and_lead_ins_out():
+    members = {1: [_m("Lost: the customer said they need a mobile app for field staff"),
+                   _m("Reason: customer wants a mobile app for field staff"),
+                   _m("she told us again: mobile app for field staff")]}
+    label = theme_labels(members)[1].en
+    assert label and "mobile app" in label.lower()
+    assert not {"lost", "reason", "customer", "said", "wants", "she", "told"} & set(label.lower().split())
+
+
+def test_labels_are_deterministic_whatever_the_order_of_themes(org):
+    themes = _themes()
+    first = theme_labels(themes, forbidden=org)
+    assert theme_labels(themes, forbidden=org) == first
+    assert theme_labels(dict(reversed(list(themes.items()))), forbidden=org) == first
+
+
+def test_only_labels_the_themes_asked_and_avoids_labels_in_use(org):
+    themes = _themes()
+    got = theme_labels(themes, forbidden=org, only={2})
+    assert set(got) == {2}
+    again = theme_labels(themes, forbidden=org, only={2}, avoid=[got[2].en])
+    assert again[2].en and again[2].en != got[2].en
+
+
+def test_with_an_embedder_the_candidate_nearest_the_theme_centre_wins():
+    # A toy space: a phrase's vector is where its words point; theme 1's centre is "okta", not "sso".
+    axes = {"okta": 0, "sso": 1, "price": 2, "seat": 3}
+
+    def embed(texts, langs):
+        out = np.zeros((len(texts), len(axes) + 1), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().split():
+                if w in axes:
+                    out[i, axes[w]] = 1.0
+            out[i, -1] = 0.1
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    members = {1: [_m("no SSO support"), _m("no SSO support"), _m("SSO with Okta"), _m("SSO with Okta")],
+               2: [_m(t) for t in PRICE_EN]}
+    centroids = {1: np.eye(len(axes) + 1, dtype=np.float32)[0], 2: np.eye(len(axes) + 1, dtype=np.float32)[2]}
+    assert theme_labels(members)[1].en == "No SSO support"
+    assert theme_labels(members, embed=embed, centroids=centroids)[1].en == "SSO with Okta"
+
+
+def test_unknown_strategy_is_refused():
+    with pytest.raises(ValueError, match="strategy"):
+        theme_labels({}, strategy="bertopic")
