@@ -207,18 +207,19 @@ FOREIGN_RATIO = 100  # a word counted this many times more in the other language
 
 
 def _speaks(label: str, lang: str) -> bool:
-    """False for a label with no word of ``lang`` and some word of the other language: "Invoice error" cut from a
-    note the language detector called French. Jargon and names ("SSO", "Okta") belong to neither."""
+    """False for a label with more words of the other language than of ``lang``: "Invoice error" cut from a note
+    the language detector called French. Jargon and names ("SSO", "Okta") belong to neither; French notes borrow
+    English words ("Dashboards pas assez custom"), hence a majority rather than all."""
     counts = _frequencies()
     other = "fr" if lang == "en" else "en"
-    native = foreign = False
+    native = foreign = 0
     for w in re.findall(r"[^\W\d_]+", _fold(label)):
         mine, theirs = counts[lang].get(w, 0), counts[other].get(w, 0)
         if mine and theirs <= FOREIGN_RATIO * mine:
-            native = True
+            native += 1
         elif theirs:
-            foreign = True
-    return native or not foreign
+            foreign += 1
+    return native >= foreign
 
 
 @dataclass(frozen=True)
@@ -291,7 +292,9 @@ def _named(clauses_of_texts: Iterable[Sequence[_Clause]], forbidden: Forbidden) 
 _TOKEN_RE = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*|[^\w\s]")
 _ELISION = re.compile(r"^(l|d|j|qu|n|s|c|m|t|jusqu|lorsqu|puisqu)['’](?=[^\W_])", re.IGNORECASE)
 _SENTENCE_OPENERS = frozenset(".!?:;«\"“(['")
-_DIGIT = re.compile(r"\d")
+# A figure, a date, a version or a quarter ("40k", "18%", "x2", "v2", "Q3", "10h"); "W2" and "B2B" are names of
+# things and may stay.
+_FIGURE = re.compile(r"^(?:\d.*|[xvq]\d+|.*\d+(?:k|m|h|j|e|er|eme|st|nd|rd|th))$")
 SHOUT_SHARE = 0.7
 
 
@@ -365,7 +368,7 @@ def _chunks(clauses: Sequence[_Clause], forbidden: Forbidden, named: Collection[
         toks = clause.toks
         start = 0
         for k, tok in enumerate([*toks, None]):
-            if tok is None or (not tok.word or tok.fold in _CHUNK_BREAK or _DIGIT.search(tok.fold)
+            if tok is None or (not tok.word or tok.fold in _CHUNK_BREAK or _FIGURE.match(tok.fold)
                                or (len(tok.fold) == 1 and tok.fold not in FUNCTION_WORDS)
                                or forbidden.is_name(tok.fold, named)
                                # "... country Legal wants": a capital mid-sentence on a function word is
@@ -393,7 +396,7 @@ def _negated_verb(tok: _Tok) -> bool:
 def _phrase_inside(tok: _Tok | None) -> bool:
     """A noun or adjective (or a date word): a span that stops next to one cuts a phrase in two ("Finance froze
     all new | subscriptions", "price per | seat too high"). Verbs are where a subject or object ends."""
-    if tok is None or not tok.word or _DIGIT.search(tok.fold):
+    if tok is None or not tok.word or _FIGURE.match(tok.fold):
         return False
     if tok.fold in CALENDAR_WORDS:
         return True
