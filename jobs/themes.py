@@ -16,11 +16,11 @@ import datetime as dt
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import delete, exists, false, func, insert, or_, select, true, update
+from sqlalchemy import and_, delete, exists, false, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from jobs import critical_mass as cm
@@ -48,6 +48,13 @@ log = logging.getLogger("retour.jobs.themes")
 ACTIVE = ("emerging", "critical", "decided")
 CENTRING_KEY = "themes.centring"
 EMBED_BATCH = 2048
+SEGMENT_BATCH = 5000
+# Bounded memory (bench/themes_scale.py): a pass reads segments in chunks, clusters what needs pairwise work on
+# samples, and looks for neighbours among the newest waiting segments only.
+STREAM_CHUNK = 20_000
+IN_MEMORY_POOL = 30_000  # a candidate pool this small is clustered whole, as it always was
+WAITING_WINDOW = 20_000  # newest waiting segments a pass searches for neighbours of new text
+STREAM_ROUNDS = 6  # sample-cluster-assign rounds over a pool too big to hold
 QUOTE_POOL = 200  # members nearest a theme's centre its quotes are chosen from (bounded, whatever its size)
 LABEL_SAMPLE = 60  # members per theme used to contrast labels (c-TF-IDF): enough words, bounded cost
 REMATCH_MIN_JACCARD = 0.2
@@ -69,8 +76,24 @@ def segment_new_items(session: Session, *, use_filter: bool = True) -> tuple[int
     answers, CLINC150's "set a timer") has no logistics to drop, and the cue rules would drop its requests.
     """
     has_segments = exists().where(FeedbackSegment.item_id == FeedbackItem.id)
-    rows = session.execute(select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.lang, FeedbackItem.channel)
-                           .where(~has_segments)).all()
+    query = (select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.lang, FeedbackItem.channel)
+             .where(~has_segments).order_by(FeedbackItem.id).limit(SEGMENT_BATCH))
+    n_items = n_segs = 0
+    last_id = 0
+    while True:
+        # Items without segments, a batch at a time by id: a first pass over 300,000 notes holds one batch.
+        rows = session.execute(query.where(FeedbackItem.id > last_id)).all()
+        if not rows:
+            break
+        last_id = rows[-1].id
+        n_items_, n_segs_ = _segment_rows(session, rows, use_filter)
+        n_items += n_items_
+        n_segs += n_segs_
+    return n_items, n_segs
+
+
+def _segment_rows(session: Session, rows: Sequence[Any], use_filter: bool) -> tuple[int, int]:
+    """Segment one batch of (id, text, lang, channel) items and insert their segments."""
     batch: list[dict[str, Any]] = []
     n_items = n_segs = 0
     for item_id, text, lang, channel in rows:
@@ -103,7 +126,7 @@ def embed_pending(session: Session, embedder: Embedder, *, use_filter: bool = Tr
     sibling = aliased(FeedbackSegment)
     n_segments = (select(func.count()).select_from(sibling).where(sibling.item_id == FeedbackSegment.item_id)
                   .correlate(FeedbackSegment).scalar_subquery().label("n_segments"))
-    pending = session.execute(
+    query = (
         select(FeedbackSegment.id, FeedbackSegment.text, n_segments, FeedbackSegment.item_id,
                FeedbackItem.text.label("note"), FeedbackSegment.person_verdict)
         .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
@@ -112,10 +135,16 @@ def embed_pending(session: Session, embedder: Embedder, *, use_filter: bool = Tr
         .where(or_(FeedbackSegment.is_feedback.is_(True), FeedbackSegment.embedding.is_not(None),
                    FeedbackSegment.person_verdict.is_not(None), true() if not use_filter else false()),
                or_(FeedbackSegment.embedding.is_(None), FeedbackSegment.embedding_model != embedder.name))
-        .order_by(FeedbackSegment.id)).all()
+        .order_by(FeedbackSegment.id).limit(EMBED_BATCH))
     fb_protos, lg_protos = prototypes.prototype_vectors(embedder)
-    for start in range(0, len(pending), EMBED_BATCH):
-        chunk = pending[start:start + EMBED_BATCH]
+    done = 0
+    last_id = 0
+    while True:
+        # One batch at a time, by id (keyset): memory holds one batch of texts and notes, whatever is pending.
+        chunk = session.execute(query.where(FeedbackSegment.id > last_id)).all()
+        if not chunk:
+            break
+        last_id = chunk[-1].id
         vecs = embedder.encode([embedding_view(r.text) for r in chunk])
         keep = prototypes.feedback_margin(vecs, fb_protos, lg_protos) >= embedder.feedback_margin
         if not use_filter:
@@ -128,7 +157,8 @@ def embed_pending(session: Session, embedder: Embedder, *, use_filter: bool = Tr
         session.execute(update(FeedbackSegment), [
             {"id": r.id, "embedding": to_bytes(v), "embedding_model": embedder.name, "is_feedback": bool(k)}
             for r, v, k in zip(chunk, stored, verdict)])
-    return len(pending) + embed_examples(session, embedder)
+        done += len(chunk)
+    return done + embed_examples(session, embedder)
 
 
 def embed_examples(session: Session, embedder: Embedder) -> int:
@@ -213,19 +243,53 @@ def centring_means(session: Session, embedder: Embedder, *, recompute: bool) -> 
 
 
 def _load_segments(session: Session, where: Sequence[Any], embedder: Embedder,
-                   means: dict[str, np.ndarray], *, feedback_only: bool = True
+                   means: dict[str, np.ndarray], *, feedback_only: bool = True, limit: int | None = None
                    ) -> tuple[list[tuple[int, int, str, str]], np.ndarray]:
-    """(id, item_id, lang, text) rows and their centred vectors."""
+    """(id, item_id, lang, text) rows and their centred vectors, by id (at most ``limit`` of them)."""
     only = [FeedbackSegment.is_feedback.is_(True)] if feedback_only else []
     rows = session.execute(
         select(FeedbackSegment.id, FeedbackSegment.item_id, FeedbackSegment.lang, FeedbackSegment.text,
                FeedbackSegment.embedding, FeedbackItem.channel)
         .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
         .where(*only, FeedbackSegment.embedding_model == embedder.name, *where)
-        .order_by(FeedbackSegment.id)).all()
+        .order_by(FeedbackSegment.id).limit(limit)).all()
     meta = [(r[0], r[1], r[2], r[3]) for r in rows]
     raw = stack([r[4] for r in rows], embedder.dim)
     return meta, centre(raw, [group_key(r[2], r[5]) for r in rows], means)
+
+
+def _segment_chunks(session: Session, where: Sequence[Any], embedder: Embedder, means,
+                    chunk: int = STREAM_CHUNK) -> Iterator[tuple[list[tuple[int, int, str, str]], np.ndarray]]:
+    """The segments matching ``where``, a chunk at a time by id: memory holds one chunk whatever the corpus."""
+    last_id = 0
+    while True:
+        meta, X = _load_segments(session, [*where, FeedbackSegment.id > last_id], embedder, means, limit=chunk)
+        if not meta:
+            return
+        last_id = meta[-1][0]
+        yield meta, X
+
+
+def _load_ids(session: Session, ids: Sequence[int], embedder: Embedder, means
+              ) -> tuple[list[tuple[int, int, str, str]], np.ndarray]:
+    """Chosen segments (a sample) and their centred vectors, in id order, read in bounded IN lists."""
+    metas: list[tuple[int, int, str, str]] = []
+    parts: list[np.ndarray] = []
+    ids = sorted(int(i) for i in ids)
+    for start in range(0, len(ids), 5000):
+        m, x = _load_segments(session, [FeedbackSegment.id.in_(ids[start:start + 5000])], embedder, means)
+        metas.extend(m)
+        parts.append(x)
+    return metas, (np.vstack(parts) if parts else np.zeros((0, embedder.dim), np.float32))
+
+
+def _sample_ids(session: Session, where: Sequence[Any], size: int, seed: int = 0) -> np.ndarray:
+    """Up to ``size`` ids of the feedback segments matching ``where``, drawn at random (only ids are read)."""
+    ids = np.fromiter(session.scalars(select(FeedbackSegment.id).where(FeedbackSegment.is_feedback.is_(True), *where)
+                                      .execution_options(yield_per=50_000)), dtype=np.int64)
+    if len(ids) <= size:
+        return ids
+    return np.sort(np.random.default_rng(seed).choice(ids, size, replace=False))
 
 
 def clustered_vectors(session: Session, embedder: Embedder) -> tuple[list[tuple[int, int, str, str]], np.ndarray]:
@@ -323,30 +387,29 @@ def rejected_veto(vectors: np.ndarray, claimed: np.ndarray, reference: np.ndarra
     return out
 
 
-def _assign_learned(session: Session, labels_: Labels, meta, X: np.ndarray, threshold: float,
-                    now: dt.datetime, active_ids: set[int]) -> tuple[dict[int, list[int]], np.ndarray, dict[str, int]]:
-    """File what people's labels claim: evidence for learned themes, suggestions, and "not feedback".
-
-    Returns the rows each learned theme gained (for centroid and quotes), a mask of the rows now dealt with
-    (filed, suggested or turned off), and figures.
-    """
-    figures = {"learned_themes": 0, "learned_assigned": 0, "learned_suggested": 0, "learned_not_feedback": 0,
-               "learned_threshold": None}
-    taken = np.zeros(len(meta), dtype=bool)
-    added: dict[int, list[int]] = defaultdict(list)
+def _learned_model(labels_: Labels, X_sample: np.ndarray, threshold: float, active_ids: set[int]
+                   ) -> learn.Model | None:
+    """People's labels for active themes (and "not feedback"), self-trained on a sample of unlabelled text."""
     keep = np.isin(labels_.examples.classes, list(active_ids) + [learn.NOT_FEEDBACK])
     model = learn.fit(learn.Examples(labels_.examples.vectors[keep], labels_.examples.classes[keep]), threshold)
-    if model is None or not len(meta):
-        return added, taken, figures
-    rng = np.random.default_rng(0)
-    sample = np.arange(len(X)) if len(X) <= SELF_TRAIN_SAMPLE else np.sort(rng.choice(len(X), SELF_TRAIN_SAMPLE,
-                                                                                       replace=False))
-    model = learn.self_train(model, X[sample])
+    if model is None:
+        return None
+    return learn.self_train(model, X_sample)
+
+
+def _file_learned(session: Session, model: learn.Model, labels_: Labels, meta, X: np.ndarray, now: dt.datetime,
+                  gains: _Gains, figures: dict[str, Any]) -> np.ndarray:
+    """File what the model claims among these rows: evidence for learned themes, suggestions, "not feedback".
+
+    Returns a mask of the rows now dealt with (filed, suggested or turned off); ``gains`` and ``figures`` grow.
+    """
+    taken = np.zeros(len(meta), dtype=bool)
+    if not len(meta):
+        return taken
     pred = learn.predict(model, X)
     veto = rejected_veto(X, pred.classes, pred.scores, labels_.rejected, model.threshold)
-    figures["learned_themes"] = int((model.classes > 0).sum())
-    figures["learned_threshold"] = round(model.threshold, 4)
     rows: list[dict[str, Any]] = []
+    added: dict[int, list[int]] = defaultdict(list)
     suggested: dict[int, list[int]] = defaultdict(list)
     off: list[int] = []
     for k in range(len(meta)):
@@ -362,21 +425,76 @@ def _assign_learned(session: Session, labels_: Labels, meta, X: np.ndarray, thre
             rows.append({"theme_id": cls, "segment_id": meta[k][0], "similarity": float(pred.scores[k]),
                          "state": "active", "origin": "auto", "pinned": False, "created_at": now})
     for cls, ks in suggested.items():
-        best = sorted(ks, key=lambda k: -pred.scores[k])[:SUGGESTIONS_PER_THEME]
+        room = SUGGESTIONS_PER_THEME - gains.suggested.get(cls, 0)
+        best = sorted(ks, key=lambda k: -pred.scores[k])[:max(0, room)]
         rows.extend({"theme_id": cls, "segment_id": meta[k][0], "similarity": float(pred.scores[k]),
                      "state": "suggested", "origin": "auto", "pinned": False, "created_at": now} for k in best)
         taken[best] = True
+        gains.suggested[cls] = gains.suggested.get(cls, 0) + len(best)
         figures["learned_suggested"] += len(best)
     if rows:
         session.execute(insert(ThemeEvidence), rows)
     if off:
         session.execute(update(FeedbackSegment), [{"id": meta[k][0], "is_feedback": False} for k in off])
         taken[off] = True
-    for ks in added.values():
+    for cls, ks in added.items():
         taken[ks] = True
-    figures["learned_assigned"] = sum(len(v) for v in added.values())
-    figures["learned_not_feedback"] = len(off)
-    return added, taken, figures
+        gains.add(cls, [meta[k] for k in ks], X[ks], pred.scores[ks])
+    figures["learned_assigned"] += sum(len(v) for v in added.values())
+    figures["learned_not_feedback"] += len(off)
+    return taken
+
+
+def _learned_figures(model: learn.Model | None) -> dict[str, Any]:
+    return {"learned_themes": int((model.classes > 0).sum()) if model is not None else 0, "learned_assigned": 0,
+            "learned_suggested": 0, "learned_not_feedback": 0,
+            "learned_threshold": round(model.threshold, 4) if model is not None else None}
+
+
+class _Gains:
+    """What themes gained in one pass, gathered chunk by chunk: the sums that move their centres, and the
+    best-placed newcomers (at most ``QUOTE_POOL`` per theme) their quotes are chosen among."""
+
+    def __init__(self) -> None:
+        self.total: dict[int, np.ndarray] = {}
+        self.count: dict[int, int] = defaultdict(int)
+        self.meta: dict[int, list] = defaultdict(list)
+        self.vecs: dict[int, np.ndarray] = {}
+        self.sims: dict[int, np.ndarray] = {}
+        self.suggested: dict[int, int] = {}
+
+    def add(self, tid: int, meta: Sequence[Any], vecs: np.ndarray, sims: np.ndarray) -> None:
+        if not len(meta):
+            return
+        self.total[tid] = self.total.get(tid, 0) + vecs.sum(axis=0)
+        self.count[tid] += len(meta)
+        all_meta = self.meta[tid] + list(meta)
+        all_vecs = np.vstack([self.vecs[tid], vecs]) if tid in self.vecs else vecs
+        all_sims = np.concatenate([self.sims[tid], sims]) if tid in self.sims else np.asarray(sims)
+        best = np.argsort(-all_sims, kind="stable")[:QUOTE_POOL]
+        self.meta[tid] = [all_meta[i] for i in best]
+        self.vecs[tid] = all_vecs[best]
+        self.sims[tid] = all_sims[best]
+
+    def __bool__(self) -> bool:
+        return bool(self.count)
+
+    def themes(self) -> list[int]:
+        return list(self.count)
+
+
+def _assign_learned(session: Session, labels_: Labels, meta, X: np.ndarray, threshold: float,
+                    now: dt.datetime, active_ids: set[int]) -> tuple[_Gains, np.ndarray, dict[str, Any]]:
+    """Fit, self-train and file in one go, over rows held in memory (a rebuild)."""
+    rng = np.random.default_rng(0)
+    sample = np.arange(len(X)) if len(X) <= SELF_TRAIN_SAMPLE else np.sort(rng.choice(len(X), SELF_TRAIN_SAMPLE,
+                                                                                       replace=False))
+    model = _learned_model(labels_, X[sample], threshold, active_ids)
+    gains = _Gains()
+    figures = _learned_figures(model)
+    if model is None:
+        return gains, np.zeros(len(meta), dtype=bool), figures
+    return gains, _file_learned(session, model, labels_, meta, X, now, gains, figures), figures
 
 
 def _active_themes(session: Session) -> list[Theme]:
@@ -484,30 +602,28 @@ def _create_themes_from_pool(session: Session, meta, X: np.ndarray, threshold: f
     return created
 
 
-def _update_touched(session: Session, themes: dict[int, Theme], added: dict[int, list[int]], meta,
-                    X: np.ndarray, embedder: Embedder, means) -> int:
+def _update_touched(session: Session, themes: dict[int, Theme], gains: _Gains, embedder: Embedder, means) -> int:
     """Move centroids of themes that gained members (running mean), refresh quotes, propose renames on drift."""
-    if not added:
+    if not gains:
         return 0
     renames = 0
     background = _label_contrast(session, exclude=set())
     computed = labels.labels_for(background) if background else {}
-    for tid, rows in added.items():
+    for tid in gains.themes():
         theme = themes[tid]
         old = _centroid(theme)
         n = int(theme.metrics.get("members", 0) or 0)
-        new_sum = X[rows].sum(axis=0)
-        cent = normalise(((old * n if old is not None else 0) + new_sum)[None, :])[0]
+        cent = normalise(((old * n if old is not None else 0) + gains.total[tid])[None, :])[0]
         theme.centroid = to_bytes(cent)
         theme.embedding_model = embedder.name
         # Quotes: keep the best of the current quotes and the newcomers (no need to reload every member).
         quote_ids = [q["segment_id"] for q in theme.metrics.get("quotes", [])]
         q_meta, q_vecs = _load_segments(session, [FeedbackSegment.id.in_(quote_ids)], embedder, means) if quote_ids \
-            else ([], np.zeros((0, X.shape[1]), dtype=np.float32))
-        cand_meta = list(q_meta) + [meta[i] for i in rows]
-        cand_vecs = np.vstack([q_vecs, X[rows]]) if len(q_meta) else X[rows]
+            else ([], np.zeros((0, embedder.dim), dtype=np.float32))
+        cand_meta = list(q_meta) + gains.meta[tid]
+        cand_vecs = np.vstack([q_vecs, gains.vecs[tid]]) if len(q_meta) else gains.vecs[tid]
         quotes = _quotes(cand_meta, cand_vecs, cent)
-        theme.metrics = {**theme.metrics, "members": n + len(rows), "quotes": quotes}
+        theme.metrics = {**theme.metrics, "members": n + gains.count[tid], "quotes": quotes}
         # The title quote is the typical sentence of the theme as it stands; it is a quote, not a name.
         if quotes:
             theme.title_quote = quotes[0]["text"]
@@ -605,63 +721,76 @@ def propose_splits(session: Session, themes: Sequence[Theme], threshold: float, 
 def _incremental(session: Session, settings: Settings, embedder: Embedder, means, threshold: float,
                  now: dt.datetime, labels_: Labels) -> dict[str, Any]:
     """Assign what is new: first by what people taught (learned themes), then to discovered themes by nearness,
-    then cluster what is left into proposed themes."""
+    then cluster what is left into proposed themes.
+
+    Memory stays bounded whatever the corpus (``bench/themes_scale.py``): new segments are read a chunk at a
+    time, the learned centres self-train on a sample, a pool too big to hold is clustered by sample-and-assign
+    rounds, and neighbours of new text are looked for among the newest waiting segments only.
+    """
     min_size = settings.themes.min_theme_size
     everything = {t.id: t for t in _active_themes(session)}
     learned_ids = {int(c) for c in np.unique(labels_.examples.classes) if c > 0} & set(everything)
     themes = {tid: t for tid, t in everything.items() if t.centroid and tid not in learned_ids}
     no_evidence = ~exists().where(ThemeEvidence.segment_id == FeedbackSegment.id)  # a person may have filed it
-    all_meta, all_X = _load_segments(session, [FeedbackSegment.processed_at.is_(None), no_evidence], embedder, means)
-    learned_figures: dict[str, Any] = {}
-    renames = 0
-    meta, X = all_meta, all_X
+    new = [FeedbackSegment.processed_at.is_(None), no_evidence]
+    waiting = [FeedbackSegment.processed_at.is_not(None), no_evidence]
+    newest = session.scalar(select(func.max(FeedbackSegment.id)).where(FeedbackSegment.processed_at.is_(None)))
+    model: learn.Model | None = None
+    state = session.get(AppSetting, LEARNED_KEY)
+    # Waiting text is read again whenever people's labels changed: a new label may claim it.
+    reread = len(labels_.examples) > 0 and (state is None or state.value.get("signature") != labels_.signature)
     if len(labels_.examples):
-        # Waiting text is read again whenever people's labels changed: a new label may claim it.
-        state = session.get(AppSetting, LEARNED_KEY)
-        waiting: tuple[list, np.ndarray] = ([], np.zeros((0, embedder.dim), np.float32))
-        if state is None or state.value.get("signature") != labels_.signature:
-            waiting = _load_segments(session, [FeedbackSegment.processed_at.is_not(None), no_evidence], embedder, means)
-        cand_meta = list(all_meta) + list(waiting[0])
-        cand_X = np.vstack([all_X.reshape(-1, embedder.dim), waiting[1].reshape(-1, embedder.dim)])
-        l_added, taken, learned_figures = _assign_learned(session, labels_, cand_meta, cand_X, threshold, now,
-                                                          set(everything))
+        sample = _sample_ids(session, [or_(and_(*new), and_(*waiting))] if reread else new, SELF_TRAIN_SAMPLE)
+        model = _learned_model(labels_, _load_ids(session, sample, embedder, means)[1], threshold, set(everything))
+    learned_figures = _learned_figures(model) if len(labels_.examples) else {}
+    gains = _Gains()
+    ids = list(themes)
+    C = np.stack([_centroid(themes[i]) for i in ids]) if ids else None
+    thr = np.array([threshold + themes[i].threshold_offset for i in ids], dtype=np.float32)
+    unassigned_ids: list[int] = []
+    kept_meta: list[tuple[int, int, str, str]] = []  # the unassigned new segments, while few enough to hold
+    kept_X: list[np.ndarray] = []
+    for meta, X in _segment_chunks(session, new, embedder, means):
+        rest = np.arange(len(meta))
+        if model is not None:
+            rest = np.flatnonzero(~_file_learned(session, model, labels_, meta, X, now, gains, learned_figures))
+        meta, X = [meta[k] for k in rest], X[rest]
+        unassigned = np.arange(len(meta))
+        if ids and len(meta):
+            idx, sims = discovery.assign(X, C, thr)
+            claimed = np.where(idx >= 0, np.asarray(ids)[np.maximum(idx, 0)], 0)
+            idx = np.where(rejected_veto(X, claimed, sims, labels_.rejected, threshold), -1, idx)
+            rows = [{"theme_id": ids[j], "segment_id": meta[k][0], "similarity": float(sims[k]), "state": "active",
+                     "origin": "auto", "pinned": False, "created_at": now} for k, j in enumerate(idx) if j >= 0]
+            if rows:
+                session.execute(insert(ThemeEvidence), rows)
+            for j in np.unique(idx[idx >= 0]):
+                ks = np.flatnonzero(idx == j)
+                gains.add(ids[j], [meta[k] for k in ks], X[ks], sims[ks])
+            unassigned = np.flatnonzero(idx < 0)
+        unassigned_ids.extend(meta[k][0] for k in unassigned)
+        if len(unassigned_ids) <= IN_MEMORY_POOL:
+            kept_meta.extend(meta[k] for k in unassigned)
+            kept_X.append(X[unassigned])
+    if reread and model is not None:
+        for meta, X in _segment_chunks(session, waiting, embedder, means):
+            _file_learned(session, model, labels_, meta, X, now, gains, learned_figures)
+    if len(labels_.examples):
         value = {"signature": labels_.signature, "at": now.isoformat()}
         if state is None:
             session.add(AppSetting(key=LEARNED_KEY, value=value))
         else:
             state.value = value
-        renames += _update_touched(session, everything, l_added, cand_meta, cand_X, embedder, means)
-        rest = [k for k in range(len(all_meta)) if not taken[k]]
-        meta, X = [all_meta[k] for k in rest], all_X[rest]
-    ids = list(themes)
-    added: dict[int, list[int]] = defaultdict(list)
-    unassigned: list[int] = list(range(len(meta)))
-    if ids and len(meta):
-        C = np.stack([_centroid(themes[i]) for i in ids])
-        thr = np.array([threshold + themes[i].threshold_offset for i in ids], dtype=np.float32)
-        idx, sims = discovery.assign(X, C, thr)
-        claimed = np.where(idx >= 0, np.asarray(ids)[np.maximum(idx, 0)], 0)
-        idx = np.where(rejected_veto(X, claimed, sims, labels_.rejected, threshold), -1, idx)
-        rows = []
-        unassigned = []
-        for k, (j, s) in enumerate(zip(idx, sims)):
-            if j >= 0:
-                added[ids[j]].append(k)
-                rows.append({"theme_id": ids[j], "segment_id": meta[k][0], "similarity": float(s), "state": "active",
-                             "origin": "auto", "pinned": False, "created_at": now})
-            else:
-                unassigned.append(k)
-        if rows:
-            session.execute(insert(ThemeEvidence), rows)
-    renames += _update_touched(session, themes, added, meta, X, embedder, means)
-    # Candidate pool: the new unassigned segments plus the waiting ones close to them (a new theme must
-    # involve something new: the waiting pool alone was already clustered by earlier passes).
-    new_meta = [meta[k] for k in unassigned]
-    new_X = X[unassigned] if unassigned else np.zeros((0, X.shape[1] if X.ndim == 2 else embedder.dim), np.float32)
+    touched = set(gains.themes())
+    renames = _update_touched(session, everything, gains, embedder, means)
     created: list[Theme] = []
-    if new_meta:
-        no_evidence = ~exists().where(ThemeEvidence.segment_id == FeedbackSegment.id)
-        w_meta, w_X = _load_segments(session, [FeedbackSegment.processed_at.is_not(None), no_evidence], embedder, means)
+    if len(unassigned_ids) <= IN_MEMORY_POOL and unassigned_ids:
+        new_meta = kept_meta
+        new_X = np.vstack(kept_X) if kept_X else np.zeros((0, embedder.dim), np.float32)
+        pool_meta, pool_X = new_meta, new_X
+        # Candidate pool: the new unassigned segments plus the waiting ones close to them (a new theme must
+        # involve something new: the waiting pool alone was already clustered by earlier passes).
+        w_meta, w_X = _newest_waiting(session, waiting, embedder, means)
         if len(w_meta):
             # Each new segment brings its few nearest waiting neighbours above the threshold: enough to
             # complete a theme that was one or two members short, bounded whatever the pool's size.
@@ -677,20 +806,84 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
             w_idx = np.flatnonzero(near)[: max(0, INCREMENTAL_POOL_CAP - len(new_meta))]
             pool_meta = new_meta + [w_meta[i] for i in w_idx]
             pool_X = np.vstack([new_X, w_X[w_idx]])
-        else:
-            pool_meta, pool_X = new_meta, new_X
         # All new unassigned segments are clustered (cluster_pool samples big pools); waiting neighbours are capped.
         created = _create_themes_from_pool(session, pool_meta, pool_X, threshold, min_size, embedder, now,
                                            existing=list(themes.values()), means=means)
-    newest = session.scalar(select(func.max(FeedbackSegment.id)).where(FeedbackSegment.processed_at.is_(None)))
-    if all_meta or newest is not None:
-        _mark_processed(session, now, up_to_id=max([m[0] for m in all_meta] + [newest or 0]), model=embedder.name)
+    elif unassigned_ids:
+        created = _stream_discovery(session, np.asarray(unassigned_ids, np.int64), threshold, min_size, embedder,
+                                    means, now, labels_)
+    if newest is not None:
+        _mark_processed(session, now, up_to_id=newest, model=embedder.name)
     session.flush()
-    splits = propose_splits(session, [themes[t] for t in added], threshold, min_size, embedder, means)
+    splits = propose_splits(session, [everything[t] for t in touched if t in themes], threshold, min_size,
+                            embedder, means)
     merges = propose_merges(session, threshold)
-    return {"segments_assigned": sum(len(v) for v in added.values()) + learned_figures.get("learned_assigned", 0),
-            "segments_waiting": len(unassigned), "themes_created": len(created), "themes_touched": len(added),
+    in_new = sum(int(t.metrics.get("members", 0) or 0) for t in created)
+    return {"segments_assigned": sum(gains.count.values()) + in_new,
+            "segments_waiting": max(0, len(unassigned_ids) - in_new), "themes_created": len(created), "themes_touched": len(touched),
             "proposals_rename": renames, "proposals_merge": merges, "proposals_split": splits, **learned_figures}
+
+
+def _newest_waiting(session: Session, waiting: Sequence[Any], embedder: Embedder, means
+                    ) -> tuple[list[tuple[int, int, str, str]], np.ndarray]:
+    """The newest ``WAITING_WINDOW`` waiting segments: the neighbours a new theme is most likely completed with.
+
+    Older waiting text is not searched every pass (that cost would grow with the corpus); it is read again when
+    people's labels change and by a rebuild.
+    """
+    floor = session.scalar(select(FeedbackSegment.id).where(FeedbackSegment.is_feedback.is_(True), *waiting)
+                           .order_by(FeedbackSegment.id.desc()).offset(WAITING_WINDOW - 1).limit(1))
+    return _load_segments(session, [*waiting, FeedbackSegment.id >= (floor or 0)], embedder, means)
+
+
+def _stream_discovery(session: Session, pool_ids: np.ndarray, threshold: float, min_size: int, embedder: Embedder,
+                      means, now: dt.datetime, labels_: Labels) -> list[Theme]:
+    """Discovery over a pool too big to hold: cluster a sample, let the rest join what it found, repeat.
+
+    Each round clusters ``discovery.POOL_CAP`` segments drawn at random from what is left (the same average
+    linkage, pruning and settling as a small pool), then reads the rest a chunk at a time and files each
+    segment under the new theme it clears the threshold for; what joins nothing is left for the next round.
+    Memory holds one sample and one chunk.
+    """
+    rng = np.random.default_rng(0)
+    remaining = np.sort(pool_ids)
+    created: list[Theme] = []
+    for _round in range(STREAM_ROUNDS):
+        if len(remaining) < min_size:
+            break
+        sample = np.sort(rng.choice(remaining, min(discovery.POOL_CAP, len(remaining)), replace=False))
+        s_meta, s_X = _load_ids(session, sample, embedder, means)
+        new = _create_themes_from_pool(session, s_meta, s_X, threshold, min_size, embedder, now, existing=[],
+                                       means=means)
+        del s_meta, s_X
+        if not new:
+            continue
+        created.extend(new)
+        session.flush()
+        taken = set(session.scalars(select(ThemeEvidence.segment_id)
+                                   .where(ThemeEvidence.theme_id.in_([t.id for t in new]))))
+        rest = remaining[~np.isin(remaining, np.fromiter(taken, np.int64, len(taken)))]
+        C = np.stack([_centroid(t) for t in new])
+        thr = np.full(len(new), threshold, dtype=np.float32)
+        gains = _Gains()
+        left: list[np.ndarray] = []
+        for start in range(0, len(rest), STREAM_CHUNK):
+            meta, X = _load_ids(session, rest[start:start + STREAM_CHUNK], embedder, means)
+            idx, sims = discovery.assign(X, C, thr)
+            claimed = np.where(idx >= 0, np.asarray([t.id for t in new])[np.maximum(idx, 0)], 0)
+            idx = np.where(rejected_veto(X, claimed, sims, labels_.rejected, threshold), -1, idx)
+            rows = [{"theme_id": new[j].id, "segment_id": meta[k][0], "similarity": float(sims[k]),
+                     "state": "active", "origin": "auto", "pinned": False, "created_at": now}
+                    for k, j in enumerate(idx) if j >= 0]
+            if rows:
+                session.execute(insert(ThemeEvidence), rows)
+            for j in np.unique(idx[idx >= 0]):
+                ks = np.flatnonzero(idx == j)
+                gains.add(new[j].id, [meta[k] for k in ks], X[ks], sims[ks])
+            left.append(np.asarray([meta[k][0] for k in np.flatnonzero(idx < 0)], np.int64))
+        _update_touched(session, {t.id: t for t in new}, gains, embedder, means)
+        remaining = np.concatenate(left) if left else np.zeros(0, np.int64)
+    return created
 
 
 def _mark_processed(session: Session, now: dt.datetime, *, up_to_id: int, model: str) -> None:
@@ -723,8 +916,8 @@ def _rebuild(session: Session, settings: Settings, embedder: Embedder, means, th
     learned_figures: dict[str, Any] = {}
     if len(labels_.examples):
         everything = {t.id: t for t in old}
-        l_added, taken, learned_figures = _assign_learned(session, labels_, meta, X, threshold, now, set(everything))
-        _update_touched(session, everything, l_added, meta, X, embedder, means)
+        gains, taken, learned_figures = _assign_learned(session, labels_, meta, X, threshold, now, set(everything))
+        _update_touched(session, everything, gains, embedder, means)
         rest = [k for k in range(len(meta)) if not taken[k]]
         meta, X = [meta[k] for k in rest], X[rest]
     result = discovery.cluster_pool(X, threshold, min_size, group_of=[m[1] for m in meta])
