@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
         session_factory = make_factory(make_engine(settings.effective_database_url))
 
     from webapp import cache, db, errors, i18n, security, templating
-    from webapp.views import admin, api, auth, board, decisions, proposals, themes
+    from webapp.views import admin, api, auth, board, decisions, evidence, proposals, themes
 
     app = Flask(__name__)
     app.config.update(
@@ -45,6 +45,6 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
     security.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
-    for module in (auth, board, themes, proposals, decisions, admin, api):
+    for module in (auth, board, themes, evidence, proposals, decisions, admin, api):
         app.register_blueprint(module.bp)
     return app

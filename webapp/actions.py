@@ -46,10 +46,10 @@ def get_decision(session: Session, decision_id: int) -> Decision:
     return decision
 
 
-def _curation(fn_name: str, *args: Any) -> Any:
+def _curation(fn_name: str, *args: Any, **kwargs: Any) -> Any:
     from jobs import curation
     try:
-        return getattr(curation, fn_name)(*args)
+        return getattr(curation, fn_name)(*args, **kwargs)
     except curation.CurationError as exc:
         raise ActionError(str(exc)) from exc
 
@@ -82,6 +82,140 @@ def reject_evidence(session: Session, theme: Theme, evidence_id: int, user: AppU
 
 def pin_evidence(session: Session, theme: Theme, evidence_id: int, pinned: bool, user: AppUser):
     return _curation("pin_evidence", session, get_evidence(session, theme, evidence_id), pinned, user)
+
+
+# --------------------------------------------------------------------------------------------- learning
+# Every act below is a label the next theme pass learns from (jobs.learn). The common refusals are said here in
+# the reader's language; jobs.curation's own checks stay as the last word (their messages are English).
+THEME_LANGS = ("en", "fr")
+MAX_CHOSEN = 500  # quotes filed at once: more than a search shows, fewer than a request could carry
+
+
+def get_suggestion(session: Session, theme: Theme, evidence_id: int) -> ThemeEvidence:
+    ev = get_evidence(session, theme, evidence_id)
+    if ev.state != "suggested":
+        raise ActionError(_("This quote is no longer a suggestion: someone already answered it."))
+    return ev
+
+
+def accept_suggestion(session: Session, theme: Theme, evidence_id: int, user: AppUser) -> ThemeEvidence:
+    ev = get_suggestion(session, theme, evidence_id)
+    _must_be_active(theme)
+    return _curation("accept_suggestion", session, ev, user)
+
+
+def decline_suggestion(session: Session, theme: Theme, evidence_id: int, user: AppUser) -> ThemeEvidence:
+    return _curation("decline_suggestion", session, get_suggestion(session, theme, evidence_id), user)
+
+
+def not_feedback(session: Session, theme: Theme, evidence_id: int, user: AppUser) -> ThemeEvidence:
+    """Say the quote (evidence or suggestion of ``theme``) is not feedback at all: it leaves every theme."""
+    ev = get_evidence(session, theme, evidence_id)
+    if ev.state == "rejected":
+        raise ActionError(_("This quote was already taken out of the theme."))
+    _curation("mark_not_feedback", session, [ev.segment_id], user)
+    return ev
+
+
+def parse_ids(values: Any) -> list[int]:
+    """Ids from a form's repeated field or a JSON list; anything that is not a whole number is refused."""
+    if values is None:
+        return []
+    if isinstance(values, (str, int)):
+        values = [values]
+    if not isinstance(values, (list, tuple)):
+        raise ActionError(_("Send the quotes as a list of numbers."))
+    ids = [parse_int(v) for v in values]
+    if any(i is None or i <= 0 for i in ids):
+        raise ActionError(_("Send the quotes as a list of numbers."))
+    return sorted(set(i for i in ids if i is not None))
+
+
+def lines(value: Any) -> list[str]:
+    """Example sentences from a textarea (one per line) or a JSON list; blank lines are dropped."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.splitlines()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ActionError(_("Send the example sentences as text, one per line, or as a list of texts."))
+    return [" ".join(v.split()) for v in value if v and v.strip()]
+
+
+def _clean_name(label: Any) -> str:
+    from jobs.curation import MAX_LABEL
+    label = " ".join(str(label or "").split())
+    if not label:
+        raise ActionError(_("Give the theme a name."))
+    if len(label) > MAX_LABEL:
+        raise ActionError(_("A theme's name fits in %(n)s characters.", n=MAX_LABEL))
+    return label
+
+
+def _clean_lang(lang: Any) -> str:
+    lang = str(lang or "").strip()
+    if lang not in THEME_LANGS:
+        raise ActionError(_("Say whether the name is written in English or in French."))
+    return lang
+
+
+def _clean_examples(texts: list[str], required: bool) -> list[str]:
+    from jobs.curation import MAX_EXAMPLE, MAX_EXAMPLES
+    if required and not texts:
+        raise ActionError(_("Write at least one example sentence, one per line."))
+    if len(texts) > MAX_EXAMPLES:
+        raise ActionError(_("Write at most %(n)s example sentences at once.", n=MAX_EXAMPLES))
+    if any(len(t) > MAX_EXAMPLE for t in texts):
+        raise ActionError(_("An example sentence fits in %(n)s characters.", n=MAX_EXAMPLE))
+    return texts
+
+
+def _must_be_active(theme: Theme) -> None:
+    if theme.status in ("merged", "dismissed"):
+        raise ActionError(_("This theme is no longer active; work on the theme it was merged into."))
+
+
+def create_theme(session: Session, label: Any, lang: Any, user: AppUser, *, examples: Any = None,
+                 segment_ids: Any = None) -> Theme:
+    """A theme a person names, from example sentences they wrote and/or quotes they chose."""
+    label, lang = _clean_name(label), _clean_lang(lang)
+    texts = _clean_examples(lines(examples), required=False)
+    ids = parse_ids(segment_ids)
+    if not texts and not ids:
+        raise ActionError(_("A new theme needs example sentences or quotes chosen from the evidence."))
+    if ids:
+        _existing_segments(session, ids)
+    return _curation("create_theme", session, label, user, segment_ids=ids, examples=texts, lang=lang)
+
+
+def add_examples(session: Session, theme: Theme, examples: Any, user: AppUser) -> list:
+    _must_be_active(theme)
+    return _curation("add_examples", session, theme, _clean_examples(lines(examples), required=True), user)
+
+
+def name_in(session: Session, theme: Theme, lang: Any, label: Any, user: AppUser) -> Theme:
+    return _curation("name_in", session, theme, _clean_lang(lang), _clean_name(label), user)
+
+
+def add_evidence(session: Session, theme: Theme, segment_ids: Any, user: AppUser) -> int:
+    """File the chosen quotes under ``theme`` (from whatever theme they were in)."""
+    _must_be_active(theme)
+    ids = parse_ids(segment_ids)
+    if not ids:
+        raise ActionError(_("Tick at least one quote."))
+    _existing_segments(session, ids)
+    return _curation("add_evidence", session, theme, ids, user)
+
+
+def _existing_segments(session: Session, ids: list[int]) -> None:
+    from sqlalchemy import func, select
+
+    from retour.models import FeedbackSegment
+    if len(ids) > MAX_CHOSEN:
+        raise ActionError(_("Choose at most %(n)s quotes at once.", n=MAX_CHOSEN))
+    found = session.scalar(select(func.count()).select_from(FeedbackSegment).where(FeedbackSegment.id.in_(ids)))
+    if found != len(ids):
+        raise ActionError(_("Some of the chosen quotes no longer exist; search again."))
 
 
 def parse_int(value: Any) -> int | None:

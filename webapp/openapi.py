@@ -38,6 +38,10 @@ TITLE = {"type": "string", "maxLength": 80,
                         "insight of the same language."}
 DECISION = _obj(status={"type": "string", "enum": ["investigating", "planned", "shipped", "wont_do"]},
                 target=S, title_en=TITLE, insight_en=S, title_fr=TITLE, insight_fr=S)
+LANG = {"type": "string", "enum": ["en", "fr"], "description": "The language the name is written in."}
+LINES = {"type": "array", "items": {"type": "string", "maxLength": 1000}, "maxItems": 50}
+IDS = {"type": "array", "items": {"type": "integer"}, "description": "FeedbackSegment ids (segment_id in search)."}
+NEW_THEME = _obj(label={"type": "string", "maxLength": 200}, lang=LANG, examples=LINES, segment_ids=IDS)
 BOARD_QUERY = ("status", "window", "source", "lang", "team", "region", "segment", "q", "page")
 T, E, D = ("theme_id",), ("theme_id", "evidence_id"), ("decision_id",)
 
@@ -58,7 +62,29 @@ def document() -> dict[str, Any]:
         "paths": {
             "/api/v1/openapi.json": {"get": _op("This document", "public")},
             "/api/v1/me": {"get": _op("The logged-in user and the CSRF token", "viewer")},
-            "/api/v1/themes": {"get": _op("Theme board with filters", "viewer", query=BOARD_QUERY)},
+            "/api/v1/themes": {"get": _op("Theme board with filters", "viewer", query=BOARD_QUERY),
+                               "post": _op("Create a theme a person names, from example sentences and/or quotes",
+                                           "product_owner", body=NEW_THEME, ok="201")},
+            "/api/v1/themes/{theme_id}/suggestions": {
+                "get": _op("Suggested quotes waiting for a person (not counted in figures)", "viewer", params=T)},
+            "/api/v1/themes/{theme_id}/suggestions/{evidence_id}/accept": {
+                "post": _op("Accept a suggested quote: it becomes evidence", "product_owner", params=E)},
+            "/api/v1/themes/{theme_id}/suggestions/{evidence_id}/decline": {
+                "post": _op("Decline a suggested quote: not suggested for this theme again", "product_owner",
+                            params=E)},
+            "/api/v1/themes/{theme_id}/evidence/{evidence_id}/not-feedback": {
+                "post": _op("Say a quote is not feedback: it leaves every theme", "product_owner", params=E)},
+            "/api/v1/themes/{theme_id}/examples": {
+                "post": _op("Add example sentences the next theme pass learns from", "product_owner", params=T,
+                            body=_obj(examples=LINES))},
+            "/api/v1/themes/{theme_id}/name": {
+                "post": _op("Name a theme in English or French", "product_owner", params=T,
+                            body=_obj(lang=LANG, label=S))},
+            "/api/v1/themes/{theme_id}/evidence": {
+                "post": _op("File quotes (feedback segments) under a theme", "product_owner", params=T,
+                            body=_obj(segment_ids=IDS))},
+            "/api/v1/evidence/search": {
+                "get": _op("Feedback quotes containing q (25 a page, at most 100)", "viewer", query=("q", "page"))},
             "/api/v1/themes/{theme_id}": {"get": _op("Theme detail", "viewer", params=T, query=("page",))},
             "/api/v1/themes/{theme_id}/rename": {"post": _op("Rename a theme", "product_owner", params=T,
                                                              body=_obj(label=S))},

@@ -37,6 +37,7 @@ from retour.models import (
     SyncState,
     Theme,
     ThemeEvidence,
+    ThemeExample,
     utcnow,
 )
 
@@ -154,8 +155,7 @@ def _evidence_conditions(f: BoardFilters, now: dt.datetime) -> list[Any]:
         else:
             conds.append(attr.as_string() == value)
     if f.q:
-        escaped = f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conds.append(FeedbackSegment.text.ilike(f"%{escaped}%", escape="\\"))
+        conds.append(FeedbackSegment.text.ilike(like_pattern(f.q), escape="\\"))
     return conds
 
 
@@ -184,6 +184,9 @@ class BoardRow:
     last_seen: dt.datetime | None
     spark: list[int]
     verdict: dict[str, Any] | None = None  # the figures the reason is said from, in the reader's language
+    label_en: str | None = None  # names a person wrote per language (webapp.templating.theme_name picks one)
+    label_fr: str | None = None
+    suggestions: int = 0  # suggested quotes waiting for a person (never counted in the figures)
 
 
 @dataclass
@@ -212,13 +215,14 @@ def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None, 
     if not f.filters_evidence:
         total = session.scalar(select(func.count()).select_from(Theme).where(_status_condition(f))) or 0
         themes = session.execute(
-            select(Theme.id, Theme.label, Theme.status, Theme.score, Theme.reason, Theme.metrics, Theme.updated_at)
+            select(Theme.id, Theme.label, Theme.label_en, Theme.label_fr, Theme.status, Theme.score, Theme.reason,
+                   Theme.metrics, Theme.updated_at)
             .where(_status_condition(f)).order_by(Theme.score.desc(), Theme.id).limit(PAGE_SIZE).offset(offset)
         ).all()
         rows = [BoardRow(t.id, t.label, t.status, t.score, t.reason, int((t.metrics or {}).get("accounts") or 0),
                          int((t.metrics or {}).get("items") or 0),
                          float((t.metrics or {}).get("revenue_at_stake") or 0.0), None, [],
-                         (t.metrics or {}).get("verdict"))
+                         (t.metrics or {}).get("verdict"), t.label_en, t.label_fr)
                 for t in themes]
         versions = tuple((t.id, t.updated_at) for t in themes)
     else:
@@ -239,8 +243,8 @@ def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None, 
         # over the aggregates (2 million join-filter rows), and a separate count ran the aggregate twice.
         # At most one row per theme (a few thousand) comes back.
         matching = session.execute(
-            select(Theme.id, Theme.label, Theme.status, Theme.score, Theme.reason, agg.c.accounts, agg.c["items"],
-                   agg.c.last_seen, func.coalesce(revenue.c.revenue, 0).label("revenue"))
+            select(Theme.id, Theme.label, Theme.label_en, Theme.label_fr, Theme.status, Theme.score, Theme.reason,
+                   agg.c.accounts, agg.c["items"], agg.c.last_seen, func.coalesce(revenue.c.revenue, 0).label("revenue"))
             .join(agg, agg.c.theme_id == Theme.id).outerjoin(revenue, revenue.c.theme_id == Theme.id)
             .where(_status_condition(f))
         ).all()
@@ -251,14 +255,17 @@ def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None, 
         verdicts = dict(session.execute(select(Theme.id, Theme.metrics).where(Theme.id.in_([t.id for t in found])))
                         .all()) if found else {}
         rows = [BoardRow(t.id, t.label, t.status, t.score, t.reason, t.accounts, t._mapping["items"], float(t.revenue or 0),
-                         t.last_seen, [], (verdicts.get(t.id) or {}).get("verdict")) for t in found]
+                         t.last_seen, [], (verdicts.get(t.id) or {}).get("verdict"), t.label_en, t.label_fr)
+                for t in found]
     if f.filters_evidence:
         sparks = weekly_counts(session, [r.id for r in rows], f, now=now)
     else:
         sparks = memo(("weekly", versions, spark_end(now), sync),
                       lambda: weekly_counts(session, [r.id for r in rows], None, now=now))
+    waiting = suggestion_counts(session, [r.id for r in rows])
     for r in rows:
         r.spark = sparks.get(r.id, [0] * SPARK_WEEKS)
+        r.suggestions = waiting.get(r.id, 0)
     return Board(rows=rows, total=total, page=f.page, pages=max(1, math.ceil(total / PAGE_SIZE)),
                  filtered=f.filters_evidence)
 
@@ -376,7 +383,6 @@ class EvidenceRow:
 
 def evidence(session: Session, theme_id: int, *, page: int = 1) -> tuple[list[EvidenceRow], int]:
     """The theme's active evidence, pinned quotes first then newest, with who/where/how much in one query."""
-    owner = aliased(SalesforceUser)
     total = session.scalar(select(func.count()).select_from(ThemeEvidence).where(
         ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "active")) or 0
     # Two steps: pick the page's ids on a narrow join (a big theme has thousands of quotes), then fetch the
@@ -388,6 +394,12 @@ def evidence(session: Session, theme_id: int, *, page: int = 1) -> tuple[list[Ev
                 .where(ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "active")
                 .order_by(*order).limit(EVIDENCE_PAGE).offset((page - 1) * EVIDENCE_PAGE)
                 .correlate(None)).scalar_subquery()
+    return _evidence_rows(session, page_ids, order), total
+
+
+def _evidence_rows(session: Session, ids: Any, order: Sequence[Any]) -> list[EvidenceRow]:
+    """The wide rows (text, account, deal, owner) of the evidence ``ids`` (a subquery), in ``order``."""
+    owner = aliased(SalesforceUser)
     stmt = (_evidence_from(select(
         ThemeEvidence.id, FeedbackSegment.text, ThemeEvidence.pinned, ThemeEvidence.origin, FeedbackItem.occurred_at,
         FeedbackItem.channel, FeedbackItem.lang, FeedbackItem.source_object, FeedbackItem.source_id,
@@ -396,13 +408,12 @@ def evidence(session: Session, theme_id: int, *, page: int = 1) -> tuple[list[Ev
         owner.name.label("owner_name")))
         .outerjoin(Account, Account.id == FeedbackItem.account_id)
         .outerjoin(owner, owner.id == FeedbackItem.owner_id)
-        .where(ThemeEvidence.id.in_(page_ids))
+        .where(ThemeEvidence.id.in_(ids))
         .order_by(*order))
-    rows = [EvidenceRow(r.id, r.text, r.pinned, r.origin, r.occurred_at, r.channel, r.lang, r.source_object,
+    return [EvidenceRow(r.id, r.text, r.pinned, r.origin, r.occurred_at, r.channel, r.lang, r.source_object,
                         r.source_id, r.opportunity_id, r.opportunity_name, r.stage,
                         float(r.amount) if r.amount is not None else None, r.currency, r.account_id,
                         r.account_name, r.owner_name) for r in session.execute(stmt)]
-    return rows, total
 
 
 def deals(session: Session, theme_id: int, limit: int = 30) -> list[dict[str, Any]]:
@@ -459,11 +470,169 @@ def decisions_for(session: Session, theme_id: int) -> list[Decision]:
                                 .order_by(Decision.created_at.desc(), Decision.id.desc())))
 
 
-def other_themes(session: Session, theme_id: int, limit: int = 300) -> list[tuple[int, str]]:
-    """Targets offered for merge and move: active themes by score (the API accepts any id)."""
-    stmt = (select(Theme.id, Theme.label).where(Theme.id != theme_id, Theme.status.in_(BOARD_STATUSES))
-            .order_by(Theme.score.desc(), Theme.id).limit(limit))
-    return [(r.id, r.label) for r in session.execute(stmt)]
+class ThemeRef(NamedTuple):
+    """A theme as a list or a select names it: its names per language go with it (templating.theme_name)."""
+
+    id: int
+    label: str
+    label_en: str | None
+    label_fr: str | None
+
+
+def active_themes(session: Session, *, exclude: int | None = None, limit: int = 300) -> list[ThemeRef]:
+    """Active themes by score, the ``limit`` first (the targets a select offers; the API accepts any id)."""
+    stmt = select(Theme.id, Theme.label, Theme.label_en, Theme.label_fr).where(Theme.status.in_(BOARD_STATUSES))
+    if exclude is not None:
+        stmt = stmt.where(Theme.id != exclude)
+    return [ThemeRef(*r) for r in session.execute(stmt.order_by(Theme.score.desc(), Theme.id).limit(limit))]
+
+
+def other_themes(session: Session, theme_id: int, limit: int = 300) -> list[ThemeRef]:
+    """Targets offered for merge and move: the other active themes by score."""
+    return active_themes(session, exclude=theme_id, limit=limit)
+
+
+# --------------------------------------------------------------------------------------------- suggestions
+SUGGESTIONS_SHOWN = 50
+
+
+def suggestion_counts(session: Session, theme_ids: Sequence[int]) -> dict[int, int]:
+    """Suggested quotes waiting per theme, for the board's rows (one grouped query on the theme_id index)."""
+    if not theme_ids:
+        return {}
+    return dict(session.execute(select(ThemeEvidence.theme_id, func.count())
+                                .where(ThemeEvidence.theme_id.in_(list(theme_ids)), ThemeEvidence.state == "suggested")
+                                .group_by(ThemeEvidence.theme_id)).all())
+
+
+def taught_counts(session: Session, theme_id: int) -> tuple[int, int]:
+    """(suggested quotes, example sentences) of a theme in one statement: most themes have neither, and then the
+    theme page reads nothing more for them."""
+    row = session.execute(select(
+        select(func.count()).select_from(ThemeEvidence).where(ThemeEvidence.theme_id == theme_id,
+                                                              ThemeEvidence.state == "suggested").scalar_subquery(),
+        select(func.count()).select_from(ThemeExample).where(ThemeExample.theme_id == theme_id).scalar_subquery(),
+    )).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def suggestions(session: Session, theme_id: int, *, limit: int = SUGGESTIONS_SHOWN,
+                total: int | None = None) -> tuple[list[EvidenceRow], int]:
+    """The theme's suggested quotes, closest first: assignments the theme pass was unsure of and did not make.
+
+    They wait for a person's accept or decline; no figure counts them (every figure reads active evidence).
+    ``total``: their count when the caller read it already (``taught_counts``).
+    """
+    where = (ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "suggested")
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(ThemeEvidence).where(*where)) or 0
+    if not total:
+        return [], 0
+    order = (ThemeEvidence.similarity.desc(), ThemeEvidence.id)
+    ids = select(ThemeEvidence.id).where(*where).order_by(*order).limit(limit).correlate(None).scalar_subquery()
+    return _evidence_rows(session, ids, order), total
+
+
+# --------------------------------------------------------------------------------------------- examples
+@dataclass
+class ExampleRow:
+    text: str
+    lang: str
+    created_at: dt.datetime
+    author: str | None
+
+
+def examples(session: Session, theme_id: int, limit: int = 100,
+             total: int | None = None) -> tuple[list[ExampleRow], int]:
+    """The sentences people wrote to say what the theme is about, newest first (``total`` as in suggestions)."""
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(ThemeExample)
+                               .where(ThemeExample.theme_id == theme_id)) or 0
+    if not total:
+        return [], 0
+    stmt = (select(ThemeExample.text, ThemeExample.lang, ThemeExample.created_at, AppUser.email)
+            .outerjoin(AppUser, AppUser.id == ThemeExample.created_by_id)
+            .where(ThemeExample.theme_id == theme_id)
+            .order_by(ThemeExample.created_at.desc(), ThemeExample.id.desc()).limit(limit))
+    return [ExampleRow(*r) for r in session.execute(stmt)], total
+
+
+# --------------------------------------------------------------------------------------------- search
+SEARCH_PAGE = 25
+SEARCH_MAX = 100  # matches shown at most: a person reads and ticks them; a longer list asks for a narrower search
+SEARCH_MIN_CHARS = 2
+
+
+@dataclass
+class SearchHit:
+    segment_id: int
+    text: str
+    lang: str
+    occurred_at: dt.datetime
+    channel: str
+    source_object: str
+    source_id: str
+    opportunity_id: str | None
+    opportunity_name: str | None
+    account_name: str | None
+    theme: ThemeRef | None  # the active theme it is evidence of, if any
+
+
+@dataclass
+class SearchResult:
+    q: str
+    hits: list[SearchHit]
+    total: int  # matches that can be shown (at most SEARCH_MAX)
+    more: bool  # more than SEARCH_MAX matched
+    page: int
+    pages: int
+
+
+def like_pattern(q: str) -> str:
+    """``%q%`` with LIKE's wildcards in ``q`` taken literally (escape character: backslash)."""
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search_segments(session: Session, q: str, page: int = 1) -> SearchResult:
+    """Feedback segments whose text contains ``q`` (case-insensitive), newest synced first, with their theme.
+
+    A LIKE '%q%' cannot use an index, so the one statement that scans is bounded: it walks the primary key
+    backwards and stops at SEARCH_MAX + 1 matches (ORDER BY id with LIMIT: no sort of every match). Its ids give
+    the count and every page; the wide rows and the themes are then read for the page's ids only. A term no text
+    holds scans the whole table once (0.2 s for 300,000 segments on SQLite, measured).
+    """
+    q = " ".join((q or "").split())[:200]
+    if len(q) < SEARCH_MIN_CHARS:
+        return SearchResult(q, [], 0, False, 1, 1)
+    matching = list(session.scalars(
+        select(FeedbackSegment.id).where(FeedbackSegment.is_feedback == true(),
+                                         FeedbackSegment.text.ilike(like_pattern(q), escape="\\"))
+        .order_by(FeedbackSegment.id.desc()).limit(SEARCH_MAX + 1)))
+    total = min(len(matching), SEARCH_MAX)
+    pages = max(1, math.ceil(total / SEARCH_PAGE))
+    page = max(1, min(page, pages))
+    ids = matching[(page - 1) * SEARCH_PAGE:min(page * SEARCH_PAGE, total)]
+    if not ids:
+        return SearchResult(q, [], total, len(matching) > SEARCH_MAX, page, pages)
+    rows = session.execute(
+        select(FeedbackSegment.id, FeedbackSegment.text, FeedbackSegment.lang, FeedbackItem.occurred_at,
+               FeedbackItem.channel, FeedbackItem.source_object, FeedbackItem.source_id,
+               Opportunity.id.label("opportunity_id"), Opportunity.name.label("opportunity_name"),
+               Account.name.label("account_name"))
+        .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
+        .outerjoin(Opportunity, Opportunity.id == FeedbackItem.opportunity_id)
+        .outerjoin(Account, Account.id == FeedbackItem.account_id)
+        .where(FeedbackSegment.id.in_(ids))).all()
+    themes = {r.segment_id: ThemeRef(r.id, r.label, r.label_en, r.label_fr) for r in session.execute(
+        select(ThemeEvidence.segment_id, Theme.id, Theme.label, Theme.label_en, Theme.label_fr)
+        .join(Theme, Theme.id == ThemeEvidence.theme_id)
+        .where(ThemeEvidence.segment_id.in_(ids), ThemeEvidence.state == "active",
+               Theme.status.in_(BOARD_STATUSES)))}
+    by_id = {r.id: r for r in rows}
+    hits = [SearchHit(r.id, r.text, r.lang, r.occurred_at, r.channel, r.source_object, r.source_id, r.opportunity_id,
+                      r.opportunity_name, r.account_name, themes.get(r.id))
+            for r in (by_id[i] for i in ids if i in by_id)]
+    return SearchResult(q, hits, total, len(matching) > SEARCH_MAX, page, pages)
 
 
 def salesforce_url(settings: Settings, record_id: str | None) -> str | None:
@@ -474,5 +643,6 @@ def salesforce_url(settings: Settings, record_id: str | None) -> str | None:
     return f"{base}/{record_id}"
 
 
-__all__ = ["Board", "BoardFilters", "BoardRow", "EvidenceRow", "FilterError", "board", "deals", "evidence",
-           "facets", "monthly_figures", "activity", "decisions_for", "other_themes", "salesforce_url"]
+__all__ = ["Board", "BoardFilters", "BoardRow", "EvidenceRow", "ExampleRow", "FilterError", "SearchHit", "SearchResult",
+           "ThemeRef", "active_themes", "board", "deals", "evidence", "examples", "facets", "monthly_figures", "activity",
+           "decisions_for", "other_themes", "salesforce_url", "search_segments", "suggestion_counts", "suggestions"]

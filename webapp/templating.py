@@ -1,17 +1,20 @@
-"""Jinja helpers: translated labels for stored codes, money and dates in the user's language."""
+"""Jinja helpers: translated labels for stored codes, theme names, money and dates in the user's language."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from babel.numbers import format_compact_currency, format_percent
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_translations, lazy_gettext as _l
+from sqlalchemy import select
 
 from jobs import critical_mass
 from jobs.critical_mass import short_money
-from webapp.db import settings
+from retour.models import Theme
+from webapp.db import get_session, settings
 
 STATUS = {"emerging": _l("emerging"), "critical": _l("critical"), "decided": _l("decided"), "merged": _l("merged"),
           "dismissed": _l("dismissed")}
@@ -27,11 +30,50 @@ ACTION = {"rename": _l("renamed the theme"), "merge": _l("merged themes"), "merg
           "pin_evidence": _l("pinned a quote"), "unpin_evidence": _l("unpinned a quote"),
           "split": _l("split the theme"), "decline_merge": _l("kept two proposed themes apart"),
           "decline_split": _l("kept the theme whole against a proposed split"),
-          "decline_rename": _l("kept the theme's name against a proposed one")}
+          "decline_rename": _l("kept the theme's name against a proposed one"),
+          "name_in": _l("named the theme in one language"), "create_theme": _l("created the theme"),
+          "add_examples": _l("wrote example sentences"), "add_evidence": _l("filed quotes under the theme"),
+          "not_feedback": _l("said a quote is not feedback"), "accept_suggestion": _l("accepted a suggested quote"),
+          "decline_suggestion": _l("declined a suggested quote")}
 
 
 def _label(table: dict[str, Any]):
     return lambda code: str(table.get(code, code or ""))
+
+
+def reader_lang() -> str:
+    """The language a theme's own name is looked up in: the page's ("en" or "fr")."""
+    return "fr" if str(get_locale() or "en").startswith("fr") else "en"
+
+
+def name_for(label: str, label_en: str | None, label_fr: str | None, lang: str) -> str:
+    """The one rule for a theme's name on the desk: the name a person wrote in the reader's language, else
+    ``label`` (there is no machine translation; a missing name is asked of a person on the theme page)."""
+    own = label_fr if lang == "fr" else label_en if lang == "en" else None
+    return own or label
+
+
+def own_name(theme: Any) -> str | None:
+    """The theme's name in the reader's language, or None when no person has written one yet."""
+    return getattr(theme, f"label_{reader_lang()}", None)
+
+
+def theme_name(theme: Any) -> str:
+    """A theme's name for this reader; ``theme`` is anything with ``label``, ``label_en``, ``label_fr`` (a Theme,
+    a board row, a query's ThemeRef)."""
+    return name_for(theme.label, getattr(theme, "label_en", None), getattr(theme, "label_fr", None), reader_lang())
+
+
+def theme_names(ids: Iterable[int | None]) -> dict[int, str]:
+    """Names for this reader of the themes ``ids``, in one query (pages that know themes by id only, such as
+    the proposals)."""
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    lang = reader_lang()
+    rows = get_session().execute(select(Theme.id, Theme.label, Theme.label_en, Theme.label_fr)
+                                 .where(Theme.id.in_(wanted)))
+    return {r.id: name_for(r.label, r.label_en, r.label_fr, lang) for r in rows}
 
 
 def money(value: Any, currency: str | None = None) -> str:
@@ -49,8 +91,20 @@ def datetime(value: dt.datetime | None) -> str:
 
 
 def details(value: dict[str, Any]) -> str:
-    """Curation details as "key: value" text (autoescaped by Jinja like any CRM-derived text)."""
-    return ", ".join(f"{k}: {v}" for k, v in value.items() if not isinstance(v, (dict, list)))[:300]
+    """What a curation event changed, in words: the names before and after, the language a name was written in.
+
+    Ids, counts and thresholds stay in the log's data (and the API): they are codes, not words for people. The
+    text is autoescaped by Jinja like any CRM-derived text.
+    """
+    parts = []
+    old, new = value.get("old"), value.get("new")
+    if new:
+        parts.append(f"“{old}” → “{new}”" if old else f"“{new}”")
+    if value.get("label") and not new:
+        parts.append(f"“{value['label']}”")
+    if value.get("lang") in LANG:
+        parts.append(str(LANG[value["lang"]]))
+    return ", ".join(parts)[:300]
 
 
 def reason_text(reason: str | None, verdict: dict[str, Any] | None) -> str:
@@ -78,6 +132,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         status_label=_label(STATUS), source_label=_label(SOURCE), lang_label=_label(LANG), role_label=_label(ROLE),
         decision_status_label=_label(DECISION_STATUS), state_label=_label(STATE), action_label=_label(ACTION),
-        push_paused=pause_state, reason_text=reason_text)
+        push_paused=pause_state, reason_text=reason_text, theme_name=theme_name, theme_names=theme_names,
+        own_name=own_name, reader_lang=reader_lang)
     app.jinja_env.filters.update(money=money, date=date, datetime=datetime, details=details,
                                  number=lambda v: format_decimal(v))

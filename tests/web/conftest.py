@@ -152,6 +152,31 @@ class Factory:
         self.session.flush()
         return Made(theme, evs, opps, accounts)
 
+    def quote(self, text: str, *, lang: str = "en", account_name: str = "Quote account", days_ago: int = 3,
+              is_feedback: bool = True) -> FeedbackSegment:
+        """One feedback text on its own deal, as a segment no theme holds yet (search results, suggestions)."""
+        acc = Account(id=sf_id("001"), name=account_name)
+        opp = Opportunity(id=sf_id("006"), name=f"{account_name} renewal", account_id=acc.id, stage="Closed Lost",
+                          is_closed=True, is_won=False, amount=5_000, currency="EUR")
+        item = FeedbackItem(source_object="Opportunity", source_id=opp.id, source_field="loss_detail",
+                            channel="loss_reason", text=text, text_hash=f"h{next(_ids)}", lang=lang,
+                            occurred_at=self.now - dt.timedelta(days=days_ago), account_id=acc.id,
+                            opportunity_id=opp.id)
+        self.session.add_all([acc, opp, item])
+        self.session.flush()
+        seg = FeedbackSegment(item_id=item.id, position=0, text=text, lang=lang, is_feedback=is_feedback)
+        self.session.add(seg)
+        self.session.flush()
+        return seg
+
+    def suggest(self, theme: Theme, text: str, *, similarity: float = 0.6, **kw) -> ThemeEvidence:
+        """A quote the theme pass suggests for ``theme`` without filing it (state "suggested")."""
+        seg = self.quote(text, **kw)
+        ev = ThemeEvidence(theme_id=theme.id, segment_id=seg.id, similarity=similarity, state="suggested")
+        self.session.add(ev)
+        self.session.flush()
+        return ev
+
 
 @pytest.fixture
 def factory(session) -> Factory:

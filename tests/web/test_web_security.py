@@ -91,6 +91,16 @@ def test_role_matrix_every_route_for_every_role(app, session, factory, users, co
     assert re.search(r"GET\s+/api/v1/themes\s+min=viewer\s+anony=401 viewe=200 produ=200 admin=200", summary)
     assert re.search(r"POST\s+/proposals/<int:proposal_id>/accept\s+min=product_owner\s+anony=302L viewe=403 produ=302 admin=302",
                      summary)
+    # What the product owner teaches the theme pass: read by viewers, written by product owners only.
+    for route in (r"POST\s+/themes/<int:theme_id>/suggestions/<int:evidence_id>/accept",
+                  r"POST\s+/themes/<int:theme_id>/evidence/<int:evidence_id>/not-feedback",
+                  r"POST\s+/evidence/make-theme", r"POST\s+/evidence/file", r"POST\s+/themes/<int:theme_id>/name"):
+        assert re.search(route + r"\s+min=product_owner\s+anony=302L viewe=403 produ=302 admin=302", summary), route
+    assert re.search(r"GET\s+/themes/new\s+min=product_owner\s+anony=302L viewe=403 produ=200 admin=200", summary)
+    assert re.search(r"POST\s+/themes/new\s+min=product_owner\s+anony=302L viewe=403 produ=400 admin=400", summary)
+    assert re.search(r"GET\s+/evidence/search\s+min=viewer\s+anony=302L viewe=200 produ=200 admin=200", summary)
+    assert re.search(r"GET\s+/api/v1/themes/<int:theme_id>/suggestions\s+min=viewer\s+anony=401 viewe=200", summary)
+    assert re.search(r"POST\s+/api/v1/themes\s+min=product_owner\s+anony=401 viewe=403 produ=400 admin=400", summary)
     assert len(lines) == sum(len(r.methods - {"HEAD", "OPTIONS"}) for r in app.url_map.iter_rules() if r.endpoint != "static")
 
 

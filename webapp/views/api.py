@@ -43,7 +43,8 @@ def _iso(value: Any) -> Any:
 
 
 def theme_json(t: Theme) -> dict[str, Any]:
-    return {"id": t.id, "label": t.label, "status": t.status, "score": t.score, "reason": t.reason,
+    return {"id": t.id, "label": t.label, "label_en": t.label_en, "label_fr": t.label_fr, "origin": t.origin,
+            "status": t.status, "score": t.score, "reason": t.reason,
             "metrics": t.metrics or {}, "merged_into_id": t.merged_into_id,
             "critical_since": _iso(t.critical_since), "decided_at": _iso(t.decided_at)}
 
@@ -84,9 +85,11 @@ def board():
     else:
         result = queries.board(session, filters, memo=cached)
     return jsonify({"total": result.total, "page": result.page, "pages": result.pages, "filtered": result.filtered,
-                    "themes": [{"id": r.id, "label": r.label, "status": r.status, "score": r.score,
+                    "themes": [{"id": r.id, "label": r.label, "label_en": r.label_en, "label_fr": r.label_fr,
+                                "status": r.status, "score": r.score,
                                 "reason": r.reason, "accounts": r.accounts, "items": r.items,
-                                "revenue_at_stake": r.revenue, "weekly_items": r.spark} for r in result.rows]})
+                                "revenue_at_stake": r.revenue, "weekly_items": r.spark,
+                                "suggestions": r.suggestions} for r in result.rows]})
 
 
 @bp.route("/themes/<int:theme_id>")
@@ -294,3 +297,121 @@ def decline_proposal(proposal_id: int):
         return _fail(exc)
     session.commit()
     return jsonify({"proposal": {"id": p.id, "kind": p.kind, "status": p.status}})
+
+
+# --------------------------------------------------------------------------------------------- learning
+def _evidence_json(e: queries.EvidenceRow) -> dict[str, Any]:
+    return {**{k: _iso(v) for k, v in vars(e).items()},
+            "url": queries.salesforce_url(settings(), e.opportunity_id or e.source_id)}
+
+
+@bp.route("/themes/<int:theme_id>/suggestions")
+def suggestions(theme_id: int):
+    """Quotes the theme pass suggests for this theme but did not file, closest first (never counted in figures)."""
+    session = get_session()
+    t = actions.get_theme(session, theme_id)
+    rows, total = queries.suggestions(session, t.id)
+    return jsonify({"total": total, "suggestions": [_evidence_json(e) for e in rows]})
+
+
+@bp.route("/themes/<int:theme_id>/suggestions/<int:evidence_id>/accept", methods=["POST"])
+def accept_suggestion(theme_id: int, evidence_id: int):
+    """Accept a suggested quote: it becomes the theme's evidence."""
+    session = get_session()
+    t = actions.get_theme(session, theme_id)
+    try:
+        ev = actions.accept_suggestion(session, t, evidence_id, current_user())
+    except actions.ActionError as exc:
+        return _fail(exc)
+    return _evidence_result(ev)
+
+
+@bp.route("/themes/<int:theme_id>/suggestions/<int:evidence_id>/decline", methods=["POST"])
+def decline_suggestion(theme_id: int, evidence_id: int):
+    """Decline a suggested quote: it is not suggested for this theme again."""
+    session = get_session()
+    t = actions.get_theme(session, theme_id)
+    try:
+        ev = actions.decline_suggestion(session, t, evidence_id, current_user())
+    except actions.ActionError as exc:
+        return _fail(exc)
+    return _evidence_result(ev)
+
+
+@bp.route("/themes/<int:theme_id>/evidence/<int:evidence_id>/not-feedback", methods=["POST"])
+def not_feedback(theme_id: int, evidence_id: int):
+    """Say a quote (evidence or suggestion) is not feedback: it leaves every theme."""
+    session = get_session()
+    t = actions.get_theme(session, theme_id)
+    try:
+        ev = actions.not_feedback(session, t, evidence_id, current_user())
+    except actions.ActionError as exc:
+        return _fail(exc)
+    return _evidence_result(ev)
+
+
+@bp.route("/themes", methods=["POST"])
+def create_theme():
+    """Create a theme a person names: {"label", "lang": "en"|"fr", "examples": [...], "segment_ids": [...]}."""
+    session, body = get_session(), _body()
+    try:
+        t = actions.create_theme(session, body.get("label"), body.get("lang"), current_user(),
+                                 examples=body.get("examples"), segment_ids=body.get("segment_ids"))
+    except actions.ActionError as exc:
+        return _fail(exc)
+    session.commit()
+    return jsonify({"theme": theme_json(t)}), 201
+
+
+@bp.route("/themes/<int:theme_id>/examples", methods=["POST"])
+def add_examples(theme_id: int):
+    """Add example sentences to a theme: {"examples": ["…", "…"]}; the next theme pass learns from them."""
+    session = get_session()
+    t = actions.get_theme(session, theme_id)
+    try:
+        added = actions.add_examples(session, t, _body().get("examples"), current_user())
+    except actions.ActionError as exc:
+        return _fail(exc)
+    session.commit()
+    return jsonify({"theme": theme_json(t), "examples_added": len(added)})
+
+
+@bp.route("/themes/<int:theme_id>/name", methods=["POST"])
+def name_in(theme_id: int):
+    """Name a theme in one language: {"lang": "en"|"fr", "label": "…"}."""
+    session, body = get_session(), _body()
+    t = actions.get_theme(session, theme_id)
+    try:
+        actions.name_in(session, t, body.get("lang"), body.get("label"), current_user())
+    except actions.ActionError as exc:
+        return _fail(exc)
+    return _commit_theme(t)
+
+
+@bp.route("/themes/<int:theme_id>/evidence", methods=["POST"])
+def add_evidence(theme_id: int):
+    """File quotes under a theme, from wherever they were: {"segment_ids": [1, 2]}."""
+    session = get_session()
+    t = actions.get_theme(session, theme_id)
+    try:
+        added = actions.add_evidence(session, t, _body().get("segment_ids"), current_user())
+    except actions.ActionError as exc:
+        return _fail(exc)
+    session.commit()
+    return jsonify({"theme": theme_json(t), "added": added})
+
+
+@bp.route("/evidence/search")
+def search():
+    """Feedback quotes containing ?q= (at least 2 characters), newest first, 25 a page, at most 100 in all."""
+    session = get_session()
+    page = max(1, min(actions.parse_int(request.args.get("page")) or 1, 100))
+    result = queries.search_segments(session, request.args.get("q", ""), page)
+    cfg = settings()
+    return jsonify({"q": result.q, "page": result.page, "pages": result.pages, "total": result.total,
+                    "more": result.more, "results": [
+                        {"segment_id": h.segment_id, "text": h.text, "lang": h.lang, "occurred_at": _iso(h.occurred_at),
+                         "channel": h.channel, "account_name": h.account_name, "opportunity_name": h.opportunity_name,
+                         "url": queries.salesforce_url(cfg, None if h.source_object == "import"
+                                                       else (h.opportunity_id or h.source_id)),
+                         "theme": h.theme._asdict() if h.theme else None} for h in result.hits]})

@@ -17,7 +17,8 @@ bp = Blueprint("board", __name__)
 def rows_html(result: queries.Board) -> Markup:
     """The table rows, rendered once per distinct content and language (the key is the data itself)."""
     key = ("rows_html", str(get_locale()),
-           tuple((r.id, r.label, r.status, r.accounts, r.items, r.revenue, r.reason, tuple(r.spark)) for r in result.rows))
+           tuple((r.id, r.label, r.label_en, r.label_fr, r.suggestions, r.status, r.accounts, r.items, r.revenue,
+                  r.reason, tuple(r.spark)) for r in result.rows))
     return cached(key, lambda: Markup(render_template(
         "_board_rows.html", rows=result.rows, sparks={r.id: sparkline(r.spark) for r in result.rows})), lasting=True)
 

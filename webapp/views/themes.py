@@ -1,10 +1,16 @@
-"""Theme detail and curation: figures over time, deals, evidence, and the product owner's corrections."""
+"""Theme detail and curation: figures over time, deals, evidence, and the product owner's corrections.
+
+Every correction is also a label the next theme pass learns from (``jobs.learn``): accepting or declining a
+suggestion, "not feedback", example sentences, a theme a person creates. Each writes a curation event, which moves
+the data version, so the next page load (cached or not) shows it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import astuple
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import ngettext
 from flask_babel import get_locale, gettext as _
 from markupsafe import Markup
 
@@ -14,6 +20,7 @@ from webapp.cache import CSRF_SLOT, cached, cached_page
 from webapp.charts import bar_chart
 from webapp.db import get_session, settings
 from webapp.security import csrf_token, current_user, has_role
+from webapp.templating import reader_lang, theme_name
 
 bp = Blueprint("themes", __name__, url_prefix="/themes")
 
@@ -45,7 +52,13 @@ def detail_context(theme_id: int, page: int = 1) -> dict:
     chart = bar_chart([m["month"] for m in months], [m["items"] for m in months], [m["accounts"] for m in months])
     others = cached(("others", theme.id, v.themes), lambda: queries.other_themes(session, theme.id))
     sf_url = lambda rid: queries.salesforce_url(settings(), rid)  # noqa: E731
-    return {"theme": theme, "evidence": evidence, "evidence_total": total, "page": page,
+    # Suggestions and examples are a few rows on indexed theme_id, read fresh: a pass adds suggestions without
+    # always touching the theme row, and the page cache's data version covers what people do.
+    waiting, written = queries.taught_counts(session, theme.id)
+    suggested, suggested_total = queries.suggestions(session, theme.id, total=waiting)
+    examples, examples_total = queries.examples(session, theme.id, total=written)
+    return {"suggestions": suggested, "suggestions_total": suggested_total, "examples": examples,
+            "examples_total": examples_total,"theme": theme, "evidence": evidence, "evidence_total": total, "page": page,
             "evidence_html": evidence_html(theme, evidence, others, sf_url),
             # fragments keyed by their content: never stale
             "chart_html": cached(("chart_html", str(get_locale()), tuple(tuple(m.values()) for m in months)),
@@ -69,7 +82,7 @@ def _detail_page(theme_id: int, page: int):
     ctx = detail_context(theme_id, page)
     theme = ctx["theme"]
     if theme.status == "merged" and theme.merged_into_id:
-        flash(_("“%(label)s” was merged into this theme.", label=theme.label))
+        flash(_("“%(label)s” was merged into this theme.", label=theme_name(theme)))
         return redirect(url_for("themes.detail", theme_id=theme.merged_into_id))
     return render_template("theme.html", **ctx)
 
@@ -158,3 +171,108 @@ def pin_evidence(theme_id: int, evidence_id: int):
         return _evidence_done(theme_id, "", exc)
     session.commit()
     return _evidence_done(theme_id, _("Quote pinned.") if pinned else _("Quote unpinned."))
+
+
+# --------------------------------------------------------------------------------------------- learning
+def _fragments(theme_id: int, notice: str, error: actions.ActionError | None = None):
+    """htmx gets the section it targeted (suggestions or evidence) with the notice, and the other one swapped
+    out of band: accepting a suggestion moves a quote from one list to the other. A plain form is redirected."""
+    if request.headers.get("HX-Request") != "true":
+        if error is not None:
+            flash(str(error), "error")
+        else:
+            flash(notice)
+        anchor = "suggestions" if request.form.get("from") == "suggestions" else "evidence"
+        return redirect(url_for("themes.detail", theme_id=theme_id, _anchor=anchor))
+    if error is not None:
+        return render_template("_flash_inline.html", message=str(error), category="error"), 409
+    ctx = detail_context(theme_id)
+    target = request.headers.get("HX-Target")
+    return (render_template("_suggestions.html", notice=notice if target == "suggestions" else None,
+                            oob=target != "suggestions", **ctx)
+            + render_template("_evidence.html", notice=notice if target != "suggestions" else None,
+                              oob=target == "suggestions", **ctx))
+
+
+def _suggestion_act(theme_id: int, evidence_id: int, act, done: str):
+    session = get_session()
+    theme = actions.get_theme(session, theme_id)
+    try:
+        act(session, theme, evidence_id, current_user())
+    except actions.ActionError as exc:
+        session.rollback()
+        return _fragments(theme_id, "", exc)
+    session.commit()
+    return _fragments(theme_id, done)
+
+
+@bp.route("/<int:theme_id>/suggestions/<int:evidence_id>/accept", methods=["POST"])
+def accept_suggestion(theme_id: int, evidence_id: int):
+    """File a suggested quote under the theme: it becomes evidence and teaches the theme."""
+    return _suggestion_act(theme_id, evidence_id, actions.accept_suggestion, _("Suggestion accepted: the quote is now evidence."))
+
+
+@bp.route("/<int:theme_id>/suggestions/<int:evidence_id>/decline", methods=["POST"])
+def decline_suggestion(theme_id: int, evidence_id: int):
+    """Say a suggested quote is not about this theme; it is not suggested here again."""
+    return _suggestion_act(theme_id, evidence_id, actions.decline_suggestion,
+                           _("Suggestion declined: it will not be suggested for this theme again."))
+
+
+@bp.route("/<int:theme_id>/evidence/<int:evidence_id>/not-feedback", methods=["POST"])
+def not_feedback(theme_id: int, evidence_id: int):
+    """Say a quote is not feedback at all: it leaves every theme, and the theme pass learns what is not feedback."""
+    return _suggestion_act(theme_id, evidence_id, actions.not_feedback,
+                           _("Marked as not feedback: the quote left the theme."))
+
+
+@bp.route("/new")
+def new():
+    """The form for a theme a person names and describes with example sentences."""
+    return render_template("theme_new.html", form={"lang": reader_lang()}, error=None)
+
+
+@bp.route("/new", methods=["POST"], endpoint="create")
+def create():
+    """Create a theme from its name and example sentences; the next theme pass gathers its evidence."""
+    session = get_session()
+    try:
+        theme = actions.create_theme(session, request.form.get("label"), request.form.get("lang"), current_user(),
+                                     examples=request.form.get("examples", ""))
+    except actions.ActionError as exc:
+        session.rollback()
+        return render_template("theme_new.html", form=request.form, error=str(exc)), 400
+    session.commit()
+    flash(_("Theme created. The next theme pass will gather its evidence from the sentences you wrote."))
+    return redirect(url_for("themes.detail", theme_id=theme.id))
+
+
+@bp.route("/<int:theme_id>/examples", methods=["POST"])
+def add_examples(theme_id: int):
+    """Add sentences that say what the theme is about; the next theme pass learns from them."""
+    session = get_session()
+    theme = actions.get_theme(session, theme_id)
+    try:
+        added = actions.add_examples(session, theme, request.form.get("examples", ""), current_user())
+    except actions.ActionError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("themes.detail", theme_id=theme_id, _anchor="examples"))
+    session.commit()
+    flash(ngettext("%(num)s example sentence added: the next theme pass learns from it.",
+                   "%(num)s example sentences added: the next theme pass learns from them.", len(added)))
+    return redirect(url_for("themes.detail", theme_id=theme_id, _anchor="examples"))
+
+
+@bp.route("/<int:theme_id>/name", methods=["POST"])
+def name_in(theme_id: int):
+    """Give the theme its name in English or in French, as a person writes it (there is no machine translation)."""
+    session = get_session()
+    theme = actions.get_theme(session, theme_id)
+    try:
+        actions.name_in(session, theme, request.form.get("lang"), request.form.get("label"), current_user())
+    except actions.ActionError as exc:
+        session.rollback()
+        return _done(theme_id, "", exc)
+    session.commit()
+    return _done(theme_id, _("Name saved."))

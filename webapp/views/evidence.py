@@ -1,0 +1,76 @@
+"""Find quotes by their words across all feedback, then make a theme of the ones ticked or file them under one.
+
+A product owner who knows a subject the theme pass has not drawn ("SAML", "facture") finds its quotes here; both
+acts are labels the next pass learns from. Reading is a viewer's right; ticking and filing a product owner's.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, ngettext
+
+from webapp import actions, queries
+from webapp.db import get_session, settings
+from webapp.security import current_user
+from webapp.templating import reader_lang, theme_name
+
+bp = Blueprint("evidence", __name__, url_prefix="/evidence")
+
+
+def _page() -> int:
+    return max(1, min(actions.parse_int(request.values.get("page")) or 1, 100))
+
+
+@bp.route("/search")
+def search():
+    """Quotes whose words contain the search, newest first, with the theme each one is filed under."""
+    session = get_session()
+    q = request.args.get("q", "")
+    result = queries.search_segments(session, q, _page())
+    themes = sorted(queries.active_themes(session, limit=1000), key=lambda t: theme_name(t).casefold())
+    sf_url = lambda rid: queries.salesforce_url(settings(), rid)  # noqa: E731
+    return render_template("search.html", result=result, themes=themes, sf_url=sf_url, lang=reader_lang(),
+                           too_short=bool(q.strip()) and len(result.q) < queries.SEARCH_MIN_CHARS)
+
+
+def _back_to_search():
+    return redirect(url_for("evidence.search", q=request.form.get("q", ""), page=_page()))
+
+
+@bp.route("/make-theme", methods=["POST"])
+def make_theme():
+    """Make a theme of the ticked quotes, named by the person."""
+    session = get_session()
+    try:
+        theme = actions.create_theme(session, request.form.get("label"), request.form.get("lang"), current_user(),
+                                     segment_ids=request.form.getlist("segment_id"))
+    except actions.ActionError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return _back_to_search()
+    session.commit()
+    count = len(request.form.getlist("segment_id"))
+    flash(ngettext("Theme created from %(num)s quote. The next theme pass gathers more like it.",
+                   "Theme created from %(num)s quotes. The next theme pass gathers more like them.", count))
+    return redirect(url_for("themes.detail", theme_id=theme.id))
+
+
+@bp.route("/file", methods=["POST"])
+def file_under():
+    """File the ticked quotes under the theme chosen (moving them from where they were)."""
+    session = get_session()
+    theme_id = actions.parse_int(request.form.get("theme_id"))
+    try:
+        if theme_id is None:
+            raise actions.ActionError(_("Choose the theme to file the quotes under."))
+        theme = actions.get_theme(session, theme_id)
+        actions.add_evidence(session, theme, request.form.getlist("segment_id"), current_user())
+    except actions.ActionError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return _back_to_search()
+    session.commit()
+    count = len(set(request.form.getlist("segment_id")))
+    flash(ngettext("%(num)s quote filed under “%(theme)s”.", "%(num)s quotes filed under “%(theme)s”.", count,
+                   theme=theme_name(theme)))
+    return _back_to_search()
