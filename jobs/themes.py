@@ -76,7 +76,13 @@ def segment_new_items(session: Session, *, use_filter: bool = True) -> tuple[int
     answers, CLINC150's "set a timer") has no logistics to drop, and the cue rules would drop its requests.
     """
     has_segments = exists().where(FeedbackSegment.item_id == FeedbackItem.id)
-    query = (select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.lang, FeedbackItem.channel)
+    # A loss reason whose whole text is the opportunity's picklist value ("Product Gap") says which box was
+    # ticked, not why: it joins no theme (its free text would), so it cannot make a "product gap" theme.
+    picklist = (select(Opportunity.loss_reason).where(Opportunity.id == FeedbackItem.opportunity_id,
+                                                      FeedbackItem.source_object == "Opportunity")
+                .correlate(FeedbackItem).scalar_subquery())
+    query = (select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.lang, FeedbackItem.channel,
+                    picklist.label("picklist"))
              .where(~has_segments).order_by(FeedbackItem.id).limit(SEGMENT_BATCH))
     n_items = n_segs = 0
     last_id = 0
@@ -93,16 +99,18 @@ def segment_new_items(session: Session, *, use_filter: bool = True) -> tuple[int
 
 
 def _segment_rows(session: Session, rows: Sequence[Any], use_filter: bool) -> tuple[int, int]:
-    """Segment one batch of (id, text, lang, channel) items and insert their segments."""
+    """Segment one batch of (id, text, lang, channel, picklist value) items and insert their segments."""
     batch: list[dict[str, Any]] = []
     n_items = n_segs = 0
-    for item_id, text, lang, channel in rows:
+    for item_id, text, lang, channel, picklist in rows:
         segs = segment_text(text or "", channel)
         if segs:
             n_items += 1
+        bare = bool(picklist) and " ".join((text or "").split()).casefold() == " ".join(picklist.split()).casefold()
         for s in segs:
             batch.append({"item_id": item_id, "position": s.position, "text": s.text,
-                          "lang": detect_lang(s.text, lang), "is_feedback": s.is_feedback or not use_filter})
+                          "lang": detect_lang(s.text, lang),
+                          "is_feedback": (s.is_feedback or not use_filter) and not bare})
         if len(batch) >= 5000:
             session.execute(insert(FeedbackSegment), batch)
             n_segs += len(batch)

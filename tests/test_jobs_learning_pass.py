@@ -196,3 +196,28 @@ def test_a_cluster_whose_centre_reads_as_logistics_is_not_made_a_theme():
     centroid = lambda texts: embedder.encode(texts).mean(axis=0)  # noqa: E731
     flags = logistics_clusters(embedder, {}, [centroid(logistics), centroid(feedback)])
     assert flags.tolist() == [True, False]
+
+
+def test_a_loss_reason_that_is_only_its_picklist_value_joins_no_theme_but_its_free_text_does(session, settings):
+    from decimal import Decimal
+
+    from jobs.themes import segment_new_items
+    from retour.models import Opportunity
+
+    session.add_all([
+        Opportunity(id="006000000000001AAA", name="A", stage="Closed Lost", is_closed=True, amount=Decimal(1),
+                    loss_reason="Product Gap"),
+        Opportunity(id="006000000000002AAA", name="B", stage="Closed Lost", is_closed=True, amount=Decimal(1),
+                    loss_reason="Product Gap"),
+    ])
+    bare = item("Product Gap", opportunity_id="006000000000001AAA", channel="loss_reason")
+    bare.source_object = "Opportunity"
+    told = item("Product Gap. No SAML single sign-on for their Okta users", opportunity_id="006000000000002AAA",
+                channel="loss_reason")
+    told.source_object = "Opportunity"
+    session.add_all([bare, told])
+    session.flush()
+    segment_new_items(session)
+    segs = {(s.item_id, s.text): s.is_feedback for s in session.scalars(select(FeedbackSegment))}
+    assert segs[(bare.id, "Product Gap")] is False
+    assert any(ok for (iid, text), ok in segs.items() if iid == told.id and "SAML" in text)
