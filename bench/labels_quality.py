@@ -1,6 +1,7 @@
 """Label quality on the labelled sets: does a theme's label name its theme, and does it ever name a person?
 
     python bench/labels_quality.py [--eval-dir DIR] [--sets short,narrative,clinc] [--show default|all|none]
+                                   [--demo-org SCALE]
 
 Labelling is isolated from clustering: items are grouped by their gold theme (``none`` skipped) and each group is
 labelled from its members, as ``jobs.themes`` would label a theme. A member is an item's feedback segment nearest
@@ -12,11 +13,15 @@ Measures, per strategy of ``jobs.labels.theme_labels`` (keyphrase, central claus
 and without ``embed``) and for the former c-TF-IDF labeller (``labels_for``, one bilingual string):
 - named: the share of labels whose nearest gold theme name (``missing_sso`` embedded as "missing sso", same
   encoder, both sides centred per language like the members) is the label's own theme, per language and overall;
-- missing: themes and languages with members but no label;
+- missing: themes and languages with enough members for a label (``languages_named``) but no label;
 - names / picklist: labels that contain a demo-org user or account name (``Forbidden.names_in``) or are a bare
   value of a loss-reason picklist (``Forbidden.is_picklist``): both must be 0; "mentions" counts labels that
   merely contain a picklist value as a word ("Price per payslip"), for information.
 Then every set's labels beside the gold names, English and French side by side.
+
+``--demo-org 0.25`` adds the demo org's seeded texts (loss reasons, cases, task and event notes, grouped by their
+seeded theme; no server started): there the notes name the org's contacts and reps, and the forbidden names are
+that org's own users (the integration user aside), accounts and contacts.
 """
 
 from __future__ import annotations
@@ -80,6 +85,38 @@ class Encoder:
         return centre(self.raw(list(texts)), list(langs), self.means)
 
 
+def demo_org_set(scale: float) -> tuple[list[dict], Forbidden]:
+    """The seeded demo org's texts with their seeded theme, and its own names, read from the seeded file."""
+    import shutil
+    import tempfile
+
+    from connector.demo_org.schema import OBJECTS
+    from connector.demo_org.seed import INTEGRATION_USERNAME, ensure_seeded
+    from connector.demo_org.store import Store
+    from connector.demo_org.testing import shared_cache_dir
+
+    seeded, _seconds = ensure_seeded(shared_cache_dir(), scale, 7)
+    with tempfile.TemporaryDirectory(prefix="retour-labels-") as tmp:
+        copy = Path(tmp) / "org.sqlite"  # the store switches its file to WAL: never open the shared cache
+        shutil.copyfile(seeded, copy)
+        store = Store(copy)
+        try:
+            truth = dict(store.conn.execute("SELECT id, theme FROM _truth"))
+            rows = [{"id": r["Id"], "text": r[fld], "source": source, "label": truth.get(r["Id"], "none")}
+                    for obj, fld, source in (("Opportunity", "Loss_Reason_Detail__c", "loss_reason"),
+                                             ("Case", "Description", "case"), ("Task", "Description", "task_note"),
+                                             ("Event", "Description", "event_note"))
+                    for r in store.all_rows(OBJECTS[obj]) if (r.get(fld) or "").strip()]
+            names = {obj: [r["Name"] for r in store.all_rows(OBJECTS[obj])
+                           if r.get("Name") and r.get("Username") != INTEGRATION_USERNAME]
+                     for obj in ("User", "Account", "Contact")}
+        finally:
+            store.close()
+    forbidden = Forbidden.from_org(users=names["User"], accounts=names["Account"], contacts=names["Contact"],
+                                   picklist=LOSS_REASONS)
+    return rows, forbidden
+
+
 def load(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -131,7 +168,7 @@ def evaluate(named_labels: dict[str, dict[str, str | None]], members, enc: Encod
     out = {"en": [0, 0], "fr": [0, 0], "all": [0, 0], "missing": 0, "names": 0, "picklist": 0, "mentions": 0}
     values = [v for v in forbidden.picklist]
     for theme in themes:
-        present = {m.lang for m in members[theme]}
+        present = set(labels.languages_named(members[theme]))
         for lang, label in named_labels[theme].items():
             if label is None:
                 out["missing"] += lang in present
@@ -153,8 +190,7 @@ def _share(hit: int, n: int) -> str:
     return f"{hit / n:.2f} ({hit}/{n})" if n else "-"
 
 
-def run_set(name: str, path: Path, use_filter: bool, enc: Encoder, forbidden: Forbidden, show: str) -> None:
-    rows = load(path)
+def run_set(name: str, rows: list[dict], use_filter: bool, enc: Encoder, forbidden: Forbidden, show: str) -> None:
     started = time.perf_counter()
     members, centroids = members_by_theme(rows, enc, use_filter)
     named = names_capitalised_mid_sentence([m.text for ms in members.values() for m in ms], forbidden)
@@ -173,7 +209,7 @@ def run_set(name: str, path: Path, use_filter: bool, enc: Encoder, forbidden: Fo
     timings["baseline c-TF-IDF"] = time.perf_counter() - t0
     results["baseline c-TF-IDF"] = {t: {"both": base[t]} for t in members}
     n_members = sum(len(v) for v in members.values())
-    print(f"\n## {name} ({path.name}): {len(members)} gold themes, {n_members} members, "
+    print(f"\n## {name}: {len(members)} gold themes, {n_members} members, "
           f"prepared in {time.perf_counter() - started:.1f}s")
     print("| strategy | named en | named fr | named overall | missing | names | bare picklist | mentions | s |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -202,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sets", default=",".join(SETS), help="comma-separated: " + ", ".join(SETS))
     ap.add_argument("--show", choices=("default", "all", "none"), default="default",
                     help="labels printed beside the gold names: keyphrase+embed (the default) and the baseline, all, none")
+    ap.add_argument("--demo-org", type=float, default=0.0, metavar="SCALE",
+                    help="also label the demo org's seeded themes at this scale (0.25: ~3,000 texts)")
     args = ap.parse_args(argv)
     enc = Encoder()
     forbidden = demo_org_forbidden()
@@ -211,7 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             print(f"{path} is missing: skipped")
             continue
-        run_set(name, path, use_filter, enc, forbidden, args.show)
+        run_set(f"{name} ({file})", load(path), use_filter, enc, forbidden, args.show)
+    if args.demo_org:
+        rows, org_names = demo_org_set(args.demo_org)
+        run_set(f"demo org, scale {args.demo_org:g}", rows, True, enc, org_names, args.show)
     return 0
 
 
