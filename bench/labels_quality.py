@@ -84,6 +84,10 @@ class Encoder:
     def centred(self, texts, langs) -> np.ndarray:
         return centre(self.raw(list(texts)), list(langs), self.means)
 
+    def candidates(self, texts, langs) -> np.ndarray:
+        """What ``jobs.labels.centred_embedder`` gives ``theme_labels`` in production: views of the texts, centred."""
+        return self.centred([embedding_view(t) for t in texts], langs)
+
 
 def demo_org_set(scale: float) -> tuple[list[dict], Forbidden]:
     """The seeded demo org's texts with their seeded theme, and its own names, read from the seeded file."""
@@ -201,7 +205,8 @@ def run_set(name: str, rows: list[dict], use_filter: bool, enc: Encoder, forbidd
             tag = f"{strategy}{'+embed' if with_embed else ''}"
             t0 = time.perf_counter()
             got = theme_labels(members, forbidden=forbidden, strategy=strategy,
-                               embed=enc.centred if with_embed else None, centroids=centroids if with_embed else None)
+                               embed=enc.candidates if with_embed else None,
+                               centroids=centroids if with_embed else None)
             timings[tag] = time.perf_counter() - t0
             results[tag] = {t: {"en": got[t].en, "fr": got[t].fr} for t in members}
     t0 = time.perf_counter()

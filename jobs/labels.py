@@ -644,6 +644,17 @@ def _lang_members(members: Sequence[Member]) -> dict[str, list[str]]:
 Embed = Callable[[Sequence[str], Sequence[str]], np.ndarray]
 
 
+def centred_embedder(embedder, means: Mapping[str, np.ndarray]) -> Embed:
+    """``embed`` for ``theme_labels``: candidates read like segments (``embedding_view``) and centred with the
+    stored per-language means, in the space of the themes' centroids. ``embedder`` is a ``jobs.embed.Embedder``."""
+    from jobs.embed import centre, embedding_view, group_key
+
+    def embed(texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
+        return centre(embedder.encode([embedding_view(t) for t in texts]), [group_key(lg) for lg in langs], means)
+
+    return embed
+
+
 def theme_labels(members: Mapping[int, Sequence[Member]], *, forbidden: Forbidden = Forbidden(),
                  embed: Embed | None = None, centroids: Mapping[int, np.ndarray] | None = None,
                  only: Collection[int] | None = None, avoid: Collection[str] = (),

@@ -184,3 +184,21 @@ def test_a_french_label_is_not_an_english_phrase_cut_from_a_mixed_note():
                    _m("Invoice error : montant de la facture faux", "fr")]}
     label = theme_labels(members)[1].fr
     assert label and "facture" in label.lower() and label.lower() != "invoice error"
+
+
+def test_the_centred_embedder_reads_candidates_like_segments_in_the_stored_space():
+    from jobs.embed import centre
+    from jobs.labels import centred_embedder
+
+    class Letters:  # a toy encoder: what it reads decides where a text lands
+        dim = 3
+
+        def encode(self, texts):
+            rows = np.array([[t.lower().count("s"), t.lower().count("o"), 1.0] for t in texts], dtype=np.float32)
+            return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    means = {"en": np.array([0.0, 0.0, 0.5], dtype=np.float32), "fr": np.array([0.0, 0.3, 0.0], dtype=np.float32)}
+    got = centred_embedder(Letters(), means)(["She wants SSO", "pas de SSO"], ["en", "fr"])
+    # The speaker and the reporting verb are not read ("She wants SSO" lands where "SSO" does), and each language's
+    # stored mean comes off its own rows.
+    np.testing.assert_allclose(got, centre(Letters().encode(["SSO", "pas de SSO"]), ["en", "fr"], means), rtol=1e-6)
