@@ -103,21 +103,22 @@ propose proposent permet permettent
 """)
 # Words that frame a CRM sentence instead of naming its subject: a label never contains one, so they cut the
 # text into chunks. Source, as ``jobs.embed``'s frame: English and French subject pronouns, the buyer roles of a
-# B2B sale, reporting verbs, meeting and deal words, and the headers reps put before a reason.
+# B2B sale, reporting and perception verbs, meeting and deal words, and the headers reps put before a reason (the
+# ones that are never a subject: "Feedback:" and "Reason:" end at their colon, "peer feedback" is a subject).
 FRAME_WORDS = _words("""
 i he she we they il elle ils elles on nous je
 customer customers client clients cliente clientes prospect prospects buyer buyers acheteur acheteurs
 cfo ceo cio cto coo ciso cso dpo daf drh dsi rssi pdg
 said tell tells told ask asks asked want wants wanted need needs needed mentioned mentions explained explains
 raised flagged feels felt thinks insisted insists complained complains confirmed confirms claims claimed
-argued argues hopes wishes would-like
+argued argues hopes wishes noticed heard learned learnt realised realized discovered admitted replied answered
+added stressed warned reminded repeated
 dit disent disait demande demandent demandé demandée demandait veut veulent voulait voudrait voudraient
 souhaite souhaitent souhaitait aimerait aimeraient besoin signalé signale remonté remonte trouve trouvent
 trouvait estime estiment pense pensent explique expliqué confirme confirmé insiste insisté regrette regrettent
-reproche reprochent râle râlent
+reproche reprochent râle râlent remarqué appris compris admis ajouté souligné précisé indiqué avoué entendu répété
 demo démo call calls called meeting meetings réunion rdv visio appel lost perdu perdue perdus deal deals
-opportunity opportunité opp won gagné closed ok okay
-reason raison motif feedback verbatim quote citation objection objections blocker blockers
+opportunity opportunité opp won gagné closed ok okay verbatim citation objection objections blocker blockers
 """)
 # Subordinators and relatives start another clause: a label does not run across one.
 CLAUSE_WORDS = _words("""
@@ -411,10 +412,19 @@ def _phrase_inside(tok: _Tok | None) -> bool:
                 or _elided(tok))
 
 
+def _french_infinitive(tok: _Tok) -> bool:
+    """"Tourner", "intégrer": -er, a French word and not an English one ("dossier", "manager", "leader" are not)."""
+    f = tok.fold
+    if len(f) <= 4 or not f.endswith("er") or f.endswith("ier"):
+        return False
+    counts = _frequencies()
+    return f in counts["fr"] and f not in counts["en"]
+
+
 def _can_start(chunk: _Chunk, i: int) -> bool:
     tok = chunk.toks[i]
     f = tok.fold
-    if not (f in LEADS or not (f in FUNCTION_WORDS or f in VERBS or _elided(tok))):
+    if not (f in LEADS or not (f in FUNCTION_WORDS or f in VERBS or _elided(tok) or _french_infinitive(tok))):
         return False
     if f in LEADS:
         after = [t for t in chunk.toks[i + 1:i + 3] if t.fold not in ("de", "d'")][:1]

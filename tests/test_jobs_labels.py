@@ -202,3 +202,18 @@ def test_the_centred_embedder_reads_candidates_like_segments_in_the_stored_space
     # The speaker and the reporting verb are not read ("She wants SSO" lands where "SSO" does), and each language's
     # stored mean comes off its own rows.
     np.testing.assert_allclose(got, centre(Letters().encode(["SSO", "pas de SSO"]), ["en", "fr"], means), rtol=1e-6)
+
+
+@pytest.mark.parametrize("texts, lang, never_first, never_last", [
+    (["price too high compared to Pipedrive", "the price is too high compared to Sellsy",
+      "price too high compared to the market"], "en", {"high", "compared", "to"}, {"compared", "to", "the"}),
+    (["ils sortent d'un projet SIRH raté", "ils sortent d'un projet SIRH de 18 mois",
+      "elle ne relance pas de projet SIRH"], "fr", {"sortent", "relance", "d'un", "de"}, {"de", "d'un", "raté"}),
+    (["they noticed the mobile app crashes on Android", "noticed the mobile app crashes on older Android",
+      "she said the mobile app crashes on Android"], "en", {"noticed", "said", "the", "app"}, {"on", "the"}),
+])
+def test_a_label_starts_and_ends_where_a_person_would_cut(texts, lang, never_first, never_last):
+    label = getattr(theme_labels({1: [_m(t, lang) for t in texts]})[1], lang)
+    assert label, texts
+    words = label.lower().split()
+    assert words[0] not in never_first and words[-1] not in never_last, label
