@@ -96,12 +96,14 @@ def details(value: dict[str, Any]) -> str:
     Ids, counts and thresholds stay in the log's data (and the API): they are codes, not words for people. The
     text is autoescaped by Jinja like any CRM-derived text.
     """
+    translations = get_translations()
+    quoted = lambda text: translations.gettext("“%(text)s”") % {"text": text}  # noqa: E731 (« » in French)
     parts = []
     old, new = value.get("old"), value.get("new")
     if new:
-        parts.append(f"“{old}” → “{new}”" if old else f"“{new}”")
+        parts.append(f"{quoted(old)} → {quoted(new)}" if old else quoted(new))
     if value.get("label") and not new:
-        parts.append(f"“{value['label']}”")
+        parts.append(quoted(value["label"]))
     if value.get("lang") in LANG:
         parts.append(str(LANG[value["lang"]]))
     return ", ".join(parts)[:300]

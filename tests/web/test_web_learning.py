@@ -162,6 +162,8 @@ def test_a_theme_from_a_name_and_example_sentences_opens_saying_the_next_pass_ga
     assert "No evidence yet: the next theme pass will gather it from the example sentences below." in page
     assert "Example sentences (2)" in page and "They need SAML single sign-on" in page
     assert "created the theme" in page and "product_owner@example.com" in page
+    board = _text(auth.client.get("/").text)
+    assert "Authentification SAML" in board and "Figures come with the next theme pass." in board
 
 
 def test_a_new_theme_without_sentences_is_refused_and_keeps_what_was_typed(auth, session, users):
@@ -304,6 +306,8 @@ def test_naming_a_theme_in_the_readers_language_shows_at_once(auth, factory, ses
     assert ">Slow exports</a>" in auth.client.get("/").text
     _french(auth)
     assert ">Exports lents</a>" in auth.client.get("/").text  # no French name: the theme's label
+    log = _text(auth.client.get(f"/themes/{made.theme.id}").text)
+    assert "a nommé le thème dans une langue « Slow exports », anglais" in log  # in words, no ids
     session.expire_all()
     assert (session.get(Theme, made.theme.id).label_en, session.get(Theme, made.theme.id).label) == (
         "Slow exports", "Exports lents")
