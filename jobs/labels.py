@@ -21,9 +21,9 @@ How a label is found (``theme_labels``):
 
 Measured (``bench/labels_quality.py``: items grouped by gold theme; the share of labels whose nearest gold theme
 name by embedding is their own theme; short / narrative / CLINC150 / demo org at scale 0.25), December 2026:
-keyphrase with embed .96 / .62 / .66 / .85; the most central clause shortened ("central") with embed .96 / .62 /
+keyphrase with embed .96 / .67 / .65 / .85; the most central clause shortened ("central") with embed .96 / .67 /
 .67 / .81 but more themes left unnamed on CLINC150 (23 against 6); without an embedder .67 / .33 / .52 / .62 and
-.79 / .42 / .58 / .77; the former c-TF-IDF pairs 1.00 / .50 / .70 / .77 (keyword pairs match keyword-like gold
+.79 / .38 / .58 / .77; the former c-TF-IDF pairs 1.00 / .50 / .70 / .77 (keyword pairs match keyword-like gold
 names, and read as noise). No label held an org name or a bare picklist value on any set.
 
 Labels are named once, when the theme is created; recomputed labels drift from night to night, so a later
