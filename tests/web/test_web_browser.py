@@ -163,7 +163,7 @@ def test_hostile_crm_text_never_executes_in_the_browser(live, committed, page):
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     _login(page, base, "admin")
     theme_id = next(iter(seeded.themes.values()))
-    for url in ("/", "/?q=script", f"/themes/{theme_id}", f"/api/v1/themes/{theme_id}"):
+    for url in ("/", "/?q=script", f"/themes/{theme_id}", f"/api/v1/themes/{theme_id}", "/evidence/search?q=pwned"):
         page.goto(base + url)
         page.wait_for_load_state("load")
         page.wait_for_timeout(150)

@@ -328,6 +328,36 @@ def test_proposals_name_the_themes_in_the_readers_language(auth, factory, sessio
     assert "Fusionner dans « Exports lents »" in text
 
 
+# --------------------------------------------------------------------------------------------- page cache
+def test_every_new_act_shows_on_the_next_page_load_with_the_page_cache_on(auth, factory, session, app):
+    """Each act writes a curation event, which moves the data version the cached pages are keyed by."""
+    app.config["RETOUR_CACHE_SECONDS"] = 60
+    made = factory.theme("Slow exports", items=2, texts=["Exports crawl", "Export hangs"])
+    declined, noise = factory.suggest(made.theme, "Coffee is cold"), factory.suggest(made.theme, "Lunch at noon")
+    loose = factory.quote("Invoices arrive twice")
+    session.commit()
+    auth.login("product_owner")
+    page = f"/themes/{made.theme.id}"
+
+    def then(url: str, act, *expected: str, gone: str = "") -> None:
+        auth.client.get(url)  # cached before the act
+        act()
+        html = _text(auth.client.get(url).text)
+        assert all(e in html for e in expected), (expected, html[-2000:])
+        assert not gone or gone not in html, gone
+
+    then(page, lambda: auth.post(f"{page}/suggestions/{declined.id}/decline"), "Suggestions (1)", gone="Coffee is cold")
+    then(page, lambda: auth.post(f"{page}/evidence/{noise.id}/not-feedback"), "Evidence (2)", gone="Lunch at noon")
+    then(page, lambda: auth.post(f"{page}/evidence/{made.evidence[0].id}/not-feedback"), "Evidence (1)")
+    then(page, lambda: auth.post(f"{page}/examples", {"examples": "Exports time out"}), "Example sentences (1)")
+    then("/", lambda: auth.post("/themes/new", {"label": "Double invoices", "lang": "en", "examples": "Billed twice"}),
+         "Double invoices")
+    then("/", lambda: auth.post("/evidence/make-theme", {"label": "Invoices", "lang": "en",
+                                                         "segment_id": [str(loose.id)]}), "Invoices")
+    then(page, lambda: auth.post("/evidence/file", {"theme_id": str(made.theme.id), "segment_id": [str(loose.id)]}),
+         "Evidence (2)", "Invoices arrive twice")
+
+
 # --------------------------------------------------------------------------------------------- French
 def test_the_new_pages_read_in_french(auth, factory, session):
     made = factory.theme("Exports lents", items=1, lang="fr")
