@@ -99,8 +99,10 @@ def test_declining_a_suggestion_without_htmx_rejects_it_and_redirects_to_the_sug
     session.expire_all()
     assert session.get(ThemeEvidence, drop.id).state == "rejected"
     assert session.get(ThemeEvidence, keep.id).state == "suggested"
+    # Someone answered first: htmx swaps no 4xx, so the answer is the lists as they are now, with the reason.
     again = _hx(auth, f"/themes/{made.theme.id}/suggestions/{drop.id}/accept", "suggestions")
-    assert again.status_code == 409 and "no longer a suggestion" in again.text
+    assert again.status_code == 200 and 'class="flash error" role="alert">This quote is no longer a suggestion' in again.text
+    assert "Suggestions (1)" in _text(again.text) and "The coffee machine is broken" not in again.text
 
 
 def test_a_viewer_reads_suggestions_without_buttons(auth, factory, session):

@@ -176,7 +176,9 @@ def pin_evidence(theme_id: int, evidence_id: int):
 # --------------------------------------------------------------------------------------------- learning
 def _fragments(theme_id: int, notice: str, error: actions.ActionError | None = None):
     """htmx gets the section it targeted (suggestions or evidence) with the notice, and the other one swapped
-    out of band: accepting a suggestion moves a quote from one list to the other. A plain form is redirected."""
+    out of band: accepting a suggestion moves a quote from one list to the other. A refusal (someone answered
+    first) comes back the same way, as an error notice over the lists as they are now: htmx swaps no 4xx
+    answer, so a 409 would leave the person clicking a button that can no longer work. A plain form is redirected."""
     if request.headers.get("HX-Request") != "true":
         if error is not None:
             flash(str(error), "error")
@@ -184,14 +186,12 @@ def _fragments(theme_id: int, notice: str, error: actions.ActionError | None = N
             flash(notice)
         anchor = "suggestions" if request.form.get("from") == "suggestions" else "evidence"
         return redirect(url_for("themes.detail", theme_id=theme_id, _anchor=anchor))
-    if error is not None:
-        return render_template("_flash_inline.html", message=str(error), category="error"), 409
     ctx = detail_context(theme_id)
-    target = request.headers.get("HX-Target")
-    return (render_template("_suggestions.html", notice=notice if target == "suggestions" else None,
-                            oob=target != "suggestions", **ctx)
-            + render_template("_evidence.html", notice=notice if target != "suggestions" else None,
-                              oob=target == "suggestions", **ctx))
+    on_suggestions = request.headers.get("HX-Target") == "suggestions"
+    said = {"notice": str(error) if error is not None else notice, "notice_class": "error" if error else ""}
+    none = {"notice": None, "notice_class": ""}
+    return (render_template("_suggestions.html", oob=not on_suggestions, **(said if on_suggestions else none), **ctx)
+            + render_template("_evidence.html", oob=on_suggestions, **(none if on_suggestions else said), **ctx))
 
 
 def _suggestion_act(theme_id: int, evidence_id: int, act, done: str):
