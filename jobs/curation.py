@@ -78,15 +78,27 @@ def _close_proposals(session: Session, theme_ids: Sequence[int], kinds: Sequence
             p.status = status
 
 
-def rename(session: Session, theme: Theme, label: str, user: Any) -> Theme:
-    """Give a theme the name a person chose; pending rename proposals are answered by it."""
+def rename(session: Session, theme: Theme, label: str, user: Any, lang: str | None = None) -> Theme:
+    """Give a theme the name a person chose; pending rename proposals are answered by it.
+
+    The name is also the theme's name in ``lang`` ("en" / "fr"; by default the language whose name it replaces,
+    else the language it reads as), so a reader of that language sees it.
+    """
     label = " ".join((label or "").split())
     if not label:
         raise CurationError("a theme label cannot be empty.")
     if len(label) > MAX_LABEL:
         raise CurationError(f"a theme label is at most {MAX_LABEL} characters (got {len(label)}).")
+    if lang is not None and lang not in ("en", "fr"):
+        raise CurationError("a theme is named in English (en) or French (fr).")
     old = theme.label
+    if lang is None:
+        from jobs.embed import detect_lang
+
+        lang = next((lg for lg in ("en", "fr") if getattr(theme, f"label_{lg}") == old and old), None) \
+            or detect_lang(label)
     theme.label = label
+    setattr(theme, f"label_{lang}", label)
     theme.origin = "person"
     if theme.proposed_label is not None:
         accepted = theme.proposed_label == label

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
@@ -30,11 +30,13 @@ from jobs.embed import (GROUP_MIN, NOTE_VIEW_CHARS, Embedder, centre, detect_lan
 from jobs.segment import classify, segment_text
 from retour.config import Settings
 from retour.models import (
+    Account,
     AppSetting,
     Decision,
     FeedbackItem,
     FeedbackSegment,
     Opportunity,
+    SalesforceUser,
     Theme,
     ThemeEvidence,
     ThemeExample,
@@ -513,25 +515,67 @@ def _centroid(theme: Theme) -> np.ndarray | None:
     return np.frombuffer(theme.centroid, dtype=np.float32) if theme.centroid else None
 
 
-def _label_contrast(session: Session, exclude: set[int]) -> dict[int, list[tuple[str, str]]]:
-    """A bounded sample of members' (text, lang) for every active theme: the background labels contrast with.
+def _label_contrast(session: Session, exclude: set[int]) -> dict[int, list[labels.Member]]:
+    """A bounded sample of members for every active theme: the background labels contrast with.
 
     The best ``LABEL_SAMPLE`` members per theme, picked in the database (window function) so the cost does
     not grow with the corpus.
     """
     rank = func.row_number().over(partition_by=ThemeEvidence.theme_id,
                                   order_by=(ThemeEvidence.similarity.desc(), ThemeEvidence.id)).label("rank")
-    ranked = (select(ThemeEvidence.theme_id, FeedbackSegment.text, FeedbackSegment.lang, rank)
+    ranked = (select(ThemeEvidence.theme_id, FeedbackSegment.text, FeedbackSegment.lang, ThemeEvidence.similarity,
+                     rank)
               .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
               .join(Theme, Theme.id == ThemeEvidence.theme_id)
               .where(Theme.status.in_(ACTIVE), ThemeEvidence.state == "active")).subquery()
-    rows = session.execute(select(ranked.c.theme_id, ranked.c.text, ranked.c.lang)
-                           .where(ranked.c.rank <= LABEL_SAMPLE)).all()
-    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for tid, text, lang in rows:
+    rows = session.execute(select(ranked.c.theme_id, ranked.c.text, ranked.c.lang, ranked.c.similarity)
+                           .where(ranked.c.rank <= LABEL_SAMPLE).order_by(ranked.c.theme_id, ranked.c.rank)).all()
+    out: dict[int, list[labels.Member]] = defaultdict(list)
+    for tid, text, lang, sim in rows:
         if tid not in exclude:
-            out[tid].append((text, lang))
+            out[tid].append(labels.Member(text, lang, float(sim or 0.0)))
     return out
+
+
+def org_forbidden(session: Session) -> labels.Forbidden:
+    """What a theme label may never say in this org: its users', accounts' names and its loss-reason values.
+
+    Retour's own integration user is left out: its name is made of ordinary words ("Retour Integration") that
+    would forbid "integration" wherever a member capitalises it.
+    """
+    users = [n for n in session.scalars(select(SalesforceUser.name)) if n and "retour" not in n.lower()]
+    accounts = [n for n in session.scalars(select(Account.name)) if n]
+    picklist = [v for v in session.scalars(select(Opportunity.loss_reason).distinct()) if v]
+    return labels.Forbidden.from_org(users=users, accounts=accounts, picklist=picklist)
+
+
+def _name(session: Session, embedder: Embedder, means, new: dict[int, list[labels.Member]],
+          centroids: dict[int, np.ndarray]) -> dict[int, labels.ThemeLabel]:
+    """Labels for ``new`` themes (keys may be negative, for clusters not yet saved), contrasted with every active one.
+
+    A short phrase from the members' own words, in each language their evidence is written in, never an org
+    name, a bare picklist value or a logistics phrase (``jobs.labels.theme_labels``).
+    """
+    if not new:
+        return {}
+    active = _active_themes(session)
+    background = _label_contrast(session, exclude=set(new))
+    cents = {t.id: _centroid(t) for t in active if t.centroid and t.embedding_model == embedder.name}
+    cents.update(centroids)
+    avoid = [lab for t in active if t.id not in new for lab in (t.label_en, t.label_fr, t.label) if lab]
+    return labels.theme_labels({**background, **new}, forbidden=org_forbidden(session),
+                               embed=labels.centred_embedder(embedder, means or {}), centroids=cents,
+                               only=set(new), avoid=avoid)
+
+
+def _display_label(name: labels.ThemeLabel, members: Sequence[labels.Member], quote: str | None) -> str:
+    """The one name shown when the reader's language has none: the name in the language most members use."""
+    langs = Counter(m.lang for m in members)
+    order = sorted(("en", "fr"), key=lambda lg: -langs.get(lg, 0))
+    for lg in order:
+        if getattr(name, lg):
+            return getattr(name, lg)
+    return labels.quote_label(quote) if quote else labels.UNTITLED
 
 
 def _quotes(meta: Sequence[tuple[int, int, str, str]], vecs: np.ndarray, centroid: np.ndarray) -> list[dict[str, Any]]:
@@ -551,21 +595,28 @@ def _quotes(meta: Sequence[tuple[int, int, str, str]], vecs: np.ndarray, centroi
             for j in labels.representatives(vecs[pool], centroid, k=3, texts=texts)]
 
 
-def _new_theme(session: Session, label: str, meta, vecs: np.ndarray, sims: np.ndarray, embedder: Embedder,
-               now: dt.datetime) -> Theme:
+def _new_theme(session: Session, name: labels.ThemeLabel, meta, vecs: np.ndarray, sims: np.ndarray,
+               embedder: Embedder, now: dt.datetime) -> Theme:
     cent = discovery.centroid_of(vecs)
     quotes = _quotes(meta, vecs, cent)
-    if label == labels.UNTITLED and quotes:
-        label = labels.quote_label(quotes[0]["text"])
-    theme = Theme(label=label, title_quote=quotes[0]["text"] if quotes else None, status="emerging",
-                  centroid=to_bytes(cent), embedding_model=embedder.name, created_at=now,
-                  metrics={"members": len(meta), "quotes": quotes, "label_terms": label})
+    members = [labels.Member(m[3], m[2], float(sm)) for m, sm in zip(meta, sims)]
+    label = _display_label(name, members, quotes[0]["text"] if quotes else None)
+    theme = Theme(label=label, label_en=name.en, label_fr=name.fr, title_quote=quotes[0]["text"] if quotes else None,
+                  status="emerging", centroid=to_bytes(cent), embedding_model=embedder.name, created_at=now,
+                  metrics={"members": len(meta), "quotes": quotes})
     session.add(theme)
     session.flush()
     session.execute(insert(ThemeEvidence), [
         {"theme_id": theme.id, "segment_id": m[0], "similarity": float(s), "state": "active", "origin": "auto",
          "pinned": False, "created_at": now} for m, s in zip(meta, sims)])
     return theme
+
+
+def _cluster_members(meta, X: np.ndarray, cl: np.ndarray, centroid: np.ndarray) -> list[labels.Member]:
+    """A new cluster's members as the labeller reads them: best first, at most ``labels.MEMBERS_READ``."""
+    sims = X[cl] @ centroid
+    order = np.argsort(-sims, kind="stable")[:labels.MEMBERS_READ]
+    return [labels.Member(meta[cl[i]][3], meta[cl[i]][2], float(sims[i])) for i in order]
 
 
 def logistics_clusters(embedder: Embedder, means, centroids: Sequence[np.ndarray]) -> np.ndarray:
@@ -599,10 +650,9 @@ def _create_themes_from_pool(session: Session, meta, X: np.ndarray, threshold: f
                                   [c for c, lg in zip(result.centroids, logistics) if not lg])
     if not result.clusters:
         return []
-    background = _label_contrast(session, exclude=set())
-    members = {-(k + 1): [(meta[i][3], meta[i][2]) for i in cl[:LABEL_SAMPLE * 4]]
-               for k, cl in enumerate(result.clusters)}
-    names = labels.labels_for({**background, **members})
+    names = _name(session, embedder, means, {-(k + 1): _cluster_members(meta, X, cl, result.centroids[k])
+                                             for k, cl in enumerate(result.clusters)},
+                  {-(k + 1): c for k, c in enumerate(result.centroids)})
     created = []
     for k, cl in enumerate(result.clusters):
         sims = X[cl] @ result.centroids[k]
@@ -615,8 +665,12 @@ def _update_touched(session: Session, themes: dict[int, Theme], gains: _Gains, e
     if not gains:
         return 0
     renames = 0
-    background = _label_contrast(session, exclude=set())
-    computed = labels.labels_for(background) if background else {}
+    # Only themes a pass discovered get rename proposals; a person's name is theirs.
+    proposable = [tid for tid in gains.themes() if themes[tid].origin != "person" and themes[tid].status in ACTIVE]
+    computed: dict[int, labels.ThemeLabel] = {}
+    if proposable:
+        background = _label_contrast(session, exclude=set())
+        computed = _name(session, embedder, means, {tid: background.get(tid, []) for tid in proposable}, {})
     for tid in gains.themes():
         theme = themes[tid]
         old = _centroid(theme)
@@ -635,10 +689,16 @@ def _update_touched(session: Session, themes: dict[int, Theme], gains: _Gains, e
         # The title quote is the typical sentence of the theme as it stands; it is a quote, not a name.
         if quotes:
             theme.title_quote = quotes[0]["text"]
-        label = computed.get(tid)
-        if theme.origin != "person" and label and _drifted(theme.label, label) and label != theme.proposed_label:
+        name = computed.get(tid)
+        if name is None:
+            continue
+        label = next((getattr(name, lg) for lg in ("en", "fr")
+                      if getattr(name, lg) and getattr(theme, f"label_{lg}") == theme.label), None) \
+            or name.en or name.fr
+        if label and _drifted(theme.label, label) and label != theme.proposed_label:
             theme.proposed_label = label
-            _propose(session, "rename", theme.id, None, {"label": label, "current": theme.label})
+            _propose(session, "rename", theme.id, None, {"label": label, "current": theme.label,
+                                                         "label_en": name.en, "label_fr": name.fr})
             renames += 1
     return renames
 
@@ -990,10 +1050,10 @@ def _rebuild(session: Session, settings: Settings, embedder: Embedder, means, th
     session.flush()
     created = []
     if unmatched_clusters:
-        background = _label_contrast(session, exclude=set())
-        members = {-(k + 1): [(meta[i][3], meta[i][2]) for i in result.clusters[k][:LABEL_SAMPLE * 4]]
-                   for k in unmatched_clusters}
-        names = labels.labels_for({**background, **members})
+        names = _name(session, embedder, means,
+                      {-(k + 1): _cluster_members(meta, X, result.clusters[k], result.centroids[k])
+                       for k in unmatched_clusters},
+                      {-(k + 1): result.centroids[k] for k in unmatched_clusters})
         for k in unmatched_clusters:
             cl = result.clusters[k]
             created.append(_new_theme(session, names[-(k + 1)], [meta[i] for i in cl], X[cl],

@@ -221,3 +221,20 @@ def test_a_loss_reason_that_is_only_its_picklist_value_joins_no_theme_but_its_fr
     segs = {(s.item_id, s.text): s.is_feedback for s in session.scalars(select(FeedbackSegment))}
     assert segs[(bare.id, "Product Gap")] is False
     assert any(ok for (iid, text), ok in segs.items() if iid == told.id and "SAML" in text)
+
+
+def test_a_discovered_theme_is_named_in_each_language_of_its_evidence_and_never_after_the_org(session, settings):
+    from retour.models import Account, SalesforceUser
+
+    session.add_all([SalesforceUser(id="005000000000001AAA", name="Camille Okonkwo"),
+                     Account(id="001000000000001AAA", name="Fjordhandel Oy")])
+    sso = [f"Camille Okonkwo: Fjordhandel Oy needs SAML single sign-on with Okta ({n})" for n in range(4)]
+    sso_fr = [f"Camille Okonkwo : Fjordhandel Oy exige le SSO SAML avec Okta ({n})" for n in range(3)]
+    session.add_all([item(t) for t in sso] + [item(t, lang="fr") for t in sso_fr] + [item(t) for t in PRICE])
+    session.flush()
+    _pass(session, settings)
+    theme = _theme_with(session, sso[0])
+    assert theme is not None and theme.label_en and theme.label_fr
+    for label in (theme.label, theme.label_en, theme.label_fr):
+        assert "camille" not in label.lower() and "okonkwo" not in label.lower() and "fjordhandel" not in label.lower()
+        assert 2 <= len(label.split()) <= 7, label
