@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 from sqlalchemy import insert, select
 
 from jobs.embed import Embedder, get_embedder
+from jobs.jsonl import records
 from jobs.seeds import Seed, apply_seeds, item_ids_by_source
 from retour.config import Settings
 from retour.db import make_engine, session_factory, session_scope
@@ -35,21 +35,14 @@ class SampleError(ValueError):
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     rows = []
     seen: set[str] = set()
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SampleError(f"{path}:{n}: not valid JSON ({exc.msg}).") from None
-            if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("text"), str):
-                raise SampleError(f"{path}:{n}: each line needs an \"id\" and a \"text\" string.")
-            rid = str(row["id"])
-            if rid in seen:
-                raise SampleError(f"{path}:{n}: id {rid!r} appears twice.")
-            seen.add(rid)
-            rows.append(row)
+    for n, row in records(path, SampleError):
+        if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("text"), str):
+            raise SampleError(f"{path}:{n}: each line needs an \"id\" and a \"text\" string.")
+        rid = str(row["id"])
+        if rid in seen:
+            raise SampleError(f"{path}:{n}: id {rid!r} appears twice.")
+        seen.add(rid)
+        rows.append(row)
     return rows
 
 

@@ -11,7 +11,6 @@ desk, so the file path and the desk cannot drift apart.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from jobs import curation, learn
 from jobs.embed import Embedder
+from jobs.jsonl import records
 from retour.models import FeedbackItem, FeedbackSegment, Theme
 
 MAX_NAME = curation.MAX_LABEL
@@ -45,34 +45,21 @@ def read_seeds(path: Path, known_ids: Iterable[str] | None = None) -> list[Seed]
     known = set(known_ids) if known_ids is not None else None
     seeds: list[Seed] = []
     seen: set[str] = set()
-    try:
-        fh = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise SeedError(f"{path}: cannot be read ({exc.strerror}).") from None
-    with fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SeedError(f"{path}:{n}: not valid JSON ({exc.msg}).") from None
-            except UnicodeDecodeError:
-                raise SeedError(f"{path}:{n}: not UTF-8 text.") from None
-            if not isinstance(row, dict) or "id" not in row or "theme" not in row:
-                raise SeedError(f'{path}:{n}: each line needs "id" and "theme" (a name, or null for not feedback).')
-            theme = row["theme"]
-            if theme is not None and (not isinstance(theme, str) or not theme.strip()):
-                raise SeedError(f'{path}:{n}: "theme" must be a non-empty name or null.')
-            if theme is not None and len(" ".join(theme.split())) > MAX_NAME:
-                raise SeedError(f'{path}:{n}: a theme name is at most {MAX_NAME} characters.')
-            item = str(row["id"])
-            if item in seen:
-                raise SeedError(f"{path}:{n}: id {item!r} is seeded twice.")
-            if known is not None and item not in known:
-                raise SeedError(f"{path}:{n}: id {item!r} is not in the file being discovered.")
-            seen.add(item)
-            seeds.append(Seed(item, " ".join(theme.split()) if theme is not None else None))
+    for n, row in records(path, SeedError):
+        if not isinstance(row, dict) or "id" not in row or "theme" not in row:
+            raise SeedError(f'{path}:{n}: each line needs "id" and "theme" (a name, or null for not feedback).')
+        theme = row["theme"]
+        if theme is not None and (not isinstance(theme, str) or not theme.strip()):
+            raise SeedError(f'{path}:{n}: "theme" must be a non-empty name or null.')
+        if theme is not None and len(" ".join(theme.split())) > MAX_NAME:
+            raise SeedError(f'{path}:{n}: a theme name is at most {MAX_NAME} characters.')
+        item = str(row["id"])
+        if item in seen:
+            raise SeedError(f"{path}:{n}: id {item!r} is seeded twice.")
+        if known is not None and item not in known:
+            raise SeedError(f"{path}:{n}: id {item!r} is not in the file being discovered.")
+        seen.add(item)
+        seeds.append(Seed(item, " ".join(theme.split()) if theme is not None else None))
     return seeds
 
 

@@ -71,6 +71,18 @@ class ThemePassError(RuntimeError):
 
 
 # --------------------------------------------------------------------------------------------- steps
+def _by_id(session: Session, query: Any, id_column: Any) -> Iterator[list[Any]]:
+    """The rows of ``query`` (ordered by ``id_column``, with a LIMIT) a batch at a time, by id (keyset paging).
+
+    Each batch is read after the previous one was written: rows the caller changed so they no longer match are
+    simply not seen again, and memory holds one batch whatever the table's size.
+    """
+    last_id = 0
+    while rows := session.execute(query.where(id_column > last_id)).all():
+        last_id = rows[-1].id
+        yield rows
+
+
 def segment_new_items(session: Session, *, use_filter: bool = True) -> tuple[int, int]:
     """Cut every FeedbackItem that has no segments yet (new, or its text changed) into segments.
 
@@ -87,13 +99,8 @@ def segment_new_items(session: Session, *, use_filter: bool = True) -> tuple[int
                     picklist.label("picklist"))
              .where(~has_segments).order_by(FeedbackItem.id).limit(SEGMENT_BATCH))
     n_items = n_segs = 0
-    last_id = 0
-    while True:
-        # Items without segments, a batch at a time by id: a first pass over 300,000 notes holds one batch.
-        rows = session.execute(query.where(FeedbackItem.id > last_id)).all()
-        if not rows:
-            break
-        last_id = rows[-1].id
+    # Items without segments, a batch at a time: a first pass over 300,000 notes holds one batch.
+    for rows in _by_id(session, query, FeedbackItem.id):
         n_items_, n_segs_ = _segment_rows(session, rows, use_filter)
         n_items += n_items_
         n_segs += n_segs_
@@ -148,13 +155,8 @@ def embed_pending(session: Session, embedder: Embedder, *, use_filter: bool = Tr
         .order_by(FeedbackSegment.id).limit(EMBED_BATCH))
     fb_protos, lg_protos = prototypes.prototype_vectors(embedder)
     done = 0
-    last_id = 0
-    while True:
-        # One batch at a time, by id (keyset): memory holds one batch of texts and notes, whatever is pending.
-        chunk = session.execute(query.where(FeedbackSegment.id > last_id)).all()
-        if not chunk:
-            break
-        last_id = chunk[-1].id
+    # One batch at a time: memory holds one batch of texts and notes, whatever is pending.
+    for chunk in _by_id(session, query, FeedbackSegment.id):
         vecs = embedder.encode([embedding_view(r.text) for r in chunk])
         keep = prototypes.feedback_margin(vecs, fb_protos, lg_protos) >= embedder.feedback_margin
         if not use_filter:

@@ -127,3 +127,14 @@ def test_no_filter_keeps_requests_the_crm_filter_reads_as_logistics(tmp_path):
     themed = lambda data: sum(i["theme_id"] is not None for i in data["items"])  # noqa: E731
     assert themed(unfiltered) > themed(filtered)
     assert unfiltered["figures"]["segments_embedded"] == len(rows)
+
+
+def test_discover_says_in_one_line_when_a_file_is_not_utf8(tmp_path, sample):
+    bad = tmp_path / "latin1.jsonl"
+    bad.write_bytes('{"id": 1, "text": "Réunion"}\n'.encode("cp1252"))
+    result = CliRunner().invoke(cli, ["themes", "discover", str(bad)], obj=_ctx(tmp_path))
+    assert result.exit_code == 1 and "latin1.jsonl:1: not UTF-8 text." in result.output
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_bytes('{"id": "s0", "theme": "Sécurité"}\n'.encode("cp1252"))
+    result = CliRunner().invoke(cli, ["themes", "discover", str(sample), "--seeds", str(seeds)], obj=_ctx(tmp_path))
+    assert result.exit_code == 1 and "seeds.jsonl:1: not UTF-8 text." in result.output
