@@ -204,6 +204,11 @@ LOGISTICS_PHRASES = (
     "close the ticket", "close this ticket", "ticket closed", "close the case", "close this case", "case closed",
     "duplicate opportunity", "duplicate opp", "duplicate deal", "duplicate record", "duplicate lead",
     "duplicate contact", "duplicate account",
+    # Routing a case. Source: tiered support (level 1 / level 2, "tier 2") and Salesforce case escalation; the
+    # case's subject and description say what the problem is, the routing line only where the case went.
+    "escalated to tier", "escalated to level", "escalated to l2", "escalated to engineering",
+    "passed to tier", "passed to level", "transferred to tier", "transferred to level",
+    "waiting on customer", "awaiting customer",
     # French
     "rappeler", "rappel", "rappelé", "pas joignable", "injoignable", "appel", "appelé", "messagerie",
     "laissé un message", "message laissé",
@@ -217,6 +222,7 @@ LOGISTICS_PHRASES = (
     "vendredi", "samedi", "dimanche", "matin", "après-midi", "mis à jour", "noté", "congés", "absent",
     "clôturer le ticket", "fermer le ticket", "ticket clôturé", "ticket fermé", "clôturer la requête",
     "requête clôturée", "opportunité en double", "opp en double", "lead en double", "contact en double",
+    "transmis au niveau", "transféré au niveau", "escaladé au niveau", "remonté au niveau", "en attente client",
 )
 LOGISTICS_CUES = _lexicon(*LOGISTICS_PHRASES)
 # Positive small talk: "satisfied with payroll", "friendly as always" is not a request. Source: general English and
@@ -267,6 +273,11 @@ GENERIC_WORDS = frozenset(_fold(w) for w in (
 # Reps type fast ("messae laisssé", "out of offce", "porposal envoyé"): a misspelt cue word is read as the cue
 # before the lexicons are matched, or a voicemail line reads as feedback (see jobs.spelling).
 _SPELLER = Speller(_CUE_WORDS, fold=_fold, extra=GENERIC_WORDS)
+# A clause that sets a day to do something and states no problem is a plan: "Lancer le POC la sem. du 13/01",
+# "kick-off the week of 07/09", "demo on 12/03". Source: how a date for an action is written in English and French
+# notes ("week of", "semaine du", "on / by / le / pour le dd/mm"); "since the 12/03 release" is not a plan, and a
+# clause with a problem cue is never caught by this (it is checked after the cues).
+_DATED = re.compile(r"(?i)\b(?:week of|semaine du|sem\.\s*du|(?:on|by|for|before|le|du|au|pour le|avant le)\s+\d{1,2}/\d{1,2}(?:/\d{2,4})?(?![\w/]))")
 _NUMBERISH = re.compile(r"^(?:\d+[\w/:.-]*|\d{1,2}h\d{0,2}|[ap]m|v\d+)$", re.IGNORECASE)
 
 
@@ -320,6 +331,8 @@ def classify(clause: str, *, narrative: bool = False) -> Verdict:
         return Verdict(False, "positive remark")
     if reassured:
         return Verdict(False, "reassurance")
+    if _DATED.search(clause):
+        return Verdict(False, "dated next step")
     if len(content) < 2:
         return Verdict(False, "names, numbers or dates only")
     if len(words) < 4:

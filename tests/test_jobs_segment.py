@@ -129,3 +129,18 @@ def test_record_keeping_is_not_feedback_but_a_duplicated_invoice_is():
                  "Lead en double, fusionné avec la fiche existante"):
         assert classify(text).reason == "logistics cue", text
     assert is_feedback("Les factures arrivent en double chaque mois")
+
+
+@pytest.mark.parametrize("clause", ["Lancer le POC la sem. du 13/01", "kick off the pilot the week of 07/09",
+                                    "Atelier de cadrage la semaine du 12"])
+def test_a_clause_that_only_schedules_something_for_a_date_is_a_plan_not_feedback(clause):
+    assert classify(clause).is_feedback is False
+
+
+def test_a_dated_clause_that_states_a_problem_stays_feedback():
+    assert classify("Since the 12/03 release the export file is rejected by their payroll").is_feedback is True
+
+
+@pytest.mark.parametrize("clause", ["Escalated to tier 2", "Ticket transmis au niveau 2", "Waiting on customer"])
+def test_where_a_case_was_routed_is_not_what_the_case_is_about(clause):
+    assert classify(clause).is_feedback is False
