@@ -711,9 +711,31 @@ def theme_labels(members: Mapping[int, Sequence[Member]], *, forbidden: Forbidde
 
 
 def _acceptable(label: str, forbidden: Forbidden, named: Collection[str]) -> bool:
-    """Not a bare picklist value, no org name, not a logistics or courtesy phrase."""
+    """Not a bare picklist value, no org name, not a logistics or courtesy phrase, no shorthand."""
     return (not forbidden.is_picklist(label) and not forbidden.names_in(label, named)
-            and classify(label).reason not in NOT_A_PROBLEM)
+            and classify(label).reason not in NOT_A_PROBLEM and not misspelt(label))
+
+
+KNOWN_MIN_COUNT = 100  # in pyspellchecker's lists: under it a token is not taken for a word
+
+
+def misspelt(label: str) -> list[str]:
+    """The tokens of a label that are a rep's shorthand for a function word: "pr" (par / pour), "ds" (dans),
+    "ac" (avec) — two lower-case letters, unknown to the English and French word lists, one letter from a
+    function word. Reps type fast; a label is read by people who did not, so it keeps a phrase written out.
+
+    Longer typos ("heay", "insteda") are not judged here: by spelling alone they cannot be told from product
+    jargon ("admin", "backend", "webhook"), and refusing jargon would cost more labels than typos do.
+    """
+    counts = _frequencies()
+    out = []
+    for tok in re.findall(r"(?<![\w'’])[^\W\d_]{2}(?![\w'’])", label):
+        if tok != tok.lower() or any(counts[lg].get(_fold(tok), 0) >= KNOWN_MIN_COUNT for lg in LANGS):
+            continue
+        if {tok[:1] + c + tok[1:] for c in "abcdefghijklmnopqrstuvwxyz"} & FUNCTION_WORDS \
+                or {tok[:1] + c + d + tok[1:] for c in "aeiou" for d in "aeiou"} & FUNCTION_WORDS:
+            out.append(tok)
+    return out
 
 
 def _by_centre(ranked: dict[tuple[int, str], list[tuple[float, str]]], embed: Embed,

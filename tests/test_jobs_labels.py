@@ -217,3 +217,12 @@ def test_a_label_starts_and_ends_where_a_person_would_cut(texts, lang, never_fir
     assert label, texts
     words = label.lower().split()
     assert words[0] not in never_first and words[-1] not in never_last, label
+
+
+def test_a_reps_shorthand_for_a_function_word_is_never_in_a_label_but_jargon_is_fine():
+    from jobs.labels import misspelt
+
+    assert misspelt("Pyer plein tarif pr") == ["pr"]
+    assert misspelt("les utilisateurs ds le magasin") == ["ds"]
+    for fine in ("Mobile app crashes on Android", "Pas de SSO", "Admin config is missing", "Le DG ne veut pas"):
+        assert misspelt(fine) == [], fine
