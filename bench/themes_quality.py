@@ -325,7 +325,7 @@ def main() -> None:
         res = discover([rows], defaults)
         print(f"\n== demo org seeded truth, scale {args.demo_org} ({len(rows)} texts, {time.perf_counter() - t0:.1f}s)")
         print("whole      ", fmt(score(rows, res["passes"][0]["items"])))
-        print(f"seeds k=5  ", fmt(seeded(rows, defaults, 5, args.draws)))
+        print("seeds k=5  ", fmt(seeded(rows, defaults, 5, args.draws)))
         if args.labels:
             print("\n".join(label_table(rows, res)))
 
