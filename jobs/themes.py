@@ -621,7 +621,8 @@ def _cluster_members(meta, X: np.ndarray, cl: np.ndarray, centroid: np.ndarray) 
     return [labels.Member(meta[cl[i]][3], meta[cl[i]][2], float(sims[i])) for i in order]
 
 
-def logistics_clusters(embedder: Embedder, means, centroids: Sequence[np.ndarray]) -> np.ndarray:
+def logistics_clusters(embedder: Embedder, means, centroids: Sequence[np.ndarray], *,
+                       use_filter: bool = True) -> np.ndarray:
     """True for each cluster whose centre reads as logistics rather than feedback.
 
     Each member passed the filter on its own, yet a cluster of borderline lines ("Lancer le POC la semaine du
@@ -633,8 +634,8 @@ def logistics_clusters(embedder: Embedder, means, centroids: Sequence[np.ndarray
     dropped real themes of long notes, whose clauses carry their note's logistics too: on the narrative set
     ARI 0.347 -> 0.290 and 7 of 18 themes gone; at the clause bar, 0.350 and 2 clusters kept out.
     """
-    if not len(centroids):
-        return np.zeros(0, dtype=bool)
+    if not len(centroids) or not use_filter:
+        return np.zeros(len(centroids), dtype=bool)  # with the filter off ([themes] filter), nothing is logistics
     fb, lg = prototypes.prototype_vectors(embedder)
     fb_c = centre(fb, [detect_lang(t) for t in prototypes.FEEDBACK], means) if means else fb
     lg_c = centre(lg, [detect_lang(t) for t in prototypes.LOGISTICS], means) if means else lg
@@ -643,7 +644,7 @@ def logistics_clusters(embedder: Embedder, means, centroids: Sequence[np.ndarray
 
 def _create_themes_from_pool(session: Session, meta, X: np.ndarray, threshold: float, min_size: int,
                              embedder: Embedder, now: dt.datetime, *, existing: list[Theme],
-                             means=None) -> list[Theme]:
+                             means=None, use_filter: bool = True) -> list[Theme]:
     """Cluster the candidate pool; each dense cluster becomes a new theme named once, contrasted with the rest.
 
     A cluster whose centre reads as logistics (``logistics_clusters``) is not made a theme.
@@ -651,7 +652,7 @@ def _create_themes_from_pool(session: Session, meta, X: np.ndarray, threshold: f
     if len(meta) < min_size:
         return []
     result = discovery.cluster_pool(X, threshold, min_size, group_of=[m[1] for m in meta])
-    logistics = logistics_clusters(embedder, means, result.centroids)
+    logistics = logistics_clusters(embedder, means, result.centroids, use_filter=use_filter)
     result = discovery.PoolResult([c for c, lg in zip(result.clusters, logistics) if not lg],
                                   [c for c, lg in zip(result.centroids, logistics) if not lg])
     if not result.clusters:
@@ -882,10 +883,11 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
             pool_X = np.vstack([new_X, w_X[w_idx]])
         # All new unassigned segments are clustered (cluster_pool samples big pools); waiting neighbours are capped.
         created = _create_themes_from_pool(session, pool_meta, pool_X, threshold, min_size, embedder, now,
-                                           existing=list(themes.values()), means=means)
+                                           existing=list(themes.values()), means=means,
+                                           use_filter=settings.themes.filter)
     elif unassigned_ids:
         created = _stream_discovery(session, np.asarray(unassigned_ids, np.int64), threshold, min_size, embedder,
-                                    means, now, labels_)
+                                    means, now, labels_, use_filter=settings.themes.filter)
     if newest is not None:
         _mark_processed(session, now, up_to_id=newest, model=embedder.name)
     session.flush()
@@ -911,7 +913,7 @@ def _newest_waiting(session: Session, waiting: Sequence[Any], embedder: Embedder
 
 
 def _stream_discovery(session: Session, pool_ids: np.ndarray, threshold: float, min_size: int, embedder: Embedder,
-                      means, now: dt.datetime, labels_: Labels) -> list[Theme]:
+                      means, now: dt.datetime, labels_: Labels, *, use_filter: bool = True) -> list[Theme]:
     """Discovery over a pool too big to hold: cluster a sample, let the rest join what it found, repeat.
 
     Each round clusters ``discovery.POOL_CAP`` segments drawn at random from what is left (the same average
@@ -928,7 +930,7 @@ def _stream_discovery(session: Session, pool_ids: np.ndarray, threshold: float, 
         sample = np.sort(rng.choice(remaining, min(discovery.POOL_CAP, len(remaining)), replace=False))
         s_meta, s_X = _load_ids(session, sample, embedder, means)
         new = _create_themes_from_pool(session, s_meta, s_X, threshold, min_size, embedder, now, existing=[],
-                                       means=means)
+                                       means=means, use_filter=use_filter)
         del s_meta, s_X
         if not new:
             continue
@@ -995,7 +997,7 @@ def _rebuild(session: Session, settings: Settings, embedder: Embedder, means, th
         rest = [k for k in range(len(meta)) if not taken[k]]
         meta, X = [meta[k] for k in rest], X[rest]
     result = discovery.cluster_pool(X, threshold, min_size, group_of=[m[1] for m in meta])
-    logistics = logistics_clusters(embedder, means, result.centroids)
+    logistics = logistics_clusters(embedder, means, result.centroids, use_filter=settings.themes.filter)
     result = discovery.PoolResult([c for c, lg in zip(result.clusters, logistics) if not lg],
                                   [c for c, lg in zip(result.centroids, logistics) if not lg])
     clusters = [set(meta[i][0] for i in cl) for cl in result.clusters]
