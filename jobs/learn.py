@@ -32,6 +32,7 @@ import numpy as np
 NOT_FEEDBACK = -1  # the class of "a person said this is not feedback"
 NO_CLASS = 0  # predicted: none of the learned classes (theme ids start at 1)
 LEARNED_QUANTILE = 0.1  # of the leave-one-out similarities of people's examples: the learned bar
+GRANULARITY_MIN_CLASSES = 5  # labelled themes needed before their spread sets the whole org's granularity
 EXAMPLE_WEIGHT = 0.25  # of the nearest example beside the class centroid in a text's score
 SELF_TRAIN_ROUNDS = 3
 SUGGEST_MARGIN = 0.02  # a text this close to a second learned theme is suggested, not filed
@@ -73,11 +74,13 @@ def _normalise(a: np.ndarray) -> np.ndarray:
     return (a / np.where(n > 0, n, 1.0)).astype(np.float32)
 
 
-def learned_threshold(examples: Examples, floor: float, quantile: float = LEARNED_QUANTILE) -> float:
+def learned_threshold(examples: Examples, floor: float, quantile: float = LEARNED_QUANTILE, *,
+                      min_classes: int = 1) -> float:
     """The similarity a text needs to join a learned theme: how loosely people's own examples sit together.
 
     Each example's similarity to the centre of the other examples of its class (leave one out), pooled over
-    every theme class with two or more examples, at ``quantile``; ``floor`` when there are too few.
+    every theme class with two or more examples, at ``quantile``; ``floor`` when there are too few, or fewer
+    than ``min_classes`` classes to pool (one theme of near-identical quotes says little about the others).
     """
     sims: list[np.ndarray] = []
     for cls in np.unique(examples.classes):
@@ -88,7 +91,7 @@ def learned_threshold(examples: Examples, floor: float, quantile: float = LEARNE
             continue
         rest = _normalise(members.sum(axis=0)[None, :] - members)
         sims.append(np.einsum("ij,ij->i", members, rest))
-    if not sims:
+    if len(sims) < max(1, min_classes):
         return float(floor)
     pooled = np.concatenate(sims)
     if len(pooled) < 4:

@@ -1113,7 +1113,8 @@ def run_theme_pass(session: Session, settings: Settings, rebuild: bool = False, 
     # Granularity: how loosely people's own examples sit together says how broad a theme of this org may be
     # (jobs.learn.learned_threshold); before anyone labelled anything, the encoder's own base. The setting
     # moves around it.
-    base = learn.learned_threshold(labels_.examples, embedder.base_threshold)
+    base = learn.learned_threshold(labels_.examples, embedder.base_threshold,
+                                   min_classes=learn.GRANULARITY_MIN_CLASSES)
     threshold = discovery.threshold_for(settings.themes.granularity, base)
     figures["threshold"] = round(threshold, 4)
     figures["threshold_from"] = "people's labels" if base > embedder.base_threshold else "encoder"

@@ -119,3 +119,13 @@ def test_nearest_clause_picks_the_clause_that_states_the_seeded_theme():
              unit([0.0, 1.0, 0.2, 0.0], [0.0, 0.0, 0.1, 1.0], [0.95, 0.0, 0.1, 0.0])]
     assert learn.nearest_clause(notes) == [1, 0, 2]
     assert float(notes[2][2] @ subject) > 0.9
+
+
+def test_one_theme_of_near_identical_quotes_does_not_set_the_granularity_of_the_whole_org(world):
+    rng, centres, _t = world
+    tight = learn.Examples(blob(rng, centres[0], 8, 0.02), np.asarray([1] * 8))
+    assert learn.learned_threshold(tight, 0.2) > 0.9  # its own bar: near-duplicates only
+    assert learn.learned_threshold(tight, 0.2, min_classes=learn.GRANULARITY_MIN_CLASSES) == 0.2
+    many = learn.Examples(np.vstack([blob(rng, centres[c % 4], 4, 0.3) for c in range(6)]),
+                          np.repeat(np.arange(1, 7), 4))
+    assert learn.learned_threshold(many, 0.0, min_classes=learn.GRANULARITY_MIN_CLASSES) > 0.0
