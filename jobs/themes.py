@@ -896,8 +896,9 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
     merges = propose_merges(session, threshold)
     in_new = sum(int(t.metrics.get("members", 0) or 0) for t in created)
     return {"segments_assigned": sum(gains.count.values()) + in_new,
-            "segments_waiting": max(0, len(unassigned_ids) - in_new), "themes_created": len(created), "themes_touched": len(touched),
-            "proposals_rename": renames, "proposals_merge": merges, "proposals_split": splits, **learned_figures}
+            "segments_waiting": max(0, len(unassigned_ids) - in_new), "themes_created": len(created),
+            "themes_touched": len(touched), "proposals_rename": renames, "proposals_merge": merges,
+            "proposals_split": splits, **learned_figures}
 
 
 def _newest_waiting(session: Session, waiting: Sequence[Any], embedder: Embedder, means

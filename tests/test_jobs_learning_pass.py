@@ -238,3 +238,20 @@ def test_a_discovered_theme_is_named_in_each_language_of_its_evidence_and_never_
     for label in (theme.label, theme.label_en, theme.label_fr):
         assert "camille" not in label.lower() and "okonkwo" not in label.lower() and "fjordhandel" not in label.lower()
         assert 2 <= len(label.split()) <= 7, label
+
+
+def test_a_pool_too_big_to_hold_is_discovered_by_sample_and_assign_rounds(session, settings, monkeypatch):
+    """The streamed path (a first pass over a big corpus) finds the same topics, reading a few rows at a time."""
+    import jobs.themes as themes
+
+    monkeypatch.setattr(themes, "IN_MEMORY_POOL", 5)
+    monkeypatch.setattr(themes, "STREAM_CHUNK", 4)
+    session.add_all([item(t) for t in SSO + PRICE + MOBILE])
+    session.flush()
+    figures = _pass(session, settings)
+    assert figures["themes_created"] >= 3
+    sso, price, mobile = (_theme_with(session, t[0]) for t in (SSO, PRICE, MOBILE))
+    assert len({sso.id, price.id, mobile.id}) == 3
+    for texts, theme in ((SSO, sso), (PRICE, price), (MOBILE, mobile)):
+        got = _themes_of(session, texts)
+        assert sum(v == (theme.id, "active") for v in got.values()) >= len(texts) - 1, texts
