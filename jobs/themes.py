@@ -517,24 +517,49 @@ def _centroid(theme: Theme) -> np.ndarray | None:
     return np.frombuffer(theme.centroid, dtype=np.float32) if theme.centroid else None
 
 
+def _label_sample(old: Sequence[Sequence[float]], ids: Sequence[int], sims: Sequence[float]) -> list[list[float]]:
+    """A theme's ``LABEL_SAMPLE`` best members as [segment id, similarity]: the old sample and newcomers merged."""
+    merged = {int(sid): float(sim) for sid, sim in old}
+    merged.update((int(sid), float(sim)) for sid, sim in zip(ids, sims))
+    return [[sid, round(sim, 5)] for sid, sim in sorted(merged.items(), key=lambda kv: -kv[1])[:LABEL_SAMPLE]]
+
+
 def _label_contrast(session: Session, exclude: set[int]) -> dict[int, list[labels.Member]]:
     """A bounded sample of members for every active theme: the background labels contrast with.
 
-    The best ``LABEL_SAMPLE`` members per theme, picked in the database (window function) so the cost does
-    not grow with the corpus.
+    Each theme keeps its ``LABEL_SAMPLE`` best members' ids in its metrics, updated as it grows, so this reads
+    themes x ``LABEL_SAMPLE`` rows whatever the corpus; a theme without that record (made by a person, or by an
+    older version) has its best members picked in the database instead.
     """
-    rank = func.row_number().over(partition_by=ThemeEvidence.theme_id,
-                                  order_by=(ThemeEvidence.similarity.desc(), ThemeEvidence.id)).label("rank")
-    ranked = (select(ThemeEvidence.theme_id, FeedbackSegment.text, FeedbackSegment.lang, ThemeEvidence.similarity,
-                     rank)
-              .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
-              .join(Theme, Theme.id == ThemeEvidence.theme_id)
-              .where(Theme.status.in_(ACTIVE), ThemeEvidence.state == "active")).subquery()
-    rows = session.execute(select(ranked.c.theme_id, ranked.c.text, ranked.c.lang, ranked.c.similarity)
-                           .where(ranked.c.rank <= LABEL_SAMPLE).order_by(ranked.c.theme_id, ranked.c.rank)).all()
+    sampled: dict[int, list[int]] = {}
+    missing: list[int] = []
+    for tid, metrics in session.execute(select(Theme.id, Theme.metrics).where(Theme.status.in_(ACTIVE))):
+        if tid in exclude:
+            continue
+        if (metrics or {}).get("label_sample"):
+            sampled[tid] = [int(sid) for sid, _sim in metrics["label_sample"]]
+        else:
+            missing.append(tid)
     out: dict[int, list[labels.Member]] = defaultdict(list)
-    for tid, text, lang, sim in rows:
-        if tid not in exclude:
+    wanted = [sid for ids in sampled.values() for sid in ids]
+    for start in range(0, len(wanted), 5000):
+        for tid, text, lang, sim in session.execute(
+                select(ThemeEvidence.theme_id, FeedbackSegment.text, FeedbackSegment.lang, ThemeEvidence.similarity)
+                .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
+                .where(ThemeEvidence.segment_id.in_(wanted[start:start + 5000]), ThemeEvidence.state == "active",
+                       ThemeEvidence.theme_id.in_(list(sampled)))
+                .order_by(ThemeEvidence.theme_id, ThemeEvidence.similarity.desc(), ThemeEvidence.id)):
+            out[tid].append(labels.Member(text, lang, float(sim or 0.0)))
+    if missing:
+        rank = func.row_number().over(partition_by=ThemeEvidence.theme_id,
+                                      order_by=(ThemeEvidence.similarity.desc(), ThemeEvidence.id)).label("rank")
+        ranked = (select(ThemeEvidence.theme_id, FeedbackSegment.text, FeedbackSegment.lang,
+                         ThemeEvidence.similarity, rank)
+                  .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
+                  .where(ThemeEvidence.theme_id.in_(missing), ThemeEvidence.state == "active")).subquery()
+        for tid, text, lang, sim in session.execute(
+                select(ranked.c.theme_id, ranked.c.text, ranked.c.lang, ranked.c.similarity)
+                .where(ranked.c.rank <= LABEL_SAMPLE).order_by(ranked.c.theme_id, ranked.c.rank)):
             out[tid].append(labels.Member(text, lang, float(sim or 0.0)))
     return out
 
@@ -605,7 +630,8 @@ def _new_theme(session: Session, name: labels.ThemeLabel, meta, vecs: np.ndarray
     label = _display_label(name, members, quotes[0]["text"] if quotes else None)
     theme = Theme(label=label, label_en=name.en, label_fr=name.fr, title_quote=quotes[0]["text"] if quotes else None,
                   status="emerging", centroid=to_bytes(cent), embedding_model=embedder.name, created_at=now,
-                  metrics={"members": len(meta), "quotes": quotes})
+                  metrics={"members": len(meta), "quotes": quotes,
+                           "label_sample": _label_sample([], [m[0] for m in meta], sims)})
     session.add(theme)
     session.flush()
     session.execute(insert(ThemeEvidence), [
@@ -692,7 +718,9 @@ def _update_touched(session: Session, themes: dict[int, Theme], gains: _Gains, e
         cand_meta = list(q_meta) + gains.meta[tid]
         cand_vecs = np.vstack([q_vecs, gains.vecs[tid]]) if len(q_meta) else gains.vecs[tid]
         quotes = _quotes(cand_meta, cand_vecs, cent)
-        theme.metrics = {**theme.metrics, "members": n + gains.count[tid], "quotes": quotes}
+        theme.metrics = {**theme.metrics, "members": n + gains.count[tid], "quotes": quotes,
+                         "label_sample": _label_sample(theme.metrics.get("label_sample") or [],
+                                                       [m[0] for m in gains.meta[tid]], gains.sims[tid])}
         # The title quote is the typical sentence of the theme as it stands; it is a quote, not a name.
         if quotes:
             theme.title_quote = quotes[0]["text"]
@@ -1029,7 +1057,8 @@ def _rebuild(session: Session, settings: Settings, embedder: Embedder, means, th
             quotes = _quotes([meta[i] for i in cl], X[cl], cent)
             theme.centroid = to_bytes(cent)
             theme.embedding_model = embedder.name
-            theme.metrics = {**theme.metrics, "members": len(cl), "quotes": quotes}
+            theme.metrics = {**theme.metrics, "members": len(cl), "quotes": quotes,
+                             "label_sample": _label_sample([], [meta[i][0] for i in cl], X[cl] @ cent)}
             session.execute(insert(ThemeEvidence), [
                 {"theme_id": theme.id, "segment_id": meta[i][0], "similarity": float(X[i] @ cent), "state": "active",
                  "origin": "auto", "pinned": False, "created_at": now} for i in cl])
