@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -16,10 +18,17 @@ bp = Blueprint("auth", __name__)
 log = logging.getLogger("retour.web")
 
 
+# Browsers drop tabs and newlines inside a URL and read a backslash as a slash, so "/\t/evil.com" and "/\\evil.com"
+# both reach another site as "//evil.com"; a CR or LF cannot even go into a Location header.
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+
+
 def safe_next(target: str | None) -> str:
-    """Only local paths: a login link must not send people to another site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only a path on this site: a login or language link must not send people anywhere else; anything else goes home."""
+    if target and target.startswith("/") and not target.startswith("//") and not _UNSAFE.search(target):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("board.index")
 
 

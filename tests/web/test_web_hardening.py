@@ -1,0 +1,42 @@
+"""Hostile input the web layer must shrug off: redirects that leave the site, numbers that are not numbers, ids past
+64 bits, and text that reorders what the reader sees. Each answers 4xx or goes home; none is a 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import csrf_from
+
+HOSTILE_NEXT = ["//evil.com", "/\t/evil.com", "/\n/evil.com", "/\\evil.com", "/\\\\evil.com", "https://evil.com",
+                "/%0d%0aSet-Cookie:x=1", "/ok\r\nSet-Cookie: x=1", " //evil.com", "/\x00/evil.com", "javascript:alert(1)"]
+
+
+def _location(response) -> str:
+    return response.headers.get("Location", "")
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_login_never_redirects_off_the_site(client, users, target):
+    page = client.get("/login")
+    response = client.post("/login", data={"email": "viewer@example.com", "password": "correct horse battery",
+                                           "csrf_token": csrf_from(page.text), "next": target})
+    assert response.status_code == 302
+    location = _location(response)
+    assert location == "/" or (location.startswith("/") and not location.startswith("//")
+                               and "\n" not in location and "\r" not in location and "\t" not in location
+                               and "\\" not in location), location
+
+
+@pytest.mark.parametrize("target", ["/ok\r\nSet-Cookie: x=1", "/\t/evil.com"])
+def test_the_language_switch_goes_home_on_a_hostile_next_and_keeps_the_change(client, target):
+    page = client.get("/login")
+    response = client.post("/language", data={"lang": "fr", "next": target, "csrf_token": csrf_from(page.text)})
+    assert response.status_code == 302 and _location(response) == "/"
+    assert "Connexion" in client.get("/login").text or "connecter" in client.get("/login").text.lower()
+
+
+def test_a_local_path_with_a_query_is_kept(client, users):
+    page = client.get("/login")
+    response = client.post("/login", data={"email": "viewer@example.com", "password": "correct horse battery",
+                                           "csrf_token": csrf_from(page.text), "next": "/themes/3?page=2"})
+    assert _location(response) == "/themes/3?page=2"
