@@ -9,8 +9,20 @@ from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.routing import IntegerConverter, Map
 
 from retour.config import Settings, load_settings
+
+MAX_ROW_ID = 2**63 - 1  # the largest id a BIGINT (PostgreSQL) or INTEGER (SQLite) column holds
+
+
+class RowId(IntegerConverter):
+    """``<int:...>`` in a URL is a row id, and no row has an id past a signed 64-bit integer: such a URL is a 404,
+    not an overflow in the database driver (a 500)."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, MAX_ROW_ID if max is None else max, signed)
 
 
 def create_app(settings: Settings | None = None, *, session_factory: sessionmaker[Session] | None = None) -> Flask:
@@ -25,6 +37,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
     from webapp.views import admin, api, auth, board, decisions, evidence, proposals, themes
 
     app = Flask(__name__)
+    app.url_map.converters["int"] = RowId  # before any route is added: every <int:...> is a row id
     app.config.update(
         SECRET_KEY=security.secret_key(settings),
         SESSION_COOKIE_HTTPONLY=True,

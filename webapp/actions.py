@@ -6,6 +6,7 @@ owner: curation to ``jobs.curation``, the push outbox to ``connector.push``. The
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import abort
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from retour.config import Settings
 from retour.models import AppUser, Decision, Theme, ThemeEvidence
 
+_DIGITS = re.compile(r"-?[0-9]{1,19}")
 DECISION_STATUSES = ("investigating", "planned", "shipped", "wont_do")
 MAX_INSIGHT = 2000
 MAX_TARGET = 80
@@ -219,10 +221,16 @@ def _existing_segments(session: Session, ids: list[int]) -> None:
 
 
 def parse_int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
+    """A row id or page number typed as ASCII digits, within a signed 64-bit integer; anything else is None.
+
+    ``int()`` alone takes "²"-like digits in some forms and ids no column can hold (an overflow in the driver)."""
+    from webapp import MAX_ROW_ID
+
+    text = str(value).strip() if value is not None else ""
+    if not _DIGITS.fullmatch(text):
         return None
+    number = int(text)
+    return number if number <= MAX_ROW_ID else None
 
 
 # --------------------------------------------------------------------------------------------- decisions

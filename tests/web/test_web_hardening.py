@@ -40,3 +40,18 @@ def test_a_local_path_with_a_query_is_kept(client, users):
     response = client.post("/login", data={"email": "viewer@example.com", "password": "correct horse battery",
                                            "csrf_token": csrf_from(page.text), "next": "/themes/3?page=2"})
     assert _location(response) == "/themes/3?page=2"
+
+
+@pytest.mark.parametrize("url", ["/themes/9223372036854775808", "/decisions/99999999999999999999",
+                                 "/themes/9223372036854775808/decisions/new"])
+def test_an_id_past_64_bits_is_not_found_not_a_server_error(auth, url):
+    auth.login("admin")
+    assert auth.client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("value", ["9223372036854775808", "²", "1e3", " 12 ", "-", "12a", ""])
+def test_a_merge_target_that_is_not_a_row_id_is_refused_plainly(auth, factory, value):
+    made = factory.theme("Slow sync")
+    auth.login("product_owner")
+    response = auth.post(f"/themes/{made.theme.id}/merge", data={"target_id": value})
+    assert response.status_code < 500
