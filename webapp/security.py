@@ -70,7 +70,8 @@ PERMISSIONS: dict[str, str] = {
     "admin.index": "admin",
     "admin.add_user": "admin",
     "admin.pause": "product_owner",
-    "api.openapi": PUBLIC,
+    # The API's map is for its users, who have accounts: it tells a stranger every route and parameter.
+    "api.openapi": "viewer",
     "api.me": "viewer",
     "api.board": "viewer",
     "api.theme": "viewer",
@@ -274,7 +275,13 @@ def _authorise():
     return None
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def _headers(response):
+    if current_app.extensions["retour.settings"].web.secure_cookies:
+        # Secure cookies mean the site is served over HTTPS: tell browsers never to try plain HTTP again.
+        response.headers["Strict-Transport-Security"] = HSTS
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"

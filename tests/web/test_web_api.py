@@ -11,8 +11,9 @@ def _openapi_path(rule: str) -> str:
     return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)
 
 
-def test_openapi_lists_exactly_the_api_routes(app, client):
-    doc = client.get("/api/v1/openapi.json").get_json()
+def test_openapi_lists_exactly_the_api_routes(app, auth):
+    auth.login("viewer")
+    doc = auth.client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1")
     documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
     routed = {(_openapi_path(r.rule), m) for r in app.url_map.iter_rules() if r.rule.startswith("/api/")

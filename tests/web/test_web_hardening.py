@@ -55,3 +55,20 @@ def test_a_merge_target_that_is_not_a_row_id_is_refused_plainly(auth, factory, v
     auth.login("product_owner")
     response = auth.post(f"/themes/{made.theme.id}/merge", data={"target_id": value})
     assert response.status_code < 500
+
+
+def test_the_api_map_is_for_signed_in_users_only(client, auth):
+    assert client.get("/api/v1/openapi.json").status_code == 401
+    auth.login("viewer")
+    assert auth.client.get("/api/v1/openapi.json").status_code == 200
+
+
+def test_hsts_is_sent_when_cookies_are_secure_and_not_otherwise(make_settings, session_factory):
+    from webapp import create_app
+
+    for secure in (True, False):
+        settings = make_settings({"web": {"secret_key": "test-secret-key-not-for-production", "secure_cookies": secure}})
+        response = create_app(settings, session_factory=session_factory).test_client().get("/login")
+        assert ("Strict-Transport-Security" in response.headers) is secure
+        if secure:
+            assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
