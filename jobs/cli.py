@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 
 import click
@@ -121,29 +119,4 @@ def scheduler_cmd(ctx: Context) -> None:
         runner.release()
 
 
-@click.command("run")
-@pass_ctx
-def run_cmd(ctx: Context) -> None:
-    """Run the scheduler and the web app together (a single-machine install)."""
-    from jobs.scheduler import build_scheduler, serve_web
-
-    _configure_logging()
-    ctx.ensure_schema()
-    scheduler = build_scheduler(ctx.settings, ctx.session_factory, blocking=False)
-    runner = scheduler.retour_runner
-    server = serve_web(ctx.settings, ctx.session_factory)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    runner.heartbeat()
-    scheduler.start()
-    click.echo(f"Retour running: http://{ctx.settings.web.host}:{server.server_port}/ (Ctrl-C to stop)")
-    try:
-        stop.wait()
-    finally:
-        scheduler.shutdown(wait=False)
-        server.shutdown()
-        runner.release()
-
-
-commands: list = [themes, scheduler_cmd, run_cmd]
+commands: list = [themes, scheduler_cmd]

@@ -245,16 +245,3 @@ def build_scheduler(settings: Settings, session_factory: sessionmaker[Session], 
     scheduler.retour_runner = runner  # type: ignore[attr-defined]
     return scheduler
 
-
-def serve_web(settings: Settings, session_factory: sessionmaker[Session]):
-    """The web app on settings.web.host/port in a daemon thread (``retour run``); returns the server."""
-    from werkzeug.serving import make_server
-
-    from webapp import create_app
-
-    app = create_app(settings, session_factory=session_factory)
-    server = make_server(settings.web.host, settings.web.port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="retour-web", daemon=True)
-    thread.start()
-    log.info("job=web state=serving host=%s port=%s", settings.web.host, server.server_port)
-    return server

@@ -1,11 +1,22 @@
-"""`retour …`: the front door. Core commands live here; each package adds its own through COMMAND_MODULES."""
+"""`retour …`: the front door. Core commands live here; each package adds its own through COMMAND_MODULES.
+
+This module and retour/demo.py are the one place allowed to import every package: what runs together (the
+scheduler of jobs/ beside the web app of webapp/, in `retour run` and `retour demo`) is composed here, so jobs/
+runs without Flask and webapp/ without the scheduler. Imports of the packages stay inside functions: jobs.cli and
+connector.cli import this module for its Context, and must not pull Flask in with it.
+"""
 
 from __future__ import annotations
 
 import importlib
 import json
+import logging
+import signal
 import sys
+import threading
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -171,6 +182,105 @@ def db_upgrade(ctx: Context, revision: str) -> None:
     from retour.db import current_revision, upgrade
     upgrade(ctx.engine, revision)
     click.echo(f"database at {current_revision(ctx.engine)}")
+
+
+# --------------------------------------------------------------------------------------------- composition
+@dataclass
+class Running:
+    """The scheduler and the web server started together in this process; ``stop()`` ends both."""
+
+    scheduler: Any
+    server: Any
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        self.server.shutdown()
+        self.server.server_close()
+        self.scheduler.retour_runner.release()
+
+
+class PortBusy(click.ClickException):
+    """The web port is taken: one line naming the port and the option that changes it, not a traceback."""
+
+
+def address_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be served right now (e.g. "Address already in use"), or None when it can."""
+    if not port:
+        return None
+    import socket
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as socketserver binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def serve_web(settings: Settings, session_factory, *, port: int | None = None):
+    """The web app on [web] host and ``port`` (default [web] port) in a daemon thread; returns the server."""
+    from werkzeug.serving import make_server
+
+    from webapp import create_app
+
+    port = settings.web.port if port is None else port
+    # werkzeug answers a taken port with its own message and sys.exit(1): try the address first, as it will.
+    problem = address_problem(settings.web.host, port)
+    if problem:
+        raise PortBusy(f"Cannot serve the web UI on {settings.web.host}:{port}: {problem}. "
+                       "Stop what uses it or choose another port with --port.")
+    app = create_app(settings, session_factory=session_factory)
+    server = make_server(settings.web.host, port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, name="retour-web", daemon=True).start()
+    logging.getLogger("retour.web").info("web=serving host=%s port=%s", settings.web.host, server.server_port)
+    return server
+
+
+def start_together(settings: Settings, session_factory, *, port: int | None = None) -> Running:
+    """Start the web app and the scheduler (sync, themes, push) side by side: a single-machine install.
+
+    The web server binds first, so a busy port fails before any job has run.
+    """
+    from jobs.scheduler import build_scheduler
+
+    server = serve_web(settings, session_factory, port=port)
+    try:
+        scheduler = build_scheduler(settings, session_factory, blocking=False)
+        scheduler.retour_runner.heartbeat()
+        scheduler.start()
+    except BaseException:
+        server.shutdown()
+        server.server_close()
+        raise
+    return Running(scheduler, server)
+
+
+def _job_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+
+
+@cli.command("run")
+@click.option("--port", type=int, default=None, help="Web UI port (default: [web] port, 8080).")
+@pass_ctx
+def run_cmd(ctx: Context, port: int | None) -> None:
+    """Run the scheduler and the web app together (a single-machine install)."""
+    _job_logging()
+    ctx.ensure_schema()
+    running = start_together(ctx.settings, ctx.session_factory, port=port)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"Retour running: {running.url} (Ctrl-C to stop)")
+    try:
+        stop.wait()
+    finally:
+        running.stop()
 
 
 def _register() -> None:

@@ -153,15 +153,3 @@ def test_a_standby_instance_does_not_run_jobs(make_settings, committed):
         leader.release()
         standby.release()
 
-
-def test_retour_run_serves_the_web_app_next_to_the_scheduler(make_settings, engine):
-    import urllib.request
-
-    settings = make_settings({"web": {"port": 0, "secret_key": "k" * 32}})
-    server = sched.serve_web(settings, make_factory(engine))
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/", timeout=10) as resp:
-            assert resp.status == 200
-    finally:
-        server.shutdown()
-        server.server_close()
