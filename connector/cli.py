@@ -1,4 +1,4 @@
-"""Command-line commands of the connector package, added to `retour` by retour.cli: `sync` and `import`."""
+"""Command-line commands of the connector package, added to `retour` by retour.cli: `sync`, `import` and `push`."""
 
 from __future__ import annotations
 
@@ -98,4 +98,80 @@ def import_(ctx: Context, path: Path, sobject: str, as_json: bool) -> None:
         sys.exit(1)
 
 
-commands: list = [sync, import_]
+REASONS = {
+    "paused": "pushes are paused",
+    "per_rep_daily_cap": "over a rep's daily cap of {cap}",
+    "retry": "Salesforce failed for a moment; the next push run tries again",
+    "budget": "the API budget for today is spent",
+    "auth": "Salesforce refused the login",
+}
+
+
+def _push_lines(result: dict) -> list[str]:
+    """What `retour push` prints: per decision what went, what waits and why, and what came back since."""
+    lines = []
+    for d in result["decisions"]:
+        went = [f"{d['sent']} sent now"] if d["sent"] or not d["withdrawn"] else []
+        went += [f"{d['withdrawn']} withdrawn"] if d["withdrawn"] else []
+        went += [f"{d['failed']} failed ({', '.join(f'{c} x{n}' for c, n in d['errors'].items())})"] if d["failed"] else []
+        line = f"Decision {d['id']} — {d['title'] or 'untitled'}: {', '.join(went)} ({d['sent_so_far']} sent so far)"
+        for reason, n in d["deferred"].items():
+            why = REASONS.get(reason, reason).format(cap=result["per_rep_daily_cap"])
+            until = f", all gone by {d['cap_until']}" if reason == "per_rep_daily_cap" and d["cap_until"] else ""
+            line += f"; {n} wait: {why}{until}"
+        lines.append(line)
+        back = d.get("since_push") or {}
+        if back.get("tasks_sent") or back.get("lost_deals_pushed"):
+            lines.append(f"  since the push: {back.get('tasks_done', 0)} of {back.get('tasks_sent', 0)} follow-up tasks "
+                         f"done, {back.get('deals_reopened', 0)} of {back.get('lost_deals_pushed', 0)} lost deals "
+                         f"re-opened, {back.get('new_opportunities', 0)} new opportunities")
+    pause = result["paused"]
+    if pause:
+        who = f" by {pause['by']}" if pause.get("by") else ""
+        when = f" on {pause['at'][:16].replace('T', ' ')} UTC" if pause.get("at") else ""
+        why = f" ({pause['reason']})" if pause.get("reason") else ""
+        lines.append(f"Pushes are paused{who}{when}{why}: nothing was sent. Resume them on the admin page.")
+    elif not result["waiting_before"]:
+        lines.append("Nothing approved is waiting to be sent.")
+    if result["error"]:
+        lines.append(f"Stopped: {result['error']}")
+    if result["quiet_day_ignored"]:
+        lines.append("Today is a quiet day for scheduled runs; a push asked for by hand goes anyway.")
+    lines.append(f"{result['sent']} sent, {result['withdrawn']} withdrawn, {result['failed']} failed, "
+                 f"{result['deferred']} waiting; {result['api_calls']} API calls.")
+    return lines
+
+
+@click.command("push")
+@click.option("--decision", "decision_id", type=int, metavar="ID", help="Only this decision's records.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_ctx
+def push(ctx: Context, decision_id: int | None, as_json: bool) -> None:
+    """Send what is approved now. The pause and each rep's daily cap apply; quiet days (scheduled runs only) do not.
+
+    Exit code 1 when a record failed, 3 when the run stopped (paused, API budget spent, login refused).
+    """
+    from connector.errors import RetourSalesforceError
+    from connector.push import send_now
+    from retour.db import session_scope
+
+    settings = ctx.settings
+    if not settings.salesforce.configured:
+        raise click.ClickException("Salesforce is not configured: set RETOUR_SALESFORCE_AUTH (see `retour init`).")
+    ctx.ensure_schema()
+    try:
+        with session_scope(ctx.session_factory) as session:
+            result = send_now(session, settings, decision_id=decision_id)
+    except RetourSalesforceError as exc:
+        raise click.ClickException(exc.message) from None
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+    else:
+        click.echo("\n".join(_push_lines(result)))
+    if result["failed"]:
+        sys.exit(1)
+    if result["stopped"]:
+        sys.exit(3)
+
+
+commands: list = [sync, import_, push]

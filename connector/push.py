@@ -16,7 +16,8 @@ Which layer retries what:
   at most ``[push] max_retries`` times; what is still transient after that waits in state ``retry`` for the
   next run. An upsert by key is idempotent, so resending can never make a second record.
 
-Restraint: nothing is sent on quiet dates; the global pause is read before every batch (a pause set while a
+Restraint: scheduled runs send nothing on quiet dates (a person sending now with :func:`send_now` has chosen
+the day); the global pause is read before every batch (a pause set while a
 run is under way stops it before its next call); each rep receives at most ``[push] per_rep_daily_cap``
 items a day (the rest wait for another day, they are not dropped). The caller owns the session: results are
 flushed batch by batch and committed by the caller.
@@ -64,6 +65,7 @@ from retour.models import (
     Account,
     Activity,
     AppSetting,
+    AppUser,
     Decision,
     FeedbackItem,
     FeedbackSegment,
@@ -298,9 +300,13 @@ class PushReport:
     resends: int = 0
     seconds: float = 0.0
     errors: dict[str, int] = field(default_factory=dict)
+    # Which items the cap held back (send_now says when they go); not a figure, so not in as_dict().
+    deferred_ids: list[int] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        figures = asdict(self)
+        figures.pop("deferred_ids")
+        return figures
 
 
 def _paused(session: Session) -> bool:
@@ -324,9 +330,12 @@ def _sent_today(session: Session, day: dt.date) -> Counter[str]:
         .group_by(PushItem.owner_id))})
 
 
-def select_for_today(items: list[PushItem], sent_today: Counter[str], cap: int) -> tuple[list[PushItem], int]:
-    """Apply the per-rep daily cap: withdrawals always go; new pushes only while the rep is under the cap."""
-    chosen, deferred = [], 0
+def split_by_cap(items: list[PushItem], sent_today: Counter[str], cap: int) -> tuple[list[PushItem], list[PushItem]]:
+    """Apply the per-rep daily cap: withdrawals always go; new pushes only while the rep is under the cap.
+
+    Returns (what may go today, what the cap holds back for another day), each in the order given.
+    """
+    chosen, held = [], []
     given = Counter(sent_today)
     for item in items:
         if item.state == WITHDRAWING or not item.owner_id:
@@ -335,8 +344,8 @@ def select_for_today(items: list[PushItem], sent_today: Counter[str], cap: int) 
             given[item.owner_id] += 1
             chosen.append(item)
         else:
-            deferred += 1
-    return chosen, deferred
+            held.append(item)
+    return chosen, held
 
 
 def _mode(item: PushItem) -> str:
@@ -383,25 +392,36 @@ def _errors_of(result: dict[str, Any]) -> tuple[str, str]:
     return codes[0], "; ".join(messages) or "Salesforce reported a failure without a message"
 
 
+def waiting(session: Session, decision_id: int | None = None) -> list[PushItem]:
+    """Items a push run would send: approved (or to retry) of approved decisions, withdrawals of withdrawn ones."""
+    stmt = (select(PushItem).join(Decision, Decision.id == PushItem.decision_id)
+            .where(((PushItem.state.in_(PENDING)) & (Decision.state == "approved"))
+                   | ((PushItem.state == WITHDRAWING) & (Decision.state == "withdrawn")))
+            .order_by(PushItem.decision_id, PushItem.id))
+    if decision_id is not None:
+        stmt = stmt.where(PushItem.decision_id == decision_id)
+    return list(session.scalars(stmt))
+
+
 def send_pending(session: Session, settings: Settings, client: Any, *, today: dt.date | None = None,
                  now: Callable[[], dt.datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
-                 batch_size: int = BATCH_SIZE) -> PushReport:
-    """Deliver approved items and pending withdrawals; checks the pause before every batch, caps, quiet dates."""
+                 batch_size: int = BATCH_SIZE, quiet_days: bool = True, decision_id: int | None = None) -> PushReport:
+    """Deliver approved items and pending withdrawals; checks the pause before every batch, caps, quiet dates.
+
+    ``quiet_days`` False is for a person sending now (:func:`send_now`); ``decision_id`` sends one decision's items.
+    """
     report = PushReport()
     started = time.monotonic()
     calls_before = getattr(client, "calls", 0)
     today = today or now().date()
     push = settings.push
-    if is_quiet(today, push.quiet_dates, push.quiet_weekends):
+    if quiet_days and is_quiet(today, push.quiet_dates, push.quiet_weekends):
         report.quiet = True
         log.info("job=push state=quiet day=%s", today.isoformat())
         return report
-    rows = list(session.scalars(
-        select(PushItem).join(Decision, Decision.id == PushItem.decision_id)
-        .where(((PushItem.state.in_(PENDING)) & (Decision.state == "approved"))
-               | ((PushItem.state == WITHDRAWING) & (Decision.state == "withdrawn")))
-        .order_by(PushItem.decision_id, PushItem.id)))
-    chosen, report.deferred_by_cap = select_for_today(rows, _sent_today(session, today), push.per_rep_daily_cap)
+    rows = waiting(session, decision_id)
+    chosen, held = split_by_cap(rows, _sent_today(session, today), push.per_rep_daily_cap)
+    report.deferred_by_cap, report.deferred_ids = len(held), [item.id for item in held]
     groups: dict[tuple[str, str], list[PushItem]] = defaultdict(list)
     for item in chosen:
         groups[(item.sobject, _mode(item))].append(item)
@@ -533,3 +553,139 @@ def _park(items: list[PushItem], code: str, message: str) -> None:
         if item.state != WITHDRAWING:
             item.state = "retry"
         item.error_code, item.error_message = code[:80], message
+
+
+# ------------------------------------------------------------------------------------------ sending now
+DEFERRED_REASONS = ("paused", "per_rep_daily_cap", "retry", "budget", "auth")
+
+
+def send_now(session: Session, settings: Settings, client: Any = None, *, decision_id: int | None = None,
+             today: dt.date | None = None, now: Callable[[], dt.datetime] = utcnow,
+             sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """Send what is approved now (``retour push``, the decision page's Send now) and say what went and what waits.
+
+    The pause and each rep's daily cap hold as in a scheduled run. Quiet days do not: they keep the *scheduled*
+    runs off weekends and holidays, and a person who asks to send now has chosen the day — a decision approved on
+    a Saturday would otherwise show nothing until Monday. ``client`` None logs in with ``settings``, and only
+    when something may go (nothing waiting, or pushes paused: no login, no API call).
+
+    Returns plain figures: totals, the pause (who, when, why), and per decision what was sent, what waits and
+    why (the cap says by when it will have gone), what was sent before, and what Salesforce has told back since
+    (:func:`connector.push_efficacy.efficacy_by_decision`).
+    """
+    today = today or now().date()
+    before = {item.id: (item.decision_id, item.owner_id) for item in waiting(session, decision_id)}
+    pause = pause_details(session)
+    report = PushReport()
+    if before and pause is None:
+        if client is None:
+            from connector.client import connect
+            client = connect(settings)
+        report = send_pending(session, settings, client, today=today, now=now, sleep=sleep, quiet_days=False,
+                              decision_id=decision_id)
+    elif before:
+        report.paused, report.stopped = True, "paused"
+        log.info("job=push state=paused pending=%d", len(before))
+    return _outcome(session, settings, before, report, today, pause, decision_id)
+
+
+def pause_details(session: Session) -> dict[str, Any] | None:
+    """None while pushes may go; else who paused them, when and why (as the admin page set it)."""
+    if not is_push_paused(session):
+        return None
+    row = session.get(AppSetting, PUSH_PAUSE)
+    value = dict(row.value or {}) if row is not None else {}
+    by = session.get(AppUser, row.updated_by_id) if row is not None and row.updated_by_id else None
+    return {"by": by.email if by is not None else None, "at": value.get("at"), "reason": value.get("reason") or ""}
+
+
+def sending_days(after: dt.date, settings: Settings) -> Iterable[dt.date]:
+    """The days after ``after`` on which scheduled runs send (quiet dates and, if set, weekends skipped)."""
+    day = after
+    for _ in range(3660):  # ten years of quiet days would be a configuration mistake, not a schedule
+        day += dt.timedelta(days=1)
+        if not is_quiet(day, settings.push.quiet_dates, settings.push.quiet_weekends):
+            yield day
+
+
+def cap_dates(held: list[tuple[int, str]], cap: int, after: dt.date, settings: Settings) -> dict[int, dt.date]:
+    """When each item the cap held back should go: a rep's k-th waiting item goes on the (k // cap + 1)-th sending day.
+
+    ``held`` is (item id, owner id) in sending order. An estimate: what is approved later for the same rep competes
+    for the same days.
+    """
+    if cap <= 0:
+        return {}
+    rank: Counter[str] = Counter()
+    days = sending_days(after, settings)
+    calendar: list[dt.date] = []
+    out = {}
+    for item_id, owner in held:
+        k = rank[owner] // cap
+        rank[owner] += 1
+        while len(calendar) <= k:
+            calendar.append(next(days))
+        out[item_id] = calendar[k]
+    return out
+
+
+def _outcome(session: Session, settings: Settings, before: dict[int, tuple[int, str | None]], report: PushReport,
+             today: dt.date, pause: dict[str, Any] | None, decision_id: int | None) -> dict[str, Any]:
+    from connector.push_efficacy import efficacy_by_decision
+
+    items: dict[int, PushItem] = {}
+    for chunk in _chunks(before):
+        items.update({i.id: i for i in session.scalars(select(PushItem).where(PushItem.id.in_(chunk)))})
+    held = set(report.deferred_ids)
+    when = cap_dates([(i, before[i][1] or "") for i in report.deferred_ids], settings.push.per_rep_daily_cap, today,
+                     settings)
+    per: dict[int, dict[str, Any]] = {}
+    for item_id, (dec_id, _owner) in before.items():
+        item = items[item_id]
+        d = per.setdefault(dec_id, {"sent": 0, "withdrawn": 0, "failed": 0, "errors": Counter(), "deferred": Counter(),
+                                    "cap_until": None})
+        if item.state == "sent":
+            d["sent"] += 1
+        elif item.state == "withdrawn":
+            d["withdrawn"] += 1
+        elif item.state == "failed":
+            d["failed"] += 1
+            d["errors"][item.error_code or "UNKNOWN"] += 1
+        elif item_id in held:
+            d["deferred"]["per_rep_daily_cap"] += 1
+            d["cap_until"] = max(filter(None, (d["cap_until"], when.get(item_id))), default=None)
+        elif report.stopped:
+            d["deferred"][report.stopped] += 1
+        else:  # a transient failure past the retry bound: the next run tries again
+            d["deferred"]["retry"] += 1
+    efficacy = efficacy_by_decision(session, [decision_id] if decision_id is not None else None)
+    ids = sorted(set(per) | set(efficacy))
+    decisions = {d.id: d for chunk in _chunks(ids) for d in session.scalars(select(Decision).where(Decision.id.in_(chunk)))}
+    so_far = Counter({dec: int(n) for chunk in _chunks(ids) for dec, n in session.execute(
+        select(PushItem.decision_id, func.count()).where(PushItem.decision_id.in_(chunk), PushItem.state == "sent")
+        .group_by(PushItem.decision_id))})
+    rows = []
+    for dec_id in ids:
+        decision = decisions.get(dec_id)
+        d = per.get(dec_id) or {"sent": 0, "withdrawn": 0, "failed": 0, "errors": Counter(), "deferred": Counter(),
+                                "cap_until": None}
+        found = efficacy.get(dec_id)
+        rows.append({
+            "id": dec_id,
+            "state": decision.state if decision is not None else None,
+            "theme_id": decision.theme_id if decision is not None else None,
+            "title": (decision.title_en or decision.title_fr or "") if decision is not None else "",
+            "sent": d["sent"], "withdrawn": d["withdrawn"], "failed": d["failed"], "errors": dict(d["errors"]),
+            "deferred": dict(d["deferred"]), "cap_until": d["cap_until"].isoformat() if d["cap_until"] else None,
+            "sent_so_far": so_far[dec_id],
+            "since_push": found.as_dict() if found is not None else None,
+        })
+    deferred = sum(sum(r["deferred"].values()) for r in rows)
+    push = settings.push
+    return {
+        "waiting_before": len(before), "sent": report.sent, "withdrawn": report.withdrawn, "failed": report.failed,
+        "deferred": deferred, "stopped": report.stopped, "error": report.error, "api_calls": report.api_calls,
+        "paused": pause, "per_rep_daily_cap": push.per_rep_daily_cap,
+        "quiet_day_ignored": bool(before) and is_quiet(today, push.quiet_dates, push.quiet_weekends),
+        "decisions": rows,
+    }
