@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
         from retour.db import session_factory as make_factory
         session_factory = make_factory(make_engine(settings.effective_database_url))
 
-    from webapp import cache, db, errors, i18n, security, templating
+    from webapp import cache, db, display, errors, i18n, security, templating
     from webapp.views import admin, api, auth, board, decisions, evidence, proposals, themes
 
     app = Flask(__name__)
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
         JSON_SORT_KEYS=False,
     )
     app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.finalize = display.finalize  # bidi controls in CRM text cannot reorder what people read
     app.extensions["retour.settings"] = settings
     app.extensions["retour.session_factory"] = session_factory
 

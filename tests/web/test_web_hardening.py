@@ -72,3 +72,12 @@ def test_hsts_is_sent_when_cookies_are_secure_and_not_otherwise(make_settings, s
         assert ("Strict-Transport-Security" in response.headers) is secure
         if secure:
             assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
+
+
+def test_a_right_to_left_override_in_crm_text_cannot_reorder_what_the_reader_sees(auth, factory):
+    made = factory.theme("Invoice \u202egnp.exe", texts=["see attached invoice\u202efdp.exe for the \u2066wrong\u2069 total"])
+    auth.login("viewer")
+    for url in ("/", f"/themes/{made.theme.id}"):
+        page = auth.client.get(url).text
+        assert "\u202e" not in page and "\u2066" not in page and "\u2069" not in page, url
+    assert "invoicefdp.exe" in auth.client.get(f"/themes/{made.theme.id}").text

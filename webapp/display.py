@@ -1,0 +1,24 @@
+"""What every rendered value goes through before it is escaped (the Jinja ``finalize`` hook).
+
+CRM text is untrusted. Escaping stops markup, but not Unicode's bidirectional controls: a right-to-left override
+(U+202E) inside a rep's note reorders the characters that follow it on the reader's screen ("invoice" can be made
+to read as something else, a file name's extension reversed). They are dropped from what is displayed; the stored
+text keeps them, as Salesforce has them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from markupsafe import Markup
+
+# Embeddings, overrides and isolates: LRE RLE PDF LRO RLO (U+202A-U+202E), LRI RLI FSI PDI (U+2066-U+2069).
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def finalize(value: Any) -> Any:
+    """A plain string loses its bidi controls; markup built by a template (already finalized inside) is kept."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return BIDI_CONTROLS.sub("", value)
+    return value
