@@ -89,3 +89,22 @@ def test_upgrading_a_filled_sqlite_database_keeps_every_theme_evidence_and_decis
         assert origin == "discovered"
     finally:
         eng.dispose()
+
+
+def test_a_new_sqlite_database_and_its_wal_are_readable_by_their_owner_only(tmp_path):
+    import stat
+
+    from sqlalchemy import text
+
+    from retour.db import make_engine
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'data' / 'retour.db'}")
+    try:
+        with eng.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x INTEGER)"))
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+        for name in ("retour.db", "retour.db-wal"):
+            mode = stat.S_IMODE((tmp_path / "data" / name).stat().st_mode)
+            assert mode & 0o077 == 0, f"{name} is {oct(mode)}"
+    finally:
+        eng.dispose()
