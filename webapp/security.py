@@ -65,6 +65,7 @@ PERMISSIONS: dict[str, str] = {
     "decisions.approve": "product_owner",
     "decisions.cancel": "product_owner",
     "decisions.withdraw": "product_owner",
+    "decisions.send_now": "admin",  # it spends the org's API calls outside the schedule
     "proposals.accept": "product_owner",
     "proposals.decline": "product_owner",
     "admin.index": "admin",

@@ -96,6 +96,9 @@ def test_role_matrix_every_route_for_every_role(app, session, factory, users, co
                   r"POST\s+/themes/<int:theme_id>/evidence/<int:evidence_id>/not-feedback",
                   r"POST\s+/evidence/make-theme", r"POST\s+/evidence/file", r"POST\s+/themes/<int:theme_id>/name"):
         assert re.search(route + r"\s+min=product_owner\s+anony=302L viewe=403 produ=302 admin=302", summary), route
+    # Sending now spends the org's API calls outside the schedule: admins only.
+    assert re.search(r"POST\s+/decisions/<int:decision_id>/send\s+min=admin\s+anony=302L viewe=403 produ=403 admin=302",
+                     summary)
     assert re.search(r"GET\s+/themes/new\s+min=product_owner\s+anony=302L viewe=403 produ=200 admin=200", summary)
     assert re.search(r"POST\s+/themes/new\s+min=product_owner\s+anony=302L viewe=403 produ=400 admin=400", summary)
     assert re.search(r"GET\s+/evidence/search\s+min=viewer\s+anony=302L viewe=200 produ=200 admin=200", summary)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 
 from webapp import actions
@@ -104,3 +107,61 @@ def cancel(decision_id: int):
 def withdraw(decision_id: int):
     """Withdraw an approved decision: insights already sent are marked withdrawn in Salesforce."""
     return _act(decision_id, "withdraw", _("Decision withdrawn."))
+
+
+@bp.route("/decisions/<int:decision_id>/send", methods=["POST"])
+def send_now(decision_id: int):
+    """Send this decision's approved records now (admins): the pause and each rep's daily cap hold, quiet days do not."""
+    from connector import push
+    from connector.errors import RetourSalesforceError
+
+    session = get_session()
+    decision = actions.get_decision(session, decision_id)
+    back = redirect(url_for("decisions.show", decision_id=decision_id))
+    if decision.state != "approved":
+        flash(_("Only an approved decision can be sent."), "error")
+        return back
+    try:
+        result = push.send_now(session, settings(), decision_id=decision.id)
+    except RetourSalesforceError as exc:
+        session.rollback()
+        flash(_("Nothing was sent: %(reason)s", reason=exc.message), "error")
+        return back
+    session.commit()
+    for message, category in _sent_messages(result, decision.id):
+        flash(message, category)
+    return back
+
+
+def _sent_messages(result: dict[str, Any], decision_id: int) -> list[tuple[str, str]]:
+    """connector.push.send_now's figures in the reader's words: what went, what waits and until when, what failed."""
+    if result["paused"]:
+        return [(_("Pushes are paused: nothing was sent. Resume them, then send again."), "error")]
+    if not result["waiting_before"]:
+        return [(_("Nothing of this decision is waiting to be sent."), "message")]
+    figures = next((d for d in result["decisions"] if d["id"] == decision_id), None) or {"deferred": {}}
+    out = [(ngettext("%(num)s record sent to Salesforce.", "%(num)s records sent to Salesforce.", result["sent"]),
+            "message")]
+    held = figures["deferred"].get("per_rep_daily_cap", 0)
+    if held:
+        until = figures.get("cap_until")
+        out.append((ngettext("%(num)s record waits: each rep receives at most %(cap)s a day; all will have gone by "
+                             "%(date)s.",
+                             "%(num)s records wait: each rep receives at most %(cap)s a day; all will have gone by "
+                             "%(date)s.", held, cap=result["per_rep_daily_cap"],
+                             date=format_date(_date(until)) if until else "—"), "message"))
+    if result["failed"]:
+        out.append((ngettext("%(num)s record failed: its row below says why.",
+                             "%(num)s records failed: their rows below say why.", result["failed"]), "error"))
+    if figures["deferred"].get("retry"):
+        out.append((_("Salesforce failed for a moment on some records: the next push run tries them again."), "error"))
+    if result["stopped"] == "paused":
+        out.append((_("Pushes were paused while sending: the rest waits until they resume."), "error"))
+    elif result["stopped"]:
+        out.append((_("Sending stopped: %(reason)s", reason=result["error"] or result["stopped"]), "error"))
+    return out
+
+
+def _date(iso: str):
+    import datetime as dt
+    return dt.date.fromisoformat(iso)
