@@ -144,3 +144,15 @@ def test_a_dated_clause_that_states_a_problem_stays_feedback():
 @pytest.mark.parametrize("clause", ["Escalated to tier 2", "Ticket transmis au niveau 2", "Waiting on customer"])
 def test_where_a_case_was_routed_is_not_what_the_case_is_about(clause):
     assert classify(clause).is_feedback is False
+
+
+def test_a_huge_note_is_read_in_bounded_pieces_and_never_makes_a_giant_segment():
+    from jobs.segment import MAX_SEGMENT_CHARS, MAX_TEXT_READ
+
+    wall = ("they need single sign on with their identity provider " * 30_000)  # ~1.6 MB, no punctuation
+    segs = segment_text(wall, "note")
+    assert segs and all(len(s.text) <= MAX_SEGMENT_CHARS for s in segs)
+    assert sum(len(s.text) for s in segs) <= MAX_TEXT_READ
+    word_cut = [s.text for s in segs if not s.text.endswith(("provider", "need", "single", "sign", "on", "with",
+                                                                "their", "identity", "they"))]
+    assert not word_cut, "pieces are cut at spaces, never inside a word"
