@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -11,16 +12,32 @@ import click
 from retour.cli import Context, pass_ctx
 
 
-def _progress_printer():
-    """A one-line progress display on a terminal (stderr); nothing when output is redirected."""
-    if not sys.stderr.isatty():
-        return None
+class SyncProgress:
+    """Sync progress on stderr. On a terminal one line rewritten in place; otherwise (a pipe, a log, CI) a line
+    when an object starts and at most one every ``every`` seconds after, so a long run shows it is alive
+    without flooding the log."""
 
-    def show(stream: str, fetched: int, total: int | None) -> None:
+    def __init__(self, *, tty: bool | None = None, every: float = 5.0, clock=time.monotonic) -> None:
+        self.tty = sys.stderr.isatty() if tty is None else tty
+        self.every = every
+        self.clock = clock
+        self._stream: str | None = None
+        self._at = 0.0
+
+    def __call__(self, stream: str, fetched: int, total: int | None) -> None:
         of = f"/{total}" if total else ""
-        click.echo(f"\r  {stream}: {fetched}{of} records".ljust(60), err=True, nl=False)
+        if self.tty:
+            click.echo(f"\r  {stream}: {fetched}{of} records".ljust(60), err=True, nl=False)
+            return
+        now = self.clock()
+        if stream != self._stream or now - self._at >= self.every:
+            self._stream, self._at = stream, now
+            click.echo(f"  {stream}: {fetched}{of} records", err=True)
 
-    return show
+    def done(self) -> None:
+        """Clear the in-place line on a terminal (the lines printed elsewhere stay)."""
+        if self.tty:
+            click.echo("\r".ljust(61) + "\r", err=True, nl=False)
 
 
 def _table(report: dict) -> str:
@@ -51,11 +68,11 @@ def sync(ctx: Context, objects: tuple[str, ...], full: bool, as_json: bool) -> N
         client = connect(settings)
     except RetourSalesforceError as exc:
         raise click.ClickException(exc.message) from None
-    progress = None if as_json else _progress_printer()
+    progress = None if as_json else SyncProgress()
     report = run_sync(ctx.session_factory, settings, client, objects=list(objects) or None, full=full,
                       progress=progress)
     if progress:
-        click.echo("\r".ljust(61) + "\r", err=True, nl=False)
+        progress.done()
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
     else:

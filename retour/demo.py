@@ -1,42 +1,83 @@
 """`retour demo`: the whole loop on the embedded default, with no Salesforce account.
 
 It starts the local demo org (a Salesforce-compatible HTTPS server seeded with a fictional vendor's
-CRM), syncs it over real HTTP exactly as a real org would be synced, runs a theme pass, and serves the
-web UI on loopback. The demo org is just another org to Retour: every setting that points at it comes
-from ``DemoOrg.env()``, the same names a real deployment sets.
+CRM), syncs it over real HTTP exactly as a real org would be synced, runs a theme pass, then serves the
+web UI on loopback with the scheduler beside it (sync, themes, push, on short demo intervals), and prints
+each record Retour writes into the org as it lands — the loop closed, on the reps' own records. The demo
+org is just another org to Retour: every setting that points at it comes from ``DemoOrg.env()``, the same
+names a real deployment sets.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shlex
-import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
-from retour.cli import Context, pass_ctx
+from retour.cli import Context, Running, address_problem, pass_ctx, start_together
 from retour.config import Settings, load_settings
 
 DEMO_EMAIL = "demo@retour.example"
+# What the demo changes from the defaults, unless the environment sets it: a decision approved on a Saturday
+# lands at once (quiet weekends off), and the scheduler turns over in minutes, not hours, so a push shows
+# within a minute and what reps do with it comes back with the next sync.
+DEMO_ENV = {
+    "RETOUR_PUSH_QUIET_WEEKENDS": "false",
+    "RETOUR_SCHEDULER_PUSH_MINUTES": "1",
+    "RETOUR_SCHEDULER_SYNC_MINUTES": "5",
+    "RETOUR_SCHEDULER_THEMES_MINUTES": "10",
+}
+TICK_SECONDS = 15.0
+WATCH_SECONDS = 5.0
 
 
 def _progress(message: str) -> None:
-    """Long steps say what they are doing, on a terminal only (stdout stays clean for --json)."""
-    if sys.stderr.isatty():
-        click.echo(f"… {message}", err=True)
+    """Long steps say what they are doing, on stderr, terminal or not (stdout stays clean for --json): a run in
+    CI or behind a pipe is otherwise silent for a minute and looks hung."""
+    click.echo(f"… {message}", err=True)
+
+
+@contextlib.contextmanager
+def _ticking(message: str, every: float = TICK_SECONDS) -> Iterator[None]:
+    """Say a long step is still going every ``every`` seconds: the theme pass reports nothing until it ends."""
+    _progress(message)
+    done = threading.Event()
+    started = time.monotonic()
+
+    def tick() -> None:
+        while not done.wait(every):
+            _progress(f"{message}: still going, {time.monotonic() - started:.0f} s")
+
+    ticker = threading.Thread(target=tick, name="retour-demo-progress", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+
+
+def demo_environ(org_env: dict[str, str], base: dict[str, str] | None = None) -> dict[str, str]:
+    """The demo's environment: the caller's, the demo org's connection settings, and the demo's defaults."""
+    environ = dict(os.environ if base is None else base)
+    environ.update(org_env)
+    for name, value in DEMO_ENV.items():
+        environ.setdefault(name, value)
+    return environ
 
 
 def demo_settings(org_env: dict[str, str], base: dict[str, str] | None = None) -> Settings:
     """Settings for the demo: the caller's environment plus the demo org's connection settings."""
-    environ = dict(os.environ if base is None else base)
-    environ.update(org_env)
-    return load_settings(environ=environ)
+    return load_settings(environ=demo_environ(org_env, base))
 
 
 def run_demo_pipeline(ctx: Context, org: Any) -> dict[str, Any]:
@@ -44,19 +85,22 @@ def run_demo_pipeline(ctx: Context, org: Any) -> dict[str, Any]:
     from connector.client import connect
     from connector.sync import run_sync
 
+    from connector.cli import SyncProgress
+
     started = time.monotonic()
     settings = ctx.settings
     ctx.ensure_schema()
     _progress(f"syncing the demo org at {org.base_url}")
     client = connect(settings)
-    report = run_sync(ctx.session_factory, settings, client)
+    printer = SyncProgress()
+    report = run_sync(ctx.session_factory, settings, client, progress=printer)
+    printer.done()
     synced = {name: fig.get("upserted", 0) for name, fig in _per_object(report).items()}
     figures: dict[str, Any] = {
         "synced": synced,
         "api_calls": client.calls,
         "org_api_calls": org.api_calls,
     }
-    _progress("discovering themes")
     from jobs.embed import get_embedder
     from jobs.themes import run_theme_pass, spaces_to_rebuild
     from retour.db import session_scope
@@ -67,7 +111,8 @@ def run_demo_pipeline(ctx: Context, org: Any) -> dict[str, Any]:
         older = spaces_to_rebuild(session, embedder)
         if older:
             _progress(f"themes were built with {', '.join(older)}: rebuilding them with {embedder.name}")
-        theme_figures = run_theme_pass(session, settings, rebuild=bool(older), embedder=embedder)
+        with _ticking("discovering themes"):
+            theme_figures = run_theme_pass(session, settings, rebuild=bool(older), embedder=embedder)
     figures.update(_theme_summary(ctx, theme_figures))
     figures["seconds"] = round(time.monotonic() - started, 1)
     return figures
@@ -113,8 +158,42 @@ def _start_org(data_dir: Path, scale: float, port: int):
 
     _progress(f"starting the demo org (scale {scale}); the first start seeds it, later starts reuse it")
     org = DemoOrg(data_dir, scale=scale, port=port)
-    org.start()
+    try:
+        org.start()
+    except OSError as exc:  # the port was taken between the check and the bind
+        org.stop()
+        raise _busy("the demo org", "127.0.0.1", port, exc.strerror or str(exc), "--org-port") from None
     return org
+
+
+def _busy(what: str, host: str, port: int, problem: str, option: str) -> click.ClickException:
+    return click.ClickException(f"Cannot serve {what} on {host}:{port}: {problem}. Stop what uses it or choose "
+                                f"another port with {option}.")
+
+
+def _check_ports(settings: Settings, port: int | None, org_port: int, org_only: bool) -> None:
+    """Both ports, before a minute of sync and theme pass: a taken port is one line, not a traceback at the end."""
+    problem = address_problem("127.0.0.1", org_port)
+    if problem:
+        raise _busy("the demo org", "127.0.0.1", org_port, problem, "--org-port")
+    web_port = settings.web.port if port is None else port
+    problem = None if org_only else address_problem(settings.web.host, web_port)
+    if problem:
+        raise _busy("the web UI", settings.web.host, web_port, problem, "--port")
+
+
+def serve_demo(ctx: Context, org: Any, port: int | None) -> Running:
+    """The web UI and the scheduler (sync, themes, push) against the demo org, and ``demo.env`` for other shells.
+
+    ``demo.env`` (under the data directory) exports the settings this demo runs with, so `retour push`, `retour
+    sync` or `retour check` in another shell reach the same org and database.
+    """
+    running = start_together(ctx.settings, ctx.session_factory, port=port)
+    environ = {**org.env(), **{k: os.environ.get(k, v) for k, v in DEMO_ENV.items()},
+               "RETOUR_DATA_DIR": str(Path(ctx.settings.data_dir).resolve())}
+    env_file = Path(ctx.settings.data_dir) / "demo.env"
+    env_file.write_text("".join(f"export {k}={shlex.quote(str(v))}\n" for k, v in environ.items()), encoding="utf-8")
+    return running
 
 
 @click.command()
@@ -122,13 +201,14 @@ def _start_org(data_dir: Path, scale: float, port: int):
 @click.option("--json", "as_json", is_flag=True, help="With --once: print one JSON object.")
 @click.option("--org-only", is_flag=True, help="Serve only the demo org and print the settings that point Retour at it.")
 @click.option("--scale", type=float, default=1.0, show_default=True, help="Multiply the demo org's volume.")
-@click.option("--port", type=int, default=None, help="Web UI port (default: [web] port).")
+@click.option("--port", type=int, default=None, help="Web UI port (default: [web] port, 8080).")
 @click.option("--org-port", type=int, default=0, help="Demo org port (default: any free port).")
 @pass_ctx
 def demo(ctx: Context, once: bool, as_json: bool, org_only: bool, scale: float, port: int | None, org_port: int) -> None:
-    """Run Retour end to end against a local demo org: sync, themes, and the web UI."""
+    """Run Retour end to end against a local demo org: sync, themes, the web UI and the scheduler that pushes."""
     base = load_settings()
     data_dir = Path(base.data_dir)
+    _check_ports(base, None if once else port, org_port, org_only or once)
     org = _start_org(data_dir, scale, org_port)
     try:
         if org_only:
@@ -146,15 +226,18 @@ def demo(ctx: Context, once: bool, as_json: bool, org_only: bool, scale: float, 
                 _print_figures(figures)
             return
         password = ensure_demo_user(ctx)
-        server = _serve_web(ctx, port)
-        host, bound = server.server_address[:2]
-        click.echo(f"Retour is running at http://{host}:{bound}/")
+        watch = Landings(org, ctx.settings.push.insight_object)
+        running = serve_demo(ctx, org, port)
+        click.echo(f"Retour is running at {running.url}")
         click.echo(f"Log in as {DEMO_EMAIL} with password {password}  (demo only; kept in {data_dir / 'demo-password'})")
+        click.echo(f"The scheduler syncs every {ctx.settings.scheduler.sync_minutes} min and pushes approved decisions "
+                   f"every {ctx.settings.scheduler.push_minutes} min; what lands in the demo org is printed here.")
+        click.echo(f"Other shells reach this demo after: . {data_dir / 'demo.env'}   (then e.g. retour push)")
         click.echo("Ctrl-C to stop.")
         try:
-            _wait_forever()
+            _watch(watch)
         finally:
-            server.shutdown()
+            running.stop()
     finally:
         org.stop()
 
@@ -166,16 +249,82 @@ def _print_figures(figures: dict[str, Any]) -> None:
                f"themes: {figures['themes']} ({figures['themes_critical']} at critical mass)   {figures['seconds']} s")
 
 
-def _serve_web(ctx: Context, port: int | None):
-    from werkzeug.serving import make_server
+class Landings:
+    """What Retour has written into the demo org since the last look: the insights on the reps' opportunities and
+    accounts, the follow-up tasks in their names, and insights marked withdrawn — read from the org itself."""
 
-    from webapp import create_app
+    def __init__(self, org: Any, insight_object: str = "Retour_Insight__c") -> None:
+        self.org = org
+        self.insight_object = insight_object
+        self.insights = self._insights()
+        self.tasks = self._tasks()
+        self._tasks_pending = False
 
-    settings = ctx.settings
-    app = create_app(settings, session_factory=ctx.session_factory)
-    server = make_server(settings.web.host, settings.web.port if port is None else port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, name="retour-web", daemon=True).start()
-    return server
+    def _insights(self) -> dict[str, dict]:
+        return {r["Id"]: r for r in self.org.records(self.insight_object) if not r.get("IsDeleted")}
+
+    def _tasks(self) -> dict[str, dict]:
+        return {r["Id"]: r for r in self.org.records("Task") if r.get("Retour_Key__c") and not r.get("IsDeleted")}
+
+    def poll(self) -> list[str]:
+        """Lines for what landed since the last poll (none when nothing did)."""
+        insights = self._insights()
+        new = [r for i, r in insights.items() if i not in self.insights]
+        withdrawn = [r for i, r in insights.items() if i in self.insights and r.get("Status__c") == "withdrawn"
+                     and self.insights[i].get("Status__c") != "withdrawn"]
+        changed = bool(new or withdrawn)
+        new_tasks: list[dict] = []
+        # Tasks are sent in their own batch after the insights: read them (8,000 rows at full scale) only when
+        # insights moved, now or at the last look.
+        if changed or self._tasks_pending:
+            tasks = self._tasks()
+            new_tasks = [r for i, r in tasks.items() if i not in self.tasks]
+            self.tasks = tasks
+        self._tasks_pending = changed
+        self.insights = insights
+        if not (new or withdrawn or new_tasks):
+            return []
+        return describe_landings(new, new_tasks, withdrawn, self._names())
+
+    def _names(self) -> dict[str, str]:
+        names = {u["Id"]: u.get("Name") or u["Id"] for u in self.org.records("User")}
+        for obj in ("Opportunity", "Account"):
+            for r in self.org.records(obj):
+                names[r["Id"]] = f"“{r.get('Name') or r['Id']}”"
+                names[f"owner:{r['Id']}"] = names.get(r.get("OwnerId") or "", "")
+        return names
+
+
+def describe_landings(insights: list[dict], tasks: list[dict], withdrawn: list[dict], names: dict[str, str],
+                      examples: int = 3) -> list[str]:
+    """In words: how many records landed and a few of them, each on its record and with its rep."""
+    lines = []
+    if insights or tasks:
+        lines.append(f"In the demo org: {len(insights)} Retour insight(s) and {len(tasks)} follow-up task(s) landed on "
+                     "the reps' records, for example:")
+        for r in insights[:examples]:
+            on = r.get("Opportunity__c") or r.get("Account__c") or ""
+            kind = "Opportunity" if r.get("Opportunity__c") else "Account"
+            rep = names.get(f"owner:{on}") or "no rep"
+            lines.append(f"  {kind} {names.get(on, on)} ({rep}): insight “{r.get('Name') or ''}” [{r['Id']}]")
+        for r in tasks[:examples]:
+            on = r.get("WhatId") or ""
+            lines.append(f"  Task for {names.get(r.get('OwnerId') or '', 'no rep')} on {names.get(on, on)}: "
+                         f"{r.get('Subject') or ''} [{r['Id']}]")
+    if withdrawn:
+        lines.append(f"In the demo org: {len(withdrawn)} Retour insight(s) marked withdrawn.")
+    return lines
+
+
+def _watch(landings: Landings, every: float = WATCH_SECONDS) -> None:
+    """Until Ctrl-C: print what lands in the demo org."""
+    try:
+        while True:
+            time.sleep(every)
+            for line in landings.poll():
+                click.echo(line)
+    except KeyboardInterrupt:
+        click.echo("stopping", err=True)
 
 
 def _wait_forever() -> None:

@@ -37,6 +37,20 @@ def test_demo_once_syncs_the_demo_org_over_https_and_finds_themes(tmp_path):
     assert figures["api_calls"] < opportunities
 
 
+def test_demo_once_off_a_terminal_prints_progress_lines_on_stderr_and_only_json_on_stdout(tmp_path):
+    """A run in CI or behind a pipe is not silent for a minute: CliRunner's streams are not terminals."""
+    env = {k: None for k in os.environ if k.startswith("RETOUR_")}
+    env["RETOUR_DATA_DIR"] = str(tmp_path / "data")
+    result = CliRunner().invoke(cli, ["demo", "--once", "--json", "--scale", "0.05"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.strip().splitlines()) == 1 and json.loads(result.stdout)["themes"] > 0
+    progress = result.stderr.splitlines()
+    assert progress[0].startswith("… starting the demo org")
+    assert any(line.startswith("… syncing the demo org at https://127.0.0.1:") for line in progress)
+    assert any(line.startswith("  Opportunity: ") and line.endswith(" records") for line in progress)
+    assert "… discovering themes" in progress
+
+
 def test_demo_rebuilds_themes_a_previous_version_built_in_another_space(tmp_path):
     env = {k: None for k in os.environ if k.startswith("RETOUR_")}
     env["RETOUR_DATA_DIR"] = str(tmp_path / "data")
