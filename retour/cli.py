@@ -143,7 +143,7 @@ def _toml_value(value) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_ctx
 def check(ctx: Context, as_json: bool) -> None:
-    """Validate the configuration and, when Salesforce is configured, connectivity and the mapped fields."""
+    """Validate the configuration, the database and the org (login, every mapped field); fails without an org."""
     results: list[dict] = []
     settings = ctx.settings  # raises ConfigError with the setting's name
     results.append({"check": "configuration", "ok": True, "detail": "parsed"})
@@ -158,7 +158,11 @@ def check(ctx: Context, as_json: bool) -> None:
         from connector.checks import salesforce_checks
         results.extend(salesforce_checks(settings))
     else:
-        results.append({"check": "salesforce", "ok": True, "detail": "not configured (set RETOUR_SALESFORCE_AUTH to connect an org)"})
+        # Nothing to sync from and nowhere to push to: that is what is missing, not "ok".
+        results.append({"check": "salesforce", "ok": False, "detail": (
+            "not configured: set [salesforce] auth (RETOUR_SALESFORCE_AUTH: jwt, client_credentials or session) and "
+            "that flow's credentials; `retour init retour.toml` writes a file listing them. Without an org only "
+            "`retour import` brings data in; `retour demo` runs against a local demo org")})
     ok = all(r["ok"] for r in results)
     if as_json:
         click.echo(json.dumps({"ok": ok, "checks": results}, indent=2))

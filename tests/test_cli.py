@@ -21,7 +21,7 @@ def run(tmp_path):
     return _run
 
 
-def test_init_writes_a_file_that_check_accepts(run, tmp_path):
+def test_init_writes_a_file_that_check_reads_and_that_still_lacks_an_org(run, tmp_path):
     path = tmp_path / "retour.toml"
     result = run("init", str(path))
     assert result.exit_code == 0, result.output
@@ -29,10 +29,22 @@ def test_init_writes_a_file_that_check_accepts(run, tmp_path):
     again = run("init", str(path))
     assert again.exit_code != 0 and "--force" in again.output
     checked = run("check", "--json", env={"RETOUR_CONFIG": str(path)})
-    assert checked.exit_code == 0, checked.output
+    assert checked.exit_code == 1, checked.output
     report = json.loads(checked.output)
-    assert report["ok"] is True
-    assert {c["check"] for c in report["checks"]} >= {"configuration", "database", "salesforce"}
+    by_name = {c["check"]: c for c in report["checks"]}
+    assert report["ok"] is False
+    assert by_name["configuration"]["ok"]
+    assert by_name["database"]["ok"] and not by_name["salesforce"]["ok"]
+
+
+def test_check_without_any_configuration_fails_and_names_what_is_missing(run):
+    result = run("check")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "ok   configuration: parsed"
+    assert any(line.startswith("FAIL salesforce: not configured: set [salesforce] auth (RETOUR_SALESFORCE_AUTH")
+               for line in lines), result.output
+    assert "retour init" in result.output and "retour demo" in result.output
 
 
 def test_check_names_the_bad_setting_and_exits_2(run):
