@@ -152,6 +152,8 @@ class WebSettings:
 class PushSettings:
     per_rep_daily_cap: int = 5
     task_due_days: int = 5
+    # Days the *scheduled* push runs send nothing (holidays; weekends while quiet_weekends is on). A person who sends
+    # by hand (`retour push`, an admin's Send now) has chosen the day: they go anyway. `retour demo` turns weekends off.
     quiet_dates: tuple[dt.date, ...] = ()
     quiet_weekends: bool = True
     chatter: bool = False
