@@ -2,12 +2,14 @@
 
 The org's data lives in a SQLite file under ``data_dir``; the seeded state is built once per
 (scale, seed, seed format) into a cache file and copied, so starting an org is cheap and hooks that
-mutate data never touch the cache.
+mutate data never touch the cache. The copy's history ends on the org's today (:mod:`.history`); the
+clock is the wall clock unless a test injects one.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -19,11 +21,13 @@ import ssl
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jwt
 
+from . import history
 from .ids import make_id, to18
 from .schema import OBJECTS, SObject, sobject
 from .seed import INTEGRATION_USERNAME, SEED_VERSION, ensure_seeded
@@ -48,7 +52,11 @@ class DemoOrg:
 
     def __init__(self, data_dir: Path, scale: float = 1.0, seed: int = 7, port: int = 0, api_limit: int = 100_000,
                  *, session_seconds: float = 7200.0, cache_dir: Path | None = None, fresh: bool = False,
-                 keys_dir: Path | None = None, content_link_filter_required: bool = True):
+                 keys_dir: Path | None = None, content_link_filter_required: bool = True,
+                 clock: Callable[[], dt.datetime] | None = None):
+        """``clock``: the org's now (tz-aware), the wall clock by default. Its date is the day the seeded history
+        ends on when the org starts; tests pass a fixed or movable clock (:mod:`.testing`). Record stamps
+        (SystemModstamp) stay on the wall clock, as a real org's do, so an incremental sync sees every change."""
         if scale <= 0:
             raise ValueError("scale must be positive (1.0 = ~3,000 opportunities)")
         self.data_dir = Path(data_dir).resolve()  # env() hands these paths to other shells: never relative
@@ -62,6 +70,7 @@ class DemoOrg:
         self.keys_dir = Path(keys_dir) if keys_dir else self.home
         self.fresh = fresh
         self.content_link_filter_required = content_link_filter_required
+        self.clock: Callable[[], dt.datetime] = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self.db_path = self.home / f"org-{_scale_tag(self.scale)}-{self.seed}.sqlite"
         self.username = INTEGRATION_USERNAME
         self.consumer_key = "3MVG9Retour" + hashlib.sha256(f"demo-org-{self.seed}".encode()).hexdigest()[:40]
@@ -99,11 +108,18 @@ class DemoOrg:
         self.private_key_file, self._public_key = ensure_jwt_key(self.keys_dir / "oauth")
         self.consumer_secret = hashlib.sha256(b"client-secret" + self.private_key_file.read_bytes()).hexdigest()[:48]
         cached, self.seed_seconds = ensure_seeded(self.cache_dir, self.scale, self.seed)
+        today = self.clock().date()
         if self.fresh or not self.db_path.exists() or not self._same_seed(self.db_path):
             tmp = self.db_path.with_suffix(".tmp")
             shutil.copyfile(cached, tmp)
+            copy = Store(tmp)
+            try:
+                history.place(copy, today, restamp_ms=None)  # nobody has read this copy: no re-read needed
+            finally:
+                copy.close()
             tmp.replace(self.db_path)
         self.store = Store(self.db_path)
+        self.place_history(seed_file=cached)
         self.integration_user_id = self.store.find_by(OBJECTS["User"], "Username", self.username)[0]
         self.store.integration_user = self.integration_user_id
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -116,6 +132,18 @@ class DemoOrg:
         log.info("demo_org state=started url=%s scale=%s seed=%s db=%s", self.base_url, self.scale, self.seed,
                  self.db_path)
         return self
+
+    def place_history(self, *, seed_file: Path | None = None) -> int:
+        """Move the seeded history to end on the clock's today (if it ends on another day); return the days moved.
+
+        ``start`` calls it: a running org never moves (see :mod:`.history`); a test that moves the clock to
+        another day calls it to start that day as a new run of the demo would."""
+        if seed_file is None:
+            seed_file, _ = ensure_seeded(self.cache_dir, self.scale, self.seed)
+        days = history.place(self.store, self.clock().date(), restamp_ms=self.store.now_ms(), seed_file=seed_file)
+        if days:
+            log.info("demo_org state=history_moved days=%d today=%s", days, self.clock().date())
+        return days
 
     def _same_seed(self, path: Path) -> bool:
         try:

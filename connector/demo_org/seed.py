@@ -1,7 +1,8 @@
 """Deterministic seeding of the demo org: Nuvola's CRM over 18 months, scaled by ``scale``.
 
 The same (scale, seed) always gives the same file: one ``random.Random(seed)`` drives every choice in a
-fixed order, and all dates hang off a fixed anchor (``ANCHOR``) instead of today. The seeded file is
+fixed order, and all dates hang off a fixed anchor (``ANCHOR``) instead of today, so the file can be cached and
+checksummed; an org moves its own copy to end on its today (:mod:`.history`). The seeded file is
 cached under ``cache_dir`` keyed by scale, seed and :data:`SEED_VERSION` (bump it whenever the output
 changes), built under a file lock and renamed into place, so parallel processes never see half a file.
 """

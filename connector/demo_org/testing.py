@@ -1,13 +1,15 @@
 """Helpers for tests and benchmarks that talk to a DemoOrg over real HTTPS.
 
 ``shared_cache_dir()`` keeps seeded files between test sessions (seeding is deterministic, so the
-cache is safe to share); ``http_session(org)`` trusts the org's CA. It sets ``trust_env = False``
+cache is safe to share); ``Clock`` is the org's clock a test sets and moves (an org left on the wall
+clock would place its history on the day the tests run); ``http_session(org)`` trusts the org's CA. It sets ``trust_env = False``
 because requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` from the environment override a
 session's ``verify`` (psf/requests#3829), which would make the self-made certificate fail.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 import time
@@ -17,9 +19,32 @@ import jwt
 import requests
 from simple_salesforce import Salesforce
 
+from .history import SEEDED_DAY
 from .org import DemoOrg
 
+__all__ = ["SEEDED_DAY", "Clock", "access_token", "http_session", "jwt_assertion", "salesforce", "shared_cache_dir"]
+
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+class Clock:
+    """A clock a test holds: ``DemoOrg(..., clock=Clock(SEEDED_DAY))`` serves the seed's dates unchanged;
+    ``clock.advance(days=10)`` lets ten days pass for the running org, and ``org.place_history()`` then starts
+    that day as the next run of the demo would."""
+
+    def __init__(self, when: dt.date | dt.datetime) -> None:
+        if not isinstance(when, dt.datetime):
+            when = dt.datetime(when.year, when.month, when.day, 9, tzinfo=dt.timezone.utc)  # a morning's work
+        if when.tzinfo is None:
+            raise ValueError("a clock tells aware times: give the datetime a tzinfo")
+        self.now = when
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> dt.datetime:
+        self.now += dt.timedelta(**delta)
+        return self.now
 
 
 def shared_cache_dir() -> Path:

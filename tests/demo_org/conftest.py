@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from connector.demo_org import DemoOrg
-from connector.demo_org.testing import salesforce, shared_cache_dir
+from connector.demo_org.testing import SEEDED_DAY, Clock, salesforce, shared_cache_dir
 
 SMALL = 0.25
 
@@ -22,7 +22,7 @@ def keys_dir(tmp_path_factory: pytest.TempPathFactory):
 def org(tmp_path_factory: pytest.TempPathFactory, keys_dir) -> Iterator[DemoOrg]:
     """A small org shared by read-only tests (its data must not be changed)."""
     demo = DemoOrg(tmp_path_factory.mktemp("demo-org-ro"), scale=SMALL, cache_dir=shared_cache_dir(),
-                   keys_dir=keys_dir)
+                   keys_dir=keys_dir, clock=Clock(SEEDED_DAY))
     demo.start()
     try:
         yield demo
@@ -33,7 +33,7 @@ def org(tmp_path_factory: pytest.TempPathFactory, keys_dir) -> Iterator[DemoOrg]
 @pytest.fixture
 def fresh_org(tmp_path, keys_dir) -> Iterator[DemoOrg]:
     """A small org of the test's own (a fresh copy of the cached seed): tests may write to it."""
-    demo = DemoOrg(tmp_path, scale=SMALL, cache_dir=shared_cache_dir(), keys_dir=keys_dir)
+    demo = DemoOrg(tmp_path, scale=SMALL, cache_dir=shared_cache_dir(), keys_dir=keys_dir, clock=Clock(SEEDED_DAY))
     demo.start()
     try:
         yield demo

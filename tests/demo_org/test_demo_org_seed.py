@@ -10,7 +10,7 @@ import pytest
 
 from connector.demo_org import DemoOrg
 from connector.demo_org.seed import ANCHOR, cache_path, checksum, ensure_seeded
-from connector.demo_org.testing import salesforce, shared_cache_dir
+from connector.demo_org.testing import SEEDED_DAY, Clock, salesforce, shared_cache_dir
 
 pytestmark = pytest.mark.demo_org
 
@@ -43,7 +43,7 @@ def test_writes_to_an_org_never_touch_the_cached_seed(tmp_path, keys_dir):
 @pytest.fixture(scope="module")
 def scale1(tmp_path_factory, keys_dir) -> Iterator[DemoOrg]:
     demo = DemoOrg(tmp_path_factory.mktemp("demo-org-scale1"), scale=1.0, cache_dir=shared_cache_dir(),
-                   keys_dir=keys_dir)
+                   keys_dir=keys_dir, clock=Clock(SEEDED_DAY))
     demo.start()
     try:
         yield demo
@@ -158,9 +158,11 @@ def test_plenty_of_notes_are_pure_logistics(scale1):
     assert sum(1 for n in notes if not themes.search(n["Description"])) >= 0.4 * len(notes)
 
 
-def test_seed_is_anchored_on_a_fixed_date_not_today(scale1):
+def test_cached_seed_is_anchored_on_a_fixed_date_and_an_org_on_that_day_serves_it_unmoved(scale1):
+    """The cache is the same file whatever the day (checksums, sharing); an org whose clock says the anchor's
+    day serves its dates as seeded (test_demo_org_history covers other days)."""
     latest = max(o["SystemModstamp"] for o in scale1.records("Opportunity"))
-    assert latest < ANCHOR.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    assert ANCHOR.date() == SEEDED_DAY and latest < ANCHOR.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
 def test_ground_truth_labels_themes_of_different_sizes(scale1):
