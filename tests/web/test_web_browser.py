@@ -17,8 +17,8 @@ from .browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, dedicated_factory, see
 from .conftest import INSTANCE, PASSWORD
 
 pytestmark = pytest.mark.browser
-# The README's screenshots are refreshed on request only (RETOUR_SCREENSHOTS_DIR=docs/screenshots bash scripts/test
-# -m browser); an ordinary test run writes them to a temporary directory and leaves the checkout clean.
+# The README's screenshots come from the real demo, on request only (python scripts/screenshots.py); this test writes
+# its own pictures to a temporary directory, or to RETOUR_SCREENSHOTS_DIR to look at them, never to docs/screenshots.
 SCREENSHOTS = Path(os.environ.get("RETOUR_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="retour-screenshots-"))
 
 
