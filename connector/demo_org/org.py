@@ -2,8 +2,9 @@
 
 The org's data lives in a SQLite file under ``data_dir``; the seeded state is built once per
 (scale, seed, seed format) into a cache file and copied, so starting an org is cheap and hooks that
-mutate data never touch the cache. The copy's history ends on the org's today (:mod:`.history`); the
-clock is the wall clock unless a test injects one.
+mutate data never touch the cache. The copy's history ends on the org's today (:mod:`.history`), and its reps
+answer Retour's follow-ups as the org's clock passes (:mod:`.reps`); the clock is the wall clock unless a test
+injects one.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 import jwt
 
-from . import history
+from . import history, reps
 from .ids import make_id, to18
 from .schema import OBJECTS, SObject, sobject
 from .seed import INTEGRATION_USERNAME, SEED_VERSION, ensure_seeded
@@ -55,8 +56,9 @@ class DemoOrg:
                  keys_dir: Path | None = None, content_link_filter_required: bool = True,
                  clock: Callable[[], dt.datetime] | None = None):
         """``clock``: the org's now (tz-aware), the wall clock by default. Its date is the day the seeded history
-        ends on when the org starts; tests pass a fixed or movable clock (:mod:`.testing`). Record stamps
-        (SystemModstamp) stay on the wall clock, as a real org's do, so an incremental sync sees every change."""
+        ends on when the org starts, and the time it gives decides when reps answer Retour's follow-ups; tests
+        pass a fixed or movable clock (:mod:`.testing`). Record stamps (SystemModstamp) stay on the wall clock,
+        as a real org's do, so an incremental sync sees every change."""
         if scale <= 0:
             raise ValueError("scale must be positive (1.0 = ~3,000 opportunities)")
         self.data_dir = Path(data_dir).resolve()  # env() hands these paths to other shells: never relative
@@ -115,10 +117,12 @@ class DemoOrg:
             copy = Store(tmp)
             try:
                 history.place(copy, today, restamp_ms=None)  # nobody has read this copy: no re-read needed
+                reps.ensure_table(copy)
             finally:
                 copy.close()
             tmp.replace(self.db_path)
         self.store = Store(self.db_path)
+        reps.ensure_table(self.store)
         self.place_history(seed_file=cached)
         self.integration_user_id = self.store.find_by(OBJECTS["User"], "Username", self.username)[0]
         self.store.integration_user = self.integration_user_id
@@ -133,6 +137,10 @@ class DemoOrg:
                  self.db_path)
         return self
 
+    def now_ms(self) -> int:
+        """The org's clock in epoch milliseconds."""
+        return int(self.clock().timestamp() * 1000)
+
     def place_history(self, *, seed_file: Path | None = None) -> int:
         """Move the seeded history to end on the clock's today (if it ends on another day); return the days moved.
 
@@ -144,6 +152,11 @@ class DemoOrg:
         if days:
             log.info("demo_org state=history_moved days=%d today=%s", days, self.clock().date())
         return days
+
+    def answer_due(self) -> int:
+        """Let the reps answer every follow-up whose time has come by the org's clock (done before each API
+        request, and by :meth:`records`); return how many records they changed."""
+        return reps.answer_due(self.store, self.now_ms())
 
     def _same_seed(self, path: Path) -> bool:
         try:
@@ -264,6 +277,7 @@ class DemoOrg:
 
     def records(self, sobject_name: str) -> list[dict]:
         obj = self._obj(sobject_name)
+        self.answer_due()
         return [{k: v for k, v in self.store.record_json(obj, row).items() if k != "attributes"}
                 for row in self.store.all_rows(obj)]
 
@@ -411,7 +425,14 @@ class DemoOrg:
             values = self.store.validate(obj, data, creating=True)
             if obj.get("OwnerId") and not values.get("OwnerId"):
                 values["OwnerId"] = self.integration_user_id
-            return self.store.insert_values(obj, values)
+            new_id = self.store.insert_values(obj, values)
+            self._landed(obj, new_id, values)
+            return new_id
+
+    def _landed(self, obj: SObject, record_id: str, values: dict) -> None:
+        """A follow-up Task of Retour's just landed: its rep's answer is planned now (see :mod:`.reps`)."""
+        if obj.name == "Task" and values.get("Retour_Key__c") and values.get("Status") != "Completed":
+            reps.schedule(self.store, record_id, values.get("WhatId"), self.now_ms())
 
     def _update(self, obj: SObject, record_id: str, data: dict) -> None:
         with self.store.transaction():
@@ -445,7 +466,9 @@ class DemoOrg:
             values = self.store.validate(obj, data, creating=True)
             if obj.get("OwnerId") and not values.get("OwnerId"):
                 values["OwnerId"] = self.integration_user_id
-            return self.store.insert_values(obj, values), True
+            new_id = self.store.insert_values(obj, values)
+            self._landed(obj, new_id, values)
+            return new_id, True
 
     def _one(self, op: tuple) -> dict:
         kind, obj, rec = op[0], op[1], op[2]

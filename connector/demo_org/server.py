@@ -30,6 +30,7 @@ DEFAULT_PAGE = 2000
 LONG_TEXT_PAGE = 200
 MAX_COLLECTION = 200
 CURSOR_CAP = 200
+ANSWER_EVERY_SECONDS = 1.0  # how often a running org lets its reps answer (see reps.py)
 ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
                "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
                "fields": []}
@@ -80,7 +81,25 @@ class DemoOrgServer(ThreadingHTTPServer):
     def __init__(self, org: "DemoOrg", port: int, context: ssl.SSLContext):
         self.org = org
         self.context = context
+        self._answered = 0.0
         super().__init__(("127.0.0.1", port), Handler)
+
+    def service_actions(self) -> None:
+        """Between requests: once a second, reps answer the follow-ups whose time has come, so their answers are
+        in the org when the clock passes them, not only when someone reads. Skipped while a request holds the
+        store (the next round does it): the loop that accepts connections must not wait behind a long query."""
+        if time.monotonic() - self._answered < ANSWER_EVERY_SECONDS:
+            return
+        self._answered = time.monotonic()
+        store = self.org.store
+        if store is None or not store.lock.acquire(blocking=False):
+            return
+        try:
+            self.org.answer_due()
+        except Exception:  # the serving loop must outlive a failed round; the next round tries again
+            log.exception("demo_org state=error action=answer_due")
+        finally:
+            store.lock.release()
 
     def get_request(self):
         sock, addr = super().get_request()
@@ -137,6 +156,7 @@ class Handler(BaseHTTPRequestHandler):
             if api:
                 org._authenticate(self.headers.get("Authorization", ""))
                 org._count_call()
+                org.answer_due()  # what reps did by now is in the org before anything reads it
             fault = org._take_fault(method, self.path)
             if fault is not None and not fault.drop_response:
                 resp = Response(fault.status, fault.body) if not isinstance(fault.body, str) else \
