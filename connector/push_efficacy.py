@@ -5,15 +5,18 @@ closed by a withdrawal), lost deals re-opened (a deal that was Closed Lost when 
 Closed Lost), deals since won, new opportunities created on the same accounts after the push, and the pipeline
 recovered (amounts of re-opened deals plus the new opportunities that are open or won).
 
-:func:`efficacy` is pure; :func:`decision_efficacy` / :func:`efficacy_by_decision` read the rows for it.
+:func:`loop_figures_from` is pure; :func:`loop_figures` / :func:`loop_figures_by_decision` read the rows for it and
+return :class:`LoopFigures`; :func:`sentence` says them in plain words (English by default, French with the web
+app's catalogue).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -43,27 +46,59 @@ class OppNow:
     is_won: bool
     amount: Decimal | None
     created_date: dt.datetime | None
+    currency: str | None = None  # CurrencyIsoCode; None in an org without multi-currency
+
+
+class Money(NamedTuple):
+    amount: Decimal
+    currency: str  # ISO 4217
 
 
 @dataclass(frozen=True)
-class Efficacy:
-    tasks_sent: int = 0
-    tasks_done: int = 0
-    lost_deals_pushed: int = 0
-    deals_reopened: int = 0
-    deals_won_after: int = 0
-    new_opportunities: int = 0
-    pipeline_recovered: Decimal = Decimal(0)
+class LoopFigures:
+    """What came back from Salesforce for one decision, since its push landed: the loop's answer.
+
+    Others read these names (the decision page, the board, the API, ``retour push --json``): keep them stable.
+    ``pipeline_recovered`` is one amount per currency, largest first, never a sum across currencies (deals are in
+    EUR, GBP, CHF...; an amount without its currency is one nobody can check).
+    """
+
+    since: dt.datetime | None = None  # when the decision's first record landed in Salesforce (None: none yet)
+    tasks_sent: int = 0  # follow-up Tasks on lost deals, withdrawn ones left out
+    tasks_completed: int = 0  # of those, done by their rep (not closed by a withdrawal)
+    lost_deals_pushed: int = 0  # Closed Lost deals a follow-up was sent for
+    lost_deals_reopened: int = 0  # of those, no longer Closed Lost (open again, or won)
+    deals_won: int = 0  # of the re-opened, won since
+    new_opportunities: int = 0  # opened after the push on the accounts it reached, and not lost
+    pipeline_recovered: tuple[Money, ...] = ()  # amounts of the re-opened deals and the new opportunities
+
+    @property
+    def landed(self) -> bool:
+        return self.since is not None
 
     def as_dict(self) -> dict[str, Any]:
+        """Plain JSON: the date as ISO 8601, amounts as numbers beside their currency."""
         d = asdict(self)
-        d["pipeline_recovered"] = float(self.pipeline_recovered)
+        d["since"] = self.since.isoformat() if self.since else None
+        d["pipeline_recovered"] = [{"amount": float(m.amount), "currency": m.currency} for m in self.pipeline_recovered]
         return d
 
 
-def efficacy(tasks: list[PushedTask], mirrored: dict[str, MirroredTask], lost_opps_now: dict[str, OppNow],
-             first_push_by_account: dict[str, dt.datetime], account_opps: list[OppNow]) -> Efficacy:
-    """The figures of one decision from plain rows (see the module docstring for the rules)."""
+def _per_currency(opps: list[OppNow], default_currency: str) -> tuple[Money, ...]:
+    totals: dict[str, Decimal] = {}
+    for o in opps:
+        if o.amount:
+            cur = o.currency or default_currency
+            totals[cur] = totals.get(cur, Decimal(0)) + o.amount
+    return tuple(Money(amount, cur) for cur, amount in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def loop_figures_from(tasks: list[PushedTask], mirrored: dict[str, MirroredTask], lost_opps_now: dict[str, OppNow],
+                      first_push_by_account: dict[str, dt.datetime], account_opps: list[OppNow], *,
+                      since: dt.datetime | None = None, default_currency: str = "EUR") -> LoopFigures:
+    """The figures of one decision from plain rows (see the module docstring for the rules). ``since``: when its
+    first record landed (defaults to the earliest push it knows of); ``default_currency``: the org's currency, for
+    deals that carry none (an org without multi-currency)."""
     live = [t for t in tasks if not t.withdrawn]
     done = sum(1 for t in live if (m := mirrored.get(t.key)) is not None and m.is_closed)
     reopened = [o for o in lost_opps_now.values() if not (o.is_closed and not o.is_won)]
@@ -72,23 +107,30 @@ def efficacy(tasks: list[PushedTask], mirrored: dict[str, MirroredTask], lost_op
     new = [o for o in account_opps
            if o.id not in pushed_ids and o.account_id in first_push_by_account and o.created_date is not None
            and o.created_date > first_push_by_account[o.account_id] and not (o.is_closed and not o.is_won)]
-    pipeline = sum((o.amount or Decimal(0) for o in reopened), Decimal(0)) + sum(
-        (o.amount or Decimal(0) for o in new), Decimal(0))
-    return Efficacy(tasks_sent=len(live), tasks_done=done, lost_deals_pushed=len(lost_opps_now),
-                    deals_reopened=len(reopened), deals_won_after=won, new_opportunities=len(new),
-                    pipeline_recovered=pipeline)
+    if since is None:
+        landed = [t.sent_at for t in tasks] + list(first_push_by_account.values())
+        since = min(landed) if landed else None
+    return LoopFigures(since=since, tasks_sent=len(live), tasks_completed=done, lost_deals_pushed=len(lost_opps_now),
+                       lost_deals_reopened=len(reopened), deals_won=won, new_opportunities=len(new),
+                       pipeline_recovered=_per_currency(reopened + new, default_currency))
 
 
 def _opp_now(o: Opportunity) -> OppNow:
-    return OppNow(o.id, o.account_id, o.is_closed, o.is_won, o.amount, o.created_date)
+    return OppNow(o.id, o.account_id, o.is_closed, o.is_won, o.amount, o.created_date, o.currency)
 
 
-def decision_efficacy(session: Session, decision_id: int) -> Efficacy:
-    return efficacy_by_decision(session, [decision_id]).get(decision_id, Efficacy())
+def loop_figures(session: Session, decision_id: int, *, default_currency: str = "EUR") -> LoopFigures:
+    """What came back from Salesforce for one decision since its push landed (``LoopFigures()`` when nothing has
+    landed). Reads what the syncs mirrored: the figures move when a sync brings the reps' answers in.
+    ``default_currency``: the org's currency (``[critical_mass] currency``) for deals that carry none."""
+    return loop_figures_by_decision(session, [decision_id], default_currency=default_currency).get(
+        decision_id, LoopFigures())
 
 
-def efficacy_by_decision(session: Session, decision_ids: list[int] | None = None) -> dict[int, Efficacy]:
-    """Figures per decision for every decision that pushed something (or the given ones): a handful of queries."""
+def loop_figures_by_decision(session: Session, decision_ids: list[int] | None = None, *,
+                             default_currency: str = "EUR") -> dict[int, LoopFigures]:
+    """:func:`loop_figures` for many decisions (every one that pushed something, or the given ones) in a handful
+    of queries, for a page that lists decided themes. Decisions with nothing landed are absent."""
     stmt = select(PushItem).where(PushItem.sent_at.is_not(None), PushItem.kind.in_(("task", "insight")))
     if decision_ids is not None:
         stmt = stmt.where(PushItem.decision_id.in_(decision_ids))
@@ -105,7 +147,8 @@ def efficacy_by_decision(session: Session, decision_ids: list[int] | None = None
     account_of = {i.target_id: i.target_id for i in items if i.external_key.split("-")[1:2] == ["acc"]}
     per_decision: dict[int, dict[str, Any]] = {}
     for i in items:
-        d = per_decision.setdefault(i.decision_id, {"tasks": [], "lost": {}, "accounts": {}})
+        d = per_decision.setdefault(i.decision_id, {"tasks": [], "lost": {}, "accounts": {}, "since": i.sent_at})
+        d["since"] = min(d["since"], i.sent_at)
         if i.kind == "task":
             d["tasks"].append(PushedTask(i.external_key, i.target_id, i.sent_at, i.state == "withdrawn"))
             if i.target_id in opps:
@@ -116,6 +159,73 @@ def efficacy_by_decision(session: Session, decision_ids: list[int] | None = None
     all_accounts = {a for d in per_decision.values() for a in d["accounts"]}
     account_opps = [_opp_now(o) for o in session.scalars(
         select(Opportunity).where(Opportunity.account_id.in_(all_accounts)))] if all_accounts else []
-    return {decision_id: efficacy(d["tasks"], mirrored, d["lost"], d["accounts"],
-                                  [o for o in account_opps if o.account_id in d["accounts"]])
+    return {decision_id: loop_figures_from(d["tasks"], mirrored, d["lost"], d["accounts"],
+                                           [o for o in account_opps if o.account_id in d["accounts"]],
+                                           since=d["since"], default_currency=default_currency)
             for decision_id, d in per_decision.items()}
+
+
+# ------------------------------------------------------------------------------------------ in words
+def _same(message: str) -> str:
+    return message
+
+
+def _plural(singular: str, plural: str, n: int) -> str:
+    return singular if n == 1 else plural
+
+
+def _english_money(amount: Decimal, currency: str) -> str:
+    from babel.numbers import format_compact_currency
+    return format_compact_currency(float(amount), currency, locale="en", fraction_digits=1)
+
+
+def _english_date(day: dt.date) -> str:
+    from babel.dates import format_date
+    return format_date(day, "medium", locale="en")
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How the figures are put in words: English by default (a command's output, the logs); the web app passes
+    its catalogue's ``gettext``/``ngettext`` (unformatted templates) and Babel's money and dates in the reader's
+    locale, so the sentence is built here once and read in either language."""
+
+    gettext: Callable[[str], str] = _same
+    ngettext: Callable[[str, str, int], str] = _plural
+    money: Callable[[Decimal, str], str] = _english_money
+    date: Callable[[dt.date], str] = _english_date
+
+
+ENGLISH = Wording()
+
+
+def sentence(figures: LoopFigures, w: Wording = ENGLISH) -> str:
+    """"Since the push on Nov 18, 2026: 7 of 12 follow-up tasks done, 2 of 12 lost deals re-opened, 1 deal won
+    since, €85.5K of pipeline recovered." — what happened since the push, in a product owner's words."""
+    _, n_ = w.gettext, w.ngettext
+    if not figures.landed:
+        return _("Nothing has reached Salesforce yet.")
+    parts = []
+    if figures.tasks_sent:
+        parts.append(n_("%(done)s of %(num)s follow-up task done", "%(done)s of %(num)s follow-up tasks done",
+                        figures.tasks_sent) % {"done": figures.tasks_completed, "num": figures.tasks_sent})
+    else:
+        parts.append(_("no follow-up task sent"))
+    if figures.lost_deals_pushed:
+        parts.append(n_("%(reopened)s of %(num)s lost deal re-opened", "%(reopened)s of %(num)s lost deals re-opened",
+                        figures.lost_deals_pushed) % {"reopened": figures.lost_deals_reopened,
+                                                      "num": figures.lost_deals_pushed})
+    if figures.deals_won:
+        parts.append(n_("%(num)s deal won since", "%(num)s deals won since", figures.deals_won) % {
+            "num": figures.deals_won})
+    if figures.new_opportunities:
+        parts.append(n_("%(num)s new opportunity on the accounts reached",
+                        "%(num)s new opportunities on the accounts reached", figures.new_opportunities) % {
+            "num": figures.new_opportunities})
+    if figures.pipeline_recovered:
+        amounts = " + ".join(w.money(m.amount, m.currency) for m in figures.pipeline_recovered)
+        parts.append(_("%(money)s of pipeline recovered") % {"money": amounts})
+    else:
+        parts.append(_("no pipeline recovered yet"))
+    return _("Since the push on %(date)s: %(figures)s.") % {"date": w.date(figures.since.date()),
+                                                           "figures": ", ".join(parts)}

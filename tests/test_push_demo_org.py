@@ -18,8 +18,8 @@ from sqlalchemy import select
 from connector import push
 from connector.client import OrgClient
 from connector.demo_org import DemoOrg
-from connector.demo_org.testing import http_session, shared_cache_dir
-from connector.push_efficacy import decision_efficacy
+from connector.demo_org.testing import Clock, http_session, shared_cache_dir
+from connector.push_efficacy import loop_figures
 from retour.config import load_settings
 from retour.models import Decision, PushItem
 from tests.conftest_push import NOW, TODAY, build_world
@@ -38,8 +38,13 @@ def keys_dir(tmp_path_factory):
 
 
 @pytest.fixture
-def org(tmp_path, keys_dir) -> Iterator[DemoOrg]:
-    demo = DemoOrg(tmp_path / "org", scale=SCALE, cache_dir=shared_cache_dir(), keys_dir=keys_dir)
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def org(tmp_path, keys_dir, clock) -> Iterator[DemoOrg]:
+    demo = DemoOrg(tmp_path / "org", scale=SCALE, cache_dir=shared_cache_dir(), keys_dir=keys_dir, clock=clock)
     demo.start()
     try:
         yield demo
@@ -109,7 +114,7 @@ def test_approved_decision_lands_on_the_reps_records_and_withdraws_cleanly(sessi
     from connector.sync import run_sync
     sync = run_sync(session_factory, settings, client, objects=["Task"])
     assert sync["status"] == "ok", sync
-    assert decision_efficacy(session, decision.id).tasks_done == 1
+    assert loop_figures(session, decision.id).tasks_completed == 1
 
     push.withdraw(session, decision, user.id, now=NOW)
     report = push.send_pending(session, settings, client, today=TODAY, sleep=lambda s: None)
@@ -120,7 +125,47 @@ def test_approved_decision_lands_on_the_reps_records_and_withdraws_cleanly(sessi
     assert all(r["Status"] == "Completed" for r in task_rows)
     withdrawn_tasks = sum(r["Subject"].startswith("Withdrawn by Retour") for r in task_rows)
     assert withdrawn_tasks == len(sent_tasks) - 1  # the one the rep did is left as is
-    assert decision_efficacy(session, decision.id).tasks_done == 1
+    assert loop_figures(session, decision.id).tasks_completed == 1
+
+
+def test_reps_answer_follow_ups_and_reopen_a_few_lost_deals_as_time_passes_since_the_push(
+        session, session_factory, settings, client, org, clock):
+    """The demo shows the loop coming back: what the org's reps do is fixed by the deals' ids and by how long ago
+    the push landed on the org's clock, and it reaches the loop figures through the ordinary sync."""
+    from connector.demo_org import reps
+    from connector.sync import run_sync
+    theme, decision, user = org_world(session, org, n_lost=40, n_open=0)
+    push.prepare(session, decision, settings, today=TODAY)
+    push.approve(session, decision, user.id, now=NOW)
+    push.send_pending(session, settings, client, today=TODAY, sleep=lambda s: None)
+    sent = [i for i in session.scalars(select(PushItem).where(PushItem.decision_id == decision.id))
+            if i.kind == "task" and i.state == "sent"]
+    landed = int(NOW.timestamp() * 1000)  # the org's clock when the push landed
+    plans = [reps.plan(i.sf_id, i.target_id, landed, deal_lost=True) for i in sent]
+    amounts = {o["Id"]: (o["Amount"], o["CurrencyIsoCode"]) for o in org.records("Opportunity")}
+
+    def after(**delta) -> tuple:
+        clock.advance(**delta)
+        org.answer_due()
+        assert run_sync(session_factory, settings, client, objects=["Task", "Opportunity"])["status"] == "ok"
+        now = org.now_ms()
+        done = [p for p in plans if p.complete_at_ms is not None and p.complete_at_ms <= now]
+        reopened = [p for p in plans if p.reopen_at_ms is not None and p.reopen_at_ms <= now]
+        return loop_figures(session, decision.id), done, reopened
+
+    soon, done, reopened = after(minutes=1)
+    assert (soon.tasks_sent, soon.tasks_completed, soon.lost_deals_reopened) == (len(sent), 0, 0) and not done
+    for delta in ({"days": 2}, {"days": 40}):
+        figures, done, reopened = after(**delta)
+        assert figures.tasks_completed == len(done) and figures.lost_deals_reopened == len(reopened)
+    assert 0 < len(reopened) < len(done) < len(sent)  # some answer, a few deals come back, not every one
+    recovered: dict[str, float] = {}
+    for p in reopened:
+        amount, currency = amounts[p.opportunity_id]
+        recovered[currency] = recovered.get(currency, 0.0) + amount
+    assert {m.currency: float(m.amount) for m in figures.pipeline_recovered} == recovered
+    reopened_now = {o["Id"]: o for o in org.records("Opportunity")}
+    assert all(reopened_now[p.opportunity_id]["StageName"] == p.stage for p in reopened)
 
 
 def _inject(org: DemoOrg, rng: random.Random, batch: int, injected: Counter[str]) -> int | None:

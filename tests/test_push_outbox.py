@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from connector import push
 from connector.client import OrgClient
-from connector.push_efficacy import decision_efficacy
+from connector.push_efficacy import loop_figures
 from retour.models import Activity, Opportunity, PushItem
 from retour.switches import set_push_paused
 from tests.conftest_push import BASE, INSTANCE, NOW, TODAY, CollectionsWire, build_world, lock_error, sf_rows
@@ -301,9 +301,11 @@ def test_efficacy_counts_tasks_done_deals_reopened_and_pipeline_recovered(sessio
     session.add(Opportunity(id="006OLDBEFOREPUSH01", name="ACME 0 — older", account_id=rows["Account"][0]["Id"],
                             stage="Prospecting", amount=7000, created_date=NOW - dt.timedelta(days=3)))
     session.flush()
-    figures = decision_efficacy(session, decision.id).as_dict()
-    assert figures == {"tasks_sent": 2, "tasks_done": 1, "lost_deals_pushed": 2, "deals_reopened": 1,
-                       "deals_won_after": 0, "new_opportunities": 1, "pipeline_recovered": 1002.0 + 5000.0}
+    figures = loop_figures(session, decision.id).as_dict()
+    sent_at = min(i.sent_at for i in items(session, decision).values() if i.sent_at)
+    assert figures == {"since": sent_at.isoformat(), "tasks_sent": 2, "tasks_completed": 1, "lost_deals_pushed": 2,
+                       "lost_deals_reopened": 1, "deals_won": 0, "new_opportunities": 1,
+                       "pipeline_recovered": [{"amount": 1002.0 + 5000.0, "currency": "EUR"}]}
 
 
 def test_withdrawing_after_unanswered_sends_upserts_the_withdrawn_form_by_key(session, settings, client, wire):
