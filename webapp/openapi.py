@@ -9,13 +9,13 @@ OBJ = {"type": "object"}
 
 
 def _op(summary: str, role: str, *, params: tuple[str, ...] = (), body: dict | None = None,
-        query: tuple[str, ...] = (), ok: str = "200") -> dict[str, Any]:
+        query: tuple[str, ...] = (), ok: str = "200", answer: dict | None = None) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": summary,
         "description": f"Minimum role: {role}.",
         "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in params]
         + [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in query],
-        "responses": {ok: {"description": "OK", "content": {"application/json": {"schema": OBJ}}},
+        "responses": {ok: {"description": "OK", "content": {"application/json": {"schema": answer or OBJ}}},
                       "400": {"description": "Invalid input", "content": {"application/json": {"schema": ERROR}}},
                       "401": {"description": "Not logged in", "content": {"application/json": {"schema": ERROR}}},
                       "403": {"description": "Role too low", "content": {"application/json": {"schema": ERROR}}},
@@ -44,6 +44,25 @@ IDS = {"type": "array", "items": {"type": "integer"}, "description": "FeedbackSe
 NEW_THEME = _obj(label={"type": "string", "maxLength": 200}, lang=LANG, examples=LINES, segment_ids=IDS)
 BOARD_QUERY = ("status", "window", "source", "lang", "team", "region", "segment", "q", "page")
 T, E, D = ("theme_id",), ("theme_id", "evidence_id"), ("decision_id",)
+COUNT = {"type": "integer", "minimum": 0}
+# connector.push_efficacy.LoopFigures as JSON, with its sentence in the reader's language.
+LOOP = {**_obj(
+    since={"type": ["string", "null"], "format": "date-time",
+           "description": "When the decision's first record landed in Salesforce; null: nothing has landed."},
+    tasks_sent={**COUNT, "description": "Follow-up tasks sent on lost deals (withdrawn ones left out)."},
+    tasks_completed={**COUNT, "description": "Of those, completed by their rep."},
+    lost_deals_pushed={**COUNT, "description": "Closed Lost deals a follow-up was sent for."},
+    lost_deals_reopened={**COUNT, "description": "Of those, no longer Closed Lost."},
+    deals_won={**COUNT, "description": "Of the re-opened deals, won since."},
+    new_opportunities={**COUNT, "description": "Opportunities opened after the push on the accounts it reached."},
+    pipeline_recovered={"type": "array", "description": "Re-opened deals and new opportunities, one amount per "
+                        "currency (never added across currencies), largest first.",
+                        "items": _obj(amount={"type": "number"}, currency={"type": "string"})},
+    sentence={"type": "string", "description": "What happened since the push, in plain words."}),
+    "description": "What came back from Salesforce since the decision's push, as the next syncs mirrored it."}
+DECISION_ANSWER = _obj(decision={**_obj(loop={"$ref": "#/components/schemas/LoopFigures"}),
+                                 "description": "The decision, with its loop figures under loop."},
+                       preview=OBJ)
 
 
 def document() -> dict[str, Any]:
@@ -56,7 +75,7 @@ def document() -> dict[str, Any]:
         "components": {
             "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "retour_session"},
                                 "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"}},
-            "schemas": {"Error": _obj(error=_obj(code=I, message=S))},
+            "schemas": {"Error": _obj(error=_obj(code=I, message=S)), "LoopFigures": LOOP},
         },
         "security": [{"session": [], "csrf": []}],
         "paths": {
@@ -98,13 +117,18 @@ def document() -> dict[str, Any]:
                 "post": _op("Pin or unpin a quote", "product_owner", params=E, body=_obj(pinned=B))},
             "/api/v1/themes/{theme_id}/decisions": {
                 "post": _op("Record a decision and prepare its push", "product_owner", params=T, body=DECISION,
-                            ok="201")},
+                            ok="201", answer=DECISION_ANSWER)},
             "/api/v1/decisions/{decision_id}": {
-                "get": _op("A decision and its push preview", "viewer", params=D),
-                "put": _op("Edit a draft decision", "product_owner", params=D, body=DECISION)},
-            "/api/v1/decisions/{decision_id}/approve": {"post": _op("Approve the push", "product_owner", params=D)},
-            "/api/v1/decisions/{decision_id}/cancel": {"post": _op("Cancel a draft", "product_owner", params=D)},
-            "/api/v1/decisions/{decision_id}/withdraw": {"post": _op("Withdraw", "product_owner", params=D)},
+                "get": _op("A decision, its push preview and what came back since the push (loop)", "viewer",
+                           params=D, answer=DECISION_ANSWER),
+                "put": _op("Edit a draft decision", "product_owner", params=D, body=DECISION,
+                           answer=DECISION_ANSWER)},
+            "/api/v1/decisions/{decision_id}/approve": {"post": _op("Approve the push", "product_owner", params=D,
+                                                                    answer=DECISION_ANSWER)},
+            "/api/v1/decisions/{decision_id}/cancel": {"post": _op("Cancel a draft", "product_owner", params=D,
+                                                                   answer=DECISION_ANSWER)},
+            "/api/v1/decisions/{decision_id}/withdraw": {"post": _op("Withdraw", "product_owner", params=D,
+                                                                     answer=DECISION_ANSWER)},
             "/api/v1/pause": {"get": _op("Is every push paused?", "viewer"),
                               "put": _op("Pause or resume every push", "product_owner",
                                          body=_obj(paused=B, reason=S))},

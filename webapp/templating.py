@@ -11,6 +11,8 @@ from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_translations, lazy_gettext as _l
 from sqlalchemy import select
 
+from connector import push_efficacy
+from connector.push_efficacy import LoopFigures
 from jobs import critical_mass
 from jobs.critical_mass import short_money
 from retour.models import Theme
@@ -128,6 +130,20 @@ def reason_text(reason: str | None, verdict: dict[str, Any] | None) -> str:
     return critical_mass.sentence(verdict, wording)
 
 
+def loop_sentence(figures: LoopFigures) -> str:
+    """What came back from Salesforce since a decision's push, in the reader's language: the sentence is
+    ``connector.push_efficacy.sentence`` (one wording for the page, the API and the command), said with this
+    catalogue and Babel's money and dates for the reader's locale."""
+    locale = get_locale()
+    translations = get_translations()
+    wording = push_efficacy.Wording(
+        gettext=translations.gettext, ngettext=translations.ngettext,
+        money=lambda amount, currency: format_compact_currency(float(amount), currency, locale=locale,
+                                                               fraction_digits=1),
+        date=lambda d: format_date(d, "medium"))
+    return push_efficacy.sentence(figures, wording)
+
+
 def init_app(app: Flask) -> None:
     from webapp.views.admin import pause_state
 
@@ -135,6 +151,6 @@ def init_app(app: Flask) -> None:
         status_label=_label(STATUS), source_label=_label(SOURCE), lang_label=_label(LANG), role_label=_label(ROLE),
         decision_status_label=_label(DECISION_STATUS), state_label=_label(STATE), action_label=_label(ACTION),
         push_paused=pause_state, reason_text=reason_text, theme_name=theme_name, theme_names=theme_names,
-        own_name=own_name, reader_lang=reader_lang)
+        own_name=own_name, reader_lang=reader_lang, loop_sentence=loop_sentence)
     app.jinja_env.filters.update(money=money, date=date, datetime=datetime, details=details,
                                  number=lambda v: format_decimal(v))

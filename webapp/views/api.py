@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 
+from connector.push_efficacy import LoopFigures, loop_figures_by_decision
 from retour.models import Decision, Theme
 from retour.switches import is_push_paused
 from webapp import actions, queries
@@ -19,6 +20,7 @@ from webapp.db import get_session, settings
 from webapp.cache import cached
 from webapp.openapi import document
 from webapp.security import csrf_token, current_user
+from webapp.templating import loop_sentence
 from webapp.views import proposals as desk
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -49,12 +51,25 @@ def theme_json(t: Theme) -> dict[str, Any]:
             "critical_since": _iso(t.critical_since), "decided_at": _iso(t.decided_at)}
 
 
-def decision_json(d: Decision) -> dict[str, Any]:
+def loop_json(figures: LoopFigures) -> dict[str, Any]:
+    """A decision's loop figures (``connector.push_efficacy.LoopFigures``) and the sentence the pages show."""
+    return {**figures.as_dict(), "sentence": loop_sentence(figures)}
+
+
+def decision_json(d: Decision, loop: LoopFigures | None = None) -> dict[str, Any]:
+    """A decision; ``loop``: what came back from Salesforce since its push (read with :func:`_loops`)."""
     return {"id": d.id, "theme_id": d.theme_id, "status": d.status, "target": d.target,
             "title_en": d.title_en, "title_fr": d.title_fr, "insight_en": d.insight_en, "insight_fr": d.insight_fr,
             "state": d.state,
             "created_at": _iso(d.created_at), "approved_at": _iso(d.approved_at),
-            "withdrawn_at": _iso(d.withdrawn_at)}
+            "withdrawn_at": _iso(d.withdrawn_at), "loop": loop_json(loop or LoopFigures())}
+
+
+def _loops(decisions: list[Decision]) -> dict[int, LoopFigures]:
+    """The loop figures of these decisions in a handful of queries, amounts in the org's currency when a deal has
+    none."""
+    return loop_figures_by_decision(get_session(), [d.id for d in decisions],
+                                    default_currency=settings().critical_mass.currency) if decisions else {}
 
 
 @bp.route("/openapi.json")
@@ -100,13 +115,15 @@ def theme(theme_id: int):
     page = max(1, min(actions.parse_int(request.args.get("page")) or 1, 10_000))
     evidence, total = queries.evidence(session, t.id, page=page)
     cfg = settings()
+    decisions = queries.decisions_for(session, t.id)
+    loops = _loops(decisions)
     return jsonify({
         "theme": theme_json(t), "months": queries.monthly_figures(session, t.id),
         "deals": [{**d, "url": queries.salesforce_url(cfg, d["id"])} for d in queries.deals(session, t.id)],
         "evidence_total": total, "page": page,
         "evidence": [{**{k: _iso(v) for k, v in vars(e).items()},
                       "url": queries.salesforce_url(cfg, e.opportunity_id or e.source_id)} for e in evidence],
-        "decisions": [decision_json(d) for d in queries.decisions_for(session, t.id)],
+        "decisions": [decision_json(d, loops.get(d.id)) for d in decisions],
         "activity": [{**a, "at": _iso(a["at"])} for a in queries.activity(session, t.id)],
     })
 
@@ -184,7 +201,7 @@ def pin_evidence(theme_id: int, evidence_id: int):
 
 def _decision_payload(d: Decision):
     session = get_session()
-    return {"decision": decision_json(d), "preview": actions.preview(session, d)}
+    return {"decision": decision_json(d, _loops([d]).get(d.id)), "preview": actions.preview(session, d)}
 
 
 @bp.route("/themes/<int:theme_id>/decisions", methods=["POST"])
