@@ -14,8 +14,8 @@ from retour.cli import Context, pass_ctx
 
 class SyncProgress:
     """Sync progress on stderr. On a terminal one line rewritten in place; otherwise (a pipe, a log, CI) a line
-    when an object starts and at most one every ``every`` seconds after, so a long run shows it is alive
-    without flooding the log."""
+    when an object starts, at most one every ``every`` seconds after, and its last count when it ends, so a
+    long run shows it is alive without flooding the log."""
 
     def __init__(self, *, tty: bool | None = None, every: float = 5.0, clock=time.monotonic) -> None:
         self.tty = sys.stderr.isatty() if tty is None else tty
@@ -23,21 +23,35 @@ class SyncProgress:
         self.clock = clock
         self._stream: str | None = None
         self._at = 0.0
+        self._unsaid: str | None = None  # the stream's latest count, not printed yet
 
     def __call__(self, stream: str, fetched: int, total: int | None) -> None:
         of = f"/{total}" if total else ""
+        line = f"  {stream}: {fetched}{of} records"
         if self.tty:
-            click.echo(f"\r  {stream}: {fetched}{of} records".ljust(60), err=True, nl=False)
+            click.echo(f"\r{line}".ljust(60), err=True, nl=False)
             return
         now = self.clock()
+        if stream != self._stream:
+            self._say_unsaid()
         if stream != self._stream or now - self._at >= self.every:
             self._stream, self._at = stream, now
-            click.echo(f"  {stream}: {fetched}{of} records", err=True)
+            click.echo(line, err=True)
+            self._unsaid = None
+        else:
+            self._unsaid = line
+
+    def _say_unsaid(self) -> None:
+        if self._unsaid:
+            click.echo(self._unsaid, err=True)
+            self._unsaid = None
 
     def done(self) -> None:
-        """Clear the in-place line on a terminal (the lines printed elsewhere stay)."""
+        """End the display: clear the in-place line on a terminal, else print the last object's final count."""
         if self.tty:
             click.echo("\r".ljust(61) + "\r", err=True, nl=False)
+        else:
+            self._say_unsaid()
 
 
 def _table(report: dict) -> str:

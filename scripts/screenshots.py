@@ -88,6 +88,7 @@ def take(url: str, email: str, password: str, out: Path) -> list[Path]:
                     page.screenshot(path=str(out / "detail.png"), full_page=False)
                     written.append(out / "detail.png")
                     page.goto(f"{url}{href}/decisions/new")
+                    page.locator("#d-status").select_option("planned")  # planned: lost deals get a follow-up task
                     page.locator("#d-target").fill("Q3")
                     page.locator("#d-insight-en").fill("This ships in Q3: offer the beta to the accounts that asked.")
                     page.locator("#d-insight-fr").fill("Disponible au T3 : proposez la bêta aux comptes qui l’ont demandé.")

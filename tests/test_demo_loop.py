@@ -105,17 +105,18 @@ def test_a_busy_web_port_is_one_line_before_the_demo_syncs(tmp_path, clean_env, 
         "Stop what uses it or choose another port with --port."]
 
 
-def test_sync_progress_off_a_terminal_is_a_line_per_object_and_then_one_every_few_seconds(capsys):
+def test_sync_progress_off_a_terminal_is_a_line_per_object_one_every_few_seconds_and_its_final_count(capsys):
     now = [0.0]
     progress = SyncProgress(tty=False, every=5.0, clock=lambda: now[0])
-    for stream, fetched, at in [("Account", 450, 0.0), ("Opportunity", 2000, 0.5), ("Opportunity", 3000, 1.0),
-                                ("Opportunity", 3300, 6.0), ("Task", 2000, 6.5)]:
+    for stream, fetched, at in [("Account", 450, 0.0), ("Opportunity", 1000, 0.5), ("Opportunity", 2000, 1.0),
+                                ("Opportunity", 3000, 6.0), ("Opportunity", 3300, 6.2), ("Task", 2000, 6.5),
+                                ("Task", 4000, 7.0)]:
         now[0] = at
         progress(stream, fetched, 3300 if stream == "Opportunity" else None)
     progress.done()
     assert capsys.readouterr().err.splitlines() == [
-        "  Account: 450 records", "  Opportunity: 2000/3300 records", "  Opportunity: 3300/3300 records",
-        "  Task: 2000 records"]
+        "  Account: 450 records", "  Opportunity: 1000/3300 records", "  Opportunity: 3000/3300 records",
+        "  Opportunity: 3300/3300 records", "  Task: 2000 records", "  Task: 4000 records"]
 
 
 def test_a_long_step_says_it_is_still_going_when_nobody_watches_a_terminal(capsys):
