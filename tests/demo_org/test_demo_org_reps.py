@@ -24,7 +24,7 @@ def test_most_follow_ups_are_done_within_days_and_only_lost_deals_come_back_afte
     lost = [reps.plan(make_id("00T", n), make_id("006", n), LANDED, deal_lost=True) for n in range(1, 3001)]
     done = [a for a in lost if a.complete_at_ms is not None]
     back = [a for a in done if a.reopen_at_ms is not None]
-    assert 0.55 < len(done) / len(lost) < 0.65 and 0.25 < len(back) / len(done) < 0.35
+    assert 0.55 < len(done) / len(lost) < 0.65 and 0.1 < len(back) / len(done) < 0.2
     lo, hi = reps.COMPLETE_DELAY_MS
     assert all(lo <= a.complete_at_ms - LANDED <= hi for a in done)
     assert all(a.reopen_at_ms > a.complete_at_ms and a.stage in reps.REOPEN_STAGES for a in back)
@@ -38,14 +38,16 @@ def _lost_deals(org, n: int) -> list[dict]:
 
 
 def test_answers_arrive_when_the_org_clock_passes_them_and_spare_withdrawn_tasks(fresh_org, fresh_sf):
-    deals = _lost_deals(fresh_org, 30)
+    deals = _lost_deals(fresh_org, 80)
     for n, deal in enumerate(deals):
         fresh_sf.Task.upsert(f"Retour_Key__c/d1-task-{deal['Id']}", {
             "Subject": "Re-engage", "WhatId": deal["Id"], "OwnerId": deal["OwnerId"], "Status": "Not Started"})
     tasks = {t["WhatId"]: t for t in fresh_org.records("Task") if (t["Retour_Key__c"] or "").startswith("d1-")}
     landed = fresh_org.now_ms()
     plans = {d["Id"]: reps.plan(tasks[d["Id"]]["Id"], d["Id"], landed, deal_lost=True) for d in deals}
-    withdrawn = next(d for d, p in plans.items() if p.reopen_at_ms)  # Retour withdraws it before the rep gets to it
+    coming_back = [d for d, p in plans.items() if p.reopen_at_ms]
+    assert len(coming_back) >= 2
+    withdrawn = coming_back[0]  # Retour withdraws it before the rep gets to it
     fresh_sf.Task.update(tasks[withdrawn]["Id"], {"Status": "Completed", "Subject": "Withdrawn by Retour — x"})
     assert fresh_org.answer_due() == 0  # nothing is due the minute it landed
 
