@@ -10,7 +10,8 @@ test's records) keep their own, real, times.
 When the history moves, and why then:
 
 - A new working copy is placed before anyone reads it: its SystemModstamps stay spread over the history, like
-  any org's.
+  any org's. A copy that replaces an older one (a new seed format, a ``fresh`` start) is stamped now instead
+  (:func:`touch`), since a database may mirror the one it replaces.
 - An existing copy is placed again when the org *starts* on a later day. Every seeded row then also gets
   SystemModstamp (LastModifiedDate for notes, which have no modstamp) = now, so the next incremental sync re-reads
   every row and updates its dates in place: same ids and same texts, so Retour keeps the items, their segments and
@@ -106,7 +107,7 @@ def place(store: Store, today: dt.date, *, restamp_ms: int | None, seed_file: Pa
             obj = OBJECTS.get(name)
             if obj is None:
                 continue
-            stamp = "SystemModstamp" if obj.has_modstamp else ("LastModifiedDate" if obj.has_last_modified else None)
+            stamp = _stamp_field(name)
             sets, params = [], []
             for f in obj.fields:
                 if restamp_ms is not None and f.name == stamp:
@@ -126,6 +127,24 @@ def place(store: Store, today: dt.date, *, restamp_ms: int | None, seed_file: Pa
             _keep_before_landings(store, extent["Opportunity"])
         store.set_meta("history_day", today.isoformat())
     return days
+
+
+def _stamp_field(name: str) -> str | None:
+    """The field an incremental sync reads changes by: SystemModstamp, or LastModifiedDate where there is none."""
+    obj = OBJECTS[name]
+    return "SystemModstamp" if obj.has_modstamp else ("LastModifiedDate" if obj.has_last_modified else None)
+
+
+def touch(store: Store, now_ms: int, seed_file: Path | None = None) -> None:
+    """Stamp every seeded row as changed at ``now_ms``: a copy that replaces another one (a new seed format, a
+    ``fresh`` start) may be mirrored by a database that read the old one, and only a new stamp makes its next
+    incremental sync read the rows again."""
+    extent = seeded_rowids(store, seed_file)
+    with store.transaction():
+        for name, last in extent.items():
+            stamp = _stamp_field(name) if name in OBJECTS else None
+            if stamp:
+                store.conn.execute(f'UPDATE "{name}" SET "{stamp}" = ? WHERE rowid <= ?', (now_ms, last))
 
 
 def _keep_before_landings(store: Store, last_seeded: int) -> None:

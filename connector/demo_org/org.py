@@ -112,11 +112,14 @@ class DemoOrg:
         cached, self.seed_seconds = ensure_seeded(self.cache_dir, self.scale, self.seed)
         today = self.clock().date()
         if self.fresh or not self.db_path.exists() or not self._same_seed(self.db_path):
+            replacing = self.db_path.exists()
             tmp = self.db_path.with_suffix(".tmp")
             shutil.copyfile(cached, tmp)
             copy = Store(tmp)
             try:
                 history.place(copy, today, restamp_ms=None)  # nobody has read this copy: no re-read needed
+                if replacing:  # ... unless a database mirrors the copy it replaces
+                    history.touch(copy, copy.now_ms())
                 reps.ensure_table(copy)
             finally:
                 copy.close()

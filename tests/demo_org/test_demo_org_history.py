@@ -147,3 +147,16 @@ def test_a_clock_ahead_of_the_wall_clock_is_refused(tmp_path, keys_dir):
     ahead = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)
     with pytest.raises(ValueError, match="after the wall clock"):
         _org(tmp_path, keys_dir, Clock(ahead)).start()
+
+
+def test_a_copy_that_replaces_another_is_stamped_now_so_a_mirror_of_the_old_one_reads_it_again(tmp_path, keys_dir):
+    clock = Clock(SEEDED_DAY)
+    with _org(tmp_path, keys_dir, clock) as org:
+        first = max(r["SystemModstamp"] for r in org.store.all_rows(OBJECTS["Opportunity"]))
+    assert first < day_start_ms(SEEDED_DAY)  # a new org's stamps are spread over its history
+    before = int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
+    again = DemoOrg(tmp_path, scale=SCALE, cache_dir=shared_cache_dir(), keys_dir=keys_dir, clock=clock, fresh=True)
+    with again:
+        stamps = {r["SystemModstamp"] for r in again.store.all_rows(OBJECTS["Opportunity"])}
+        notes = {r["LastModifiedDate"] for r in again.store.all_rows(OBJECTS["ContentNote"])}
+    assert min(stamps) >= before and min(notes) >= before
