@@ -151,11 +151,8 @@ def _push_lines(result: dict) -> list[str]:
             until = f", all gone by {d['cap_until']}" if reason == "per_rep_daily_cap" and d["cap_until"] else ""
             line += f"; {n} wait: {why}{until}"
         lines.append(line)
-        back = d.get("since_push") or {}
-        if back.get("tasks_sent") or back.get("lost_deals_pushed"):
-            lines.append(f"  since the push: {back.get('tasks_done', 0)} of {back.get('tasks_sent', 0)} follow-up tasks "
-                         f"done, {back.get('deals_reopened', 0)} of {back.get('lost_deals_pushed', 0)} lost deals "
-                         f"re-opened, {back.get('new_opportunities', 0)} new opportunities")
+        if d.get("since_push_sentence"):
+            lines.append(f"  {d['since_push_sentence']}")
     pause = result["paused"]
     if pause:
         who = f" by {pause['by']}" if pause.get("by") else ""

@@ -571,7 +571,7 @@ def send_now(session: Session, settings: Settings, client: Any = None, *, decisi
 
     Returns plain figures: totals, the pause (who, when, why), and per decision what was sent, what waits and
     why (the cap says by when it will have gone), what was sent before, and what Salesforce has told back since
-    (:func:`connector.push_efficacy.efficacy_by_decision`).
+    (:func:`connector.push_efficacy.loop_figures_by_decision`, in the org's currency).
     """
     today = today or now().date()
     before = {item.id: (item.decision_id, item.owner_id) for item in waiting(session, decision_id)}
@@ -631,7 +631,7 @@ def cap_dates(held: list[tuple[int, str]], cap: int, after: dt.date, settings: S
 
 def _outcome(session: Session, settings: Settings, before: dict[int, tuple[int, str | None]], report: PushReport,
              today: dt.date, pause: dict[str, Any] | None, decision_id: int | None) -> dict[str, Any]:
-    from connector.push_efficacy import efficacy_by_decision
+    from connector.push_efficacy import loop_figures_by_decision, sentence
 
     items: dict[int, PushItem] = {}
     for chunk in _chunks(before):
@@ -658,7 +658,8 @@ def _outcome(session: Session, settings: Settings, before: dict[int, tuple[int, 
             d["deferred"][report.stopped] += 1
         else:  # a transient failure past the retry bound: the next run tries again
             d["deferred"]["retry"] += 1
-    efficacy = efficacy_by_decision(session, [decision_id] if decision_id is not None else None)
+    efficacy = loop_figures_by_decision(session, [decision_id] if decision_id is not None else None,
+                                        default_currency=settings.critical_mass.currency)
     ids = sorted(set(per) | set(efficacy))
     decisions = {d.id: d for chunk in _chunks(ids) for d in session.scalars(select(Decision).where(Decision.id.in_(chunk)))}
     so_far = Counter({dec: int(n) for chunk in _chunks(ids) for dec, n in session.execute(
@@ -679,6 +680,7 @@ def _outcome(session: Session, settings: Settings, before: dict[int, tuple[int, 
             "deferred": dict(d["deferred"]), "cap_until": d["cap_until"].isoformat() if d["cap_until"] else None,
             "sent_so_far": so_far[dec_id],
             "since_push": found.as_dict() if found is not None else None,
+            "since_push_sentence": sentence(found) if found is not None else None,
         })
     deferred = sum(sum(r["deferred"].values()) for r in rows)
     push = settings.push

@@ -105,6 +105,7 @@ def test_push_sends_what_is_approved_on_a_quiet_day_and_says_what_the_cap_holds_
     assert decision["cap_until"] > dt.datetime.now(dt.timezone.utc).date().isoformat()
     assert report["quiet_day_ignored"] is True and report["paused"] is None
     assert decision["sent_so_far"] == decision["sent"] and decision["since_push"]["tasks_sent"] >= 1
+    assert decision["since_push"]["tasks_completed"] == 0 and decision["since_push_sentence"].startswith("Since the push")
     landed = _landed(org, decision_id)
     assert sum(landed.values()) == decision["sent"] and set(landed.values()) == {1}
     with factory() as session:
@@ -121,6 +122,8 @@ def test_push_in_words_names_each_decision_what_went_and_why_the_rest_waits(worl
     first = result.output.splitlines()[0]
     assert first.startswith(f"Decision {decision_id} — Single sign-on: ") and " sent now" in first
     assert "wait: over a rep's daily cap of 2, all gone by " in first
+    assert result.output.splitlines()[1].startswith("  Since the push on ")  # what reps did since, in words
+    assert " follow-up task" in result.output.splitlines()[1]
     assert "quiet day for scheduled runs" in result.output
 
 
