@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -122,6 +123,9 @@ class CriticalMassSettings:
     # Absolute floors, whatever the shares give: no theme is critical below them.
     min_accounts: int = 5
     min_revenue: float = 100_000.0
+    # The reporting currency (ISO 4217): every amount is converted into it with the org's own rates (CurrencyType,
+    # DatedConversionRate) before it is added, and min_revenue is in it. In an org without multiple currencies
+    # (no CurrencyIsoCode) every amount is in the org's one currency: set this to that currency.
     currency: str = "EUR"
     half_life_days: float = 45.0
     # Extra rules per level of the organisation, each "filter=value [accounts=N] [revenue=X] [window=D]",
@@ -314,6 +318,9 @@ def _validate_section(section: str, obj: Any) -> None:
                                   f"got {getattr(obj, key)}; 0 leaves only the min_accounts / min_revenue floors.")
         if obj.window_days < 1:
             raise ConfigError("[critical_mass] window_days must be at least 1 (the days of feedback a theme is judged on).")
+        if not re.fullmatch(r"[A-Z]{3}", obj.currency):
+            raise ConfigError(f"[critical_mass] currency is {obj.currency!r}; write the reporting currency's ISO 4217 "
+                              "code in capitals, as Salesforce's CurrencyIsoCode does (EUR, USD, GBP).")
     if section == "themes" and not -1 <= obj.granularity <= 1:
         raise ConfigError("[themes] granularity must be between -1 (broader) and 1 (narrower).")
     if section == "salesforce" and obj.api_version.startswith("v"):

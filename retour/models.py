@@ -138,6 +138,30 @@ class Opportunity(MirroredMixin, Base):
         primaryjoin="foreign(Opportunity.owner_id) == SalesforceUser.id", viewonly=True, lazy="raise_on_sql")
 
 
+class CurrencyType(MirroredMixin, Base):
+    """A currency of a multi-currency org and its static rate: units of it per one unit of the corporate currency.
+
+    Single-currency orgs have no such object, and then every amount is in the org's one currency."""
+
+    __tablename__ = "currency_type"
+    iso_code: Mapped[str] = mapped_column(String(3), index=True)
+    conversion_rate: Mapped[Decimal] = mapped_column(Numeric(18, 9))
+    is_corporate: Mapped[bool] = mapped_column(default=False)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class DatedConversionRate(MirroredMixin, Base):
+    """A rate of one currency for a period (advanced currency management): an opportunity's amount is converted at
+    the rate of the period its close date falls in, as Salesforce converts it."""
+
+    __tablename__ = "dated_conversion_rate"
+    __table_args__ = (Index("ix_dated_conversion_rate_iso_code_start_date", "iso_code", "start_date"),)
+    iso_code: Mapped[str] = mapped_column(String(3))
+    conversion_rate: Mapped[Decimal] = mapped_column(Numeric(18, 9))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    next_start_date: Mapped[dt.date | None] = mapped_column(Date)
+
+
 class Activity(MirroredMixin, Base):
     """A Task or an Event: call notes, meeting notes, and the follow-up tasks Retour itself pushes."""
 
