@@ -1,4 +1,4 @@
-"""When does a theme deserve a decision? Pure functions over plain rows, explained in plain words.
+"""When does a theme deserve a decision? Pure functions over a theme's figures, explained in plain words.
 
 The default rule scales with the org's own volume, so that "critical" separates a few themes from the rest
 whatever the org's size. Within ``[critical_mass] window_days`` a theme is critical when
@@ -7,10 +7,10 @@ whatever the org's size. Within ``[critical_mass] window_days`` a theme is criti
   one in four of the customers who told us anything raised it), and
 - its revenue at stake reaches ``revenue_share`` of the revenue all that feedback puts at stake (0.10: a tenth).
 
-Both shares are of figures counted by the same function (``compute_metrics``) over every feedback item instead
-of one theme's, so a share is a true part of a whole: a theme's revenue at stake is its cited lost deals plus
-the open pipeline it touches, and the whole is the same count over all feedback (not the org's entire
-pipeline, most of which no feedback mentions). Why these shares: a bar relative to the number of themes would
+Both shares are of figures counted by the same function (``jobs.figures.measure``, which defines every figure a
+page shows) over every feedback item instead of one theme's, so a share is a true part of a whole: a theme's
+revenue at stake is its cited lost deals plus the open pipeline it touches, in the reporting currency, and the
+whole is the same count over all feedback (not the org's entire pipeline, most of which no feedback mentions). Why these shares: a bar relative to the number of themes would
 move whenever discovery splits or merges one; a share of the org's own volume does not. Accounts overlap
 between themes (a customer raises several things), so themes do not share 100% between them. Measured on the
 demo org (13 seeded subjects, four weighted well above the rest; about 420 accounts gave feedback in 180 days):
@@ -34,45 +34,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from retour.config import ConfigError
 
+if TYPE_CHECKING:
+    from jobs.figures import Figures
+
 SCOPE_FIELDS = ("region", "segment", "channel")  # plus any [mapping] extra attribute, written attr.<name>
 PROJECTION_HORIZON_DAYS = 365
-
-
-@dataclass(frozen=True)
-class Citation:
-    """One feedback item citing a theme, with what the critical-mass rules need to know about it."""
-
-    item_id: int
-    occurred_at: dt.datetime
-    account_id: str | None = None
-    opportunity_id: str | None = None
-    region: str | None = None
-    segment: str | None = None
-    channel: str | None = None
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Opp:
-    id: str
-    account_id: str | None
-    amount: float
-    is_closed: bool
-    is_won: bool
-
-    @property
-    def is_lost(self) -> bool:
-        return self.is_closed and not self.is_won
-
-    @property
-    def is_open(self) -> bool:
-        return not self.is_closed
 
 
 @dataclass(frozen=True)
@@ -88,10 +60,10 @@ class Rule:
     account_share: float = 0.0
     revenue_share: float = 0.0
 
-    def needed(self, volume: Mapping[str, Any] | None) -> tuple[int, float]:
+    def needed(self, volume: Figures | None) -> tuple[int, float]:
         """(accounts, revenue) a theme needs, given the volume its shares are of (None: the floors alone)."""
-        base_accounts = int(volume["accounts"]) if volume else 0
-        base_revenue = float(volume["revenue_at_stake"]) if volume else 0.0
+        base_accounts = volume.accounts if volume else 0
+        base_revenue = volume.at_stake if volume else 0.0
         # A share of 25% of 10 accounts asks for 3 (2.5 rounded up): "at least a quarter" means what it says.
         return (max(self.min_accounts, math.ceil(round(self.account_share * base_accounts, 6))),
                 max(self.min_revenue, self.revenue_share * base_revenue))
@@ -154,129 +126,25 @@ def rules_from_settings(cm: Any) -> list[Rule]:
     return [default, *(parse_scope(s, default) for s in getattr(cm, "scopes", ()))]
 
 
-# --------------------------------------------------------------------------------------------- metrics
-def _field_value(c: Citation, key: str) -> Any:
-    if key.startswith("attr."):
-        return c.attributes.get(key[5:])
-    return getattr(c, key)
-
-
-def matches(c: Citation, where: Iterable[tuple[str, str]]) -> bool:
-    """Strict: a citation without the field's value is outside every scope on that field."""
-    for key, want in where:
-        have = _field_value(c, key)
-        if have is None:
-            return False
-        if isinstance(have, bool):
-            if have != (want.lower() in ("1", "true", "yes", "on")):
-                return False
-        elif str(have) != want:
-            return False
-    return True
-
-
-def subset(citations: Iterable[Citation],
-           predicate: Callable[[Citation], bool] | Mapping[str, str] | Sequence[tuple[str, str]]) -> list[Citation]:
-    """Citations kept by a predicate, a {field: value} filter (what the web app's filters pass) or (field, value) pairs."""
-    if isinstance(predicate, Mapping):
-        predicate = tuple(predicate.items())
-    if isinstance(predicate, (tuple, list)):
-        where = tuple(predicate)
-        return [c for c in citations if matches(c, where)]
-    return [c for c in citations if predicate(c)]
-
-
-def _trend(times: Sequence[dt.datetime], now: dt.datetime, days: int) -> float | None:
-    """Relative change of citations in the last ``days`` vs the ``days`` before (None when both are empty)."""
-    cur = sum(1 for t in times if now - dt.timedelta(days=days) < t <= now)
-    prev = sum(1 for t in times if now - dt.timedelta(days=2 * days) < t <= now - dt.timedelta(days=days))
-    if prev == 0:
-        return None if cur == 0 else float("inf")
-    return (cur - prev) / prev
-
-
-def compute_metrics(citations: Sequence[Citation], opps: Mapping[str, Opp],
-                    open_opps_by_account: Mapping[str, Sequence[Opp]], *, now: dt.datetime,
-                    window_days: int, half_life_days: float) -> dict[str, Any]:
-    """Figures for one theme (or one scoped subset of its citations) over the window ending ``now``."""
-    start = now - dt.timedelta(days=window_days)
-    inside = [c for c in citations if start < c.occurred_at <= now]
-    accounts = {c.account_id for c in inside if c.account_id}
-    items = {c.item_id for c in inside}
-    lost: dict[str, float] = {}
-    open_: dict[str, float] = {}
-    for c in inside:
-        opp = opps.get(c.opportunity_id) if c.opportunity_id else None
-        if opp is not None:
-            if opp.is_lost:
-                lost[opp.id] = opp.amount
-            elif opp.is_open:
-                open_[opp.id] = opp.amount
-        elif c.account_id:
-            # A note on the account (no opportunity): the account's open pipeline is what is at stake.
-            for o in open_opps_by_account.get(c.account_id, ()):
-                open_[o.id] = o.amount
-    score = 0.0
-    seen: set[int] = set()
-    for c in sorted(inside, key=lambda c: c.occurred_at, reverse=True):
-        if c.item_id in seen:
-            continue
-        seen.add(c.item_id)
-        age = max(0.0, (now - c.occurred_at).total_seconds() / 86400)
-        score += 0.5 ** (age / half_life_days) if half_life_days > 0 else 1.0
-    times = [c.occurred_at for c in citations]
-    first_seen: dict[str, dt.datetime] = {}
-    for c in citations:
-        if c.account_id and (c.account_id not in first_seen or c.occurred_at < first_seen[c.account_id]):
-            first_seen[c.account_id] = c.occurred_at
-    recent_new_accounts = sum(1 for t in first_seen.values() if now - dt.timedelta(days=90) < t <= now)
-    return {
-        "accounts": len(accounts),
-        "items": len(items),
-        "revenue_lost": round(sum(lost.values()), 2),
-        "revenue_open": round(sum(open_.values()), 2),
-        "revenue_at_stake": round(sum(lost.values()) + sum(open_.values()), 2),
-        "score": round(score, 4),
-        "trend_30": _json_float(_trend(times, now, 30)),
-        "trend_90": _json_float(_trend(times, now, 90)),
-        "new_accounts_90": recent_new_accounts,
-        "items_90": sum(1 for t in times if now - dt.timedelta(days=90) < t <= now),
-        "window_days": window_days,
-    }
-
-
-def _json_float(v: float | None) -> float | str | None:
-    """JSON has no infinity: a theme that came from nothing is "new"."""
-    if v is None:
-        return None
-    if math.isinf(v):
-        return "new"
-    return round(v, 4)
-
-
-def meets(metrics: Mapping[str, Any], rule: Rule, volume: Mapping[str, Any] | None = None) -> bool:
+def meets(f: Figures, rule: Rule, volume: Figures | None = None) -> bool:
     """Does a theme's (or a scope's) figures reach ``rule``, its shares taken of ``volume``?"""
     accounts, revenue = rule.needed(volume)
-    return metrics["accounts"] >= accounts and metrics["revenue_at_stake"] >= revenue
+    return f.accounts >= accounts and f.at_stake >= revenue
 
 
-def project(metrics: Mapping[str, Any], rule: Rule, *, now: dt.datetime, volume: Mapping[str, Any] | None = None,
-            revenue_rate_per_day: float | None = None) -> dt.date | None:
+def project(f: Figures, rule: Rule, *, now: dt.datetime, volume: Figures | None = None) -> dt.date | None:
     """When the theme reaches ``rule`` at its current rate (new accounts and revenue of the last 90 days).
 
     None when it already has, when it is not growing, or when that is more than a year away. The org's volume
     is taken as it is today (it grows too, so this is the earliest date, said as "around").
     """
-    if meets(metrics, rule, volume):
+    if meets(f, rule, volume):
         return None
     need_accounts, need_revenue = rule.needed(volume)
-    acc_rate = metrics.get("new_accounts_90", 0) / 90
-    missing_acc = max(0, need_accounts - metrics["accounts"])
-    missing_rev = max(0.0, need_revenue - metrics["revenue_at_stake"])
-    if revenue_rate_per_day is None:
-        items = max(1, metrics.get("items", 0))
-        per_item = metrics["revenue_at_stake"] / items
-        revenue_rate_per_day = per_item * metrics.get("items_90", 0) / 90
+    acc_rate = f.new_accounts_90 / 90
+    missing_acc = max(0, need_accounts - f.accounts)
+    missing_rev = max(0.0, need_revenue - f.at_stake)
+    revenue_rate_per_day = f.at_stake / max(1, f.items) * f.items_90 / 90
     days = 0.0
     for missing, rate in ((missing_acc, acc_rate), (missing_rev, revenue_rate_per_day)):
         if missing > 0:
@@ -303,23 +171,6 @@ def percent(x: float) -> str:
     return f"{x * 100:.1f}".rstrip("0").rstrip(".") + "%"
 
 
-def explain(metrics: Mapping[str, Any]) -> str:
-    """"7 accounts, 412k lost, 90k open, +60% in 90 days"."""
-    parts = [f"{metrics['accounts']} account{'s' if metrics['accounts'] != 1 else ''}"]
-    if metrics["revenue_lost"]:
-        parts.append(f"{short_money(metrics['revenue_lost'])} lost")
-    if metrics["revenue_open"]:
-        parts.append(f"{short_money(metrics['revenue_open'])} open")
-    if not metrics["revenue_lost"] and not metrics["revenue_open"]:
-        parts.append("nothing at stake yet")
-    t = metrics.get("trend_90")
-    if t == "new":
-        parts.append("new in 90 days")
-    elif isinstance(t, (int, float)):
-        parts.append(f"{t * 100:+.0f}% in 90 days")
-    return ", ".join(parts)
-
-
 # --------------------------------------------------------------------------------------------- the verdict in words
 def _same(message: str) -> str:
     return message
@@ -337,7 +188,7 @@ class Wording:
 
     gettext: Callable[[str], str] = _same
     ngettext: Callable[[str, str, int], str] = _plural
-    money: Callable[[float], str] = short_money
+    money: Callable[[float, str], str] = lambda amount, currency: f"{short_money(amount)} {currency}"
     percent: Callable[[float], str] = percent
     date: Callable[[dt.date], str] = dt.date.isoformat
 
@@ -345,32 +196,37 @@ class Wording:
 ENGLISH = Wording()
 
 
-def verdict(status: str, metrics: Mapping[str, Any], rule: Rule, volume: Mapping[str, Any] | None, *,
-            also: Sequence[str] = (), projection: dt.date | None = None) -> dict[str, Any]:
+def verdict(status: str, f: Figures, rule: Rule, volume: Figures | None, *, also: Sequence[str] = (),
+            projection: dt.date | None = None) -> dict[str, Any]:
     """The figures a theme's status rests on, as plain JSON (kept in ``Theme.metrics["verdict"]``): its accounts
     and revenue beside the volume they are a share of and what the rule asks, so the sentence can be said again
     in any language without computing anything."""
     need_accounts, need_revenue = rule.needed(volume)
     return {
         "status": status, "rule": rule.name, "window_days": rule.window_days, "also": list(also),
-        "accounts": int(metrics["accounts"]), "accounts_base": int(volume["accounts"]) if volume else 0,
+        "currency": f.currency,
+        "accounts": f.accounts, "accounts_base": volume.accounts if volume else 0,
         "accounts_needed": need_accounts, "account_share": rule.account_share,
         "accounts_by_share": need_accounts > rule.min_accounts,
-        "revenue": float(metrics["revenue_at_stake"]),
-        "revenue_base": float(volume["revenue_at_stake"]) if volume else 0.0,
+        "revenue": f.at_stake, "revenue_base": volume.at_stake if volume else 0.0,
         "revenue_needed": need_revenue, "revenue_share": rule.revenue_share,
         "revenue_by_share": need_revenue > rule.min_revenue,
-        "revenue_lost": float(metrics.get("revenue_lost") or 0.0),
-        "revenue_open": float(metrics.get("revenue_open") or 0.0),
-        "trend_90": metrics.get("trend_90"),
+        "revenue_lost": f.lost, "revenue_open": f.open,
+        "unconverted": [[code, round(lost + open_, 2)] for code, lost, open_ in f.unconverted],
+        "trend_90": f.trend_90,
         "projection": projection.isoformat() if projection else None,
     }
 
 
 def sentence(v: Mapping[str, Any], w: Wording = ENGLISH) -> str:
-    """"critical: 14 of the 160 accounts that gave feedback in 180 days (9%, rule ≥ 6%) and 2.1M at stake (8% of
-    what all feedback puts at stake, rule ≥ 5%); 1.6M lost, 500k open, +60% in 90 days"."""
+    """"critical: 14 of the 160 accounts that gave feedback in 180 days (9%, rule ≥ 6%) and 2.1M EUR at stake (8%
+    of what all feedback puts at stake, rule ≥ 5%); 1.6M EUR lost, 500k EUR open, +60% in 90 days"."""
     _ = w.gettext
+    code = v.get("currency") or "EUR"
+
+    def say(amount: float) -> str:
+        return w.money(amount, code)
+
     status = v["status"]
     if status == "critical" and v["rule"] != "global":
         head = _("critical for %(scope)s") % {"scope": v["rule"]}
@@ -386,26 +242,29 @@ def sentence(v: Mapping[str, Any], w: Wording = ENGLISH) -> str:
         accounts = w.ngettext("%(n)s account in %(days)s days (rule ≥ %(rule)s)",
                               "%(n)s accounts in %(days)s days (rule ≥ %(rule)s)", n) % {
             "n": n, "days": v["window_days"], "rule": rule}
-    money, base = v["revenue"], v["revenue_base"]
-    rule = w.percent(v["revenue_share"]) if v["revenue_by_share"] else w.money(v["revenue_needed"])
-    if not money:
+    at_stake, base = v["revenue"], v["revenue_base"]
+    rule = w.percent(v["revenue_share"]) if v["revenue_by_share"] else say(v["revenue_needed"])
+    if not at_stake:
         revenue = _("nothing at stake yet (rule ≥ %(rule)s)") % {"rule": rule}
     elif base:
         revenue = _("%(money)s at stake (%(share)s of what all feedback puts at stake, rule ≥ %(rule)s)") % {
-            "money": w.money(money), "share": w.percent(money / base), "rule": rule}
+            "money": say(at_stake), "share": w.percent(at_stake / base), "rule": rule}
     else:
-        revenue = _("%(money)s at stake (rule ≥ %(rule)s)") % {"money": w.money(money), "rule": rule}
+        revenue = _("%(money)s at stake (rule ≥ %(rule)s)") % {"money": say(at_stake), "rule": rule}
     out = _("%(status)s: %(accounts)s and %(revenue)s") % {"status": head, "accounts": accounts, "revenue": revenue}
     tail = []
     if v["revenue_lost"]:
-        tail.append(_("%(money)s lost") % {"money": w.money(v["revenue_lost"])})
+        tail.append(_("%(money)s lost") % {"money": say(v["revenue_lost"])})
     if v["revenue_open"]:
-        tail.append(_("%(money)s open") % {"money": w.money(v["revenue_open"])})
+        tail.append(_("%(money)s open") % {"money": say(v["revenue_open"])})
     t = v.get("trend_90")
     if t == "new":
         tail.append(_("new in 90 days"))
     elif isinstance(t, (int, float)):
         tail.append(_("%(change)s in 90 days") % {"change": ("+" if t > 0 else "") + w.percent(t)})
+    if v.get("unconverted"):
+        tail.append(_("%(amounts)s left out: no rate to convert them") % {
+            "amounts": ", ".join(w.money(amount, c) for c, amount in v["unconverted"])})
     if v.get("also"):
         tail.append(_("also critical for %(scopes)s") % {"scopes": ", ".join(v["also"])})
     if v.get("projection"):
@@ -425,21 +284,24 @@ class Evaluation:
 
 
 def evaluate(current_status: str, critical_since: dt.datetime | None, decided_at: dt.datetime | None,
-             overall: Mapping[str, Any], scoped: Mapping[str, Mapping[str, Any]], rules: Sequence[Rule], *,
+             overall: Figures, scoped: Mapping[str, Figures], rules: Sequence[Rule], *,
              approved_decision_at: dt.datetime | None, now: dt.datetime,
-             volumes: Mapping[str, Mapping[str, Any]] | None = None) -> Evaluation:
+             volumes: Mapping[str, Figures] | None = None) -> Evaluation:
     """The theme's next status, with its stamps, its verdict and the sentence that explains it.
 
-    ``overall`` holds the whole-org metrics (per the global rule's window), ``scoped`` the metrics per
-    scoped rule name, ``volumes`` the figures of all feedback per rule name ("global" for the org) that the
-    rules' shares are of (without it, only the absolute floors apply). Merged/dismissed themes keep their status.
+    ``overall`` holds the theme's figures for the global rule's window, ``scoped`` its figures per scoped rule name,
+    ``volumes`` the figures of all feedback per rule name ("global" for the org) that the rules' shares are of
+    (without it, only the absolute floors apply). Merged/dismissed themes keep their status.
     """
     if current_status in ("merged", "dismissed"):
-        return Evaluation(current_status, critical_since, decided_at, explain(overall), (), None)
+        return Evaluation(current_status, critical_since, decided_at, "", (), None)
     volumes = volumes or {}
 
-    def figures(r: Rule) -> Mapping[str, Any]:
-        return overall if not r.where else scoped.get(r.name, _EMPTY)
+    def figures(r: Rule) -> Figures:
+        if not r.where:
+            return overall
+        return scoped.get(r.name) or replace(overall, items=0, accounts=0, lost=0.0, open=0.0, score=0.0,
+                                             unconverted=())
 
     met = tuple(r.name for r in rules if meets(figures(r), r, volumes.get(r.name)))
     global_rule = rules[0]
@@ -453,6 +315,3 @@ def evaluate(current_status: str, critical_since: dt.datetime | None, decided_at
     when = project(overall, global_rule, now=now, volume=volumes.get(global_rule.name))
     v = verdict("emerging", overall, global_rule, volumes.get(global_rule.name), projection=when)
     return Evaluation("emerging", None, None, sentence(v), met, when, v)
-
-
-_EMPTY = {"accounts": 0, "revenue_at_stake": 0.0, "revenue_lost": 0.0, "revenue_open": 0.0}

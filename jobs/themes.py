@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, aliased
 
 from jobs import critical_mass as cm
 from jobs import discovery, labels, learn, prototypes
+from jobs.figures import Scope, ThemeFigures, figures_of, judge, measure, volumes
 from jobs.embed import (GROUP_MIN, NOTE_VIEW_CHARS, Embedder, centre, detect_lang, embedding_view, get_embedder, group_key,
                         in_note_context, normalise, stack, to_bytes)
 from jobs.segment import classify, segment_text
@@ -1167,133 +1168,49 @@ def run_theme_pass(session: Session, settings: Settings, rebuild: bool = False, 
 
 
 # --------------------------------------------------------------------------------------------- critical mass
-def load_opportunities(session: Session) -> tuple[dict[str, cm.Opp], dict[str, list[cm.Opp]], dict[str, Any]]:
-    """Lost and open opportunities (what can be at stake), open ones by account, and their scope fields."""
-    opps: dict[str, cm.Opp] = {}
-    by_account: dict[str, list[cm.Opp]] = defaultdict(list)
-    fields: dict[str, Any] = {}
-    q = select(Opportunity.id, Opportunity.account_id, Opportunity.amount, Opportunity.is_closed, Opportunity.is_won,
-               Opportunity.region, Opportunity.segment, Opportunity.attributes, Opportunity.close_date)
-    for oid, acc, amount, closed, won, region, segment, attrs, close_date in session.execute(q):
-        o = cm.Opp(oid, acc, float(amount or 0), bool(closed), bool(won))
-        opps[oid] = o
-        if o.is_open and acc:
-            by_account[acc].append(o)
-        fields[oid] = (region, segment, attrs or {}, close_date, acc)
-    return opps, by_account, fields
-
-
-def _scope_fields(opp_fields: dict[str, Any]):
-    """A function giving an item's (region, segment, attributes) from its opportunity, or, for an item without
-    one, from its account's most recent opportunity."""
-    latest_by_account: dict[str, tuple] = {}
-    for _oid, (region, segment, attrs, close_date, acc) in opp_fields.items():
-        if acc and (acc not in latest_by_account or (close_date or dt.date.min) > (latest_by_account[acc][3] or dt.date.min)):
-            latest_by_account[acc] = (region, segment, attrs, close_date)
-
-    def fields_of(acc: str | None, opp_id: str | None) -> tuple[Any, Any, Any]:
-        f = opp_fields.get(opp_id) if opp_id else None
-        if f is None and acc:
-            f = latest_by_account.get(acc)
-        return (f[0], f[1], f[2]) if f else (None, None, {})
-
-    return fields_of
-
-
-def theme_citations(session: Session, theme_ids: Sequence[int] | None, opp_fields: dict[str, Any],
-                    since: dt.datetime | None = None) -> dict[int, list[cm.Citation]]:
-    """Citations (one per theme and item) of active evidence, with the scope fields the rules filter on."""
-    q = (select(ThemeEvidence.theme_id, FeedbackItem.id, FeedbackItem.occurred_at, FeedbackItem.account_id,
-                FeedbackItem.opportunity_id, FeedbackItem.channel)
-         .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
-         .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
-         .where(ThemeEvidence.state == "active").distinct())
-    if theme_ids is not None:
-        q = q.where(ThemeEvidence.theme_id.in_(list(theme_ids)))
-    if since is not None:
-        q = q.where(FeedbackItem.occurred_at > since)
-    fields_of = _scope_fields(opp_fields)
-    out: dict[int, list[cm.Citation]] = defaultdict(list)
-    for tid, item_id, occurred, acc, opp_id, channel in session.execute(q):
-        region, segment, attrs = fields_of(acc, opp_id)
-        out[tid].append(cm.Citation(item_id=item_id, occurred_at=occurred, account_id=acc, opportunity_id=opp_id,
-                                    region=region, segment=segment, channel=channel, attributes=attrs))
-    return out
-
-
-def feedback_citations(session: Session, opp_fields: dict[str, Any], since: dt.datetime) -> list[cm.Citation]:
-    """Every item that holds feedback (a segment the filters kept), as a citation: the org's own volume, which the
-    critical-mass shares are of. Counted by the same ``compute_metrics`` as a theme's figures, so a share is a true
-    part of this whole. Logistics notes ("rappeler mardi") are not feedback and do not dilute it."""
-    holds_feedback = exists().where(FeedbackSegment.item_id == FeedbackItem.id, FeedbackSegment.is_feedback.is_(True))
-    q = (select(FeedbackItem.id, FeedbackItem.occurred_at, FeedbackItem.account_id, FeedbackItem.opportunity_id,
-                FeedbackItem.channel)
-         .where(FeedbackItem.occurred_at > since, holds_feedback))
-    fields_of = _scope_fields(opp_fields)
-    out = []
-    for item_id, occurred, acc, opp_id, channel in session.execute(q):
-        region, segment, attrs = fields_of(acc, opp_id)
-        out.append(cm.Citation(item_id=item_id, occurred_at=occurred, account_id=acc, opportunity_id=opp_id,
-                               region=region, segment=segment, channel=channel, attributes=attrs))
-    return out
-
-
-def metrics_for_filter(session: Session, settings: Settings, theme_ids: Sequence[int] | None,
-                       where: dict[str, str], *, now: dt.datetime | None = None) -> dict[int, dict[str, Any]]:
-    """Critical-mass figures per theme for one slice of the org ({"region": "EMEA"}): what filtered views show."""
-    now = now or utcnow()
-    c = settings.critical_mass
-    opps, by_account, fields = load_opportunities(session)
-    cites = theme_citations(session, theme_ids, fields, since=now - dt.timedelta(days=max(c.window_days, 180)))
-    return {tid: cm.compute_metrics(cm.subset(cs, where), opps, by_account, now=now, window_days=c.window_days,
-                                    half_life_days=c.half_life_days) for tid, cs in cites.items()}
-
-
 def refresh_critical_mass(session: Session, settings: Settings, *, now: dt.datetime,
                           rules: list[cm.Rule] | None = None) -> dict[str, Any]:
-    """Recompute every active theme's figures and status; stamp critical_since and decided_at.
+    """Store every active theme's status, stamps, verdict and score as ``jobs.figures.judge`` says them now.
 
-    The org's volume (every feedback item in each rule's window and scope) is measured once per pass: the rules'
-    shares are of it.
+    The pages judge again on every data change with the same function, so what is stored here is the lifecycle's
+    record (``critical_since``, ``decided_at``) and a snapshot for readers of the row, never a second definition.
     """
-    c = settings.critical_mass
-    rules = rules or cm.rules_from_settings(c)
-    horizon = max([r.window_days for r in rules] + [180])
     themes = _active_themes(session)
     if not themes:
         return {"themes_active": 0, "themes_critical": 0}
-    opps, by_account, fields = load_opportunities(session)
-    since = now - dt.timedelta(days=horizon)
-    cites = theme_citations(session, [t.id for t in themes], fields, since=since)
-    org = feedback_citations(session, fields, since)
-    volumes = {r.name: cm.compute_metrics(cm.subset(org, r.where) if r.where else org, opps, by_account, now=now,
-                                          window_days=r.window_days, half_life_days=c.half_life_days)
-               for r in rules}
-    approved = dict(session.execute(
-        select(Decision.theme_id, func.min(func.coalesce(Decision.approved_at, Decision.created_at)))
-        .where(Decision.state == "approved").group_by(Decision.theme_id)).all())
+    rules = rules or cm.rules_from_settings(settings.critical_mass)
+    glob = rules[0]
+    windows = (None, *dict.fromkeys(r.window_days for r in rules))
+    session.flush()
+    measured = measure(session, settings, now=now, windows=windows)  # all time too: the stored score
+
+    def measurer(scope: Scope) -> dict[int, ThemeFigures]:
+        return measured if not scope.filtered else measure(session, settings, scope, now=now, windows=windows)
+
+    org = volumes(session, settings, now=now)
+    judged = judge(session, settings, now=now, measurer=measurer, org=org)
+    currency = settings.critical_mass.currency
     became = 0
     for theme in themes:
-        cs = cites.get(theme.id, [])
-        overall = cm.compute_metrics(cs, opps, by_account, now=now, window_days=c.window_days,
-                                     half_life_days=c.half_life_days)
-        scoped = {r.name: cm.compute_metrics(cm.subset(cs, r.where), opps, by_account, now=now,
-                                             window_days=r.window_days, half_life_days=c.half_life_days)
-                  for r in rules[1:]}
-        ev = cm.evaluate(theme.status, theme.critical_since, theme.decided_at, overall, scoped, rules,
-                         approved_decision_at=approved.get(theme.id), now=now, volumes=volumes)
-        if ev.status == "critical" and theme.status != "critical":
+        j = judged[theme.id]
+        if j.status == "critical" and theme.status != "critical":
             became += 1
-        theme.status = ev.status
-        theme.critical_since = ev.critical_since
-        theme.decided_at = ev.decided_at
-        theme.reason = ev.reason
-        theme.score = float(overall["score"])
-        theme.metrics = {**theme.metrics, **overall, "scopes": scoped, "rules_met": list(ev.met_rules),
-                         "verdict": ev.verdict,
-                         "projection": ev.projection.isoformat() if ev.projection else None,
+        theme.status = j.status
+        theme.critical_since = j.critical_since
+        theme.decided_at = j.decided_at
+        theme.reason = j.reason
+        # All time, as the board orders themes by default.
+        theme.score = figures_of(measured, theme.id, None, currency).score
+        # Drop the figures earlier versions kept at the top level: the pages never read them from here.
+        kept = {k: v for k, v in theme.metrics.items() if k not in _OLD_FIGURE_KEYS}
+        theme.metrics = {**kept, "figures": j.figures.as_json(), "rules_met": list(j.met_rules),
+                         "verdict": j.verdict, "projection": j.projection.isoformat() if j.projection else None,
                          "computed_at": now.isoformat()}
-    glob = volumes[rules[0].name]
+    glob_volume = org[glob.name]
     return {"themes_active": len(themes), "themes_critical": sum(t.status == "critical" for t in themes),
-            "themes_became_critical": became, "feedback_accounts": glob["accounts"],
-            "feedback_at_stake": glob["revenue_at_stake"]}
+            "themes_became_critical": became, "feedback_accounts": glob_volume.accounts,
+            "feedback_at_stake": glob_volume.at_stake}
+
+
+_OLD_FIGURE_KEYS = ("accounts", "items", "revenue_lost", "revenue_open", "revenue_at_stake", "score", "trend_30",
+                    "trend_90", "new_accounts_90", "items_90", "window_days", "scopes")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import math
+import sqlite3
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +44,10 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            try:
+                cur.execute("SELECT exp(0)")
+            except sqlite3.OperationalError:  # SQLite built without its math functions: the score's decay needs exp
+                dbapi_conn.create_function("exp", 1, math.exp, deterministic=True)
             cur.close()
     return engine
 

@@ -1,4 +1,8 @@
-"""Critical-mass figures, rules, scopes, projection and wording: pure, no database."""
+"""Critical-mass rules, scopes, projection and wording: pure, over figures as jobs.figures counts them.
+
+How the figures themselves are counted (distinct accounts, lost and open revenue, periods, score, trend,
+currencies) is tested against a database in test_jobs_figures.py.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import datetime as dt
 import pytest
 
 from jobs import critical_mass as cm
+from jobs.figures import Figures
 from retour.config import ConfigError, load_settings
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
@@ -16,51 +21,10 @@ def ago(days):
     return NOW - dt.timedelta(days=days)
 
 
-def cite(i, days, acc, opp=None, region=None, **attrs):
-    return cm.Citation(item_id=i, occurred_at=ago(days), account_id=acc, opportunity_id=opp, region=region,
-                       attributes=attrs)
-
-
-OPPS = {
-    "L1": cm.Opp("L1", "A1", 200_000, True, False),   # closed lost
-    "L2": cm.Opp("L2", "A2", 150_000, True, False),
-    "W1": cm.Opp("W1", "A3", 90_000, True, True),     # won: not at stake
-    "O1": cm.Opp("O1", "A4", 60_000, False, False),   # open
-    "O2": cm.Opp("O2", "A5", 40_000, False, False),
-}
-OPEN_BY_ACC = {"A4": [OPPS["O1"]], "A5": [OPPS["O2"]]}
-
-
-def metrics(cites, window=180):
-    return cm.compute_metrics(cites, OPPS, OPEN_BY_ACC, now=NOW, window_days=window, half_life_days=45)
-
-
-def test_metrics_count_distinct_accounts_and_revenue_lost_plus_open_pipeline():
-    cites = [cite(1, 10, "A1", "L1"), cite(2, 20, "A1", "L1"), cite(3, 30, "A2", "L2"), cite(4, 5, "A3", "W1"),
-             cite(5, 5, "A5")]  # a note on A5 without opportunity: its open pipeline counts
-    m = metrics(cites)
-    assert m["accounts"] == 4 and m["items"] == 5
-    assert m["revenue_lost"] == 350_000
-    assert m["revenue_open"] == 40_000
-    assert m["revenue_at_stake"] == 390_000
-
-
-def test_citations_outside_the_window_do_not_count():
-    m = metrics([cite(1, 200, "A1", "L1"), cite(2, 10, "A2", "L2")])
-    assert m["accounts"] == 1 and m["revenue_lost"] == 150_000
-
-
-def test_recent_feedback_weighs_more_than_old_feedback():
-    assert metrics([cite(1, 1, "A1")])["score"] > metrics([cite(1, 90, "A1")])["score"]
-    assert metrics([cite(1, 45, "A1")])["score"] == pytest.approx(0.5, abs=0.01)
-
-
-def test_trend_compares_the_last_n_days_with_the_n_before():
-    cites = [cite(i, 10 + i, f"A{i}") for i in range(8)] + [cite(100 + i, 120 + i, f"B{i}") for i in range(5)]
-    m = metrics(cites)
-    assert m["trend_90"] == pytest.approx((8 - 5) / 5)
-    assert metrics([cite(1, 3, "A1")])["trend_30"] == "new"
-    assert metrics([])["trend_30"] is None
+def fig(accounts=0, lost=0.0, open_=0.0, *, items=None, items_90=0, before=0, new=0, unconverted=()):
+    """A theme's (or the org's) figures for the rule's 180 days."""
+    return Figures(180, "EUR", items=accounts if items is None else items, accounts=accounts, lost=lost, open=open_,
+                   items_90=items_90, items_before_90=before, new_accounts_90=new, unconverted=unconverted)
 
 
 def _rule(**kw):
@@ -68,56 +32,49 @@ def _rule(**kw):
 
 
 def test_theme_becomes_critical_with_enough_accounts_and_revenue_and_says_why():
-    cites = [cite(i, 5 + i, f"A{i}", "L1" if i == 1 else None) for i in range(1, 8)]
-    m = metrics(cites)
-    ev = cm.evaluate("emerging", None, None, m, {}, [_rule()], approved_decision_at=None, now=NOW)
+    ev = cm.evaluate("emerging", None, None, fig(7, lost=200_000), {}, [_rule()], approved_decision_at=None, now=NOW)
     assert ev.status == "critical" and ev.critical_since == NOW
-    assert ev.reason.startswith("critical") and "7 accounts" in ev.reason and "200k lost" in ev.reason
+    assert ev.reason.startswith("critical") and "7 accounts" in ev.reason and "200k EUR lost" in ev.reason
 
 
 def test_critical_since_is_kept_on_later_passes():
-    m = metrics([cite(i, 5, f"A{i}", "L1") for i in range(1, 8)])
     first = ago(30)
-    ev = cm.evaluate("critical", first, None, m, {}, [_rule()], approved_decision_at=None, now=NOW)
+    ev = cm.evaluate("critical", first, None, fig(7, lost=200_000), {}, [_rule()], approved_decision_at=None, now=NOW)
     assert ev.critical_since == first
 
 
 def test_not_enough_revenue_keeps_it_emerging():
-    m = metrics([cite(i, 5, f"X{i}") for i in range(1, 8)])  # seven accounts, nothing at stake
-    ev = cm.evaluate("emerging", None, None, m, {}, [_rule()], approved_decision_at=None, now=NOW)
+    ev = cm.evaluate("emerging", None, None, fig(7), {}, [_rule()], approved_decision_at=None, now=NOW)
     assert ev.status == "emerging" and "nothing at stake" in ev.reason
 
 
 def test_an_approved_decision_makes_it_decided():
-    m = metrics([cite(1, 5, "A1", "L1")])
-    ev = cm.evaluate("critical", ago(10), None, m, {}, [_rule()], approved_decision_at=ago(1), now=NOW)
+    ev = cm.evaluate("critical", ago(10), None, fig(1, lost=200_000), {}, [_rule()], approved_decision_at=ago(1),
+                     now=NOW)
     assert ev.status == "decided" and ev.decided_at == ago(1)
 
 
 def test_merged_themes_are_left_alone():
-    ev = cm.evaluate("merged", None, None, metrics([]), {}, [_rule()], approved_decision_at=None, now=NOW)
+    ev = cm.evaluate("merged", None, None, fig(), {}, [_rule()], approved_decision_at=None, now=NOW)
     assert ev.status == "merged"
 
 
 def test_scoped_rule_makes_a_theme_critical_for_that_region_only():
-    cites = [cite(1, 5, "A1", "L1", region="EMEA"), cite(2, 6, "A2", "L2", region="EMEA"),
-             cite(3, 7, "A4", region="EMEA"), cite(4, 8, "A9", region="AMER")]
     default = _rule()
     emea = cm.parse_scope("region=EMEA accounts=3 revenue=50000", default)
     amer = cm.parse_scope("region=AMER accounts=3", default)
-    overall = metrics(cites)
-    scoped = {r.name: metrics(cm.subset(cites, r.where)) for r in (emea, amer)}
-    assert scoped["region=EMEA"]["accounts"] == 3 and scoped["region=AMER"]["accounts"] == 1
-    ev = cm.evaluate("emerging", None, None, overall, scoped, [default, emea, amer], approved_decision_at=None, now=NOW)
+    scoped = {"region=EMEA": fig(3, lost=350_000), "region=AMER": fig(1)}
+    ev = cm.evaluate("emerging", None, None, fig(4, lost=350_000), scoped, [default, emea, amer],
+                     approved_decision_at=None, now=NOW)
     assert ev.status == "critical" and ev.met_rules == ("region=EMEA",)
     assert "region=EMEA" in ev.reason
 
 
-def test_subset_filters_on_mapped_extra_attributes_strictly():
-    cites = [cite(1, 5, "A1", speaks_basque=True), cite(2, 5, "A2", speaks_basque=False), cite(3, 5, "A3")]
-    got = cm.subset(cites, {"attr.speaks_basque": "true"})
-    assert [c.item_id for c in got] == [1]
-    assert [c.item_id for c in cm.subset(cites, {"region": "EMEA"})] == []
+def test_a_scope_nobody_in_it_raised_is_not_met():
+    default = _rule()
+    emea = cm.parse_scope("region=EMEA accounts=1 revenue=0", default)
+    ev = cm.evaluate("emerging", None, None, fig(2), {}, [default, emea], approved_decision_at=None, now=NOW)
+    assert ev.status == "emerging" and ev.met_rules == ()
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -138,37 +95,24 @@ def test_scopes_come_from_settings():
 
 
 def test_projection_dates_when_the_current_rate_reaches_the_rule():
-    # 3 accounts all first seen in the last 90 days (1 per 30 days), 240k at stake already.
-    cites = [cite(1, 10, "A1", "L1"), cite(2, 40, "A2"), cite(3, 70, "A4")]
-    m = metrics(cites)
-    when = cm.project(m, _rule(), now=NOW)
+    # 3 accounts, all first heard in the last 90 days (1 per 30 days), 260k at stake already: 2 accounts to go.
+    when = cm.project(fig(3, lost=200_000, open_=60_000, new=3), _rule(), now=NOW)
     assert when == (NOW + dt.timedelta(days=60)).date()
-    assert cm.project(metrics([cite(1, 150, "A1")]), _rule(), now=NOW) is None  # not growing lately
+    assert cm.project(fig(1), _rule(), now=NOW) is None  # not growing lately
 
 
-def test_explanation_reads_like_a_sentence():
-    m = {"accounts": 7, "revenue_lost": 412_000, "revenue_open": 0, "trend_90": 0.6}
-    assert cm.explain(m) == "7 accounts, 412k lost, +60% in 90 days"
+def test_amounts_without_a_rate_are_said_apart_in_their_own_currency():
+    ev = cm.evaluate("emerging", None, None, fig(2, lost=10_000, unconverted=(("XYZ", 5_000.0, 0.0),)), {}, [_rule()],
+                     approved_decision_at=None, now=NOW)
+    assert "10k EUR at stake" in ev.reason and "5k XYZ left out: no rate to convert them" in ev.reason
+    assert ev.verdict["unconverted"] == [["XYZ", 5000.0]] and ev.verdict["currency"] == "EUR"
 
 
 # --------------------------------------------------------------------------------------------- the scaled rule
-def _org(n_accounts: int, amount: float = 10_000):
-    """An org of ``n_accounts`` accounts, each with one lost deal of ``amount``."""
-    return {f"L{i}": cm.Opp(f"L{i}", f"A{i}", amount, True, False) for i in range(n_accounts)}
-
-
-def _cites(accounts, first_item: int = 0, **scope):
-    return [cite(first_item + k, 5 + k % 60, f"A{i}", f"L{i}", **scope) for k, i in enumerate(accounts)]
-
-
-def _judge(theme_cites, org_cites, opps, rules, status="emerging"):
-    """What the theme pass does for one theme: its figures, the org's volume per rule, the verdict."""
-    def m(cs, window=180):
-        return cm.compute_metrics(cs, opps, {}, now=NOW, window_days=window, half_life_days=45)
-    volumes = {r.name: m(cm.subset(org_cites, r.where) if r.where else org_cites, r.window_days) for r in rules}
-    scoped = {r.name: m(cm.subset(theme_cites, r.where), r.window_days) for r in rules[1:]}
-    return cm.evaluate(status, None, None, m(theme_cites), scoped, rules, approved_decision_at=None, now=NOW,
-                       volumes=volumes)
+def _judge(theme: Figures, org: Figures, rules, status="emerging", scoped=None, volumes=None):
+    """What jobs.figures.judge does for one theme: its figures, the org's volume per rule, the verdict."""
+    return cm.evaluate(status, None, None, theme, scoped or {}, rules, approved_decision_at=None, now=NOW,
+                       volumes=volumes or {"global": org})
 
 
 def _default_rules(**overrides):
@@ -176,58 +120,57 @@ def _default_rules(**overrides):
                                                 environ={}).critical_mass)
 
 
+def _raised_by(n: int, amount: float = 10_000) -> Figures:
+    """A theme raised by ``n`` accounts, each with one lost deal of ``amount``."""
+    return fig(n, lost=n * amount)
+
+
 def test_critical_is_rare_on_an_org_with_many_themes_where_fixed_floors_called_every_theme_critical():
     # 200 accounts gave feedback; 20 themes with a long tail: theme k is raised by 200/(k+1) of them.
-    opps = _org(200)
-    themes = {k: _cites(range(200 // (k + 1)), first_item=1000 * k) for k in range(20)}
-    org_cites = [c for cs in themes.values() for c in cs]
+    org = _raised_by(200)
+    themes = {k: _raised_by(200 // (k + 1)) for k in range(20)}
     floors_only = _default_rules(account_share=0, revenue_share=0)
     scaled = _default_rules()
-    before = [k for k, cs in themes.items() if _judge(cs, org_cites, opps, floors_only).status == "critical"]
-    after = [k for k, cs in themes.items() if _judge(cs, org_cites, opps, scaled).status == "critical"]
+    before = [k for k, f in themes.items() if _judge(f, org, floors_only).status == "critical"]
+    after = [k for k, f in themes.items() if _judge(f, org, scaled).status == "critical"]
     assert len(before) == len(themes)  # the word separated nothing
     share = scaled[0].account_share
-    assert after == [k for k, cs in themes.items() if len(cs) >= share * 200]  # exactly those one in four raised
+    assert after == [k for k, f in themes.items() if f.accounts >= share * 200]  # exactly those one in four raised
     assert 0 < len(after) <= len(themes) // 4
 
 
 def test_the_sentence_says_the_rule_with_its_numbers():
-    opps = _org(160)
-    org_cites = _cites(range(160), first_item=10_000)
-    theme = _cites(range(48))  # 30% of the accounts and of the lost revenue
-    ev = _judge(theme, org_cites, opps, _default_rules(account_share=0.25, revenue_share=0.2))
+    org = _raised_by(160)
+    ev = _judge(_raised_by(48), org, _default_rules(account_share=0.25, revenue_share=0.2))  # 30% of both
     assert ev.status == "critical"
     assert ev.reason.startswith("critical: 48 of the 160 accounts that gave feedback in 180 days (30%, rule ≥ 25%)")
-    assert "480k at stake (30% of what all feedback puts at stake, rule ≥ 20%)" in ev.reason
+    assert "480k EUR at stake (30% of what all feedback puts at stake, rule ≥ 20%)" in ev.reason
     assert ev.verdict["accounts_needed"] == 40 and ev.verdict["revenue_needed"] == pytest.approx(320_000)
-    quiet = _judge(_cites(range(12)), org_cites, opps, _default_rules())
+    quiet = _judge(_raised_by(12), org, _default_rules())
     assert quiet.status == "emerging" and "12 of the 160 accounts" in quiet.reason and "(7.5%, rule ≥ 25%)" in quiet.reason
 
 
 def test_absolute_floors_still_apply_on_a_small_org():
-    opps = _org(8, amount=50_000)
-    org_cites = _cites(range(8), first_item=100)
-    theme = _cites(range(3))  # 3 of 8 accounts: 37% clears one in four, but 3 < min_accounts
-    ev = _judge(theme, org_cites, opps, _default_rules(min_accounts=5))
+    org = _raised_by(8, amount=50_000)
+    theme = _raised_by(3, amount=50_000)  # 3 of 8 accounts: 37% clears one in four, but 3 < min_accounts
+    ev = _judge(theme, org, _default_rules(min_accounts=5))
     assert ev.status == "emerging" and "rule ≥ 5 accounts" in ev.reason
-    assert _judge(theme, org_cites, opps, _default_rules(min_accounts=3)).status == "critical"
-    poor = _judge(theme, org_cites, opps, _default_rules(min_accounts=3, min_revenue=200_000))
-    assert poor.status == "emerging" and "150k at stake" in poor.reason and "rule ≥ 200k" in poor.reason
+    assert _judge(theme, org, _default_rules(min_accounts=3)).status == "critical"
+    poor = _judge(theme, org, _default_rules(min_accounts=3, min_revenue=200_000))
+    assert poor.status == "emerging" and "150k EUR at stake" in poor.reason and "rule ≥ 200k EUR" in poor.reason
 
 
 def test_a_share_is_rounded_up_so_at_least_a_quarter_means_it():
     rule = cm.Rule(min_accounts=0, min_revenue=0, window_days=180, account_share=0.25)
-    assert rule.needed({"accounts": 10, "revenue_at_stake": 0})[0] == 3
-    assert rule.needed({"accounts": 12, "revenue_at_stake": 0})[0] == 3
+    assert rule.needed(fig(10))[0] == 3
+    assert rule.needed(fig(12))[0] == 3
 
 
 def test_a_scope_without_thresholds_is_judged_against_its_own_volume():
-    opps = _org(100)
-    emea = range(90, 100)  # a small region: 10 of the 100 accounts
-    org_cites = _cites(range(90), first_item=1000, region="AMER") + _cites(emea, first_item=2000, region="EMEA")
-    theme = _cites(range(93, 97), region="EMEA")  # 4 accounts: 40% of EMEA, 4% of the org
     rules = _default_rules(min_accounts=2, min_revenue=0, scopes=["region=EMEA"])
-    ev = _judge(theme, org_cites, opps, rules)
+    # 100 accounts gave feedback, 10 of them in EMEA; the theme: 4 EMEA accounts (40% of EMEA, 4% of the org).
+    volumes = {"global": _raised_by(100), "region=EMEA": _raised_by(10)}
+    ev = _judge(_raised_by(4), None, rules, scoped={"region=EMEA": _raised_by(4)}, volumes=volumes)
     assert ev.status == "critical" and ev.met_rules == ("region=EMEA",)
     assert ev.reason.startswith("critical for region=EMEA: 4 of the 10 accounts that gave feedback")
 
@@ -250,12 +193,13 @@ def test_shares_outside_zero_to_one_are_refused_naming_the_setting(key):
 
 
 def test_the_sentence_is_built_from_the_verdict_in_the_reader_s_words():
-    opps = _org(20)
-    ev = _judge(_cites(range(10)), _cites(range(20), first_item=500), opps, _default_rules())
+    ev = _judge(_raised_by(10), _raised_by(20), _default_rules())
     catalogue = {"critical": "critique",
                  "%(status)s: %(accounts)s and %(revenue)s": "%(status)s : %(accounts)s et %(revenue)s"}
-    french = cm.Wording(gettext=lambda s: catalogue.get(s, s), percent=lambda x: f"{x * 100:.0f} %")
+    french = cm.Wording(gettext=lambda s: catalogue.get(s, s), percent=lambda x: f"{x * 100:.0f} %",
+                        money=lambda amount, code: f"{amount / 1000:.0f} k {code}")
     said = cm.sentence(ev.verdict, french)
     # 25% of 20 accounts is 5, the floor: the rule is said as the floor it is.
     assert said.startswith("critique : 10 of the 20") and "(50 %, rule ≥ 5 accounts)" in said
+    assert "100 k EUR at stake" in said
     assert cm.sentence(ev.verdict) == ev.reason

@@ -304,9 +304,8 @@ def test_critical_mass_is_computed_stamped_and_explained(session, settings):
     sso = session.get(Theme, _theme_of(session, SSO[0]))
     price = session.get(Theme, _theme_of(session, PRICE[0]))
     assert sso.status == "critical" and sso.critical_since == NOW
-    assert sso.metrics["accounts"] == 6 and sso.metrics["revenue_lost"] == 180_000
-    assert "6 accounts" in sso.reason and "180k lost" in sso.reason
-    assert sso.metrics["scopes"]["region=AMER"]["accounts"] == 2
+    assert sso.metrics["figures"]["accounts"] == 6 and sso.metrics["figures"]["revenue_lost"] == 180_000
+    assert "6 accounts" in sso.reason and "180k EUR lost" in sso.reason
     assert sso.metrics["rules_met"] == ["global", "region=AMER"]
     assert price.status == "emerging" and sso.score > 0
     later = NOW + dt.timedelta(days=1)

@@ -102,6 +102,34 @@ def cached(key: Hashable, compute: Callable[[], T], *, lasting: bool = False) ->
     return cache.get_or_compute(key, compute, ttl)
 
 
+class KeptFigures:
+    """``queries.FigureCache`` on this process's cache: its keys name every input (scope, day, sync and each
+    theme's evidence fingerprint inside the value), so entries last ``RETOUR_FRAGMENT_SECONDS``."""
+
+    def __init__(self, cache: TTLCache, ttl: float) -> None:
+        self.cache, self.ttl = cache, ttl
+
+    def get(self, key: Hashable) -> Any | None:
+        return self.cache.get(key, self.ttl) if self.ttl > 0 else None
+
+    def put(self, key: Hashable, value: Any) -> None:
+        if self.ttl > 0:
+            self.cache.put(key, value)
+
+
+def figure_cache() -> Any:
+    """Where this request reads figures from (``queries.RequestFigures``): its own reads first, then what the
+    process kept from earlier requests (nothing is kept when caching is off)."""
+    from webapp.queries import RequestFigures
+
+    if "figure_cache" not in g:
+        ttl = float(current_app.config["RETOUR_CACHE_SECONDS"])
+        if ttl > 0:
+            ttl = max(ttl, float(current_app.config["RETOUR_FRAGMENT_SECONDS"]))
+        g.figure_cache = RequestFigures(KeptFigures(current_app.extensions["retour.cache"], ttl))
+    return g.figure_cache
+
+
 def rendering_slots() -> bool:
     """True while a page is rendered for the page cache: per-user values must be written as slots."""
     return bool(g.get("page_slots"))

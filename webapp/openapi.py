@@ -60,6 +60,27 @@ LOOP = {**_obj(
                         "items": _obj(amount={"type": "number"}, currency={"type": "string"})},
     sentence={"type": "string", "description": "What happened since the push, in plain words."}),
     "description": "What came back from Salesforce since the decision's push, as the next syncs mirrored it."}
+N = {"type": "number"}
+# jobs.figures.Figures as JSON: the one definition every page, the board and the "Why" sentence read.
+FIGURES = {**_obj(
+    window_days={"type": ["integer", "null"], "description": "The period: the last N whole days up to today; null: "
+                 "all evidence."},
+    currency={"type": "string", "description": "The reporting currency ([critical_mass] currency) every amount is "
+              "converted into with the org's rates."},
+    items={**COUNT, "description": "Distinct feedback items citing the theme (active evidence) in the period."},
+    accounts={**COUNT, "description": "Distinct accounts of those items."},
+    revenue_lost={**N, "description": "Closed-lost deals those items are written on."},
+    revenue_open={**N, "description": "Open deals they are written on, and an account's open deals for a note "
+                  "on it that names no deal."},
+    revenue_at_stake={**N, "description": "revenue_lost + revenue_open."},
+    score={**N, "description": "Each item counts 1 when written, half as much every [critical_mass] half_life_days."},
+    unconverted={"type": "array", "description": "Amounts in a currency without a rate: never added, per currency.",
+                 "items": _obj(currency=S, revenue_lost=N, revenue_open=N)},
+    trend_90={"type": ["number", "string", "null"], "description": "Items of the last 90 days against the 90 before "
+              "(0.6 = +60%); \"new\" from none; null from none to none."},
+    items_90=COUNT, items_before_90=COUNT, new_accounts_90=COUNT,
+    last_seen={"type": ["string", "null"], "format": "date-time"}),
+    "description": "A theme's figures for one period and the board's filters."}
 DECISION_ANSWER = _obj(decision={**_obj(loop={"$ref": "#/components/schemas/LoopFigures"}),
                                  "description": "The decision, with its loop figures under loop."},
                        preview=OBJ)
@@ -75,13 +96,15 @@ def document() -> dict[str, Any]:
         "components": {
             "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "retour_session"},
                                 "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"}},
-            "schemas": {"Error": _obj(error=_obj(code=I, message=S)), "LoopFigures": LOOP},
+            "schemas": {"Error": _obj(error=_obj(code=I, message=S)), "LoopFigures": LOOP, "Figures": FIGURES},
         },
         "security": [{"session": [], "csrf": []}],
         "paths": {
             "/api/v1/openapi.json": {"get": _op("This document", "public")},
             "/api/v1/me": {"get": _op("The logged-in user and the CSRF token", "viewer")},
-            "/api/v1/themes": {"get": _op("Theme board with filters", "viewer", query=BOARD_QUERY),
+            "/api/v1/themes": {"get": _op("Theme board with filters: each theme's figures for the period and "
+                                          "filters (figures), its status and why (judged on the critical-mass "
+                                          "rule's own period over all feedback)", "viewer", query=BOARD_QUERY),
                                "post": _op("Create a theme a person names, from example sentences and/or quotes",
                                            "product_owner", body=NEW_THEME, ok="201")},
             "/api/v1/themes/{theme_id}/suggestions": {
@@ -104,7 +127,9 @@ def document() -> dict[str, Any]:
                             body=_obj(segment_ids=IDS))},
             "/api/v1/evidence/search": {
                 "get": _op("Feedback quotes containing q (25 a page, at most 100)", "viewer", query=("q", "page"))},
-            "/api/v1/themes/{theme_id}": {"get": _op("Theme detail", "viewer", params=T, query=("page",))},
+            "/api/v1/themes/{theme_id}": {"get": _op("Theme detail: figures, months (adding up to its items), deals "
+                                                     "and evidence for the board's period and filters", "viewer",
+                                                     params=T, query=BOARD_QUERY)},
             "/api/v1/themes/{theme_id}/rename": {"post": _op("Rename a theme", "product_owner", params=T,
                                                              body=_obj(label=S))},
             "/api/v1/themes/{theme_id}/merge": {"post": _op("Merge into another theme", "product_owner", params=T,

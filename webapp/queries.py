@@ -1,28 +1,26 @@
 """The board's and the theme page's reads: a fixed number of SQL statements whatever the data size (no N+1).
 
-Figures: with no evidence filter the board shows what the last theme pass stored (``Theme.metrics``, the
-critical-mass engine's own numbers). With any filter (time window, source, language, team, region, segment,
-mapped field, search) the figures are recomputed here for the matching evidence only, with SQL aggregates:
-distinct accounts, distinct feedback items, and revenue at stake = the amounts of the distinct opportunities
-cited that are not won (lost or still open), as ``jobs.critical_mass.compute_metrics`` counts them. Notes on
-an account without an opportunity add no revenue in the filtered view (the engine adds the account's open
-pipeline); that is the one simplification, and it keeps the filtered board a pair of GROUP BY queries.
-Region, segment and mapped fields are read from the opportunity the feedback belongs to.
+Figures: every number here comes from ``jobs.figures`` (their one definition: items, distinct accounts, lost,
+open pipeline, revenue at stake in the reporting currency, score, trend, for an explicit period and the board's
+filters) and every status and "Why" from ``jobs.figures.judge`` on those same figures. This module only chooses
+which to read and keeps them: per scope (the filters), per day, per sync, and per theme by its evidence
+fingerprint, so a curation act recomputes the one or two themes it touched and the next page load shows them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlencode
 
-from sqlalchemy import Select, case, distinct, false, func, select, true
+from sqlalchemy import Select, case, distinct, func, select, true
 from sqlalchemy.orm import Session, aliased
 
+from jobs import figures
+from jobs.figures import like_pattern
 from retour.config import FieldMap, Settings
 from retour.models import (
     Account,
@@ -45,19 +43,10 @@ BOARD_STATUSES = ("emerging", "critical", "decided")
 HIDDEN_STATUSES = ("merged", "dismissed")
 SOURCES = ("loss_reason", "note", "case")
 FEEDBACK_LANGS = ("fr", "en", "other")
-WINDOWS = (30, 90, 180, 365)
+WINDOWS = tuple(w for w in figures.WINDOWS if w)  # the period choices besides all time
 PAGE_SIZE = 50
 EVIDENCE_PAGE = 50
 SPARK_WEEKS = 12
-CHART_MONTHS = 12
-
-
-T = TypeVar("T")
-Memo = Callable[[Hashable, Callable[[], Any]], Any]
-
-
-def no_memo(_key: Hashable, compute: Callable[[], T]) -> T:
-    return compute()
 
 
 class FilterError(ValueError):
@@ -113,9 +102,15 @@ class BoardFilters:
         )
 
     @property
+    def scope(self) -> figures.Scope:
+        """The filters other than the period and the status: which feedback the figures count."""
+        return figures.Scope(source=self.source, lang=self.lang, team=self.team, region=self.region,
+                             segment=self.segment, attrs=tuple((k, v, _kind(self.extra, k)) for k, v in self.attrs),
+                             q=self.q)
+
+    @property
     def filters_evidence(self) -> bool:
-        return bool(self.window or self.source or self.lang or self.team or self.region or self.segment
-                    or self.attrs or self.q)
+        return bool(self.window) or self.scope.filtered
 
     def params(self, **changes: Any) -> dict[str, str]:
         f = replace(self, **changes)
@@ -134,59 +129,149 @@ def _kind(extra: Sequence[FieldMap], name: str) -> str:
     return next((m.kind for m in extra if m.name == name), "text")
 
 
-def _evidence_conditions(f: BoardFilters, now: dt.datetime) -> list[Any]:
-    conds: list[Any] = [ThemeEvidence.state == "active"]
-    if f.window:
-        conds.append(FeedbackItem.occurred_at > now - dt.timedelta(days=f.window))
-    if f.source:
-        conds.append(FeedbackItem.channel == f.source)
-    if f.lang:
-        conds.append(FeedbackItem.lang == f.lang)
-    if f.team:
-        conds.append(SalesforceUser.team == f.team)
-    if f.region:
-        conds.append(Opportunity.region == f.region)
-    if f.segment:
-        conds.append(Opportunity.segment == f.segment)
-    for name, value in f.attrs:
-        attr = Opportunity.attributes[name]
-        if _kind(f.extra, name) == "boolean":
-            conds.append(attr.as_boolean() == (true() if value == "true" else false()))
-        else:
-            conds.append(attr.as_string() == value)
-    if f.q:
-        conds.append(FeedbackSegment.text.ilike(like_pattern(f.q), escape="\\"))
-    return conds
-
-
-def _evidence_from(stmt: Select, f: BoardFilters | None = None) -> Select:
+def _evidence_from(stmt: Select) -> Select:
     stmt = (stmt.select_from(ThemeEvidence)
             .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
             .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id))
-    # Always joined: region/segment/mapped filters, revenue and the evidence's deal all read it.
-    stmt = stmt.outerjoin(Opportunity, Opportunity.id == FeedbackItem.opportunity_id)
-    if f is not None and f.team:
-        stmt = stmt.outerjoin(SalesforceUser, SalesforceUser.id == FeedbackItem.owner_id)
-    return stmt
+    return stmt.outerjoin(Opportunity, Opportunity.id == FeedbackItem.opportunity_id)  # the evidence's deal
+
+
+# --------------------------------------------------------------------------------------------- figures, kept
+class FigureCache(Protocol):
+    def get(self, key: Hashable) -> Any | None: ...
+    def put(self, key: Hashable, value: Any) -> None: ...
+
+
+class NoCache:
+    """Compute every time (tests, a disabled cache)."""
+
+    def get(self, key: Hashable) -> Any | None:
+        return None
+
+    def put(self, key: Hashable, value: Any) -> None:
+        return None
+
+
+NO_CACHE = NoCache()
+
+
+class RequestFigures:
+    """One request's reads in front of the kept ones: a fingerprint or a measurement asked twice in a request (the
+    board's rows and the judge both read the unfiltered figures) is read once. Fingerprints stay in the request:
+    they are how the next request knows what changed."""
+
+    def __init__(self, shared: FigureCache = NO_CACHE) -> None:
+        self.shared = shared
+        self.local: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable) -> Any | None:
+        return self.local[key] if key in self.local else self.shared.get(key)
+
+    def put(self, key: Hashable, value: Any) -> None:
+        self.local[key] = value
+        self.shared.put(key, value)
+
+    def once(self, key: Hashable, compute: Any) -> Any:
+        if key not in self.local:
+            self.local[key] = compute()
+        return self.local[key]
+
+
+def _per_request(cache: FigureCache) -> RequestFigures:
+    return cache if isinstance(cache, RequestFigures) else RequestFigures(cache)
+
+
+def _fingerprints(session: Session, cache: RequestFigures,
+                  theme_ids: Sequence[int] | None) -> dict[int, tuple[int, int, int]]:
+    every = cache.local.get(("fingerprints", None))
+    if every is not None and theme_ids is not None:
+        return {t: every[t] for t in theme_ids if t in every}
+    key = ("fingerprints", None if theme_ids is None else tuple(theme_ids))
+    return cache.once(key, lambda: figures.fingerprints(session, theme_ids))
+
+
+def theme_figures(session: Session, settings: Settings, scope: figures.Scope, *, now: dt.datetime,
+                  sync: Hashable = None, cache: FigureCache = NO_CACHE,
+                  theme_ids: Sequence[int] | None = None) -> dict[int, figures.ThemeFigures]:
+    """Every theme's (or ``theme_ids``') figures in ``scope`` for every period, measured by ``jobs.figures``.
+
+    Kept per (scope, day, sync) with each theme's evidence fingerprint: a theme whose evidence changed (a pass, a
+    move, a merge, a reject) is measured again at the next read, alone; the others are read back. ``sync``
+    (DataVersion.sync) covers what a sync changes under every theme (dates, accounts, deals, rates, texts).
+    """
+    cache = _per_request(cache)
+    prints = _fingerprints(session, cache, theme_ids)
+    key = ("figures", scope, figures.Clock.at(now).end, sync)
+    kept: dict[int, tuple[Any, figures.ThemeFigures]] = cache.get(key) or {}
+    stale = [t for t, fp in prints.items() if t not in kept or kept[t][0] != fp]
+    if stale:
+        # Measure all at once when most are stale (a cold cache): one scan beats a long IN list.
+        ids = None if theme_ids is None and len(stale) > max(20, len(prints) // 4) else stale
+        fresh = figures.measure(session, settings, scope, now=now, theme_ids=ids, windows=figures.all_windows(settings))
+        kept = {**kept, **{t: (prints[t], fresh.get(t, {})) for t in stale}}
+        cache.put(key, kept)
+    return {t: kept[t][1] for t in prints}
+
+
+def org_volumes(session: Session, settings: Settings, *, now: dt.datetime, sync: Hashable = None,
+                cache: FigureCache = NO_CACHE) -> dict[str, figures.Figures]:
+    """All feedback's figures per critical-mass rule (what its shares are of), kept like theme_figures: per day,
+    sync and which clauses are feedback (a pass or a person's "not feedback" moves it)."""
+    cache = _per_request(cache)
+    key = ("volumes", figures.Clock.at(now).end, sync,
+           cache.once(("feedback_fingerprint",), lambda: figures.feedback_fingerprint(session)))
+    got = cache.get(key)
+    if got is None:
+        got = figures.volumes(session, settings, now=now)
+        cache.put(key, got)
+    return got
+
+
+def judgements(session: Session, settings: Settings, *, now: dt.datetime, sync: Hashable = None,
+               cache: FigureCache = NO_CACHE, theme_ids: Sequence[int] | None = None) -> dict[int, figures.Judgement]:
+    """Each active theme's (or ``theme_ids``') status and "Why" now, judged on the kept figures: a curation act or
+    an approved decision shows at the next page load, not after the next theme pass."""
+    cache = _per_request(cache)
+
+    def measurer(scope: figures.Scope) -> dict[int, figures.ThemeFigures]:
+        return theme_figures(session, settings, scope, now=now, sync=sync, cache=cache, theme_ids=theme_ids)
+
+    return figures.judge(session, settings, now=now, theme_ids=theme_ids, measurer=measurer,
+                         org=org_volumes(session, settings, now=now, sync=sync, cache=cache))
 
 
 # --------------------------------------------------------------------------------------------- board
 @dataclass
 class BoardRow:
+    """One theme on the board: its figures for the board's period and filters, its status and why (judged on the
+    rule's own period over all feedback), its names and what waits for a person."""
+
     id: int
     label: str
     status: str
-    score: float
-    reason: str | None
-    accounts: int
-    items: int
-    revenue: float
-    last_seen: dt.datetime | None
+    figures: figures.Figures
+    verdict: dict[str, Any] | None  # the figures the reason is said from, in the reader's language
+    reason: str | None  # the same, in English
     spark: list[int]
-    verdict: dict[str, Any] | None = None  # the figures the reason is said from, in the reader's language
     label_en: str | None = None  # names a person wrote per language (webapp.templating.theme_name picks one)
     label_fr: str | None = None
     suggestions: int = 0  # suggested quotes waiting for a person (never counted in the figures)
+
+    @property
+    def accounts(self) -> int:
+        return self.figures.accounts
+
+    @property
+    def items(self) -> int:
+        return self.figures.items
+
+    @property
+    def revenue(self) -> float:
+        return self.figures.at_stake
+
+    @property
+    def score(self) -> float:
+        return self.figures.score
 
 
 @dataclass
@@ -198,71 +283,43 @@ class Board:
     filtered: bool
 
 
-def _status_condition(f: BoardFilters) -> Any:
-    return Theme.status == f.status if f.status else Theme.status.in_(BOARD_STATUSES)
+def board(session: Session, settings: Settings, f: BoardFilters, *, now: dt.datetime | None = None,
+          sync: Hashable = None, cache: FigureCache = NO_CACHE) -> Board:
+    """One page of themes by score for the board's period and filters, each with its figures, status and why.
 
-
-def board(session: Session, f: BoardFilters, *, now: dt.datetime | None = None, memo: Memo = no_memo,
-          sync: Hashable = None) -> Board:
-    """One page of themes by critical-mass score, with figures for the filtered subset when filtered.
-
-    ``memo(key, compute)`` may cache the unfiltered sparklines (see webapp.cache); keys carry each theme's
-    ``updated_at`` and the day the weeks end; ``sync`` (DataVersion.sync) joins the key, as a sync may delete
-    feedback.
+    Every active theme is listed when nothing filters the feedback; with a period or a filter, the themes that
+    feedback cites. ``cache`` keeps figures (see theme_figures); ``sync`` is DataVersion.sync.
     """
     now = now or utcnow()
+    cache = _per_request(cache)
+    currency = settings.critical_mass.currency
+    judged = judgements(session, settings, now=now, sync=sync, cache=cache)
+    measured = theme_figures(session, settings, f.scope, now=now, sync=sync, cache=cache)
+    themes = session.execute(select(Theme.id, Theme.label, Theme.label_en, Theme.label_fr)
+                             .where(Theme.status.in_(BOARD_STATUSES))).all()
+    holding = _fingerprints(session, cache, None)  # themes with any evidence: the others wait for a pass
+    rows = []
+    for t in themes:
+        j = judged.get(t.id)
+        if j is None or (f.status and j.status != f.status):
+            continue
+        fig = figures.figures_of(measured, t.id, f.window, currency)
+        if f.filters_evidence and not fig.items:
+            continue
+        said = t.id in holding
+        rows.append(BoardRow(t.id, t.label, j.status, fig, j.verdict if said else None, j.reason if said else None,
+                             [], t.label_en, t.label_fr))
+    rows.sort(key=lambda r: (-r.figures.score, r.id))
+    total = len(rows)
     offset = (f.page - 1) * PAGE_SIZE
-    if not f.filters_evidence:
-        total = session.scalar(select(func.count()).select_from(Theme).where(_status_condition(f))) or 0
-        themes = session.execute(
-            select(Theme.id, Theme.label, Theme.label_en, Theme.label_fr, Theme.status, Theme.score, Theme.reason,
-                   Theme.metrics, Theme.updated_at)
-            .where(_status_condition(f)).order_by(Theme.score.desc(), Theme.id).limit(PAGE_SIZE).offset(offset)
-        ).all()
-        rows = [BoardRow(t.id, t.label, t.status, t.score, t.reason, int((t.metrics or {}).get("accounts") or 0),
-                         int((t.metrics or {}).get("items") or 0),
-                         float((t.metrics or {}).get("revenue_at_stake") or 0.0), None, [],
-                         (t.metrics or {}).get("verdict"), t.label_en, t.label_fr)
-                for t in themes]
-        versions = tuple((t.id, t.updated_at) for t in themes)
-    else:
-        versions = ()
-        conds = _evidence_conditions(f, now)
-        agg = _evidence_from(select(
-            ThemeEvidence.theme_id.label("theme_id"),
-            func.count(distinct(FeedbackItem.account_id)).label("accounts"),
-            func.count(distinct(FeedbackItem.id)).label("items"),
-            func.max(FeedbackItem.occurred_at).label("last_seen"),
-        ), f).where(*conds).group_by(ThemeEvidence.theme_id).subquery()
-        deals = _evidence_from(select(ThemeEvidence.theme_id.label("theme_id"), Opportunity.id.label("opp_id"),
-                                      Opportunity.amount.label("amount")), f).where(
-            *conds, Opportunity.is_won == false()).distinct().subquery()
-        revenue = (select(deals.c.theme_id, func.sum(deals.c.amount).label("revenue"))
-                   .group_by(deals.c.theme_id).subquery())
-        # Every matching theme in one query, paged here: with ORDER BY ... LIMIT PostgreSQL picked nested loops
-        # over the aggregates (2 million join-filter rows), and a separate count ran the aggregate twice.
-        # At most one row per theme (a few thousand) comes back.
-        matching = session.execute(
-            select(Theme.id, Theme.label, Theme.label_en, Theme.label_fr, Theme.status, Theme.score, Theme.reason,
-                   agg.c.accounts, agg.c["items"], agg.c.last_seen, func.coalesce(revenue.c.revenue, 0).label("revenue"))
-            .join(agg, agg.c.theme_id == Theme.id).outerjoin(revenue, revenue.c.theme_id == Theme.id)
-            .where(_status_condition(f))
-        ).all()
-        matching.sort(key=lambda t: (-(t.score or 0.0), t.id))
-        total = len(matching)
-        found = matching[offset:offset + PAGE_SIZE]
-        # The page's verdicts only (metrics are a few KB per theme; every matching theme may be thousands).
-        verdicts = dict(session.execute(select(Theme.id, Theme.metrics).where(Theme.id.in_([t.id for t in found])))
-                        .all()) if found else {}
-        rows = [BoardRow(t.id, t.label, t.status, t.score, t.reason, t.accounts, t._mapping["items"], float(t.revenue or 0),
-                         t.last_seen, [], (verdicts.get(t.id) or {}).get("verdict"), t.label_en, t.label_fr)
-                for t in found]
-    if f.filters_evidence:
-        sparks = weekly_counts(session, [r.id for r in rows], f, now=now)
-    else:
-        sparks = memo(("weekly", versions, spark_end(now), sync),
-                      lambda: weekly_counts(session, [r.id for r in rows], None, now=now))
-    waiting = suggestion_counts(session, [r.id for r in rows])
+    rows = rows[offset:offset + PAGE_SIZE]
+    ids = [r.id for r in rows]
+    spark_key = ("weekly", f.scope, spark_end(now), sync, tuple(sorted(_fingerprints(session, cache, ids).items())))
+    sparks = cache.get(spark_key)
+    if sparks is None:
+        sparks = weekly_counts(session, ids, f.scope, now=now)
+        cache.put(spark_key, sparks)
+    waiting = suggestion_counts(session, ids)
     for r in rows:
         r.spark = sparks.get(r.id, [0] * SPARK_WEEKS)
         r.suggestions = waiting.get(r.id, 0)
@@ -324,18 +381,19 @@ def spark_end(now: dt.datetime) -> dt.datetime:
     return (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def weekly_counts(session: Session, theme_ids: Sequence[int], f: BoardFilters | None, *,
+def weekly_counts(session: Session, theme_ids: Sequence[int], scope: figures.Scope | None, *,
                   now: dt.datetime) -> dict[int, list[int]]:
-    """Items per week over the 12 weeks ending today for each theme, in one grouped query (the sparklines)."""
+    """Items per week over the 12 weeks ending today for each theme, in the board's filters whatever its period
+    (the sparkline is its own 12-week window), in one grouped query."""
     if not theme_ids:
         return {}
     end = spark_end(now)
     edges = [end - dt.timedelta(weeks=SPARK_WEEKS - i) for i in range(SPARK_WEEKS)]
     bucket = _bucket(FeedbackItem.occurred_at, edges).label("bucket")
-    conds = _evidence_conditions(f, now) if f is not None else [ThemeEvidence.state == "active"]
-    stmt = _evidence_from(select(ThemeEvidence.theme_id, bucket, func.count(distinct(FeedbackItem.id))), f).where(
+    stmt = _evidence_from(select(ThemeEvidence.theme_id, bucket, func.count(distinct(FeedbackItem.id)))).where(
         ThemeEvidence.theme_id.in_(theme_ids), FeedbackItem.occurred_at >= edges[0],
-        FeedbackItem.occurred_at < end, *conds).group_by(ThemeEvidence.theme_id, bucket)
+        FeedbackItem.occurred_at < end, *figures.evidence_conditions(scope or figures.Scope())
+    ).group_by(ThemeEvidence.theme_id, bucket)
     out: dict[int, list[int]] = {}
     for theme_id, b, n in session.execute(stmt):
         if 0 <= b < SPARK_WEEKS:
@@ -381,17 +439,22 @@ class EvidenceRow:
     owner_name: str | None
 
 
-def evidence(session: Session, theme_id: int, *, page: int = 1) -> tuple[list[EvidenceRow], int]:
-    """The theme's active evidence, pinned quotes first then newest, with who/where/how much in one query."""
-    total = session.scalar(select(func.count()).select_from(ThemeEvidence).where(
-        ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "active")) or 0
+def evidence(session: Session, theme_id: int, *, page: int = 1, scope: figures.Scope = figures.Scope(),
+             window: int | None = None, now: dt.datetime | None = None) -> tuple[list[EvidenceRow], int]:
+    """The theme's active evidence in the period and filters, pinned quotes first then newest, and how many quotes
+    that is; the page's quotes come with who/where/how much in one query."""
+    clock = figures.Clock.at(now or utcnow())
+    where = (ThemeEvidence.theme_id == theme_id, *figures.evidence_conditions(scope, clock, window))
+    total = session.scalar(select(func.count()).select_from(ThemeEvidence)
+                           .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
+                           .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id).where(*where)) or 0
     # Two steps: pick the page's ids on a narrow join (a big theme has thousands of quotes), then fetch the
     # wide rows (text, account, deal, owner) for those ids only.
     order = (ThemeEvidence.pinned.desc(), FeedbackItem.occurred_at.desc(), ThemeEvidence.id)
     page_ids = (select(ThemeEvidence.id)
                 .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
                 .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
-                .where(ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "active")
+                .where(*where)
                 .order_by(*order).limit(EVIDENCE_PAGE).offset((page - 1) * EVIDENCE_PAGE)
                 .correlate(None)).scalar_subquery()
     return _evidence_rows(session, page_ids, order), total
@@ -414,42 +477,6 @@ def _evidence_rows(session: Session, ids: Any, order: Sequence[Any]) -> list[Evi
                         r.source_id, r.opportunity_id, r.opportunity_name, r.stage,
                         float(r.amount) if r.amount is not None else None, r.currency, r.account_id,
                         r.account_name, r.owner_name) for r in session.execute(stmt)]
-
-
-def deals(session: Session, theme_id: int, limit: int = 30) -> list[dict[str, Any]]:
-    """Opportunities cited by the theme's evidence, largest first, with their account and how often cited."""
-    stmt = (_evidence_from(select(
-        Opportunity.id, Opportunity.name, Opportunity.stage, Opportunity.amount, Opportunity.currency,
-        Opportunity.is_closed, Opportunity.is_won, Account.name.label("account_name"), Opportunity.account_id,
-        func.count(distinct(FeedbackItem.id)).label("items")))
-        .outerjoin(Account, Account.id == Opportunity.account_id)
-        .where(ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "active", Opportunity.id.is_not(None))
-        .group_by(Opportunity.id, Opportunity.name, Opportunity.stage, Opportunity.amount, Opportunity.currency,
-                  Opportunity.is_closed, Opportunity.is_won, Account.name, Opportunity.account_id)
-        .order_by(func.coalesce(Opportunity.amount, 0).desc(), Opportunity.id).limit(limit))
-    return [dict(r._mapping, amount=float(r.amount) if r.amount is not None else None) for r in session.execute(stmt)]
-
-
-def monthly_figures(session: Session, theme_id: int, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Items and distinct accounts per month over the last 12 months (the detail chart), one grouped query."""
-    now = now or utcnow()
-    first = (now.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
-    starts = []
-    y, m = first.year, first.month
-    for _ in range(CHART_MONTHS):
-        starts.append(dt.datetime(y, m, 1, tzinfo=dt.timezone.utc))
-        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
-    starts.reverse()
-    bucket = _bucket(FeedbackItem.occurred_at, starts).label("bucket")
-    stmt = _evidence_from(select(bucket, func.count(distinct(FeedbackItem.id)),
-                                 func.count(distinct(FeedbackItem.account_id)))).where(
-        ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "active",
-        FeedbackItem.occurred_at >= starts[0]).group_by(bucket)
-    out = [{"month": s.strftime("%Y-%m"), "items": 0, "accounts": 0} for s in starts]
-    for b, items, accounts in session.execute(stmt):
-        if 0 <= b < CHART_MONTHS:
-            out[b]["items"], out[b]["accounts"] = items, accounts
-    return out
 
 
 def last_curation(session: Session, theme_id: int) -> int | None:
@@ -588,11 +615,6 @@ class SearchResult:
     pages: int
 
 
-def like_pattern(q: str) -> str:
-    """``%q%`` with LIKE's wildcards in ``q`` taken literally (escape character: backslash)."""
-    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def search_segments(session: Session, q: str, page: int = 1) -> SearchResult:
     """Feedback segments whose text contains ``q`` (case-insensitive), newest first, with their theme.
 
@@ -650,6 +672,7 @@ def salesforce_url(settings: Settings, record_id: str | None) -> str | None:
     return f"{base}/{record_id}"
 
 
-__all__ = ["Board", "BoardFilters", "BoardRow", "EvidenceRow", "ExampleRow", "FilterError", "SearchHit", "SearchResult",
-           "ThemeRef", "active_themes", "board", "deals", "evidence", "examples", "facets", "monthly_figures", "activity",
-           "decisions_for", "other_themes", "salesforce_url", "search_segments", "suggestion_counts", "suggestions"]
+__all__ = ["Board", "BoardFilters", "BoardRow", "EvidenceRow", "ExampleRow", "FigureCache", "FilterError", "NO_CACHE",
+           "SearchHit", "SearchResult", "ThemeRef", "active_themes", "board", "evidence", "examples", "facets",
+           "judgements", "org_volumes", "activity", "decisions_for", "other_themes", "salesforce_url", "search_segments",
+           "suggestion_counts", "suggestions", "theme_figures"]

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from babel.numbers import format_compact_currency, format_percent
+from babel.numbers import format_compact_currency, format_compact_decimal, format_percent
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_translations, lazy_gettext as _l
 from sqlalchemy import select
@@ -14,7 +14,6 @@ from sqlalchemy import select
 from connector import push_efficacy
 from connector.push_efficacy import LoopFigures
 from jobs import critical_mass
-from jobs.critical_mass import short_money
 from retour.models import Theme
 from webapp.db import get_session, settings
 
@@ -79,9 +78,14 @@ def theme_names(ids: Iterable[int | None]) -> dict[int, str]:
 
 
 def money(value: Any, currency: str | None = None) -> str:
+    """An amount, compact in the reader's language and always with its currency's code ("17.2M EUR", "17,2 M EUR"):
+    the code says which currency without ambiguity ($ is several). No currency (a single-currency org) is the
+    reporting currency, which is then the org's own."""
     if value is None:
         return "—"
-    return short_money(float(value)) + (f" {currency}" if currency else "")
+    code = currency or settings().critical_mass.currency
+    number = format_compact_decimal(float(value), locale=get_locale(), fraction_digits=1)
+    return f"{number}\u00a0{code}"
 
 
 def date(value: dt.datetime | dt.date | None) -> str:
@@ -119,15 +123,29 @@ def reason_text(reason: str | None, verdict: dict[str, Any] | None) -> str:
         return reason or ""
     locale = get_locale()
     translations = get_translations()
-    currency = settings().critical_mass.currency
     wording = critical_mass.Wording(
-        gettext=translations.gettext, ngettext=translations.ngettext,
-        money=lambda x: format_compact_currency(x, currency, locale=locale, fraction_digits=1),
+        gettext=translations.gettext, ngettext=translations.ngettext, money=money,
         # As critical_mass.percent: whole percents, one decimal under 10%; the locale's own spacing ("30 %").
         percent=lambda x: format_percent(round(x, 2 if abs(x) >= 0.1 or x == 0 else 3), locale=locale,
                                          decimal_quantization=False),
         date=lambda d: format_date(d, "medium"))
     return critical_mass.sentence(verdict, wording)
+
+
+def trend_text(trend: float | str | None) -> str:
+    """A theme's trend (``jobs.figures.Figures.trend_90``) in words: "+60% in 90 days", "new in 90 days", "—"."""
+    if trend is None:
+        return "—"
+    translations = get_translations()
+    if trend == "new":
+        return translations.gettext("new in 90 days")
+    change = format_percent(float(trend), locale=get_locale(), format="+#,##0%;-#,##0%")
+    return translations.gettext("%(change)s in 90 days") % {"change": change}
+
+
+def one_decimal(value: Any) -> str:
+    """A score as people read it: one decimal, the reader's separator ("59.0", "59,0")."""
+    return format_decimal(round(float(value or 0), 1), format="#,##0.0")
 
 
 def loop_sentence(figures: LoopFigures) -> str:
@@ -151,6 +169,6 @@ def init_app(app: Flask) -> None:
         status_label=_label(STATUS), source_label=_label(SOURCE), lang_label=_label(LANG), role_label=_label(ROLE),
         decision_status_label=_label(DECISION_STATUS), state_label=_label(STATE), action_label=_label(ACTION),
         push_paused=pause_state, reason_text=reason_text, theme_name=theme_name, theme_names=theme_names,
-        own_name=own_name, reader_lang=reader_lang, loop_sentence=loop_sentence)
+        own_name=own_name, reader_lang=reader_lang, loop_sentence=loop_sentence, trend_text=trend_text)
     app.jinja_env.filters.update(money=money, date=date, datetime=datetime, details=details,
-                                 number=lambda v: format_decimal(v))
+                                 number=lambda v: format_decimal(v), one_decimal=one_decimal)

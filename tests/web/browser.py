@@ -79,25 +79,23 @@ def seed(factory, *, now: dt.datetime | None = None, hostile: list[str] | None =
                  ("Priya Shah", "AMER Enterprise")]]
         s.add_all(reps)
         specs = [
-            ("Exports time out on large files", "critical", 9.5, "EMEA", 9, "en",
+            ("Exports time out on large files", "EMEA", 9, "en",
              ["The CSV export times out past 50k rows, they went with a competitor",
               "L'export CSV plante au-delà de 50 000 lignes", "Export to Excel never finishes"]),
-            ("CSV export is slow", "emerging", 3.1, "EMEA", 3, "fr",
+            ("CSV export is slow", "EMEA", 3, "fr",
              ["L'export est beaucoup trop lent", "Exports take ages to start"]),
-            ("SSO login loops", "critical", 7.2, "AMER", 6, "en",
+            ("SSO login loops", "AMER", 6, "en",
              ["Okta SSO keeps looping back to the login page", "SAML login fails for half the team"]),
-            ("Missing Basque language pack", "emerging", 2.0, "EMEA", 2, "other",
+            ("Missing Basque language pack", "EMEA", 2, "other",
              ["Euskara ez dago eskuragarri", "They need the UI in Basque"]),
-            ("Pricing too high for SMB", "decided", 5.5, "AMER", 5, "en",
+            ("Pricing too high for SMB", "AMER", 5, "en",
              ["Too expensive for a 10-seat team", "Price per seat kills SMB deals"]),
         ]
-        for label, status, score, region, n, lang, texts in specs:
+        for label, region, n, lang, texts in specs:
             if hostile:
                 texts = [" ".join(hostile) + " " + t for t in texts]
-            theme = Theme(label=(next(bad) + " " + label).strip(), status=status, score=score,
-                          reason=f"{n} accounts, {n * 24}k lost, +40% in 90 days",
-                          metrics={"accounts": n, "items": n, "revenue_lost": n * 24000.0, "revenue_open": 12000.0,
-                                   "revenue_at_stake": n * 24000.0 + 12000})
+            # Figures, status and why come from these rows on every page (jobs.figures), never from the theme row.
+            theme = Theme(label=(next(bad) + " " + label).strip(), status="emerging")
             s.add(theme)
             s.flush()
             out[label] = theme.id

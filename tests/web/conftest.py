@@ -116,15 +116,15 @@ class Factory:
         self.session.add(user)
         return user
 
-    def theme(self, label: str = "Slow sync", *, items: int = 3, status: str = "critical", score: float = 5.0,
+    def theme(self, label: str = "Slow sync", *, items: int = 3, status: str = "emerging",
               texts: list[str] | None = None, region: str = "EMEA", segment: str = "Enterprise", lang: str = "en",
               channel: str = "loss_reason", amount: float = 10_000, basque: bool = False, days_ago: int = 5,
               rep: SalesforceUser | None = None, account_name: str | None = None, opp_name: str | None = None,
-              won: bool = False) -> Made:
+              won: bool = False, currency: str | None = "EUR") -> Made:
         rep = rep or self.rep()
-        theme = Theme(label=label, status=status, score=score, reason=f"{items} accounts, {amount * items:.0f} lost",
-                      metrics={"accounts": items, "items": items, "revenue_lost": amount * items, "revenue_open": 0,
-                               "revenue_at_stake": amount * items})
+        # Figures, status and why are never stored here: every page judges them from these rows (jobs.figures).
+        # ``status`` matters for what only people set (merged, dismissed); a decided theme needs a decision.
+        theme = Theme(label=label, status=status)
         self.session.add(theme)
         self.session.flush()
         evs, opps, accounts = [], [], []
@@ -132,7 +132,7 @@ class Factory:
             acc = Account(id=sf_id("001"), name=account_name or f"Account {label} {i}")
             opp = Opportunity(id=sf_id("006"), name=opp_name or f"Deal {label} {i}", account_id=acc.id, owner_id=rep.id,
                               stage="Closed Won" if won else "Closed Lost", is_closed=True, is_won=won,
-                              amount=amount, currency="EUR", region=region, segment=segment,
+                              amount=amount, currency=currency, region=region, segment=segment,
                               attributes={"speaks_basque": basque})
             text = (texts[i % len(texts)] if texts else f"{label} hurts us, quote {i}")
             item = FeedbackItem(source_object="Opportunity", source_id=opp.id, source_field="loss_detail",

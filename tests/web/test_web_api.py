@@ -30,12 +30,15 @@ def test_api_requires_login_with_a_json_401(client):
 
 
 def test_api_theme_detail_has_figures_deals_evidence_and_links(auth, factory, session):
-    made = factory.theme("API theme", items=2, amount=3000)
+    made = factory.theme("API theme", items=2, amount=3000, days_ago=400)  # older than the twelve months shown
     session.commit()
     auth.login("viewer")
     data = auth.client.get(f"/api/v1/themes/{made.theme.id}").get_json()
     assert data["theme"]["label"] == "API theme" and data["evidence_total"] == 2
-    assert len(data["months"]) == 12 and sum(m["items"] for m in data["months"]) == 2
+    # All time: the twelve months, after one bar for everything before them, so the bars add up to the items.
+    assert [m["month"] for m in data["months"]][:1] == ["earlier"] and len(data["months"]) == 13
+    assert sum(m["items"] for m in data["months"]) == data["theme"]["figures"]["items"] == 2
+    assert data["theme"]["figures"]["revenue_lost"] == 6000 and data["theme"]["figures"]["currency"] == "EUR"
     assert {d["id"] for d in data["deals"]} == {o.id for o in made.opportunities}
     assert all(e["url"].startswith("https://acme.my.salesforce.com/006") for e in data["evidence"])
 

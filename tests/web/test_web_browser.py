@@ -99,12 +99,13 @@ def test_product_owner_filters_opens_merges_decides_approves_and_switches_to_fre
     page.get_by_role("button", name="Filter").click()
     page.wait_for_url(re.compile(r".*region=EMEA.*"))
     assert "SSO login loops" not in rows.all_inner_texts()
-    assert "figures for the filtered feedback only" in page.locator("#board-summary").inner_text()
+    assert "the filtered feedback only" in page.locator("#board-summary").inner_text()
 
     # Open a theme
-    page.get_by_role("link", name="Exports time out on large files").click()
-    page.wait_for_url(f"{base}/themes/{seeded.themes['Exports time out on large files']}")
-    assert page.locator("svg.chart rect").count() == 12
+    page.get_by_role("link", name="Exports time out on large files").click()  # in the board's filters
+    page.wait_for_url(f"{base}/themes/{seeded.themes['Exports time out on large files']}?region=EMEA")
+    assert "the filtered feedback only" in page.locator("#theme-period").inner_text()
+    assert page.locator("svg.chart rect").count() == 13  # all time: twelve months after one bar for the earlier ones
     assert page.locator("li.quote").count() == 9
     assert page.locator(f'a[href^="{INSTANCE}/006"]').count() >= 9
     page.screenshot(path=str(SCREENSHOTS / "detail.png"), full_page=True)
@@ -199,7 +200,7 @@ def test_hostile_loss_reason_synced_from_the_org_never_executes(live, committed,
         item = s.query(FeedbackItem).filter(FeedbackItem.source_id == lost["Id"],
                                             FeedbackItem.text.contains("__pwned")).one()
         # Filed under a theme the way a theme pass files it (segment + evidence), so the pages show it.
-        theme = Theme(label="Synced hostile text", status="critical", score=99.0, metrics={"accounts": 1, "items": 1})
+        theme = Theme(label="Synced hostile text", status="emerging")
         s.add(theme)
         s.flush()
         seg = FeedbackSegment(item_id=item.id, position=0, text=item.text, lang=item.lang)

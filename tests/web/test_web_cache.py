@@ -150,18 +150,21 @@ def test_the_pause_switch_shows_on_the_next_request(auth, factory, session):
 
 
 def test_a_theme_pass_shows_on_the_next_request(auth, factory, session):
-    made = factory.theme("Growing", items=2, score=1.0)
-    factory.theme("Steady", items=2, score=2.0)
+    made = factory.theme("Growing", items=2, days_ago=40)
+    factory.theme("Steady", items=2, days_ago=10)
     session.commit()
     auth.login("viewer")
     assert re.findall(r'href="/themes/\d+">([^<]+)<', auth.client.get("/").text) == ["Steady", "Growing"]
-    theme = session.get(Theme, made.theme.id)  # what the pass writes: new figures, score and reason
-    theme.metrics = {**theme.metrics, "items": 40, "accounts": 12}
-    theme.score, theme.reason = 9.0, "12 accounts in 30 days"
+    more = factory.theme("Unfiled", items=6, days_ago=1)  # what the pass files under "Growing", in one transaction
+    for ev in more.evidence:
+        ev.theme_id = made.theme.id
+    session.get(Theme, more.theme.id).status = "dismissed"
+    session.get(Theme, made.theme.id).metrics = {"members": 8}
     session.commit()
     html = auth.client.get("/").text
     assert re.findall(r'href="/themes/\d+">([^<]+)<', html) == ["Growing", "Steady"]
-    assert "12 accounts in 30 days" in html
+    row = html[html.index(f'data-theme="{made.theme.id}"'):]
+    assert re.search(r'class="num fig-items">8<', row) and re.search(r'class="num fig-accounts">8<', row)
 
 
 def test_each_synced_object_shows_as_soon_as_its_bookmark_is_committed(auth, factory, session):

@@ -41,7 +41,7 @@ def test_suggestions_are_listed_escaped_with_their_salesforce_record_and_counted
     assert f'href="{INSTANCE}/{seg_item.source_id}"' in section
     assert f'action="/themes/{made.theme.id}/suggestions/{sug.id}/accept"' in section
     # The evidence list, its count, the board's filtered figures and the API count active evidence only.
-    assert "Evidence (2)" in _text(html) and html.count('class="quote"') + html.count('class="quote pinned"') == 2
+    assert "Evidence 2 quotes from" in _text(html) and html.count('class="quote"') + html.count('class="quote pinned"') == 2
     board = auth.client.get("/api/v1/themes?window=365").get_json()["themes"]
     assert [(t["items"], t["accounts"], t["suggestions"]) for t in board] == [(2, 2, 1)]
     api = auth.client.get(f"/api/v1/themes/{made.theme.id}").get_json()
@@ -50,7 +50,7 @@ def test_suggestions_are_listed_escaped_with_their_salesforce_record_and_counted
 
 
 def test_the_board_says_how_many_suggestions_wait_for_each_theme(auth, factory, session):
-    waiting, quiet = factory.theme("Slow exports", items=2, score=9), factory.theme("SSO loops", items=1, score=1)
+    waiting, quiet = factory.theme("Slow exports", items=2), factory.theme("SSO loops", items=1)
     factory.suggest(waiting.theme, "Exports crawl")
     factory.suggest(waiting.theme, "The export never ends")
     session.commit()
@@ -74,14 +74,14 @@ def test_accepting_a_suggestion_makes_it_evidence_in_the_same_response_and_on_th
     assert resp.status_code == 200
     text = _text(resp.text)
     assert "Suggestion accepted: the quote is now evidence." in text
-    assert 'id="evidence" hx-swap-oob="true"' in resp.text and "Evidence (3)" in text
+    assert 'id="evidence" hx-swap-oob="true"' in resp.text and "Evidence 3 quotes from" in text
     assert 'id="sug-' not in resp.text and "Exports crawl past 10k rows" in resp.text  # moved lists
     session.expire_all()
     ev = session.get(ThemeEvidence, sug.id)
     assert (ev.state, ev.origin) == ("active", "curator")
     assert session.get(FeedbackSegment, sug.segment_id).person_verdict is True
     page = auth.client.get(f"/themes/{made.theme.id}").text
-    assert "Evidence (3)" in _text(page) and "Suggestions (" not in _text(page)
+    assert "Evidence 3 quotes from" in _text(page) and "Suggestions (" not in _text(page)
     assert "accepted a suggested quote" in page
 
 
@@ -123,7 +123,7 @@ def test_not_feedback_on_evidence_removes_the_quote_and_records_the_persons_verd
     resp = _hx(auth, f"/themes/{made.theme.id}/evidence/{ev.id}/not-feedback", "evidence")
     assert resp.status_code == 200 and 'id="evidence">' in resp.text  # the target itself, not out of band
     assert "Marked as not feedback: the quote left the theme." in resp.text
-    assert "Call me back Tuesday" not in resp.text and "Evidence (2)" in _text(resp.text)
+    assert "Call me back Tuesday" not in resp.text and "Evidence 2 quotes from" in _text(resp.text)
     session.expire_all()
     seg = session.get(FeedbackSegment, ev.segment_id)
     assert (seg.person_verdict, seg.is_feedback) == (False, False)
@@ -244,7 +244,7 @@ def test_making_a_theme_of_ticked_quotes_files_them_there_as_a_persons_evidence(
     theme = session.query(Theme).filter_by(label="SAML single sign-on").one()
     assert resp.headers["Location"] == f"/themes/{theme.id}"
     page = auth.client.get(resp.headers["Location"]).text
-    assert "Theme created from 2 quotes." in page and "Evidence (2)" in _text(page)
+    assert "Theme created from 2 quotes." in page and "Evidence 2 quotes from" in _text(page)
     assert "They need SAML" in page and "SAML is mandatory for them" in page
     session.expire_all()
     assert {e.segment_id for e in session.query(ThemeEvidence).filter_by(theme_id=theme.id, state="active")} == {
@@ -271,15 +271,15 @@ def test_adding_ticked_quotes_to_a_theme_shows_it_beside_them_on_the_search_page
     after = auth.client.get(resp.headers["Location"]).text
     assert "2 quotes filed under “SSO”." in after and "in no theme" not in after
     assert after.count(f'<a href="/themes/{target.theme.id}">SSO</a>') == 3
-    assert "Evidence (3)" in _text(auth.client.get(f"/themes/{target.theme.id}").text)
+    assert "Evidence 3 quotes from" in _text(auth.client.get(f"/themes/{target.theme.id}").text)
     none = auth.post("/evidence/file", {"q": "okta", "theme_id": str(target.theme.id)}, follow_redirects=True)
     assert "Tick at least one quote." in none.text
 
 
 # --------------------------------------------------------------------------------------------- names
 def test_each_reader_sees_the_theme_named_in_their_language(auth, factory, session):
-    made = factory.theme("Slow exports", items=1, score=9)
-    other = factory.theme("SSO loops", items=1, score=1)
+    made = factory.theme("Slow exports", items=1, days_ago=1)
+    other = factory.theme("SSO loops", items=1, days_ago=90)
     made.theme.label_fr = "Exports lents"
     session.commit()
     auth.login("product_owner")
@@ -349,15 +349,15 @@ def test_every_new_act_shows_on_the_next_page_load_with_the_page_cache_on(auth, 
         assert not gone or gone not in html, gone
 
     then(page, lambda: auth.post(f"{page}/suggestions/{declined.id}/decline"), "Suggestions (1)", gone="Coffee is cold")
-    then(page, lambda: auth.post(f"{page}/evidence/{noise.id}/not-feedback"), "Evidence (2)", gone="Lunch at noon")
-    then(page, lambda: auth.post(f"{page}/evidence/{made.evidence[0].id}/not-feedback"), "Evidence (1)")
+    then(page, lambda: auth.post(f"{page}/evidence/{noise.id}/not-feedback"), "Evidence 2 quotes from", gone="Lunch at noon")
+    then(page, lambda: auth.post(f"{page}/evidence/{made.evidence[0].id}/not-feedback"), "Evidence 1 quote from")
     then(page, lambda: auth.post(f"{page}/examples", {"examples": "Exports time out"}), "Example sentences (1)")
     then("/", lambda: auth.post("/themes/new", {"label": "Double invoices", "lang": "en", "examples": "Billed twice"}),
          "Double invoices")
     then("/", lambda: auth.post("/evidence/make-theme", {"label": "Invoices", "lang": "en",
                                                          "segment_id": [str(loose.id)]}), "Invoices")
     then(page, lambda: auth.post("/evidence/file", {"theme_id": str(made.theme.id), "segment_id": [str(loose.id)]}),
-         "Evidence (2)", "Invoices arrive twice")
+         "Evidence 2 quotes from", "Invoices arrive twice")
 
 
 # --------------------------------------------------------------------------------------------- French
@@ -445,7 +445,9 @@ def test_the_api_creates_themes_names_them_and_files_quotes(auth, factory, sessi
         (loose.id, tid, "Invoices")]
     gone = auth.api("POST", f"/api/v1/themes/{made.theme.id}/evidence/{made.evidence[0].id}/not-feedback").get_json()
     assert gone["evidence"]["state"] == "rejected"
-    assert auth.client.get("/api/v1/themes").get_json()["themes"][0]["label_en"] is None
+    rows = {t["id"]: t for t in auth.client.get("/api/v1/themes").get_json()["themes"]}
+    assert rows[made.theme.id]["label_en"] is None and rows[made.theme.id]["items"] == 0
+    assert rows[tid]["label_en"] == "Invoices" and rows[tid]["items"] == 1
     for body in ({"label": "X", "lang": "en"}, {"label": "", "lang": "en", "examples": ["x"]},
                  {"label": "X", "lang": "en", "segment_ids": ["one"]}, {"label": "X", "lang": "en", "segment_ids": [10**9]}):
         bad = auth.api("POST", "/api/v1/themes", body)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from jobs import critical_mass as cm
 from retour.models import CurationEvent, Theme, ThemeEvidence, ThemeProposal
 
 
@@ -127,29 +126,24 @@ def test_the_api_lists_accepts_and_declines_proposals(auth, factory, session):
 
 
 def test_the_proposals_and_the_critical_mass_sentence_read_in_french(auth, factory, session, users):
-    a, b = factory.theme("Lenteur", items=2), factory.theme("Exports lents", items=1)
+    a, b = factory.theme("Lenteur", items=6, amount=40_000), factory.theme("Exports lents", items=1)
     _merge(session, b, a)
-    theme = session.get(Theme, a.theme.id)
-    rule = cm.Rule(5, 100_000, 180, account_share=0.25, revenue_share=0.1)
-    volume = {"accounts": 160, "revenue_at_stake": 26_000_000}
-    figures = {"accounts": 48, "revenue_at_stake": 3_100_000, "revenue_lost": 2_100_000, "revenue_open": 1_000_000,
-               "trend_90": 0.6}
-    verdict = cm.verdict("critical", figures, rule, volume)
-    theme.metrics = {**theme.metrics, "verdict": verdict}
-    theme.reason = cm.sentence(verdict)
+    for i in range(13):  # feedback no theme holds: 20 accounts gave feedback in all, 315k EUR at stake
+        factory.quote(f"Autre retour {i}", account_name=f"Autre {i}")
     session.commit()
     auth.login("product_owner")
     auth.post("/language", {"lang": "fr", "next": "/"})
     page = auth.client.get(f"/themes/{a.theme.id}").text
     text = re.sub(r"<[^>]+>", "", page).replace("\u202f", " ").replace("\xa0", " ")
     assert "« Exports lents » et « Lenteur » semblent parler du même sujet." in text
-    assert "critique : 48 des 160 comptes qui se sont exprimés en 180 jours (30 %, règle ≥ 25 %)" in text
-    assert "3,1 M € en jeu (12 % de ce que l’ensemble des retours met en jeu, règle ≥ 10 %)" in text
-    assert "2,1 M € perdus" in text and "+60 % en 90 jours" in text
+    # Judged now from the theme's 6 accounts and the org's 20: the floor (5 accounts) is above a quarter (5).
+    assert "critique : 6 des 20 comptes qui se sont exprimés en 180 jours (30 %, règle ≥ 5 comptes)" in text
+    assert "240 k EUR en jeu (76 % de ce que l’ensemble des retours met en jeu, règle ≥ 100 k EUR)" in text
+    assert "240 k EUR perdus" in text and "nouveau en 90 jours" in text
     board = re.sub(r"<[^>]+>", "", auth.client.get("/").text).replace("\u202f", " ").replace("\xa0", " ")
     assert "1 proposition de fusion, de scission ou de renommage attend une réponse" in board
-    assert "critique : 48 des 160 comptes" in board
+    assert "critique : 6 des 20 comptes" in board
     auth.post("/language", {"lang": "en", "next": "/"})
-    english = auth.client.get(f"/themes/{a.theme.id}").text.replace("&gt;", ">")
-    assert "critical: 48 of the 160 accounts that gave feedback in 180 days (30%, rule ≥ 25%)" in english
-    assert "€3.1M at stake (12% of what all feedback puts at stake, rule ≥ 10%)" in english
+    english = auth.client.get(f"/themes/{a.theme.id}").text.replace("&gt;", ">").replace("\xa0", " ")
+    assert "critical: 6 of the 20 accounts that gave feedback in 180 days (30%, rule ≥ 5 accounts)" in english
+    assert "240K EUR at stake (76% of what all feedback puts at stake, rule ≥ 100K EUR)" in english

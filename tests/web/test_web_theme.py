@@ -18,7 +18,7 @@ def test_detail_shows_evidence_with_account_deal_owner_and_salesforce_link(auth,
     auth.login("viewer")
     html = auth.client.get(f"/themes/{made.theme.id}").text
     assert "Sync takes hours" in html and "Acme SA" in html and "Acme renewal" in html
-    assert "Camille Martin" in html and "Closed Lost" in html and "42k EUR" in html
+    assert "Camille Martin" in html and "Closed Lost" in html and "42K\u00a0EUR" in html
     assert f'href="{INSTANCE}/{made.opportunities[0].id}"' in html
     assert '<svg class="chart"' in html and "<rect" in html
     assert "built-in method" not in html  # dict keys such as "items" are read as keys, not methods
@@ -133,4 +133,6 @@ def test_detail_query_count_is_constant_as_evidence_grows(auth, factory, session
     with count_queries() as q_big:
         html = auth.client.get(f"/themes/{big.theme.id}").text
     assert html.count('class="quote') == 40
-    assert len(q_small) == len(q_big) and len(q_big) <= 14
+    # Cache off: the figures (fingerprint, two statements a scope, the org's volume, the judge's two reads), the
+    # month split and the deals come on top of the page's own reads.
+    assert len(q_small) == len(q_big) and len(q_big) <= 24

@@ -13,11 +13,12 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, request
 
 from connector.push_efficacy import LoopFigures, loop_figures_by_decision
-from retour.models import Decision, Theme
+from jobs import figures
+from retour.models import Decision, Theme, utcnow
 from retour.switches import is_push_paused
 from webapp import actions, queries
 from webapp.db import get_session, settings
-from webapp.cache import cached
+from webapp.cache import figure_cache
 from webapp.openapi import document
 from webapp.security import csrf_token, current_user
 from webapp.templating import loop_sentence
@@ -44,11 +45,26 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def theme_json(t: Theme) -> dict[str, Any]:
+def figures_json(f: figures.Figures) -> dict[str, Any]:
+    """A theme's figures for one period, as ``jobs.figures`` counts them for every page."""
+    return f.as_json()
+
+
+def theme_json(t: Theme, f: queries.BoardFilters | None = None) -> dict[str, Any]:
+    """A theme with its status and why as every page shows them now (``jobs.figures.judge``: a curation or an
+    approved decision shows at once) and its figures for the period and filters asked (all time by default)."""
+    f = f or queries.BoardFilters()
+    session, cfg = get_session(), settings()
+    sync, keep, now = queries.data_version(session).sync, figure_cache(), utcnow()
+    judged = queries.judgements(session, cfg, now=now, sync=sync, cache=keep, theme_ids=[t.id]).get(t.id)
+    measured = queries.theme_figures(session, cfg, f.scope, now=now, sync=sync, cache=keep, theme_ids=[t.id])
+    shown = figures.figures_of(measured, t.id, f.window, cfg.critical_mass.currency)
     return {"id": t.id, "label": t.label, "label_en": t.label_en, "label_fr": t.label_fr, "origin": t.origin,
-            "status": t.status, "score": t.score, "reason": t.reason,
-            "metrics": t.metrics or {}, "merged_into_id": t.merged_into_id,
-            "critical_since": _iso(t.critical_since), "decided_at": _iso(t.decided_at)}
+            "status": judged.status if judged else t.status, "score": shown.score,
+            "reason": judged.reason if judged else t.reason, "verdict": judged.verdict if judged else None,
+            "figures": figures_json(shown), "merged_into_id": t.merged_into_id,
+            "critical_since": _iso(judged.critical_since if judged else t.critical_since),
+            "decided_at": _iso(judged.decided_at if judged else t.decided_at)}
 
 
 def loop_json(figures: LoopFigures) -> dict[str, Any]:
@@ -94,32 +110,37 @@ def board():
     except queries.FilterError as exc:
         abort(400, description=str(exc))
     session = get_session()
-    if filters.filters_evidence:
-        key = ("board", filters.query_string(), queries.data_version(session))
-        result = cached(key, lambda: queries.board(session, filters))
-    else:
-        result = queries.board(session, filters, memo=cached)
+    result = queries.board(session, settings(), filters, sync=queries.data_version(session).sync,
+                           cache=figure_cache())
     return jsonify({"total": result.total, "page": result.page, "pages": result.pages, "filtered": result.filtered,
+                    "window_days": filters.window, "currency": settings().critical_mass.currency,
                     "themes": [{"id": r.id, "label": r.label, "label_en": r.label_en, "label_fr": r.label_fr,
-                                "status": r.status, "score": r.score,
-                                "reason": r.reason, "accounts": r.accounts, "items": r.items,
-                                "revenue_at_stake": r.revenue, "weekly_items": r.spark,
+                                "status": r.status, "score": r.score, "reason": r.reason, "verdict": r.verdict,
+                                "accounts": r.accounts, "items": r.items, "revenue_at_stake": r.revenue,
+                                "figures": figures_json(r.figures), "weekly_items": r.spark,
                                 "suggestions": r.suggestions} for r in result.rows]})
 
 
 @bp.route("/themes/<int:theme_id>")
 def theme(theme_id: int):
-    """A theme with its monthly figures, deals, evidence page, decisions and activity log."""
+    """A theme with its figures, months, deals and evidence for the board's period and filters (same query
+    string), its status and why, decisions and activity log."""
+    try:
+        f = queries.BoardFilters.from_args(request.args, settings())
+    except queries.FilterError as exc:
+        abort(400, description=str(exc))
     session = get_session()
     t = actions.get_theme(session, theme_id)
-    page = max(1, min(actions.parse_int(request.args.get("page")) or 1, 10_000))
-    evidence, total = queries.evidence(session, t.id, page=page)
-    cfg = settings()
+    page, now, cfg = f.page, utcnow(), settings()
+    evidence, total = queries.evidence(session, t.id, page=page, scope=f.scope, window=f.window, now=now)
     decisions = queries.decisions_for(session, t.id)
     loops = _loops(decisions)
+    deals, deals_total = figures.deals(session, cfg, t.id, f.scope, now=now, window_days=f.window)
     return jsonify({
-        "theme": theme_json(t), "months": queries.monthly_figures(session, t.id),
-        "deals": [{**d, "url": queries.salesforce_url(cfg, d["id"])} for d in queries.deals(session, t.id)],
+        "theme": theme_json(t, f), "window_days": f.window,
+        "months": [{"month": m.label, "start": _iso(m.start), "items": m.items, "accounts": m.accounts}
+                   for m in figures.monthly(session, cfg, t.id, f.scope, now=now, window_days=f.window)],
+        "deals": [{**asdict(d), "url": queries.salesforce_url(cfg, d.id)} for d in deals], "deals_total": deals_total,
         "evidence_total": total, "page": page,
         "evidence": [{**{k: _iso(v) for k, v in vars(e).items()},
                       "url": queries.salesforce_url(cfg, e.opportunity_id or e.source_id)} for e in evidence],

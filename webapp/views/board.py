@@ -1,4 +1,4 @@
-"""The theme board: themes by critical-mass score, filterable, bookmarkable (all filters are GET parameters)."""
+"""The theme board: themes by score, filterable, bookmarkable (all filters are GET parameters)."""
 
 from __future__ import annotations
 
@@ -7,25 +7,27 @@ from flask_babel import get_locale
 from markupsafe import Markup
 
 from webapp import queries
-from webapp.cache import cached, cached_page
+from webapp.cache import cached, cached_page, figure_cache
 from webapp.charts import sparkline
 from webapp.db import get_session, settings
 
 bp = Blueprint("board", __name__)
 
 
-def rows_html(result: queries.Board) -> Markup:
+def rows_html(result: queries.Board, filters: queries.BoardFilters) -> Markup:
     """The table rows, rendered once per distinct content and language (the key is the data itself)."""
-    key = ("rows_html", str(get_locale()),
-           tuple((r.id, r.label, r.label_en, r.label_fr, r.suggestions, r.status, r.accounts, r.items, r.revenue,
-                  r.reason, tuple(r.spark)) for r in result.rows))
+    detail_qs = filters.query_string(page=1, status="")
+    key = ("rows_html", str(get_locale()), detail_qs,
+           tuple((r.id, r.label, r.label_en, r.label_fr, r.suggestions, r.status, r.figures, r.reason, tuple(r.spark))
+                 for r in result.rows))
     return cached(key, lambda: Markup(render_template(
-        "_board_rows.html", rows=result.rows, sparks={r.id: sparkline(r.spark) for r in result.rows})), lasting=True)
+        "_board_rows.html", rows=result.rows, sparks={r.id: sparkline(r.spark) for r in result.rows},
+        detail_qs=detail_qs)), lasting=True)
 
 
 @bp.route("/")
 def index():
-    """List themes by critical-mass score, with figures for the filtered subset."""
+    """List themes by score, with figures for the chosen period and filters."""
     cfg = settings()
     try:
         filters = queries.BoardFilters.from_args(request.args, cfg)
@@ -38,12 +40,10 @@ def _board_page(filters: queries.BoardFilters) -> str:
     cfg = settings()
     session = get_session()
     version = queries.data_version(session)
-    if filters.filters_evidence:  # aggregates over all matching evidence: cached per data version
-        result = cached(("board", filters.query_string(), version), lambda: queries.board(session, filters))
-    else:
-        result = queries.board(session, filters, memo=lambda k, c: cached(k, c, lasting=True), sync=version.sync)
+    result = queries.board(session, cfg, filters, sync=version.sync, cache=figure_cache())
     facets = cached(("facets", version.sync), lambda: queries.facets(session, cfg), lasting=True)  # mirrored rows only
-    return render_template("board.html", board=result, filters=filters, facets=facets, rows_html=rows_html(result),
-                           extra=cfg.mapping.extra,
+    return render_template("board.html", board=result, filters=filters, facets=facets,
+                           rows_html=rows_html(result, filters), extra=cfg.mapping.extra,
                            statuses=queries.BOARD_STATUSES, sources=queries.SOURCES, langs=queries.FEEDBACK_LANGS,
-                           windows=queries.WINDOWS)
+                           windows=queries.WINDOWS, rule_days=cfg.critical_mass.window_days,
+                           currency=cfg.critical_mass.currency, half_life=cfg.critical_mass.half_life_days)

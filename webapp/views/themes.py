@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import astuple
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import ngettext
-from flask_babel import get_locale, gettext as _
+from flask_babel import format_date, get_locale, gettext as _, ngettext
 from markupsafe import Markup
 
 from retour.models import utcnow
 from webapp import actions, queries
-from webapp.cache import CSRF_SLOT, cached, cached_page
+from jobs import figures
+from webapp.cache import CSRF_SLOT, cached, cached_page, figure_cache
 from webapp.charts import bar_chart
 from webapp.db import get_session, settings
 from webapp.security import csrf_token, current_user, has_role
@@ -25,31 +25,55 @@ from webapp.templating import reader_lang, theme_name
 bp = Blueprint("themes", __name__, url_prefix="/themes")
 
 
-def evidence_html(theme, evidence: list, others: list, sf_url) -> Markup:
+def evidence_html(theme, evidence: list, others: list, sf_url, detail_qs: str = "") -> Markup:
     """The evidence list, rendered once per distinct content, language and role; the user's CSRF token is
     put in afterwards, so the cached fragment holds no secret."""
     can_curate = has_role("product_owner")
-    key = ("evidence_html", str(get_locale()), can_curate, theme.id, theme.status,
+    key = ("evidence_html", str(get_locale()), can_curate, theme.id, theme.status, detail_qs,
            tuple(astuple(e) for e in evidence), tuple(others), settings().salesforce.instance_url)
     html = cached(key, lambda: render_template("_evidence_list.html", theme=theme, evidence=evidence, others=others,
-                                               sf_url=sf_url, csrf_placeholder=CSRF_SLOT), lasting=True)
+                                               sf_url=sf_url, csrf_placeholder=CSRF_SLOT, detail_qs=detail_qs),
+                  lasting=True)
     return Markup(html.replace(CSRF_SLOT, csrf_token()))
 
 
-def detail_context(theme_id: int, page: int = 1) -> dict:
+def page_filters() -> queries.BoardFilters:
+    """The period and filters the theme is shown in (the board's, carried by its links); a value the board would
+    refuse falls back to all feedback rather than failing the theme page."""
+    try:
+        return queries.BoardFilters.from_args(request.args, settings())
+    except queries.FilterError:
+        return queries.BoardFilters()
+
+
+def detail_context(theme_id: int, page: int | None = None, filters: queries.BoardFilters | None = None) -> dict:
     session = get_session()
+    cfg = settings()
     theme = actions.get_theme(session, theme_id)
+    f = filters or page_filters()
+    page = page or f.page
+    detail_qs = f.query_string(page=1, status="")
     v = queries.data_version(session)
+    now = utcnow()
+    keep = figure_cache()
+    # The figures, status and why of this theme, read where the board reads them (jobs.figures, kept per evidence
+    # fingerprint): a move, a reject, a merge or an approved decision shows on the next load.
+    measured = queries.theme_figures(session, cfg, f.scope, now=now, sync=v.sync, cache=keep, theme_ids=[theme.id])
+    figs = figures.figures_of(measured, theme.id, f.window, cfg.critical_mass.currency)
+    judged = queries.judgements(session, cfg, now=now, sync=v.sync, cache=keep, theme_ids=[theme.id]).get(theme.id)
     # Per theme: its updated_at moves with every pass or curation that changes its evidence or figures (in the
-    # same transaction), its latest curation event covers pins, the sync part covers texts, deals and deletions.
-    # A write to another theme leaves this theme's fragments cached.
-    mine = (theme.id, theme.updated_at, queries.last_curation(session, theme.id), v.sync)
-    evidence, total = cached(("evidence", page) + mine, lambda: queries.evidence(session, theme.id, page=page),
-                             lasting=True)
-    month = utcnow().strftime("%Y-%m")  # the chart's last month
-    months = cached(("months", month) + mine, lambda: queries.monthly_figures(session, theme.id), lasting=True)
-    deals = cached(("deals",) + mine, lambda: queries.deals(session, theme.id), lasting=True)
-    chart = bar_chart([m["month"] for m in months], [m["items"] for m in months], [m["accounts"] for m in months])
+    # same transaction), its latest curation event covers pins, the sync part covers texts, deals and deletions;
+    # the period, the filters and the day say which of its feedback is shown.
+    mine = (theme.id, theme.updated_at, queries.last_curation(session, theme.id), v.sync, f.scope, f.window,
+            figures.Clock.at(now).end)
+    evidence, total = cached(("evidence", page) + mine, lambda: queries.evidence(
+        session, theme.id, page=page, scope=f.scope, window=f.window, now=now), lasting=True)
+    months = cached(("months",) + mine, lambda: figures.monthly(session, cfg, theme.id, f.scope, now=now,
+                                                                 window_days=f.window), lasting=True)
+    deals, deals_total = cached(("deals",) + mine, lambda: figures.deals(session, cfg, theme.id, f.scope, now=now,
+                                                                          window_days=f.window), lasting=True)
+    month_labels = [month_label(m) for m in months]
+    chart = bar_chart(month_labels, [m.items for m in months], [m.accounts for m in months])
     others = cached(("others", theme.id, v.themes), lambda: queries.other_themes(session, theme.id))
     sf_url = lambda rid: queries.salesforce_url(settings(), rid)  # noqa: E731
     # Suggestions and examples are a few rows on indexed theme_id, read fresh: a pass adds suggestions without
@@ -57,33 +81,47 @@ def detail_context(theme_id: int, page: int = 1) -> dict:
     waiting, written = queries.taught_counts(session, theme.id)
     suggested, suggested_total = queries.suggestions(session, theme.id, total=waiting)
     examples, examples_total = queries.examples(session, theme.id, total=written)
+    status = judged.status if judged is not None else theme.status
+    evidence_held = bool(figures.fingerprints(session, [theme.id]))
     return {"suggestions": suggested, "suggestions_total": suggested_total, "examples": examples,
-            "examples_total": examples_total,"theme": theme, "evidence": evidence, "evidence_total": total, "page": page,
-            "evidence_html": evidence_html(theme, evidence, others, sf_url),
+            "examples_total": examples_total, "theme": theme, "evidence": evidence, "evidence_total": total,
+            "page": page, "filters": f, "detail_qs": detail_qs, "figures": figs, "judged": judged, "status": status,
+            "evidence_held": evidence_held,
+            "evidence_html": evidence_html(theme, evidence, others, sf_url, detail_qs),
             # fragments keyed by their content: never stale
-            "chart_html": cached(("chart_html", str(get_locale()), tuple(tuple(m.values()) for m in months)),
-                                 lambda: Markup(render_template("_chart.html", chart=chart, months=months)), lasting=True),
+            "chart_html": cached(("chart_html", str(get_locale()), tuple(months), tuple(month_labels)),
+                                 lambda: Markup(render_template("_chart.html", chart=chart, months=months,
+                                                                labels=month_labels, figures=figs)), lasting=True),
             "deals_html": cached(("deals_html", str(get_locale()), settings().salesforce.instance_url,
-                                  tuple(tuple(d.items()) for d in deals)),
-                                 lambda: Markup(render_template("_deals.html", deals=deals, sf_url=sf_url)), lasting=True),
-            "pages": max(1, -(-total // queries.EVIDENCE_PAGE)), "deals": deals,
+                                  tuple(deals), deals_total),
+                                 lambda: Markup(render_template("_deals.html", deals=deals, deals_total=deals_total,
+                                                                sf_url=sf_url)), lasting=True),
+            "pages": max(1, -(-total // queries.EVIDENCE_PAGE)), "deals": deals, "deals_total": deals_total,
             "months": months, "chart": chart, "log": queries.activity(session, theme.id),
-            "decisions": queries.decisions_for(session, theme.id), "others": others, "sf_url": sf_url}
+            "decisions": queries.decisions_for(session, theme.id), "others": others, "sf_url": sf_url,
+            "windows": queries.WINDOWS, "rule_days": cfg.critical_mass.window_days,
+            "currency": cfg.critical_mass.currency, "half_life": cfg.critical_mass.half_life_days}
+
+
+def month_label(m: figures.Month) -> str:
+    """A chart bar's name in the reader's language, with its year ("Mar 2026", "mars 2026")."""
+    if m.start is None:
+        return _("Earlier")
+    return format_date(m.start, "MMM y")
 
 
 @bp.route("/<int:theme_id>")
 def detail(theme_id: int):
-    """Show a theme: chart, deals, evidence with links to Salesforce, decisions and the activity log."""
-    page = actions.parse_int(request.args.get("page")) or 1
-    return cached_page(lambda: _detail_page(theme_id, max(1, min(page, 10_000))))
+    """Show a theme: its figures for the board's period and filters, chart, deals, evidence, decisions, activity."""
+    return cached_page(lambda: _detail_page(theme_id))
 
 
-def _detail_page(theme_id: int, page: int):
-    ctx = detail_context(theme_id, page)
+def _detail_page(theme_id: int):
+    ctx = detail_context(theme_id)
     theme = ctx["theme"]
     if theme.status == "merged" and theme.merged_into_id:
         flash(_("“%(label)s” was merged into this theme.", label=theme_name(theme)))
-        return redirect(url_for("themes.detail", theme_id=theme.merged_into_id))
+        return redirect(url_for("themes.detail", theme_id=theme.merged_into_id, **ctx["filters"].params(page=1)))
     return render_template("theme.html", **ctx)
 
 
@@ -92,7 +130,7 @@ def _done(theme_id: int, message: str, error: actions.ActionError | None = None)
         flash(str(error), "error")
     else:
         flash(message)
-    return redirect(url_for("themes.detail", theme_id=theme_id))
+    return redirect(url_for("themes.detail", theme_id=theme_id, **page_filters().params(page=1)))
 
 
 @bp.route("/<int:theme_id>/rename", methods=["POST"])
@@ -127,8 +165,10 @@ def _evidence_done(theme_id: int, message: str, error: actions.ActionError | Non
     if request.headers.get("HX-Request") == "true":
         if error is not None:
             return render_template("_flash_inline.html", message=str(error), category="error"), 409
-        ctx = detail_context(theme_id)
-        return render_template("_evidence.html", notice=message, **ctx)
+        ctx = detail_context(theme_id, page=1)
+        # The theme's figures and status swap in too: a quote moved or rejected changes them at once.
+        return (render_template("_evidence.html", notice=message, **ctx)
+                + render_template("_theme_head.html", oob=True, **ctx))
     return _done(theme_id, message, error)
 
 
@@ -185,13 +225,14 @@ def _fragments(theme_id: int, notice: str, error: actions.ActionError | None = N
         else:
             flash(notice)
         anchor = "suggestions" if request.form.get("from") == "suggestions" else "evidence"
-        return redirect(url_for("themes.detail", theme_id=theme_id, _anchor=anchor))
-    ctx = detail_context(theme_id)
+        return redirect(url_for("themes.detail", theme_id=theme_id, _anchor=anchor, **page_filters().params(page=1)))
+    ctx = detail_context(theme_id, page=1)
     on_suggestions = request.headers.get("HX-Target") == "suggestions"
     said = {"notice": str(error) if error is not None else notice, "notice_class": "error" if error else ""}
     none = {"notice": None, "notice_class": ""}
     return (render_template("_suggestions.html", oob=not on_suggestions, **(said if on_suggestions else none), **ctx)
-            + render_template("_evidence.html", oob=on_suggestions, **(none if on_suggestions else said), **ctx))
+            + render_template("_evidence.html", oob=on_suggestions, **(none if on_suggestions else said), **ctx)
+            + render_template("_theme_head.html", oob=True, **ctx))
 
 
 def _suggestion_act(theme_id: int, evidence_id: int, act, done: str):
