@@ -165,14 +165,6 @@ def loop_figures_by_decision(session: Session, decision_ids: list[int] | None = 
             for decision_id, d in per_decision.items()}
 
 
-def efficacy_by_decision(session: Session, decision_ids: list[int] | None = None) -> dict[int, LoopFigures]:
-    """The name ``connector.push`` (``retour push``) calls, from before :class:`LoopFigures`: the same figures as
-    :func:`loop_figures_by_decision`, under LoopFigures' names (tasks_done is tasks_completed, deals_reopened is
-    lost_deals_reopened, deals_won_after is deals_won, pipeline_recovered is per currency). Kept so that
-    ``retour push`` runs until it calls :func:`loop_figures_by_decision` with the org's currency."""
-    return loop_figures_by_decision(session, decision_ids)
-
-
 # ------------------------------------------------------------------------------------------ in words
 def _same(message: str) -> str:
     return message

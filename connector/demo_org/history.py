@@ -40,6 +40,7 @@ from .seed import ANCHOR, DAY_MS
 from .store import Store
 
 SEEDED_DAY = ANCHOR.date()  # the day the cached seed ends on: its history stops at this day's midnight
+OPEN_END = "9000-01-01"  # dates from here on stand for "no end" and never move
 
 
 def day_start_ms(day: dt.date) -> int:
@@ -114,8 +115,10 @@ def place(store: Store, today: dt.date, *, restamp_ms: int | None, seed_file: Pa
                     sets.append(f'"{f.name}" = ?')
                     params.append(restamp_ms)
                 elif f.type == "date":
-                    sets.append(f'"{f.name}" = date("{f.name}", ?)')
-                    params.append(f"{days:+d} days")
+                    # Salesforce's open end (a dated rate's NextStartDate is 9999-12-31) is no date to move:
+                    # SQLite's date() has nothing past year 9999 and would give NULL.
+                    sets.append(f'"{f.name}" = CASE WHEN "{f.name}" < ? THEN date("{f.name}", ?) ELSE "{f.name}" END')
+                    params += [OPEN_END, f"{days:+d} days"]
                 elif f.type == "datetime":
                     # Only the seed's own times move: a time written through the API since is later than the
                     # history's end and is a real one.

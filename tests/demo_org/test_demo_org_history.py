@@ -160,3 +160,14 @@ def test_a_copy_that_replaces_another_is_stamped_now_so_a_mirror_of_the_old_one_
         stamps = {r["SystemModstamp"] for r in again.store.all_rows(OBJECTS["Opportunity"])}
         notes = {r["LastModifiedDate"] for r in again.store.all_rows(OBJECTS["ContentNote"])}
     assert min(stamps) >= before and min(notes) >= before
+
+
+def test_an_open_ended_date_stays_open_when_the_history_moves(tmp_path, keys_dir):
+    """Salesforce writes 9999-12-31 for "no end" (a dated rate's NextStartDate); moved, SQLite would make it NULL."""
+    clock = Clock(SEEDED_DAY)
+    with _org(tmp_path, keys_dir, clock) as org:
+        deal = org.store.all_rows(OBJECTS["Opportunity"])[0]
+        org.store.conn.execute('UPDATE "Opportunity" SET "CloseDate" = ? WHERE "Id" = ?', ("9999-12-31", deal["Id"]))
+        clock.advance(days=3)
+        assert org.place_history() == 3
+        assert org.store.get_row(OBJECTS["Opportunity"], deal["Id"])["CloseDate"] == "9999-12-31"
