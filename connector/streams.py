@@ -126,6 +126,9 @@ class Stream:
     optional: ClassVar[tuple[str, ...]] = ("IsDeleted",)
     key: ClassVar[str] = "Id"
     replication_key: ClassVar[str] = "SystemModstamp"
+    # A snapshot stream is read whole on every run (a few reference rows the org cannot replicate incrementally);
+    # an org may lack its object altogether (``connector.sync`` then keeps no row of it and says so).
+    snapshot: ClassVar[bool] = False
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -259,8 +262,44 @@ class ContentNoteStream(Stream):
                 "opportunity_id": rec.get("_opportunity_id"), "account_id": rec.get("_account_id")}
 
 
+class CurrencyTypeStream(Stream):
+    """The org's currencies and their static rates (units per one unit of the corporate currency).
+
+    Multi-currency orgs only: a single-currency org has no CurrencyType, and its amounts are all in its one
+    currency. Not replicateable in Salesforce (no getDeleted), and a few dozen rows: read whole every run."""
+
+    name = "CurrencyType"
+    model = models.CurrencyType
+    fields = ("IsoCode", "ConversionRate", "IsCorporate", "IsActive", "CreatedDate")
+    optional = ()
+    snapshot = True
+
+    def to_row(self, rec: dict) -> dict:
+        return {**self.base_row(rec), "iso_code": rec.get("IsoCode"),
+                "conversion_rate": parse_decimal(rec.get("ConversionRate")),
+                "is_corporate": parse_bool(rec.get("IsCorporate", False)),
+                "is_active": parse_bool(rec.get("IsActive", True))}
+
+
+class DatedConversionRateStream(Stream):
+    """Rates per period under advanced currency management: an opportunity's amount converts at the rate of the
+    period its close date falls in. NextStartDate 9999-12-31 is Salesforce's open end. Read whole every run."""
+
+    name = "DatedConversionRate"
+    model = models.DatedConversionRate
+    fields = ("IsoCode", "ConversionRate", "StartDate", "NextStartDate", "CreatedDate")
+    optional = ()
+    snapshot = True
+
+    def to_row(self, rec: dict) -> dict:
+        return {**self.base_row(rec), "iso_code": rec.get("IsoCode"),
+                "conversion_rate": parse_decimal(rec.get("ConversionRate")),
+                "start_date": parse_date(rec.get("StartDate")), "next_start_date": parse_date(rec.get("NextStartDate"))}
+
+
 STREAMS: dict[str, type[Stream]] = {s.name: s for s in (UserStream, AccountStream, OpportunityStream, TaskStream,
-                                                        EventStream, CaseStream, ContentNoteStream)}
+                                                        EventStream, CaseStream, ContentNoteStream,
+                                                        CurrencyTypeStream, DatedConversionRateStream)}
 
 
 def streams_for(settings: Settings, objects: list[str] | tuple[str, ...] | None = None) -> list[Stream]:

@@ -233,6 +233,14 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
     t0 = time.monotonic()
     calls0 = client.calls_by_object[name]
     cfg = settings.sync
+    if stream.snapshot:
+        _sync_snapshot(session_factory, settings, client, stream, run_start=run_start, figures=figures)
+        figures.api_calls = client.calls_by_object[name] - calls0
+        figures.seconds = round(time.monotonic() - t0, 3)
+        figures.status = "ok" if figures.status == "running" else figures.status
+        log.info("job=sync stream=%s state=%s rows=%d deleted=%d api_calls=%d s=%.2f", name, figures.status,
+                 figures.fetched, figures.deleted, figures.api_calls, figures.seconds)
+        return
     with session_factory() as session:
         state = session.get(SyncState, name)
         if state is None:
@@ -339,6 +347,68 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
     figures.status = "ok"
     log.info("job=sync stream=%s state=finished rows=%d upserted=%d deleted=%d api=%s api_calls=%d s=%.2f",
              name, figures.fetched, figures.upserted, figures.deleted, figures.api, figures.api_calls, figures.seconds)
+
+
+ABSENT_CODES = ("INVALID_TYPE", "NOT_FOUND")
+
+
+def _sync_snapshot(session_factory: sessionmaker[Session], settings: Settings, client: OrgClient, stream: Stream, *,
+                   run_start: dt.datetime, figures: StreamFigures) -> None:
+    """Read a snapshot stream whole (the org's currencies and rates: a few dozen rows Salesforce cannot replicate
+    incrementally), upsert it and drop the local rows the org no longer has, with the bookmark, in one
+    transaction: converted amounts never mix two versions of the rates.
+
+    An org without the object (a single-currency org has no CurrencyType) answers INVALID_TYPE: no row is kept,
+    every amount is then the org's one currency, and the object is asked again only every
+    ``reconcile_every_hours`` (one call a run saved)."""
+    name = stream.name
+    with session_factory() as session:
+        state = session.get(SyncState, name)
+        if state is None:
+            state = SyncState(object_name=name, details={})
+            session.add(state)
+        details = dict(state.details or {})
+        checked = parse_datetime(details.get("absent_checked_at"))
+        if details.get("absent") and checked and run_start - checked < dt.timedelta(
+                hours=settings.sync.reconcile_every_hours):
+            figures.status = "absent"
+            return
+        soql = format_soql("SELECT {:literal} FROM {:literal} ORDER BY Id ASC",
+                           ", ".join(dict.fromkeys([stream.key, *stream.fields, stream.replication_key])), name)
+        records: list[dict] = []
+        try:
+            for page in client.query_pages(soql, object_name=name, include_deleted=False):
+                records.extend(page.get("records", []))
+        except FatalSalesforceError as exc:
+            if exc.code not in ABSENT_CODES:
+                raise
+            figures.deleted = session.execute(delete(stream.model)).rowcount or 0
+            details.update(absent=True, absent_checked_at=_iso(run_start))
+            state.details, state.last_run_at = details, run_start
+            session.commit()
+            figures.status = "absent"
+            log.info("job=sync stream=%s state=absent note=%s", name, json.dumps(
+                "the org has no such object (single currency): amounts are taken in their own currency"))
+            return
+        rows = [stream.to_row(r) for r in records]
+        figures.fetched = len(records)
+        table = stream.model.__table__
+        columns = sorted({k for r in rows for k in r})
+        local = {r["id"]: r for r in session.execute(select(*(table.c[c] for c in columns))).mappings()}
+        changed = [r for r in rows if local.get(r["id"]) != {c: r.get(c) for c in columns}]
+        if changed:
+            upsert_rows(session, stream.model, changed)
+        seen = [r["id"] for r in rows]
+        gone = delete(stream.model)
+        if seen:
+            gone = gone.where(stream.model.id.not_in(seen))
+        figures.deleted = session.execute(gone).rowcount or 0
+        figures.upserted = len(changed)
+        details.pop("absent", None)
+        details.pop("absent_checked_at", None)
+        state.details = details
+        state.watermark = state.last_full_at = state.last_run_at = run_start
+        session.commit()
 
 
 def _describe(client: OrgClient, stream: Stream, details: dict, signature: str) -> None:

@@ -94,7 +94,10 @@ class SyncSettings:
     backoff_base_seconds: float = 0.5
     backoff_max_seconds: float = 30.0
     reconcile_every_hours: int = 24
-    objects: tuple[str, ...] = ("User", "Account", "Opportunity", "Task", "Event", "Case", "ContentNote")
+    # CurrencyType and DatedConversionRate are the org's exchange rates (a single-currency org has neither, and is
+    # synced without them): without them, amounts in another currency than [critical_mass] currency are never added.
+    objects: tuple[str, ...] = ("User", "Account", "Opportunity", "Task", "Event", "Case", "ContentNote", "CurrencyType",
+                                "DatedConversionRate")
     # Enhanced notes: "full" reads the body of each note longer than its 255-character TextPreview, one API call
     # per such note (Salesforce serves ContentNote.Content only one blob per request); "preview" keeps the
     # preview alone and saves those calls.

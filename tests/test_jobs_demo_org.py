@@ -58,8 +58,9 @@ def test_synced_feedback_becomes_themes_with_critical_mass_and_stays_put(org, fa
         logistics = s.scalar(select(func.count()).select_from(FeedbackSegment).where(FeedbackSegment.is_feedback.is_(False)))
         assert logistics > 0
         assert all(t.status in ("emerging", "critical") and t.reason and t.label for t in themes)
-        assert any(t.metrics["accounts"] > 0 for t in themes)
-        assert any(t.metrics["revenue_at_stake"] > 0 for t in themes)
+        assert any(t.metrics["figures"]["accounts"] > 0 for t in themes)
+        assert any(t.metrics["figures"]["revenue_at_stake"] > 0 for t in themes)
+        assert not any(t.metrics["figures"]["unconverted"] for t in themes)  # the org's rates convert GBP and CHF
     before = _evidence(factory)
     # Nothing changed in Salesforce: the next loop embeds nothing and moves nothing.
     run_sync(factory, settings, connect(settings, sleep=Sleeps()))

@@ -234,6 +234,10 @@ _define("Retour_Insight__c", "a0R", "Retour Insight", [
     *_sys(),
 ], custom=True)
 
+from . import currency as _currency  # noqa: E402 - the multi-currency objects live in their own module
+
+_currency.define(_define, Field, _id, _sys)
+
 BY_LOWER: dict[str, SObject] = {name.lower(): obj for name, obj in OBJECTS.items()}
 PREFIXES: dict[str, str] = {obj.key_prefix: name for name, obj in OBJECTS.items()}
 

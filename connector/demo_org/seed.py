@@ -18,14 +18,14 @@ import time
 import unicodedata
 from pathlib import Path
 
-from . import textbank as tb
+from . import currency, textbank as tb
 from .ids import make_id
 from .schema import OBJECTS, SEGMENTS, STAGES
 from .store import Store
 
 log = logging.getLogger("retour.demo_org")
 
-SEED_VERSION = 6
+SEED_VERSION = 7  # 7: the org's currencies and dated rates (.currency)
 ANCHOR = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 WINDOW_DAYS = 548  # 18 months
 INTEGRATION_USERNAME = "integration@nuvola.example"
@@ -263,6 +263,7 @@ class Seeder:
                            "CreatedDate": START_MS - 400 * DAY_MS, "LastModifiedDate": START_MS - 400 * DAY_MS,
                            "SystemModstamp": START_MS - 400 * DAY_MS})
         self.integ = integ
+        currency.seed(lambda name: Batch(st, name), last_day=ANCHOR.date(), stamp_ms=START_MS - 400 * DAY_MS)
         reps_by_team: dict[str, list[str]] = {}
         reps_per_team = max(REPS_PER_TEAM, int(round(REPS_PER_TEAM * math.sqrt(self.scale))))
         used_names = set()
