@@ -1,0 +1,123 @@
+"""jobs.figures against a database: the score's half-life, the trend, day-aligned periods, rates by close date, the
+region of a note without a deal, and the theme pass storing what the pages judge."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from jobs import figures
+from jobs.themes import refresh_critical_mass
+from retour.models import (Account, CurrencyType, DatedConversionRate, FeedbackItem, FeedbackSegment, Opportunity,
+                           Theme, ThemeEvidence)
+
+NOW = dt.datetime(2026, 11, 1, 15, 30, tzinfo=dt.timezone.utc)
+_n = iter(range(1, 10_000))
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}{next(_n):012d}FIG"
+
+
+@pytest.fixture
+def settings(make_settings):
+    return make_settings()
+
+
+def _theme(session, label: str = "Exports") -> Theme:
+    theme = Theme(label=label, status="emerging")
+    session.add(theme)
+    session.flush()
+    return theme
+
+
+def _cite(session, theme: Theme, *, at: dt.datetime, account: str | None = None, opportunity: str | None = None,
+          text: str = "exports time out") -> None:
+    item = FeedbackItem(source_object="Task", source_id=_id("00T"), source_field="description", channel="note",
+                        text=text, text_hash=_id("h"), lang="en", occurred_at=at, account_id=account,
+                        opportunity_id=opportunity)
+    session.add(item)
+    session.flush()
+    seg = FeedbackSegment(item_id=item.id, position=0, text=text, lang="en")
+    session.add(seg)
+    session.flush()
+    session.add(ThemeEvidence(theme_id=theme.id, segment_id=seg.id))
+    session.flush()
+
+
+def _one(session, settings, theme: Theme, window=None, scope=figures.Scope()) -> figures.Figures:
+    return figures.figures_of(figures.measure(session, settings, scope, now=NOW, theme_ids=[theme.id]), theme.id,
+                              window, settings.critical_mass.currency)
+
+
+def test_an_item_weighs_half_as_much_every_half_life(session, settings):
+    fresh, old = _theme(session, "fresh"), _theme(session, "old")
+    end = figures.Clock.at(NOW).end
+    _cite(session, fresh, at=end - dt.timedelta(seconds=1))
+    _cite(session, old, at=end - dt.timedelta(days=settings.critical_mass.half_life_days))
+    assert _one(session, settings, fresh).score == pytest.approx(1.0, abs=1e-3)
+    assert _one(session, settings, old).score == pytest.approx(0.5, abs=1e-3)
+
+
+def test_periods_are_whole_days_ending_today(session, settings):
+    theme = _theme(session)
+    end = figures.Clock.at(NOW).end  # the next midnight: today counts whole, whatever the hour
+    _cite(session, theme, at=end - dt.timedelta(days=30))  # the first instant of the 30 days
+    _cite(session, theme, at=end - dt.timedelta(days=30, seconds=1))  # the day before them
+    assert _one(session, settings, theme, 30).items == 1 and _one(session, settings, theme).items == 2
+
+
+def test_the_trend_compares_the_last_90_days_with_the_90_before_whatever_the_period(session, settings):
+    theme = _theme(session)
+    for days in (1, 2, 3, 100):
+        _cite(session, theme, at=NOW - dt.timedelta(days=days))
+    assert _one(session, settings, theme, 30).trend_90 == pytest.approx(2.0)  # 3 against 1
+    lone = _theme(session, "new")
+    _cite(session, lone, at=NOW - dt.timedelta(days=1))
+    assert _one(session, settings, lone).trend_90 == "new"
+
+
+def test_an_amount_converts_at_the_dated_rate_of_its_close_date_else_the_currency_rate_else_not_at_all(session):
+    session.add_all([
+        CurrencyType(id=_id("01L"), iso_code="EUR", conversion_rate=Decimal("1"), is_corporate=True),
+        CurrencyType(id=_id("01L"), iso_code="GBP", conversion_rate=Decimal("0.8")),
+        DatedConversionRate(id=_id("04w"), iso_code="GBP", conversion_rate=Decimal("0.5"),
+                            start_date=dt.date(2026, 1, 1), next_start_date=dt.date(2026, 7, 1)),
+        DatedConversionRate(id=_id("04w"), iso_code="GBP", conversion_rate=Decimal("0.4"),
+                            start_date=dt.date(2026, 7, 1), next_start_date=dt.date(9999, 12, 31)),
+    ])
+    session.flush()
+    assert figures.convert(session, 100, "GBP", "EUR", dt.date(2026, 3, 1)) == pytest.approx(200)
+    assert figures.convert(session, 100, "GBP", "EUR", dt.date(2026, 7, 1)) == pytest.approx(250)
+    assert figures.convert(session, 100, "GBP", "EUR", dt.date(2025, 3, 1)) == pytest.approx(125)  # no period: static
+    assert figures.convert(session, 100, "EUR", "GBP", dt.date(2026, 3, 1)) == pytest.approx(50)
+    assert figures.convert(session, 100, "XYZ", "EUR", dt.date(2026, 3, 1)) is None
+    assert figures.convert(session, 100, None, "EUR", dt.date(2026, 3, 1)) == 100  # a single-currency org
+
+
+def test_a_note_without_a_deal_takes_its_accounts_latest_deal_for_region_filters(session, settings):
+    theme = _theme(session)
+    account = _id("001")
+    session.add(Account(id=account, name="Acme"))
+    session.add_all([Opportunity(id=_id("006"), account_id=account, name="old", region="AMER",
+                                 close_date=dt.date(2025, 1, 1), amount=Decimal("1000"), is_closed=True),
+                     Opportunity(id=_id("006"), account_id=account, name="latest", region="EMEA",
+                                 close_date=dt.date(2026, 12, 1), amount=Decimal("5000"))])
+    _cite(session, theme, at=NOW - dt.timedelta(days=3), account=account)
+    emea = _one(session, settings, theme, scope=figures.Scope(region="EMEA"))
+    assert (emea.items, emea.open) == (1, 5000)  # the account's open pipeline is what the note puts at stake
+    assert _one(session, settings, theme, scope=figures.Scope(region="AMER")).items == 0
+
+
+def test_the_pass_stores_the_status_and_sentence_the_pages_judge(session, settings):
+    theme = _theme(session)
+    for i in range(6):
+        account, deal = _id("001"), _id("006")
+        session.add(Opportunity(id=deal, account_id=account, name="d", is_closed=True, amount=Decimal("30000")))
+        _cite(session, theme, at=NOW - dt.timedelta(days=5 + i), account=account, opportunity=deal)
+    refresh_critical_mass(session, settings, now=NOW)
+    judged = figures.judge(session, settings, now=NOW)[theme.id]
+    assert (theme.status, theme.reason, theme.metrics["verdict"]) == (judged.status, judged.reason, judged.verdict)
+    assert theme.status == "critical" and theme.metrics["figures"] == judged.figures.as_json()
