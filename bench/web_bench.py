@@ -4,12 +4,12 @@
                               [--requests 600] [--clients 20] [--workers 2] [--threads 4] [--keep-data]
 
 Generates the data with bulk inserts into PostgreSQL (the database is emptied and migrated first), serves the
-app with gunicorn (gthread workers, as deploy/entrypoint.sh and `retour web`) on 127.0.0.1, logs 20 clients in (each its own session cookie), and has them
+app with `retour web` (waitress processes, as deploy/entrypoint.sh) on 127.0.0.1, logs 20 clients in (each its own session cookie), and has them
 fetch the board, a theme detail (a median-sized theme and the largest one) and a filtered board: plain GETs of
 full pages (200 expected, body read in full, no conditional requests) from a lean asyncio HTTP/1.1 client on
 keep-alive sockets, which costs about 0.3 ms of CPU per request where a thread pool of `requests` sessions cost
 several. Prints p50/p95/p99 latency and requests per second per page, after a baseline row for a static file
-(what the machine and the load generator allow at all), with the CPU each request cost the gunicorn workers,
+(what the machine and the load generator allow at all), with the CPU each request cost the server processes,
 the PostgreSQL backends and the client (steadier than latency on a shared machine) and the latency of the
 page's first, uncached request. Target: p95 < 150 ms.
 """
@@ -143,13 +143,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(url: str, workers: int, threads: int, data_dir: Path, worker_class: str = "gthread") -> tuple[subprocess.Popen, str]:
+def serve(url: str, workers: int, threads: int, data_dir: Path) -> tuple[subprocess.Popen, str]:
+    """`retour web` exactly as deployed (waitress, ``workers`` processes), on a free port."""
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("RETOUR_")},
            "RETOUR_DATABASE_URL": url, "RETOUR_DATA_DIR": str(data_dir), "RETOUR_WEB_LOGIN_ATTEMPTS_PER_MINUTE": "1000"}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-                             "--worker-class", worker_class, "--keep-alive", "5", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-                             "webapp.wsgi:app"], cwd=REPO, env=env, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-m", "retour.cli", "web", "--host", "127.0.0.1", "--port", str(port),
+                             "--workers", str(workers), "--threads", str(threads)], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -159,7 +160,7 @@ def serve(url: str, workers: int, threads: int, data_dir: Path, worker_class: st
         except requests.RequestException:  # refused while binding, slow while workers import
             time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGTERM)
-    raise SystemExit("gunicorn did not start within 60 s")
+    raise SystemExit("retour web did not start within 60 s")
 
 
 def login(base: str) -> str:
@@ -276,7 +277,7 @@ def load(base: str, path: str, cookies: list[str], total: int, server_pid: int |
     """``len(cookies)`` concurrent clients, each logged in with its own session, fetch ``path`` ``total`` times in all.
 
     A lean asyncio client (raw HTTP/1.1 on keep-alive sockets, one event loop) so the load generator takes
-    little of the CPU it shares with gunicorn and PostgreSQL; every response must be a 200 and its body is
+    little of the CPU it shares with the server and PostgreSQL; every response must be a 200 and its body is
     read in full. Latency is from writing the request to having the whole body.
     """
     host, port = base.removeprefix("http://").rsplit(":", 1)
@@ -327,10 +328,9 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=600, help="requests per page (bounded)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4)
-    ap.add_argument("--worker-class", default="gthread", help="gunicorn worker class (gthread keeps connections alive)")
     ap.add_argument("--keep-data", action="store_true", help="reuse the data of a previous run")
     args = ap.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops gunicorn
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the server
     engine = make_engine(args.database_url)
     if args.keep_data:
         with engine.connect() as conn:  # the median-sized theme, as generate() picked it
@@ -343,9 +343,9 @@ def main() -> None:
         ids = generate(engine, items=args.items, themes=args.themes)
     engine.dispose()
     with tempfile.TemporaryDirectory() as data_dir:
-        proc, base = serve(args.database_url, args.workers, args.threads, Path(data_dir), args.worker_class)
+        proc, base = serve(args.database_url, args.workers, args.threads, Path(data_dir))
         try:
-            print(f"serving {base} with gunicorn {args.worker_class} workers={args.workers} threads={args.threads}; "
+            print(f"serving {base} with retour web (waitress) workers={args.workers} threads={args.threads}; "
                   f"clients={args.clients} requests_per_page={args.requests}", flush=True)
             # /static/app.css: the ceiling of this machine + harness (no Flask view, no database)
             cookies = [login(base) for _ in range(args.clients)]

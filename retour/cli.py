@@ -228,20 +228,20 @@ def address_problem(host: str, port: int) -> str | None:
 
 
 def serve_web(settings: Settings, session_factory, *, port: int | None = None):
-    """The web app on [web] host and ``port`` (default [web] port) in a daemon thread; returns the server."""
-    from werkzeug.serving import make_server
+    """The web app on [web] host and ``port`` (default [web] port) in a daemon thread; returns the server.
 
-    from webapp import create_app
+    The same server as `retour web` (``webapp.serve``): a slow client never holds one of its threads.
+    """
+    from webapp import create_app, serve
 
     port = settings.web.port if port is None else port
-    # werkzeug answers a taken port with its own message and sys.exit(1): try the address first, as it will.
+    # A taken port would end in the server's own traceback: try the address first, as it will.
     problem = address_problem(settings.web.host, port)
     if problem:
         raise PortBusy(f"Cannot serve the web UI on {settings.web.host}:{port}: {problem}. "
                        "Stop what uses it or choose another port with --port.")
     app = create_app(settings, session_factory=session_factory)
-    server = make_server(settings.web.host, port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, name="retour-web", daemon=True).start()
+    server = serve.serve_in_thread(app, settings.web.host, port)
     logging.getLogger("retour.web").info("web=serving host=%s port=%s", settings.web.host, server.server_port)
     return server
 

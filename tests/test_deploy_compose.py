@@ -1,7 +1,7 @@
 """deploy/: one image, an entrypoint that dispatches web | scheduler | migrate, a compose file that wires them.
 
 No Docker engine runs here, so the compose file is checked for structure and the entrypoint is run for real
-with stand-in ``retour`` and ``gunicorn`` executables that record how they were called.
+with a stand-in ``retour`` executable that records how it was called.
 """
 
 from __future__ import annotations
@@ -86,11 +86,11 @@ def test_the_image_is_python_311_slim_runs_as_a_non_root_user_and_enters_through
 
 @pytest.fixture
 def fake_bin(tmp_path: Path) -> tuple[Path, Path]:
-    """Stand-ins for `retour` and `gunicorn` that append their argv to a log."""
+    """A stand-in for `retour` that appends its argv to a log."""
     log = tmp_path / "calls.log"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name in ("retour", "gunicorn"):
+    for name in ("retour",):
         exe = bin_dir / name
         exe.write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\n', encoding="utf-8")
         exe.chmod(0o755)
@@ -106,11 +106,11 @@ def run_entrypoint(fake_bin, *args: str) -> tuple[subprocess.CompletedProcess, l
     return proc, calls
 
 
-def test_web_migrates_then_execs_gunicorn_on_the_wsgi_app(fake_bin):
+def test_web_migrates_then_execs_retour_web_as_a_single_machine_does(fake_bin):
     proc, calls = run_entrypoint(fake_bin, "web")
     assert proc.returncode == 0, proc.stderr
     assert calls[0] == "retour db upgrade"
-    assert calls[1].startswith("gunicorn webapp.wsgi:app --bind 0.0.0.0:8080")
+    assert calls[1] == "retour web --host 0.0.0.0 --port 8080 --workers 2 --threads 4"
     assert len(calls) == 2
 
 

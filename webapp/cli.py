@@ -9,48 +9,33 @@ import click
 from retour.cli import Context, pass_ctx
 
 
-WORKERS = 2  # the app is CPU-bound once pages are cached: one worker per core of a small host
-THREADS = 4  # threads overlap a worker's waits on PostgreSQL when a page is rendered afresh
-
-
-def gunicorn_options(bind: str, workers: int, threads: int) -> dict:
-    """What `retour web` and deploy/entrypoint.sh give gunicorn: gthread workers, keep-alive connections."""
-    return {"bind": [bind], "workers": workers, "threads": threads, "worker_class": "gthread", "keepalive": 5,
-            "accesslog": "-"}
-
-
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (default: [web] host).")
 @click.option("--port", type=int, default=None, help="Port (default: [web] port; 0 picks a free one).")
-@click.option("--workers", type=int, default=WORKERS, show_default=True, help="gunicorn worker processes.")
-@click.option("--threads", type=int, default=THREADS, show_default=True, help="Threads per worker.")
+@click.option("--workers", type=int, default=None, help="Processes serving the UI (default: 2, one per core).")
+@click.option("--threads", type=int, default=None, help="Threads per process (default: 4).")
 @pass_ctx
-def web(ctx: Context, host: str | None, port: int | None, workers: int, threads: int) -> None:
-    """Serve the web UI with gunicorn (gthread workers), as the container image does."""
+def web(ctx: Context, host: str | None, port: int | None, workers: int | None, threads: int | None) -> None:
+    """Serve the web UI (waitress: a request reaches a thread only once it is whole), as the container image does."""
     import socket
 
-    from gunicorn.app.base import BaseApplication
+    from webapp import serve
 
     ctx.ensure_schema()
     ctx.close()  # each worker opens its own engine: no connection may cross the fork
     settings = ctx.settings
-    # Bound here, so --port 0 can print the port it got; gunicorn serves on the inherited socket.
+    # Bound here, so --port 0 can print the port it got; every worker serves this one socket.
     listener = socket.create_server((host or settings.web.host, settings.web.port if port is None else port),
                                     backlog=2048)
-    listener.set_inheritable(True)
     address = listener.getsockname()
 
-    class Server(BaseApplication):
-        def load_config(self) -> None:
-            for key, value in gunicorn_options(f"fd://{listener.fileno()}", workers, threads).items():
-                self.cfg.set(key, value)
-
-        def load(self):
-            from webapp import create_app
-            return create_app(settings)
+    def make_app():
+        from webapp import create_app
+        return create_app(settings)
 
     click.echo(f"Retour web UI at http://{address[0]}:{address[1]}/ — Ctrl-C to stop", err=False)
-    Server().run()
+    raise SystemExit(serve.serve_forever(make_app, listener, workers=workers or serve.WORKERS,
+                                         threads=threads or serve.THREADS))
 
 
 @click.group()

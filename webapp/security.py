@@ -4,7 +4,7 @@
   (fail closed) and a test walks ``app.url_map`` so a new route without a declared permission fails CI.
 - CSRF: a random token kept in the signed session cookie; every unsafe request (form or API) must echo it
   in the ``csrf_token`` field or the ``X-CSRF-Token`` header (htmx sends the header, see static/app.js).
-- Login attempts are limited per client IP + e-mail in memory (per process: with several gunicorn workers
+- Login attempts are limited per client IP + e-mail in memory (per process: with several server processes
   the effective limit is multiplied by the worker count, which is still a brake on guessing; a restart
   forgets the counters).
 - Headers: a Content-Security-Policy without inline script, no framing, no MIME sniffing, no referrer.
@@ -218,7 +218,7 @@ def user_email() -> str:
 
 
 def client_ip() -> str:
-    # Behind a proxy, run gunicorn with --forwarded-allow-ips so werkzeug's remote_addr is the client's.
+    # Behind a proxy, the address is the proxy's: the login limiter then counts the proxy, not each client.
     return request.remote_addr or "?"
 
 

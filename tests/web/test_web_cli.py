@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -50,26 +52,67 @@ def test_user_add_rejects_an_unknown_role(make_settings, session_factory):
     assert result.exit_code == 2 and "owner" in result.output
 
 
-def test_retour_web_serves_with_gunicorn_on_the_port_it_prints(tmp_path):
-    """`retour web --port 0` binds a free port, prints it, and gunicorn's gthread workers answer there."""
+def _start_web(tmp_path, *args: str):
     import os
-    import signal
     import subprocess
     import sys
-    import urllib.request
 
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("RETOUR_")},
            "RETOUR_DATABASE_URL": f"sqlite:///{tmp_path}/web.db", "RETOUR_DATA_DIR": str(tmp_path / "data")}
-    proc = subprocess.Popen([sys.executable, "-m", "retour.cli", "web", "--host", "127.0.0.1", "--port", "0",
-                             "--workers", "1", "--threads", "2"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-m", "retour.cli", "web", "--host", "127.0.0.1", "--port", "0", *args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+    line = proc.stdout.readline()
+    assert line.startswith("Retour web UI at http://127.0.0.1:"), line
+    return proc, line.split()[4]
+
+
+def _stop(proc) -> int:
+    import os
+    import signal
+
+    os.killpg(proc.pid, signal.SIGTERM)
+    code = proc.wait(timeout=30)
+    proc.stdout.close()
+    return code
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_retour_web_serves_on_the_port_it_prints_and_stops_cleanly(tmp_path, workers):
+    """`retour web --port 0` binds a free port, prints it, its processes answer there, and SIGTERM ends it with 0."""
+    import urllib.request
+
+    proc, url = _start_web(tmp_path, "--workers", workers, "--threads", "2")
     try:
-        line = proc.stdout.readline()
-        assert line.startswith("Retour web UI at http://127.0.0.1:"), line
-        url = line.split()[4]
         with urllib.request.urlopen(url + "login", timeout=30) as resp:
             assert resp.status == 200 and "csrf_token" in resp.read().decode()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
-        proc.stdout.close()
+        assert _stop(proc) == 0
+
+
+def test_a_request_reaches_a_thread_only_once_its_body_is_in(tmp_path):
+    """With ONE thread, five clients holding half-sent POST bodies must not keep a normal page from answering."""
+    import socket
+    import time
+    import urllib.request
+
+    proc, url = _start_web(tmp_path, "--workers", "1", "--threads", "1")
+    host, port = url.split("//", 1)[1].rstrip("/").split(":")
+    slow = []
+    try:
+        with urllib.request.urlopen(url + "login", timeout=30) as warm:
+            warm.read()
+        for _ in range(5):
+            sock = socket.create_connection((host, int(port)), timeout=10)
+            sock.sendall(b"POST /login HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                         b"Content-Length: 5000\r\n\r\nemail=")
+            slow.append(sock)
+        time.sleep(0.5)
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(url + "login", timeout=5) as resp:
+            assert resp.status == 200
+        assert time.perf_counter() - t0 < 2.0
+    finally:
+        for sock in slow:
+            sock.close()
+        _stop(proc)
