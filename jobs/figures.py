@@ -149,7 +149,7 @@ class Figures:
 
     @property
     def at_stake(self) -> float:
-        return self.lost + self.open
+        return round(self.lost + self.open, 2)  # cents, as the amounts: no 27855426.759999998
 
     @property
     def trend_90(self) -> float | str | None:

@@ -35,6 +35,9 @@ T = TypeVar("T")
 CSRF_SLOT = Markup("<retour-slot csrf>")
 EMAIL_SLOT = Markup("<retour-slot email>")
 PAGE_ENTRIES = 256  # pages are 40-120 KB: at most ~30 MB per worker
+# Measured figures per scope (the filters): up to ~3 MB each with 2,000 themes that all match; a few dozen scopes
+# are read in an hour, the least recently stored go first.
+FIGURE_ENTRIES = 48
 
 
 class TTLCache:
@@ -103,18 +106,22 @@ def cached(key: Hashable, compute: Callable[[], T], *, lasting: bool = False) ->
 
 
 class KeptFigures:
-    """``queries.FigureCache`` on this process's cache: its keys name every input (scope, day, sync and each
-    theme's evidence fingerprint inside the value), so entries last ``RETOUR_FRAGMENT_SECONDS``."""
+    """``queries.FigureCache`` on this process's caches: its keys name every input (scope, day, sync and each
+    theme's evidence fingerprint inside the value), so entries last ``RETOUR_FRAGMENT_SECONDS``. Measured figures
+    (keys starting "figures") have their own bounded cache: a page's sparklines never push them out."""
 
-    def __init__(self, cache: TTLCache, ttl: float) -> None:
-        self.cache, self.ttl = cache, ttl
+    def __init__(self, figures: TTLCache, other: TTLCache, ttl: float) -> None:
+        self.figures, self.other, self.ttl = figures, other, ttl
+
+    def _cache(self, key: Hashable) -> TTLCache:
+        return self.figures if isinstance(key, tuple) and key[:1] == ("figures",) else self.other
 
     def get(self, key: Hashable) -> Any | None:
-        return self.cache.get(key, self.ttl) if self.ttl > 0 else None
+        return self._cache(key).get(key, self.ttl) if self.ttl > 0 else None
 
     def put(self, key: Hashable, value: Any) -> None:
         if self.ttl > 0:
-            self.cache.put(key, value)
+            self._cache(key).put(key, value)
 
 
 def figure_cache() -> Any:
@@ -126,7 +133,8 @@ def figure_cache() -> Any:
         ttl = float(current_app.config["RETOUR_CACHE_SECONDS"])
         if ttl > 0:
             ttl = max(ttl, float(current_app.config["RETOUR_FRAGMENT_SECONDS"]))
-        g.figure_cache = RequestFigures(KeptFigures(current_app.extensions["retour.cache"], ttl))
+        g.figure_cache = RequestFigures(KeptFigures(current_app.extensions["retour.figure_cache"],
+                                                    current_app.extensions["retour.cache"], ttl))
     return g.figure_cache
 
 
@@ -173,3 +181,4 @@ def init_app(app) -> None:
     app.config.setdefault("RETOUR_FRAGMENT_SECONDS", 3600)
     app.extensions["retour.cache"] = TTLCache(60)
     app.extensions["retour.page_cache"] = TTLCache(60, max_entries=PAGE_ENTRIES)
+    app.extensions["retour.figure_cache"] = TTLCache(60, max_entries=FIGURE_ENTRIES)
