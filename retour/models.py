@@ -437,6 +437,9 @@ class AppUser(Base):
     role: Mapped[str] = mapped_column(String(20))  # admin | product_owner | viewer
     locale: Mapped[str | None] = mapped_column(String(5))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Sessions are signed cookies the server cannot recall; each carries the epoch it was opened in, and bumping
+    # it (logout, a new password, a new role) ends every session of the account at its next request.
+    session_epoch: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

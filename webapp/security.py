@@ -194,7 +194,7 @@ class SignedIn:
 
 
 _USER_AND_VERSION = select(AppUser.id, AppUser.email, AppUser.role, AppUser.locale, AppUser.is_active,
-                           *VERSION_COLUMNS).where(AppUser.id == bindparam("uid"))
+                           AppUser.session_epoch, *VERSION_COLUMNS).where(AppUser.id == bindparam("uid"))
 
 
 def signed_in() -> SignedIn | None:
@@ -236,6 +236,7 @@ def login(user: AppUser) -> None:
     session.clear()
     session.permanent = True
     session["uid"] = user.id
+    session["epoch"] = user.session_epoch
     session["csrf"] = secrets.token_urlsafe(32)
 
 
@@ -245,9 +246,11 @@ def _load_user() -> None:
     uid = session.get("uid")
     if uid is not None:
         row = probe(_USER_AND_VERSION, {"uid": uid})
-        if row is not None and row[4]:  # is_active
+        # An inactive account, or a session opened before the account's last logout, password or role change, is
+        # over: a stolen copy of the cookie dies with the one its owner logged out of.
+        if row is not None and row[4] and row[5] == session.get("epoch", 0):
             g.signed_in = SignedIn(*row[:4])
-            g.data_version = DataVersion(*row[5:5 + VERSION_WIDTH])
+            g.data_version = DataVersion(*row[6:6 + VERSION_WIDTH])
         else:
             session.clear()
 

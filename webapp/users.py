@@ -48,8 +48,14 @@ def create_or_reset_user(session: Session, email: str, password: str, *, role: s
         user.password_hash = hashed
         user.role = role
         user.is_active = True
+        end_sessions(user)  # a new password or role: whoever held the old session must sign in again
     session.flush()
     return user
+
+
+def end_sessions(user: AppUser) -> None:
+    """End every open session of the account at its next request (the caller commits)."""
+    user.session_epoch = (user.session_epoch or 0) + 1
 
 
 def authenticate(session: Session, email: str, password: str) -> AppUser | None:

@@ -81,3 +81,45 @@ def test_a_right_to_left_override_in_crm_text_cannot_reorder_what_the_reader_see
         page = auth.client.get(url).text
         assert "\u202e" not in page and "\u2066" not in page and "\u2069" not in page, url
     assert "invoicefdp.exe" in auth.client.get(f"/themes/{made.theme.id}").text
+
+
+def _stolen_copy(auth):
+    """A second client holding a copy of the signed-in client's session cookie (what a thief would have)."""
+    cookie = auth.client.get_cookie("retour_session")
+    thief = auth.client.application.test_client()
+    thief.set_cookie("retour_session", cookie.value)
+    assert thief.get("/api/v1/me").status_code == 200  # the copy works while the session is open
+    return thief
+
+
+def test_logout_ends_every_copy_of_the_session(auth):
+    auth.login("product_owner")
+    thief = _stolen_copy(auth)
+    auth.post("/logout")
+    assert thief.get("/api/v1/me").status_code == 401
+    assert thief.get("/").status_code == 302  # to the login page
+
+
+@pytest.mark.parametrize("change", ["password", "role"])
+def test_a_new_password_or_role_ends_the_accounts_open_sessions(auth, session, change):
+    from webapp.users import create_or_reset_user
+
+    auth.login("product_owner")
+    thief = _stolen_copy(auth)
+    if change == "password":
+        create_or_reset_user(session, "product_owner@example.com", "a brand new passphrase", role="product_owner")
+    else:
+        create_or_reset_user(session, "product_owner@example.com", "correct horse battery", role="viewer")
+    session.commit()
+    assert thief.get("/api/v1/me").status_code == 401
+    assert auth.client.get("/api/v1/me").status_code == 401  # the owner signs in again too
+
+
+def test_a_deactivated_account_is_signed_out_at_once(auth, session):
+    from retour.models import AppUser
+
+    auth.login("viewer")
+    thief = _stolen_copy(auth)
+    session.get(AppUser, auth.client.get("/api/v1/me").get_json()["id"]).is_active = False
+    session.commit()
+    assert thief.get("/api/v1/me").status_code == 401

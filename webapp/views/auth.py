@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from webapp import security
 from webapp.db import get_session
 from webapp.i18n import LANGUAGES
-from webapp.users import authenticate, normalise_email
+from webapp.users import authenticate, end_sessions, normalise_email
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger("retour.web")
@@ -62,7 +62,11 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """End the session."""
+    """End the session, and every other open session of the account: a copied cookie must not outlive a logout."""
+    user = security.current_user()
+    if user is not None:
+        end_sessions(user)
+        get_session().commit()
     session.clear()
     return redirect(url_for("auth.login"))
 
