@@ -115,20 +115,22 @@ def details(value: dict[str, Any]) -> str:
     return ", ".join(parts)[:300]
 
 
+def percent(x: float) -> str:
+    """A share or a change as ``jobs.critical_mass.percent`` rounds it (whole percents, one decimal under 10%),
+    with the reader's own spacing ("30 %")."""
+    return format_percent(round(x, 2 if abs(x) >= 0.1 or x == 0 else 3), locale=get_locale(),
+                          decimal_quantization=False)
+
+
 def reason_text(reason: str | None, verdict: dict[str, Any] | None) -> str:
-    """Why a theme has its status, in the reader's language: the pass keeps the verdict's figures and
-    ``jobs.critical_mass.sentence`` says them with this catalogue and Babel's money and percentages. A theme no
-    pass has judged since (no verdict) shows the stored sentence."""
+    """Why a theme has its status, in the reader's language: ``jobs.figures.judge`` gives the verdict's figures and
+    ``jobs.critical_mass.sentence`` says them with this catalogue and Babel's money and percentages. Without a
+    verdict (a merged or dismissed theme), the stored sentence."""
     if not verdict:
         return reason or ""
-    locale = get_locale()
     translations = get_translations()
-    wording = critical_mass.Wording(
-        gettext=translations.gettext, ngettext=translations.ngettext, money=money,
-        # As critical_mass.percent: whole percents, one decimal under 10%; the locale's own spacing ("30 %").
-        percent=lambda x: format_percent(round(x, 2 if abs(x) >= 0.1 or x == 0 else 3), locale=locale,
-                                         decimal_quantization=False),
-        date=lambda d: format_date(d, "medium"))
+    wording = critical_mass.Wording(gettext=translations.gettext, ngettext=translations.ngettext, money=money,
+                                    percent=percent, date=lambda d: format_date(d, "medium"))
     return critical_mass.sentence(verdict, wording)
 
 
@@ -139,8 +141,9 @@ def trend_text(trend: float | str | None) -> str:
     translations = get_translations()
     if trend == "new":
         return translations.gettext("new in 90 days")
-    change = format_percent(float(trend), locale=get_locale(), format="+#,##0%;-#,##0%")
-    return translations.gettext("%(change)s in 90 days") % {"change": change}
+    change = float(trend)
+    # Signed as the "Why" sentence signs it (jobs.critical_mass.sentence), so both say the same change.
+    return translations.gettext("%(change)s in 90 days") % {"change": ("+" if change > 0 else "") + percent(change)}
 
 
 def one_decimal(value: Any) -> str:

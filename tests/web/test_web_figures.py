@@ -102,6 +102,8 @@ def test_the_why_sentence_says_the_figures_of_its_own_period(auth, org):
         assert f"{want['accounts']} of the " in reason or f"{want['accounts']} account" in reason, (name, reason)
         detail = _text(auth.client.get(f"/themes/{tid}?window=30&lang=fr").text)
         assert reason in detail  # the theme page says the same sentence, whatever its period
+        trend = _by_id(auth.client.get(f"/themes/{tid}").text, "fig-trend")
+        assert trend in reason, (trend, reason)  # one change, said the same way in the header and the sentence
 
 
 def test_filtered_and_shorter_periods_never_count_more_than_all_time(auth, org):
