@@ -10,14 +10,15 @@ whatever the org's size. Within ``[critical_mass] window_days`` a theme is criti
 Both shares are of figures counted by the same function (``jobs.figures.measure``, which defines every figure a
 page shows) over every feedback item instead of one theme's, so a share is a true part of a whole: a theme's
 revenue at stake is its cited lost deals plus the open pipeline it touches, in the reporting currency, and the
-whole is the same count over all feedback (not the org's entire pipeline, most of which no feedback mentions). Why these shares: a bar relative to the number of themes would
-move whenever discovery splits or merges one; a share of the org's own volume does not. Accounts overlap
-between themes (a customer raises several things), so themes do not share 100% between them. Measured on the
-demo org (13 seeded subjects, four weighted well above the rest; about 420 accounts gave feedback in 180 days):
-with 17 themes found, the four heavy subjects were raised by 33-40% of those accounts (16-21% of the revenue)
-and every other theme by at most 24%: 4 critical. With 19 themes (a later discovery), the heavy four held
-29-39% and a budget theme 27%: 5 critical, the rest at most 23%. The bar sits in the gap the data shows, not
-on a count: one customer in four is what a product owner can be asked to answer for.
+whole is the same count over all feedback (not the org's entire pipeline, most of which no feedback mentions).
+Why these shares: a bar relative to the number of themes would move whenever discovery splits or merges one; a
+share of the org's own volume does not. Accounts overlap between themes (a customer raises several things), so
+themes do not share 100% between them. Measured on the demo org (13 seeded subjects, four weighted well above the
+rest; about 420 accounts gave feedback in 180 days): with 17 themes found, the four heavy subjects were raised by
+33-40% of those accounts (16-21% of the revenue) and every other theme by at most 24%: 4 critical. With 19
+themes (a later discovery), the heavy four held 29-39% and a budget theme 27%: 5 critical, the rest at most 23%.
+The bar sits in the gap the data shows, not on a count: one customer in four is what a product owner can be
+asked to answer for.
 
 ``min_accounts`` and ``min_revenue`` stay as absolute floors: a small org does not call a theme critical on
 two accounts because two is a quarter of eight. Each level of an organisation can add its own scoped rule

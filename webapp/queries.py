@@ -181,8 +181,9 @@ def _per_request(cache: FigureCache) -> RequestFigures:
     return cache if isinstance(cache, RequestFigures) else RequestFigures(cache)
 
 
-def _fingerprints(session: Session, cache: RequestFigures,
-                  theme_ids: Sequence[int] | None) -> dict[int, tuple[int, int, int]]:
+def evidence_fingerprints(session: Session, cache: RequestFigures,
+                          theme_ids: Sequence[int] | None) -> dict[int, tuple[int, int, int]]:
+    """``jobs.figures.fingerprints``, read once per request (every theme's, then any subset from them)."""
     every = cache.local.get(("fingerprints", None))
     if every is not None and theme_ids is not None:
         return {t: every[t] for t in theme_ids if t in every}
@@ -200,7 +201,7 @@ def theme_figures(session: Session, settings: Settings, scope: figures.Scope, *,
     (DataVersion.sync) covers what a sync changes under every theme (dates, accounts, deals, rates, texts).
     """
     cache = _per_request(cache)
-    prints = _fingerprints(session, cache, theme_ids)
+    prints = evidence_fingerprints(session, cache, theme_ids)
     key = ("figures", scope, figures.Clock.at(now).end, sync)
     kept: dict[int, tuple[Any, figures.ThemeFigures]] = cache.get(key) or {}
     stale = [t for t, fp in prints.items() if t not in kept or kept[t][0] != fp]
@@ -297,7 +298,7 @@ def board(session: Session, settings: Settings, f: BoardFilters, *, now: dt.date
     measured = theme_figures(session, settings, f.scope, now=now, sync=sync, cache=cache)
     themes = session.execute(select(Theme.id, Theme.label, Theme.label_en, Theme.label_fr)
                              .where(Theme.status.in_(BOARD_STATUSES))).all()
-    holding = _fingerprints(session, cache, None)  # themes with any evidence: the others wait for a pass
+    holding = evidence_fingerprints(session, cache, None)  # themes with any evidence: the others wait for a pass
     rows = []
     for t in themes:
         j = judged.get(t.id)
@@ -314,7 +315,8 @@ def board(session: Session, settings: Settings, f: BoardFilters, *, now: dt.date
     offset = (f.page - 1) * PAGE_SIZE
     rows = rows[offset:offset + PAGE_SIZE]
     ids = [r.id for r in rows]
-    spark_key = ("weekly", f.scope, spark_end(now), sync, tuple(sorted(_fingerprints(session, cache, ids).items())))
+    shown = tuple(sorted(evidence_fingerprints(session, cache, ids).items()))
+    spark_key = ("weekly", f.scope, spark_end(now), sync, shown)
     sparks = cache.get(spark_key)
     if sparks is None:
         sparks = weekly_counts(session, ids, f.scope, now=now)

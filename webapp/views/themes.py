@@ -82,7 +82,7 @@ def detail_context(theme_id: int, page: int | None = None, filters: queries.Boar
     suggested, suggested_total = queries.suggestions(session, theme.id, total=waiting)
     examples, examples_total = queries.examples(session, theme.id, total=written)
     status = judged.status if judged is not None else theme.status
-    evidence_held = bool(figures.fingerprints(session, [theme.id]))
+    evidence_held = theme.id in queries.evidence_fingerprints(session, keep, [theme.id])
     return {"suggestions": suggested, "suggestions_total": suggested_total, "examples": examples,
             "examples_total": examples_total, "theme": theme, "evidence": evidence, "evidence_total": total,
             "page": page, "filters": f, "detail_qs": detail_qs, "figures": figs, "judged": judged, "status": status,
