@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from connector.feedback import apply_feedback, specs_for
 from connector.streams import STREAMS, Stream, parse_datetime
 from connector.sync import now_utc, upsert_rows
+from connector.text import storable_record
 from retour.config import Settings
 
 IMPORTABLE = ("Opportunity", "Task", "Event", "Case")
@@ -274,7 +275,10 @@ def _store(session: Session, stream: Stream, records: list[dict], present: set[s
     model = stream.model
     columns = _columns_from(stream, present)
     rows: dict[str, dict] = {}
+    replaced = 0
     for rec in records:
+        rec, n = storable_record(rec)  # NUL and lone surrogates: no database stores them (counted, replaced)
+        replaced += n
         try:
             row = stream.to_row(rec)
         except (ValueError, TypeError, KeyError) as exc:
@@ -287,7 +291,7 @@ def _store(session: Session, stream: Stream, records: list[dict], present: set[s
     for i in range(0, len(ids), 500):
         for r in session.execute(select(table).where(table.c.id.in_(ids[i:i + 500]))).mappings():
             existing[r["id"]] = dict(r)
-    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0, "characters_replaced": replaced}
     changed: list[dict] = []
     stamp = now_utc()
     for rid, row in rows.items():

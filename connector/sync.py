@@ -41,6 +41,7 @@ from typing import Any
 
 from simple_salesforce import format_soql
 from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.client import OrgClient
@@ -61,7 +62,7 @@ from connector.streams import (
     soql_datetime,
     streams_for,
 )
-from connector.text import html_to_text
+from connector.text import html_to_text, storable_record
 from retour import models
 from retour.config import Settings
 from retour.models import JobRun, SyncState
@@ -97,7 +98,8 @@ class StreamFigures:
     api: str = "rest"
     pages: int = 0
     total: int | None = None
-    skipped: int = 0
+    set_aside: int = 0  # records that could not be stored: kept in sync_set_aside with their reason
+    replaced: int = 0  # characters no database can store (NUL, lone surrogates), replaced by U+FFFD
     status: str = "running"
     feedback: dict = field(default_factory=lambda: {"inserted": 0, "updated": 0, "deleted": 0, "unchanged": 0})
 
@@ -139,6 +141,64 @@ def _iso(value: dt.datetime) -> str:
 
 
 # ------------------------------------------------------------------------------------------ store
+SET_ASIDE_TEXT = 1000  # characters of each text field kept with a set-aside record: enough to see what it was
+# What storing one row can raise: the database's refusal (a number past NUMERIC(18, 2) on PostgreSQL), or the
+# driver's when it binds a value (a signalling NaN SQLite cannot take as a float).
+REFUSED = (DBAPIError, StatementError, ValueError, TypeError, OverflowError)
+
+
+def _store(session: Session, stream: Stream, rows: list[dict], raw_of: dict[str, dict],
+           figures: StreamFigures) -> list[dict]:
+    """Upsert a page's rows; a row the database refuses is set aside and the others are stored. Returns the stored.
+
+    The page goes in one statement; only when the database refuses it are its rows tried one by one (each in a
+    savepoint), so a bad record costs its own row and nothing else.
+    """
+    if not rows:
+        return rows
+    try:
+        with session.begin_nested():
+            upsert_rows(session, stream.model, rows)
+    except REFUSED:
+        stored = []
+        for row in rows:
+            try:
+                with session.begin_nested():
+                    upsert_rows(session, stream.model, [row])
+            except REFUSED as exc:
+                reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:500]
+                set_aside(session, stream.name, raw_of.get(row["id"], {"Id": row["id"]}),
+                          f"refused by the database: {reason}", figures)
+                continue
+            stored.append(row)
+        rows = stored
+    _recovered(session, stream.name, [r["id"] for r in rows])
+    return rows
+
+
+def set_aside(session: Session, object_name: str, record: dict, reason: str, figures: StreamFigures) -> None:
+    """Keep a record the sync cannot store aside, with why; the admin sees it and the run goes on."""
+    figures.set_aside += 1
+    record_id = str(record.get("Id") or "?")[:40]
+    log.warning("job=sync stream=%s state=set_aside id=%s reason=%s", object_name, record_id, json.dumps(reason))
+    kept = {k: (v[:SET_ASIDE_TEXT] + "…" if isinstance(v, str) and len(v) > SET_ASIDE_TEXT else v)
+            for k, v in record.items() if k != "attributes" and not isinstance(v, (dict, list))}
+    row = session.scalar(select(models.SetAside).where(models.SetAside.object_name == object_name,
+                                                       models.SetAside.record_id == record_id))
+    if row is None:
+        session.add(models.SetAside(object_name=object_name, record_id=record_id, reason=reason, record=kept))
+    else:
+        row.reason, row.record, row.times, row.last_seen_at = reason, kept, row.times + 1, now_utc()
+    session.flush()
+
+
+def _recovered(session: Session, object_name: str, ids: list[str]) -> None:
+    """Records stored at last are no longer set aside."""
+    for i in range(0, len(ids), 500):
+        session.execute(delete(models.SetAside).where(models.SetAside.object_name == object_name,
+                                                      models.SetAside.record_id.in_(ids[i:i + 500])))
+
+
 def upsert_rows(session: Session, model: type, rows: list[dict]) -> None:
     """``INSERT … ON CONFLICT (id) DO UPDATE`` in one executemany (SQLite and PostgreSQL)."""
     executemany(session, model.__table__, rows, conflict_key="id")
@@ -523,21 +583,22 @@ def _ingest(session: Session, stream: Stream, records: list[dict], state: SyncSt
         (dead if _is_deleted(rec) else live).append(rec)
     rows, specs = [], []
     stamp = now_utc()
+    raw_of: dict[str, dict] = {}
     for rec in live:
+        # Text neither database can store (NUL, lone surrogates) is replaced here, before anything reads it.
+        rec, replaced = storable_record(rec)
+        figures.replaced += replaced
         try:
             row = stream.to_row(rec)
         except (ValueError, TypeError, KeyError) as exc:
-            figures.skipped += 1
-            skipped = state.details.get("skipped", []) if state.details else []
-            log.warning("job=sync stream=%s state=skipped id=%s reason=%s", stream.name, rec.get("Id"),
-                        json.dumps(str(exc)))
-            state.details = {**(state.details or {}), "skipped": (skipped + [{"id": rec.get("Id"),
-                                                                              "reason": str(exc)}])[-100:]}
+            set_aside(session, stream.name, rec, f"cannot be mapped: {exc}", figures)
             continue
         row["synced_at"] = stamp
         rows.append(row)
+        raw_of[row["id"]] = rec
+    rows = _store(session, stream, rows, raw_of, figures)
+    for row in rows:
         specs.extend(specs_for(stream.name, row))
-    upsert_rows(session, stream.model, rows)
     counts = apply_feedback(session, stream.name, [r["id"] for r in rows], specs)
     for k, v in counts.items():
         figures.feedback[k] = figures.feedback.get(k, 0) + v
@@ -625,7 +686,7 @@ def _remote_existing(client: OrgClient, stream: Stream, ids: list[str]) -> set[s
 def _reconcile_unseen(session: Session, client: OrgClient, stream: Stream, pull_started: dt.datetime) -> int:
     """After a full pull: local rows it did not write (stamped before it started) are gone from Salesforce -
     after re-checking those ids (a record modified during the run is outside the pull's time window but still
-    exists; a record that could not be mapped was skipped but still exists)."""
+    exists; a record that could not be stored was set aside but still exists)."""
     candidates = sorted(session.scalars(_local_ids_query(stream).where(stream.model.synced_at < pull_started)))
     if not candidates:
         return 0

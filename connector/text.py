@@ -17,8 +17,9 @@ import tempfile
 import zipfile
 from array import array
 from functools import lru_cache
-from itertools import chain, filterfalse
 from html.parser import HTMLParser
+from itertools import chain, filterfalse
+from typing import Any
 
 import numpy as np
 
@@ -186,6 +187,34 @@ def clean_text(raw: str | None, *, is_html: bool | None = None) -> str:
     text = _BLANKS.sub(" ", text)
     text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
+
+
+# What neither database can store: NUL (PostgreSQL refuses it in text) and lone UTF-16 surrogates (no UTF-8 encoding
+# exists for them; Salesforce's JSON can carry them as \udXXX escapes). Replaced by U+FFFD, and counted.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def storable(text: str) -> tuple[str, int]:
+    """``text`` with every character no database can store replaced by U+FFFD, and how many there were."""
+    return _UNSTORABLE.subn(REPLACEMENT, text)
+
+
+def storable_record(value: Any) -> tuple[Any, int]:
+    """A Salesforce record (nested dicts and lists, as JSON gives them) made storable: (new value, replacements)."""
+    if isinstance(value, str):
+        return storable(value) if _UNSTORABLE.search(value) else (value, 0)
+    if isinstance(value, dict):
+        out, total = {}, 0
+        for key, item in value.items():
+            out[key], n = storable_record(item)
+            total += n
+        return (out, total) if total else (value, 0)
+    if isinstance(value, list):
+        pairs = [storable_record(item) for item in value]
+        total = sum(n for _v, n in pairs)
+        return ([v for v, _n in pairs], total) if total else (value, 0)
+    return value, 0
 
 
 def text_hash(text: str) -> str:

@@ -417,6 +417,25 @@ class SyncState(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class SetAside(Base):
+    """A Salesforce record the sync could not store, kept aside with its reason so one bad record never stops a sync.
+
+    The admin sees them (with the record as it came, long texts shortened); the next run that stores the record
+    removes it from here.
+    """
+
+    __tablename__ = "sync_set_aside"
+    __table_args__ = (UniqueConstraint("object_name", "record_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_name: Mapped[str] = mapped_column(String(80))
+    record_id: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    record: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    times: Mapped[int] = mapped_column(default=1)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
 class JobRun(Base):
     __tablename__ = "job_run"
     id: Mapped[int] = mapped_column(primary_key=True)

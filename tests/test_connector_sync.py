@@ -280,3 +280,71 @@ def test_run_start_bound_covers_every_stamp_of_the_starting_millisecond():
     start = start_run()
     assert before < start <= dt.datetime.now(dt.timezone.utc)
     assert start.microsecond % 1000 == 0
+
+
+def _one_page(records: list[dict]) -> dict:
+    return {"totalSize": len(records), "done": True, "records": records}
+
+
+def _opps() -> list[dict]:
+    page = fixture("opportunity_page1.json")["records"] + fixture("opportunity_page2.json")["records"]
+    return [dict(r) for r in page]
+
+
+def _sync(session_factory, settings, records: list[dict]) -> dict:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(DESCRIBE, json=describe_body("Opportunity", OPPORTUNITY_FIELDS), headers=LIMIT)
+        rsps.get(QUERY, json=_one_page(records), headers=LIMIT)
+        return run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
+
+
+def test_text_no_database_can_store_is_replaced_at_ingest_and_counted(session_factory, settings):
+    records = _opps()
+    records[0]["Name"] = "Acme\x00 renewal"
+    records[2]["Loss_Reason_Detail__c"] = "No SSO \ud83d and no SAML"  # a lone surrogate, as JSON's \\udXXX carries it
+    report = _sync(session_factory, settings, records)
+    assert report["status"] == "ok"
+    figures = report["objects"]["Opportunity"]
+    assert figures["replaced"] == 2 and figures["set_aside"] == 0 and figures["upserted"] == 3
+    with session_factory() as s:
+        assert s.get(Opportunity, records[0]["Id"]).name == "Acme\ufffd renewal"
+        item = s.scalars(select(FeedbackItem).where(FeedbackItem.source_id == records[2]["Id"])).one()
+        assert "\ufffd" in item.text and "\ud83d" not in item.text
+
+
+def test_a_record_that_cannot_be_mapped_is_set_aside_and_the_rest_of_the_sync_goes_on(session_factory, settings):
+    from retour.models import SetAside
+
+    records = _opps()
+    records[1]["CloseDate"] = "the 31st of never"
+    report = _sync(session_factory, settings, records)
+    assert report["status"] == "ok"
+    figures = report["objects"]["Opportunity"]
+    assert figures["set_aside"] == 1 and figures["upserted"] == 2
+    with session_factory() as s:
+        aside = s.scalars(select(SetAside)).one()
+        assert (aside.object_name, aside.record_id, aside.times) == ("Opportunity", records[1]["Id"], 1)
+        assert "cannot be mapped" in aside.reason and aside.record["CloseDate"] == "the 31st of never"
+        assert s.get(Opportunity, records[0]["Id"]) is not None and s.get(Opportunity, records[1]["Id"]) is None
+    # Fixed in Salesforce, the next run stores it and it is no longer set aside.
+    records[1]["CloseDate"] = "2024-06-30"
+    records[1]["SystemModstamp"] = "2024-07-03T10:00:00.000+0000"
+    _sync(session_factory, settings, records)
+    with session_factory() as s:
+        assert s.scalars(select(SetAside)).all() == [] and s.get(Opportunity, records[1]["Id"]) is not None
+
+
+def test_a_record_the_database_refuses_is_set_aside_and_the_page_is_stored(session_factory, settings, engine):
+    from retour.models import SetAside
+
+    records = _opps()
+    # Each database refuses something else: PostgreSQL a number past NUMERIC(18, 2), SQLite's driver a signalling NaN.
+    records[0]["Amount"] = 1e30 if engine.dialect.name == "postgresql" else "sNaN"
+    report = _sync(session_factory, settings, records)
+    assert report["status"] == "ok"
+    figures = report["objects"]["Opportunity"]
+    assert figures["set_aside"] == 1 and figures["upserted"] == 2
+    with session_factory() as s:
+        aside = s.scalars(select(SetAside)).one()
+        assert aside.record_id == records[0]["Id"] and "refused by the database" in aside.reason, aside.reason
+        assert s.get(Opportunity, records[1]["Id"]) is not None
