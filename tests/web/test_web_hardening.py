@@ -123,3 +123,15 @@ def test_a_deactivated_account_is_signed_out_at_once(auth, session):
     session.get(AppUser, auth.client.get("/api/v1/me").get_json()["id"]).is_active = False
     session.commit()
     assert thief.get("/api/v1/me").status_code == 401
+
+
+def test_the_admin_sees_the_records_the_sync_set_aside_with_why(auth, session):
+    from retour.models import SetAside
+
+    session.add(SetAside(object_name="Account", record_id="001000000000009AAA", reason="cannot be mapped: <b>bad</b>",
+                         record={"Id": "001000000000009AAA", "Name": "x"}, times=3))
+    session.commit()
+    auth.login("admin")
+    page = auth.client.get("/admin/").text
+    assert "001000000000009AAA" in page and "cannot be mapped: &lt;b&gt;bad&lt;/b&gt;" in page
+    assert "1 Salesforce record could not be stored" in page

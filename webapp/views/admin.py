@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from retour.models import AppUser
+from retour.models import AppUser, SetAside
 from retour.switches import is_push_paused
 from webapp import actions, security
 from webapp.db import get_session
 from webapp.users import ROLES, UserError, create_or_reset_user, find_user
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+SET_ASIDE_SHOWN = 50  # the newest records the sync set aside, on the admin page
 
 
 @bp.route("/")
 def index():
-    """List accounts; add one; show the push switch."""
-    users = get_session().scalars(select(AppUser).order_by(AppUser.email)).all()
-    return render_template("admin.html", users=users, roles=ROLES)
+    """List accounts; add one; show the push switch and the records the sync had to set aside."""
+    session = get_session()
+    users = session.scalars(select(AppUser).order_by(AppUser.email)).all()
+    aside = session.scalars(select(SetAside).order_by(SetAside.last_seen_at.desc()).limit(SET_ASIDE_SHOWN)).all()
+    aside_total = session.scalar(select(func.count()).select_from(SetAside)) or 0
+    return render_template("admin.html", users=users, roles=ROLES, aside=aside, aside_total=aside_total)
 
 
 @bp.route("/users", methods=["POST"])
