@@ -190,7 +190,11 @@ class Handler(BaseHTTPRequestHandler):
         elif isinstance(resp.body, str) and not resp.content_type.startswith("application/json"):
             payload = resp.body.encode("utf-8")
         else:
-            payload = json.dumps(resp.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            text = json.dumps(resp.body, ensure_ascii=False, separators=(",", ":"))
+            try:
+                payload = text.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate in a field: JSON's \udXXX escape carries it, as Salesforce's
+                payload = json.dumps(resp.body, separators=(",", ":")).encode("ascii")
         self.send_response(resp.status)
         if payload or resp.status not in (204, 304):
             self.send_header("Content-Type", resp.content_type)

@@ -45,6 +45,15 @@ class WriteError(Exception):
         return {"message": self.message, "errorCode": self.code, "fields": self.fields}
 
 
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(values: dict[str, Any]) -> dict[str, Any]:
+    """A copy of written values whose text the org's storage can hold: a lone UTF-16 surrogate (a JSON \\udXXX
+    escape in a request) becomes U+FFFD, as it must in any UTF-8 store, instead of a 500 for the whole request."""
+    return {k: _LONE_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for k, v in values.items()}
+
 def format_datetime(ms: int | None) -> str | None:
     if ms is None:
         return None
@@ -403,7 +412,7 @@ class Store:
         """Insert already-validated stored values, stamping the system fields."""
         with self.lock:
             now = now if now is not None else self.now_ms()
-            values = dict(values)
+            values = _storable(values)
             values.setdefault("Id", self.next_id(obj))
             self._derive(obj, values, None)
             for name, v in (("IsDeleted", 0), ("CreatedDate", now), ("LastModifiedDate", now), ("SystemModstamp", now),
@@ -421,7 +430,7 @@ class Store:
     def update_values(self, obj: SObject, record_id: str, values: dict[str, Any], current: dict | None = None) -> None:
         with self.lock:
             current = current or self.get_row(obj, record_id)
-            values = dict(values)
+            values = _storable(values)
             self._derive(obj, values, current)
             now = self.now_ms()
             if obj.has_last_modified:

@@ -283,3 +283,14 @@ def test_concurrent_clients_get_consistent_answers(org):
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(read, range(4)))
     assert results[0] and all(r == results[0] for r in results)
+
+
+def test_a_lone_surrogate_in_a_written_field_is_stored_as_a_replacement_not_a_server_error(fresh_org, fresh_sf):
+    """A JSON request can carry a lone UTF-16 surrogate (a \\udXXX escape); the demo org answered 500."""
+    opp = _an_opportunity(fresh_sf)
+    created = fresh_sf.Task.create({"Subject": "Call", "WhatId": opp, "Description": "broken \ud83d emoji"})
+    assert created["success"] is True
+    back = fresh_sf.Task.get(created["id"])
+    assert back["Description"] == "broken \ufffd emoji"
+    assert fresh_sf.Task.update(created["id"], {"Subject": "again \udfff"}) == 204
+    assert fresh_sf.Task.get(created["id"])["Subject"] == "again \ufffd"
