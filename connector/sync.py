@@ -63,7 +63,7 @@ from connector.streams import (
     streams_for,
 )
 from connector.text import html_to_text, storable_record
-from retour import models
+from retour import models, runs
 from retour.config import Settings
 from retour.models import JobRun, SyncState
 
@@ -240,10 +240,8 @@ def run_sync(session_factory: sessionmaker[Session], settings: Settings, client:
     started = time.monotonic()
     calls_before = client.calls
     with session_factory() as session:
-        job = JobRun(job="sync", started_at=run_start, status="running", figures={"full": full})
-        session.add(job)
+        job_id = runs.begin(session, "sync", started_at=run_start, full=full).id
         session.commit()
-        job_id = job.id
     report: dict[str, Any] = {"job_run_id": job_id, "status": "ok", "full": full, "objects": {}, "error": None,
                               "api_calls": 0, "seconds": 0.0}
     status, error, raised = "ok", None, None
@@ -272,7 +270,8 @@ def run_sync(session_factory: sessionmaker[Session], settings: Settings, client:
         job.finished_at = now_utc()
         job.api_calls = report["api_calls"]
         job.figures = {"full": full, "objects": report["objects"], "seconds": report["seconds"],
-                       "api_usage": list(client.api_usage) if client.api_usage else None}
+                       "api_usage": list(client.api_usage) if client.api_usage else None,
+                       "owner": (job.figures or {}).get("owner")}
         session.commit()
     log.info("job=sync state=%s objects=%d api_calls=%d s=%.2f%s", status, len(report["objects"]),
              report["api_calls"], report["seconds"], f" error={json.dumps(error)}" if error else "")

@@ -28,6 +28,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from retour import runs
 from retour.config import Settings
 from retour.db import session_scope
 from retour.models import JobRun, SchedulerLock, utcnow
@@ -146,10 +147,7 @@ def release_lock(session: Session, owner: str, *, name: str = LOCK_NAME) -> None
 def record_run(session_factory: sessionmaker[Session], job_id: str, func: Callable[[], dict[str, Any]]) -> JobRun:
     """Run ``func`` with a JobRun row around it: running → ok | skipped | failed, figures and error kept."""
     with session_scope(session_factory) as session:
-        run = JobRun(job=job_id, status="running", started_at=utcnow())
-        session.add(run)
-        session.flush()
-        run_id = run.id
+        run_id = runs.begin(session, job_id).id
     started = time.perf_counter()
     status, figures, error = "ok", {}, None
     try:
@@ -169,7 +167,7 @@ def record_run(session_factory: sessionmaker[Session], job_id: str, func: Callab
         assert run is not None
         run.status = status
         run.finished_at = utcnow()
-        run.figures = {**_jsonable(figures), "seconds": seconds}
+        run.figures = {**_jsonable(figures), "seconds": seconds, "owner": (run.figures or {}).get("owner")}
         run.error = error
         run.api_calls = int(figures.get("api_calls", 0) or 0) if isinstance(figures, dict) else 0
     log.info("job=%s state=%s s=%s%s", job_id, status, seconds,
