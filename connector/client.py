@@ -41,15 +41,24 @@ from retour.config import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-_LIMIT_RE = re.compile(r"api-usage=(\d+)/(\d+)")
+# One entry of Sforce-Limit-Info: ``name=used/limit`` with an optional ``(appName=…)`` after it.
+_LIMIT_ENTRY_RE = re.compile(r"\s*([\w-]+)\s*=\s*(\d+)\s*/\s*(\d+)")
 
 
 def parse_limit_info(header: str | None) -> tuple[int, int] | None:
-    """``api-usage=25/15000`` → (25, 15000); None when absent or unreadable."""
+    """The org's usage from ``Sforce-Limit-Info`` (``api-usage=25/15000`` → (25, 15000)); None when absent.
+
+    The header holds several entries (``api-usage=25/5000; per-app-api-usage=17/250(appName=x)``, or comma
+    separated): only the entry *named* ``api-usage`` is the org's daily usage. A search for the substring read
+    ``per-app-api-usage=17/250`` - one connected app's quota - as the org's, whichever came first.
+    """
     if not header:
         return None
-    m = _LIMIT_RE.search(header)
-    return (int(m.group(1)), int(m.group(2))) if m else None
+    for entry in re.split(r"[;,]", header):
+        m = _LIMIT_ENTRY_RE.match(entry)
+        if m and m.group(1).lower() == "api-usage":
+            return int(m.group(2)), int(m.group(3))
+    return None
 
 
 class _TrustAdapter(requests.adapters.HTTPAdapter):

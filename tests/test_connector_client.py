@@ -220,3 +220,20 @@ def test_login_hosts_and_audiences():
     assert jwt_audience("https://acme.my.salesforce.com") == "https://login.salesforce.com"
     assert jwt_audience("https://127.0.0.1:8443") == "https://127.0.0.1:8443"
     assert parse_limit_info("api-usage=25/15000") == (25, 15000) and parse_limit_info(None) is None
+
+
+def test_limit_info_reads_the_org_usage_not_a_connected_app_quota_before_it(session_settings):
+    """Issue 19.8: ``per-app-api-usage`` is one app's quota; only the entry named ``api-usage`` is the org's."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        # The app's quota is nearly spent (240/250), the org's is not (25/5000): the budget is the org's.
+        rsps.get(Q, json=fixture("opportunity_page1.json"),
+                 headers={"Sforce-Limit-Info": "per-app-api-usage=240/250, api-usage=25/5000"})
+        rsps.get(f"{BASE}/queryAll/01gRO0000016PIAYA2-2", json=fixture("opportunity_page2.json"),
+                 headers={"Sforce-Limit-Info": "api-usage=26/5000; per-app-api-usage=241/250(appName=retour)"})
+        client = OrgClient(session_settings, sleep=Sleeps())
+        client.query_page("SELECT Id FROM Opportunity", object_name="Opportunity")
+        assert client.api_usage == (25, 5000)
+        client.query_more("/services/data/v59.0/queryAll/01gRO0000016PIAYA2-2", object_name="Opportunity")
+    assert client.api_usage == (26, 5000)
+    assert parse_limit_info("per-app-api-usage=17/250(appName=sample-connected-app)") is None
+    assert parse_limit_info("api-usage=110018/100000; api-bursts=1/750") == (110018, 100000)
