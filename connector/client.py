@@ -36,6 +36,7 @@ from connector.errors import (
     SessionExpired,
     from_response,
     translate,
+    unreadable,
 )
 from retour.config import Settings
 
@@ -103,6 +104,7 @@ class OrgClient:
         self.reauths = 0
         self.retries = 0
         self._object: str | None = None
+        self._content_type = ""  # of the latest response: names what came back when a body is not JSON
         self._token: Token | None = None
         self.sf: Salesforce = None  # type: ignore[assignment]
         self.reauthenticate(initial=True)
@@ -134,6 +136,7 @@ class OrgClient:
             return  # logins don't count against the API limit
         self.calls += 1
         self.calls_by_object[self._object or "-"] += 1
+        self._content_type = response.headers.get("Content-Type", "")
         usage = parse_limit_info(response.headers.get("Sforce-Limit-Info"))
         if usage:
             self.api_usage = usage
@@ -166,7 +169,7 @@ class OrgClient:
             try:
                 return fn(self.sf)
             except (SalesforceError, requests.RequestException, RetourSalesforceError) as raw:
-                err = translate(raw, object_name=object_name)
+                err = translate(raw, object_name=object_name, content_type=self._content_type)
             finally:
                 self._object = previous
             if isinstance(err, SessionExpired):
@@ -236,8 +239,11 @@ class OrgClient:
             yield page
 
     def raw(self, method: str, path: str, *, object_name: str | None = None, stream: bool = False,
-            **kwargs: Any) -> requests.Response:
-        """A guarded request under the instance's REST base (Bulk 2.0 CSV results, blobs): errors classified."""
+            expect: str | None = None, **kwargs: Any) -> requests.Response:
+        """A guarded request under the instance's REST base (Bulk 2.0 CSV results, blobs): errors classified.
+
+        ``expect`` (a media type such as ``text/csv``): a success whose Content-Type is HTML instead - a
+        maintenance or proxy page - is an :class:`UnreadableResponse`, retried like any transient fault."""
         timeout = self.settings.salesforce.timeout_seconds or None
         extra_headers = kwargs.pop("headers", None) or {}
 
@@ -249,6 +255,14 @@ class OrgClient:
             response = self.http.request(method, url, headers=headers, timeout=timeout, stream=stream, **kwargs)
             if response.status_code >= 300:
                 raise from_response(response, object_name=object_name)
+            content_type = response.headers.get("Content-Type", "")
+            if expect and "html" in content_type.lower() and expect not in content_type.lower():
+                try:
+                    head = response.raw.read(1024, decode_content=True) if stream else response.content[:1024]
+                finally:
+                    response.close()
+                raise unreadable(content_type, head.decode("utf-8", "replace"), status=response.status_code,
+                                 object_name=object_name)
             return response
 
         return self.call(_do, object_name=object_name)

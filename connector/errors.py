@@ -7,6 +7,10 @@ Callers decide what to do from the class alone:
 - :class:`BudgetExhausted` - the org's API budget for Retour is spent (our share, or Salesforce's own
   REQUEST_LIMIT_EXCEEDED): stop cleanly, keep every committed bookmark, run again later.
 - :class:`AuthFailed` - the credentials or the connected app are wrong: nothing will work until fixed.
+- :class:`PolicyBlocked` - a transaction security policy in the org blocks the integration user's calls
+  (TXN_SECURITY_METERING_ERROR): nothing will work until an admin changes the policy; never retried.
+- :class:`QueryTimeout` - Salesforce gave up running a query (QUERY_TIMEOUT): the same query would time out
+  again, so the sync splits its SystemModstamp range instead of retrying it.
 - :class:`FatalSalesforceError` - a permanent error (INVALID_FIELD, INSUFFICIENT_ACCESS, MALFORMED_QUERY…):
   retrying cannot help; the message says what to change.
 
@@ -15,6 +19,7 @@ Messages are meant for the person running Retour: they say what happened and wha
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import requests
@@ -30,6 +35,7 @@ class RetourSalesforceError(Exception):
         self.code = code
         self.status = status
         self.object_name = object_name
+        self.detail = ""  # Salesforce's own message, when the error came from one
 
 
 class FatalSalesforceError(RetourSalesforceError):
@@ -52,9 +58,22 @@ class SessionExpired(RetourSalesforceError):
     """401 INVALID_SESSION_ID: the client re-authenticates (a bounded number of times) and retries."""
 
 
-RETRIABLE_CODES = frozenset({
-    "SERVER_UNAVAILABLE", "UNABLE_TO_LOCK_ROW", "QUERY_TIMEOUT", "REQUEST_RUNNING_TOO_LONG", "TXN_SECURITY_METERING_ERROR",
-})
+class PolicyBlocked(FatalSalesforceError):
+    """A transaction security policy blocked the call: an org-wide refusal, so the whole run stops (not retried)."""
+
+
+class QueryTimeout(FatalSalesforceError):
+    """QUERY_TIMEOUT: the same query times out again; the caller narrows it (fatal where nothing can narrow it)."""
+
+
+class UnreadableResponse(RetriableSalesforceError):
+    """A success status whose body is not what the API returns (a maintenance or proxy page): retried."""
+
+
+RETRIABLE_CODES = frozenset({"SERVER_UNAVAILABLE", "UNABLE_TO_LOCK_ROW", "REQUEST_RUNNING_TOO_LONG"})
+POLICY_CODES = frozenset({"TXN_SECURITY_METERING_ERROR"})
+# Run-wide: no other object can do better while one of these holds (budget, credentials, a security policy).
+RUN_WIDE = (BudgetExhausted, AuthFailed, PolicyBlocked)
 BUDGET_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED", "API_CURRENTLY_DISABLED_TEMPORARILY"})
 
 # What to do about the permanent errors people meet most; anything else gets Salesforce's own message.
@@ -76,7 +95,33 @@ HINTS = {
                  "[salesforce] api_version.",
     "REQUEST_LIMIT_EXCEEDED": "The org has used its daily API requests. Retour stopped and will resume from its "
                               "bookmarks on the next run; lower [sync] api_budget_share or run less often.",
+    "QUERY_TIMEOUT": "Salesforce timed out running the query; the same query would time out again. Retour narrows "
+                     "the SystemModstamp range of its sync queries; this one could not be narrowed further.",
 }
+SNIPPET = 80  # characters of an unreadable body quoted in the error
+
+
+def unreadable(content_type: str | None, text: str, *, status: int | None = 200,
+               object_name: str | None = None) -> UnreadableResponse:
+    """The error for a body that is not the API's (HTML maintenance or proxy page): what came back, escaped."""
+    where = f" ({object_name})" if object_name else ""
+    head = " ".join(text.split())[:SNIPPET]  # one line: the page's own line breaks stay out of the log
+    quoted = json.dumps(head, ensure_ascii=True)[1:-1]  # control and non-ASCII characters as escapes
+    return UnreadableResponse(f"Salesforce answered HTTP {status} with a body that is not the API's{where} "
+                              f"(Content-Type: {json.dumps(content_type or 'none')[1:-1]}; it begins: \"{quoted}\") "
+                              f"- a maintenance or proxy page, most likely; retried.",
+                              code="UNREADABLE_RESPONSE", status=status, object_name=object_name)
+
+
+def bulk_budget(exc: RetourSalesforceError, *, object_name: str | None = None) -> RetourSalesforceError:
+    """LIMIT_EXCEEDED on Bulk API 2.0 job creation is the org's daily allowance of query jobs: a budget stop."""
+    if exc.code != "LIMIT_EXCEEDED":
+        return exc
+    return BudgetExhausted(f"Salesforce refused a new Bulk API 2.0 query job ({object_name or 'Bulk'}): LIMIT_EXCEEDED: "
+                           f"{exc.detail.rstrip('.') or 'limit exceeded'}. "
+                           f"The org's daily allowance of Bulk query jobs is spent; Retour stopped and resumes from "
+                           f"its bookmarks on the next run.", code="LIMIT_EXCEEDED", status=exc.status,
+                           object_name=object_name)
 
 
 def _first_error(content: Any) -> tuple[str, str]:
@@ -94,11 +139,29 @@ def _first_error(content: Any) -> tuple[str, str]:
 
 def classify(status: int | None, content: Any, *, object_name: str | None = None) -> RetourSalesforceError:
     """Turn an HTTP status and a Salesforce error body into one of the taxonomy's errors."""
+    err = _classify(status, content, object_name=object_name)
+    err.detail = _first_error(content)[1].strip()
+    return err
+
+
+def _classify(status: int | None, content: Any, *, object_name: str | None) -> RetourSalesforceError:
     code, message = _first_error(content)
     where = f" ({object_name})" if object_name else ""
     if status == 401 and code in ("INVALID_SESSION_ID", ""):
         return SessionExpired(f"Salesforce session expired or invalid{where}.", code=code or "INVALID_SESSION_ID",
                               status=status, object_name=object_name)
+    if code in POLICY_CODES:
+        return PolicyBlocked(f"Salesforce refused the call{where}: a transaction security policy blocks the integration "
+                             f"user ({code}). An admin must exempt that user from the policy or change it (Setup > "
+                             f"Transaction Security Policies); Retour will not retry.",
+                             code=code, status=status, object_name=object_name)
+    if code == "QUERY_TIMEOUT":
+        return QueryTimeout(f"Salesforce error{where}: HTTP {status} {code}: {message.strip()} {HINTS[code]}",
+                            code=code, status=status, object_name=object_name)
+    if status == 406 and not code and not message.strip():
+        # An empty 406 is a front end's refusal of the moment, not an answer about the request: retried.
+        return RetriableSalesforceError(f"Salesforce answered HTTP 406 with no body{where}.", code="", status=status,
+                                        object_name=object_name)
     if code in BUDGET_CODES:
         return BudgetExhausted(f"Salesforce refused the request{where}: {code}: {message.strip()} "
                                f"{HINTS.get(code, 'Retour stopped and resumes from its bookmarks on the next run.')}",
@@ -112,7 +175,8 @@ def classify(status: int | None, content: Any, *, object_name: str | None = None
                                 code=code, status=status, object_name=object_name)
 
 
-def translate(exc: BaseException, *, object_name: str | None = None) -> RetourSalesforceError:
+def translate(exc: BaseException, *, object_name: str | None = None,
+              content_type: str | None = None) -> RetourSalesforceError:
     """Map a simple-salesforce or requests exception into the taxonomy (already-translated errors pass through)."""
     if isinstance(exc, RetourSalesforceError):
         if object_name and not exc.object_name:
@@ -123,6 +187,9 @@ def translate(exc: BaseException, *, object_name: str | None = None) -> RetourSa
                           code=str(exc.code), object_name=object_name)
     if isinstance(exc, SalesforceError):
         return classify(exc.status, exc.content, object_name=object_name)
+    if isinstance(exc, requests.exceptions.JSONDecodeError):
+        # A 200 whose body is not JSON: simple-salesforce's ``.json()`` failed on it. ``doc`` is the body's text.
+        return unreadable(content_type, str(getattr(exc, "doc", "") or ""), object_name=object_name)
     if isinstance(exc, requests.exceptions.SSLError):
         return FatalSalesforceError(f"TLS certificate check failed talking to Salesforce: {exc}. If the org uses a "
                                     "private CA (e.g. the demo org), point [salesforce] ca_bundle at its PEM file.",
