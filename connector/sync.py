@@ -4,6 +4,8 @@ For each object, one query through ``queryAll`` (soft deletes arrive with IsDele
 
     SELECT <fields> FROM X WHERE key >= (bookmark - lookback) AND key < run_start ORDER BY key, Id
 
+(Bulk API 2.0 gets the same query without ORDER BY, which it does not support; its pages come in no order and
+the bookmark moves only once the job's last page is in. A QUERY_TIMEOUT halves the key range instead.)
 Every page is upserted and its bookmark advanced **in the same transaction**, so a process killed at any
 point restarts from the last committed page: the look-back and the ``>=`` re-read the boundary rows and
 the upsert makes re-reading harmless. The bookmark never passes the run's start time (rows modified
@@ -21,7 +23,8 @@ API economy, per object:
 - ContentNote: the query, one ContentDocumentLink query per 300 notes, and one blob GET per note longer than
   its 255-character TextPreview (no batched read exists for note bodies; ``[sync] note_bodies = "preview"``
   skips them);
-- hard deletes: ``sobjects/X/deleted`` (30 days back at most) on incremental runs; a full sync deletes
+- hard deletes: ``sobjects/X/deleted`` on incremental runs (when Salesforce's delete log no longer reaches
+  back - INVALID_REPLICATION_DATE or a later ``earliestDateAvailable`` - every Id is compared); a full sync deletes
   what it did not see (after re-checking those few ids); every ``reconcile_every_hours`` the local Ids are
   compared with ``SELECT Id FROM X``.
 """
@@ -31,6 +34,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import http.client
 import io
 import json
 import logging
@@ -39,6 +43,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import requests
+import urllib3.exceptions
 from simple_salesforce import format_soql
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import DBAPIError, StatementError
@@ -46,9 +52,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connector.client import OrgClient
 from connector.errors import (
+    RUN_WIDE,
     BudgetExhausted,
     FatalSalesforceError,
+    QueryTimeout,
     RetourSalesforceError,
+    RetriableSalesforceError,
+    bulk_budget,
 )
 from connector.feedback import apply_feedback, delete_feedback, specs_for
 from connector.rows import executemany
@@ -80,6 +90,15 @@ WAL_CHECKPOINT_PAGES = 20_000  # SQLite: WAL size (4 KB pages) that makes a sync
 SQLITE_SYNC_CACHE_KIB = 65_536
 COMMIT_ROWS = 10_000  # records ingested between two commits of a pull (5 REST pages, or one Bulk batch)
 NOTE_PREVIEW_FULL = 250      # a TextPreview shorter than this is the whole note: no blob fetch needed
+# QUERY_TIMEOUT: the range is halved, and halved again, at most this deep (2^12 slices), never below a minute.
+MAX_SPLIT_DEPTH = 12
+MIN_SLICE = dt.timedelta(minutes=1)
+# A full sync has no lower bound; halving one starts from here (SystemModstamp is set by Salesforce, which
+# began in 1999: no record is stamped earlier; the first slice keeps no lower bound all the same).
+SPLIT_FLOOR = dt.datetime(1999, 1, 1, tzinfo=dt.timezone.utc)
+# A Bulk result body cut mid-stream, as urllib3 (reading ``response.raw``) or requests raises it.
+BODY_CUT = (urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.DecodeError,
+            requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError, http.client.IncompleteRead)
 
 PageHook = Callable[[str, int], None]
 Progress = Callable[[str, int, int | None], None]
@@ -101,6 +120,10 @@ class StreamFigures:
     set_aside: int = 0  # records that could not be stored: kept in sync_set_aside with their reason
     replaced: int = 0  # characters no database can store (NUL, lone surrogates), replaced by U+FFFD
     status: str = "running"
+    error: str | None = None  # why this object failed (the run goes on with the others)
+    notes: list[str] = field(default_factory=list)  # what the sync did differently and why (e.g. a reconcile)
+    reread_pages: int = 0  # Bulk result pages read again after their body was cut
+    split_queries: int = 0  # queries narrowed after QUERY_TIMEOUT
     feedback: dict = field(default_factory=lambda: {"inserted": 0, "updated": 0, "deleted": 0, "unchanged": 0})
 
     def as_dict(self) -> dict:
@@ -233,8 +256,10 @@ def run_sync(session_factory: sessionmaker[Session], settings: Settings, client:
     ``api`` forces "rest" or "bulk" (benchmarks); by default Bulk is used above ``[sync] bulk_threshold``.
     ``batch_size`` asks for smaller REST pages (``Sforce-Query-Options``, 200-2000). ``page_hook(object, page)``
     runs after a page is written and before it is committed (tests use it to kill a run mid-page).
-    Salesforce errors end the run with status "stopped" (budget: resumable) or "failed" (the report's
-    ``error`` says what to do); any other exception is recorded and re-raised.
+    One object's Salesforce error does not stop the others: that object is "failed" (its ``error`` says why,
+    its bookmark stays where its committed pages put it) and the run is "partial" (or "failed" when no object
+    succeeded). What holds for the whole org - the API budget ("stopped", resumable), credentials or a security
+    policy ("failed") - ends the run. Any other exception is recorded and re-raised.
     """
     run_start = start_run()
     started = time.monotonic()
@@ -245,12 +270,21 @@ def run_sync(session_factory: sessionmaker[Session], settings: Settings, client:
     report: dict[str, Any] = {"job_run_id": job_id, "status": "ok", "full": full, "objects": {}, "error": None,
                               "api_calls": 0, "seconds": 0.0}
     status, error, raised = "ok", None, None
+    failures: list[str] = []
     try:
         for stream in streams_for(settings, objects):
             figures = StreamFigures()
             report["objects"][stream.name] = figures
-            _sync_stream(session_factory, settings, client, stream, full=full, run_start=run_start, api=api,
-                         figures=figures, page_hook=page_hook, progress=progress, batch_size=batch_size)
+            try:
+                _sync_stream(session_factory, settings, client, stream, full=full, run_start=run_start, api=api,
+                             figures=figures, page_hook=page_hook, progress=progress, batch_size=batch_size)
+            except RUN_WIDE:
+                raise
+            except RetourSalesforceError as exc:
+                # This object's fault only (a mapping, a permission, a fault past its retries): the others go on.
+                figures.status, figures.error = "failed", exc.message
+                failures.append(f"{stream.name}: {exc.message}")
+                log.warning("job=sync stream=%s state=failed error=%s", stream.name, json.dumps(exc.message))
     except BudgetExhausted as exc:
         status, error = "stopped", exc.message
     except RetourSalesforceError as exc:
@@ -260,6 +294,10 @@ def run_sync(session_factory: sessionmaker[Session], settings: Settings, client:
     for name, fig in report["objects"].items():
         if fig.status == "running":
             fig.status = status
+    if failures:
+        if status == "ok":
+            status = "partial" if any(f.status == "ok" for f in report["objects"].values()) else "failed"
+        error = "\n".join(([error] if error else []) + failures)
     report["status"], report["error"] = status, error
     report["api_calls"] = client.calls - calls_before
     report["seconds"] = round(time.monotonic() - started, 3)
@@ -319,8 +357,8 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
         session.commit()
 
         lower = None if full else state.watermark - dt.timedelta(seconds=cfg.lookback_seconds)
-        soql = build_query(stream, fields, lower, run_start)
-        log.debug("job=sync stream=%s state=query full=%s soql=%s", name, full, json.dumps(soql))
+        log.debug("job=sync stream=%s state=query full=%s soql=%s", name, full,
+                  json.dumps(build_query(stream, fields, lower, run_start)))
         # Every row this full pull writes is stamped (synced_at) at or after this instant; rows stamped before it
         # were not seen. Kept in the database instead of a set of Ids in memory (300,000 Ids: tens of MB).
         pull_started = now_utc() if full else None
@@ -329,8 +367,8 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
         sqlite = session.get_bind().dialect.name == "sqlite"
         uncommitted, whole = 0, True
         try:
-            for records, in_order in _fetch(client, settings, stream, soql, api=api, figures=figures,
-                                            batch_size=batch_size):
+            for records, in_order in _fetch(client, settings, stream, fields, lower, run_start, api=api,
+                                            figures=figures, batch_size=batch_size):
                 ordered = ordered and in_order
                 page_no += 1
                 t_ingest, waited0 = time.monotonic(), figures.waited_seconds
@@ -390,10 +428,16 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
             state.last_reconcile_at = run_start
             details["deleted_checked_at"] = _iso(run_start)
         else:
-            figures.deleted += _hard_deletes(session, client, settings, stream, state, details, run_start)
-            if reconcile_due or details.get("full_pending"):
+            # A due reconcile finds every deletion: getDeleted is then one call for nothing.
+            reconcile = reconcile_due or bool(details.get("full_pending"))
+            if not reconcile:
+                figures.deleted += _hard_deletes(session, client, settings, stream, state, details, run_start,
+                                                 figures)
+                reconcile = bool(details.get("full_pending"))
+            if reconcile:
                 figures.deleted += _reconcile_ids(session, client, stream)
                 details.pop("full_pending", None)
+                details["deleted_checked_at"] = _iso(run_start)  # the next getDeleted starts here, not further back
                 state.last_reconcile_at = run_start
         state.watermark = run_start  # the whole window below run_start is now mirrored, ordered or not
         state.last_run_at = run_start
@@ -478,47 +522,103 @@ def _describe(client: OrgClient, stream: Stream, details: dict, signature: str) 
     details["signature"] = signature
 
 
-def build_query(stream: Stream, fields: list[str], lower: dt.datetime | None, upper: dt.datetime) -> str:
+def build_query(stream: Stream, fields: list[str], lower: dt.datetime | None, upper: dt.datetime, *,
+                ordered: bool = True) -> str:
+    """The pull's SOQL: ``key >= lower AND key < upper``, ordered by key then Id for REST.
+
+    ``ordered=False`` for Bulk API 2.0: its docs list ORDER BY as unsupported, and it turns off PK chunking -
+    on exactly the large objects Bulk is used for. Bulk pages then come in no order, so the bookmark stays at
+    the sync's start until the job's last page is in (the signpost rule)."""
     key = stream.replication_key
     conditions = [f"{key} < {soql_datetime(upper)}"]
     if lower is not None:
         conditions.insert(0, f"{key} >= {soql_datetime(lower)}")
-    return format_soql("SELECT {:literal} FROM {:literal} WHERE {:literal} ORDER BY {:literal} ASC, Id ASC",
-                       ", ".join(fields), stream.name, " AND ".join(conditions), key)
+    soql = format_soql("SELECT {:literal} FROM {:literal} WHERE {:literal}", ", ".join(fields), stream.name,
+                       " AND ".join(conditions))
+    return f"{soql} ORDER BY {key} ASC, Id ASC" if ordered else soql
 
 
 # ------------------------------------------------------------------------------------------ fetching
-def _fetch(client: OrgClient, settings: Settings, stream: Stream, soql: str, *, api: str | None,
-           figures: StreamFigures, batch_size: int | None = None) -> Iterator[tuple[list[dict], bool]]:
-    """Batches of records and whether the source guarantees their order (REST: yes)."""
+def _fetch(client: OrgClient, settings: Settings, stream: Stream, fields: list[str], lower: dt.datetime | None,
+           upper: dt.datetime, *, api: str | None, figures: StreamFigures,
+           batch_size: int | None = None) -> Iterator[tuple[list[dict], bool]]:
+    """Batches of records and whether the source guarantees their order (REST: yes).
+
+    REST reads ``[lower, upper)`` in ascending slices: one slice, unless Salesforce answers QUERY_TIMEOUT - the
+    same query would time out again, so that slice is halved (the rest of it, from the last record read, when
+    the timeout comes on a later page), recursively, at most ``MAX_SPLIT_DEPTH`` deep. Slices are read in key
+    order, so the bookmark still advances page by page."""
     bulk_ok = not isinstance(stream, ContentNoteStream)  # Bulk queries cannot return base64 fields
     if api == "bulk" and bulk_ok:
         figures.api = "bulk"
-        yield from _bulk_batches(client, stream, soql)
+        yield from _bulk_batches(client, stream, build_query(stream, fields, lower, upper, ordered=False), figures)
         return
     headers = {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else None
-    first = client.query_page(soql, object_name=stream.name, headers=headers)
-    figures.total = first.get("totalSize")
-    if (api is None and bulk_ok and not first.get("done", True)
-            and (figures.total or 0) > settings.sync.bulk_threshold):
-        figures.api = "bulk"
-        log.info("job=sync stream=%s state=switch_to_bulk total=%s", stream.name, figures.total)
-        yield from _bulk_batches(client, stream, soql)
-        return
-    page = first
-    while True:
-        yield page.get("records", []), True
-        if page.get("done", True) or not page.get("nextRecordsUrl"):
-            return
-        page = client.query_more(page["nextRecordsUrl"], object_name=stream.name, headers=headers)
+    key = stream.replication_key
+    slices: list[tuple[dt.datetime | None, dt.datetime, int]] = [(lower, upper, 0)]
+    while slices:
+        lo, hi, depth = slices.pop(0)
+        try:
+            page = client.query_page(build_query(stream, fields, lo, hi), object_name=stream.name, headers=headers)
+        except QueryTimeout as exc:
+            slices[:0] = _halves(stream, lo, hi, depth, exc, figures)
+            continue
+        if (lo, hi) == (lower, upper):  # the whole window in one query: its size is known
+            figures.total = page.get("totalSize")
+            if (api is None and bulk_ok and not page.get("done", True)
+                    and (figures.total or 0) > settings.sync.bulk_threshold):
+                figures.api = "bulk"
+                log.info("job=sync stream=%s state=switch_to_bulk total=%s", stream.name, figures.total)
+                yield from _bulk_batches(client, stream, build_query(stream, fields, lower, upper, ordered=False), figures)
+                return
+        last: dt.datetime | None = None
+        while True:
+            records = page.get("records", [])
+            yield records, True
+            if records:
+                last = parse_datetime(records[-1].get(key)) or last
+            if page.get("done", True) or not page.get("nextRecordsUrl"):
+                break
+            try:
+                page = client.query_more(page["nextRecordsUrl"], object_name=stream.name, headers=headers)
+            except QueryTimeout as exc:
+                # The rest of this slice, from the last record read (``>=``: its equals are read again, harmlessly).
+                slices[:0] = _halves(stream, last or lo, hi, depth, exc, figures)
+                break
 
 
-def _bulk_batches(client: OrgClient, stream: Stream, soql: str) -> Iterator[tuple[list[dict], bool]]:
-    """Bulk API 2.0 queryAll: create, wait, then stream CSV result pages in ``BATCH_ROWS`` batches."""
+def _halves(stream: Stream, lo: dt.datetime | None, hi: dt.datetime, depth: int, exc: QueryTimeout,
+            figures: StreamFigures) -> list[tuple[dt.datetime | None, dt.datetime, int]]:
+    """``[lo, hi)`` halved after QUERY_TIMEOUT; the timeout itself once the bound is reached."""
+    start = lo or SPLIT_FLOOR
+    if depth >= MAX_SPLIT_DEPTH or hi - start < 2 * MIN_SLICE:
+        exc.message = (f"{exc.message} ({stream.replication_key} range {_iso(start)} - {_iso(hi)} after "
+                       f"{depth} halvings.)")
+        exc.args = (exc.message,)
+        raise exc
+    mid = start + (hi - start) / 2
+    mid = mid.replace(microsecond=mid.microsecond // 1000 * 1000)  # SOQL literals carry milliseconds
+    figures.split_queries += 1
+    log.info("job=sync stream=%s state=query_timeout split=%s..%s..%s depth=%d", stream.name,
+             _iso(start), _iso(mid), _iso(hi), depth + 1)
+    return [(lo, mid, depth + 1), (mid, hi, depth + 1)]
+
+
+def _bulk_batches(client: OrgClient, stream: Stream, soql: str,
+                  figures: StreamFigures) -> Iterator[tuple[list[dict], bool]]:
+    """Bulk API 2.0 queryAll: create, wait, then stream CSV result pages in ``BATCH_ROWS`` batches.
+
+    Batches come in no order (the query has no ORDER BY): the caller keeps the bookmark where it was until the
+    last page is in. A page whose body is cut mid-stream is read again by its locator (Salesforce keeps a
+    job's results and a locator names the same set of results every time), with backoff, within
+    ``[sync] max_retries``; its rows already handed over are upserted again, which changes nothing."""
     name = stream.name
-    job = client.restful("jobs/query", method="POST", data={"operation": "queryAll", "query": soql,
-                                                            "contentType": "CSV", "columnDelimiter": "COMMA",
-                                                            "lineEnding": "LF"}, object_name=name)
+    try:
+        job = client.restful("jobs/query", method="POST", data={"operation": "queryAll", "query": soql,
+                                                                "contentType": "CSV", "columnDelimiter": "COMMA",
+                                                                "lineEnding": "LF"}, object_name=name)
+    except FatalSalesforceError as exc:
+        raise bulk_budget(exc, object_name=name) from None  # LIMIT_EXCEEDED: the day's query jobs are spent
     job_id = job["id"]
     for attempt in range(MAX_BULK_POLLS):
         info = client.restful(f"jobs/query/{job_id}", object_name=name)
@@ -535,38 +635,53 @@ def _bulk_batches(client: OrgClient, stream: Stream, soql: str) -> Iterator[tupl
         raise FatalSalesforceError(f"Bulk query job {job_id} for {name} did not complete in time. Run the sync again.",
                                    code="BULK_TIMEOUT", object_name=name)
     locator: str | None = None
-    last_key: str | None = None
-    in_order = True
-    key = stream.replication_key
+    max_retries = client.settings.sync.max_retries
     while True:
         params = {"maxRecords": BULK_PAGE_RECORDS}
         if locator:
             params["locator"] = locator
-        response = client.raw("GET", f"jobs/query/{job_id}/results", object_name=name, stream=True,
-                              params=params, headers={"Accept": "text/csv"})
-        try:
-            response.raw.decode_content = True
-            response.raw.auto_close = False  # TextIOWrapper reads past EOF once; an auto-closed body would raise
-            reader = csv.reader(io.TextIOWrapper(response.raw, encoding="utf-8", newline=""))
-            header = next(reader, None)
-            batch: list[dict] = []
-            for cells in reader if header else ():
-                rec = {h: (v if v != "" else None) for h, v in zip(header, cells)}
-                k = rec.get(key) or ""
-                if last_key is not None and parse_datetime(k) < parse_datetime(last_key):
-                    in_order = False
-                last_key = k
-                batch.append(rec)
-                if len(batch) >= BATCH_ROWS:
-                    yield batch, in_order
-                    batch = []
-            if batch:
-                yield batch, in_order
-        finally:
-            response.close()
+        attempt = 0
+        while True:
+            response = client.raw("GET", f"jobs/query/{job_id}/results", object_name=name, stream=True,
+                                  expect="text/csv", params=params, headers={"Accept": "text/csv"})
+            try:
+                for batch in _csv_batches(response):
+                    yield batch, False
+                break
+            except BODY_CUT as exc:
+                if attempt >= max_retries:
+                    raise RetriableSalesforceError(
+                        f"Salesforce cut the Bulk result page {locator or 'first'} of job {job_id} ({name}) mid-body "
+                        f"{attempt + 1} times ({exc.__class__.__name__}); the pages before it are kept. Run again "
+                        f"later (gave up after {attempt} retries).", code="BODY_CUT", object_name=name) from None
+                delay = client.backoff(attempt)
+                attempt += 1
+                client.retries += 1
+                figures.reread_pages += 1
+                log.warning("job=sync stream=%s state=reread_page locator=%s attempt=%d error=%s wait_s=%.2f", name,
+                            locator or "-", attempt, exc.__class__.__name__, delay)
+                client._sleep(delay)
+            finally:
+                response.close()
         locator = response.headers.get("Sforce-Locator")
         if not locator or locator == "null":
             return
+
+
+def _csv_batches(response: requests.Response) -> Iterator[list[dict]]:
+    """A Bulk result page's CSV rows as dicts (empty cells as None), ``BATCH_ROWS`` at a time, streamed."""
+    response.raw.decode_content = True
+    response.raw.auto_close = False  # TextIOWrapper reads past EOF once; an auto-closed body would raise
+    reader = csv.reader(io.TextIOWrapper(response.raw, encoding="utf-8", newline=""))
+    header = next(reader, None)
+    batch: list[dict] = []
+    for cells in reader if header else ():
+        batch.append({h: (v if v != "" else None) for h, v in zip(header, cells)})
+        if len(batch) >= BATCH_ROWS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 # ------------------------------------------------------------------------------------------ ingest
@@ -654,23 +769,48 @@ def _enrich_notes(session: Session, client: OrgClient, notes: list[dict], figure
 
 # ------------------------------------------------------------------------------------------ deletions
 def _hard_deletes(session: Session, client: OrgClient, settings: Settings, stream: Stream, state: SyncState,
-                  details: dict, run_start: dt.datetime) -> int:
-    """Ids purged since the last check (getDeleted reaches 30 days back; older gaps → reconcile instead)."""
+                  details: dict, run_start: dt.datetime, figures: StreamFigures) -> int:
+    """Ids purged since the last check, from getDeleted.
+
+    Salesforce keeps its delete log for a limited time, and purges it earlier under load; no number is assumed
+    here. When it cannot answer for the whole window - 400 INVALID_REPLICATION_DATE, or an
+    ``earliestDateAvailable`` after the window's start - ``full_pending`` is set and the caller compares every
+    local Id with Salesforce's instead, this run; the report's notes say so."""
+    if isinstance(stream, ContentNoteStream):
+        # ContentNote supports no getDeleted (its object reference lists none): its Ids are reconciled every run.
+        details["full_pending"] = True
+        return 0
     since = parse_datetime(details.get("deleted_checked_at")) or state.watermark
     if since is None:
         return 0
     start = since - dt.timedelta(seconds=settings.sync.lookback_seconds)
     start = min(start, run_start - dt.timedelta(minutes=2))
-    if start < run_start - dt.timedelta(days=29):
-        details["full_pending"] = True  # too old for getDeleted: compare every Id instead
+    try:
+        result = client.restful(f"sobjects/{stream.name}/deleted/", object_name=stream.name,
+                                params={"start": _iso(start), "end": _iso(run_start)}) or {}
+    except FatalSalesforceError as exc:
+        if exc.code != "INVALID_REPLICATION_DATE":
+            raise
+        _deletions_by_ids(stream, details, figures, f"getDeleted cannot answer from {_iso(start)} "
+                                                    f"(INVALID_REPLICATION_DATE: {exc.detail or 'no message'})")
         return 0
-    result = client.restful(f"sobjects/{stream.name}/deleted/", object_name=stream.name,
-                            params={"start": _iso(start), "end": _iso(run_start)}) or {}
+    earliest = parse_datetime(result.get("earliestDateAvailable"))
+    if earliest is not None and earliest > start:
+        _deletions_by_ids(stream, details, figures, f"Salesforce's delete log begins at {_iso(earliest)} "
+                                                    f"(earliestDateAvailable), after {_iso(start)}")
     ids = [r["id"] for r in result.get("deletedRecords", []) if r.get("id")]
     removed = delete_mirrored(session, stream, ids) if ids else 0
     covered = parse_datetime(result.get("latestDateCovered")) or run_start
     details["deleted_checked_at"] = _iso(min(covered, run_start))
     return removed
+
+
+def _deletions_by_ids(stream: Stream, details: dict, figures: StreamFigures, why: str) -> None:
+    """getDeleted cannot cover the window: this run compares every local Id with Salesforce's instead."""
+    details["full_pending"] = True
+    note = f"{why}: deletions found by comparing every {stream.name} Id with Salesforce's instead."
+    figures.notes.append(note)
+    log.info("job=sync stream=%s state=deleted_by_ids note=%s", stream.name, json.dumps(note))
 
 
 def _remote_existing(client: OrgClient, stream: Stream, ids: list[str]) -> set[str]:

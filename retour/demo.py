@@ -153,11 +153,13 @@ def ensure_demo_user(ctx: Context) -> str:
     return password
 
 
-def _start_org(data_dir: Path, scale: float, port: int):
+def _start_org(data_dir: Path, scale: float, port: int, faults: frozenset[str] = frozenset()):
     from connector.demo_org import DemoOrg
 
     _progress(f"starting the demo org (scale {scale}); the first start seeds it, later starts reuse it")
-    org = DemoOrg(data_dir, scale=scale, port=port)
+    if faults:
+        _progress(f"fault switches on: {', '.join(sorted(faults))}")
+    org = DemoOrg(data_dir, scale=scale, port=port, faults=faults)
     try:
         org.start()
     except OSError as exc:  # the port was taken between the check and the bind
@@ -196,6 +198,19 @@ def serve_demo(ctx: Context, org: Any, port: int | None) -> Running:
     return running
 
 
+def _faults_help() -> str:
+    from connector.demo_org.faults import help_text
+    return help_text()
+
+
+def _parse_faults(_ctx: click.Context, _param: click.Parameter, value: str) -> frozenset[str]:
+    from connector.demo_org.faults import parse_faults
+    try:
+        return parse_faults(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @click.command()
 @click.option("--once", is_flag=True, help="Do the sync and theme pass, print the figures and exit (no web UI).")
 @click.option("--json", "as_json", is_flag=True, help="With --once: print one JSON object.")
@@ -203,13 +218,20 @@ def serve_demo(ctx: Context, org: Any, port: int | None) -> Running:
 @click.option("--scale", type=float, default=1.0, show_default=True, help="Multiply the demo org's volume.")
 @click.option("--port", type=int, default=None, help="Web UI port (default: [web] port, 8080).")
 @click.option("--org-port", type=int, default=0, help="Demo org port (default: any free port).")
+@click.option("--faults", "faults", default="", metavar="A,B,...", callback=_parse_faults,
+              help="With --org-only: make the demo org as unkind as Salesforce on its bad days, with these comma-"
+                   "separated switches. " + _faults_help())
 @pass_ctx
-def demo(ctx: Context, once: bool, as_json: bool, org_only: bool, scale: float, port: int | None, org_port: int) -> None:
+def demo(ctx: Context, once: bool, as_json: bool, org_only: bool, scale: float, port: int | None, org_port: int,
+         faults: frozenset[str]) -> None:
     """Run Retour end to end against a local demo org: sync, themes, the web UI and the scheduler that pushes."""
+    if faults and not org_only:
+        raise click.UsageError("--faults needs --org-only: the switches are for testing a connector against the "
+                               "demo org, not for the demo's own loop.")
     base = load_settings()
     data_dir = Path(base.data_dir)
     _check_ports(base, None if once else port, org_port, org_only or once)
-    org = _start_org(data_dir, scale, org_port)
+    org = _start_org(data_dir, scale, org_port, faults)
     try:
         if org_only:
             for name, value in org.env().items():

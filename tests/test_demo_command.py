@@ -74,3 +74,56 @@ def test_demo_rebuilds_themes_a_previous_version_built_in_another_space(tmp_path
     engine.dispose()
     assert models == {figures["theme_pass"]["backend"]}
     assert kept  # old themes were mapped onto the new clusters, not replaced wholesale
+
+
+def test_demo_help_names_every_fault_switch():
+    from connector.demo_org.faults import FAULTS
+
+    result = CliRunner().invoke(cli, ["demo", "--help"], terminal_width=400)
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "--faults" in flat and all(f"{name}:" in flat for name in FAULTS), flat
+
+
+def test_demo_refuses_an_unknown_fault_and_faults_without_org_only(tmp_path):
+    env = {"RETOUR_DATA_DIR": str(tmp_path / "data")}
+    unknown = CliRunner().invoke(cli, ["demo", "--org-only", "--faults", "html-200,slow"], env=env)
+    assert unknown.exit_code == 2
+    assert "unknown demo org fault(s): slow; known: deleted-15-days" in unknown.output
+    alone = CliRunner().invoke(cli, ["demo", "--once", "--faults", "html-200"], env=env)
+    assert alone.exit_code == 2 and "--faults needs --org-only" in alone.output
+    assert not (tmp_path / "data" / "demo-org").exists()  # refused before any org was started
+
+
+def test_demo_org_only_serves_the_org_with_the_fault_switches_on(tmp_path, monkeypatch):
+    import requests
+
+    import retour.demo as demo_module
+
+    started, answers = [], []
+    start_org = demo_module._start_org
+
+    def remember(*args, **kwargs):
+        started.append(start_org(*args, **kwargs))
+        return started[-1]
+
+    def one_request() -> None:  # instead of serving until Ctrl-C: ask the org's login host for client credentials
+        org = started[0]
+        port = org.base_url.rsplit(":", 1)[1]
+        session = requests.Session()
+        session.verify, session.trust_env = str(org.ca_bundle), False
+        answers.append(session.post(f"https://localhost:{port}/services/oauth2/token", timeout=30,
+                                    data={"grant_type": "client_credentials"},
+                                    auth=(org.consumer_key, org.consumer_secret)))
+
+    monkeypatch.setattr(demo_module, "_start_org", remember)
+    monkeypatch.setattr(demo_module, "_wait_forever", one_request)
+    env = {"RETOUR_DATA_DIR": str(tmp_path / "data")}
+    result = CliRunner().invoke(cli, ["demo", "--org-only", "--scale", "0.05", "--faults", "cc-my-domain-only,html-200"],
+                                env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert started[0].faults == {"cc-my-domain-only", "html-200"}
+    assert "fault switches on: cc-my-domain-only, html-200" in result.stderr
+    assert "export RETOUR_SALESFORCE_LOGIN_URL=" in result.stdout
+    assert answers[0].status_code == 400
+    assert answers[0].json() == {"error": "invalid_grant", "error_description": "request not supported on this domain"}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from .faults import help_text, parse_faults
 from .org import DemoOrg
 
 
@@ -25,9 +26,14 @@ def print_env(org: DemoOrg) -> None:
               show_default=True, help="Where the org keeps its seeded data, certificate and keys.")
 @click.option("--scale", type=float, default=1.0, show_default=True, help="Multiply the demo org's volume.")
 @click.option("--port", type=int, default=0, help="Port on 127.0.0.1 (default: any free port).")
-def serve_org(data_dir: Path, scale: float, port: int) -> None:
+@click.option("--faults", default="", metavar="A,B,...", help="Comma-separated fault switches: " + help_text())
+def serve_org(data_dir: Path, scale: float, port: int, faults: str) -> None:
     """Serve the demo org until Ctrl-C, printing `export NAME=value` lines for Retour's settings."""
-    org = DemoOrg(Path(data_dir), scale=scale, port=port)
+    try:
+        switches = parse_faults(faults)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
+    org = DemoOrg(Path(data_dir), scale=scale, port=port, faults=switches)
     org.start()
     try:
         print_env(org)

@@ -22,12 +22,13 @@ import ssl
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import jwt
 
+from . import faults as fault_switches
 from . import history, reps
 from .ids import make_id, to18
 from .schema import OBJECTS, SObject, sobject
@@ -53,12 +54,13 @@ class DemoOrg:
 
     def __init__(self, data_dir: Path, scale: float = 1.0, seed: int = 7, port: int = 0, api_limit: int = 100_000,
                  *, session_seconds: float = 7200.0, cache_dir: Path | None = None, fresh: bool = False,
-                 keys_dir: Path | None = None, content_link_filter_required: bool = True,
-                 clock: Callable[[], dt.datetime] | None = None):
+                 keys_dir: Path | None = None, clock: Callable[[], dt.datetime] | None = None,
+                 faults: Iterable[str] = ()):
         """``clock``: the org's now (tz-aware), the wall clock by default. Its date is the day the seeded history
         ends on when the org starts, and the time it gives decides when reps answer Retour's follow-ups; tests
         pass a fixed or movable clock (:mod:`.testing`). Record stamps (SystemModstamp) stay on the wall clock,
-        as a real org's do, so an incremental sync sees every change."""
+        as a real org's do, so an incremental sync sees every change. ``faults``: named switches of
+        :mod:`.faults` that make the org answer as Salesforce does on its bad days."""
         if scale <= 0:
             raise ValueError("scale must be positive (1.0 = ~3,000 opportunities)")
         self.data_dir = Path(data_dir).resolve()  # env() hands these paths to other shells: never relative
@@ -71,7 +73,10 @@ class DemoOrg:
         self.cache_dir = Path(cache_dir) if cache_dir else self.home / "cache"
         self.keys_dir = Path(keys_dir) if keys_dir else self.home
         self.fresh = fresh
-        self.content_link_filter_required = content_link_filter_required
+        self.faults: set[str] = set(fault_switches.parse_faults(faults))
+        self._purged_at_ms = int(time.time() * 1000) if "deleted-purged" in self.faults else 0
+        self._html_n = 0
+        self._cut_served: set[tuple[str, int]] = set()
         self.clock: Callable[[], dt.datetime] = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self.db_path = self.home / f"org-{_scale_tag(self.scale)}-{self.seed}.sqlite"
         self.username = INTEGRATION_USERNAME
@@ -274,6 +279,44 @@ class DemoOrg:
         with self._lock:
             self._faults.clear()
 
+    def enable_fault(self, name: str) -> None:
+        """Turn on a named fault switch of :mod:`.faults` (it stays on until :meth:`disable_fault`)."""
+        fault_switches.parse_faults([name])
+        with self._lock:
+            self.faults.add(name)
+            if name == "deleted-purged":
+                self._purged_at_ms = int(time.time() * 1000)
+            if name == "bulk-cut":
+                self._cut_served.clear()
+
+    def disable_fault(self, name: str) -> None:
+        with self._lock:
+            self.faults.discard(name)
+
+    def has_fault(self, name: str) -> bool:
+        return name in self.faults
+
+    @property
+    def query_all_files(self) -> bool:
+        """Whether the integration user holds Query All Files (Retour's permission set asks for it)."""
+        return "no-query-all-files" not in self.faults
+
+    def deleted_earliest_ms(self, now_ms: int) -> int:
+        """getDeleted's earliestDateAvailable: the window's start, or the last purge if later (minute-aligned)."""
+        days = fault_switches.DELETED_DAYS_SHORT if "deleted-15-days" in self.faults else fault_switches.DELETED_DAYS
+        earliest = now_ms - days * 86400 * 1000
+        if "deleted-purged" in self.faults:
+            earliest = max(earliest, self._purged_at_ms)
+        return earliest - earliest % 60000
+
+    def maintenance_page_due(self) -> bool:
+        """With html-200: whether this REST call gets the HTML maintenance page (every HTML_EVERY-th call)."""
+        if "html-200" not in self.faults:
+            return False
+        with self._lock:
+            self._html_n += 1
+            return self._html_n % fault_switches.HTML_EVERY == 0
+
     def set_api_usage(self, used: int) -> None:
         with self._lock:
             self.api_calls = int(used)
@@ -330,6 +373,7 @@ class DemoOrg:
         from urllib.parse import parse_qs
         form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()}
         grant = form.get("grant_type", "")
+        host = (headers.get("Host") or "").rsplit(":", 1)[0].strip("[]").lower()
         if grant == JWT_GRANT:
             assertion = form.get("assertion", "")
             try:
@@ -340,7 +384,7 @@ class DemoOrg:
                 raise OAuthError("invalid_client_id", "client identifier invalid")
             try:
                 claims = jwt.decode(assertion, self._public_key, algorithms=["RS256"],
-                                    audience=[self.base_url, self.base_url + "/"],
+                                    audience=self._jwt_audiences(),
                                     options={"require": ["exp", "iss", "sub", "aud"]})
             except jwt.ExpiredSignatureError:
                 raise OAuthError("invalid_grant", "expired authorization code") from None
@@ -352,6 +396,9 @@ class DemoOrg:
                 raise OAuthError("invalid_grant", "user hasn't approved this consumer")
             return self._issue_token()
         if grant == "client_credentials":
+            if "cc-my-domain-only" in self.faults and host == fault_switches.LOGIN_HOST:
+                # Salesforce serves this flow on My Domain hosts only (pozil/pub-sub-api-node-client#58).
+                raise OAuthError("invalid_grant", "request not supported on this domain")
             cid, secret = form.get("client_id", ""), form.get("client_secret", "")
             auth = headers.get("Authorization", "")
             if auth.lower().startswith("basic "):
@@ -366,6 +413,13 @@ class DemoOrg:
             return self._issue_token()
         raise OAuthError("unsupported_grant_type", "grant type not supported")
 
+    def _jwt_audiences(self) -> list[str]:
+        """What ``aud`` may say: the org's own URL, or - with jwt-login-audience - only the login server, as
+        Salesforce checks an assertion posted to a production My Domain."""
+        if "jwt-login-audience" in self.faults:
+            return [fault_switches.LOGIN_SERVER, fault_switches.LOGIN_SERVER + "/"]
+        return [self.base_url, self.base_url + "/"]
+
     def _limits(self) -> dict:
         used = self.api_calls
         return {"DailyApiRequests": {"Max": self.api_limit, "Remaining": max(self.api_limit - used, 0)},
@@ -376,8 +430,11 @@ class DemoOrg:
                 "ConcurrentAsyncGetReportInstances": {"Max": 200, "Remaining": 200}}
 
     def _check_query_restrictions(self, compiled: Compiled, text: str) -> None:
-        """ContentDocumentLink needs an Id filter, as in a real org (without "Query All Files")."""
-        if compiled.obj.name != "ContentDocumentLink" or not self.content_link_filter_required:
+        """What Salesforce refuses to run: ContentDocumentLink without an Id filter when the user lacks Query All
+        Files; with query-timeout, a REST query over a wide SystemModstamp range."""
+        if "query-timeout" in self.faults and _modstamp_days(compiled) > fault_switches.QUERY_TIMEOUT_DAYS:
+            raise HttpError(400, "QUERY_TIMEOUT", "Your query request was running for too long.")
+        if compiled.obj.name != "ContentDocumentLink" or self.query_all_files:
             return
         where = compiled.ast.where if compiled.ast else None
         conjuncts = where.items if isinstance(where, BoolOp) and where.op == "AND" else [where]
@@ -387,6 +444,16 @@ class DemoOrg:
             raise HttpError(400, "MALFORMED_QUERY", "Implementation restriction: ContentDocumentLink requires a filter "
                             "by a single Id on ContentDocumentId or LinkedEntityId using the equals operator or multiple "
                             "Id's using the IN operator.")
+
+    def visible_ids(self, compiled: Compiled, rowids):
+        """Without Query All Files, a ContentNote query not filtered by Id sees only the user's own notes (even with
+        View All Data, per the ContentDocument reference)."""
+        if compiled.obj.name != "ContentNote" or self.query_all_files or _filters_on_id(compiled):
+            return rowids
+        with self.store.lock:
+            own = {r[0] for r in self.store.conn.execute('SELECT rowid FROM "ContentNote" WHERE "OwnerId" = ?',
+                                                         (self.integration_user_id,))}
+        return type(rowids)("q", [r for r in rowids if r in own])
 
     def _first_page(self, compiled: Compiled, rowids, page: int) -> Response:
         with self._lock:
@@ -547,8 +614,12 @@ class DemoOrg:
             raise HttpError(400, exc.code, exc.message) from None
         if compiled.count:
             raise HttpError(400, "INVALIDJOB", "Aggregate queries are not supported by Bulk API 2.0 query")
-        self._check_query_restrictions(compiled, text)
-        rowids = self.store.run_ids(compiled)
+        if "bulk-no-order-by" in self.faults and compiled.ast is not None and compiled.ast.order:
+            raise HttpError(400, "INVALIDJOB", "ORDER BY is not supported by Bulk API 2.0 query: it disables PK "
+                            "chunking. Remove the ORDER BY clause.")
+        if compiled.obj.name == "ContentDocumentLink" and not self.query_all_files:
+            self._check_query_restrictions(compiled, text)
+        rowids = self.visible_ids(compiled, self.store.run_ids(compiled))
         now = format_datetime(int(time.time() * 1000))
         with self._lock:
             self._bulk_n += 1
@@ -604,9 +675,45 @@ class DemoOrg:
                 cells.append(_csv_cell(c.field.type, value))
             lines.append(delim.join(cells))
         payload = newline.join(lines) + newline
+        cut = False
+        if "bulk-cut" in self.faults:
+            with self._lock:
+                cut = (job["id"], offset) not in self._cut_served
+                self._cut_served.add((job["id"], offset))
         next_locator = base64.urlsafe_b64encode(str(end).encode()).decode().rstrip("=") if end < len(rowids) else "null"
         return Response(200, payload.encode("utf-8"), content_type="text/csv",
-                        headers={"Sforce-Locator": next_locator, "Sforce-NumberOfRecords": str(len(records))})
+                        headers={"Sforce-Locator": next_locator, "Sforce-NumberOfRecords": str(len(records))},
+                        cut=cut)
+
+
+def _conjuncts(where: Any) -> list:
+    return list(where.items) if isinstance(where, BoolOp) and where.op == "AND" else [where]
+
+
+def _filters_on_id(compiled: Compiled) -> bool:
+    where = compiled.ast.where if compiled.ast else None
+    return any(isinstance(c, Compare) and c.op in ("=", "IN") and len(c.path.parts) == 1
+               and c.path.parts[0].lower() == "id" for c in _conjuncts(where))
+
+
+def _modstamp_days(compiled: Compiled) -> float:
+    """The width in days of a query's range on SystemModstamp/LastModifiedDate (0 unless bounded both ways)."""
+    where = compiled.ast.where if compiled.ast else None
+    lower = upper = None
+    for c in _conjuncts(where):
+        if not (isinstance(c, Compare) and len(c.path.parts) == 1
+                and c.path.parts[0].lower() in ("systemmodstamp", "lastmodifieddate")):
+            continue
+        value = c.value.value if not isinstance(c.value, tuple) else None
+        if not isinstance(value, dt.datetime):
+            continue
+        if c.op in (">", ">="):
+            lower = value
+        elif c.op in ("<", "<="):
+            upper = value
+    if lower is None or upper is None:
+        return 0.0
+    return (upper - lower).total_seconds() / 86400
 
 
 def _csv_cell(field_type: str, value: Any) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from .faults import MAINTENANCE_PAGE
 from .schema import OBJECTS, describe, describe_global_entry, object_for_id, sobject
 from .soql import Compiled, SoqlError, compile_query
 from .store import API_VERSION, WriteError, format_datetime, parse_api_datetime
@@ -34,6 +35,11 @@ ANSWER_EVERY_SECONDS = 1.0  # how often a running org lets its reps answer (see 
 ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
                "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
                "fields": []}
+
+
+_USER_PERMISSION_ACCESS = re.compile(r"^\s*SELECT\s+(.+?)\s+FROM\s+UserPermissionAccess\s*$", re.I | re.S)
+# Objects Salesforce does not replicate: their object reference lists no getDeleted()/getUpdated().
+NOT_REPLICATED = frozenset({"ContentNote", "ContentDocumentLink"})
 
 
 class HttpError(Exception):
@@ -72,6 +78,7 @@ class Response:
     body: Any = None  # JSON-able, or bytes/str with content_type
     content_type: str = "application/json;charset=UTF-8"
     headers: dict = field(default_factory=dict)
+    cut: bool = False  # send the headers and half the body, then close the connection (fault bulk-cut)
 
 
 class DemoOrgServer(ThreadingHTTPServer):
@@ -153,6 +160,10 @@ class Handler(BaseHTTPRequestHandler):
         drop = False
         try:
             api = path.startswith("/services/data")
+            if api and not path.endswith("/results") and org.maintenance_page_due():
+                # A proxy or maintenance page answers before Salesforce does: 200, HTML, nothing counted.
+                self.send(Response(200, MAINTENANCE_PAGE, content_type="text/html;charset=UTF-8"))
+                return
             if api:
                 org._authenticate(self.headers.get("Authorization", ""))
                 org._count_call()
@@ -203,6 +214,17 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in resp.headers.items():
             self.send_header(k, v)
         self.end_headers()
+        if resp.cut and payload:
+            # The body stops half way and the connection closes: the client reads fewer bytes than
+            # Content-Length promised (IncompleteRead), as customers see on Bulk result downloads.
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            try:
+                self.connection.shutdown(2)
+            except OSError:
+                pass
+            return
         if payload and self.command != "HEAD":
             self.wfile.write(payload)
 
@@ -279,6 +301,9 @@ class Router:
         text = self.param("q")
         if text is None:
             raise HttpError(400, "MALFORMED_QUERY", "A query string has to be specified")
+        m = _USER_PERMISSION_ACCESS.match(text)
+        if m:
+            return self.user_permission_access(m.group(1))
         try:
             compiled = compile_query(text, include_deleted)
         except SoqlError as exc:
@@ -286,8 +311,24 @@ class Router:
         self.org._check_query_restrictions(compiled, text)
         if compiled.count:
             return Response(200, {"totalSize": self.store.count(compiled), "done": True, "records": []})
-        rowids = self.store.run_ids(compiled)
+        rowids = self.org.visible_ids(compiled, self.store.run_ids(compiled))
         return self.org._first_page(compiled, rowids, self.page_size(compiled))
+
+    def user_permission_access(self, select: str) -> Response:
+        """The running user's permissions (UserPermissionAccess needs no setup permission to read): what
+        `retour check` asks to know whether the integration user holds Query All Files."""
+        granted = {"PermissionsApiEnabled": True, "PermissionsViewAllData": True,
+                   "PermissionsQueryAllFiles": self.org.query_all_files}
+        record: dict[str, Any] = {"attributes": {"type": "UserPermissionAccess"}}
+        for name in (n.strip() for n in select.split(",")):
+            if name.lower() == "id":
+                record["Id"] = None
+                continue
+            known = next((k for k in granted if k.lower() == name.lower()), None)
+            if known is None:
+                raise HttpError(400, "INVALID_FIELD", f"No such column '{name}' on entity 'UserPermissionAccess'.")
+            record[known] = granted[known]
+        return Response(200, {"totalSize": 1, "done": True, "records": [record]})
 
     def next_page(self, token: str) -> Response:
         m = re.match(r"^([A-Za-z0-9]+)-(\d+)$", token)
@@ -407,6 +448,9 @@ class Router:
         raise HttpError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{self.method}' not allowed.")
 
     def replication(self, obj, which: str) -> Response:
+        if obj.name in NOT_REPLICATED:
+            raise HttpError(400, "INVALID_TYPE", f"sObject type '{obj.name}' is not supported by get{which.title()}(): "
+                            "it is not replicateable.")
         start_s, end_s = self.param("start"), self.param("end")
         if not start_s or not end_s:
             raise HttpError(400, "MISSING_ARGUMENT", "start and end must both be specified")
@@ -417,12 +461,12 @@ class Router:
         start -= start % 60000  # seconds are truncated, like Salesforce
         end -= end % 60000
         now = int(time.time() * 1000)
-        earliest = now - 30 * 86400 * 1000
-        earliest -= earliest % 60000
+        earliest = self.org.deleted_earliest_ms(now)
         if end <= start:
             raise HttpError(400, "INVALID_REPLICATION_DATE", "startDate must chronologically precede endDate by more than one minute")
         if start < earliest:
-            raise HttpError(400, "INVALID_REPLICATION_DATE", "startDate cannot be more than 30 days ago")
+            raise HttpError(400, "INVALID_REPLICATION_DATE", f"startDate cannot be before earliestDateAvailable "
+                            f"{format_datetime(earliest)}")
         end = min(end, now)
         if which == "deleted":
             rows = self.store.deleted_between(obj, start, end)
