@@ -53,11 +53,13 @@ from connector.push_plan import (
     EvidenceRow,
     OpportunityRow,
     OwnerRow,
+    Waiting,
     is_quiet,
     majority_lang,
     missing_titles,
     options_from,
     plan_pushes,
+    send_dates,
     withdrawal_fields,
 )
 from retour.config import Settings
@@ -322,11 +324,14 @@ def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
-def _sent_today(session: Session, day: dt.date) -> Counter[str]:
+def sent_today(session: Session, day: dt.date) -> Counter[str]:
+    """Per rep, the records sent ``day`` that count against the daily cap: those still standing. A record since
+    withdrawn no longer stands in the rep's records, and a withdrawal's own write is not a new insight, so neither
+    uses up the cap of the next decision's records (a withdrawal once held back a whole new decision for a day)."""
     start, end = _day_bounds(day)
     return Counter({owner: int(n) for owner, n in session.execute(
         select(PushItem.owner_id, func.count()).where(PushItem.sent_at >= start, PushItem.sent_at < end,
-                                                      PushItem.owner_id.is_not(None))
+                                                      PushItem.state == "sent", PushItem.owner_id.is_not(None))
         .group_by(PushItem.owner_id))})
 
 
@@ -392,12 +397,17 @@ def _errors_of(result: dict[str, Any]) -> tuple[str, str]:
     return codes[0], "; ".join(messages) or "Salesforce reported a failure without a message"
 
 
-def waiting(session: Session, decision_id: int | None = None) -> list[PushItem]:
-    """Items a push run would send: approved (or to retry) of approved decisions, withdrawals of withdrawn ones."""
-    stmt = (select(PushItem).join(Decision, Decision.id == PushItem.decision_id)
+def waiting_stmt(*columns: Any) -> Any:
+    """SELECT ``columns`` of the items a push run would send, in sending order (see :func:`waiting`)."""
+    return (select(*columns).join(Decision, Decision.id == PushItem.decision_id)
             .where(((PushItem.state.in_(PENDING)) & (Decision.state == "approved"))
                    | ((PushItem.state == WITHDRAWING) & (Decision.state == "withdrawn")))
             .order_by(PushItem.decision_id, PushItem.id))
+
+
+def waiting(session: Session, decision_id: int | None = None) -> list[PushItem]:
+    """Items a push run would send: approved (or to retry) of approved decisions, withdrawals of withdrawn ones."""
+    stmt = waiting_stmt(PushItem)
     if decision_id is not None:
         stmt = stmt.where(PushItem.decision_id == decision_id)
     return list(session.scalars(stmt))
@@ -420,7 +430,7 @@ def send_pending(session: Session, settings: Settings, client: Any, *, today: dt
         log.info("job=push state=quiet day=%s", today.isoformat())
         return report
     rows = waiting(session, decision_id)
-    chosen, held = split_by_cap(rows, _sent_today(session, today), push.per_rep_daily_cap)
+    chosen, held = split_by_cap(rows, sent_today(session, today), push.per_rep_daily_cap)
     report.deferred_by_cap, report.deferred_ids = len(held), [item.id for item in held]
     groups: dict[tuple[str, str], list[PushItem]] = defaultdict(list)
     for item in chosen:
@@ -599,34 +609,14 @@ def pause_details(session: Session) -> dict[str, Any] | None:
     return {"by": by.email if by is not None else None, "at": value.get("at"), "reason": value.get("reason") or ""}
 
 
-def sending_days(after: dt.date, settings: Settings) -> Iterable[dt.date]:
-    """The days after ``after`` on which scheduled runs send (quiet dates and, if set, weekends skipped)."""
-    day = after
-    for _ in range(3660):  # ten years of quiet days would be a configuration mistake, not a schedule
-        day += dt.timedelta(days=1)
-        if not is_quiet(day, settings.push.quiet_dates, settings.push.quiet_weekends):
-            yield day
-
-
 def cap_dates(held: list[tuple[int, str]], cap: int, after: dt.date, settings: Settings) -> dict[int, dt.date]:
-    """When each item the cap held back should go: a rep's k-th waiting item goes on the (k // cap + 1)-th sending day.
-
-    ``held`` is (item id, owner id) in sending order. An estimate: what is approved later for the same rep competes
-    for the same days.
-    """
+    """When each item the cap held back today should go (``held`` is (item id, owner id) in sending order): the
+    one estimate, :func:`connector.push_plan.send_dates`, with every rep of ``held`` at the cap today."""
     if cap <= 0:
         return {}
-    rank: Counter[str] = Counter()
-    days = sending_days(after, settings)
-    calendar: list[dt.date] = []
-    out = {}
-    for item_id, owner in held:
-        k = rank[owner] // cap
-        rank[owner] += 1
-        while len(calendar) <= k:
-            calendar.append(next(days))
-        out[item_id] = calendar[k]
-    return out
+    dates = send_dates([Waiting(item_id, owner) for item_id, owner in held], {owner: cap for _i, owner in held}, cap,
+                       after, settings.push.quiet_dates, settings.push.quiet_weekends)
+    return {k: v for k, v in dates.items() if v is not None}
 
 
 def _outcome(session: Session, settings: Settings, before: dict[int, tuple[int, str | None]], report: PushReport,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,7 +209,86 @@ def missing_titles(decision: Any) -> list[str]:
 
 
 def _no_title(lang: str) -> str:
-    return f"no title for reps in {'French' if lang == 'fr' else 'English'}: edit the decision to write one"
+    return f"{NO_TITLE_PREFIX[lang]}: edit the decision to write one"
+
+
+# Why a record is skipped, as a code a page can say in the reader's language and a summary can count. The stored
+# skip_reason (English, for the API and the logs) starts with the code's prefix; :func:`skip_code` reads it back.
+NO_TITLE_PREFIX = {"en": "no title for reps in English", "fr": "no title for reps in French"}
+OWNER_UNKNOWN = "owner unknown to Retour (not synced yet, or no owner): nobody to give it to"
+WON = "won deal: nothing to give back"
+OPP_DELETED = "opportunity deleted in Salesforce (no longer mirrored)"
+ACC_DELETED = "account deleted in Salesforce (no longer mirrored)"
+SKIP_PREFIXES = (("won", WON), ("opportunity_deleted", OPP_DELETED), ("account_deleted", ACC_DELETED),
+                 ("owner_unknown", OWNER_UNKNOWN), ("no_title_en", NO_TITLE_PREFIX["en"]),
+                 ("no_title_fr", NO_TITLE_PREFIX["fr"]))
+
+
+def skip_code(reason: str | None) -> str | None:
+    """The code of a stored skip reason (None when not skipped; "other" for a reason this version does not know)."""
+    if not reason:
+        return None
+    if reason.startswith("owner ") and reason.endswith(" is inactive in Salesforce"):
+        return "owner_inactive"
+    return next((code for code, prefix in SKIP_PREFIXES if reason.startswith(prefix)), "other")
+
+
+# ------------------------------------------------------------------------------------------ when each record goes
+@dataclass(frozen=True)
+class Waiting:
+    """One record waiting to be sent, in sending order: what the per-rep daily cap needs to know of it."""
+    key: Any  # the PushItem id
+    owner_id: str | None
+    withdrawal: bool = False
+
+
+def sending_days(after: dt.date, quiet_dates: tuple[dt.date, ...] | list[dt.date], quiet_weekends: bool
+                 ) -> Iterator[dt.date]:
+    """The days after ``after`` on which scheduled runs send (quiet dates and, if set, weekends skipped)."""
+    quiet = tuple(quiet_dates)
+    day = after
+    for _ in range(3660):  # ten years of quiet days would be a configuration mistake, not a schedule
+        day += dt.timedelta(days=1)
+        if not is_quiet(day, quiet, quiet_weekends):
+            yield day
+
+
+def send_dates(queue: Iterable[Waiting], sent_today: Mapping[str, int], cap: int, today: dt.date,
+               quiet_dates: tuple[dt.date, ...] | list[dt.date] = (), quiet_weekends: bool = True
+               ) -> dict[Any, dt.date | None]:
+    """The day each waiting record should reach Salesforce, from the per-rep daily cap and the push schedule.
+
+    The one estimate every view gives (the decision page's preview and summary, Send now, ``retour push``). It
+    follows the rules of ``connector.push.split_by_cap``: records go in ``queue`` order; a withdrawal, or a record
+    with no rep, is never held; a rep receives at most ``cap`` records a day, ``sent_today`` of them already sent
+    today (withdrawn records not counted). Today counts only when scheduled runs send today (not a quiet day);
+    the rest go on the following sending days, ``cap`` a day per rep. None: never, under a cap of 0. An estimate:
+    what is approved later for the same rep competes for the same days.
+    """
+    open_today = not is_quiet(today, quiet_dates, quiet_weekends)
+    days = sending_days(today, quiet_dates, quiet_weekends)
+    calendar: list[dt.date] = []
+
+    def sending_day(n: int) -> dt.date:
+        while len(calendar) <= n:
+            calendar.append(next(days))
+        return calendar[n]
+
+    first = today if open_today else sending_day(0)
+    rank: Counter[str] = Counter()
+    out: dict[Any, dt.date | None] = {}
+    for w in queue:
+        if w.withdrawal or not w.owner_id:
+            out[w.key] = first
+            continue
+        if cap <= 0:
+            out[w.key] = None
+            continue
+        k = rank[w.owner_id]
+        rank[w.owner_id] += 1
+        left_today = max(0, cap - sent_today.get(w.owner_id, 0)) if open_today else 0
+        out[w.key] = today if k < left_today else sending_day((k - left_today) // cap)
+    return out
 
 
 _STATUS_WORDS = {
@@ -264,7 +344,7 @@ def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunitie
     def owner_skip(owner_id: str | None) -> tuple[str, str | None]:
         owner = owners.get(owner_id or "")
         if owner is None:
-            return owner_id or "", "owner unknown to Retour (not synced yet, or no owner): nobody to give it to"
+            return owner_id or "", OWNER_UNKNOWN
         if not owner.is_active:
             return owner.name, f"owner {owner.name} is inactive in Salesforce"
         return owner.name, None
@@ -293,11 +373,11 @@ def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunitie
         opp = opportunities.get(opp_id)
         if opp is None:
             out.append(Intended(INSIGHT, options.insight_object, insight_key(decision.id, "opp", opp_id), opp_id, None,
-                                {}, "", opp_id, "", "en", "opportunity deleted in Salesforce (no longer mirrored)"))
+                                {}, "", opp_id, "", "en", OPP_DELETED))
             continue
         rep, skip = owner_skip(opp.owner_id)
         if opp.is_won:
-            skip = "won deal: nothing to give back"
+            skip = WON
         out.append(insight("opp", opp.id, "Opportunity__c", opp.name, opp.owner_id, opp_langs[opp_id], skip, rep))
         lost = opp.is_closed and not opp.is_won
         if lost and decision.status in TASK_STATUSES:
@@ -329,7 +409,7 @@ def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunitie
         account = accounts.get(acc_id)
         if account is None:
             out.append(Intended(INSIGHT, options.insight_object, insight_key(decision.id, "acc", acc_id), acc_id, None,
-                                {}, "", acc_id, "", "en", "account deleted in Salesforce (no longer mirrored)"))
+                                {}, "", acc_id, "", "en", ACC_DELETED))
             continue
         rep, skip = owner_skip(account.owner_id)
         out.append(insight("acc", account.id, "Account__c", account.name, account.owner_id, acc_langs[acc_id], skip, rep))

@@ -16,12 +16,13 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from connector import push
+from connector.client import connect
 from connector.demo_org import DemoOrg
 from connector.demo_org.testing import shared_cache_dir
 from retour.cli import Context, _register, cli
 from retour.config import load_settings
 from retour.db import make_engine, session_factory, upgrade
-from retour.models import PushItem
+from retour.models import Decision, PushItem
 from retour.switches import set_push_paused
 from tests.conftest_push import NOW, TODAY, build_world
 
@@ -149,3 +150,35 @@ def test_push_without_salesforce_configured_says_so_in_one_line(make_settings):
     result = _push(make_settings())
     assert result.exit_code == 1
     assert result.output.strip() == "Error: Salesforce is not configured: set RETOUR_SALESFORCE_AUTH (see `retour init`)."
+
+
+def test_a_withdrawal_does_not_use_up_the_daily_cap_of_the_next_decisions_insights(org, world):
+    """Decision 1 fills each rep's cap today and is withdrawn; decision 2, for the same reps, still goes today."""
+    settings, factory, (first_id, user_id) = world
+    today = dt.datetime.now(dt.timezone.utc).date()
+    with factory() as session:
+        cap = max(Counter(i.owner_id for i in push.waiting(session, first_id)).values())
+        client = connect(settings(cap))
+        first = push.send_pending(session, settings(cap), client, today=today, quiet_days=False)
+        assert first.sent and not first.deferred_by_cap  # the busiest rep is now at the cap for today
+        push.withdraw(session, session.get(Decision, first_id), user_id)
+        taken_back = push.send_pending(session, settings(cap), client, today=today, quiet_days=False)
+        assert taken_back.withdrawn == first.sent
+        theme_id = session.get(Decision, first_id).theme_id
+        second = Decision(theme_id=theme_id, status="shipped", insight_en="SSO has shipped.", title_en="SSO is here",
+                          insight_fr="Le SSO est là.", title_fr="Le SSO est là", state="draft", created_by_id=user_id)
+        session.add(second)
+        session.flush()
+        push.prepare(session, second, settings(cap), today=today)
+        push.approve(session, second, user_id)
+        session.commit()
+        waiting_second = len(push.waiting(session, second.id))
+
+        report = push.send_pending(session, settings(cap), client, today=today, quiet_days=False)
+        session.commit()
+
+    assert report.deferred_by_cap == 0 and report.sent == waiting_second
+    assert sum(_landed(org, second.id).values()) == waiting_second
+    statuses = Counter(r.get("Status__c") for r in org.records("Retour_Insight__c")
+                       if (r.get("Retour_Key__c") or "").startswith(f"d{first_id}-"))
+    assert set(statuses) == {"withdrawn"}

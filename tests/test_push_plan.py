@@ -13,10 +13,13 @@ from connector.push_plan import (
     OpportunityRow,
     OwnerRow,
     PlanOptions,
+    Waiting,
     add_business_days,
     is_quiet,
     missing_titles,
     plan_pushes,
+    send_dates,
+    skip_code,
     withdrawal_fields,
 )
 
@@ -158,3 +161,36 @@ def test_withdrawal_marks_insights_withdrawn_and_closes_tasks_saying_so():
     assert task["Status"] == "Completed" and task["Subject"] == "Withdrawn by Retour — Re-engage ACME"
     with pytest.raises(ValueError):
         withdrawal_fields("chatter", {}, "Completed")
+
+
+def test_every_skip_reason_planning_gives_reads_back_as_its_code():
+    evidence, opps, accounts, owners = world(**{"006B": {"is_won": True, "is_closed": True}})
+    owners["005A"] = OwnerRow("005A", "Ana", is_active=False)
+    evidence += [EvidenceRow("006GONE", None, "en"), EvidenceRow(None, "001GONE", "en"), EvidenceRow("006C", "001C")]
+    opps["006C"] = OpportunityRow("006C", "Initech", "001C", None)
+    accounts["001C"] = AccountRow("001C", "Initech", "005B")
+    plan = by_key(plan_pushes(decision(title_fr=None), evidence, opps, accounts, owners, OPTS, WED))
+    codes = {key: skip_code(i.skip_reason) for key, i in plan.items()}
+    assert codes["d12-opp-006A"] == "owner_inactive" and codes["d12-opp-006B"] == "won"
+    assert codes["d12-opp-006GONE"] == "opportunity_deleted" and codes["d12-acc-001GONE"] == "account_deleted"
+    assert codes["d12-opp-006C"] == "owner_unknown" and codes["d12-acc-001B"] is None
+    _ev, opps, accounts, owners = world()
+    french = by_key(plan_pushes(decision(title_fr=None), [EvidenceRow("006B", "001B", "fr")], opps, accounts, owners,
+                                OPTS, WED))
+    assert skip_code(french["d12-acc-001B"].skip_reason) == "no_title_fr"
+    assert skip_code("a reason from an older version") == "other" and skip_code(None) is None
+
+
+FRI = dt.date(2026, 11, 20)
+
+
+def test_send_dates_follow_each_reps_cap_from_what_went_today_and_skip_quiet_days():
+    queue = [Waiting(1, "005A"), Waiting(2, "005A"), Waiting(3, "005B"), Waiting(4, "005A", withdrawal=True),
+             Waiting(5, "005A"), Waiting(6, "005A"), Waiting(7, None), Waiting(8, "005A")]
+    dates = send_dates(queue, {"005A": 1}, 2, FRI, (dt.date(2026, 11, 24),), True)
+    mon, wed = dt.date(2026, 11, 23), dt.date(2026, 11, 25)
+    # 005A had 1 of 2 today: one more today, then 2 on Monday, Tuesday 24th is a quiet date: the last on Wednesday.
+    assert dates == {1: FRI, 2: mon, 3: FRI, 4: FRI, 5: mon, 6: wed, 7: FRI, 8: wed}
+    # A quiet day (a Saturday): nothing goes today, whatever was sent by hand; Monday takes 2 a rep.
+    assert send_dates(queue[:3], {"005A": 2}, 2, dt.date(2026, 11, 21)) == {1: mon, 2: mon, 3: mon}
+    assert send_dates(queue[:2], {}, 0, FRI) == {1: None, 2: None}  # a cap of 0 sends nothing, ever
