@@ -20,7 +20,7 @@ import jwt
 import requests
 
 from connector.errors import AuthFailed
-from retour.config import SalesforceSettings
+from retour.config import SalesforceSettings, client_credentials_host_problem
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,17 @@ def _post_token(http: requests.Session, login_url: str, data: dict, auth: tuple[
     if response.status_code != 200 or "access_token" not in body:
         error = str(body.get("error") or f"HTTP {response.status_code}") if isinstance(body, dict) else f"HTTP {response.status_code}"
         description = str(body.get("error_description") or "").strip() if isinstance(body, dict) else ""
-        hint = _OAUTH_HINTS.get(error, "Check the [salesforce] settings.")
+        if "not supported on this domain" in description.lower():
+            # Salesforce's answer to client credentials on login.salesforce.com: not a key or user problem.
+            hint = (client_credentials_host_problem(login_url) or
+                    "This flow is served on the org's My Domain only: set [salesforce] login_url to "
+                    "https://<domain>.my.salesforce.com.")
+        elif "audience" in description.lower():
+            hint = ("The assertion's audience must be the login server: https://login.salesforce.com, or "
+                    "https://test.salesforce.com for a sandbox; Retour sends it for a *.my.salesforce.com login_url, "
+                    "so set [salesforce] login_url to the org's My Domain URL or its login server.")
+        else:
+            hint = _OAUTH_HINTS.get(error, "Check the [salesforce] settings.")
         raise AuthFailed(f"Salesforce login at {login_url} failed: {error}"
                          f"{': ' + description if description else ''}. {hint}", code=error, status=response.status_code)
     instance_url = str(body.get("instance_url") or "").rstrip("/")
@@ -157,6 +167,9 @@ def authenticate(sf: SalesforceSettings, http: requests.Session) -> Token:
         if not sf.consumer_key or not sf.consumer_secret:
             raise AuthFailed("Client-credentials login needs [salesforce] consumer_key and consumer_secret "
                              "(and a My Domain login_url).", code="config")
+        problem = client_credentials_host_problem(sf.login_url)
+        if problem:  # settings built in code skip the configuration check: refuse before Salesforce does
+            raise AuthFailed(problem, code="config")
         return _post_token(http, login_url, {"grant_type": "client_credentials"},
                            (sf.consumer_key, sf.consumer_secret), timeout)
     if sf.auth == "session":

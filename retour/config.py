@@ -211,6 +211,28 @@ _SIGNED = {("themes", "granularity")}
 
 
 # --------------------------------------------------------------------------------------------- parsing
+LOGIN_SERVERS = ("login.salesforce.com", "test.salesforce.com")
+
+
+def client_credentials_host_problem(login_url: str) -> str | None:
+    """Why ``login_url`` cannot serve the client-credentials flow, or None.
+
+    Salesforce serves that flow on the org's My Domain only: on login.salesforce.com or test.salesforce.com it
+    answers ``invalid_grant: request not supported on this domain``. Said here once, for the configuration check,
+    `retour check` and the login's error."""
+    value = login_url.strip().rstrip("/") or "https://login.salesforce.com"
+    host = value.split("://", 1)[1] if "://" in value else value
+    host = host.split("/", 1)[0].split(":", 1)[0].lower()
+    if host in ("login", "test"):
+        host += ".salesforce.com"
+    if host not in LOGIN_SERVERS:
+        return None
+    return (f"[salesforce] auth = \"client_credentials\" needs the org's My Domain URL as login_url "
+            f"(https://<domain>.my.salesforce.com, or https://<domain>--<sandbox>.sandbox.my.salesforce.com for a "
+            f"sandbox; Setup > My Domain shows it): Salesforce refuses this flow on {host} "
+            f"(\"request not supported on this domain\").")
+
+
 def _suggest(name: str, known: typing.Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" Did you mean {close[0]!r}?" if close else ""
@@ -328,6 +350,10 @@ def _validate_section(section: str, obj: Any) -> None:
         raise ConfigError("[themes] granularity must be between -1 (broader) and 1 (narrower).")
     if section == "salesforce" and obj.api_version.startswith("v"):
         raise ConfigError(f"[salesforce] api_version must not start with 'v': write {obj.api_version[1:]!r}.")
+    if section == "salesforce" and obj.auth == "client_credentials":
+        problem = client_credentials_host_problem(obj.login_url)
+        if problem:
+            raise ConfigError(problem)
     for f in dataclasses.fields(obj):
         v = getattr(obj, f.name)
         if (section, f.name) in _SIGNED:
