@@ -70,6 +70,8 @@ PERMISSIONS: dict[str, str] = {
     "proposals.decline": "product_owner",
     "admin.index": "admin",
     "admin.add_user": "admin",
+    "admin.set_user_role": "admin",
+    "admin.set_user_active": "admin",
     "admin.pause": "product_owner",
     # The API's map is for its users, who have accounts: it tells a stranger every route and parameter.
     "api.openapi": "viewer",

@@ -18,6 +18,16 @@ class UserError(ValueError):
     """An account cannot be created as asked; the message says why."""
 
 
+class LastAdminError(UserError):
+    """The change would leave no active administrator: nobody could manage accounts any more (the web page words
+    it for the reader; ``retour user add`` can still make one from the server)."""
+
+
+class AccountDeactivated(UserError):
+    """The e-mail and password are right but an administrator deactivated the account. Raised only after the
+    password matched, so it tells nothing to someone who does not know the password."""
+
+
 def role_rank(role: str | None) -> int:
     return ROLES.index(role) if role in ROLES else -1
 
@@ -58,10 +68,55 @@ def end_sessions(user: AppUser) -> None:
     user.session_epoch = (user.session_epoch or 0) + 1
 
 
+def active_admins(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(AppUser)
+                          .where(AppUser.role == "admin", AppUser.is_active.is_(True))) or 0
+
+
+def _keep_an_admin(session: Session, user: AppUser, *, role: str, active: bool) -> None:
+    """Refuse a change that takes the last active administrator's power away (themselves or anyone)."""
+    if user.role == "admin" and user.is_active and not (role == "admin" and active) and active_admins(session) <= 1:
+        raise LastAdminError(f"{user.email} is the last active administrator.")
+
+
+def set_role(session: Session, user: AppUser, role: str) -> bool:
+    """Give the account another role and end its open sessions, so the new role holds from its next request
+    (a session keeps no copy of the role, but a demoted person must not keep a page whose forms they may no
+    longer send). False when the role is already that one (nothing changes). The caller commits."""
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}.")
+    if role == user.role:
+        return False
+    _keep_an_admin(session, user, role=role, active=user.is_active)
+    user.role = role
+    end_sessions(user)
+    session.flush()
+    return True
+
+
+def set_active(session: Session, user: AppUser, active: bool) -> bool:
+    """Deactivate (or reactivate) the account; deactivating ends its open sessions at their next request and
+    refuses its logins. False when nothing changes. The caller commits."""
+    if bool(user.is_active) == active:
+        return False
+    _keep_an_admin(session, user, role=user.role, active=active)
+    user.is_active = active
+    end_sessions(user)
+    session.flush()
+    return True
+
+
 def authenticate(session: Session, email: str, password: str) -> AppUser | None:
-    """The active account with this e-mail and password, or None (same work whether the e-mail exists or not)."""
+    """The active account with this e-mail and password, or None (same work whether the e-mail exists or not).
+
+    Raises AccountDeactivated when the password is right but the account is deactivated: the person is told why
+    they cannot sign in, and whoever does not know the password learns nothing."""
     user = find_user(session, email)
-    if user is None or not user.is_active:
+    if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
-    return user if check_password_hash(user.password_hash, password) else None
+    if not check_password_hash(user.password_hash, password):
+        return None
+    if not user.is_active:
+        raise AccountDeactivated(f"{user.email} is deactivated.")
+    return user

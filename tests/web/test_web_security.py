@@ -45,7 +45,7 @@ def test_role_matrix_every_route_for_every_role(app, session, factory, users, co
     session.add(proposal)
     session.commit()
     ids = {"theme_id": made.theme.id, "evidence_id": made.evidence[0].id, "decision_id": decision.id,
-           "proposal_id": proposal.id}
+           "proposal_id": proposal.id, "user_id": users["viewer"]}
     anonymous = Auth(app.test_client())
     anonymous.csrf = ""
     clients = {"anonymous": anonymous}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session as cookie, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -10,7 +10,9 @@ from retour.models import AppUser, SetAside
 from retour.switches import is_push_paused
 from webapp import actions, security
 from webapp.db import get_session
-from webapp.users import ROLES, UserError, create_or_reset_user, find_user
+from webapp.templating import ROLE
+from webapp.users import (ROLES, LastAdminError, UserError, create_or_reset_user, find_user, set_active,
+                          set_role)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 SET_ASIDE_SHOWN = 50  # the newest records the sync set aside, on the admin page
@@ -43,6 +45,73 @@ def add_user():
     session.commit()
     flash(_("Account created."))
     return redirect(url_for("admin.index"))
+
+
+def _account(user_id: int) -> AppUser:
+    user = get_session().get(AppUser, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _changed(user: AppUser, done: str):
+    """Commit an account change. The change ended the account's sessions; when it is the admin's own account and
+    still active, their session starts afresh (on the new epoch) instead of dropping them mid-task."""
+    get_session().commit()
+    me = security.signed_in()
+    if me is not None and me.id == user.id:
+        if not user.is_active:
+            return redirect(url_for("auth.login"))
+        lang = cookie.get("lang")
+        security.login(user)  # clears the cookie session: the message is flashed after it
+        if lang:
+            cookie["lang"] = lang
+        flash(done)
+        return redirect(url_for("admin.index" if user.role == "admin" else "board.index"))
+    flash(done)
+    return redirect(url_for("admin.index"))
+
+
+def _refused(user: AppUser, exc: UserError):
+    if isinstance(exc, LastAdminError):
+        message = _("%(email)s is the last active administrator: make another account administrator first.",
+                    email=user.email)
+    else:
+        message = _("Choose one of the roles offered.")
+    get_session().rollback()
+    flash(message, "error")
+    return redirect(url_for("admin.index"))
+
+
+@bp.route("/users/<int:user_id>/role", methods=["POST"])
+def set_user_role(user_id: int):
+    """Change an account's role; its open sessions end, so the new role holds from its next request."""
+    user = _account(user_id)
+    role = request.form.get("role", "")
+    try:
+        changed = set_role(get_session(), user, role)
+    except UserError as exc:
+        return _refused(user, exc)
+    if not changed:
+        flash(_("%(email)s is already %(role)s.", email=user.email, role=ROLE[role]))
+        return redirect(url_for("admin.index"))
+    return _changed(user, _("%(email)s is now %(role)s; their open sessions have ended.", email=user.email,
+                            role=ROLE[role]))
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+def set_user_active(user_id: int):
+    """Deactivate or reactivate an account; deactivation ends its open sessions at once and refuses its logins."""
+    user = _account(user_id)
+    active = request.form.get("active") == "true"
+    try:
+        changed = set_active(get_session(), user, active)
+    except UserError as exc:
+        return _refused(user, exc)
+    if not changed:
+        return redirect(url_for("admin.index"))
+    return _changed(user, _("%(email)s can sign in again.", email=user.email) if active else
+                    _("%(email)s is deactivated; their open sessions have ended.", email=user.email))
 
 
 @bp.route("/pause", methods=["POST"])

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from webapp import security
 from webapp.db import get_session
 from webapp.i18n import LANGUAGES
-from webapp.users import authenticate, end_sessions, normalise_email
+from webapp.users import AccountDeactivated, authenticate, end_sessions, normalise_email
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger("retour.web")
@@ -45,7 +45,12 @@ def login():
         log.warning("web=login state=rate_limited ip=%s", ip)
         return render_template("login.html", next=request.form.get("next", ""), email=email,
                                error=_("Too many attempts. Wait a minute and try again.")), 429
-    user = authenticate(get_session(), email, password)
+    try:
+        user = authenticate(get_session(), email, password)
+    except AccountDeactivated:
+        log.info("web=login state=deactivated ip=%s", ip)
+        return render_template("login.html", next=request.form.get("next", ""), email=email,
+                               error=_("This account is deactivated. Ask an administrator to reactivate it.")), 403
     if user is None:
         limiter.failed(ip, email)
         log.info("web=login state=failed ip=%s", ip)
