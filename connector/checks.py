@@ -41,9 +41,33 @@ def salesforce_checks(settings: Settings, *, client=None) -> list[dict]:
             results.append({"check": name, "ok": False, "detail": exc.message})
             if exc.__class__.__name__ in ("AuthFailed", "BudgetExhausted"):
                 break
+    if any(stream.name == "ContentNote" for stream in streams):
+        results.append(note_access_check(client))
     if client.api_usage:
         used, limit = client.api_usage
         results.append({"check": "salesforce api budget", "ok": client.budget_left(),
                         "detail": f"{used}/{limit} daily API requests used; Retour stops at "
                                   f"{settings.sync.api_budget_share:.0%}"})
     return results
+
+
+def note_access_check(client) -> dict:
+    """Whether the integration user holds Query All Files, read from UserPermissionAccess (its own permissions,
+    readable without View Setup). Notes are files: without it, even with View All Data, ContentNote queries return
+    only the notes the user owns or can see, so other reps' notes are missed - and the Id reconciliation that
+    detects deleted notes (ContentNote has no getDeleted) would take the missing ones for deleted."""
+    name = "salesforce note access"
+    try:
+        page = client.query_page("SELECT PermissionsQueryAllFiles, PermissionsViewAllData FROM UserPermissionAccess",
+                                 object_name="ContentNote", include_deleted=False)
+    except RetourSalesforceError as exc:
+        return {"check": name, "ok": False, "detail": "cannot read the integration user's permissions "
+                f"(UserPermissionAccess): {exc.message}"}
+    granted = (page.get("records") or [{}])[0]
+    if granted.get("PermissionsQueryAllFiles"):
+        return {"check": name, "ok": True, "detail": "the integration user has Query All Files: every rep's notes "
+                "are read, and deleted notes are found by comparing Ids"}
+    return {"check": name, "ok": False, "detail": "the integration user lacks Query All Files: notes are files, and "
+            "without it ContentNote queries return only the notes it owns or can see, even with View All Data, so "
+            "other reps' notes are missed. Assign it the Retour_Integration permission set (Query All Files and "
+            "View All Data), or remove ContentNote from [sync] objects."}

@@ -68,3 +68,27 @@ def test_a_deleted_note_leaves_the_mirror_without_get_deleted_which_content_note
         assert set(s.scalars(select(models.Note.id))) == local - {gone}
         assert gone not in set(s.scalars(select(models.FeedbackItem.source_id)))
     assert org.api_calls - calls == 2  # the incremental query and one page of Ids; no getDeleted call
+
+
+def test_retour_check_says_when_the_integration_user_lacks_query_all_files(org, settings):
+    from connector.checks import salesforce_checks
+
+    granted = {r["check"]: r for r in salesforce_checks(settings)}["salesforce note access"]
+    with fault(org, "no-query-all-files"):
+        lacking = {r["check"]: r for r in salesforce_checks(settings)}["salesforce note access"]
+    assert granted["ok"] and "Query All Files" in granted["detail"]
+    assert not lacking["ok"]
+    assert "lacks Query All Files" in lacking["detail"] and "Retour_Integration permission set" in lacking["detail"]
+
+
+def test_the_permission_set_asks_for_query_all_files_and_the_view_all_data_it_needs():
+    import xml.etree.ElementTree as ET
+    from pathlib import Path
+
+    path = (Path(__file__).parents[1] / "deploy" / "salesforce" / "force-app" / "main" / "default" / "permissionsets"
+            / "Retour_Integration.permissionset-meta.xml")
+    ns = {"m": "http://soap.sforce.com/2006/04/metadata"}
+    enabled = {p.findtext("m:name", namespaces=ns) for p in ET.parse(path).getroot().findall("m:userPermissions", ns)
+               if p.findtext("m:enabled", namespaces=ns) == "true"}
+    # Query All Files requires View All Data (Salesforce Help, "Query All Files"): a set with one alone won't deploy.
+    assert {"ApiEnabled", "QueryAllFiles", "ViewAllData"} <= enabled
