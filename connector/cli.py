@@ -60,6 +60,8 @@ def _table(report: dict) -> str:
         lines.append(f"{name:<14}{fig['fetched']:>9}{fig['upserted']:>10}{fig['deleted']:>9}{fig['api_calls']:>11}"
                      f"{fig['seconds']:>9.2f}  {fig['api']}")
     lines.append(f"status {report['status']}, {report['api_calls']} API calls, {report['seconds']:.1f} s")
+    for name, fig in report["objects"].items():  # what an object's sync did differently, and why (issue 19.1)
+        lines.extend(f"{name}: {note}" for note in fig.get("notes") or ())
     return "\n".join(lines)
 
 
@@ -93,7 +95,7 @@ def sync(ctx: Context, objects: tuple[str, ...], full: bool, as_json: bool) -> N
         click.echo(_table(report))
         if report["error"]:
             click.echo(f"{'Stopped' if report['status'] == 'stopped' else 'Failed'}: {report['error']}", err=True)
-    if report["status"] == "failed":
+    if report["status"] in ("failed", "partial"):  # partial: some objects failed, the others synced
         sys.exit(1)
     if report["status"] == "stopped":
         sys.exit(3)

@@ -348,3 +348,188 @@ def test_a_record_the_database_refuses_is_set_aside_and_the_page_is_stored(sessi
         aside = s.scalars(select(SetAside)).one()
         assert aside.record_id == records[0]["Id"] and "refused by the database" in aside.reason, aside.reason
         assert s.get(Opportunity, records[1]["Id"]) is not None
+
+
+# ------------------------------------------------------------------------------------------ issue 19.1, 19.5
+ACCOUNT_QUERY = QUERY  # every pull goes through queryAll; the registry answers them in order
+RECONCILE = f"{BASE}/query/"  # SELECT Id FROM X (query, not queryAll: deleted rows must not count)
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _sf_datetime(value: dt.datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+def _bookmarked(s, settings, name: str, since: dt.datetime) -> None:
+    """A SyncState as an earlier incremental run left it: describe cached, reconcile not due, getDeleted at ``since``."""
+    from connector.streams import STREAMS
+    from connector.sync import _mapping_signature
+    stream = STREAMS[name](settings)
+    s.add(SyncState(object_name=name, watermark=since, last_reconcile_at=dt.datetime.now(dt.timezone.utc),
+                    details={"available": stream.wanted_fields(), "signature": _mapping_signature(stream),
+                             "deleted_checked_at": _iso(since)}))
+
+
+@pytest.fixture
+def two_objects(make_settings):
+    return make_settings({"salesforce": {"auth": "session", "session_id": "00Dxx!S", "instance_url": INSTANCE},
+                          "mapping": MAPPING, "sync": {"objects": ["Account", "Opportunity"], "max_retries": 1}})
+
+
+def _account(record_id: str, stamp: dt.datetime) -> dict:
+    return {"attributes": {"type": "Account", "url": f"/services/data/v59.0/sobjects/Account/{record_id}"},
+            "Id": record_id, "Name": "Globex", "OwnerId": "005Hs000001XyZaIAK", "Industry": "Energy",
+            "BillingCountry": "France", "CreatedDate": "2024-05-01T08:00:00.000+0000", "IsDeleted": False,
+            "SystemModstamp": _sf_datetime(stamp)}
+
+
+def test_get_deleted_past_the_delete_log_compares_ids_instead_and_every_object_still_syncs(session_factory,
+                                                                                            two_objects):
+    """Issue 19.1: a bookmark 20 days old. Salesforce answers getDeleted with INVALID_REPLICATION_DATE: the object's
+    deletions are found by comparing Ids, the report says so, and the next object syncs. The run is ok, and the
+    next getDeleted starts from this run, not 20 days back again."""
+    now = dt.datetime.now(dt.timezone.utc)
+    old = now - dt.timedelta(days=20)
+    with session_factory() as s:
+        _bookmarked(s, two_objects, "Account", old)
+        _bookmarked(s, two_objects, "Opportunity", old)
+        s.add(Opportunity(id="006Hs00001ABCdEIAX", name="still there"))
+        s.add(Opportunity(id="006Hs00001ABCdFIAX", name="purged long ago"))
+        s.commit()
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(ACCOUNT_QUERY, json=_one_page([_account("001Hs00002QwErTIAZ", now - dt.timedelta(hours=2))]),
+                 headers=LIMIT)
+        rsps.get(f"{BASE}/sobjects/Account/deleted/", status=400, json=error(
+            "INVALID_REPLICATION_DATE", "startDate cannot be before the earliest date available"))
+        rsps.get(RECONCILE, json=_one_page([{"attributes": {"type": "Account"}, "Id": "001Hs00002QwErTIAZ"}]),
+                 headers=LIMIT)
+        rsps.get(QUERY, json=_one_page([]), headers=LIMIT)
+        rsps.get(f"{BASE}/sobjects/Opportunity/deleted/", status=400, json=error(
+            "INVALID_REPLICATION_DATE", "startDate cannot be before the earliest date available"))
+        rsps.get(RECONCILE, json=_one_page([{"attributes": {"type": "Opportunity"}, "Id": "006Hs00001ABCdEIAX"}]),
+                 headers=LIMIT)
+        report = run_sync(session_factory, two_objects, OrgClient(two_objects, sleep=Sleeps()))
+        reconcile_soql = _soql(rsps.calls[5])
+    assert report["status"] == "ok", report["error"]
+    opp = report["objects"]["Opportunity"]
+    assert opp["status"] == "ok" and opp["deleted"] == 1 and opp["api_calls"] == 3
+    assert any("INVALID_REPLICATION_DATE" in n and "comparing every Opportunity Id" in n for n in opp["notes"])
+    assert report["objects"]["Account"]["status"] == "ok" and report["objects"]["Account"]["upserted"] == 1
+    assert reconcile_soql == "SELECT Id FROM Opportunity"
+    with session_factory() as s:
+        assert s.get(Opportunity, "006Hs00001ABCdFIAX") is None and s.get(Opportunity, "006Hs00001ABCdEIAX")
+        state = s.get(SyncState, "Opportunity")
+        checked = dt.datetime.strptime(state.details["deleted_checked_at"], "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=dt.timezone.utc)
+        assert checked > now - dt.timedelta(minutes=1) and "full_pending" not in state.details
+        assert state.watermark > now - dt.timedelta(minutes=1)
+
+
+def test_earliest_date_available_after_the_bookmark_means_deletions_were_purged_so_ids_are_compared(
+        session_factory, settings):
+    """Issue 19.1: getDeleted answers, but its delete log begins after the window's start (a purge under load): the
+    deletions before it are lost, so every Id is compared this run."""
+    now = dt.datetime.now(dt.timezone.utc)
+    since = now - dt.timedelta(days=3)
+    purged_at = now - dt.timedelta(days=1)
+    with session_factory() as s:
+        _bookmarked(s, settings, "Opportunity", since)
+        s.add(Opportunity(id="006Hs00001ABCdFIAX", name="deleted before the purge"))
+        s.commit()
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(QUERY, json=_one_page([]), headers=LIMIT)
+        rsps.get(f"{BASE}/sobjects/Opportunity/deleted/", headers=LIMIT, json={
+            "deletedRecords": [], "earliestDateAvailable": _sf_datetime(purged_at),
+            "latestDateCovered": _sf_datetime(now - dt.timedelta(minutes=1))})
+        rsps.get(RECONCILE, json=_one_page([]), headers=LIMIT)
+        report = run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
+    fig = report["objects"]["Opportunity"]
+    assert report["status"] == "ok" and fig["deleted"] == 1
+    assert any("earliestDateAvailable" in n for n in fig["notes"])
+    with session_factory() as s:
+        assert s.get(Opportunity, "006Hs00001ABCdFIAX") is None
+
+
+def test_one_object_failing_does_not_stop_the_others_and_keeps_its_bookmark(session_factory, two_objects):
+    """Issue 19.1: Account is refused (a permission); Opportunity still syncs. The run is partial, the report says
+    which object failed and why, and the failed object's bookmark does not move."""
+    now = dt.datetime.now(dt.timezone.utc)
+    since = now - dt.timedelta(hours=1)
+    with session_factory() as s:
+        _bookmarked(s, two_objects, "Account", since)
+        _bookmarked(s, two_objects, "Opportunity", since)
+        s.commit()
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(ACCOUNT_QUERY, status=403, json=error("INSUFFICIENT_ACCESS", "insufficient access rights on object id"))
+        rsps.get(QUERY, json=fixture("opportunity_page2.json"), headers=LIMIT)
+        rsps.get(f"{BASE}/sobjects/Opportunity/deleted/", headers=LIMIT, json={
+            "deletedRecords": [], "earliestDateAvailable": _sf_datetime(now - dt.timedelta(days=15)),
+            "latestDateCovered": _sf_datetime(now - dt.timedelta(minutes=1))})
+        report = run_sync(session_factory, two_objects, OrgClient(two_objects, sleep=Sleeps()))
+    assert report["status"] == "partial"
+    assert report["objects"]["Account"]["status"] == "failed"
+    assert "INSUFFICIENT_ACCESS" in report["objects"]["Account"]["error"]
+    assert report["error"].startswith("Account: ") and "INSUFFICIENT_ACCESS" in report["error"]
+    assert report["objects"]["Opportunity"]["status"] == "ok" and report["objects"]["Opportunity"]["upserted"] == 1
+    with session_factory() as s:
+        assert s.get(SyncState, "Account").watermark == since
+        assert s.get(SyncState, "Opportunity").watermark > since
+        assert s.get(JobRun, report["job_run_id"]).status == "partial"
+
+
+def test_a_security_policy_block_stops_the_whole_run_in_one_line(session_factory, two_objects):
+    """Issue 19.5: TXN_SECURITY_METERING_ERROR holds for the whole org: the run fails at once, nothing is retried."""
+    with session_factory() as s:
+        _bookmarked(s, two_objects, "Account", dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1))
+        _bookmarked(s, two_objects, "Opportunity", dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1))
+        s.commit()
+    sleeps = Sleeps()
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.get(ACCOUNT_QUERY, status=403, json=error("TXN_SECURITY_METERING_ERROR",
+                                                       "Access blocked by a transaction security policy."))
+        report = run_sync(session_factory, two_objects, OrgClient(two_objects, sleep=sleeps))
+        assert len(rsps.calls) == 1
+    assert report["status"] == "failed" and "Opportunity" not in report["objects"] and sleeps == []
+    assert "transaction security policy" in report["error"] and "\n" not in report["error"]
+
+
+def test_query_timeout_halves_the_systemmodstamp_range_instead_of_retrying_the_same_query(session_factory, settings):
+    """Issue 19.5: QUERY_TIMEOUT again on the first half: it is halved again; the slices cover the window once, in
+    order, and the bookmark ends at the run's start."""
+    now = dt.datetime.now(dt.timezone.utc)
+    since = now - dt.timedelta(days=8)
+    with session_factory() as s:
+        _bookmarked(s, settings, "Opportunity", since)
+        s.commit()
+    timeout = error("QUERY_TIMEOUT", "Your query request was running for too long.")
+    records = _opps()
+    for i, rec in enumerate(records):
+        rec["SystemModstamp"] = _sf_datetime(since + dt.timedelta(days=1 + 3 * i))
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(QUERY, status=400, json=timeout)  # [since - 5 min, now)
+        rsps.get(QUERY, status=400, json=timeout)  # its first half
+        rsps.get(QUERY, json=_one_page(records[:1]), headers=LIMIT)  # first quarter
+        rsps.get(QUERY, json=_one_page([]), headers=LIMIT)  # second quarter
+        rsps.get(QUERY, json=_one_page(records[1:]), headers=LIMIT)  # second half
+        rsps.get(f"{BASE}/sobjects/Opportunity/deleted/", headers=LIMIT, json={
+            "deletedRecords": [], "earliestDateAvailable": _sf_datetime(now - dt.timedelta(days=15)),
+            "latestDateCovered": _sf_datetime(now - dt.timedelta(minutes=1))})
+        sleeps = Sleeps()
+        report = run_sync(session_factory, settings, OrgClient(settings, sleep=sleeps))
+        bounds = []
+        for call in rsps.calls[:5]:
+            where = _soql(call).split(" WHERE ")[1].split(" ORDER BY ")[0]
+            parts = dict((c.split(" ")[1], c.split(" ")[2]) for c in where.split(" AND "))
+            bounds.append((parts[">="], parts["<"]))
+    assert report["status"] == "ok", report["error"]
+    fig = report["objects"]["Opportunity"]
+    assert fig["split_queries"] == 2 and fig["upserted"] == 3 and sleeps == []
+    whole, first_half, q1, q2, second_half = bounds
+    assert first_half[0] == whole[0] and second_half[1] == whole[1] and first_half[1] == second_half[0]
+    assert (q1[0], q1[1], q2[0], q2[1]) == (first_half[0], q2[0], q1[1], first_half[1])
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Opportunity)) == 3
+        assert s.get(SyncState, "Opportunity").watermark > now - dt.timedelta(minutes=1)
