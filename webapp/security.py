@@ -40,6 +40,7 @@ PERMISSIONS: dict[str, str] = {
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,  # ending a session needs no role (CSRF still applies)
     "auth.set_language": PUBLIC,
+    "auth.favicon": PUBLIC,
     "board.index": "viewer",
     "themes.detail": "viewer",
     "themes.rename": "product_owner",

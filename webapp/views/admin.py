@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import NamedTuple
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, session as cookie, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from retour.models import AppUser, SetAside
-from retour.switches import is_push_paused
+from retour.models import AppSetting, AppUser, SetAside
+from retour.switches import PUSH_PAUSE, is_push_paused
 from webapp import actions, security
 from webapp.db import get_session
 from webapp.templating import ROLE
@@ -126,5 +129,27 @@ def pause():
     return redirect(safe_next(request.form.get("next")))
 
 
-def pause_state() -> bool:
-    return is_push_paused(get_session())
+class PauseInfo(NamedTuple):
+    """Who paused every push, when and why, for the banner every page shows while pushes are paused."""
+
+    by: str | None  # the e-mail of the account that paused (None: paused from the server, or the account is gone)
+    at: dt.datetime | None
+    reason: str
+
+
+def pause_state() -> PauseInfo | None:
+    """The pause as the banner says it, or None while pushes run (so templates test it like a flag). One read of
+    the switch's row by primary key, and one more for the e-mail only while paused."""
+    session = get_session()
+    if not is_push_paused(session):
+        return None
+    row = session.get(AppSetting, PUSH_PAUSE)
+    value = row.value if row is not None else {}
+    try:
+        at = dt.datetime.fromisoformat(value["at"]) if value.get("at") else None
+    except (TypeError, ValueError):
+        at = None
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=dt.timezone.utc)
+    by = session.scalar(select(AppUser.email).where(AppUser.id == row.updated_by_id)) if row.updated_by_id else None
+    return PauseInfo(by, at, str(value.get("reason") or "").strip())

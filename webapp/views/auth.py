@@ -1,4 +1,4 @@
-"""Log in and out, and the language switch."""
+"""Log in and out, the language switch, and the site icon."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import logging
 import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, current_app, flash, redirect, render_template, request, send_from_directory,
+                   session, url_for)
 from flask_babel import gettext as _
 
 from webapp import security
@@ -74,6 +75,15 @@ def logout():
         get_session().commit()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico on every site whatever the page links: answer with the SVG icon (every browser
+    Retour supports reads it) rather than a 404 in every log, cached for a day."""
+    response = send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @bp.route("/language", methods=["POST"])
