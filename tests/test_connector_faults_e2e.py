@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +17,8 @@ from retour import models
 from retour.config import load_settings
 
 from tests.connector_helpers import Sleeps, wipe
+
+MIRRORED = (models.SalesforceUser, models.Account, models.Opportunity, models.Activity, models.Case, models.Note)
 
 pytestmark = pytest.mark.demo_org
 SCALE = 0.05
@@ -92,3 +95,112 @@ def test_the_permission_set_asks_for_query_all_files_and_the_view_all_data_it_ne
                if p.findtext("m:enabled", namespaces=ns) == "true"}
     # Query All Files requires View All Data (Salesforce Help, "Query All Files"): a set with one alone won't deploy.
     assert {"ApiEnabled", "QueryAllFiles", "ViewAllData"} <= enabled
+
+
+def snapshot(factory) -> dict:
+    """What the sync mirrors, minus when it wrote it."""
+    with factory() as s:
+        return {model.__tablename__: sorted(tuple(str(v) for v in row) for row in s.execute(
+            select(*(c for c in model.__table__.columns if c.name != "synced_at")))) for model in MIRRORED}
+
+
+def live_ids(org, sobject) -> set[str]:
+    return {r["Id"] for r in org.records(sobject) if not r.get("IsDeleted")}
+
+
+def bookmarks_back(factory, days: float, objects: tuple[str, ...] | None = None) -> None:
+    """As if the last sync ran ``days`` ago: every bookmark and deletion check moved back."""
+    with factory() as s:
+        for state in s.scalars(select(models.SyncState)):
+            if objects and state.object_name not in objects:
+                continue
+            then = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
+            state.watermark = then
+            state.details = {**(state.details or {}), "deleted_checked_at": then.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        s.commit()
+
+
+def test_a_bookmark_older_than_the_delete_log_falls_back_to_ids_and_every_object_syncs(org, factory, settings):
+    """Issue 19.1: getDeleted keeps 15 days; with a bookmark 20 days old the run failed at Opportunity for ever."""
+    client = connect(settings, sleep=Sleeps())
+    assert run_sync(factory, settings, client)["status"] == "ok"
+    gone = sorted(live_ids(org, "Opportunity"))[0]
+    org.hard_delete("Opportunity", gone)
+    bookmarks_back(factory, 20)
+    with fault(org, "deleted-15-days"):
+        report = run_sync(factory, settings, client)
+        again = run_sync(factory, settings, client)
+    assert report["status"] == "ok", report["error"]
+    opp = report["objects"]["Opportunity"]
+    assert opp["deleted"] == 1 and any("INVALID_REPLICATION_DATE" in n for n in opp["notes"]), opp
+    assert report["objects"]["Task"]["status"] == "ok"
+    with factory() as s:
+        assert set(s.scalars(select(models.Opportunity.id))) == live_ids(org, "Opportunity")
+    assert again["status"] == "ok" and not again["objects"]["Opportunity"]["notes"]  # back on getDeleted
+
+
+def test_a_purged_delete_log_is_noticed_and_deletions_are_found_by_ids(org, factory, settings):
+    client = connect(settings, sleep=Sleeps())
+    assert run_sync(factory, settings, client, objects=["Case"])["status"] == "ok"
+    gone = sorted(live_ids(org, "Case"))[0]
+    bookmarks_back(factory, 1, ("Case",))
+    with fault(org, "deleted-purged"):
+        org.hard_delete("Case", gone)
+        report = run_sync(factory, settings, client, objects=["Case"])
+    case = report["objects"]["Case"]
+    assert report["status"] == "ok" and case["deleted"] == 1 and case["notes"], case
+    with factory() as s:
+        assert s.get(models.Case, gone) is None
+
+
+def test_a_bulk_result_body_cut_mid_stream_is_read_again_and_the_mirror_is_whole(org, factory, settings):
+    """Issue 19.2: an IncompleteRead escaped as urllib3's ProtocolError and rolled back what was read."""
+    sleeps = Sleeps()
+    assert run_sync(factory, settings, connect(settings, sleep=Sleeps()), api="bulk")["status"] == "ok"
+    clean = snapshot(factory)
+    wipe(factory.kw["bind"])
+    with fault(org, "bulk-cut"):
+        report = run_sync(factory, settings, connect(settings, sleep=sleeps), api="bulk")
+    assert report["status"] == "ok", report["error"]
+    assert report["objects"]["Opportunity"]["api"] == "bulk" and sleeps  # a backoff before each re-read
+    assert snapshot(factory) == clean
+
+
+def test_html_maintenance_pages_are_retried_and_the_sync_completes(org, factory, settings):
+    """Issue 19.3: a 200 whose body is not JSON raised TypeError and nothing retried it."""
+    sleeps = Sleeps()
+    assert run_sync(factory, settings, connect(settings, sleep=Sleeps()))["status"] == "ok"
+    clean = snapshot(factory)
+    wipe(factory.kw["bind"])
+    with fault(org, "html-200"):
+        client = connect(settings, sleep=sleeps)
+        report = run_sync(factory, settings, client)
+    assert report["status"] == "ok", report["error"]
+    assert client.retries >= 1 and len(sleeps) == client.retries
+    assert snapshot(factory) == clean
+
+
+def test_bulk_queries_carry_no_order_by_and_mirror_what_rest_does(org, factory, settings):
+    """Issue 19.4: Bulk 2.0 queries ended in ORDER BY SystemModstamp, Id, which Bulk does not support."""
+    assert run_sync(factory, settings, connect(settings, sleep=Sleeps()))["status"] == "ok"
+    clean = snapshot(factory)
+    wipe(factory.kw["bind"])
+    with fault(org, "bulk-no-order-by"):
+        report = run_sync(factory, settings, connect(settings, sleep=Sleeps()), api="bulk")
+    assert report["status"] == "ok", report["error"]
+    assert snapshot(factory) == clean
+
+
+def test_a_query_timeout_on_a_wide_range_is_split_until_the_slices_answer(org, factory, settings):
+    """Issue 19.5: QUERY_TIMEOUT retried with the same query times out again; the range is halved instead."""
+    client = connect(settings, sleep=Sleeps())
+    assert run_sync(factory, settings, client, objects=["Opportunity"])["status"] == "ok"
+    edited = sorted(live_ids(org, "Opportunity"))[1]
+    org.update("Opportunity", edited, Name="Renamed while the org was slow")
+    bookmarks_back(factory, 10, ("Opportunity",))
+    with fault(org, "query-timeout"):
+        report = run_sync(factory, settings, client, objects=["Opportunity"])
+    assert report["status"] == "ok", report["error"]
+    assert report["objects"]["Opportunity"]["api_calls"] > 2  # the refused wide query, then its slices
+    with factory() as s:
+        assert s.get(models.Opportunity, edited).name == "Renamed while the org was slow"

@@ -42,6 +42,19 @@ _USER_PERMISSION_ACCESS = re.compile(r"^\s*SELECT\s+(.+?)\s+FROM\s+UserPermissio
 NOT_REPLICATED = frozenset({"ContentNote", "ContentDocumentLink"})
 
 
+def _binary(path: str) -> bool:
+    """Whether a path answers something else than JSON (a Bulk CSV page, a blob): html-200 spares those, whose
+    own content may be HTML or CSV."""
+    if path.rstrip("/").endswith("/results"):
+        return True
+    m = re.search(r"/sobjects/([^/]+)/[^/]+/([^/]+)/?$", path)
+    if not m:
+        return False
+    obj = sobject(urllib.parse.unquote(m.group(1)))
+    f = obj.get(urllib.parse.unquote(m.group(2))) if obj else None
+    return f is not None and f.type == "base64"
+
+
 class HttpError(Exception):
     def __init__(self, status: int, code: str, message: str, fields: list | None = None):
         super().__init__(message)
@@ -160,7 +173,7 @@ class Handler(BaseHTTPRequestHandler):
         drop = False
         try:
             api = path.startswith("/services/data")
-            if api and not path.endswith("/results") and org.maintenance_page_due():
+            if api and not _binary(path) and org.maintenance_page_due():
                 # A proxy or maintenance page answers before Salesforce does: 200, HTML, nothing counted.
                 self.send(Response(200, MAINTENANCE_PAGE, content_type="text/html;charset=UTF-8"))
                 return

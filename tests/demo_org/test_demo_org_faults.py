@@ -212,3 +212,10 @@ def test_switches_given_at_start_are_on(tmp_path, keys_dir):
     assert demo.faults == {"no-query-all-files", "html-200"} and not demo.query_all_files
     with pytest.raises(ValueError, match="unknown demo org fault"):
         DemoOrg(tmp_path, faults=["slow"])
+
+
+def test_html_200_spares_answers_that_are_not_json(org, api):
+    note = org.records("ContentNote")[0]["Id"]
+    with fault(org, "html-200"):
+        blobs = [api("GET", f"sobjects/ContentNote/{note}/Content") for _ in range(HTML_EVERY)]
+    assert all("maintenance" not in b.text for b in blobs) and len({b.text for b in blobs}) == 1
