@@ -196,6 +196,19 @@ def title(decision: DecisionRow, lang: str) -> str:
     return ((decision.title_fr if lang == "fr" else decision.title_en) or "").strip()
 
 
+def both_languages(decision: DecisionRow) -> dict[str, str | None]:
+    """Each language's insight and title in its own fields, so the reps' card shows the rep's language.
+
+    ``Insight__c`` and ``Theme__c`` hold the record's one language (the evidence's, for the related list); the
+    card reads the rep's (``@salesforce/i18n/lang``) from these, else the other's. None clears a language a
+    decision no longer has when the record is written again.
+    """
+    return {f"{kind}_{lang.capitalize()}__c": (_clip(text, 255) if kind == "Title" else text) or None
+            for lang in ("en", "fr")
+            for kind, text in (("Insight", (getattr(decision, f"insight_{lang}") or "").strip()),
+                               ("Title", title(decision, lang)))}
+
+
 def missing_titles(decision: Any) -> list[str]:
     """The languages ("en", "fr") whose insight is written but has no title (a draft from before titles).
 
@@ -361,6 +374,7 @@ def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunitie
             "Theme__c": _clip(name, 255),
             "Decision_Status__c": decision.status,
             "Insight__c": text,
+            **both_languages(decision),
             "Target_Release__c": _clip(decision.target, TARGET_MAX) if decision.target else None,
             "Theme_Url__c": url,
             lookup: record_id,

@@ -227,6 +227,11 @@ _define("Retour_Insight__c", "a0R", "Retour Insight", [
     Field("Theme__c", "string", 255, label="Theme"),
     _pick("Decision_Status__c", ("investigating", "planned", "shipped", "wont_do"), label="Decision Status"),
     Field("Insight__c", "textarea", 32000, label="Insight"), Field("Target_Release__c", "string", 80, label="Target Release"),
+    # Both languages, so the reps' card shows each rep's own (deploy/salesforce: Insight_En__c ... Title_Fr__c).
+    Field("Insight_En__c", "textarea", 32000, label="Insight (English)"),
+    Field("Insight_Fr__c", "textarea", 32000, label="Insight (French)"),
+    Field("Title_En__c", "string", 255, label="Title (English)"),
+    Field("Title_Fr__c", "string", 255, label="Title (French)"),
     Field("Theme_Url__c", "url", 255, label="Theme URL"),
     _ref("Opportunity__c", "Opportunity", label="Opportunity"), _ref("Account__c", "Account", label="Account"),
     _ref("OwnerId", "User", label="Owner ID"),

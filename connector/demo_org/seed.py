@@ -25,7 +25,7 @@ from .store import Store
 
 log = logging.getLogger("retour.demo_org")
 
-SEED_VERSION = 7  # 7: the org's currencies and dated rates (.currency)
+SEED_VERSION = 8  # 8: Retour_Insight__c holds both languages (Insight_En__c ... Title_Fr__c); 7: currencies
 ANCHOR = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 WINDOW_DAYS = 548  # 18 months
 INTEGRATION_USERNAME = "integration@nuvola.example"
