@@ -113,7 +113,8 @@ def test_every_insight_field_the_code_writes_exists_with_a_type_that_accepts_the
                 assert PREFIX[value[:3]] == text(field, "referenceTo") and len(value) == 18, name
             else:
                 pytest.fail(f"unexpected metadata type {kind} for {name}")
-    assert {"Retour_Key__c", "Opportunity__c", "Account__c", "Status__c", "Insight__c"} <= seen
+    assert {"Retour_Key__c", "Opportunity__c", "Account__c", "Status__c", "Insight__c", "Insight_En__c", "Insight_Fr__c",
+            "Title_En__c", "Title_Fr__c"} <= seen
 
 
 def test_every_task_field_the_code_writes_is_standard_and_writable_or_in_the_activity_metadata(written):
@@ -167,6 +168,56 @@ def test_the_lightning_component_targets_record_pages_and_reads_fields_that_exis
         assert text(fields[lookup], "relationshipName") + "__r" == related
     html = (bundle / "retourInsights.html").read_text(encoding="utf-8")
     assert "lwc:dom" not in html and "innerHTML" not in js  # CRM text is bound as text, never as HTML
+
+
+def component_labels() -> list[str]:
+    js = (DEFAULT / "lwc" / "retourInsights" / "retourInsights.js").read_text(encoding="utf-8")
+    return re.findall(r"from '@salesforce/label/c\.(\w+)'", js)
+
+
+def test_every_label_the_component_uses_exists_in_english_and_has_its_french_translation():
+    labels = {text(el, "fullName"): el for el in xml(DEFAULT / "labels" / "CustomLabels.labels-meta.xml")
+              .findall("m:labels", NS)}
+    french = {text(el, "name"): text(el, "label") for el in xml(DEFAULT / "translations" / "fr.translation-meta.xml")
+              .findall("m:customLabels", NS)}
+    used = component_labels()
+    assert len(used) >= 9 and len(set(used)) == len(used)
+    for name in used:
+        assert name in labels, f"the component imports c.{name}, missing from labels/CustomLabels.labels-meta.xml"
+        english = text(labels[name], "value")
+        assert english and text(labels[name], "language") == "en_US", name
+        assert len(text(labels[name], "shortDescription") or "") <= 80, name
+        assert french.get(name), f"c.{name} has no French translation in translations/fr.translation-meta.xml"
+        assert french[name] != english, f"c.{name}: the French translation is the English text"
+    assert set(french) <= set(labels), set(french) - set(labels)  # a translation of no label fails the deploy
+
+
+def test_the_component_has_no_word_for_reps_outside_a_label():
+    """Reps read the card in their language: its markup holds bindings and punctuation, never English words."""
+    html = (DEFAULT / "lwc" / "retourInsights" / "retourInsights.html").read_text(encoding="utf-8")
+    visible = re.sub(r"<!--.*?-->", "", html, flags=re.S)
+    visible = re.sub(r"<[^>]+>", " ", visible)
+    visible = re.sub(r"\{[\w.]+\}", " ", visible)
+    assert re.findall(r"[A-Za-z]{2,}", visible) == []
+    tag_attrs = " ".join(re.findall(r"<[^>]+>", html))
+    assert not re.search(r"\b(title|label|alternative-text)=\"[^{]", tag_attrs)  # attributes reps read are bound too
+
+
+def test_the_component_reads_both_languages_and_readers_may_read_every_field_it_reads():
+    js = (DEFAULT / "lwc" / "retourInsights" / "retourInsights.js").read_text(encoding="utf-8")
+    assert "from '@salesforce/i18n/lang'" in js
+    read = set(re.findall(r"'Retour_Insight__c\.(\w+)'", js))
+    assert {"Insight_En__c", "Insight_Fr__c", "Title_En__c", "Title_Fr__c"} <= read
+    perms = xml(DEFAULT / "permissionsets" / "Retour_Insights_Reader.permissionset-meta.xml")
+    readable = {text(fp, "field") for fp in perms.findall("m:fieldPermissions", NS) if text(fp, "readable") == "true"}
+    custom = {f"Retour_Insight__c.{name}" for name in read if name.endswith("__c")}
+    assert custom <= readable, custom - readable
+
+
+def test_the_deploy_readme_says_french_must_be_enabled_in_the_org_for_reps_to_read_french():
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "Translation Workbench" in readme and "French" in readme
+    assert "translations/fr.translation-meta.xml" in readme and "labels/CustomLabels.labels-meta.xml" in readme
 
 
 def test_the_sfdx_project_points_at_force_app():
