@@ -275,6 +275,7 @@ def run_sync(session_factory: sessionmaker[Session], settings: Settings, client:
         for stream in streams_for(settings, objects):
             figures = StreamFigures()
             report["objects"][stream.name] = figures
+            calls0, t0 = client.calls_by_object[stream.name], time.monotonic()
             try:
                 _sync_stream(session_factory, settings, client, stream, full=full, run_start=run_start, api=api,
                              figures=figures, page_hook=page_hook, progress=progress, batch_size=batch_size)
@@ -283,6 +284,8 @@ def run_sync(session_factory: sessionmaker[Session], settings: Settings, client:
             except RetourSalesforceError as exc:
                 # This object's fault only (a mapping, a permission, a fault past its retries): the others go on.
                 figures.status, figures.error = "failed", exc.message
+                figures.api_calls = client.calls_by_object[stream.name] - calls0
+                figures.seconds = round(time.monotonic() - t0, 3)
                 failures.append(f"{stream.name}: {exc.message}")
                 log.warning("job=sync stream=%s state=failed error=%s", stream.name, json.dumps(exc.message))
     except BudgetExhausted as exc:

@@ -470,7 +470,7 @@ def test_one_object_failing_does_not_stop_the_others_and_keeps_its_bookmark(sess
             "latestDateCovered": _sf_datetime(now - dt.timedelta(minutes=1))})
         report = run_sync(session_factory, two_objects, OrgClient(two_objects, sleep=Sleeps()))
     assert report["status"] == "partial"
-    assert report["objects"]["Account"]["status"] == "failed"
+    assert report["objects"]["Account"]["status"] == "failed" and report["objects"]["Account"]["api_calls"] == 1
     assert "INSUFFICIENT_ACCESS" in report["objects"]["Account"]["error"]
     assert report["error"].startswith("Account: ") and "INSUFFICIENT_ACCESS" in report["error"]
     assert report["objects"]["Opportunity"]["status"] == "ok" and report["objects"]["Opportunity"]["upserted"] == 1
