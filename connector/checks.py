@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from connector.errors import RetourSalesforceError
+from connector.permissions import user_permissions
 from connector.streams import MappingError, check_describe, streams_for
 from retour.config import Settings
 
@@ -58,12 +59,10 @@ def note_access_check(client) -> dict:
     detects deleted notes (ContentNote has no getDeleted) would take the missing ones for deleted."""
     name = "salesforce note access"
     try:
-        page = client.query_page("SELECT PermissionsQueryAllFiles, PermissionsViewAllData FROM UserPermissionAccess",
-                                 object_name="ContentNote", include_deleted=False)
+        granted = user_permissions(client)
     except RetourSalesforceError as exc:
         return {"check": name, "ok": False, "detail": "cannot read the integration user's permissions "
                 f"(UserPermissionAccess): {exc.message}"}
-    granted = (page.get("records") or [{}])[0]
     if granted.get("PermissionsQueryAllFiles"):
         return {"check": name, "ok": True, "detail": "the integration user has Query All Files: every rep's notes "
                 "are read, and deleted notes are found by comparing Ids"}

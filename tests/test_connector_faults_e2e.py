@@ -70,7 +70,23 @@ def test_a_deleted_note_leaves_the_mirror_without_get_deleted_which_content_note
     with factory() as s:
         assert set(s.scalars(select(models.Note.id))) == local - {gone}
         assert gone not in set(s.scalars(select(models.FeedbackItem.source_id)))
-    assert org.api_calls - calls == 2  # the incremental query and one page of Ids; no getDeleted call
+    # the incremental query, one page of Ids and - since a note is missing - the user's Query All Files; no getDeleted
+    assert org.api_calls - calls == 3
+
+
+def test_notes_out_of_sight_without_query_all_files_are_kept_not_taken_for_deleted(org, factory, settings):
+    client = connect(settings, sleep=Sleeps())
+    assert run_sync(factory, settings, client, objects=["ContentNote"])["status"] == "ok"
+    with factory() as s:
+        mirrored = set(s.scalars(select(models.Note.id)))
+    own = {r["Id"] for r in org.records("ContentNote") if r["OwnerId"] == org.integration_user_id}
+    assert own < mirrored  # most notes belong to the reps: the user sees them through Query All Files only
+    with fault(org, "no-query-all-files"):
+        report = run_sync(factory, settings, client, objects=["ContentNote"])
+    assert report["status"] == "ok", report["error"]
+    assert report["objects"]["ContentNote"]["deleted"] == 0
+    with factory() as s:
+        assert set(s.scalars(select(models.Note.id))) == mirrored
 
 
 def test_retour_check_says_when_the_integration_user_lacks_query_all_files(org, settings):
