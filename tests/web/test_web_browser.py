@@ -128,7 +128,9 @@ def test_product_owner_filters_opens_merges_decides_approves_and_switches_to_fre
     page.get_by_role("link", name="Record a decision").click()
     page.get_by_label("Status").select_option("planned")
     page.get_by_label("Target release or date").fill("2026.4 (December)")
-    assert page.get_by_label("Title for reps, in English").input_value() == "Exports time out on large files"
+    # No person has named the theme in English: the title starts empty and asks for one (never the machine's label).
+    assert page.get_by_label("Title for reps, in English").input_value() == ""
+    assert page.locator("#d-title-en-missing").is_visible()
     page.get_by_label("Title for reps, in English").fill("Exports of any size")
     page.get_by_label("Title for reps, in French").fill("Des exports de toute taille")
     page.get_by_label("Insight for reps, in English").fill("Exports of any size are streamed from release 2026.4; re-open the deal.")

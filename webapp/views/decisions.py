@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from webapp import actions
 from webapp.db import get_session, settings
@@ -17,10 +18,12 @@ bp = Blueprint("decisions", __name__)
 
 @bp.route("/themes/<int:theme_id>/decisions/new")
 def new(theme_id: int):
-    """Show the decision form for a theme; its titles for reps start as the theme's label, for a person to rewrite."""
+    """Show the decision form for a theme; each title for reps starts as the theme's name a person wrote in THAT
+    language (never another language's: a French name in the English field would reach English reps)."""
     theme = actions.get_theme(get_session(), theme_id)
     return render_template("decision_form.html", theme=theme, decision=None,
-                           form={"title_en": theme.label, "title_fr": theme.label}, statuses=actions.DECISION_STATUSES)
+                           form={"title_en": theme.label_en or "", "title_fr": theme.label_fr or ""},
+                           statuses=actions.DECISION_STATUSES)
 
 
 @bp.route("/themes/<int:theme_id>/decisions", methods=["POST"])
@@ -39,24 +42,71 @@ def create(theme_id: int):
     return redirect(url_for("decisions.show", decision_id=decision.id))
 
 
+# What a preview row's state and a skip reason say, per code (connector.push_preview, connector.push_plan.skip_code).
+SHOWN = {"planned": _l("planned"), "waiting": _l("waiting for the next push run"),
+         "deferred": _l("deferred by the rep's daily cap"), "retry": _l("to try again"), "written": _l("written"),
+         "failed": _l("failed"), "skipped": _l("skipped"), "withdrawing": _l("being withdrawn"),
+         "withdrawn": _l("withdrawn"), "cancelled": _l("cancelled")}
+# The English is connector.push_plan's stored reason, word for word (the API and the logs give that one).
+SKIPS = {"won": _l("won deal: nothing to give back"),
+         "opportunity_deleted": _l("opportunity deleted in Salesforce (no longer mirrored)"),
+         "account_deleted": _l("account deleted in Salesforce (no longer mirrored)"),
+         "owner_unknown": _l("owner unknown to Retour (not synced yet, or no owner): nobody to give it to"),
+         "owner_inactive": _l("owner inactive in Salesforce"),
+         "no_title_en": _l("no title for reps in English: edit the decision to write one"),
+         "no_title_fr": _l("no title for reps in French: edit the decision to write one")}
+OBJECTS = {"Retour_Insight__c": (_l("insight"), _l("insights")), "Task": (_l("follow-up task"), _l("follow-up tasks")),
+           "FeedItem": (_l("Chatter post"), _l("Chatter posts"))}
+MAX_PAGE_DIGITS = 6
+
+
+def page_arg(raw: str | None) -> int | None:
+    """``?page=`` as a page number, or None when it is not one: ASCII digits only (``int()`` would take "١٢" and
+    fail on "²"), at most six of them (no 10,000-digit number to parse), from 1."""
+    raw = (raw or "1").strip() or "1"
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_PAGE_DIGITS or int(raw) < 1:
+        return None
+    return int(raw)
+
+
 @bp.route("/decisions/<int:decision_id>")
 def show(decision_id: int):
-    """Show a decision and the preview of its push."""
+    """Show a decision: what to do first, a summary of its push, then its records a page at a time."""
+    from connector.push_efficacy import loop_figures
+    from connector.push_preview import pages_of, preview_page
+
     session = get_session()
     decision = actions.get_decision(session, decision_id)
+    page = page_arg(request.args.get("page"))
+    if page is None:
+        message = _("page=%(page)s is not a page number: give a whole number from 1 to %(pages)s.",
+                    page=(request.args.get("page") or "")[:20], pages=pages_of(session, decision))
+        return render_template("error.html", code=400, message=message), 400
     missing = actions.missing_titles_message(decision) if decision.state == "draft" else None
-    return render_template("decision.html", decision=decision, theme=decision.theme,
-                           preview=actions.preview(session, decision), missing_titles=missing)
+    cfg = settings()
+    preview = preview_page(session, decision, cfg, page=page)
+    loop = (loop_figures(session, decision.id, default_currency=cfg.critical_mass.currency)
+            if decision.state in ("approved", "withdrawn") else None)
+    return render_template("decision.html", decision=decision, theme=decision.theme, preview=preview,
+                           missing_titles=missing, loop_figures=loop, shown_labels=SHOWN, skip_labels=SKIPS,
+                           object_labels=OBJECTS, salesforce_url=_record_url)
+
+
+def _record_url(record_id: str | None) -> str | None:
+    from webapp.queries import salesforce_url
+    return salesforce_url(settings(), record_id)
 
 
 @bp.route("/decisions/<int:decision_id>/edit")
 def edit(decision_id: int):
-    """Show the decision form filled in, to change a draft (a draft from before titles gets the theme's label)."""
+    """Show the decision form filled in, to change a draft (a draft from before titles gets the theme's name a
+    person wrote in each language, if any)."""
     decision = actions.get_decision(get_session(), decision_id)
-    label = decision.theme.label if decision.theme else ""
+    theme = decision.theme
     form = {"status": decision.status, "target": decision.target or "", "insight_en": decision.insight_en or "",
-            "insight_fr": decision.insight_fr or "", "title_en": decision.title_en or label,
-            "title_fr": decision.title_fr or label}
+            "insight_fr": decision.insight_fr or "",
+            "title_en": decision.title_en or (theme.label_en if theme else None) or "",
+            "title_fr": decision.title_fr or (theme.label_fr if theme else None) or ""}
     return render_template("decision_form.html", theme=decision.theme, decision=decision, form=form,
                            statuses=actions.DECISION_STATUSES)
 

@@ -1,0 +1,200 @@
+"""A decision's push as a product owner reads it: a summary first, then its records a page at a time.
+
+A decision can write 10,000 records. The summary (records per object, reps reached, what is skipped and why,
+what each rep's daily cap defers and until when, what was written or failed) is counted over every record from a
+few narrow columns; only the page's records (at most 200) are read in full. Records are grouped by rep, then by
+account, so a product owner reads what each rep will receive.
+
+Each record's state is its true state: written (with its Salesforce Id), waiting for the next push run,
+deferred by the rep's daily cap (with the day it should go), skipped (with why), failed (with Salesforce's error),
+withdrawn. The day each record should go comes from one estimate, :func:`connector.push_plan.send_dates`, which
+``connector.push`` uses for Send now and ``retour push`` too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from connector.push import PENDING, WITHDRAWING, sent_today, waiting_stmt
+from connector.push_plan import Waiting, is_quiet, send_dates, sending_days, skip_code
+from retour.config import Settings
+from retour.models import Account, Decision, Opportunity, PushItem, SalesforceUser, utcnow
+
+PER_PAGE = 200
+KIND_ORDER = {"insight": 0, "task": 1, "chatter": 2}
+
+# What a record's row says of it (a page translates these codes):
+# planned | waiting | deferred | retry | written | failed | skipped | withdrawing | withdrawn | cancelled
+WRITTEN, WAITING, DEFERRED = "written", "waiting", "deferred"
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One record of the push, as its row on the page shows it."""
+    n: int  # its place in the whole preview, from 1 (rows 201-400 are page 2)
+    id: int
+    kind: str
+    sobject: str
+    target_id: str
+    record_name: str
+    owner_id: str | None
+    rep_name: str | None
+    account_id: str | None
+    account_name: str | None
+    text: str
+    lang: str | None
+    record: dict[str, Any]
+    state: str  # the stored PushItem state
+    shown: str  # the state the row says (see the codes above)
+    skip_code: str | None = None
+    skip_reason: str | None = None
+    sf_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    expected: dt.date | None = None  # when a waiting, deferred or planned record should go (None: not applicable)
+    sent_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class PreviewSummary:
+    total: int
+    per_object: dict[str, int]  # records to write (or written), per Salesforce object
+    reps: int  # reps who receive at least one record
+    skipped: dict[str, int]  # skip code -> records
+    shown: dict[str, int]  # row state -> records
+    deferred: list[tuple[dt.date | None, int]]  # the cap's deferrals: day they should go -> records, soonest first
+    cap: int
+    first_day: dt.date  # the day the next scheduled run sends (today unless today is quiet)
+    failed: dict[str, int] = field(default_factory=dict)  # Salesforce error code -> records
+
+    @property
+    def deferred_total(self) -> int:
+        return sum(n for _d, n in self.deferred)
+
+    @property
+    def last_deferred(self) -> dt.date | None:
+        return max((d for d, _n in self.deferred if d is not None), default=None)
+
+
+@dataclass(frozen=True)
+class PreviewPage:
+    summary: PreviewSummary
+    rows: list[PreviewRow]
+    page: int
+    pages: int
+    per_page: int
+
+    @property
+    def first(self) -> int:
+        return self.rows[0].n if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.rows[-1].n if self.rows else 0
+
+
+def pages_of(session: Session, decision: Decision, per_page: int = PER_PAGE) -> int:
+    """How many pages the decision's preview has (at least one)."""
+    n = session.scalar(select(func.count()).select_from(PushItem).where(PushItem.decision_id == decision.id)) or 0
+    return max(1, math.ceil(n / per_page))
+
+
+def _expected(session: Session, decision: Decision, settings: Settings, today: dt.date) -> dict[int, dt.date | None]:
+    """When each of the decision's waiting (or, for a draft, planned) records should go, competing with what every
+    other decision has waiting for the same reps, in the order a push run sends them."""
+    rows = [(dec, item_id, Waiting(item_id, owner, state == WITHDRAWING)) for item_id, dec, owner, state in
+            session.execute(waiting_stmt(PushItem.id, PushItem.decision_id, PushItem.owner_id, PushItem.state))]
+    if decision.state == "draft":  # as if approved now: its records join the queue in decision order
+        rows += [(decision.id, item_id, Waiting(item_id, owner)) for item_id, owner in session.execute(
+            select(PushItem.id, PushItem.owner_id).where(PushItem.decision_id == decision.id,
+                                                         PushItem.state == "planned"))]
+        rows.sort(key=lambda r: (r[0], r[1]))
+    queue = [w for _dec, _id, w in rows]
+    push = settings.push
+    return send_dates(queue, sent_today(session, today), push.per_rep_daily_cap, today, push.quiet_dates,
+                      push.quiet_weekends)
+
+
+def _shown(state: str, decision_state: str, expected: dt.date | None, first_day: dt.date) -> str:
+    if state == "sent":
+        return WRITTEN
+    if state in PENDING and decision_state == "approved":
+        if state == "retry":
+            return "retry"
+        return WAITING if expected == first_day else DEFERRED
+    return state  # planned | failed | skipped | withdrawing | withdrawn | cancelled
+
+
+def preview_page(session: Session, decision: Decision, settings: Settings, *, page: int = 1,
+                 per_page: int = PER_PAGE, today: dt.date | None = None) -> PreviewPage:
+    """The summary of the decision's whole push and the records of ``page`` (clamped to the last page)."""
+    today = today or utcnow().date()
+    push = settings.push
+    first_day = today if not is_quiet(today, push.quiet_dates, push.quiet_weekends) else next(
+        sending_days(today, push.quiet_dates, push.quiet_weekends))
+    opp = aliased(Opportunity)
+    account_id = func.coalesce(opp.account_id, PushItem.target_id)
+    light = session.execute(
+        select(PushItem.id, PushItem.kind, PushItem.sobject, PushItem.state, PushItem.owner_id, PushItem.target_id,
+               PushItem.skip_reason, PushItem.error_code, SalesforceUser.name, Account.id, Account.name)
+        .outerjoin(opp, opp.id == PushItem.target_id)
+        .outerjoin(Account, Account.id == account_id)
+        .outerjoin(SalesforceUser, SalesforceUser.id == PushItem.owner_id)
+        .where(PushItem.decision_id == decision.id)).all()
+    expected = _expected(session, decision, settings, today) if decision.state in ("draft", "approved") else {}
+
+    # Grouped by rep (by name; records with no rep last), then by account, the account's own record first.
+    light.sort(key=lambda r: (r[8] is None, (r[8] or "").casefold(), r[8] or "", r[10] is None,
+                              (r[10] or "").casefold(), r[9] or "", r[5] != r[9], r[5], KIND_ORDER.get(r[1], 9), r[0]))
+    per_object: Counter[str] = Counter()
+    skipped: Counter[str] = Counter()
+    shown: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    deferred: Counter[dt.date | None] = Counter()
+    reps = set()
+    states: dict[int, str] = {}
+    for item_id, _kind, sobject, state, owner, _target, skip_reason, error_code, *_rest in light:
+        s = _shown(state, decision.state, expected.get(item_id), first_day)
+        states[item_id] = s
+        shown[s] += 1
+        if s == "skipped":
+            skipped[skip_code(skip_reason) or "other"] += 1
+            continue
+        if s == "failed":
+            failed[error_code or "UNKNOWN"] += 1
+        if s == DEFERRED or (s == "planned" and expected.get(item_id) != first_day):
+            deferred[expected.get(item_id)] += 1
+        if s not in ("cancelled",):
+            per_object[sobject] += 1
+            if owner:
+                reps.add(owner)
+    summary = PreviewSummary(
+        total=len(light), per_object=dict(per_object.most_common()), reps=len(reps),
+        skipped=dict(skipped.most_common()), shown=dict(shown), deferred=sorted(deferred.items(), key=lambda kv: (kv[0] is None, kv[0] or today)),
+        cap=push.per_rep_daily_cap, first_day=first_day, failed=dict(failed.most_common()))
+
+    pages = max(1, math.ceil(len(light) / per_page))
+    page = min(max(1, page), pages)
+    offset = (page - 1) * per_page
+    chosen = light[offset:offset + per_page]
+    full = {i.id: i for i in session.scalars(select(PushItem).where(PushItem.id.in_([r[0] for r in chosen])))}
+    rows = []
+    for n, r in enumerate(chosen, start=offset + 1):
+        item = full[r[0]]
+        payload = item.payload or {}
+        rows.append(PreviewRow(
+            n=n, id=item.id, kind=item.kind, sobject=item.sobject, target_id=item.target_id,
+            record_name=payload.get("record_name") or item.target_id, owner_id=item.owner_id,
+            rep_name=r[8] or payload.get("rep_name") or None, account_id=r[9], account_name=r[10],
+            text=payload.get("text", ""), lang=payload.get("lang"), record=payload.get("record") or {},
+            state=item.state, shown=states[item.id], skip_code=skip_code(item.skip_reason),
+            skip_reason=item.skip_reason, sf_id=item.sf_id, error_code=item.error_code,
+            error_message=item.error_message, expected=expected.get(item.id), sent_at=item.sent_at))
+    return PreviewPage(summary=summary, rows=rows, page=page, pages=pages, per_page=per_page)

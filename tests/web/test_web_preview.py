@@ -1,0 +1,216 @@
+"""The push preview at scale: a summary first, Approve at the top, records grouped by rep and account 200 a page,
+``?page=`` parsed safely, and each record's true state after a push (written, waiting, deferred by the rep's daily
+cap with the day it should go, skipped with why, failed with Salesforce's error)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from html import unescape
+from pathlib import Path
+
+import pytest
+from babel.dates import format_date
+from sqlalchemy import insert
+
+from connector.push_plan import WON
+from retour.models import Account, Decision, Opportunity, PushItem, SalesforceUser, Theme
+
+from .browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, dedicated_factory, truncate_all
+from .conftest import INSTANCE, PASSWORD, sf_id
+
+
+def big_decision(session, n: int, *, reps: tuple[str, ...] = ("Zoé Zimmer", "Ana Alves", "Bruno Berg"),
+                 state: str = "draft", item_state: str = "planned", per_account: int = 3) -> Decision:
+    """A decision whose push writes ``n`` insights, spread over ``reps`` and their accounts, inserted in bulk
+    (shaped as connector.push.prepare stores them)."""
+    theme = Theme(label="Exports", status="critical")
+    session.add(theme)
+    session.flush()
+    decision = Decision(theme_id=theme.id, status="planned", insight_en="Exports ship in Q3.", title_en="Exports",
+                        state=state)
+    session.add(decision)
+    session.flush()
+    rep_ids = [sf_id("005") for _ in reps]
+    session.execute(insert(SalesforceUser), [{"id": i, "name": name} for i, name in zip(rep_ids, reps)])
+    accounts = [{"id": sf_id("001"), "name": f"Account {a:05d}", "owner_id": rep_ids[a % len(reps)]}
+                for a in range(max(1, n // per_account))]
+    session.execute(insert(Account), accounts)
+    rows = []
+    for k in range(n):
+        acc = accounts[k % len(accounts)]
+        opp_id = sf_id("006")
+        session.execute(insert(Opportunity), [{"id": opp_id, "name": f"Deal {k:05d}", "account_id": acc["id"],
+                                               "owner_id": acc["owner_id"], "stage": "Closed Lost", "is_closed": True}])
+        rows.append({"decision_id": decision.id, "kind": "insight", "sobject": "Retour_Insight__c",
+                     "external_key": f"d{decision.id}-opp-{opp_id}", "target_id": opp_id, "owner_id": acc["owner_id"],
+                     "state": item_state, "payload": {"record": {"Name": "Exports", "Insight__c": "Exports ship in Q3."},
+                                                      "text": "Exports ship in Q3.", "record_name": f"Deal {k:05d}",
+                                                      "lang": "en"}})
+    session.execute(insert(PushItem), rows)
+    session.commit()
+    return decision
+
+
+def _rows(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<tr class="[a-z]+" data-n="(\d+)"', html)]
+
+
+def _text(html: str) -> str:
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
+
+
+def test_a_big_push_opens_on_its_summary_and_approve_then_200_records_a_page_grouped_by_rep(auth, session):
+    decision = big_decision(session, 450)
+    auth.login("product_owner")
+
+    html = auth.client.get(f"/decisions/{decision.id}").text
+
+    assert _rows(html) == list(range(1, 201))
+    assert html.index('id="approve"') < html.index('id="preview-summary"') < html.index('data-n="1"')
+    text = _text(html)
+    assert "To write: 450 insights" in text and "3 reps reached" in text and "Records 1–200 of 450" in text
+    reps = re.findall(r'<tr class="group rep"><th[^>]*>Rep: ([^<]+)</th>', html)
+    assert reps == ["Ana Alves", "Bruno Berg"]  # by name: Ana's 150 records, then the first 50 of Bruno's
+    accounts = re.findall(r'<tr class="group account"><th[^>]*>Account: ([^<]+)</th>', html)
+    assert len(accounts) == len(set(accounts)) == 50 + 17  # each account once, its 3 records together
+    assert accounts[:50] == sorted(accounts[:50])
+    assert 'href="?page=2"' in html and 'href="?page=3"' in html
+    last = auth.client.get(f"/decisions/{decision.id}?page=3").text
+    assert _rows(last) == list(range(401, 451)) and "Rep: Zoé Zimmer" in last and 'href="?page=2"' in last
+
+
+@pytest.mark.parametrize("raw", ["abc", "0", "-1", "1.5", "١٢", "²", "9" * 400, "1e9", " "])
+def test_a_page_that_is_not_a_page_number_answers_400_with_a_line_saying_what_to_give(auth, session, raw):
+    decision = big_decision(session, 5)
+    auth.login("viewer")
+    response = auth.client.get(f"/decisions/{decision.id}", query_string={"page": raw})
+    if raw.strip() == "":
+        assert response.status_code == 200 and _rows(response.text) == [1, 2, 3, 4, 5]
+        return
+    assert response.status_code == 400
+    assert "is not a page number: give a whole number from 1 to 1." in _text(response.text)
+
+
+def test_a_page_past_the_last_shows_the_last(auth, session):
+    decision = big_decision(session, 210)
+    auth.login("viewer")
+    response = auth.client.get(f"/decisions/{decision.id}?page=999999")
+    assert response.status_code == 200 and _rows(response.text) == list(range(201, 211))
+
+
+@pytest.fixture
+def web_settings(make_settings):
+    """Every day a sending day here, so the cap's arithmetic does not depend on the day the test runs."""
+    return make_settings({"salesforce": {"instance_url": INSTANCE},
+                          "web": {"secret_key": "test-secret-key-not-for-production"},
+                          "push": {"per_rep_daily_cap": 5, "quiet_weekends": False}})
+
+
+def test_after_a_push_each_record_says_what_happened_to_it_and_the_summary_counts_them(auth, session):
+    """Ana: 2 records written today, 1 failed, 1 skipped, 4 approved: under a cap of 5, 3 more go today and 1 waits
+    until tomorrow. The header no longer says there are records "to write"."""
+    decision = big_decision(session, 8, reps=("Ana <b>Alves</b>",), state="approved", item_state="approved")
+    items = session.query(PushItem).filter_by(decision_id=decision.id).order_by(PushItem.id).all()
+    now = dt.datetime.now(dt.timezone.utc)
+    for item in items[:2]:
+        item.state, item.sent_at, item.sf_id = "sent", now, "a0B000000000001AAA"
+    items[2].state, items[2].error_code = "failed", "FIELD_CUSTOM_VALIDATION_EXCEPTION"
+    items[2].error_message = "Insight <i>must</i> name a product"
+    items[3].state, items[3].skip_reason = "skipped", WON
+    session.commit()
+    tomorrow = format_date(now.date() + dt.timedelta(days=1), "medium", locale="en")
+    auth.login("product_owner")
+
+    html = auth.client.get(f"/decisions/{decision.id}").text
+    text = _text(html)
+
+    assert "To write:" not in text and "Records of this push: 7 insights" in text
+    assert "written: 2" in text and "waiting for the next push run: 3" in text and "failed: 1" in text
+    assert "deferred by the rep's daily cap: 1" in text
+    assert f"Deferred by each rep's daily cap of 5 records: 1. 1 record expected on {tomorrow}" in text
+    shown = re.findall(r'data-n="\d+">.*?<span class="state ([a-z]+)">', html, re.S)
+    assert sorted(shown) == ["deferred", "failed", "skipped", "waiting", "waiting", "waiting", "written", "written"]
+    assert f"Ana &lt;b&gt;Alves&lt;/b&gt; already receives 5 records a day; expected on {tomorrow}." in html
+    assert ("Salesforce said FIELD_CUSTOM_VALIDATION_EXCEPTION: Insight &lt;i&gt;must&lt;/i&gt; name a product"
+            in html)
+    assert "won deal: nothing to give back" in text and "<b>Alves</b>" not in html
+
+
+def test_the_preview_speaks_french_to_a_french_reader(auth, session):
+    decision = big_decision(session, 3, state="approved", item_state="approved")
+    item = session.query(PushItem).filter_by(decision_id=decision.id).first()
+    item.state, item.skip_reason = "skipped", WON
+    session.commit()
+    auth.login("viewer")
+    html = auth.client.get(f"/decisions/{decision.id}", headers={"Accept-Language": "fr"}).text
+    text = _text(html)
+    assert "affaire gagnée : rien à rendre" in text and "1 commercial touché" in text
+    assert "won deal" not in text and "Records" not in text
+
+
+# ------------------------------------------------------------------------------------------ in a real browser
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+    pw = sync_playwright().start()
+    try:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+    finally:
+        pw.stop()
+
+
+@pytest.fixture
+def committed(engine, database_url):
+    eng, factory = dedicated_factory(database_url)
+    truncate_all(eng)
+    try:
+        yield factory
+    finally:
+        truncate_all(eng)
+        eng.dispose()
+
+
+@pytest.mark.browser
+def test_in_chromium_approve_is_above_the_first_record_and_page_2_shows_records_201_to_400(browser, committed,
+                                                                                          make_settings):
+    from webapp import create_app
+    from webapp.users import create_or_reset_user
+
+    settings = make_settings({"salesforce": {"instance_url": INSTANCE},
+                              "web": {"secret_key": "browser-test-secret-key-0123456789"}})
+    with committed() as s:
+        create_or_reset_user(s, "product_owner@example.com", PASSWORD, role="product_owner")
+        s.commit()
+        decision_id = big_decision(s, 450).id
+    server = LiveServer(create_app(settings, session_factory=committed))
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{server.url}/login")
+        page.get_by_label("E-mail").fill("product_owner@example.com")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{server.url}/")
+        page.goto(f"{server.url}/decisions/{decision_id}")
+        approve = page.locator("#approve").bounding_box()
+        first_row = page.locator("table.preview tr[data-n]").first.bounding_box()
+        assert approve is not None and first_row is not None
+        assert approve["y"] + approve["height"] <= first_row["y"]
+        assert approve["y"] < 900  # on the first screen, without scrolling
+
+        page.locator("nav.preview-pages").first.get_by_role("link", name="2", exact=True).click()
+        page.wait_for_url(re.compile(r".*\?page=2$"))
+        numbers = page.locator("table.preview tr[data-n]").evaluate_all("rows => rows.map(r => +r.dataset.n)")
+        assert numbers == list(range(201, 401))
+        assert page.locator("#preview-range").inner_text() == "Records 201–400 of 450"
+    finally:
+        context.close()
+        server.stop()
