@@ -38,6 +38,7 @@ from retour.models import (
     ThemeExample,
     utcnow,
 )
+from webapp.actions import parse_int
 
 BOARD_STATUSES = ("emerging", "critical", "decided")
 HIDDEN_STATUSES = ("merged", "dismissed")
@@ -74,31 +75,32 @@ class BoardFilters:
         def choice(name: str, allowed: Sequence[str]) -> str:
             value = (args.get(name) or "").strip()
             if value and value not in allowed:
-                raise FilterError(f"{name}={value!r} is not one of: {', '.join(allowed)}.")
+                raise FilterError(f"{name}={value[:40]!r} is not one of: {', '.join(allowed)}.")
             return value
 
         window_raw = (args.get("window") or "").strip()
         window = None
-        if window_raw:
-            if not window_raw.isdigit() or int(window_raw) not in WINDOWS:
-                raise FilterError(f"window={window_raw!r}: use one of {', '.join(map(str, WINDOWS))} (days).")
-            window = int(window_raw)
+        if window_raw:  # parse_int: ASCII digits only ("²".isdigit() is true, and int("²") raises)
+            window = parse_int(window_raw)
+            if window not in WINDOWS:
+                raise FilterError(f"window={window_raw[:20]!r}: use one of {', '.join(map(str, WINDOWS))} (days).")
         page_raw = (args.get("page") or "1").strip()
-        if not page_raw.isdigit() or not 1 <= int(page_raw) <= 10_000:
-            raise FilterError(f"page={page_raw!r} must be a page number.")
+        page = parse_int(page_raw)
+        if page is None or not 1 <= page <= 10_000:
+            raise FilterError(f"page={page_raw[:20]!r} must be a page number.")
         extra = settings.mapping.extra
         attrs = []
         for m in extra:
             value = (args.get(f"attr.{m.name}") or "").strip()
             if value:
                 if m.kind == "boolean" and value not in ("true", "false"):
-                    raise FilterError(f"attr.{m.name}={value!r}: use true or false.")
+                    raise FilterError(f"attr.{m.name}={value[:40]!r}: use true or false.")
                 attrs.append((m.name, value[:255]))
         return cls(
             status=choice("status", BOARD_STATUSES), window=window, source=choice("source", SOURCES),
             lang=choice("lang", FEEDBACK_LANGS), team=(args.get("team") or "").strip()[:255],
             region=(args.get("region") or "").strip()[:255], segment=(args.get("segment") or "").strip()[:255],
-            attrs=tuple(attrs), q=(args.get("q") or "").strip()[:200], page=int(page_raw), extra=extra,
+            attrs=tuple(attrs), q=(args.get("q") or "").strip()[:200], page=page, extra=extra,
         )
 
     @property

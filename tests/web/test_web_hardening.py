@@ -57,6 +57,30 @@ def test_a_merge_target_that_is_not_a_row_id_is_refused_plainly(auth, factory, v
     assert response.status_code < 500
 
 
+@pytest.mark.parametrize("query", ["page=²", "window=²", "page=٣", "window=٣", "page=9223372036854775808",
+                                   "window=99999999999999999999999", "page=" + "9" * 5000])
+def test_a_page_or_window_that_is_not_ascii_digits_is_a_bad_request(auth, factory, query):
+    made = factory.theme("Slow sync")
+    auth.login("viewer")
+    for url in ("/", "/api/v1/themes", f"/api/v1/themes/{made.theme.id}"):
+        response = auth.client.get(f"{url}?{query}")
+        assert response.status_code == 400, (url, query, response.status_code)
+        if url.startswith("/api/"):  # the error names the value, it does not echo 5,000 digits back
+            assert len(response.get_json()["error"]["message"]) < 200
+    # The theme page shows all feedback rather than failing on a filter the board would refuse.
+    assert auth.client.get(f"/themes/{made.theme.id}?{query}").status_code == 200
+
+
+@pytest.mark.parametrize("body", [{"target_id": 2**63}, {"target_id": 2**64 + 1}, {"target_id": "9223372036854775808"},
+                                  {"target_id": "²"}, {"target_id": 1e30}, {"target_id": [2**63]}])
+def test_an_api_merge_target_past_64_bits_is_refused_plainly(auth, factory, body):
+    made = factory.theme("Slow sync")
+    auth.login("product_owner")
+    response = auth.api("POST", f"/api/v1/themes/{made.theme.id}/merge", json=body)
+    assert response.status_code in (400, 404), response.status_code
+    assert response.get_json()["error"]["code"] == response.status_code
+
+
 def test_the_api_map_is_for_signed_in_users_only(client, auth):
     assert client.get("/api/v1/openapi.json").status_code == 401
     auth.login("viewer")
