@@ -275,13 +275,17 @@ def describe_field(f: Field) -> dict:
     }
 
 
+# Objects Salesforce does not replicate: their object reference lists no getDeleted()/getUpdated().
+NOT_REPLICATED = frozenset({"ContentNote", "ContentDocumentLink"})
+
+
 def describe(obj: SObject, version: str) -> dict:
     base = f"/services/data/v{version}/sobjects/{obj.name}"
     return {
         "activateable": False, "createable": True, "custom": obj.custom, "customSetting": False, "deletable": True,
         "feedEnabled": obj.name in ("Account", "Opportunity", "Case"), "keyPrefix": obj.key_prefix,
         "label": obj.label, "labelPlural": obj.label_plural, "layoutable": True, "mergeable": False,
-        "name": obj.name, "queryable": True, "replicateable": True, "retrieveable": True, "searchable": True,
+        "name": obj.name, "queryable": True, "replicateable": obj.name not in NOT_REPLICATED, "retrieveable": True, "searchable": True,
         "triggerable": True, "undeletable": True, "updateable": True,
         "childRelationships": [], "recordTypeInfos": [], "supportedScopes": [],
         "fields": [describe_field(f) for f in obj.fields],
@@ -293,6 +297,6 @@ def describe_global_entry(obj: SObject, version: str) -> dict:
     base = f"/services/data/v{version}/sobjects/{obj.name}"
     return {"activateable": False, "createable": True, "custom": obj.custom, "customSetting": False,
             "deletable": True, "keyPrefix": obj.key_prefix, "label": obj.label, "labelPlural": obj.label_plural,
-            "layoutable": True, "name": obj.name, "queryable": True, "replicateable": True, "retrieveable": True,
+            "layoutable": True, "name": obj.name, "queryable": True, "replicateable": obj.name not in NOT_REPLICATED, "retrieveable": True,
             "searchable": True, "triggerable": True, "undeletable": True, "updateable": True,
             "urls": {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"}}

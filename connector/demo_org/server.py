@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from .faults import MAINTENANCE_PAGE
-from .schema import OBJECTS, describe, describe_global_entry, object_for_id, sobject
+from .schema import NOT_REPLICATED, OBJECTS, describe, describe_global_entry, object_for_id, sobject
 from .soql import Compiled, SoqlError, compile_query
 from .store import API_VERSION, WriteError, format_datetime, parse_api_datetime
 
@@ -38,8 +38,6 @@ ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
 
 
 _USER_PERMISSION_ACCESS = re.compile(r"^\s*SELECT\s+(.+?)\s+FROM\s+UserPermissionAccess\s*$", re.I | re.S)
-# Objects Salesforce does not replicate: their object reference lists no getDeleted()/getUpdated().
-NOT_REPLICATED = frozenset({"ContentNote", "ContentDocumentLink"})
 
 
 def _binary(path: str) -> bool:

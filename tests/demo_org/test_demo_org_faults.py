@@ -98,6 +98,8 @@ def test_content_note_has_no_get_deleted(api):
     response = api("GET", "sobjects/ContentNote/deleted/",
                    params={"start": iso(now() - dt.timedelta(days=1)), "end": iso(now())})
     assert response.status_code == 400 and response.json()[0]["errorCode"] == "INVALID_TYPE"
+    assert api("GET", "sobjects/ContentNote/describe").json()["replicateable"] is False
+    assert api("GET", "sobjects/Opportunity/describe").json()["replicateable"] is True
 
 
 def _bulk_job(api, soql: str) -> requests.Response:
