@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, str] = {
     "themes.rename": "product_owner",
     "themes.merge": "product_owner",
     "themes.move_evidence": "product_owner",
+    "themes.targets": "product_owner",
     "themes.reject_evidence": "product_owner",
     "themes.pin_evidence": "product_owner",
     "themes.accept_suggestion": "product_owner",

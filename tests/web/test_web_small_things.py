@@ -6,8 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from retour.models import AppSetting
+import pytest
+
+from retour.models import AppSetting, Theme, ThemeEvidence
 from retour.switches import PUSH_PAUSE
+
+from .browser import seed
+# The browser test runs on test_web_browser's fixtures (headless Debian Chromium, the app served in a thread).
+from .test_web_browser import _login, browser, committed, live, page  # noqa: F401
 
 
 # --------------------------------------------------------------------------------------------- favicon
@@ -59,3 +65,155 @@ def test_a_pause_without_a_reason_says_so_and_resuming_removes_the_banner(auth, 
     assert "Paused by product_owner@example.com" in banner and "No reason given." in banner
     auth.post("/admin/pause", {"paused": "false"})
     assert 'id="pause-banner"' not in auth.client.get("/evidence/search").text
+
+
+# --------------------------------------------------------------------------------------------- move by name
+HX = {"HX-Request": "true", "HX-Target": "evidence"}
+
+
+def test_a_quote_moves_to_the_theme_named_in_any_language_case_and_spacing_aside(auth, factory, session):
+    a = factory.theme("Slow sync", items=2)
+    b = factory.theme("Exports time out", items=1)
+    b.theme.label_fr = "Les exports expirent"
+    session.commit()
+    auth.login("product_owner")
+    response = auth.post(f"/themes/{a.theme.id}/evidence/{a.evidence[0].id}/move", {"target": "  exports TIME out "},
+                         headers=HX)
+    assert response.status_code == 200
+    assert "Quote moved to “Exports time out”." in response.text
+    session.expire_all()
+    assert session.get(ThemeEvidence, a.evidence[0].id).theme_id == b.theme.id
+
+    response = auth.post(f"/themes/{a.theme.id}/evidence/{a.evidence[1].id}/move", {"target": "les exports expirent"})
+    assert response.status_code == 302  # without htmx: the page again, with the message
+    session.expire_all()
+    assert session.get(ThemeEvidence, a.evidence[1].id).theme_id == b.theme.id
+
+
+@pytest.mark.parametrize("typed, said", [
+    ("Exports", "No theme is called “Exports”. Did you mean “Exports time out”?"),
+    ("Nothing like it", "No theme is called “Nothing like it”: pick one from the list as you type."),
+    ("9999", "There is no active theme no. 9999: type the theme&#39;s name."),
+    ("", "Type the name of the theme this quote belongs to."),
+])
+def test_an_unknown_target_is_said_over_the_quotes_not_a_404_page(auth, factory, session, typed, said):
+    a = factory.theme("Slow sync", items=1)
+    factory.theme("Exports time out", items=1)
+    session.commit()
+    auth.login("product_owner")
+    url = f"/themes/{a.theme.id}/evidence/{a.evidence[0].id}/move"
+    response = auth.post(url, {"target": typed}, headers=HX)
+    assert response.status_code == 200  # htmx swaps it in (it swaps no 4xx answer)
+    assert response.text.startswith('<section aria-labelledby="h-evidence" id="evidence"')
+    assert re.search(r'<p class="flash error" role="alert">\s*' + re.escape(said), response.text), response.text[:600]
+    page = auth.post(url, {"target": typed}, follow_redirects=True)
+    assert page.status_code == 200 and said in page.text
+    session.expire_all()
+    assert session.get(ThemeEvidence, a.evidence[0].id).theme_id == a.theme.id
+
+
+def test_two_themes_with_one_name_ask_for_the_number(auth, factory, session):
+    a = factory.theme("Slow sync", items=1)
+    b = factory.theme("Pricing", items=1)
+    c = factory.theme("Pricing", items=1)
+    session.commit()
+    auth.login("product_owner")
+    url = f"/themes/{a.theme.id}/evidence/{a.evidence[0].id}/move"
+    response = auth.post(url, {"target": "pricing"}, headers=HX)
+    assert f"Several themes are called “pricing”: type the number of the one you mean (#{b.theme.id}, #{c.theme.id})." \
+        in response.text
+    auth.post(url, {"target": f"#{c.theme.id}"}, headers=HX)
+    session.expire_all()
+    assert session.get(ThemeEvidence, a.evidence[0].id).theme_id == c.theme.id
+
+
+def test_the_target_search_finds_themes_beyond_the_ones_the_page_lists(auth, factory, session):
+    a = factory.theme("Slow sync", items=1)
+    for i in range(5):
+        factory.theme(f"Login loops {i}", items=1)
+    gone = factory.theme("Login loops merged", items=1, status="merged")
+    session.commit()
+    auth.login("product_owner")
+    html = auth.client.get(f"/themes/{a.theme.id}/targets?target=LOGIN%20loops").text
+    names = re.findall(r'<option value="([^"]+)">', html)
+    assert sorted(names) == [f"Login loops {i}" for i in range(5)]
+    assert gone.theme.label not in html and "Slow sync" not in html
+    assert auth.client.get(f"/themes/{a.theme.id}/targets?target=100%25").text.strip() == ""  # % is a letter here
+    auth.client.post("/logout", data={"csrf_token": auth.csrf})
+    auth.login("viewer")
+    assert auth.client.get(f"/themes/{a.theme.id}/targets?target=login").status_code == 403
+
+
+def test_the_theme_page_offers_names_not_numbers_to_move_a_quote(auth, factory, session):
+    a = factory.theme("Slow sync", items=1)
+    factory.theme("Exports time out", items=1)
+    session.commit()
+    auth.login("product_owner")
+    html = auth.client.get(f"/themes/{a.theme.id}").text
+    assert 'name="target" list="theme-targets"' in html and 'inputmode="numeric"' not in html
+    assert '<option value="Exports time out"></option>' in html
+    assert "Move to theme no." not in html
+
+
+# --------------------------------------------------------------------------------------------- merge
+def test_merge_with_nothing_chosen_says_so_beside_the_form(auth, factory, session):
+    a = factory.theme("Slow sync", items=1)
+    b = factory.theme("Exports time out", items=1)
+    session.commit()
+    auth.login("product_owner")
+    response = auth.post(f"/themes/{a.theme.id}/merge", {"target_id": ""}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "Choose the theme to merge this one into." in response.text and "<html" not in response.text
+    gone = auth.post(f"/themes/{a.theme.id}/merge", {"target_id": "9999"}, headers={"HX-Request": "true"})
+    assert "That theme no longer exists or was merged: choose another one." in gone.text
+    page = auth.post(f"/themes/{a.theme.id}/merge", {"target_id": "9999"}, follow_redirects=True)
+    assert page.status_code == 200 and "That theme no longer exists or was merged" in page.text
+    session.expire_all()
+    assert session.get(Theme, a.theme.id).status != "merged"
+
+    done = auth.post(f"/themes/{a.theme.id}/merge", {"target_id": str(b.theme.id)}, headers={"HX-Request": "true"})
+    assert done.headers["HX-Redirect"] == f"/themes/{b.theme.id}"
+    assert "Themes merged." in auth.client.get(f"/themes/{b.theme.id}").text
+    session.expire_all()
+    assert session.get(Theme, a.theme.id).status == "merged"
+
+
+# --------------------------------------------------------------------------------------------- in a browser
+@pytest.mark.browser
+def test_in_a_browser_a_quote_moves_to_a_theme_picked_by_name_and_an_empty_merge_says_so(live, committed, page):
+    from playwright.sync_api import expect
+
+    seeded = seed(committed)
+    base = live.url
+    _login(page, base)
+    source = seeded.themes["Pricing too high for SMB"]
+    page.goto(f"{base}/themes/{source}")
+    first = page.locator("li.quote").first
+    moved_text = first.locator("blockquote").inner_text()
+
+    # A name that is no theme's: the refusal shows over the quotes, the page stays.
+    first.get_by_label("Move to the theme").fill("Nothing like this")
+    first.get_by_role("button", name="Move", exact=True).click()
+    page.locator("#evidence .flash.error").wait_for()
+    assert "No theme is called “Nothing like this”" in page.locator("#evidence .flash.error").inner_text()
+    assert page.url == f"{base}/themes/{source}" and page.locator("li.quote").count() == 5
+
+    # Typing part of a name fills the list from the server (htmx), then the full name moves the quote.
+    box = page.locator("li.quote").first.get_by_label("Move to the theme")
+    with page.expect_response(lambda r: "/targets?target=sso" in r.url):
+        box.press_sequentially("sso", delay=30)
+    expect(page.locator("#theme-targets option")).to_have_count(1)
+    assert page.locator("#theme-targets option").first.get_attribute("value") == "SSO login loops"
+    box.fill("SSO login loops")
+    box.press("Enter")
+    expect(page.locator("#evidence .flash")).to_contain_text("Quote moved")
+    assert "Quote moved to “SSO login loops”." in page.locator("#evidence").inner_text()
+    assert page.locator("li.quote").count() == 4
+    page.goto(f"{base}/themes/{seeded.themes['SSO login loops']}")
+    assert moved_text in page.locator("#evidence").inner_text()
+
+    # Merge with nothing chosen: a message beside the form, nothing merged.
+    page.get_by_role("button", name="Merge", exact=True).click()
+    page.locator("#merge-notice .flash.error").wait_for()
+    assert page.locator("#merge-notice").inner_text().strip() == "Choose the theme to merge this one into."
+    assert page.url == f"{base}/themes/{seeded.themes['SSO login loops']}"

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import astuple
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale, gettext as _, ngettext
 from markupsafe import Markup
 
-from retour.models import utcnow
+from sqlalchemy import case, func, or_, select
+
+from retour.models import Theme, utcnow
 from webapp import actions, queries
 from jobs import figures
 from webapp.cache import CSRF_SLOT, cached, cached_page, figure_cache
@@ -148,24 +150,104 @@ def rename(theme_id: int):
 
 @bp.route("/<int:theme_id>/merge", methods=["POST"])
 def merge(theme_id: int):
-    """Fold this theme into another one."""
+    """Fold this theme into another one. A refusal (no theme chosen, a theme gone since the page was shown) is
+    said beside the form when htmx sent it, else as the page's message; never a bare 404 page."""
     session = get_session()
     theme = actions.get_theme(session, theme_id)
     target_id = actions.parse_int(request.form.get("target_id"))
     try:
+        if target_id is None:
+            raise actions.ActionError(_("Choose the theme to merge this one into."))
+        if target_id != theme.id and _active_theme(target_id) is None:
+            raise actions.ActionError(_("That theme no longer exists or was merged: choose another one."))
         target = actions.merge(session, theme, target_id, current_user())
     except actions.ActionError as exc:
+        session.rollback()
+        if request.headers.get("HX-Request") == "true":
+            return render_template("_flash_inline.html", message=str(exc), category="error")
         return _done(theme_id, "", exc)
     session.commit()
+    if request.headers.get("HX-Request") == "true":
+        flash(_("Themes merged."))
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url_for("themes.detail", theme_id=target.id, **page_filters().params(page=1))
+        return response
     return _done(target.id, _("Themes merged."))
+
+
+# --------------------------------------------------------------------------------------------- move targets
+TARGETS_SHOWN = 20  # names offered as one types: enough to pick from, few enough to read
+
+
+def _active_theme(theme_id: int) -> Theme | None:
+    theme = get_session().get(Theme, theme_id)
+    return theme if theme is not None and theme.status in queries.BOARD_STATUSES else None
+
+
+def _clean_name(text: str | None) -> str:
+    return " ".join((text or "").split())[:200]
+
+
+def find_targets(exclude: int, text: str, limit: int = TARGETS_SHOWN) -> list[queries.ThemeRef]:
+    """Active themes other than ``exclude`` whose name in any language contains ``text`` (case aside), those whose
+    name starts with it first, then by score: the server-side search behind the move form's list, which reaches
+    every theme however many there are (the page itself offers only the first few hundred by score)."""
+    text = _clean_name(text)
+    if not text:
+        return queries.other_themes(get_session(), exclude, limit=limit)
+    names = (Theme.label, Theme.label_en, Theme.label_fr)
+    starts = or_(*(func.lower(n).startswith(text.lower(), autoescape=True) for n in names))
+    stmt = (select(Theme.id, Theme.label, Theme.label_en, Theme.label_fr)
+            .where(Theme.status.in_(queries.BOARD_STATUSES), Theme.id != exclude,
+                   or_(*(n.icontains(text, autoescape=True) for n in names)))
+            .order_by(case((starts, 0), else_=1), Theme.score.desc(), Theme.id).limit(limit))
+    return [queries.ThemeRef(*r) for r in get_session().execute(stmt)]
+
+
+def resolve_target(theme: Theme, text: str | None) -> Theme:
+    """The active theme a person named in the move form: its name in any language (case and spacing aside), or its
+    number. Anything else is refused with a sentence that says what to type, so a typo never ends on a 404 page."""
+    wanted = _clean_name(text)
+    if not wanted:
+        raise actions.ActionError(_("Type the name of the theme this quote belongs to."))
+    number = actions.parse_int(wanted.removeprefix("#"))
+    if number is not None:
+        target = _active_theme(number)
+        if target is None:
+            raise actions.ActionError(_("There is no active theme no. %(id)s: type the theme's name.", id=number))
+        return target
+    key = wanted.casefold()
+    found = find_targets(-1, wanted, limit=200)
+    exact = [t for t in found if key in {(n or "").casefold() for n in (t.label, t.label_en, t.label_fr)}]
+    if len(exact) > 1:
+        raise actions.ActionError(_("Several themes are called “%(name)s”: type the number of the one you mean "
+                                    "(%(ids)s).", name=wanted, ids=", ".join(f"#{t.id}" for t in exact)))
+    if exact:
+        if exact[0].id == theme.id:
+            raise actions.ActionError(_("The quote is already under “%(name)s”.", name=wanted))
+        return get_session().get(Theme, exact[0].id)
+    close = [theme_name(t) for t in found if t.id != theme.id][:3]
+    if close:
+        raise actions.ActionError(_("No theme is called “%(name)s”. Did you mean %(names)s?", name=wanted,
+                                    names=", ".join(_("“%(text)s”", text=n) for n in close)))
+    raise actions.ActionError(_("No theme is called “%(name)s”: pick one from the list as you type.", name=wanted))
+
+
+@bp.route("/<int:theme_id>/targets")
+def targets(theme_id: int):
+    """The themes whose name holds what the person typed in a move form, as the options of its list (htmx)."""
+    actions.get_theme(get_session(), theme_id)
+    found = find_targets(theme_id, request.args.get("target", ""))
+    return render_template("_theme_targets.html", targets=found)
 
 
 def _evidence_done(theme_id: int, message: str, error: actions.ActionError | None = None):
     """htmx asks for the refreshed evidence list; a plain form gets a redirect."""
     if request.headers.get("HX-Request") == "true":
-        if error is not None:
-            return render_template("_flash_inline.html", message=str(error), category="error"), 409
         ctx = detail_context(theme_id, page=1)
+        if error is not None:
+            # The list as it is now, with the refusal over it: htmx swaps no 4xx answer, so a 409 said nothing.
+            return render_template("_evidence.html", notice=str(error), notice_class="error", **ctx)
         # The theme's figures and status swap in too: a quote moved or rejected changes them at once.
         return (render_template("_evidence.html", notice=message, **ctx)
                 + render_template("_theme_head.html", oob=True, **ctx))
@@ -178,12 +260,20 @@ def move_evidence(theme_id: int, evidence_id: int):
     session = get_session()
     theme = actions.get_theme(session, theme_id)
     try:
-        actions.move_evidence(session, theme, evidence_id, actions.parse_int(request.form.get("target_id")),
-                              current_user())
+        # The form names the theme (picked from a list as one types); an older form or script may still send its id.
+        if "target" in request.form or "target_id" not in request.form:
+            target = resolve_target(theme, request.form.get("target"))
+        else:
+            target_id = actions.parse_int(request.form.get("target_id"))
+            target = _active_theme(target_id) if target_id is not None else None
+            if target is None:
+                raise actions.ActionError(_("Type the name of the theme this quote belongs to."))
+        actions.move_evidence(session, theme, evidence_id, target.id, current_user())
     except actions.ActionError as exc:
+        session.rollback()
         return _evidence_done(theme_id, "", exc)
     session.commit()
-    return _evidence_done(theme_id, _("Quote moved."))
+    return _evidence_done(theme_id, _("Quote moved to “%(name)s”.", name=theme_name(target)))
 
 
 @bp.route("/<int:theme_id>/evidence/<int:evidence_id>/reject", methods=["POST"])
