@@ -139,6 +139,8 @@ def test_the_target_search_finds_themes_beyond_the_ones_the_page_lists(auth, fac
     assert sorted(names) == [f"Login loops {i}" for i in range(5)]
     assert gone.theme.label not in html and "Slow sync" not in html
     assert auth.client.get(f"/themes/{a.theme.id}/targets?target=100%25").text.strip() == ""  # % is a letter here
+    control = re.findall(r'<option value="([^"]+)">', auth.client.get(f"/themes/{a.theme.id}/targets?target=%00Login").text)
+    assert len(control) == 5  # a NUL (PostgreSQL refuses it in any string) counts as a space
     auth.client.post("/logout", data={"csrf_token": auth.csrf})
     auth.login("viewer")
     assert auth.client.get(f"/themes/{a.theme.id}/targets?target=login").status_code == 403

@@ -7,6 +7,7 @@ the data version, so the next page load (cached or not) shows it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import astuple
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
@@ -184,8 +185,13 @@ def _active_theme(theme_id: int) -> Theme | None:
     return theme if theme is not None and theme.status in queries.BOARD_STATUSES else None
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _clean_name(text: str | None) -> str:
-    return " ".join((text or "").split())[:200]
+    """What a person typed as a theme's name, spacing collapsed; control characters (a NUL, which PostgreSQL refuses
+    in any string) count as spaces."""
+    return " ".join(_CONTROL.sub(" ", text or "").split())[:200]
 
 
 def find_targets(exclude: int, text: str, limit: int = TARGETS_SHOWN) -> list[queries.ThemeRef]:
