@@ -523,6 +523,9 @@ def _describe(client: OrgClient, stream: Stream, details: dict, signature: str) 
     available = check_describe(stream, describe or {})
     wanted = set(stream.wanted_fields())
     details["available"] = [f for f in available if f in wanted]
+    # Each field's label as the org names it ("Speaks Basque"): the pages call a mapped field by it.
+    details["labels"] = {f["name"]: f["label"] for f in (describe or {}).get("fields", [])
+                         if f.get("name") in wanted and f.get("label")}
     details["signature"] = signature
 
 

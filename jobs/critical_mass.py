@@ -219,9 +219,12 @@ def verdict(status: str, f: Figures, rule: Rule, volume: Figures | None, *, also
     }
 
 
-def sentence(v: Mapping[str, Any], w: Wording = ENGLISH) -> str:
+def sentence(v: Mapping[str, Any], w: Wording = ENGLISH, *, with_status: bool = True) -> str:
     """"critical: 14 of the 160 accounts that gave feedback in 180 days (9%, rule ≥ 6%) and 2.1M EUR at stake (8%
-    of what all feedback puts at stake, rule ≥ 5%); 1.6M EUR lost, 500k EUR open, +60% in 90 days"."""
+    of what all feedback puts at stake, rule ≥ 5%); 1.6M EUR lost, 500k EUR open, +60% in 90 days".
+
+    ``with_status=False`` leaves the status word out (a page shows it beside the sentence, as a badge, and
+    "critical critical: ..." says it twice); a scoped rule still names its scope ("In region=EMEA: ...")."""
     _ = w.gettext
     code = v.get("currency") or "EUR"
 
@@ -252,7 +255,13 @@ def sentence(v: Mapping[str, Any], w: Wording = ENGLISH) -> str:
             "money": say(at_stake), "share": w.percent(at_stake / base), "rule": rule}
     else:
         revenue = _("%(money)s at stake (rule ≥ %(rule)s)") % {"money": say(at_stake), "rule": rule}
-    out = _("%(status)s: %(accounts)s and %(revenue)s") % {"status": head, "accounts": accounts, "revenue": revenue}
+    if with_status:
+        out = _("%(status)s: %(accounts)s and %(revenue)s") % {"status": head, "accounts": accounts, "revenue": revenue}
+    elif status == "critical" and v["rule"] != "global":
+        out = _("In %(scope)s: %(accounts)s and %(revenue)s") % {"scope": v["rule"], "accounts": accounts,
+                                                                  "revenue": revenue}
+    else:
+        out = _("%(accounts)s and %(revenue)s") % {"accounts": accounts, "revenue": revenue}
     tail = []
     if v["revenue_lost"]:
         tail.append(_("%(money)s lost") % {"money": say(v["revenue_lost"])})

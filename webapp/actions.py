@@ -27,6 +27,12 @@ class ActionError(ValueError):
     """The request cannot be done as asked; the message says why (shown to the user, HTTP 400/409)."""
 
 
+def _state(code: str) -> str:
+    """A decision's state as the pages name it ("draft, awaiting approval")."""
+    from webapp.templating import STATE
+    return str(STATE.get(code, code))
+
+
 def get_theme(session: Session, theme_id: int) -> Theme:
     theme = session.get(Theme, theme_id)
     if theme is None:
@@ -48,32 +54,69 @@ def get_decision(session: Session, decision_id: int) -> Decision:
     return decision
 
 
+# jobs.curation refuses in English (jobs never import Flask): each refusal it can give, in the reader's language.
+_CURATION_REFUSALS: tuple[tuple[re.Pattern[str], Any], ...] = tuple((re.compile(p), say) for p, say in (
+    (r"^theme \d+ is \w+: it cannot be", lambda m: _("This theme is no longer active; work on the theme it was "
+                                                     "merged into.")),
+    (r"^a theme (label cannot be empty|needs a name)|^the new theme needs a label",
+     lambda m: _("Give the theme a name.")),
+    (r"^a theme label is at most (\d+) characters", lambda m: _("A theme's name fits in %(n)s characters.",
+                                                                n=m.group(1))),
+    (r"^a theme is named in English", lambda m: _("Say whether the name is written in English or in French.")),
+    (r"^a theme cannot be merged into itself", lambda m: _("A theme cannot be merged into itself.")),
+    (r"^the evidence is already under that theme", lambda m: _("The quote is already under that theme.")),
+    (r"^rejected evidence cannot be pinned", lambda m: _("A rejected quote cannot be pinned; move it to the right "
+                                                        "theme first.")),
+    (r"^some of the chosen evidence does not exist|^no such segment",
+     lambda m: _("Some of the chosen quotes no longer exist; search again.")),
+    (r"^every chosen evidence must belong", lambda m: _("Every chosen quote must belong to this theme.")),
+    (r"^a split must leave some evidence", lambda m: _("A split must leave some quotes in the original theme; "
+                                                      "rename it instead.")),
+    (r"^choose at least one quote", lambda m: _("Tick at least one quote.")),
+    (r"^write at least one example sentence", lambda m: _("Write at least one example sentence, one per line.")),
+    (r"^at most (\d+) example sentences", lambda m: _("Write at most %(n)s example sentences at once.",
+                                                      n=m.group(1))),
+    (r"^an example sentence is at most (\d+) characters",
+     lambda m: _("An example sentence fits in %(n)s characters.", n=m.group(1))),
+    (r"^a new theme needs quotes", lambda m: _("A new theme needs example sentences or quotes chosen from the "
+                                              "evidence.")),
+))
+
+
+def curation_refusal(message: str) -> str:
+    """A jobs.curation refusal said in the reader's language (one the table does not know stays as it is)."""
+    for pattern, say in _CURATION_REFUSALS:
+        if m := pattern.search(message):
+            return say(m)
+    return message[:1].upper() + message[1:]
+
+
 def _curation(fn_name: str, *args: Any, **kwargs: Any) -> Any:
     from jobs import curation
     try:
         return getattr(curation, fn_name)(*args, **kwargs)
     except curation.CurationError as exc:
-        raise ActionError(str(exc)) from exc
+        raise ActionError(curation_refusal(str(exc))) from exc
 
 
 def rename(session: Session, theme: Theme, label: str, user: AppUser) -> Theme:
     label = (label or "").strip()
     if not label:
-        raise ActionError("Give the theme a name.")
+        raise ActionError(_("Give the theme a name."))
     return _curation("rename", session, theme, label, user)
 
 
 def merge(session: Session, source: Theme, target_id: int | None, user: AppUser) -> Theme:
     if target_id is None:
-        raise ActionError("Choose the theme to merge into.")
+        raise ActionError(_("Choose the theme to merge into."))
     if target_id == source.id:
-        raise ActionError("A theme cannot be merged into itself.")
+        raise ActionError(_("A theme cannot be merged into itself."))
     return _curation("merge", session, source, get_theme(session, target_id), user)
 
 
 def move_evidence(session: Session, theme: Theme, evidence_id: int, target_id: int | None, user: AppUser):
     if target_id is None:
-        raise ActionError("Choose the theme this quote belongs to.")
+        raise ActionError(_("Choose the theme this quote belongs to."))
     ev = get_evidence(session, theme, evidence_id)
     return _curation("move_evidence", session, ev, get_theme(session, target_id), user)
 
@@ -286,7 +329,7 @@ def create_decision(session: Session, theme: Theme, data: dict[str, Any], user: 
     """Record the decision and prepare its push (planned items, nothing sent until approved)."""
     from connector import push
     if theme.status in ("merged", "dismissed"):
-        raise ActionError("This theme is no longer active; decide on the theme it was merged into.")
+        raise ActionError(_("This theme is no longer active; decide on the theme it was merged into."))
     decision = Decision(theme_id=theme.id, created_by_id=user.id, state="draft", **clean_decision(data))
     session.add(decision)
     session.flush()
@@ -307,7 +350,7 @@ def update_decision(session: Session, decision: Decision, data: dict[str, Any], 
     """Edit a draft decision and re-prepare its push so the preview shows the new text."""
     from connector import push
     if decision.state != "draft":
-        raise ActionError(f"This decision is {decision.state}; only a draft can be edited.")
+        raise ActionError(_("Only a draft can be edited; this decision is %(state)s.", state=_state(decision.state)))
     for key, value in clean_decision(data).items():
         setattr(decision, key, value)
     session.flush()
@@ -320,8 +363,10 @@ def decision_action(session: Session, decision: Decision, action: str, user: App
     from connector import push
     allowed = {"approve": ("draft",), "cancel": ("draft",), "withdraw": ("approved",)}
     if decision.state not in allowed[action]:
-        past = {"approve": "approved", "cancel": "cancelled", "withdraw": "withdrawn"}[action]
-        raise ActionError(f"This decision is {decision.state}; it cannot be {past} now.")
+        refusal = {"approve": _("Only a draft can be approved; this decision is %(state)s."),
+                   "cancel": _("Only a draft can be cancelled; this decision is %(state)s."),
+                   "withdraw": _("Only an approved decision can be withdrawn; this decision is %(state)s.")}[action]
+        raise ActionError(refusal % {"state": _state(decision.state)})
     if action == "approve" and (missing := missing_titles_message(decision)):
         raise ActionError(missing)
     _push(getattr(push, action), session, decision, user.id)

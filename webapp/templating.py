@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from babel.numbers import format_compact_currency, format_compact_decimal, format_percent
+from babel.numbers import format_compact_currency, format_percent
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_translations, lazy_gettext as _l
 from sqlalchemy import select
@@ -78,14 +78,17 @@ def theme_names(ids: Iterable[int | None]) -> dict[int, str]:
 
 
 def money(value: Any, currency: str | None = None) -> str:
-    """An amount, compact in the reader's language and always with its currency's code ("17.2M EUR", "17,2 M EUR"):
-    the code says which currency without ambiguity ($ is several). No currency (a single-currency org) is the
-    reporting currency, which is then the org's own."""
+    """An amount, compact in the reader's language and always with its currency ("€17.2M", "17,2 M €", "£30K",
+    "30 k £GB"): Babel says the currency the way the reader's locale does. No currency (a single-currency org) is
+    the reporting currency, which is then the org's own. A currency Babel has no symbol for keeps its code, set
+    apart from the number ("XYZ 12K")."""
     if value is None:
         return "—"
     code = currency or settings().critical_mass.currency
-    number = format_compact_decimal(float(value), locale=get_locale(), fraction_digits=1)
-    return f"{number}\u00a0{code}"
+    text = format_compact_currency(float(value), code, locale=get_locale(), fraction_digits=1)
+    if text.startswith(code) and text[len(code):len(code) + 1].isdigit():
+        text = f"{code}\u00a0{text[len(code):]}"
+    return text
 
 
 def date(value: dt.datetime | dt.date | None) -> str:
@@ -122,16 +125,17 @@ def percent(x: float) -> str:
                           decimal_quantization=False)
 
 
-def reason_text(reason: str | None, verdict: dict[str, Any] | None) -> str:
+def reason_text(reason: str | None, verdict: dict[str, Any] | None, with_status: bool = True) -> str:
     """Why a theme has its status, in the reader's language: ``jobs.figures.judge`` gives the verdict's figures and
     ``jobs.critical_mass.sentence`` says them with this catalogue and Babel's money and percentages. Without a
-    verdict (a merged or dismissed theme), the stored sentence."""
+    verdict (a merged or dismissed theme), the stored sentence. ``with_status=False`` beside a status badge: the
+    status is said once."""
     if not verdict:
         return reason or ""
     translations = get_translations()
     wording = critical_mass.Wording(gettext=translations.gettext, ngettext=translations.ngettext, money=money,
                                     percent=percent, date=lambda d: format_date(d, "medium"))
-    return critical_mass.sentence(verdict, wording)
+    return critical_mass.sentence(verdict, wording, with_status=with_status)
 
 
 def trend_text(trend: float | str | None) -> str:
@@ -155,13 +159,9 @@ def loop_sentence(figures: LoopFigures) -> str:
     """What came back from Salesforce since a decision's push, in the reader's language: the sentence is
     ``connector.push_efficacy.sentence`` (one wording for the page, the API and the command), said with this
     catalogue and Babel's money and dates for the reader's locale."""
-    locale = get_locale()
     translations = get_translations()
-    wording = push_efficacy.Wording(
-        gettext=translations.gettext, ngettext=translations.ngettext,
-        money=lambda amount, currency: format_compact_currency(float(amount), currency, locale=locale,
-                                                               fraction_digits=1),
-        date=lambda d: format_date(d, "medium"))
+    wording = push_efficacy.Wording(gettext=translations.gettext, ngettext=translations.ngettext, money=money,
+                                    date=lambda d: format_date(d, "medium"))
     return push_efficacy.sentence(figures, wording)
 
 

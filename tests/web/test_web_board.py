@@ -125,8 +125,9 @@ def test_board_query_count_is_constant_as_themes_grow(auth, factory, session, co
         assert len(_labels(html)) >= 50 if not qs else len(_labels(html)) > 10
         assert len(large) == len(small), f"board {qs!r}: {len(small)} queries for 10 themes, {len(large)} for 50"
         # Without the figure cache (RETOUR_CACHE_SECONDS=0): two statements measure a scope, two the org's volume,
-        # the judge reads statuses and decisions, one statement fingerprints every theme's evidence.
-        assert len(small) <= 20
+        # the judge reads statuses and decisions, one statement fingerprints every theme's evidence, one reads the
+        # mapped fields' labels.
+        assert len(small) <= 21
 
 
 def test_aggregate_cache_expires_and_follows_theme_versions():
@@ -178,3 +179,42 @@ def test_filtered_board_total_counts_every_matching_theme_on_any_page(auth, fact
     assert f'id="board-summary">{matching} themes' in first and len(_labels(first)) == matching
     past_the_end = auth.client.get("/?region=EMEA&page=3").text  # no row on the page: counted apart
     assert f'id="board-summary">{matching} themes' in past_the_end and _labels(past_the_end) == []
+
+
+def test_a_mapped_field_is_called_by_its_salesforce_label_or_the_configured_one(auth, factory, session, app,
+                                                                                 make_settings, session_factory):
+    """Not a name made up from the API name ("Speaks basque"): the org's label, kept by the sync, else the API name."""
+    from retour.models import SyncState
+    from webapp import create_app
+    from .conftest import Auth
+
+    factory.theme("Basque speakers", basque=True)
+    session.commit()
+    auth.login("viewer")
+    label = re.compile(r'<label for="f-attr-speaks_basque">([^<]*)</label>')
+    assert label.search(auth.client.get("/").text).group(1) == "Speaks_Basque__c"
+    session.add(SyncState(object_name="Opportunity", details={"labels": {"Speaks_Basque__c": "Parle basque"}}))
+    session.commit()
+    assert label.search(auth.client.get("/").text).group(1) == "Parle basque"
+    configured = create_app(make_settings({
+        "web": {"secret_key": "test-secret-key-not-for-production"},
+        "mapping": {"extra": {"speaks_basque": {"field": "Speaks_Basque__c", "kind": "boolean",
+                                                "label": "Euskara speakers"}}}}), session_factory=session_factory)
+    configured.config.update(TESTING=True, RETOUR_CACHE_SECONDS=0)
+    other = Auth(configured.test_client())
+    other.login("viewer")
+    assert label.search(other.client.get("/").text).group(1) == "Euskara speakers"
+
+
+def test_money_reads_with_its_currency_in_the_readers_language(auth, factory, session, users):
+    from retour.models import AppUser
+    factory.theme("Exports", items=2, amount=8_600_000)
+    factory.theme("Pounds", items=1, amount=30_000, currency="GBP")
+    session.commit()
+    auth.login("viewer")
+    english = auth.client.get("/").text
+    assert "€17.2M" in english and "EUR" not in re.sub(r"<[^>]+>", "", english).replace("EUR:", "")
+    session.get(AppUser, users["viewer"]).locale = "fr"
+    session.commit()
+    french = auth.client.get("/").text
+    assert "17,2\u00a0M\u00a0€" in french and "17.2" not in french

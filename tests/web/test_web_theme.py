@@ -18,7 +18,7 @@ def test_detail_shows_evidence_with_account_deal_owner_and_salesforce_link(auth,
     auth.login("viewer")
     html = auth.client.get(f"/themes/{made.theme.id}").text
     assert "Sync takes hours" in html and "Acme SA" in html and "Acme renewal" in html
-    assert "Camille Martin" in html and "Closed Lost" in html and "42K\u00a0EUR" in html
+    assert "Camille Martin" in html and "Closed Lost" in html and "€42K" in html
     assert f'href="{INSTANCE}/{made.opportunities[0].id}"' in html
     assert '<svg class="chart"' in html and "<rect" in html
     assert "built-in method" not in html  # dict keys such as "items" are read as keys, not methods
@@ -136,3 +136,26 @@ def test_detail_query_count_is_constant_as_evidence_grows(auth, factory, session
     # Cache off: the figures (fingerprint, two statements a scope, the org's volume, the judge's two reads), the
     # month split and the deals come on top of the page's own reads.
     assert len(q_small) == len(q_big) and len(q_big) <= 24
+
+
+def test_the_status_is_said_once_beside_its_badge(auth, factory, session):
+    made = factory.theme("Slow sync", items=6, amount=40_000)
+    session.commit()
+    auth.login("viewer")
+    head = re.search(r'<p><span class="status (\w+)">([^<]*)</span> <span class="reason" id="theme-reason">([^<]*)<',
+                     auth.client.get(f"/themes/{made.theme.id}").text)
+    assert head.group(1) == "critical" and head.group(2) == "critical"
+    assert head.group(3).startswith("6 of the ") and "critical" not in head.group(3)
+    board = auth.client.get("/").text
+    assert re.search(r'<td class="reason">6 of the ', board)
+
+
+def test_the_chart_has_a_legend_and_its_months_say_their_year(auth, factory, session):
+    made = factory.theme("Slow sync", items=2)
+    session.commit()
+    auth.login("viewer")
+    html = auth.client.get(f"/themes/{made.theme.id}").text
+    chart = html[html.index('<section aria-labelledby="h-chart">'):html.index("</svg>")]
+    assert 'id="chart-legend"' in chart and "items per month" in chart and "distinct accounts per month" in chart
+    year = str(factory.now.year)
+    assert re.search(rf'<text [^>]*>[A-Z][a-z]{{2}} {year}</text>', chart), "the axis' months have no year"

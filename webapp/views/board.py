@@ -6,6 +6,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import get_locale
 from markupsafe import Markup
 
+from retour.models import SyncState
 from webapp import queries
 from webapp.cache import cached, cached_page, figure_cache
 from webapp.charts import sparkline
@@ -25,6 +26,15 @@ def rows_html(result: queries.Board, filters: queries.BoardFilters) -> Markup:
         detail_qs=detail_qs)), lasting=True)
 
 
+def field_labels(session, extra) -> dict[str, str]:
+    """What the board calls each mapped field: the label configured in ``[mapping.extra]``, else the field's label
+    in Salesforce (kept by the sync from the object's describe), else its API name: never a name made up from
+    the API name ("Speaks_Basque__c" is not "Speaks basque" in every org)."""
+    state = session.get(SyncState, "Opportunity")
+    org_labels = (state.details or {}).get("labels", {}) if state else {}
+    return {m.name: m.label or org_labels.get(m.field) or m.field for m in extra}
+
+
 @bp.route("/")
 def index():
     """List themes by score, with figures for the chosen period and filters."""
@@ -42,8 +52,9 @@ def _board_page(filters: queries.BoardFilters) -> str:
     version = queries.data_version(session)
     result = queries.board(session, cfg, filters, sync=version.sync, cache=figure_cache())
     facets = cached(("facets", version.sync), lambda: queries.facets(session, cfg), lasting=True)  # mirrored rows only
+    labels = cached(("field_labels", version.sync), lambda: field_labels(session, cfg.mapping.extra), lasting=True)
     return render_template("board.html", board=result, filters=filters, facets=facets,
-                           rows_html=rows_html(result, filters), extra=cfg.mapping.extra,
+                           rows_html=rows_html(result, filters), extra=cfg.mapping.extra, field_labels=labels,
                            statuses=queries.BOARD_STATUSES, sources=queries.SOURCES, langs=queries.FEEDBACK_LANGS,
                            windows=queries.WINDOWS, rule_days=cfg.critical_mass.window_days,
                            currency=cfg.critical_mass.currency, half_life=cfg.critical_mass.half_life_days)

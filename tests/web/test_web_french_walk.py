@@ -1,0 +1,209 @@
+"""A French reader walks every page and reads no English: each page reachable from the navigation, a theme, a
+decision and its preview, the administration, a search, form errors and flash messages, on a seeded database.
+
+A page fails on any piece of visible text that is an English message of the catalogue whose French differs (a
+message left untranslated: the template said it without ``_``, or a job built the sentence in English), on
+English sentences the catalogue's messages with placeholders would have produced ("3 accounts in 180 days"),
+and on internal codes ("segment_id", "old:") that are not words for people. Money must say its currency the
+French way ("70 k €", "1,2 M €").
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from babel.messages.pofile import read_po
+
+from retour.models import AppUser, CurationEvent
+from webapp.i18n import TRANSLATIONS
+
+from .conftest import csrf_from
+from .small_org import build
+
+PO = TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po"
+VISIBLE_ATTRS = ("title", "placeholder", "aria-label", "alt")
+# Words a French sentence does not hold: English the catalogue never knew (a message written without ``_``).
+ENGLISH_WORDS = re.compile(r"\b(the|is|are|this|that|with|cannot|must|should|will|has|have|been|of|to|and|or|"
+                           r"no|not|for|from|at|in|on|by|it|its|per|days?|accounts?|items?|quotes?)\b")
+CODES = re.compile(r"\b(segment_id|theme_id|evidence_id|old:|new:|None|True|False)\b|\{\{|%\(")
+
+
+class _Text(HTMLParser):
+    """Text a reader sees: text nodes outside script/style, the attributes a browser shows, button values."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+        self._open: list[tuple[str, bool]] = []  # (tag, in another language) for elements that set ``lang``
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("script", "style") or (attrs.get("lang") or "fr")[:2] != "fr":
+            self._skip += 1  # code, or text in its own language: a quote, a language's own name
+            self._open.append((tag, True))
+        elif "lang" in attrs:
+            self._open.append((tag, False))
+        if self._skip:
+            return
+        for name in VISIBLE_ATTRS:
+            if attrs.get(name):
+                self.parts.append(attrs[name])
+        if tag == "input" and attrs.get("type") in ("submit", "button") and attrs.get("value"):
+            self.parts.append(attrs["value"])
+
+    def handle_endtag(self, tag):
+        if self._open and self._open[-1][0] == tag:
+            if self._open.pop()[1]:
+                self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip and data.strip():
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> list[str]:
+    parser = _Text()
+    parser.feed(html)
+    return [" ".join(p.split()) for p in parser.parts if p.strip()]
+
+
+def _catalogue():
+    with PO.open("rb") as fh:
+        return read_po(fh)
+
+
+def _pattern(message: str) -> re.Pattern[str]:
+    """A catalogue message as a regular expression over a rendered sentence (placeholders match any text)."""
+    pieces = re.split(r"%\([a-z_]+\)[sd]|%[sd]", " ".join(message.split()))
+    return re.compile(".+?".join(re.escape(p) for p in pieces), re.DOTALL)
+
+
+class Untranslated:
+    """The catalogue's English messages that French says differently, as exact strings and as patterns."""
+
+    def __init__(self) -> None:
+        self.exact: set[str] = set()
+        self.patterns: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = []
+        for m in _catalogue():
+            if not m.id:
+                continue
+            ids = m.id if isinstance(m.id, tuple) else (m.id,)
+            strings = m.string if isinstance(m.string, tuple) else (m.string,)
+            for english in ids:
+                english = " ".join(english.split())
+                if any(" ".join(s.split()) == english for s in strings):
+                    continue  # the same in both languages ("Score", "Total", "%(n)s · %(m)s")
+                if "%" not in english:
+                    self.exact.add(english)
+                elif len(re.findall(r"[A-Za-z]{3,}", re.sub(r"%\([a-z_]+\)[sd]", "", english))) >= 2:
+                    french = [_pattern(s) for s in strings if s]
+                    self.patterns.append((english, _pattern(english), french[0] if french else _pattern(english)))
+
+    def found_in(self, texts: list[str]) -> list[str]:
+        out = []
+        for text in texts:
+            if text in self.exact or text.rstrip(" :.") in self.exact:
+                out.append(text)
+                continue
+            for english, pattern, french in self.patterns:
+                if pattern.search(text) and not french.search(text):
+                    out.append(f"{text!r} (from {english!r})")
+                    break
+        return out
+
+
+@pytest.fixture(scope="module")
+def untranslated() -> Untranslated:
+    return Untranslated()
+
+
+def test_the_catalogue_has_no_empty_french_message():
+    empty = [m.id for m in _catalogue() if m.id and not (all(m.string) if isinstance(m.string, tuple) else m.string)]
+    assert not empty
+
+
+def test_the_walk_flags_english_left_on_a_french_page(untranslated):
+    """The check itself: it must catch a catalogue message said in English, plain or with its figures filled in."""
+    assert untranslated.found_in(["Themes"]) == ["Themes"]
+    assert untranslated.found_in(["Thèmes", "Score"]) == []
+    english = "3 of the 10 accounts that gave feedback in 180 days (30%, rule ≥ 25%)"
+    assert untranslated.found_in([english]), "a filled-in English sentence went unnoticed"
+    assert not untranslated.found_in(["3 des 10 comptes qui ont donné un retour en 180 jours (30 %, règle ≥ 25 %)"])
+
+
+@pytest.fixture
+def french_desk(app, auth, session, users):
+    """The small org, a decision with its preview, curation in the activity log; an admin reading in French."""
+    org = build(session)
+    session.get(AppUser, users["admin"]).locale = "fr"
+    session.commit()
+    assert auth.login("admin").status_code == 302
+    sap, pricing = org.themes["SAP"], org.themes["Pricing"]
+    auth.post(f"/themes/{sap}/rename", {"label": "Exports SAP"})
+    first = org.evidence[("Pricing", next(k[1] for k in org.evidence if k[0] == "Pricing"))][0]
+    auth.post(f"/themes/{pricing}/evidence/{first}/move", {"target_id": str(sap)})
+    auth.post(f"/themes/{pricing}/name", {"lang": "fr", "label": "Tarifs"})
+    created = auth.post(f"/themes/{sap}/decisions", {
+        "status": "planned", "target": "2026.4", "title_en": "SAP exports", "insight_en": "Native SAP export in 2026.4.",
+        "title_fr": "Exports SAP", "insight_fr": "Export SAP natif en 2026.4."})
+    assert created.status_code == 302, created.text
+    return org, sap, pricing, created.headers["Location"]
+
+
+def _links(html: str) -> set[str]:
+    return {h for h in re.findall(r'href="(/[^"#]*)"', html) if not h.startswith(("/static", "/api", "/logout"))}
+
+
+def test_every_page_reads_in_french(auth, french_desk, untranslated):
+    org, sap, pricing, decision_url = french_desk
+    pages = {"/", "/?window=365", "/?window=30", "/?lang=fr", "/evidence/search?q=SAP", "/evidence/search?q=zzz", "/themes/new",
+             "/admin/", f"/themes/{sap}", f"/themes/{sap}?window=365", f"/themes/{pricing}",
+             f"/themes/{org.themes['SSO']}", f"/themes/{sap}/decisions/new", decision_url,
+             decision_url + "/edit"}
+    pages |= _links(auth.client.get("/").text) | _links(auth.client.get(f"/themes/{sap}").text)
+    found: dict[str, list[str]] = {}
+    for url in sorted(pages):
+        resp = auth.client.get(url, follow_redirects=True)
+        texts = visible_text(resp.text)
+        bad = untranslated.found_in(texts) + [t for t in texts if CODES.search(t) or ENGLISH_WORDS.search(t)]
+        if resp.status_code != 200 or bad:
+            found[url] = [f"HTTP {resp.status_code}"] * (resp.status_code != 200) + bad
+    assert not found, __import__("json").dumps(found, ensure_ascii=False)
+
+
+def test_form_errors_and_messages_read_in_french(auth, french_desk, untranslated):
+    org, sap, pricing, decision_url = french_desk
+    answers = [
+        auth.post(f"/themes/{sap}/decisions", {"status": "planned", "title_en": "", "insight_en": ""}),
+        auth.post(f"/themes/{sap}/rename", {"label": " "}, follow_redirects=True),
+        auth.post(f"/themes/{sap}/merge", {"target_id": ""}, follow_redirects=True),
+        auth.post(f"/themes/{sap}/merge", {"target_id": str(sap)}, follow_redirects=True),
+        auth.post(f"/themes/{sap}/examples", {"examples": ""}, follow_redirects=True),
+        auth.post("/themes/new", {"label": "", "lang": "fr", "examples": ""}),
+        auth.post(decision_url + "/withdraw", follow_redirects=True),
+        auth.post(decision_url + "/approve", follow_redirects=True),
+    ]
+    found = {}
+    for resp in answers:
+        texts = visible_text(resp.text)
+        errors = [t for t in texts if t[:1].isalpha()]
+        bad = untranslated.found_in(texts) + [t for t in texts if CODES.search(t) or ENGLISH_WORDS.search(t)]
+        if bad:
+            found[resp.request.path] = bad
+        assert errors, resp.request.path
+    assert not found, __import__("json").dumps(found, ensure_ascii=False)
+    flashes = re.findall(r'<p class="flash[^"]*"[^>]*>([^<]+)</p>', "".join(a.text for a in answers))
+    assert flashes and all(f.strip()[:1].isupper() for f in flashes), flashes
+
+
+def test_money_reads_with_its_currency_the_french_way(auth, french_desk):
+    org, sap, *_ = french_desk
+    for url in ("/", f"/themes/{sap}"):
+        html = auth.client.get(url).text
+        amounts = re.findall(r"\d[\d\u202f\u00a0 ,]*\s?(?:k|M|Md)?\s?(?:€|EUR|£|GBP|XYZ)", html)
+        assert amounts, url
+        assert re.search(r"\d(?:,\d)?\u00a0(?:k|M)\u00a0€", html), url
+        assert not re.search(r"\d(?:\.\d)?[kM]\b", " ".join(visible_text(html))), url
