@@ -469,7 +469,9 @@ def _evidence_rows(session: Session, ids: Any, order: Sequence[Any]) -> list[Evi
     owner = aliased(SalesforceUser)
     stmt = (_evidence_from(select(
         ThemeEvidence.id, FeedbackSegment.text, ThemeEvidence.pinned, ThemeEvidence.origin, FeedbackItem.occurred_at,
-        FeedbackItem.channel, FeedbackItem.lang, FeedbackItem.source_object, FeedbackItem.source_id,
+        # The quote's own language (its segment's), not its note's: a mixed note is French, an English clause of
+        # it is not, and the page tags the quote with it (``lang``) for screen readers and hyphenation.
+        FeedbackItem.channel, FeedbackSegment.lang, FeedbackItem.source_object, FeedbackItem.source_id,
         Opportunity.id.label("opportunity_id"), Opportunity.name.label("opportunity_name"), Opportunity.stage,
         Opportunity.amount, Opportunity.currency, FeedbackItem.account_id, Account.name.label("account_name"),
         owner.name.label("owner_name")))

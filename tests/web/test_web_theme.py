@@ -159,3 +159,17 @@ def test_the_chart_has_a_legend_and_its_months_say_their_year(auth, factory, ses
     assert 'id="chart-legend"' in chart and "items per month" in chart and "distinct accounts per month" in chart
     year = str(factory.now.year)
     assert re.search(rf'<text [^>]*>[A-Z][a-z]{{2}} {year}</text>', chart), "the axis' months have no year"
+
+
+def test_a_quote_is_tagged_with_its_own_language_not_its_notes(auth, factory, session):
+    """A French note holding an English sentence: the quote shown is the sentence, so its lang is the sentence's."""
+    from jobs.embed import detect_lang
+    text = "The export to SAP takes the whole night"
+    made = factory.theme("Exports", items=1, lang="fr", texts=[text])
+    segment = made.evidence[0].segment
+    segment.lang = detect_lang(text, "fr")  # what the theme pass stores for the clause
+    session.commit()
+    assert segment.lang == "en"
+    auth.login("viewer")
+    html = auth.client.get(f"/themes/{made.theme.id}").text
+    assert re.search(rf'<blockquote lang="en">{text}</blockquote>', html), "the quote took its note's language"
