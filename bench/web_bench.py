@@ -319,6 +319,101 @@ def after_write(base: str, cookie: str, theme_id: int, pages: tuple[str, ...], r
         print(f"after_a_rename page={path:<26} ms={' '.join(f'{x:.0f}' for x in got)}", flush=True)
 
 
+PREVIEW_RECORDS = 10_000
+
+
+def seed_preview(engine, records: int = PREVIEW_RECORDS) -> int:
+    """An approved decision whose push writes ``records`` insights and tasks for 40 reps on their own accounts
+    (ids apart from generate()'s), after a push: most written, some deferred by the cap, failed or skipped."""
+    from retour.models import Decision, PushItem
+    now = dt.datetime.now(dt.timezone.utc)
+    base = 900_000
+    n_reps, n_accounts = 40, records // 4
+    states = ["sent"] * 6 + ["approved", "approved", "failed", "skipped"]
+    with engine.begin() as conn:
+        _bulk(conn, SalesforceUser.__table__, [{"id": sfid("005", base + i), "name": f"Preview rep {i:02d}",
+                                                "is_active": True, "synced_at": now} for i in range(n_reps)])
+        _bulk(conn, Account.__table__, [{"id": sfid("001", base + a), "name": f"Preview account {a:05d}",
+                                         "owner_id": sfid("005", base + a % n_reps), "attributes": {},
+                                         "synced_at": now} for a in range(n_accounts)])
+        _bulk(conn, Opportunity.__table__, [{"id": sfid("006", base + k), "name": f"Preview deal {k:05d}",
+                                             "account_id": sfid("001", base + k % n_accounts),
+                                             "owner_id": sfid("005", base + k % n_accounts % n_reps),
+                                             "stage": "Closed Lost", "is_closed": True, "is_won": False,
+                                             "attributes": {}, "synced_at": now} for k in range(records // 2)])
+        theme_id = conn.execute(insert(Theme.__table__).values(
+            label="Preview theme", status="decided", score=0, threshold_offset=0.0, metrics={}, created_at=now,
+            updated_at=now).returning(Theme.__table__.c.id)).scalar_one()
+        decision_id = conn.execute(insert(Decision.__table__).values(
+            theme_id=theme_id, status="planned", insight_en="Exports ship in Q3: offer the beta.", title_en="Exports",
+            state="approved", created_at=now, updated_at=now, approved_at=now).returning(
+            Decision.__table__.c.id)).scalar_one()
+        text_ = "Exports ship in Q3: offer the beta."
+        rows = []
+        for k in range(records):
+            opp = k // 2
+            kind = "insight" if k % 2 == 0 else "task"
+            state = states[k % len(states)]
+            rows.append({"decision_id": decision_id, "kind": kind,
+                         "sobject": "Retour_Insight__c" if kind == "insight" else "Task",
+                         "external_key": f"d{decision_id}-{'opp' if kind == 'insight' else 'task'}-{sfid('006', base + opp)}",
+                         "target_id": sfid("006", base + opp), "owner_id": sfid("005", base + opp % n_accounts % n_reps),
+                         "state": state, "skip_reason": "won deal: nothing to give back" if state == "skipped" else None,
+                         "error_code": "FIELD_CUSTOM_VALIDATION_EXCEPTION" if state == "failed" else None,
+                         "error_message": "Insight must name a product" if state == "failed" else None,
+                         "sent_at": now if state == "sent" else None, "attempts": 1 if state != "approved" else 0,
+                         "created_at": now, "payload": {"record": {"Name": "Exports", "Insight__c": text_},
+                                                        "text": text_, "record_name": f"Preview deal {opp:05d}",
+                                                        "lang": "en"}})
+        _bulk(conn, PushItem.__table__, rows)
+    return decision_id
+
+
+def preview_decision(engine) -> int:
+    """The preview's decision: the one a previous run seeded (--keep-data), else a new one."""
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT d.id FROM decision d JOIN theme t ON t.id = d.theme_id "
+                                  "WHERE t.label = 'Preview theme' ORDER BY d.id LIMIT 1")).scalar()
+    return found or seed_preview(engine)
+
+
+def preview_only(args: argparse.Namespace) -> None:
+    """--preview-only: migrate (never emptied), seed the decision once, serve, time its pages."""
+    engine = make_engine(args.database_url)
+    upgrade(engine)
+    decision_id = preview_decision(engine)
+    with session_factory(engine)() as s:
+        create_or_reset_user(s, "bench@example.com", PASSWORD, role="product_owner")
+        s.commit()
+    engine.dispose()
+    with tempfile.TemporaryDirectory() as data_dir:
+        proc, base = serve(args.database_url, args.workers, args.threads, Path(data_dir))
+        try:
+            preview_pages(base, login(base), decision_id, PREVIEW_RECORDS)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+
+
+def preview_pages(base: str, cookie: str, decision_id: int, records: int, rounds: int = 5) -> None:
+    """The decision page of a ``records``-record push: its first page and a middle one, sequential, no other load
+    (the page is not cached: each request reads the summary and the page's records). Target: < 1 s."""
+    s = requests.Session()
+    s.headers["Cookie"] = cookie
+    assert s.get(f"{base}/", timeout=60).status_code == 200  # the worker's templates and connections, warmed up
+    middle = max(1, records // 200 // 2)
+    for page in (1, middle):
+        got = []
+        for _ in range(rounds):
+            t = time.perf_counter()
+            r = s.get(f"{base}/decisions/{decision_id}?page={page}", timeout=60)
+            got.append((time.perf_counter() - t) * 1000)
+            assert r.status_code == 200 and f'data-n="{(page - 1) * 200 + 1}"' in r.text, r.status_code
+        print(f"decision_preview records={records} page={page:<3} first_ms={got[0]:.0f} "
+              f"median_ms={statistics.median(got):.0f} max_ms={max(got):.0f} target_ms=1000 "
+              f"{'ok' if max(got) < 1000 else 'MISSED'}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--database-url", default=os.environ.get("RETOUR_BENCH_DATABASE_URL", DEFAULT_URL))
@@ -329,7 +424,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--keep-data", action="store_true", help="reuse the data of a previous run")
+    ap.add_argument("--preview-only", action="store_true",
+                    help="only the 10,000-record decision preview, on its own data (a SQLite URL works too)")
     args = ap.parse_args()
+    if args.preview_only:
+        return preview_only(args)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the server
     engine = make_engine(args.database_url)
     if args.keep_data:
@@ -341,6 +440,7 @@ def main() -> None:
     else:
         reset(engine)
         ids = generate(engine, items=args.items, themes=args.themes)
+    ids["preview"] = preview_decision(engine)
     engine.dispose()
     with tempfile.TemporaryDirectory() as data_dir:
         proc, base = serve(args.database_url, args.workers, args.threads, Path(data_dir))
@@ -358,6 +458,7 @@ def main() -> None:
                       f"client={r['client_cpu_ms']:.2f} first_ms={r['first_ms']:.0f} target_p95_ms=150 "
                       f"{'ok' if r['p95'] < 150 else 'MISSED'}", flush=True)
             after_write(base, cookies[0], ids["median"], pages)
+            preview_pages(base, cookies[0], ids["preview"], PREVIEW_RECORDS)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)

@@ -115,7 +115,14 @@ def loop_figures_from(tasks: list[PushedTask], mirrored: dict[str, MirroredTask]
                        pipeline_recovered=_per_currency(reopened + new, default_currency))
 
 
-def _opp_now(o: Opportunity) -> OppNow:
+# Plain columns, not ORM rows: a decision can reach 10,000 records, read on every view of its page.
+OPP_COLUMNS = (Opportunity.id, Opportunity.account_id, Opportunity.is_closed, Opportunity.is_won, Opportunity.amount,
+               Opportunity.created_date, Opportunity.currency)
+ITEM_COLUMNS = (PushItem.decision_id, PushItem.kind, PushItem.sobject, PushItem.external_key, PushItem.target_id,
+                PushItem.sent_at, PushItem.state)
+
+
+def _opp_now(o: Any) -> OppNow:
     return OppNow(o.id, o.account_id, o.is_closed, o.is_won, o.amount, o.created_date, o.currency)
 
 
@@ -131,10 +138,10 @@ def loop_figures_by_decision(session: Session, decision_ids: list[int] | None = 
                              default_currency: str = "EUR") -> dict[int, LoopFigures]:
     """:func:`loop_figures` for many decisions (every one that pushed something, or the given ones) in a handful
     of queries, for a page that lists decided themes. Decisions with nothing landed are absent."""
-    stmt = select(PushItem).where(PushItem.sent_at.is_not(None), PushItem.kind.in_(("task", "insight")))
+    stmt = select(*ITEM_COLUMNS).where(PushItem.sent_at.is_not(None), PushItem.kind.in_(("task", "insight")))
     if decision_ids is not None:
         stmt = stmt.where(PushItem.decision_id.in_(decision_ids))
-    items = list(session.scalars(stmt))
+    items = session.execute(stmt).all()
     if not items:
         return {}
     task_keys = [i.external_key for i in items if i.kind == "task"]
@@ -142,7 +149,7 @@ def loop_figures_by_decision(session: Session, decision_ids: list[int] | None = 
         select(Activity.retour_key, Activity.is_closed).where(Activity.retour_key.in_(task_keys)))} if task_keys else {}
     opp_ids = {i.target_id for i in items if i.kind == "task"} | {
         i.target_id for i in items if i.sobject and i.external_key.split("-")[1:2] == ["opp"]}
-    opps = {o.id: o for o in session.scalars(select(Opportunity).where(Opportunity.id.in_(opp_ids)))} if opp_ids else {}
+    opps = {o.id: o for o in session.execute(select(*OPP_COLUMNS).where(Opportunity.id.in_(opp_ids)))} if opp_ids else {}
     # The accounts the decision reached: directly (account insights) or through an opportunity's account.
     account_of = {i.target_id: i.target_id for i in items if i.external_key.split("-")[1:2] == ["acc"]}
     per_decision: dict[int, dict[str, Any]] = {}
@@ -157,8 +164,8 @@ def loop_figures_by_decision(session: Session, decision_ids: list[int] | None = 
         if account and (account not in d["accounts"] or i.sent_at < d["accounts"][account]):
             d["accounts"][account] = i.sent_at
     all_accounts = {a for d in per_decision.values() for a in d["accounts"]}
-    account_opps = [_opp_now(o) for o in session.scalars(
-        select(Opportunity).where(Opportunity.account_id.in_(all_accounts)))] if all_accounts else []
+    account_opps = [_opp_now(o) for o in session.execute(
+        select(*OPP_COLUMNS).where(Opportunity.account_id.in_(all_accounts)))] if all_accounts else []
     return {decision_id: loop_figures_from(d["tasks"], mirrored, d["lost"], d["accounts"],
                                            [o for o in account_opps if o.account_id in d["accounts"]],
                                            since=d["since"], default_currency=default_currency)

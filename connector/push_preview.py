@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
 from connector.push import PENDING, WITHDRAWING, sent_today, waiting_stmt
@@ -134,67 +134,79 @@ def _shown(state: str, decision_state: str, expected: dt.date | None, first_day:
 
 def preview_page(session: Session, decision: Decision, settings: Settings, *, page: int = 1,
                  per_page: int = PER_PAGE, today: dt.date | None = None) -> PreviewPage:
-    """The summary of the decision's whole push and the records of ``page`` (clamped to the last page)."""
+    """The summary of the decision's whole push and the records of ``page`` (clamped to the last page).
+
+    A fixed number of statements whatever the push's size: the summary from grouped counts (and the waiting
+    records' ids, for the days they go), the page's records sorted and cut by the database.
+    """
     today = today or utcnow().date()
     push = settings.push
     first_day = today if not is_quiet(today, push.quiet_dates, push.quiet_weekends) else next(
         sending_days(today, push.quiet_dates, push.quiet_weekends))
-    opp = aliased(Opportunity)
-    account_id = func.coalesce(opp.account_id, PushItem.target_id)
-    light = session.execute(
-        select(PushItem.id, PushItem.kind, PushItem.sobject, PushItem.state, PushItem.owner_id, PushItem.target_id,
-               PushItem.skip_reason, PushItem.error_code, SalesforceUser.name, Account.id, Account.name)
-        .outerjoin(opp, opp.id == PushItem.target_id)
-        .outerjoin(Account, Account.id == account_id)
-        .outerjoin(SalesforceUser, SalesforceUser.id == PushItem.owner_id)
-        .where(PushItem.decision_id == decision.id)).all()
+    mine = PushItem.decision_id == decision.id
     expected = _expected(session, decision, settings, today) if decision.state in ("draft", "approved") else {}
+    pending = ("planned",) if decision.state == "draft" else PENDING
 
-    # Grouped by rep (by name; records with no rep last), then by account, the account's own record first.
-    light.sort(key=lambda r: (r[8] is None, (r[8] or "").casefold(), r[8] or "", r[10] is None,
-                              (r[10] or "").casefold(), r[9] or "", r[5] != r[9], r[5], KIND_ORDER.get(r[1], 9), r[0]))
     per_object: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     shown: Counter[str] = Counter()
     failed: Counter[str] = Counter()
     deferred: Counter[dt.date | None] = Counter()
-    reps = set()
-    states: dict[int, str] = {}
-    for item_id, _kind, sobject, state, owner, _target, skip_reason, error_code, *_rest in light:
-        s = _shown(state, decision.state, expected.get(item_id), first_day)
-        states[item_id] = s
-        shown[s] += 1
+    for state, sobject, skip_reason, error_code, n in session.execute(
+            select(PushItem.state, PushItem.sobject, PushItem.skip_reason, PushItem.error_code, func.count())
+            .where(mine, PushItem.state.not_in(pending))
+            .group_by(PushItem.state, PushItem.sobject, PushItem.skip_reason, PushItem.error_code)):
+        s = _shown(state, decision.state, None, first_day)
+        shown[s] += n
         if s == "skipped":
-            skipped[skip_code(skip_reason) or "other"] += 1
+            skipped[skip_code(skip_reason) or "other"] += n
             continue
         if s == "failed":
-            failed[error_code or "UNKNOWN"] += 1
+            failed[error_code or "UNKNOWN"] += n
+        if s != "cancelled":
+            per_object[sobject] += n
+    for item_id, state, sobject in session.execute(
+            select(PushItem.id, PushItem.state, PushItem.sobject).where(mine, PushItem.state.in_(pending))):
+        s = _shown(state, decision.state, expected.get(item_id), first_day)
+        shown[s] += 1
+        per_object[sobject] += 1
         if s == DEFERRED or (s == "planned" and expected.get(item_id) != first_day):
             deferred[expected.get(item_id)] += 1
-        if s not in ("cancelled",):
-            per_object[sobject] += 1
-            if owner:
-                reps.add(owner)
+    reps = session.scalar(select(func.count(distinct(PushItem.owner_id)))
+                          .where(mine, PushItem.state.not_in(("skipped", "cancelled")))) or 0
+    total = sum(shown.values())
     summary = PreviewSummary(
-        total=len(light), per_object=dict(per_object.most_common()), reps=len(reps),
-        skipped=dict(skipped.most_common()), shown=dict(shown), deferred=sorted(deferred.items(), key=lambda kv: (kv[0] is None, kv[0] or today)),
+        total=total, per_object=dict(per_object.most_common()), reps=reps, skipped=dict(skipped.most_common()),
+        shown=dict(shown), deferred=sorted(deferred.items(), key=lambda kv: (kv[0] is None, kv[0] or today)),
         cap=push.per_rep_daily_cap, first_day=first_day, failed=dict(failed.most_common()))
 
-    pages = max(1, math.ceil(len(light) / per_page))
+    pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
     offset = (page - 1) * per_page
-    chosen = light[offset:offset + per_page]
-    full = {i.id: i for i in session.scalars(select(PushItem).where(PushItem.id.in_([r[0] for r in chosen])))}
+    # Grouped by rep (by name; records with no rep last), then by account, the account's own record first.
+    opp = aliased(Opportunity)
+    account_id = func.coalesce(opp.account_id, PushItem.target_id)
+    kind_order = case(*((PushItem.kind == k, n) for k, n in KIND_ORDER.items()), else_=9)
+    chosen = session.execute(
+        select(PushItem, SalesforceUser.name, Account.id, Account.name)
+        .outerjoin(opp, opp.id == PushItem.target_id)
+        .outerjoin(Account, Account.id == account_id)
+        .outerjoin(SalesforceUser, SalesforceUser.id == PushItem.owner_id)
+        .where(mine)
+        .order_by(SalesforceUser.name.is_(None), func.lower(SalesforceUser.name), SalesforceUser.name,
+                  Account.name.is_(None), func.lower(Account.name), Account.id,
+                  case((PushItem.target_id == Account.id, 0), else_=1), PushItem.target_id, kind_order, PushItem.id)
+        .limit(per_page).offset(offset)).all()
     rows = []
-    for n, r in enumerate(chosen, start=offset + 1):
-        item = full[r[0]]
+    for n, (item, rep_name, acc_id, acc_name) in enumerate(chosen, start=offset + 1):
         payload = item.payload or {}
         rows.append(PreviewRow(
             n=n, id=item.id, kind=item.kind, sobject=item.sobject, target_id=item.target_id,
             record_name=payload.get("record_name") or item.target_id, owner_id=item.owner_id,
-            rep_name=r[8] or payload.get("rep_name") or None, account_id=r[9], account_name=r[10],
+            rep_name=rep_name or payload.get("rep_name") or None, account_id=acc_id, account_name=acc_name,
             text=payload.get("text", ""), lang=payload.get("lang"), record=payload.get("record") or {},
-            state=item.state, shown=states[item.id], skip_code=skip_code(item.skip_reason),
-            skip_reason=item.skip_reason, sf_id=item.sf_id, error_code=item.error_code,
-            error_message=item.error_message, expected=expected.get(item.id), sent_at=item.sent_at))
+            state=item.state, shown=_shown(item.state, decision.state, expected.get(item.id), first_day),
+            skip_code=skip_code(item.skip_reason), skip_reason=item.skip_reason, sf_id=item.sf_id,
+            error_code=item.error_code, error_message=item.error_message, expected=expected.get(item.id),
+            sent_at=item.sent_at))
     return PreviewPage(summary=summary, rows=rows, page=page, pages=pages, per_page=per_page)
