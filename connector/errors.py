@@ -117,8 +117,8 @@ def bulk_budget(exc: RetourSalesforceError, *, object_name: str | None = None) -
     """LIMIT_EXCEEDED on Bulk API 2.0 job creation is the org's daily allowance of query jobs: a budget stop."""
     if exc.code != "LIMIT_EXCEEDED":
         return exc
-    return BudgetExhausted(f"Salesforce refused a new Bulk API 2.0 query job ({object_name or 'Bulk'}): LIMIT_EXCEEDED: "
-                           f"{exc.detail.rstrip('.') or 'limit exceeded'}. "
+    return BudgetExhausted(f"Salesforce refused a new Bulk API 2.0 query job ({object_name or 'Bulk'}): "
+                           f"LIMIT_EXCEEDED: {exc.detail.rstrip('.') or 'limit exceeded'}. "
                            f"The org's daily allowance of Bulk query jobs is spent; Retour stopped and resumes from "
                            f"its bookmarks on the next run.", code="LIMIT_EXCEEDED", status=exc.status,
                            object_name=object_name)
@@ -151,8 +151,8 @@ def _classify(status: int | None, content: Any, *, object_name: str | None) -> R
         return SessionExpired(f"Salesforce session expired or invalid{where}.", code=code or "INVALID_SESSION_ID",
                               status=status, object_name=object_name)
     if code in POLICY_CODES:
-        return PolicyBlocked(f"Salesforce refused the call{where}: a transaction security policy blocks the integration "
-                             f"user ({code}). An admin must exempt that user from the policy or change it (Setup > "
+        return PolicyBlocked(f"Salesforce refused the call{where}: a transaction security policy blocks the "
+                             f"integration user ({code}). An admin must exempt that user from the policy or change it (Setup > "
                              f"Transaction Security Policies); Retour will not retry.",
                              code=code, status=status, object_name=object_name)
     if code == "QUERY_TIMEOUT":

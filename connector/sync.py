@@ -576,7 +576,8 @@ def _fetch(client: OrgClient, settings: Settings, stream: Stream, fields: list[s
                     and (figures.total or 0) > settings.sync.bulk_threshold):
                 figures.api = "bulk"
                 log.info("job=sync stream=%s state=switch_to_bulk total=%s", stream.name, figures.total)
-                yield from _bulk_batches(client, stream, build_query(stream, fields, lower, upper, ordered=False), figures)
+                bulk_soql = build_query(stream, fields, lower, upper, ordered=False)
+                yield from _bulk_batches(client, stream, bulk_soql, figures)
                 return
         last: dt.datetime | None = None
         while True:

@@ -364,7 +364,8 @@ def _sf_datetime(value: dt.datetime) -> str:
 
 
 def _bookmarked(s, settings, name: str, since: dt.datetime) -> None:
-    """A SyncState as an earlier incremental run left it: describe cached, reconcile not due, getDeleted at ``since``."""
+    """A SyncState as an earlier incremental run left it: describe cached, reconcile not due, getDeleted at
+    ``since``."""
     from connector.streams import STREAMS
     from connector.sync import _mapping_signature
     stream = STREAMS[name](settings)
@@ -463,7 +464,8 @@ def test_one_object_failing_does_not_stop_the_others_and_keeps_its_bookmark(sess
         _bookmarked(s, two_objects, "Opportunity", since)
         s.commit()
     with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
-        rsps.get(ACCOUNT_QUERY, status=403, json=error("INSUFFICIENT_ACCESS", "insufficient access rights on object id"))
+        rsps.get(ACCOUNT_QUERY, status=403,
+                 json=error("INSUFFICIENT_ACCESS", "insufficient access rights on object id"))
         rsps.get(QUERY, json=fixture("opportunity_page2.json"), headers=LIMIT)
         rsps.get(f"{BASE}/sobjects/Opportunity/deleted/", headers=LIMIT, json={
             "deletedRecords": [], "earliestDateAvailable": _sf_datetime(now - dt.timedelta(days=15)),
