@@ -38,6 +38,7 @@ import http.client
 import io
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -94,6 +95,9 @@ NOTE_PREVIEW_FULL = 250      # a TextPreview shorter than this is the whole note
 # QUERY_TIMEOUT: the range is halved, and halved again, at most this deep (2^12 slices), never below a minute.
 MAX_SPLIT_DEPTH = 12
 MIN_SLICE = dt.timedelta(minutes=1)
+MAX_BULK_SPLIT_DEPTH = 4  # Bulk jobs: 16 at most for one window
+# A Bulk job that failed for running too long (its errorMessage names a timeout, or the API's own retries).
+BULK_TIMEOUT_WORDS = re.compile(r"QUERY_TIMEOUT|time[ds]? ?out|retried more than", re.IGNORECASE)
 # A full sync has no lower bound; halving one starts from here (SystemModstamp is set by Salesforce, which
 # began in 1999: no record is stamped earlier; the first slice keeps no lower bound all the same).
 SPLIT_FLOOR = dt.datetime(1999, 1, 1, tzinfo=dt.timezone.utc)
@@ -558,7 +562,7 @@ def _fetch(client: OrgClient, settings: Settings, stream: Stream, fields: list[s
     bulk_ok = not isinstance(stream, ContentNoteStream)  # Bulk queries cannot return base64 fields
     if api == "bulk" and bulk_ok:
         figures.api = "bulk"
-        yield from _bulk_batches(client, stream, build_query(stream, fields, lower, upper, ordered=False), figures)
+        yield from _bulk_ranges(client, stream, fields, lower, upper, figures)
         return
     headers = {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else None
     key = stream.replication_key
@@ -576,8 +580,7 @@ def _fetch(client: OrgClient, settings: Settings, stream: Stream, fields: list[s
                     and (figures.total or 0) > settings.sync.bulk_threshold):
                 figures.api = "bulk"
                 log.info("job=sync stream=%s state=switch_to_bulk total=%s", stream.name, figures.total)
-                bulk_soql = build_query(stream, fields, lower, upper, ordered=False)
-                yield from _bulk_batches(client, stream, bulk_soql, figures)
+                yield from _bulk_ranges(client, stream, fields, lower, upper, figures)
                 return
         last: dt.datetime | None = None
         while True:
@@ -595,11 +598,27 @@ def _fetch(client: OrgClient, settings: Settings, stream: Stream, fields: list[s
                 break
 
 
+def _bulk_ranges(client: OrgClient, stream: Stream, fields: list[str], lower: dt.datetime | None,
+                 upper: dt.datetime, figures: StreamFigures) -> Iterator[tuple[list[dict], bool]]:
+    """Bulk jobs over ``[lower, upper)``: one, unless a job fails on a timeout - Salesforce's Bulk 2.0 docs say to
+    narrow the query's filter then - and its range is halved into two jobs (at most ``MAX_BULK_SPLIT_DEPTH``
+    deep: each job costs a creation and its polls). A job fails before its first result page, so no slice is
+    read twice. Pages come in no order: the bookmark waits for the last slice all the same."""
+    slices: list[tuple[dt.datetime | None, dt.datetime, int]] = [(lower, upper, 0)]
+    while slices:
+        lo, hi, depth = slices.pop(0)
+        try:
+            yield from _bulk_batches(client, stream, build_query(stream, fields, lo, hi, ordered=False), figures)
+        except QueryTimeout as exc:
+            slices[:0] = _halves(stream, lo, hi, depth, exc, figures, max_depth=MAX_BULK_SPLIT_DEPTH)
+
+
 def _halves(stream: Stream, lo: dt.datetime | None, hi: dt.datetime, depth: int, exc: QueryTimeout,
-            figures: StreamFigures) -> list[tuple[dt.datetime | None, dt.datetime, int]]:
+            figures: StreamFigures, *, max_depth: int = MAX_SPLIT_DEPTH
+            ) -> list[tuple[dt.datetime | None, dt.datetime, int]]:
     """``[lo, hi)`` halved after QUERY_TIMEOUT; the timeout itself once the bound is reached."""
     start = lo or SPLIT_FLOOR
-    if depth >= MAX_SPLIT_DEPTH or hi - start < 2 * MIN_SLICE:
+    if depth >= max_depth or hi - start < 2 * MIN_SLICE:
         exc.message = (f"{exc.message} ({stream.replication_key} range {_iso(start)} - {_iso(hi)} after "
                        f"{depth} halvings.)")
         exc.args = (exc.message,)
@@ -633,6 +652,10 @@ def _bulk_batches(client: OrgClient, stream: Stream, soql: str,
         state = info.get("state")
         if state == "JobComplete":
             break
+        if state == "Failed" and BULK_TIMEOUT_WORDS.search(info.get("errorMessage") or ""):
+            raise QueryTimeout(f"Bulk query job {job_id} for {name} failed on a timeout: {info.get('errorMessage')}. "
+                               f"Retour narrows the SystemModstamp range of its Bulk jobs; this one could not be "
+                               f"narrowed further.", code="QUERY_TIMEOUT", object_name=name)
         if state in ("Failed", "Aborted"):
             raise FatalSalesforceError(f"Bulk query job {job_id} for {name} ended {state}: "
                                        f"{info.get('errorMessage') or 'no message'}. Run again; if it persists, "

@@ -221,3 +221,42 @@ def test_a_maintenance_page_in_place_of_a_result_page_is_retried(session_factory
         report = run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
     assert report["status"] == "ok", report["error"]
     assert report["objects"]["Opportunity"]["upserted"] == 1 and report["objects"]["Opportunity"]["set_aside"] == 0
+
+
+def test_a_bulk_job_failed_on_a_timeout_is_split_into_two_jobs_over_the_halves_of_its_range(session_factory,
+                                                                                           settings, since):
+    """Issue 19.5 for Bulk: Salesforce's Bulk 2.0 docs answer a job that keeps timing out with 'apply filter
+    criteria'; the job is not run again as it was, its SystemModstamp range is halved into two jobs."""
+    now = dt.datetime.now(dt.timezone.utc)
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(QUERY, json=fixture("opportunity_page1.json"), headers=LIMIT)
+        acme = _row("006Hs00001ABCdEIAX", "Acme", since + dt.timedelta(minutes=5))
+        initech = _row("006Hs00001ABCdFIAX", "Initech", now - dt.timedelta(minutes=5))
+        for job_id, state, rows in (("750Hs00000ABCd1IAX", "Failed", None),
+                                    ("750Hs00000ABCd2IAX", "JobComplete", acme),
+                                    ("750Hs00000ABCd3IAX", "JobComplete", initech)):
+            rsps.post(JOBS, headers=LIMIT, json={"id": job_id, "operation": "queryAll", "object": "Opportunity",
+                                                 "state": "UploadComplete", "contentType": "CSV", "apiVersion": 59.0})
+            status = {"id": job_id, "operation": "queryAll", "state": state}
+            if rows is None:
+                status["errorMessage"] = ("The query was retried more than 15 times without completing. Apply filter "
+                                          "criteria and try again.")
+            rsps.get(f"{JOBS}/{job_id}", headers=LIMIT, json=status)
+            if rows is not None:
+                rsps.get(f"{JOBS}/{job_id}/results", body=HEADER + rows, content_type="text/csv",
+                         headers={"Sforce-Locator": "null", "Sforce-NumberOfRecords": "1", **LIMIT})
+        _deleted(rsps, now)
+        report = run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
+        ranges = []
+        for call in rsps.calls:
+            if call.request.method == "POST":
+                where = json.loads(call.request.body)["query"].split(" WHERE ")[1]
+                ranges.append(tuple(c.split(" ")[2] for c in where.split(" AND ")))
+    assert report["status"] == "ok", report["error"]
+    fig = report["objects"]["Opportunity"]
+    assert fig["split_queries"] == 1 and fig["upserted"] == 2
+    whole, first, second = ranges
+    assert first[0] == whole[0] and first[1] == second[0] and second[1] == whole[1]
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Opportunity)) == 2
+        assert s.get(SyncState, "Opportunity").watermark > now - dt.timedelta(minutes=1)
