@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from retour.models import SyncState
@@ -11,6 +12,7 @@ from webapp import queries
 from webapp.cache import cached, cached_page, figure_cache
 from webapp.charts import sparkline
 from webapp.db import get_session, settings
+from webapp.loops import theme_loops
 
 bp = Blueprint("board", __name__)
 
@@ -18,12 +20,15 @@ bp = Blueprint("board", __name__)
 def rows_html(result: queries.Board, filters: queries.BoardFilters) -> Markup:
     """The table rows, rendered once per distinct content and language (the key is the data itself)."""
     detail_qs = filters.query_string(page=1, status="")
+    # A decided theme's row says what came back since its push (webapp.loops).
+    loops = theme_loops(get_session(), [r.id for r in result.rows if r.status == "decided"],
+                        settings().critical_mass.currency)
     key = ("rows_html", str(get_locale()), detail_qs,
-           tuple((r.id, r.label, r.label_en, r.label_fr, r.suggestions, r.status, r.figures, r.reason, tuple(r.spark))
-                 for r in result.rows))
+           tuple((r.id, r.label, r.label_en, r.label_fr, r.suggestions, r.status, r.figures, r.reason, tuple(r.spark),
+                  loops.get(r.id)) for r in result.rows))
     return cached(key, lambda: Markup(render_template(
         "_board_rows.html", rows=result.rows, sparks={r.id: sparkline(r.spark) for r in result.rows},
-        detail_qs=detail_qs)), lasting=True)
+        detail_qs=detail_qs, loops=loops)), lasting=True)
 
 
 def field_labels(session, extra) -> dict[str, str]:
@@ -42,7 +47,10 @@ def index():
     try:
         filters = queries.BoardFilters.from_args(request.args, cfg)
     except queries.FilterError as exc:
-        return render_template("error.html", code=400, message=str(exc)), 400
+        # The parameter's own text stays as the address wrote it; the sentence around it is the reader's.
+        return render_template("error.html", code=400, message=_("This address holds a filter the board does not "
+                                                                  "know (%(detail)s). Choose the filters on the "
+                                                                  "board again.", detail=str(exc))), 400
     return cached_page(lambda: _board_page(filters))
 
 
