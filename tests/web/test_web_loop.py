@@ -4,13 +4,16 @@ decision parts, documented in OpenAPI, and said in plain words in English and Fr
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
+from html import unescape
+from pathlib import Path
 
 import pytest
 from babel.numbers import format_compact_currency
 
 from connector.push_efficacy import LoopFigures, Money, loop_figures
-from retour.models import Activity, Decision, PushItem
+from retour.models import Activity, Decision, PushItem, SyncState
 from webapp.templating import loop_sentence
 
 SENT = dt.datetime(2026, 11, 18, 9, 0, tzinfo=dt.timezone.utc)
@@ -110,3 +113,102 @@ def test_openapi_documents_every_loop_field_the_api_answers(auth):
     answer = doc["paths"]["/api/v1/decisions/{decision_id}"]["get"]["responses"]["200"]["content"]
     loop = answer["application/json"]["schema"]["properties"]["decision"]["properties"]["loop"]
     assert loop == {"$ref": "#/components/schemas/LoopFigures"}
+
+
+# ------------------------------------------------------------------------------------------ on the pages
+def _visible(html: str) -> str:
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
+
+
+EN_SENTENCE = ("Since the push on Nov 18, 2026: 1 of 3 follow-up tasks done, 1 of 3 lost deals re-opened, "
+               "£20K of pipeline recovered.")
+
+
+def test_the_decision_page_says_what_happened_since_the_push_in_english_and_in_french(auth, factory, session):
+    decision = _pushed_decision(session, factory)
+    auth.login("viewer")
+    english = auth.client.get(f"/decisions/{decision.id}", headers={"Accept-Language": "en"}).text
+    assert re.search(r'<h3 id="loop-h">Since the push</h3>\s*<p class="loop" id="loop">', english)
+    assert EN_SENTENCE in _visible(english)
+    french = _visible(auth.client.get(f"/decisions/{decision.id}", headers={"Accept-Language": "fr"}).text)
+    money = format_compact_currency(20_000, "GBP", locale="fr", fraction_digits=1)
+    assert "Depuis l’envoi " in french
+    assert _visible(f"Depuis l’envoi du 18 nov. 2026 : 1 sur 3 tâches de suivi faites, 1 sur 3 affaires perdues "
+                    f"rouvertes, {money} de pipeline récupéré.") in french
+
+
+def test_a_draft_decision_page_has_no_since_the_push_block(auth, factory, session):
+    decision = _draft(session, factory)
+    auth.login("viewer")
+    assert 'id="loop"' not in auth.client.get(f"/decisions/{decision.id}").text
+
+
+def test_the_board_row_of_a_decided_theme_says_what_came_back_and_moves_when_a_rep_answers(app, auth, factory,
+                                                                                         session):
+    app.config["RETOUR_CACHE_SECONDS"] = 60  # pages and figures kept as in production: a sync must still show
+    decision = _pushed_decision(session, factory)
+    other = factory.theme("Dark mode", items=2)
+    session.commit()
+    auth.login("viewer")
+    board = auth.client.get("/", headers={"Accept-Language": "en"}).text
+    row = re.search(rf'<tr class="theme-row" data-theme="{decision.theme_id}">.*?</tr>', board, re.S).group(0)
+    assert EN_SENTENCE in _visible(row)
+    quiet = re.search(rf'<tr class="theme-row" data-theme="{other.theme.id}">.*?</tr>', board, re.S).group(0)
+    assert 'class="loop"' not in quiet  # no decision, nothing to say
+
+    # A sync brings a second completed follow-up task: the row says so at the next load.
+    second = session.get(Decision, decision.id).push_items[0]
+    task_key = next(i.external_key for i in session.get(Decision, decision.id).push_items
+                    if i.kind == "task" and i.external_key != f"d{decision.id}-task-{second.target_id}")
+    session.add(Activity(id="00T000000000DONEBB", kind="Task", retour_key=task_key, status="Completed", is_closed=True))
+    session.add(SyncState(object_name="Task", last_run_at=SENT + dt.timedelta(days=2)))
+    session.commit()
+    again = auth.client.get("/", headers={"Accept-Language": "en"}).text
+    row = re.search(rf'<tr class="theme-row" data-theme="{decision.theme_id}">.*?</tr>', again, re.S).group(0)
+    assert "2 of 3 follow-up tasks done" in _visible(row)
+
+
+@pytest.mark.browser
+def test_in_chromium_the_board_and_the_decision_page_show_the_loop(engine, database_url, make_settings):
+    from .browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, dedicated_factory, truncate_all
+    from .conftest import INSTANCE, PASSWORD, Factory
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    from webapp import create_app
+    from webapp.users import create_or_reset_user
+
+    eng, committed = dedicated_factory(database_url)
+    truncate_all(eng)
+    settings = make_settings({"salesforce": {"instance_url": INSTANCE},
+                              "web": {"secret_key": "browser-test-secret-key-0123456789"}})
+    pw = sync_playwright().start()
+    server = None
+    try:
+        with committed() as s:
+            create_or_reset_user(s, "viewer@example.com", PASSWORD, role="viewer")
+            s.commit()
+            decision = _pushed_decision(s, Factory(s))
+            decision_id, theme_id = decision.id, decision.theme_id
+        server = LiveServer(create_app(settings, session_factory=committed))
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_context(locale="en-GB").new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{server.url}/login")
+        page.get_by_label("E-mail").fill("viewer@example.com")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{server.url}/")
+        line = page.locator(f'tr[data-theme="{theme_id}"] p.loop')
+        assert line.is_visible() and line.inner_text() == EN_SENTENCE
+        page.goto(f"{server.url}/decisions/{decision_id}")
+        assert page.locator("#loop-h").is_visible() and page.locator("#loop").inner_text() == EN_SENTENCE
+        browser.close()
+    finally:
+        if server is not None:
+            server.stop()
+        pw.stop()
+        truncate_all(eng)
+        eng.dispose()

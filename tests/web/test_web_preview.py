@@ -44,9 +44,9 @@ def big_decision(session, n: int, *, reps: tuple[str, ...] = ("Zoé Zimmer", "An
                                                "owner_id": acc["owner_id"], "stage": "Closed Lost", "is_closed": True}])
         rows.append({"decision_id": decision.id, "kind": "insight", "sobject": "Retour_Insight__c",
                      "external_key": f"d{decision.id}-opp-{opp_id}", "target_id": opp_id, "owner_id": acc["owner_id"],
-                     "state": item_state, "payload": {"record": {"Name": "Exports", "Insight__c": "Exports ship in Q3."},
-                                                      "text": "Exports ship in Q3.", "record_name": f"Deal {k:05d}",
-                                                      "lang": "en"}})
+                     "state": item_state,
+                     "payload": {"record": {"Name": "Exports", "Insight__c": "Exports ship in Q3."},
+                                 "text": "Exports ship in Q3.", "record_name": f"Deal {k:05d}", "lang": "en"}})
     session.execute(insert(PushItem), rows)
     session.commit()
     return decision

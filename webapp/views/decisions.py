@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -73,6 +73,7 @@ def page_arg(raw: str | None) -> int | None:
 def show(decision_id: int):
     """Show a decision: what to do first, a summary of its push, then its records a page at a time."""
     from connector.push_preview import pages_of, preview_page
+    from webapp.loops import SHOWN_STATES, loops_of
 
     session = get_session()
     decision = actions.get_decision(session, decision_id)
@@ -84,28 +85,11 @@ def show(decision_id: int):
     missing = actions.missing_titles_message(decision) if decision.state == "draft" else None
     cfg = settings()
     preview = preview_page(session, decision, cfg, page=page)
-    loop = _loop(session, decision, cfg.critical_mass.currency) if decision.state in ("approved", "withdrawn") else None
+    loop = (loops_of(session, [decision], cfg.critical_mass.currency)[decision.id]
+            if decision.state in SHOWN_STATES else None)
     return render_template("decision.html", decision=decision, theme=decision.theme, preview=preview,
                            missing_titles=missing, loop_figures=loop, shown_labels=SHOWN, skip_labels=SKIPS,
                            object_labels=OBJECTS, salesforce_url=_record_url)
-
-
-def _loop(session: Any, decision: Any, currency: str) -> Any:
-    """The decision's loop figures (connector.push_efficacy), kept while nothing they read has moved: its records'
-    sends and withdrawals (their latest times and count), the decision itself, and what syncs bring (the reps'
-    answers). A 10,000-record push takes longer to read back than the page itself."""
-    from sqlalchemy import func, select
-
-    from connector.push_efficacy import loop_figures
-    from retour.models import PushItem
-    from webapp.cache import cached
-    from webapp.queries import data_version
-
-    version = g.get("data_version") or data_version(session)
-    stamp = session.execute(select(func.max(PushItem.sent_at), func.max(PushItem.last_attempt_at), func.count())
-                            .where(PushItem.decision_id == decision.id)).one()
-    key = ("loop", decision.id, decision.state, decision.updated_at, tuple(stamp), version.sync, currency)
-    return cached(key, lambda: loop_figures(session, decision.id, default_currency=currency), lasting=True)
 
 
 def _record_url(record_id: str | None) -> str | None:
