@@ -91,6 +91,9 @@ def _read_private_key(path: str) -> str:
     except OSError as exc:
         raise AuthFailed(f"Cannot read [salesforce] private_key_file {path}: {exc.strerror}. Fix the path or its "
                          "permissions.") from None
+    except UnicodeDecodeError:  # a DER (binary) key, or not a key at all
+        raise AuthFailed(f"[salesforce] private_key_file {path} is not a PEM text file (a binary DER key? convert it: "
+                         "openssl pkey -in server.der -inform DER -out server.key).") from None
 
 
 def _post_token(http: requests.Session, login_url: str, data: dict, auth: tuple[str, str] | None, timeout: float) -> Token:

@@ -37,7 +37,9 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = load_settings()
+            settings = load_settings()
+            check_scopes(settings)
+            self._settings = settings
         return self._settings
 
     @property
@@ -72,15 +74,89 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
 
 
+def check_scopes(settings: Settings) -> None:
+    """Parse ``[critical_mass] scopes`` as the theme pass will (``jobs.critical_mass.rules_from_settings``), so a
+    scope it cannot read fails every command at once, not the first theme pass hours later in a scheduler thread.
+
+    The config module cannot do it (retour/ does not import jobs/); the front door imports every package."""
+    from jobs.critical_mass import rules_from_settings
+
+    mapped = {m.name for m in settings.mapping.extra}
+    for rule in rules_from_settings(settings.critical_mass)[1:]:
+        if rule.window_days < 1:
+            raise ConfigError(f"[critical_mass] scopes: {rule.name!r} has window={rule.window_days}; allowed: at least "
+                              "1 (days of feedback the scope's themes are judged on).")
+        for key, _value in rule.where:
+            if key.startswith("attr.") and key[5:] not in mapped:
+                known = ", ".join(sorted(mapped)) or "none: add it under [mapping.extra]"
+                raise ConfigError(f"[critical_mass] scopes: {rule.name!r} filters on {key}, which is not a [mapping] "
+                                  f"extra field (mapped: {known}).")
+
+
+def one_line(exc: BaseException) -> str | None:
+    """The one line a person needs for what stops a command from outside Retour's code (the database, a driver,
+    a file), or None for anything else (a bug keeps its traceback).
+
+    Each command used to end in a traceback for these: an unreachable database, a driver not installed, an
+    unknown dialect in database_url, a CA bundle that is not there, a key that is not a key."""
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, ConfigError):
+        return f"Configuration error: {exc}"
+    if isinstance(exc, sa.NoSuchModuleError):
+        kind = str(exc).rsplit(":", 1)[-1].strip()
+        return (f"Configuration error: database_url (RETOUR_DATABASE_URL) names a database Retour cannot use "
+                f"({kind!r}); write sqlite:///path/retour.db or postgresql+psycopg://user@host/db.")
+    if isinstance(exc, sa.ArgumentError):
+        return f"Configuration error: database_url (RETOUR_DATABASE_URL) cannot be read: {exc}."
+    if isinstance(exc, ModuleNotFoundError) and _raised_in(exc, "sqlalchemy"):
+        install = " (pip install 'psycopg[binary]')" if exc.name == "psycopg" else ""
+        return (f"The database driver {exc.name!r} that database_url (RETOUR_DATABASE_URL) asks for is not installed"
+                f"{install}: Retour runs on postgresql+psycopg://user@host/db or sqlite:///path/retour.db.")
+    if isinstance(exc, ModuleNotFoundError):
+        return f"The Python package {exc.name!r} is not installed: reinstall Retour (pip install -e .) or pip install it."
+    if isinstance(exc, (sa.OperationalError, sa.InterfaceError)):
+        lines = (str(exc.orig) if exc.orig is not None else str(exc)).splitlines()
+        reason = "; ".join(line.strip() for line in lines if line.strip())[:300].rstrip(".?! ")
+        return f"Database error: {reason}. Check database_url (RETOUR_DATABASE_URL) and that the database is up."
+    if type(exc).__module__.startswith("jwt."):  # PyJWT: a private_key_file that is not a usable RSA key
+        return (f"[salesforce] private_key_file (RETOUR_SALESFORCE_PRIVATE_KEY_FILE) is not a usable private key "
+                f"({str(exc).rstrip('. ')}): give the PEM RSA key whose certificate is uploaded to the External Client App.")
+    if isinstance(exc, OSError):
+        text = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc) or type(exc).__name__
+        text = text.splitlines()[0].rstrip(". ")
+        if "CA certificate bundle" in text:
+            return f"{text}: fix [salesforce] ca_bundle (RETOUR_SALESFORCE_CA_BUNDLE) or leave it empty."
+        return f"{text}."
+    return None
+
+
+def _raised_in(exc: BaseException, package: str) -> bool:
+    """Was ``exc`` raised from inside ``package`` (e.g. SQLAlchemy loading a database driver)?"""
+    tb = exc.__traceback__
+    while tb is not None:
+        if f"/{package}/" in tb.tb_frame.f_code.co_filename.replace("\\", "/"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 class RetourGroup(click.Group):
-    """Turn configuration errors into one clear line and exit code 2 instead of a traceback."""
+    """Every command ends with one clear line and a non-zero exit (2 for configuration) instead of a traceback
+    when what stops it is outside Retour's code: configuration, the database, a driver, a file."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except ConfigError as exc:
-            click.echo(f"Configuration error: {exc}", err=True)
-            sys.exit(2)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - mapped to one line below, or raised again untouched
+            line = one_line(exc)
+            if line is None:
+                raise
+            logging.getLogger("retour").debug("command failed", exc_info=True)
+            click.echo(line, err=True)
+            sys.exit(2 if line.startswith("Configuration error") else 1)
 
 
 @click.group(cls=RetourGroup)
@@ -270,7 +346,8 @@ def _job_logging() -> None:
 
 
 @cli.command("run")
-@click.option("--port", type=int, default=None, help="Web UI port (default: [web] port, 8080).")
+@click.option("--port", type=click.IntRange(0, 65_535), default=None,
+              help="Web UI port (default: [web] port, 8080; 0 picks a free one).")
 @pass_ctx
 def run_cmd(ctx: Context, port: int | None) -> None:
     """Run the scheduler and the web app together (a single-machine install)."""

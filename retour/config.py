@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -206,8 +207,65 @@ _CHOICES = {
     ("sync", "note_bodies"): ("full", "preview"),
 }
 _FIELD_KINDS = ("text", "picklist", "boolean", "number", "date")
-# Numeric settings allowed below zero (checked by their own rule instead).
-_SIGNED = {("themes", "granularity")}
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The values a numeric setting may take, and what the number means (said in the error)."""
+
+    low: float
+    high: float | None = None
+    low_open: bool = False  # the low end itself is refused (a timeout of 0 s, a share of 0)
+    means: str = ""
+
+    def allows(self, value: float) -> bool:
+        if not math.isfinite(value):  # nan and inf parse as floats; neither is a setting
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        return above and (self.high is None or value <= self.high)
+
+    def describe(self) -> str:
+        low = f"more than {self.low:g}" if self.low_open else f"at least {self.low:g}"
+        if self.high is None:
+            return low
+        return f"{self.low:g} to {self.high:g}" if not self.low_open else f"{low} and at most {self.high:g}"
+
+
+# Every numeric setting and its allowed range, in one table: a value out of range would otherwise be accepted and
+# behave absurdly ([scheduler] sync_minutes = 0 synced every second, [web] port = 99999 passed `retour check`).
+# A test checks that every int/float field of every section has its line here.
+BOUNDS: dict[tuple[str, str], Bound] = {
+    ("salesforce", "timeout_seconds"): Bound(0, 3600, low_open=True, means="seconds to wait for one Salesforce answer"),
+    ("salesforce", "max_reauth"): Bound(0, 10, means="fresh logins one request may try after an expired session"),
+    ("sync", "lookback_seconds"): Bound(0, 86_400, means="seconds re-read before the last watermark"),
+    ("sync", "bulk_threshold"): Bound(0, means="rows above which an object is read with the Bulk API"),
+    ("sync", "api_budget_share"): Bound(0, 1, low_open=True,
+                                        means="share of the org's daily API limit; 0.2 = stop at 20%"),
+    ("sync", "max_retries"): Bound(0, 20, means="retries of a failed Salesforce call"),
+    ("sync", "backoff_base_seconds"): Bound(0, 600, means="seconds before the first retry"),
+    ("sync", "backoff_max_seconds"): Bound(0, 3600, means="longest wait between two retries, in seconds"),
+    ("sync", "reconcile_every_hours"): Bound(0, 8760, means="hours between two full Id comparisons; 0 = every run"),
+    ("themes", "granularity"): Bound(-1, 1, means="-1 broader themes .. 1 narrower themes"),
+    ("themes", "min_theme_size"): Bound(2, means="texts a theme needs at least"),
+    ("critical_mass", "window_days"): Bound(1, 3650, means="days of feedback a theme is judged on"),
+    ("critical_mass", "account_share"): Bound(0, 1, means="share of the feedback accounts; 0.25 = a quarter, "
+                                                          "0 leaves only the min_accounts floor"),
+    ("critical_mass", "revenue_share"): Bound(0, 1, means="share of the revenue at stake; 0.1 = 10%, "
+                                                          "0 leaves only the min_revenue floor"),
+    ("critical_mass", "min_accounts"): Bound(0, means="distinct accounts a critical theme has at least"),
+    ("critical_mass", "min_revenue"): Bound(0, means="revenue at stake a critical theme has at least"),
+    ("critical_mass", "half_life_days"): Bound(0, 3650, low_open=True,
+                                               means="days after which an item counts half in the score"),
+    ("scheduler", "sync_minutes"): Bound(1, 10_080, means="minutes between two syncs"),
+    ("scheduler", "themes_minutes"): Bound(1, 10_080, means="minutes between two theme passes"),
+    ("scheduler", "push_minutes"): Bound(1, 10_080, means="minutes between two push runs"),
+    ("scheduler", "lock_ttl_seconds"): Bound(10, 3600, means="seconds a silent scheduler keeps the lead"),
+    ("web", "port"): Bound(0, 65_535, means="TCP port; 0 = any free port"),
+    ("web", "login_attempts_per_minute"): Bound(1, 10_000, means="failed logins per address and e-mail a minute"),
+    ("push", "per_rep_daily_cap"): Bound(0, means="records one rep receives a day; 0 = none"),
+    ("push", "task_due_days"): Bound(0, 365, means="business days until a follow-up task is due"),
+    ("push", "max_retries"): Bound(0, 20, means="retries of a record Salesforce refused for a passing reason"),
+}
 
 
 # --------------------------------------------------------------------------------------------- parsing
@@ -325,41 +383,41 @@ def _build_section(section: str, raw: Mapping[str, Any], source: str) -> Any:
         where = f"[{section}] {key} ({env})"
         values[key] = _coerce(where, f"Fix it in {source}.", value, hints[key])
     obj = cls(**values)
-    _validate_section(section, obj)
+    _validate_section(section, obj, source)
     return obj
 
 
-def _validate_section(section: str, obj: Any) -> None:
+def check_bounds(section: str, obj: Any, source: str = "") -> None:
+    """Refuse a numeric setting outside its :data:`BOUNDS`, in one line: the setting, its value, the range."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        bound = BOUNDS.get((section, f.name))
+        if bound is None or isinstance(value, bool) or not isinstance(value, (int, float)) or bound.allows(value):
+            continue
+        env = f"{ENV_PREFIX}{section.upper()}_{f.name.upper()}"
+        fix = f" Fix it in {source}." if source else ""
+        raise ConfigError(f"[{section}] {f.name} ({env}) is {value!r}; allowed: {bound.describe()} ({bound.means}).{fix}")
+
+
+def _validate_section(section: str, obj: Any, source: str = "") -> None:
     for (sec, key), choices in _CHOICES.items():
         if sec == section and getattr(obj, key) not in choices:
             shown = ", ".join(c for c in choices if c)
             raise ConfigError(f"[{sec}] {key} is {getattr(obj, key)!r}; use one of: {shown}.")
-    if section == "sync" and not 0 < obj.api_budget_share <= 1:
-        raise ConfigError("[sync] api_budget_share must be between 0 and 1 (0.2 = stop at 20% of the org's daily API limit).")
+    check_bounds(section, obj, source)
+    if section == "sync" and obj.backoff_max_seconds < obj.backoff_base_seconds:
+        raise ConfigError(f"[sync] backoff_max_seconds ({obj.backoff_max_seconds:g}) is below backoff_base_seconds "
+                          f"({obj.backoff_base_seconds:g}): the longest wait must be at least the first.")
     if section == "critical_mass":
-        for key in ("account_share", "revenue_share"):
-            if not 0 <= getattr(obj, key) <= 1:
-                raise ConfigError(f"[critical_mass] {key} is a share between 0 and 1 (0.25 = a quarter), "
-                                  f"got {getattr(obj, key)}; 0 leaves only the min_accounts / min_revenue floors.")
-        if obj.window_days < 1:
-            raise ConfigError("[critical_mass] window_days must be at least 1 (the days of feedback a theme is judged on).")
         if not re.fullmatch(r"[A-Z]{3}", obj.currency):
             raise ConfigError(f"[critical_mass] currency is {obj.currency!r}; write the reporting currency's ISO 4217 "
                               "code in capitals, as Salesforce's CurrencyIsoCode does (EUR, USD, GBP).")
-    if section == "themes" and not -1 <= obj.granularity <= 1:
-        raise ConfigError("[themes] granularity must be between -1 (broader) and 1 (narrower).")
     if section == "salesforce" and obj.api_version.startswith("v"):
         raise ConfigError(f"[salesforce] api_version must not start with 'v': write {obj.api_version[1:]!r}.")
     if section == "salesforce" and obj.auth == "client_credentials":
         problem = client_credentials_host_problem(obj.login_url)
         if problem:
             raise ConfigError(problem)
-    for f in dataclasses.fields(obj):
-        v = getattr(obj, f.name)
-        if (section, f.name) in _SIGNED:
-            continue
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
-            raise ConfigError(f"[{section}] {f.name} must not be negative (got {v}).")
 
 
 def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -4,7 +4,10 @@ from pathlib import Path
 import pytest
 
 from retour.cli import starter_config
-from retour.config import ConfigError, load_settings
+import dataclasses
+import math
+
+from retour.config import _SECTION_TYPES, BOUNDS, ConfigError, load_settings
 
 
 def test_defaults_put_sqlite_under_the_data_dir(tmp_path):
@@ -39,9 +42,9 @@ def test_unknown_file_key_names_the_section_and_file(tmp_path):
 
 @pytest.mark.parametrize("env,message", [
     ({"RETOUR_SYNC_BULK_THRESHOLD": "lots"}, "RETOUR_SYNC_BULK_THRESHOLD.*whole number"),
-    ({"RETOUR_SYNC_API_BUDGET_SHARE": "1.5"}, "api_budget_share must be between 0 and 1"),
+    ({"RETOUR_SYNC_API_BUDGET_SHARE": "1.5"}, r"api_budget_share \(RETOUR_SYNC_API_BUDGET_SHARE\) is 1.5; allowed: more than 0 and at most 1"),
     ({"RETOUR_SALESFORCE_AUTH": "oauth"}, "auth is 'oauth'; use one of: jwt, client_credentials"),
-    ({"RETOUR_THEMES_GRANULARITY": "3"}, "granularity must be between -1"),
+    ({"RETOUR_THEMES_GRANULARITY": "3"}, "granularity .* is 3.0; allowed: -1 to 1"),
     ({"RETOUR_DATABASE_URL": "retour.db"}, "must be a URL"),
     ({"RETOUR_PUSH_QUIET_DATES": "25/12/2026"}, "YYYY-MM-DD"),
     ({"RETOUR_CONFIG": "/nonexistent/retour.toml"}, "not a file.*retour init"),
@@ -76,3 +79,60 @@ def test_starter_config_is_valid_toml_that_loads_to_the_defaults(tmp_path):
     assert load_settings(environ={"RETOUR_CONFIG": str(cfg)}) == load_settings(environ={})
     # every setting is listed with its environment name
     assert "RETOUR_SALESFORCE_PRIVATE_KEY_FILE" in starter_config()
+
+
+def test_every_numeric_setting_has_its_bounds():
+    numeric = {(section, f.name) for section, cls in _SECTION_TYPES.items() for f in dataclasses.fields(cls)
+               if f.type in ("int", "float", int, float)}
+    assert numeric and numeric == set(BOUNDS), numeric ^ set(BOUNDS)
+
+
+def _just_outside(bound, value_type):
+    """Values one step outside the range (and inside: the ends themselves), typed as the setting is."""
+    step = 1 if value_type == "int" else 0.001
+    below = bound.low if bound.low_open else bound.low - step
+    above = None if bound.high is None else bound.high + step
+    inside = [bound.low + step if bound.low_open else bound.low] + ([] if bound.high is None else [bound.high])
+    return [v for v in (below, above) if v is not None], inside
+
+
+@pytest.mark.parametrize("section,key", sorted(BOUNDS))
+def test_each_setting_out_of_bounds_is_refused_in_one_line_naming_it_its_value_and_its_range(section, key):
+    bound = BOUNDS[(section, key)]
+    value_type = next(f.type for f in dataclasses.fields(_SECTION_TYPES[section]) if f.name == key)
+    outside, inside = _just_outside(bound, value_type)
+    env = f"RETOUR_{section.upper()}_{key.upper()}"
+    # The two backoffs are also checked together (the longest wait at least the first): keep the other one apart.
+    others = {"backoff_base_seconds": {"backoff_max_seconds": 3600}, "backoff_max_seconds": {"backoff_base_seconds": 0}}
+    for value in outside:
+        value = int(value) if value_type == "int" else float(value)
+        with pytest.raises(ConfigError) as caught:
+            load_settings({section: {key: value, **others.get(key, {})}}, environ={})
+        message = str(caught.value)
+        assert "\n" not in message
+        assert message.startswith(f"[{section}] {key} ({env}) is {value!r}; allowed: {bound.describe()} ("), message
+    for value in inside:
+        value = int(value) if value_type == "int" else float(value)
+        got = load_settings({section: {key: value, **others.get(key, {})}}, environ={})
+        assert getattr(getattr(got, section), key) == value
+
+
+@pytest.mark.parametrize("env,message", [
+    ({"RETOUR_SCHEDULER_SYNC_MINUTES": "0"}, r"\[scheduler\] sync_minutes \(RETOUR_SCHEDULER_SYNC_MINUTES\) is 0; "
+                                             r"allowed: 1 to 10080 \(minutes between two syncs\)"),
+    ({"RETOUR_WEB_PORT": "99999"}, r"\[web\] port \(RETOUR_WEB_PORT\) is 99999; allowed: 0 to 65535"),
+    ({"RETOUR_WEB_PORT": "-1"}, r"port .* is -1; allowed: 0 to 65535"),
+    ({"RETOUR_CRITICAL_MASS_WINDOW_DAYS": "0"}, r"window_days .* is 0; allowed: 1 to 3650"),
+    ({"RETOUR_CRITICAL_MASS_MIN_REVENUE": "inf"}, r"min_revenue .* is inf; allowed: at least 0"),
+    ({"RETOUR_CRITICAL_MASS_HALF_LIFE_DAYS": "nan"}, r"half_life_days .* is nan"),
+    ({"RETOUR_PUSH_PER_REP_DAILY_CAP": "-3"}, r"per_rep_daily_cap .* is -3; allowed: at least 0"),
+    ({"RETOUR_SYNC_BACKOFF_BASE_SECONDS": "10", "RETOUR_SYNC_BACKOFF_MAX_SECONDS": "5"}, "backoff_max_seconds .* below"),
+])
+def test_the_probed_settings_are_refused(env, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings(environ=env)
+
+
+def test_port_zero_means_any_free_port_and_is_kept():
+    assert load_settings({"web": {"port": 0}}, environ={}).web.port == 0
+    assert math.isclose(load_settings({"sync": {"api_budget_share": 1}}, environ={}).sync.api_budget_share, 1.0)

@@ -187,7 +187,7 @@ def test_a_scope_naming_absolute_thresholds_means_exactly_them():
 
 @pytest.mark.parametrize("key", ["account_share", "revenue_share"])
 def test_shares_outside_zero_to_one_are_refused_naming_the_setting(key):
-    with pytest.raises(ConfigError, match=rf"\[critical_mass\] {key} is a share between 0 and 1"):
+    with pytest.raises(ConfigError, match=rf"\[critical_mass\] {key} \(RETOUR_CRITICAL_MASS_{key.upper()}\) is 25.0; allowed: 0 to 1"):
         load_settings({"critical_mass": {key: 25}}, environ={})
     assert getattr(load_settings({"critical_mass": {key: 0}}, environ={}).critical_mass, key) == 0
 

@@ -11,9 +11,11 @@ from retour.cli import Context, pass_ctx
 
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (default: [web] host).")
-@click.option("--port", type=int, default=None, help="Port (default: [web] port; 0 picks a free one).")
-@click.option("--workers", type=int, default=None, help="Processes serving the UI (default: 2, one per core).")
-@click.option("--threads", type=int, default=None, help="Threads per process (default: 4).")
+@click.option("--port", type=click.IntRange(0, 65_535), default=None,
+              help="Port (default: [web] port; 0 picks a free one).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes serving the UI (default: 2, one per core).")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads per process (default: 4).")
 @pass_ctx
 def web(ctx: Context, host: str | None, port: int | None, workers: int | None, threads: int | None) -> None:
     """Serve the web UI (waitress: a request reaches a thread only once it is whole), as the container image does."""
