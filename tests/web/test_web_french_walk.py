@@ -216,14 +216,18 @@ def test_form_errors_and_messages_read_in_french(auth, french_desk, untranslated
         auth.post("/themes/new", {"label": "", "lang": "fr", "examples": ""}),
         auth.post(decision_url + "/withdraw", follow_redirects=True),
         auth.post(decision_url + "/approve", follow_redirects=True),
+        auth.post("/admin/users", {"email": "new@example.com", "password": "short", "role": "viewer"},
+                  follow_redirects=True),
+        auth.post("/admin/users", {"email": "nobody", "password": "long enough pass", "role": "viewer"},
+                  follow_redirects=True),
     ]
-    found = {}
+    found: dict[str, list[str]] = {}
     for resp in answers:
         texts = visible_text(resp.text)
         errors = [t for t in texts if t[:1].isalpha()]
         bad = untranslated.found_in(texts) + [t for t in texts if CODES.search(t) or english(t)]
         if bad:
-            found[resp.request.path] = bad
+            found.setdefault(resp.request.path, []).extend(bad)
         assert errors, resp.request.path
     assert not found, __import__("json").dumps(found, ensure_ascii=False)
     flashes = re.findall(r'<p class="flash[^"]*"[^>]*>([^<]+)</p>', "".join(a.text for a in answers))

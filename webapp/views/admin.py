@@ -41,13 +41,24 @@ def add_user():
         return redirect(url_for("admin.index"))
     try:
         create_or_reset_user(session, email, request.form.get("password", ""), role=request.form.get("role", ""))
-    except UserError as exc:
+    except UserError:
         session.rollback()
-        flash(str(exc), "error")
+        flash(_new_account_refusal(email, request.form.get("role", "")), "error")
         return redirect(url_for("admin.index"))
     session.commit()
     flash(_("Account created."))
     return redirect(url_for("admin.index"))
+
+
+def _new_account_refusal(email: str, role: str) -> str:
+    """Why webapp.users refused a new account, in the reader's language (its own messages are the CLI's)."""
+    from webapp.users import MIN_PASSWORD, normalise_email
+    address = normalise_email(email)
+    if "@" not in address or len(address) > 255:
+        return _("Write the person's e-mail address.")
+    if role not in ROLES:
+        return _("Choose one of the roles offered.")
+    return _("A password has at least %(n)s characters.", n=MIN_PASSWORD)
 
 
 def _account(user_id: int) -> AppUser:
