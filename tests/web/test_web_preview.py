@@ -214,3 +214,19 @@ def test_in_chromium_approve_is_above_the_first_record_and_page_2_shows_records_
     finally:
         context.close()
         server.stop()
+
+
+def test_a_draft_says_how_many_records_the_cap_would_hold_back_and_until_when(auth, session):
+    """60 records for one rep under a cap of 5 a day: 5 go the day it is approved, the other 55 over 11 days."""
+    decision = big_decision(session, 60, reps=("Ana Alves",))
+    today = dt.datetime.now(dt.timezone.utc).date()
+    day = lambda n: format_date(today + dt.timedelta(days=n), "medium", locale="en")  # noqa: E731
+    auth.login("product_owner")
+
+    text = _text(auth.client.get(f"/decisions/{decision.id}").text)
+
+    assert "Each rep receives at most 5 records a day: once approved, 55 would wait." in text
+    assert f"5 records expected on {day(1)}" in text and f"5 records expected on {day(6)}" in text
+    assert f"and 25 more records, the last on {day(11)}" in text and f"expected on {day(7)}" not in text
+    assert f"goes on {day(0)} once approved." in text and f"goes on {day(11)} once approved." in text
+    assert f"goes on {day(12)} once approved." not in text
