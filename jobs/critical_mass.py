@@ -37,7 +37,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from retour.config import ConfigError
 
@@ -197,13 +197,40 @@ class Wording:
 ENGLISH = Wording()
 
 
+class Verdict(TypedDict):
+    """Why a theme has its status, as figures and codes, never words: ``status`` and ``rule`` choose the message,
+    the numbers fill it in. Kept as JSON (``Theme.metrics["verdict"]``, the API) and said by :func:`sentence` in
+    the reader's language with the web app's catalogue (jobs import no Flask and build no English for a page)."""
+
+    status: str  # emerging | critical | decided: which message
+    rule: str  # "global", or the scoped rule's filters ("region=EMEA")
+    window_days: int
+    also: list[str]
+    currency: str
+    accounts: int
+    accounts_base: int
+    accounts_needed: int
+    account_share: float
+    accounts_by_share: bool
+    revenue: float
+    revenue_base: float
+    revenue_needed: float
+    revenue_share: float
+    revenue_by_share: bool
+    revenue_lost: float
+    revenue_open: float
+    unconverted: list[list[Any]]  # [currency, amount] pairs no rate converts
+    trend_90: float | str | None
+    projection: str | None  # ISO date
+
+
 def verdict(status: str, f: Figures, rule: Rule, volume: Figures | None, *, also: Sequence[str] = (),
-            projection: dt.date | None = None) -> dict[str, Any]:
+            projection: dt.date | None = None) -> Verdict:
     """The figures a theme's status rests on, as plain JSON (kept in ``Theme.metrics["verdict"]``): its accounts
     and revenue beside the volume they are a share of and what the rule asks, so the sentence can be said again
     in any language without computing anything."""
     need_accounts, need_revenue = rule.needed(volume)
-    return {
+    return {  # a Verdict
         "status": status, "rule": rule.name, "window_days": rule.window_days, "also": list(also),
         "currency": f.currency,
         "accounts": f.accounts, "accounts_base": volume.accounts if volume else 0,
@@ -219,7 +246,7 @@ def verdict(status: str, f: Figures, rule: Rule, volume: Figures | None, *, also
     }
 
 
-def sentence(v: Mapping[str, Any], w: Wording = ENGLISH, *, with_status: bool = True) -> str:
+def sentence(v: Verdict | Mapping[str, Any], w: Wording = ENGLISH, *, with_status: bool = True) -> str:
     """"critical: 14 of the 160 accounts that gave feedback in 180 days (9%, rule ≥ 6%) and 2.1M EUR at stake (8%
     of what all feedback puts at stake, rule ≥ 5%); 1.6M EUR lost, 500k EUR open, +60% in 90 days".
 
@@ -290,7 +317,7 @@ class Evaluation:
     reason: str
     met_rules: tuple[str, ...]
     projection: dt.date | None
-    verdict: dict[str, Any] | None = None
+    verdict: Verdict | None = None
 
 
 def evaluate(current_status: str, critical_since: dt.datetime | None, decided_at: dt.datetime | None,
