@@ -75,6 +75,7 @@ def test_first_sync_pages_through_next_records_url_and_builds_feedback(session_f
         assert items["006Hs00001ABCdEIAX"].lang == "en"
         state = s.get(SyncState, "Opportunity")
         assert state.watermark is not None and state.last_full_at == state.watermark
+        assert state.details["labels"]["Speaks_Basque__c"] == "Speaks Basque"  # the board names the filter by it
         job = s.get(JobRun, report["job_run_id"])
         assert job.status == "ok" and job.api_calls == 3 and job.figures["objects"]["Opportunity"]["upserted"] == 3
 
