@@ -164,8 +164,11 @@ def loop_figures_by_decision(session: Session, decision_ids: list[int] | None = 
         if account and (account not in d["accounts"] or i.sent_at < d["accounts"][account]):
             d["accounts"][account] = i.sent_at
     all_accounts = {a for d in per_decision.values() for a in d["accounts"]}
+    # Only deals created after the earliest push can be new since a push (loop_figures_from checks each account's).
+    earliest = min((t for d in per_decision.values() for t in d["accounts"].values()), default=None)
     account_opps = [_opp_now(o) for o in session.execute(
-        select(*OPP_COLUMNS).where(Opportunity.account_id.in_(all_accounts)))] if all_accounts else []
+        select(*OPP_COLUMNS).where(Opportunity.account_id.in_(all_accounts), Opportunity.created_date > earliest))
+    ] if all_accounts else []
     return {decision_id: loop_figures_from(d["tasks"], mirrored, d["lost"], d["accounts"],
                                            [o for o in account_opps if o.account_id in d["accounts"]],
                                            since=d["since"], default_currency=default_currency)
