@@ -78,7 +78,7 @@ def discover_cmd(ctx: Context, path: Path, seeds_path: Path | None, no_filter: b
     labels = {t["id"]: t["label"] for t in result["themes"]}
 
     def theme_of(row: dict) -> int | None:
-        hit = items.get(str(row["id"])[:40])
+        hit = items.get(str(row["id"]))
         return hit[0] if hit else None
 
     if as_json:

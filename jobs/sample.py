@@ -43,10 +43,13 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
             raise SampleError(f"{path}:{n}: id {rid!r} appears twice.")
         seen.add(rid)
         rows.append(row)
+    if not rows:
+        raise SampleError(f"{path}: no texts (the file is empty); write one {{\"id\": …, \"text\": …}} per line.")
     return rows
 
 
-def _item_row(row: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+def _item_row(row: Mapping[str, Any], now: dt.datetime, key: str) -> dict[str, Any]:
+    """The FeedbackItem of one line; ``key`` stands for its id in the store (see :func:`discover`)."""
     text = str(row["text"])
     lang = row.get("lang") if row.get("lang") in ("en", "fr") else "other"
     occurred = now
@@ -56,7 +59,7 @@ def _item_row(row: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
         except ValueError:
             occurred = now
     channel = row.get("channel") if row.get("channel") in CHANNELS else "note"
-    return {"source_object": "import", "source_id": str(row["id"])[:40], "source_field": "text", "channel": channel,
+    return {"source_object": "import", "source_id": key, "source_field": "text", "channel": channel,
             "text": text, "text_hash": hashlib.sha256(text.encode()).hexdigest(), "lang": lang,
             "occurred_at": occurred, "account_id": None, "opportunity_id": None}
 
@@ -100,6 +103,19 @@ def discover(batches: Sequence[Iterable[Mapping[str, Any]]], settings: Settings,
 
     reader = embedder or get_embedder(settings.themes.backend)  # one embedder for every pass and the vectors
     now = dt.datetime.now(dt.timezone.utc)
+    # A file's ids are any text; FeedbackItem.source_id holds a Salesforce Id (40 characters at most). Each id gets
+    # a short key in the store and every result is given back under the whole id: cutting ids to 40 characters
+    # made two ids sharing their first 40 one item (an IntegrityError).
+    key_of: dict[str, str] = {}
+    id_of: dict[str, str] = {}
+
+    def key(rid: Any) -> str:
+        rid = str(rid)
+        if rid not in key_of:
+            key_of[rid] = f"k{len(key_of)}"
+            id_of[key_of[rid]] = rid
+        return key_of[rid]
+
     with tempfile.TemporaryDirectory(prefix="retour-discover-") as tmp:
         where = keep_dir or Path(tmp)
         engine = make_engine(f"sqlite:///{where / 'discover.db'}")
@@ -111,26 +127,28 @@ def discover(batches: Sequence[Iterable[Mapping[str, Any]]], settings: Settings,
                 # Each batch is a later pass (a later night): evidence of earlier passes is older.
                 now_n = now + dt.timedelta(minutes=n)
                 with session_scope(factory) as session:
-                    rows = [_item_row(r, now_n) for r in batch]
+                    rows = [_item_row(r, now_n, key(r["id"])) for r in batch]
                     if rows:
                         session.execute(insert(FeedbackItem), rows)
                     seeded: dict[str, int] = {}
 
                     def label(s, emb, rows=rows):
-                        mine = [sd for sd in seeds if sd.item[:40] in {r["source_id"] for r in rows}]
-                        ids = item_ids_by_source(s, [sd.item[:40] for sd in mine])
-                        seeded.update(apply_seeds(s, emb, [Seed(sd.item[:40], sd.theme) for sd in mine], ids))
+                        here = {r["source_id"] for r in rows}
+                        mine = [Seed(key_of[sd.item], sd.theme) for sd in seeds if key_of.get(sd.item) in here]
+                        ids = item_ids_by_source(s, [sd.item for sd in mine])
+                        seeded.update(apply_seeds(s, emb, mine, ids))
 
                     figures = run_theme_pass(session, settings, now=now_n, embedder=reader,
                                              before_assign=label if seeds else None)
                     figures.update(seeded)
-                    assignment = item_themes(session)
+                    assignment = {id_of[k]: v for k, v in item_themes(session).items()}
                     passes.append({"figures": figures, "items": assignment})
             with session_scope(factory) as session:
                 themes = [{"id": t.id, "label": t.label, "title_quote": t.title_quote, "status": t.status,
                            "members": int(t.metrics.get("members", 0) or 0)}
                           for t in session.scalars(select(Theme).order_by(Theme.id))]
-                vectors = _vectors_by_id(session, reader) if with_vectors else None
+                vectors = ({id_of[k]: v for k, v in _vectors_by_id(session, reader).items()} if with_vectors
+                           else None)
         finally:
             engine.dispose()
     out: dict[str, Any] = {"passes": passes, "themes": themes}

@@ -138,3 +138,30 @@ def test_discover_says_in_one_line_when_a_file_is_not_utf8(tmp_path, sample):
     seeds.write_bytes('{"id": "s0", "theme": "Sécurité"}\n'.encode("cp1252"))
     result = CliRunner().invoke(cli, ["themes", "discover", str(sample), "--seeds", str(seeds)], obj=_ctx(tmp_path))
     assert result.exit_code == 1 and "seeds.jsonl:1: not UTF-8 text." in result.output
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n"], ids=["empty", "blank lines"])
+def test_discover_says_in_one_line_when_a_file_holds_no_texts(tmp_path, content):
+    path = tmp_path / "empty.jsonl"
+    path.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["themes", "discover", str(path)], obj=_ctx(tmp_path))
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [f"Error: {path}: no texts (the file is empty); write one "
+                                                  '{"id": …, "text": …} per line.']
+
+
+def test_discover_keeps_ids_whole_when_two_share_their_first_40_characters(tmp_path):
+    stem = "opportunity-export-2024-emea-enterprise-"  # 40 characters
+    assert len(stem) == 40
+    rows = [{"id": f"{stem}{i:03d}", "text": t} for i, t in enumerate(SSO + PRICE)]
+    path = tmp_path / "long-ids.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(json.dumps({"id": f"{stem}000", "theme": "Single sign-on"}) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["themes", "discover", str(path), "--seeds", str(seeds), "--json"],
+                                obj=_ctx(tmp_path))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [i["id"] for i in data["items"]] == [r["id"] for r in rows]
+    assert data["items"][0]["theme"] == "Single sign-on"
+    assert sum(i["theme_id"] is not None for i in data["items"]) > len(rows) // 2  # each id has its own theme
