@@ -95,6 +95,11 @@ def date(value: dt.datetime | dt.date | None) -> str:
     return format_date(value, "medium") if value else "—"
 
 
+def month(value: dt.date) -> str:
+    """A month with its year, as the reader's language abbreviates it ("Mar 2026", "mars 2026"): the chart's axis."""
+    return format_date(value, "MMM y")
+
+
 def datetime(value: dt.datetime | None) -> str:
     return format_datetime(value, "short") if value else "—"
 

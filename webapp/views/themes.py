@@ -11,7 +11,7 @@ import re
 from dataclasses import astuple
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import format_date, get_locale, gettext as _, ngettext
+from flask_babel import get_locale, gettext as _, ngettext
 from markupsafe import Markup
 
 from sqlalchemy import case, func, or_, select
@@ -23,7 +23,7 @@ from webapp.cache import CSRF_SLOT, cached, cached_page, figure_cache
 from webapp.charts import bar_chart
 from webapp.db import get_session, settings
 from webapp.security import csrf_token, current_user, has_role
-from webapp.templating import reader_lang, theme_name
+from webapp.templating import month, reader_lang, theme_name
 
 bp = Blueprint("themes", __name__, url_prefix="/themes")
 
@@ -110,7 +110,7 @@ def month_label(m: figures.Month) -> str:
     """A chart bar's name in the reader's language, with its year ("Mar 2026", "mars 2026")."""
     if m.start is None:
         return _("Earlier")
-    return format_date(m.start, "MMM y")
+    return month(m.start)
 
 
 @bp.route("/<int:theme_id>")
