@@ -242,3 +242,79 @@ def test_money_reads_with_its_currency_the_french_way(auth, french_desk):
         assert amounts, url
         assert re.search(r"\d(?:,\d)?\u00a0(?:k|M)\u00a0€", html), url
         assert not re.search(r"\d(?:\.\d)?[kM]\b", " ".join(visible_text(html))), url
+
+
+VISIBLE_FRENCH_TEXT = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest('script, style')) continue;
+    const own = el.closest('[lang]');
+    if (own && !(own.getAttribute('lang') || '').startsWith('fr')) continue;
+    if (!el.getClientRects().length) continue;
+    const t = n.textContent.replace(/\\s+/g, ' ').trim();
+    if (t) out.push(t);
+  }
+  return out;
+}"""
+
+
+@pytest.mark.browser
+def test_in_chromium_a_french_reader_walks_the_desk_and_reads_no_english(engine, database_url, make_settings,
+                                                                        untranslated):
+    """What Chromium shows (visible text only, CSS applied), page by page from the navigation and the board."""
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    from webapp import create_app
+    from webapp.users import create_or_reset_user
+
+    from .browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, dedicated_factory, truncate_all
+    from .conftest import PASSWORD
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    eng, committed = dedicated_factory(database_url)
+    truncate_all(eng)
+    settings = make_settings({"web": {"secret_key": "browser-test-secret-key-0123456789"},
+                              "mapping": {"extra": {"speaks_basque": {"field": "Speaks_Basque__c",
+                                                                      "kind": "boolean"}}}})
+    pw = sync_playwright().start()
+    server = None
+    try:
+        with committed() as s:
+            create_or_reset_user(s, "admin@example.com", PASSWORD, role="admin")
+            org = build(s)
+            s.commit()
+        server = LiveServer(create_app(settings, session_factory=committed))
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_context(locale="fr-FR", extra_http_headers={"Accept-Language": "fr-FR,fr"}).new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{server.url}/login")
+        page.get_by_label("E-mail").fill("admin@example.com")
+        page.get_by_label("Mot de passe").fill(PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        page.wait_for_url(f"{server.url}/")
+        links = page.eval_on_selector_all("nav a, tr.theme-row th a", "els => els.map(e => e.getAttribute('href'))")
+        pages = ["/", *dict.fromkeys(links), "/evidence/search?q=SAP", f"/themes/{org.themes['SAP']}/decisions/new"]
+        found = {}
+        for url in pages:
+            page.goto(server.url + url)
+            texts = page.evaluate(VISIBLE_FRENCH_TEXT)
+            bad = untranslated.found_in(texts) + [t for t in texts if CODES.search(t) or english(t)]
+            if bad:
+                found[url] = bad
+        page.goto(server.url + "/")
+        at_stake = page.locator("td.fig-at-stake").first.inner_text()
+        browser.close()
+        assert len(pages) >= 6 and not found, found
+        assert re.fullmatch(r"[\d,]+\s(k|M)\s€(\s\+ .*)?", at_stake.replace("\u202f", " ").replace("\xa0", " ")
+                            .split("\n")[0]), at_stake
+    finally:
+        if server is not None:
+            server.stop()
+        pw.stop()
+        truncate_all(eng)
+        eng.dispose()
