@@ -64,9 +64,8 @@ def page_arg(raw: str | None) -> int | None:
     """``?page=`` as a page number, or None when it is not one: ASCII digits only (``int()`` would take "١٢" and
     fail on "²"), at most six of them (no 10,000-digit number to parse), from 1."""
     raw = (raw or "1").strip() or "1"
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_PAGE_DIGITS or int(raw) < 1:
-        return None
-    return int(raw)
+    page = actions.parse_int(raw) if len(raw) <= MAX_PAGE_DIGITS else None  # the one parser of numbers in a request
+    return page if page is not None and page >= 1 else None
 
 
 @bp.route("/decisions/<int:decision_id>")
