@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from webapp.security import is_api
@@ -22,6 +23,20 @@ MESSAGES = {
 }
 
 
+# The same, for a person reading a page, in their language (the API's messages above stay as they are).
+PAGE_MESSAGES = {
+    400: _l("The request was not understood."),
+    401: _l("Log in first."),
+    403: _l("Your role does not allow this."),
+    404: _l("Nothing here."),
+    405: _l("This method is not allowed here."),
+    409: _l("This conflicts with the current state."),
+    413: _l("The request is too large."),
+}
+PAGE_FAILURE = _l("Something went wrong on our side; it has been logged.")
+PAGE_CSRF = _l("The form expired or did not come from Retour (missing CSRF token). Reload the page and try again.")
+
+
 def _rollback() -> None:
     session = g.get("db_session")
     if session is not None:
@@ -36,6 +51,8 @@ def _respond(code: int, description: str | None):
         message = description
     if is_api():
         return jsonify({"error": {"code": code, "message": message}}), code
+    if message is not description:
+        message = str(PAGE_CSRF if code == 400 and description == "csrf" else PAGE_MESSAGES.get(code, PAGE_FAILURE))
     return render_template("error.html", code=code, message=message), code
 
 

@@ -221,6 +221,8 @@ def test_form_errors_and_messages_read_in_french(auth, french_desk, untranslated
         auth.post("/admin/users", {"email": "nobody", "password": "long enough pass", "role": "viewer"},
                   follow_redirects=True),
     ]
+    answers += [auth.client.post(f"/themes/{sap}/rename", data={"label": "x"}),  # no CSRF token: 400
+                auth.client.get("/themes/999999")]  # 404
     found: dict[str, list[str]] = {}
     for resp in answers:
         texts = visible_text(resp.text)
