@@ -192,6 +192,8 @@ class Wording:
     money: Callable[[float, str], str] = lambda amount, currency: f"{short_money(amount)} {currency}"
     percent: Callable[[float], str] = percent
     date: Callable[[dt.date], str] = dt.date.isoformat
+    # A scoped rule's name ("region=EMEA attr.speaks_basque=true") said as words ("region EMEA, Speaks Basque: yes").
+    scope: Callable[[str], str] = lambda name: name
 
 
 ENGLISH = Wording()
@@ -260,7 +262,7 @@ def sentence(v: Verdict | Mapping[str, Any], w: Wording = ENGLISH, *, with_statu
 
     status = v["status"]
     if status == "critical" and v["rule"] != "global":
-        head = _("critical for %(scope)s") % {"scope": v["rule"]}
+        head = _("critical for %(scope)s") % {"scope": w.scope(v["rule"])}
     else:
         head = {"critical": _("critical"), "emerging": _("emerging"), "decided": _("decided")}.get(status, status)
     n, base, needed = v["accounts"], v["accounts_base"], v["accounts_needed"]
@@ -285,7 +287,7 @@ def sentence(v: Verdict | Mapping[str, Any], w: Wording = ENGLISH, *, with_statu
     if with_status:
         out = _("%(status)s: %(accounts)s and %(revenue)s") % {"status": head, "accounts": accounts, "revenue": revenue}
     elif status == "critical" and v["rule"] != "global":
-        out = _("In %(scope)s: %(accounts)s and %(revenue)s") % {"scope": v["rule"], "accounts": accounts,
+        out = _("In %(scope)s: %(accounts)s and %(revenue)s") % {"scope": w.scope(v["rule"]), "accounts": accounts,
                                                                   "revenue": revenue}
     else:
         out = _("%(accounts)s and %(revenue)s") % {"accounts": accounts, "revenue": revenue}
@@ -303,7 +305,7 @@ def sentence(v: Verdict | Mapping[str, Any], w: Wording = ENGLISH, *, with_statu
         tail.append(_("%(amounts)s left out: no rate to convert them") % {
             "amounts": ", ".join(w.money(amount, c) for c, amount in v["unconverted"])})
     if v.get("also"):
-        tail.append(_("also critical for %(scopes)s") % {"scopes": ", ".join(v["also"])})
+        tail.append(_("also critical for %(scopes)s") % {"scopes": "; ".join(w.scope(s) for s in v["also"])})
     if v.get("projection"):
         tail.append(_("at this rate critical around %(date)s") % {"date": w.date(dt.date.fromisoformat(v["projection"]))})
     return _("%(verdict)s; %(figures)s") % {"verdict": out, "figures": ", ".join(tail)} if tail else out

@@ -130,6 +130,30 @@ def percent(x: float) -> str:
                           decimal_quantization=False)
 
 
+SCOPE_FIELD = {"region": _l("region"), "segment": _l("segment"), "channel": _l("source")}
+
+
+def scope_words(name: str) -> str:
+    """A scoped rule's name (``[critical_mass] scopes``: "region=EMEA channel=case attr.speaks_basque=true") in
+    the reader's words: "region EMEA, source case, Speaks_Basque__c yes". A mapped field is called by its configured
+    label, else its Salesforce field name."""
+    extra = {m.name: m for m in settings().mapping.extra}
+    words = []
+    for token in name.split():
+        key, _eq, value = token.partition("=")
+        if key.startswith("attr.") and key[5:] in extra:
+            m = extra[key[5:]]
+            field = m.label or m.field
+            if m.kind == "boolean" and value in ("true", "false"):
+                value = str(_l("yes") if value == "true" else _l("no"))
+        else:
+            field = str(SCOPE_FIELD.get(key, key))
+            if key == "channel":
+                value = str(SOURCE.get(value, value))
+        words.append(get_translations().gettext("%(field)s %(value)s") % {"field": field, "value": value})
+    return ", ".join(words) or name
+
+
 def reason_text(reason: str | None, verdict: dict[str, Any] | None, with_status: bool = True) -> str:
     """Why a theme has its status, in the reader's language: ``jobs.figures.judge`` gives the verdict's figures and
     ``jobs.critical_mass.sentence`` says them with this catalogue and Babel's money and percentages. Without a
@@ -139,7 +163,7 @@ def reason_text(reason: str | None, verdict: dict[str, Any] | None, with_status:
         return reason or ""
     translations = get_translations()
     wording = critical_mass.Wording(gettext=translations.gettext, ngettext=translations.ngettext, money=money,
-                                    percent=percent, date=lambda d: format_date(d, "medium"))
+                                    percent=percent, date=lambda d: format_date(d, "medium"), scope=scope_words)
     return critical_mass.sentence(verdict, wording, with_status=with_status)
 
 
