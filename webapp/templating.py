@@ -14,7 +14,7 @@ from sqlalchemy import select
 from connector import push_efficacy
 from connector.push_efficacy import LoopFigures
 from jobs import critical_mass
-from retour.models import Theme
+from retour.models import SyncState, Theme
 from webapp.db import get_session, settings
 
 STATUS = {"emerging": _l("emerging"), "critical": _l("critical"), "decided": _l("decided"), "merged": _l("merged"),
@@ -130,20 +130,30 @@ def percent(x: float) -> str:
                           decimal_quantization=False)
 
 
+def field_labels(session: Any, extra: Iterable[Any]) -> dict[str, str]:
+    """What the pages call each mapped field (``[mapping.extra]``): its configured label, else its label in
+    Salesforce (kept by the sync from the object's describe), else its API name; never a name made up from the API
+    name ("Speaks_Basque__c" is not "Speaks basque" in every org)."""
+    state = session.get(SyncState, "Opportunity")
+    org_labels = (state.details or {}).get("labels", {}) if state else {}
+    return {m.name: m.label or org_labels.get(m.field) or m.field for m in extra}
+
+
 SCOPE_FIELD = {"region": _l("region"), "segment": _l("segment"), "channel": _l("source")}
 
 
 def scope_words(name: str) -> str:
     """A scoped rule's name (``[critical_mass] scopes``: "region=EMEA channel=case attr.speaks_basque=true") in
-    the reader's words: "region EMEA, source case, Speaks_Basque__c yes". A mapped field is called by its configured
-    label, else its Salesforce field name."""
+    the reader's words: "region EMEA, source case, Speaks Basque yes". A mapped field is called by its configured
+    label, else its Salesforce one (``field_labels``)."""
     extra = {m.name: m for m in settings().mapping.extra}
+    labels = field_labels(get_session(), extra.values()) if "attr." in name else {}
     words = []
     for token in name.split():
         key, _eq, value = token.partition("=")
         if key.startswith("attr.") and key[5:] in extra:
             m = extra[key[5:]]
-            field = m.label or m.field
+            field = labels[m.name]
             if m.kind == "boolean" and value in ("true", "false"):
                 value = str(_l("yes") if value == "true" else _l("no"))
         else:

@@ -178,7 +178,7 @@ def test_a_quote_is_tagged_with_its_own_language_not_its_notes(auth, factory, se
 def test_a_scoped_rule_is_said_in_words_in_the_readers_language(make_settings, session_factory, factory, session,
                                                                  users):
     """"critical for region=EMEA attr.speaks_basque=true" was the config's syntax on a page; now words."""
-    from retour.models import AppUser
+    from retour.models import AppUser, SyncState
     settings = make_settings({
         "web": {"secret_key": "test-secret-key-not-for-production"},
         "mapping": {"region": "Region__c", "extra": {"speaks_basque": {"field": "Speaks_Basque__c",
@@ -187,10 +187,11 @@ def test_a_scoped_rule_is_said_in_words_in_the_readers_language(make_settings, s
     app = create_app(settings, session_factory=session_factory)
     app.config.update(TESTING=True, RETOUR_CACHE_SECONDS=0)
     made = factory.theme("Lent", items=3, region="EMEA", basque=True)
+    session.add(SyncState(object_name="Opportunity", details={"labels": {"Speaks_Basque__c": "Speaks Basque"}}))
     session.get(AppUser, users["viewer"]).locale = "fr"
     session.commit()
     auth = Auth(app.test_client())
     auth.login("viewer")
     reason = re.search(r'id="theme-reason">([^<]*)<', auth.client.get(f"/themes/{made.theme.id}").text).group(1)
-    assert reason.startswith("Pour région EMEA, Speaks_Basque__c oui : 3 "), reason
+    assert reason.startswith("Pour région EMEA, Speaks Basque oui : 3 "), reason
     assert "region=" not in reason and "attr." not in reason

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
-from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from markupsafe import Markup
 
-from retour.models import SyncState
 from webapp import queries
 from webapp.cache import cached, cached_page, figure_cache
 from webapp.charts import sparkline
 from webapp.db import get_session, settings
 from webapp.loops import theme_loops
+from webapp.templating import field_labels
 
 bp = Blueprint("board", __name__)
 
@@ -29,15 +28,6 @@ def rows_html(result: queries.Board, filters: queries.BoardFilters) -> Markup:
     return cached(key, lambda: Markup(render_template(
         "_board_rows.html", rows=result.rows, sparks={r.id: sparkline(r.spark) for r in result.rows},
         detail_qs=detail_qs, loops=loops)), lasting=True)
-
-
-def field_labels(session, extra) -> dict[str, str]:
-    """What the board calls each mapped field: the label configured in ``[mapping.extra]``, else the field's label
-    in Salesforce (kept by the sync from the object's describe), else its API name: never a name made up from
-    the API name ("Speaks_Basque__c" is not "Speaks basque" in every org)."""
-    state = session.get(SyncState, "Opportunity")
-    org_labels = (state.details or {}).get("labels", {}) if state else {}
-    return {m.name: m.label or org_labels.get(m.field) or m.field for m in extra}
 
 
 @bp.route("/")
