@@ -105,30 +105,56 @@ def sync(ctx: Context, objects: tuple[str, ...], full: bool, as_json: bool) -> N
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--object", "sobject", required=True, type=click.Choice(["Opportunity", "Task", "Event", "Case"]),
               help="What the file holds.")
+@click.option("--decimal", type=click.Choice(["auto", ".", ","]), default="auto", show_default=True,
+              help="The decimal mark of the file's amounts. auto reads it from the whole of each amount column "
+                   "(1,500.25 says '.', 1 500,50 says ','); when every amount reads both ways (1.500) a French "
+                   "export (';' separator or French column names) means ',', any other '.'.")
+@click.option("--keep-good", is_flag=True,
+              help="Import the rows that can be read even when others cannot (listed, exit code 1). Without it the "
+                   "import is all or nothing: one unreadable row and nothing is imported.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_ctx
-def import_(ctx: Context, path: Path, sobject: str, as_json: bool) -> None:
-    """Load a Salesforce report or Data Loader CSV export (for orgs without API access)."""
-    from connector.importer import ImportFileError, import_csv
+def import_(ctx: Context, path: Path, sobject: str, decimal: str, keep_good: bool, as_json: bool) -> None:
+    """Load a Salesforce report or Data Loader CSV export (for orgs without API access).
+
+    The file may be UTF-8, UTF-16 or Windows-1252 (decided on the whole file), separated by commas, semicolons or
+    tabs. It needs a record Id column and, for opportunities, the stage (for activities and cases, a subject or a
+    description); the file is checked before any row is written.
+    """
+    from connector.importer import ImportFileError, ImportRejected, import_csv
     from retour.db import session_scope
 
     ctx.ensure_schema()
     try:
         with session_scope(ctx.session_factory) as session:
-            result = import_csv(session, ctx.settings, path, sobject)
+            result = import_csv(session, ctx.settings, path, sobject, decimal=decimal, keep_good=keep_good)
+    except ImportRejected as exc:
+        if as_json:
+            click.echo(json.dumps({"imported": False, "rows": exc.rows, "errors": exc.errors,
+                                   "errors_total": exc.errors_total}, indent=2, default=str))
+        else:
+            click.echo(str(exc), err=True)
+            _bad_rows(exc.errors, exc.errors_total)
+        sys.exit(1)
     except ImportFileError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
-        click.echo(json.dumps(result, indent=2, default=str))
+        click.echo(json.dumps({"imported": True, **result}, indent=2, default=str))
     else:
         click.echo(f"{path.name}: {result['rows']} rows, {result['inserted']} new, {result['updated']} updated, "
-                   f"{result['unchanged']} unchanged, {len(result['errors'])} rejected")
-        for err in result["errors"][:50]:
-            click.echo(f"  row {err['row']}: {err['column']}: {err['reason']}", err=True)
-        if len(result["errors"]) > 50:
-            click.echo(f"  … {len(result['errors']) - 50} more (use --json for all)", err=True)
-    if result["errors"]:
+                   f"{result['unchanged']} unchanged, {result['errors_total']} rejected "
+                   f"(amounts read with {result['decimal']!r} as the decimal mark: {result['decimal_from']})")
+        _bad_rows(result["errors"], result["errors_total"])
+    if result["errors_total"]:
         sys.exit(1)
+
+
+def _bad_rows(errors: list[dict], total: int) -> None:
+    """The rows that could not be read, by spreadsheet row number (the header is row 1), 50 at most."""
+    for err in errors[:50]:
+        click.echo(f"  row {err['row']}: {err['column']}: {err['reason']}", err=True)
+    if total > 50:
+        click.echo(f"  … {total - 50} more (use --json for the first {len(errors)})", err=True)
 
 
 REASONS = {

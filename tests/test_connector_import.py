@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
+from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from click.testing import CliRunner
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import sessionmaker
 
-from connector.importer import ImportFileError, import_csv, to18
+from connector.importer import BATCH_ROWS, ImportFileError, ImportRejected, import_csv, import_file, to18
+from retour.cli import Context, _register, cli
 from retour.models import Activity, FeedbackItem, Opportunity
 
 from tests.connector_helpers import wipe
@@ -43,7 +48,7 @@ def test_report_import_maps_labels_converts_ids_and_reports_bad_rows(factory, se
     path = tmp_path / "lost.csv"
     path.write_text(REPORT, encoding="utf-8")
     with factory() as s:
-        result = import_csv(s, settings, path, "Opportunity")
+        result = import_csv(s, settings, path, "Opportunity", keep_good=True)
         s.commit()
     assert (result["rows"], result["inserted"], result["updated"]) == (5, 2, 0)
     # spreadsheet row numbers (header = 1), counting records, not physical lines
@@ -62,12 +67,12 @@ def test_reimporting_the_same_file_changes_nothing(factory, settings, tmp_path):
     path = tmp_path / "lost.csv"
     path.write_text(REPORT, encoding="utf-8")
     with factory() as s:
-        import_csv(s, settings, path, "Opportunity")
+        import_csv(s, settings, path, "Opportunity", keep_good=True)
         s.commit()
         before = [(o.id, o.synced_at) for o in s.scalars(select(Opportunity).order_by(Opportunity.id))]
         hashes = sorted(s.scalars(select(FeedbackItem.text_hash)))
     with factory() as s:
-        again = import_csv(s, settings, path, "Opportunity")
+        again = import_csv(s, settings, path, "Opportunity", keep_good=True)
         s.commit()
         after = [(o.id, o.synced_at) for o in s.scalars(select(Opportunity).order_by(Opportunity.id))]
         assert sorted(s.scalars(select(FeedbackItem.text_hash))) == hashes
@@ -80,7 +85,7 @@ def test_narrow_file_updates_only_its_columns(factory, settings, tmp_path):
     wide.write_text(REPORT, encoding="utf-8")
     narrow.write_text('Id;StageName\n006Hs00001ABCdFIAX;Closed Won\n', encoding="utf-8")  # Data Loader API names, ;
     with factory() as s:
-        import_csv(s, settings, wide, "Opportunity")
+        import_csv(s, settings, wide, "Opportunity", keep_good=True)
         result = import_csv(s, settings, narrow, "Opportunity")
         s.commit()
         initech = s.get(Opportunity, "006Hs00001ABCdFIAX")
@@ -115,3 +120,233 @@ def test_file_without_id_column_is_refused_with_what_to_add(factory, settings, t
 def test_to18_matches_salesforce_checksum():
     assert to18("006Hs00001ABCdE") == "006Hs00001ABCdEIAX"
     assert to18("001Hs00002QwErT") == "001Hs00002QwErTIAV" and to18("006Hs00001ABCdEIAX") == "006Hs00001ABCdEIAX"
+
+
+# --------------------------------------------------------------------------------------------- hostile files
+HEADER = '"Opportunity ID","Opportunity Name","Stage","Amount","Loss Reason Detail"\n'
+
+
+def _opp(n: int, detail: str = "They chose Globex", amount: str = "1000") -> str:
+    return f'"006Hs{n:010d}","Deal {n}","Closed Lost","{amount}","{detail} {n}"\n'
+
+
+def _count(factory) -> int:
+    with factory() as s:
+        return s.scalar(select(func.count()).select_from(Opportunity))
+
+
+def test_a_cp1252_file_whose_first_accent_comes_after_64_kb_is_read_as_cp1252(factory, settings, tmp_path):
+    rows = [_opp(n) for n in range(1, 1500)]
+    assert len("".join(rows)) > 65536
+    path = tmp_path / "excel.csv"
+    path.write_bytes((HEADER + "".join(rows) + _opp(1500, "Réunion annulée, trop cher")).encode("cp1252"))
+    with factory() as s:
+        result = import_csv(s, settings, path, "Opportunity")
+        s.commit()
+    assert (result["encoding"], result["inserted"]) == ("cp1252", 1500)
+    with factory() as s:
+        item = s.scalars(select(FeedbackItem).where(FeedbackItem.source_id == to18("006Hs0000001500"))).one()
+    assert item.text.startswith("Réunion annulée, trop cher")
+
+
+def test_a_file_mixing_utf8_and_cp1252_is_refused_naming_the_line(factory, settings, tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes((HEADER + _opp(1, "Déjà vu")).encode("utf-8") + _opp(2, "Réunion").encode("cp1252"))
+    with factory() as s, pytest.raises(ImportFileError, match=r"mixes encodings: UTF-8 text before line 3"):
+        import_csv(s, settings, path, "Opportunity")
+    assert _count(factory) == 0
+
+
+def test_a_utf16_export_is_read(factory, settings, tmp_path):
+    path = tmp_path / "unicode.txt"
+    path.write_text((HEADER + _opp(1, "Sécurité")).replace(",", "\t"), encoding="utf-16")
+    with factory() as s:
+        result = import_csv(s, settings, path, "Opportunity")
+        s.commit()
+    assert (result["encoding"], result["inserted"]) == ("utf-16", 1)
+
+
+@pytest.mark.parametrize("content,what", [
+    (b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)) * 40, "an Excel workbook"),
+    (bytes(range(256)) * 40, "binary data"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "an image"),
+], ids=["xlsx", "random bytes", "png"])
+def test_a_binary_file_is_one_clear_error_and_nothing_is_imported(factory, settings, tmp_path, content, what):
+    path = tmp_path / "report.csv"
+    path.write_bytes(content)
+    with factory() as s, pytest.raises(ImportFileError, match=f"report.csv is {what}.*, not a CSV file") as caught:
+        import_csv(s, settings, path, "Opportunity")
+    assert "\n" not in str(caught.value)
+    assert _count(factory) == 0
+
+
+def test_a_file_without_the_stage_is_refused_before_any_row(factory, settings, tmp_path):
+    path = tmp_path / "idname.csv"
+    path.write_text('Id,Name\n006Hs00001ABCdE,Acme\n', encoding="utf-8")
+    with factory() as s, pytest.raises(ImportFileError) as caught:
+        import_csv(s, settings, path, "Opportunity")
+    assert 'no column for the stage ("Stage" or "StageName"' in str(caught.value)
+    assert 'Columns found: "Id", "Name"' in str(caught.value)
+    assert _count(factory) == 0
+
+
+@pytest.mark.parametrize("sobject,header", [("Task", "Activity ID,Status"), ("Case", "Case ID,Status")])
+def test_activities_and_cases_need_a_text_column(factory, settings, tmp_path, sobject, header):
+    path = tmp_path / "narrow.csv"
+    path.write_text(f"{header}\n00THs00000AbCdE,Completed\n", encoding="utf-8")
+    with factory() as s, pytest.raises(ImportFileError, match="no column for a text"):
+        import_csv(s, settings, path, sobject)
+
+
+def _amounts(factory) -> dict[str, Decimal]:
+    with factory() as s:
+        return {o.name: o.amount for o in s.scalars(select(Opportunity))}
+
+
+def test_a_french_export_reads_1_500_as_fifteen_hundred(factory, settings, tmp_path):
+    path = tmp_path / "fr.csv"
+    path.write_text("Id;Nom de l'opportunité;Étape;Montant\n006Hs00001ABCdE;Acme;Closed Lost;1.500\n"
+                    "006Hs00001ABCdF;Initech;Closed Lost;1 500,50\n006Hs00001ABCdG;Umbrella;Closed Lost;12 000 €\n",
+                    encoding="utf-8")
+    with factory() as s:
+        result = import_csv(s, settings, path, "Opportunity")
+        s.commit()
+    assert (result["decimal"], result["errors_total"]) == (",", 0)
+    assert _amounts(factory) == {"Acme": Decimal("1500"), "Initech": Decimal("1500.50"), "Umbrella": Decimal("12000")}
+
+
+def test_a_french_export_whose_every_amount_reads_both_ways_goes_by_its_language(factory, settings, tmp_path):
+    path = tmp_path / "fr.csv"
+    path.write_text("Id;Étape;Montant\n006Hs00001ABCdE;Closed Lost;1.500\n", encoding="utf-8")
+    with factory() as s:
+        result = import_csv(s, settings, path, "Opportunity")
+        s.commit()
+    assert result["decimal"] == "," and "French" in result["decimal_from"]
+    with factory() as s:
+        assert s.scalars(select(Opportunity.amount)).one() == Decimal("1500")
+
+
+def test_an_english_export_keeps_its_decimal_point_and_thousands_commas(factory, settings, tmp_path):
+    path = tmp_path / "en.csv"
+    path.write_text("Id,Stage,Amount\n006Hs00001ABCdE,Closed Lost,\"1,500\"\n006Hs00001ABCdF,Closed Lost,1.5\n",
+                    encoding="utf-8")
+    with factory() as s:
+        result = import_csv(s, settings, path, "Opportunity")
+        s.commit()
+    assert result["decimal"] == "."
+    with factory() as s:
+        assert sorted(s.scalars(select(Opportunity.amount))) == [Decimal("1.5"), Decimal("1500")]
+
+
+def test_amounts_written_both_ways_ask_for_the_decimal_mark(factory, settings, tmp_path):
+    path = tmp_path / "both.csv"
+    path.write_text('Id,Stage,Amount\n006Hs00001ABCdE,Closed Lost,"1,500.25"\n006Hs00001ABCdF,Closed Lost,"1.500,25"\n',
+                    encoding="utf-8")
+    with factory() as s, pytest.raises(ImportFileError, match=r"writes amounts both ways .* --decimal"):
+        import_csv(s, settings, path, "Opportunity")
+    with factory() as s:  # said explicitly: the row the other way is a bad row, listed
+        with pytest.raises(ImportRejected) as caught:
+            import_csv(s, settings, path, "Opportunity", decimal=",")
+    assert [(e["row"], e["column"]) for e in caught.value.errors] == [(2, "Amount")]
+    assert _count(factory) == 0
+
+
+def _ctx(tmp_path, engine_url: str) -> Context:
+    from retour.config import load_settings
+
+    ctx = Context()
+    ctx._settings = load_settings({"data_dir": str(tmp_path / "data"), "database_url": engine_url,
+                                   "mapping": MAPPING}, environ={})
+    return ctx
+
+
+def test_a_partly_bad_file_imports_nothing_and_lists_its_bad_rows(factory, tmp_path, database_url):
+    _register()
+    path = tmp_path / "lost.csv"
+    path.write_text(REPORT, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["import", str(path), "--object", "Opportunity"], obj=_ctx(tmp_path, database_url))
+    assert result.exit_code == 1
+    assert "lost.csv: nothing imported: 3 of 5 rows cannot be read" in result.stderr and "--keep-good" in result.stderr
+    assert [line.split(":")[0].strip() for line in result.stderr.splitlines()[1:]] == ["row 4", "row 5", "row 6"]
+    assert "Traceback" not in result.output
+    assert _count(factory) == 0
+    kept = CliRunner().invoke(cli, ["import", str(path), "--object", "Opportunity", "--keep-good", "--json"],
+                              obj=_ctx(tmp_path, database_url))
+    assert kept.exit_code == 1 and json.loads(kept.stdout)["inserted"] == 2
+    assert _count(factory) == 2
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01\x02\x03\x04\x05\x06\x07\x08" * 10,
+                                     'Id,Name\n006Hs00001ABCdE,Acme\n'.encode()], ids=["empty", "binary", "Id,Name"])
+def test_the_import_command_says_what_is_wrong_with_a_file_in_one_line(factory, tmp_path, database_url, content):
+    _register()
+    path = tmp_path / "file.csv"
+    path.write_bytes(content)
+    result = CliRunner().invoke(cli, ["import", str(path), "--object", "Opportunity"], obj=_ctx(tmp_path, database_url))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("Error: file.csv ")
+    assert _count(factory) == 0
+
+
+class LazyExport(io.RawIOBase):
+    """A CSV export made one row at a time as the importer reads it, that fails if asked for all of it at once, and
+    records how far its reading ran ahead of the rows stored (``stored()``) while it was open."""
+
+    def __init__(self, rows: int, stored) -> None:
+        self.lines = (HEADER if n == 0 else _opp(n) for n in range(rows + 1))
+        self.pending, self.produced, self.stored, self.start, self.lead = b"", 0, stored, stored(), 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readall(self) -> bytes:
+        raise AssertionError("the importer read the whole file at once")
+
+    def readinto(self, buffer) -> int:
+        assert len(buffer) <= 2**20, f"a read of {len(buffer)} bytes"
+        while len(self.pending) < len(buffer):
+            line = next(self.lines, None)
+            if line is None:
+                break
+            self.pending += line.encode()
+            self.produced += 1
+        self.lead = max(self.lead, self.produced - (self.stored() - self.start))
+        n = min(len(buffer), len(self.pending))
+        buffer[:n], self.pending = self.pending[:n], self.pending[n:]
+        return n
+
+
+def test_the_import_reads_the_file_as_a_stream_and_stores_it_in_batches(factory, settings, engine):
+    """The mechanism behind a 200 MB CSV under 500 MB (bench/hostile_sizes.py measures it): each pass reads a
+    bounded chunk at a time, and the write pass is never more than one batch ahead of the rows it stored."""
+    rows, stored, opened = 2 * BATCH_ROWS + 345, [0], []
+
+    def count(_conn, _cursor, statement, parameters, _context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO OPPORTUNITY "):
+            stored[0] += len(parameters) if executemany else 1
+
+    def opener():
+        opened.append(LazyExport(rows, lambda: stored[0]))
+        return opened[-1]
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with factory() as s:
+            result = import_file(s, settings, opener, "lazy.csv", "Opportunity")
+            s.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert result["inserted"] == rows == stored[0] == _count(factory)
+    writer = opened[-1]
+    assert writer.produced == rows + 1 and writer.lead <= BATCH_ROWS + 200, writer.lead
+
+
+def test_a_file_whose_only_accent_is_its_last_byte_is_read_as_cp1252(factory, settings, tmp_path):
+    path = tmp_path / "last.csv"  # \xe9 could start a UTF-8 character: only the end of the file says it does not
+    path.write_bytes((HEADER + _opp(1)).encode() + b'"006Hs0000000002","Deal 2","Closed Lost","1","Caf\xe9')
+    with factory() as s:
+        assert import_csv(s, settings, path, "Opportunity")["encoding"] == "cp1252"
+        s.commit()
+    with factory() as s:
+        assert s.scalars(select(FeedbackItem.text).where(FeedbackItem.source_id == to18("006Hs0000000002"))).one() \
+            == "Café"
