@@ -10,6 +10,7 @@ French way ("70 k €", "1,2 M €").
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 
@@ -171,7 +172,8 @@ def french_desk(app, auth, session, users):
     auth.post(f"/themes/{pricing}/name", {"lang": "fr", "label": "Tarifs"})
     auth.post("/admin/pause", {"paused": "true", "reason": "Fin de trimestre", "next": "/"})
     created = auth.post(f"/themes/{sap}/decisions", {
-        "status": "planned", "target": "2026.4", "title_en": "SAP exports", "insight_en": "Native SAP export in 2026.4.",
+        "status": "planned", "target": "2026.4", "title_en": "SAP exports",
+        "insight_en": "Native SAP export in 2026.4.",
         "title_fr": "Exports SAP", "insight_fr": "Export SAP natif en 2026.4."})
     assert created.status_code == 302, created.text
     return org, sap, pricing, created.headers["Location"]
@@ -183,8 +185,8 @@ def _links(html: str) -> set[str]:
 
 def test_every_page_reads_in_french(app, auth, french_desk, untranslated):
     org, sap, pricing, decision_url = french_desk
-    pages = {"/", "/?window=365", "/?window=30", "/?lang=fr", "/evidence/search?q=SAP", "/evidence/search?q=zzz", "/themes/new",
-             "/admin/", f"/themes/{sap}", f"/themes/{sap}?window=365", f"/themes/{pricing}",
+    pages = {"/", "/?window=365", "/?window=30", "/?lang=fr", "/evidence/search?q=SAP", "/evidence/search?q=zzz",
+             "/themes/new", "/admin/", f"/themes/{sap}", f"/themes/{sap}?window=365", f"/themes/{pricing}",
              f"/themes/{org.themes['SSO']}", f"/themes/{sap}/decisions/new", decision_url,
              decision_url + "/edit"}
     pages |= _links(auth.client.get("/").text) | _links(auth.client.get(f"/themes/{sap}").text)
@@ -193,7 +195,10 @@ def test_every_page_reads_in_french(app, auth, french_desk, untranslated):
     viewer = Auth(app.test_client())
     assert viewer.login("viewer").status_code == 302
     walk(viewer, {"/", f"/themes/{sap}", decision_url, "/evidence/search?q=SAP"}, untranslated, found)
-    assert not found, __import__("json").dumps(found, ensure_ascii=False)
+    auth.post("/admin/pause", {"paused": "false", "next": "/"})
+    assert auth.post(decision_url + "/approve").status_code == 302  # an approved decision, a decided theme
+    walk(auth, {"/", f"/themes/{sap}", decision_url}, untranslated, found)
+    assert not found, json.dumps(found, ensure_ascii=False)
 
 
 def walk(auth, pages, untranslated, found) -> None:
@@ -231,7 +236,7 @@ def test_form_errors_and_messages_read_in_french(auth, french_desk, untranslated
         if bad:
             found.setdefault(resp.request.path, []).extend(bad)
         assert errors, resp.request.path
-    assert not found, __import__("json").dumps(found, ensure_ascii=False)
+    assert not found, json.dumps(found, ensure_ascii=False)
     flashes = re.findall(r'<p class="flash[^"]*"[^>]*>([^<]+)</p>', "".join(a.text for a in answers))
     assert flashes and all(f.strip()[:1].isupper() for f in flashes), flashes
 
