@@ -216,7 +216,7 @@ def _parse_faults(_ctx: click.Context, _param: click.Parameter, value: str) -> f
 @click.option("--json", "as_json", is_flag=True, help="With --once: print one JSON object.")
 @click.option("--org-only", is_flag=True, help="Serve only the demo org and print the settings that point Retour at it.")
 @click.option("--scale", type=float, default=1.0, show_default=True, help="Multiply the demo org's volume.")
-@click.option("--port", type=int, default=None, help="Web UI port (default: [web] port, 8080).")
+@click.option("--port", type=click.IntRange(0, 65_535), default=None, help="Web UI port (default: [web] port, 8080).")
 @click.option("--org-port", type=int, default=0, help="Demo org port (default: any free port).")
 @click.option("--faults", "faults", default="", metavar="A,B,...", callback=_parse_faults,
               help="With --org-only: make the demo org as unkind as Salesforce on its bad days, with these comma-"

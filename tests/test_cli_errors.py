@@ -111,8 +111,8 @@ def test_a_scope_on_a_mapped_field_passes_the_check(run):
     assert '"check": "configuration"' in result.output and "Configuration error" not in result.output
 
 
-@pytest.mark.parametrize("args", [["web", "--port", "99999"], ["run", "--port", "-1"], ["web", "--workers", "0"],
-                                  ["web", "--threads", "-2"]], ids=" ".join)
+@pytest.mark.parametrize("args", [["web", "--port", "99999"], ["run", "--port", "-1"], ["demo", "--port", "70000"],
+                                  ["web", "--workers", "0"], ["web", "--threads", "-2"]], ids=" ".join)
 def test_command_line_numbers_out_of_range_are_refused(run, args):
     result = run(*args)
     assert result.exit_code == 2 and "is not in the range" in result.output
