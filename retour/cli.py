@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from retour.config import ConfigError, Settings, describe_settings, load_settings
+from retour.config import BOUNDS, ConfigError, Settings, describe_settings, load_settings
 
 # Each module exposes `commands`: a list of click commands or groups added to `retour`.
 COMMAND_MODULES = ("connector.cli", "jobs.cli", "webapp.cli", "retour.demo")
@@ -194,7 +194,9 @@ def starter_config() -> str:
             lines += ["", f"[{sec}]"]
             section = sec
         env = f"RETOUR_{sec.upper()}_{key.upper()}"
-        lines.append(f"# {key} = {_toml_value(default)}".ljust(56) + f"  # {env}")
+        bound = BOUNDS.get((sec, key))
+        allowed = f"; {bound.describe()} ({bound.means})" if bound else ""
+        lines.append(f"# {key} = {_toml_value(default)}".ljust(56) + f"  # {env}{allowed}")
     lines += [
         "",
         "# Local fields of your org kept as filters, e.g.:",

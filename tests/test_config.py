@@ -136,3 +136,10 @@ def test_the_probed_settings_are_refused(env, message):
 def test_port_zero_means_any_free_port_and_is_kept():
     assert load_settings({"web": {"port": 0}}, environ={}).web.port == 0
     assert math.isclose(load_settings({"sync": {"api_budget_share": 1}}, environ={}).sync.api_budget_share, 1.0)
+
+
+def test_the_starter_file_says_each_numeric_settings_range():
+    lines = starter_config().splitlines()
+    assert any(line.startswith("# sync_minutes = 60") and line.endswith("; 1 to 10080 (minutes between two syncs)")
+               for line in lines)
+    assert sum("; " in line and "RETOUR_" in line for line in lines) == len(BOUNDS)
