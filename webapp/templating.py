@@ -123,6 +123,41 @@ def details(value: dict[str, Any]) -> str:
     return ", ".join(parts)[:300]
 
 
+def activity_lines(log: Iterable[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    """Each curation event of a theme's activity as a sentence in the reader's language: what was done, to which
+    theme and how many, never the log's ids ("moved a quote here from “Pricing”", "filed 3 quotes under the
+    theme"). The themes named are read in one query for the whole list."""
+    events = list(log)
+    names = theme_names(e["details"].get(k) for e in events for k in ("from_theme_id", "source_theme_id")
+                        if isinstance(e.get("details"), dict))
+    tr = get_translations()
+    out = []
+    for e in events:
+        d = e.get("details") or {}
+        count = d.get("count") if isinstance(d.get("count"), int) else None
+        other = names.get(d.get("from_theme_id") or d.get("source_theme_id") or -1)
+        if e["action"] == "move_evidence" and other:
+            said = tr.gettext("moved a quote here from “%(theme)s”") % {"theme": other}
+        elif e["action"] == "merge" and other:
+            said = tr.gettext("merged “%(theme)s” into this theme") % {"theme": other}
+        elif e["action"] == "split" and d.get("label"):
+            said = tr.gettext("split “%(label)s” off the theme") % {"label": d["label"]}
+        elif e["action"] == "add_evidence" and count is not None:
+            said = tr.ngettext("filed %(num)s quote under the theme", "filed %(num)s quotes under the theme",
+                               count) % {"num": count}
+        elif e["action"] == "add_examples" and count is not None:
+            said = tr.ngettext("wrote %(num)s example sentence", "wrote %(num)s example sentences", count) % {
+                "num": count}
+        elif e["action"] == "not_feedback" and count is not None:
+            said = tr.ngettext("said %(num)s quote is not feedback", "said %(num)s quotes are not feedback",
+                               count) % {"num": count}
+        else:
+            said = " ".join(filter(None, (str(ACTION.get(e["action"], e["action"])), details(d) if d else "")))
+        who = e.get("email") or tr.gettext("the theme pass")
+        out.append((e, tr.gettext("%(label)s: %(value)s") % {"label": who, "value": said}))
+    return out
+
+
 def percent(x: float) -> str:
     """A share or a change as ``jobs.critical_mass.percent`` rounds it (whole percents, one decimal under 10%),
     with the reader's own spacing ("30 %")."""
@@ -211,6 +246,7 @@ def init_app(app: Flask) -> None:
         status_label=_label(STATUS), source_label=_label(SOURCE), lang_label=_label(LANG), role_label=_label(ROLE),
         decision_status_label=_label(DECISION_STATUS), state_label=_label(STATE), action_label=_label(ACTION),
         push_paused=pause_state, reason_text=reason_text, theme_name=theme_name, theme_names=theme_names,
-        own_name=own_name, reader_lang=reader_lang, loop_sentence=loop_sentence, trend_text=trend_text)
+        own_name=own_name, reader_lang=reader_lang, activity_lines=activity_lines, loop_sentence=loop_sentence,
+        trend_text=trend_text)
     app.jinja_env.filters.update(money=money, date=date, datetime=datetime, details=details,
                                  number=lambda v: format_decimal(v), one_decimal=one_decimal)

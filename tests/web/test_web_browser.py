@@ -122,7 +122,7 @@ def test_product_owner_filters_opens_merges_decides_approves_and_switches_to_fre
     page.wait_for_url(f"{base}/themes/{seeded.themes['Exports time out on large files']}")
     assert "Themes merged." in page.content()
     assert page.locator("li.quote").count() == 12
-    assert "merged themes" in page.locator(".log").inner_text()
+    assert "merged “CSV export is slow” into this theme" in page.locator(".log").inner_text()
 
     # Record a decision, preview its push, approve
     page.get_by_role("link", name="Record a decision").click()

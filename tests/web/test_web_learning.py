@@ -129,7 +129,7 @@ def test_not_feedback_on_evidence_removes_the_quote_and_records_the_persons_verd
     assert (seg.person_verdict, seg.is_feedback) == (False, False)
     assert session.get(ThemeEvidence, ev.id).state == "rejected"
     page = auth.client.get(f"/themes/{made.theme.id}").text
-    assert "Call me back Tuesday" not in page and "said a quote is not feedback" in page
+    assert "Call me back Tuesday" not in page and "said 1 quote is not feedback" in page
 
 
 def test_not_feedback_on_a_suggestion_takes_it_off_the_list(auth, factory, session):
@@ -370,7 +370,7 @@ def test_the_new_pages_read_in_french(auth, factory, session):
     _french(auth)
     theme = _text(auth.client.get(f"/themes/{made.theme.id}").text)
     for words in ("Suggestions (1)", "Accepter", "Pas un retour", "Phrases d’exemple (1)", "Nommer ce thème en français",
-                  "Ajouter les phrases", "a écrit des phrases d’exemple"):
+                  "Ajouter les phrases", "a écrit 1 phrase d’exemple"):
         assert words in theme, words
     board = _text(auth.client.get("/").text)
     assert "Nouveau thème" in board and "Chercher des citations" in board and "1 suggestion" in board

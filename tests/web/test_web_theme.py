@@ -195,3 +195,25 @@ def test_a_scoped_rule_is_said_in_words_in_the_readers_language(make_settings, s
     reason = re.search(r'id="theme-reason">([^<]*)<', auth.client.get(f"/themes/{made.theme.id}").text).group(1)
     assert reason.startswith("Pour région EMEA, Speaks Basque oui : 3 "), reason
     assert "region=" not in reason and "attr." not in reason
+
+
+def test_activity_reads_as_sentences_naming_the_themes_never_ids(auth, factory, session, users):
+    from retour.models import AppUser
+    a = factory.theme("Exports", items=2, texts=["export one", "really about pricing"])
+    b = factory.theme("Pricing", items=1)
+    c = factory.theme("Tarifs", items=1)
+    session.commit()
+    auth.login("product_owner")
+    auth.post(f"/themes/{a.theme.id}/evidence/{a.evidence[1].id}/move", {"target_id": str(b.theme.id)})
+    auth.post(f"/themes/{c.theme.id}/merge", {"target_id": str(b.theme.id)})
+    auth.post(f"/themes/{b.theme.id}/examples", {"examples": "too expensive\nprice per seat"})
+    log = re.search(r'<ul class="log">(.*?)</ul>', auth.client.get(f"/themes/{b.theme.id}").text, re.S).group(1)
+    text = re.sub(r"<[^>]+>", "", log).replace("&#34;", '"')
+    assert "product_owner@example.com: moved a quote here from “Exports”" in text
+    assert "merged “Tarifs” into this theme" in text and "wrote 2 example sentences" in text
+    assert not re.search(r"_id|segment|\d{3,}:", text.replace("@example.com", "")), text
+    session.get(AppUser, users["product_owner"]).locale = "fr"
+    session.commit()
+    french = re.sub(r"<[^>]+>", "", auth.client.get(f"/themes/{b.theme.id}").text)
+    assert "product_owner@example.com : a déplacé ici une citation de « Exports »" in french
+    assert "a fusionné « Tarifs » dans ce thème" in french and "a écrit 2 phrases d’exemple" in french
