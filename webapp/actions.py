@@ -291,7 +291,9 @@ def clean_decision(data: dict[str, Any]) -> dict[str, Any]:
     title_fr = " ".join(str(data.get("title_fr") or "").split())
     problems = []
     if status not in DECISION_STATUSES:
-        problems.append(_("status must be one of %(statuses)s", statuses=", ".join(DECISION_STATUSES)))
+        from webapp.templating import DECISION_STATUS
+        problems.append(_("status must be one of %(statuses)s",
+                          statuses=", ".join(str(DECISION_STATUS[s]) for s in DECISION_STATUSES)))
     if len(target) > MAX_TARGET:
         problems.append(_("the target release or date must fit in %(n)s characters", n=MAX_TARGET))
     if not insight_en and not insight_fr:

@@ -337,3 +337,10 @@ def test_in_chromium_a_french_reader_walks_the_desk_and_reads_no_english(engine,
         pw.stop()
         truncate_all(eng)
         eng.dispose()
+
+
+def test_a_refused_decision_names_the_statuses_as_the_form_does(auth, french_desk):
+    org, sap, *_ = french_desk
+    page = auth.post(f"/themes/{sap}/decisions", {"status": "later", "title_en": "t", "insight_en": "i"}).text
+    error = re.search(r'<p class="error"[^>]*>([^<]*)<', page) or re.search(r'role="alert"[^>]*>([^<]*)<', page)
+    assert error and "prévu" in error.group(1) and "wont_do" not in error.group(1), error and error.group(1)
