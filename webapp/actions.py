@@ -376,25 +376,6 @@ def decision_action(session: Session, decision: Decision, action: str, user: App
     return decision
 
 
-def preview(session: Session, decision: Decision) -> list[dict[str, Any]]:
-    """connector.push.preview rows, plus the few display fields the page needs (label, URL, skipped flag)."""
-    from connector import push
-    from webapp.db import settings
-    from webapp.queries import salesforce_url
-
-    rows = []
-    for row in push.preview(session, decision):
-        row = dict(row)
-        record = row.get("target_id") or row.get("record_id") or row.get("record")
-        label = row.get("record_name") or row.get("target_name") or row.get("record_label") or record
-        row.setdefault("record_label", f"{row.get('sobject') or ''} {label or ''}".strip())
-        row.setdefault("record_url", salesforce_url(settings(), record if isinstance(record, str) else None))
-        row.setdefault("rep", row.get("rep_name") or row.get("owner_name") or row.get("owner_id"))
-        row.setdefault("skipped", row.get("state") == "skipped" or bool(row.get("skip_reason")))
-        rows.append(row)
-    return rows
-
-
 def set_pause(session: Session, paused: bool, user: AppUser, reason: str = "") -> None:
     from retour.switches import set_push_paused
     set_push_paused(session, paused, user_id=user.id, reason=reason[:200])

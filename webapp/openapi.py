@@ -28,6 +28,11 @@ def _op(summary: str, role: str, *, params: tuple[str, ...] = (), body: dict | N
     return op
 
 
+def _with(op: dict[str, Any], *params: dict[str, Any]) -> dict[str, Any]:
+    """``op`` with query parameters typed beyond _op's strings (a page number)."""
+    return {**op, "parameters": op["parameters"] + list(params)}
+
+
 def _obj(**props: dict) -> dict[str, Any]:
     return {"type": "object", "properties": props}
 
@@ -81,9 +86,54 @@ FIGURES = {**_obj(
     items_90=COUNT, items_before_90=COUNT, new_accounts_90=COUNT,
     last_seen={"type": ["string", "null"], "format": "date-time"}),
     "description": "A theme's figures for one period and the board's filters."}
-DECISION_ANSWER = _obj(decision={**_obj(loop={"$ref": "#/components/schemas/LoopFigures"}),
-                                 "description": "The decision, with its loop figures under loop."},
-                       preview=OBJ)
+DAY = {"type": ["string", "null"], "format": "date"}
+# connector.push_preview: the whole push summed up first, then one page of its records (the decision page's own).
+PREVIEW_SUMMARY = {**_obj(
+    total={**COUNT, "description": "Records of the push, every page."},
+    per_object={"type": "object", "additionalProperties": I,
+                "description": "Records to write (or written) per Salesforce object: Retour_Insight__c, Task, "
+                               "FeedItem."},
+    reps={**COUNT, "description": "Reps who receive at least one record."},
+    shown={"type": "object", "additionalProperties": I, "description": "Records per state (as rows[].shown)."},
+    skipped={"type": "object", "additionalProperties": I, "description": "Skipped records per reason code."},
+    failed={"type": "object", "additionalProperties": I, "description": "Failed records per Salesforce error."},
+    cap={**COUNT, "description": "Records a rep receives a day at most ([push] per_rep_daily_cap)."},
+    first_day={"type": "string", "format": "date", "description": "The day the next scheduled push run sends."},
+    deferred={"type": "array", "description": "Records the reps' daily cap holds back, by the day they should go, "
+              "soonest first.", "items": _obj(date=DAY, records=COUNT)},
+    deferred_total=COUNT, last_deferred=DAY),
+    "description": "The decision's whole push, counted over every record whatever the page."}
+PREVIEW_ROW = {**_obj(
+    n={"type": "integer", "minimum": 1, "description": "The record's place in the whole preview (201-400 on page 2)."},
+    id=I, kind={"type": "string", "enum": ["insight", "task", "chatter"]}, sobject=S, target_id=S, record_name=S,
+    record_label=S, record_url={"type": ["string", "null"]}, owner_id={"type": ["string", "null"]},
+    rep_name={"type": ["string", "null"]}, rep={"type": ["string", "null"]},
+    account_id={"type": ["string", "null"]}, account_name={"type": ["string", "null"]},
+    text={"type": "string", "description": "Exactly what the rep reads."}, lang={"type": ["string", "null"]},
+    record={"type": "object", "description": "The fields written in Salesforce."},
+    state={"type": "string", "description": "The stored state."},
+    shown={"type": "string", "enum": ["planned", "waiting", "deferred", "retry", "written", "failed", "skipped",
+                                      "withdrawing", "withdrawn", "cancelled"],
+           "description": "The record's true state: deferred = held back by the rep's daily cap until expected."},
+    skipped=B, skip_code={"type": ["string", "null"]}, skip_reason={"type": ["string", "null"]},
+    sf_id={"type": ["string", "null"]}, error_code={"type": ["string", "null"]},
+    error_message={"type": ["string", "null"]}, expected=DAY,
+    sent_at={"type": ["string", "null"], "format": "date-time"}),
+    "description": "One record of the push; rows are grouped by rep, then account."}
+DECISION_ANSWER = {**_obj(
+    decision={**_obj(loop={"$ref": "#/components/schemas/LoopFigures"}),
+              "description": "The decision, with its loop figures under loop."},
+    summary={"$ref": "#/components/schemas/PreviewSummary"},
+    page={"type": "integer", "minimum": 1, "description": "The preview page shown (a page past the last gives the "
+          "last)."},
+    pages={"type": "integer", "minimum": 1}, per_page={"type": "integer", "const": 200},
+    total={**COUNT, "description": "Records of the push (summary.total)."},
+    preview={"type": "array", "maxItems": 200, "items": {"$ref": "#/components/schemas/PreviewRow"},
+             "description": "The page's records, at most 200."}),
+    "description": "A decision, the summary of its push and one page of its records."}
+PAGE = {"name": "page", "in": "query", "required": False,
+        "schema": {"type": "integer", "minimum": 1, "default": 1},
+        "description": "The preview's page, 200 records a page; ASCII digits only (anything else is a 400)."}
 
 
 def document() -> dict[str, Any]:
@@ -96,7 +146,8 @@ def document() -> dict[str, Any]:
         "components": {
             "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "retour_session"},
                                 "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"}},
-            "schemas": {"Error": _obj(error=_obj(code=I, message=S)), "LoopFigures": LOOP, "Figures": FIGURES},
+            "schemas": {"Error": _obj(error=_obj(code=I, message=S)), "LoopFigures": LOOP, "Figures": FIGURES,
+                        "PreviewSummary": PREVIEW_SUMMARY, "PreviewRow": PREVIEW_ROW},
         },
         "security": [{"session": [], "csrf": []}],
         "paths": {
@@ -144,8 +195,9 @@ def document() -> dict[str, Any]:
                 "post": _op("Record a decision and prepare its push", "product_owner", params=T, body=DECISION,
                             ok="201", answer=DECISION_ANSWER)},
             "/api/v1/decisions/{decision_id}": {
-                "get": _op("A decision, its push preview and what came back since the push (loop)", "viewer",
-                           params=D, answer=DECISION_ANSWER),
+                "get": _with(_op("A decision, the summary of its push, one page of its records (?page=, 200 a "
+                                 "page) and what came back since the push (loop)", "viewer", params=D,
+                                 answer=DECISION_ANSWER), PAGE),
                 "put": _op("Edit a draft decision", "product_owner", params=D, body=DECISION,
                            answer=DECISION_ANSWER)},
             "/api/v1/decisions/{decision_id}/approve": {"post": _op("Approve the push", "product_owner", params=D,

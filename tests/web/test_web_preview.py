@@ -230,3 +230,38 @@ def test_a_draft_says_how_many_records_the_cap_would_hold_back_and_until_when(au
     assert f"and 25 more records, the last on {day(11)}" in text and f"expected on {day(7)}" not in text
     assert f"goes on {day(0)} once approved." in text and f"goes on {day(11)} once approved." in text
     assert f"goes on {day(12)} once approved." not in text
+
+
+def test_the_api_gives_a_big_push_as_the_page_does_its_summary_then_200_records_a_page(auth, session):
+    """GET /api/v1/decisions/<id> of a 450-record push: the whole push summed up, then records 1-200 grouped by
+    rep; ?page=3 the last 50; a page that is not a page number is a JSON 400, one past the last gives the last."""
+    decision = big_decision(session, 450)
+    auth.login("viewer")
+
+    first = auth.client.get(f"/api/v1/decisions/{decision.id}").get_json()
+
+    assert (first["page"], first["pages"], first["per_page"], first["total"]) == (1, 3, 200, 450)
+    assert first["summary"]["per_object"] == {"Retour_Insight__c": 450} and first["summary"]["reps"] == 3
+    assert [r["n"] for r in first["preview"]] == list(range(1, 201))
+    assert [r["rep"] for r in first["preview"][:150]] == ["Ana Alves"] * 150  # by rep name, as the page groups
+    assert first["preview"][0]["record_url"].startswith(f"{INSTANCE}/006")
+    last = auth.client.get(f"/api/v1/decisions/{decision.id}?page=3").get_json()
+    assert [r["n"] for r in last["preview"]] == list(range(401, 451)) and last["page"] == 3
+    assert {r["rep"] for r in last["preview"]} == {"Zoé Zimmer"}
+    past = auth.client.get(f"/api/v1/decisions/{decision.id}?page=999999").get_json()
+    assert past["page"] == 3 and len(past["preview"]) == 50
+    for raw in ("0", "²", "abc", "9" * 30):
+        bad = auth.client.get(f"/api/v1/decisions/{decision.id}", query_string={"page": raw})
+        assert bad.status_code == 400, raw
+        message = bad.get_json()["error"]["message"]
+        assert "not a page number" in message and "from 1 to 3" in message
+
+
+def test_the_api_preview_and_its_page_are_in_the_openapi_document(auth):
+    auth.login("viewer")
+    doc = auth.client.get("/api/v1/openapi.json").get_json()
+    get = doc["paths"]["/api/v1/decisions/{decision_id}"]["get"]
+    assert {"name": "page", "in": "query"}.items() <= next(p for p in get["parameters"] if p["name"] == "page").items()
+    answer = get["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
+    assert {"summary", "page", "pages", "total", "preview"} <= set(answer) and answer["preview"]["maxItems"] == 200
+    assert "deferred" in doc["components"]["schemas"]["PreviewSummary"]["properties"]

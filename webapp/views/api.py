@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, request
 
 from connector.push_efficacy import LoopFigures, loop_figures_by_decision
+from connector.push_preview import PreviewPage, pages_of, preview_page
 from jobs import figures
 from retour.models import Decision, Theme, utcnow
 from retour.switches import is_push_paused
@@ -220,9 +221,31 @@ def pin_evidence(theme_id: int, evidence_id: int):
     return _evidence_result(ev)
 
 
-def _decision_payload(d: Decision):
-    session = get_session()
-    return {"decision": decision_json(d, _loops([d]).get(d.id)), "preview": actions.preview(session, d)}
+def preview_json(page: PreviewPage) -> dict[str, Any]:
+    """The push preview as the decision page shows it (``connector.push_preview``): the summary of the whole push,
+    counted over every record, then one page of records grouped by rep and account."""
+    s, cfg = page.summary, settings()
+    summary = {"total": s.total, "per_object": s.per_object, "reps": s.reps, "shown": s.shown, "skipped": s.skipped,
+               "failed": s.failed, "cap": s.cap, "first_day": _iso(s.first_day),
+               "deferred": [{"date": _iso(day), "records": n} for day, n in s.deferred],
+               "deferred_total": s.deferred_total, "last_deferred": _iso(s.last_deferred)}
+    rows = []
+    for r in page.rows:
+        row = {k: _iso(v) for k, v in asdict(r).items()}
+        row.update(record_label=f"{r.sobject} {r.record_name}".strip(), rep=r.rep_name or r.owner_id,
+                   record_url=queries.salesforce_url(cfg, r.target_id), skipped=r.shown == "skipped")
+        rows.append(row)
+    return {"summary": summary, "page": page.page, "pages": page.pages, "per_page": page.per_page,
+            "total": s.total, "first": page.first, "last": page.last, "rows": rows}
+
+
+def _decision_payload(d: Decision, page: int = 1):
+    """A decision, its loop figures and one page of its push preview: the summary first, at most
+    ``push_preview.PER_PAGE`` records (a 10,000-record push is never read, nor sent, whole)."""
+    shown = preview_json(preview_page(get_session(), d, settings(), page=page))
+    return {"decision": decision_json(d, _loops([d]).get(d.id)), "summary": shown["summary"],
+            "page": shown["page"], "pages": shown["pages"], "per_page": shown["per_page"], "total": shown["total"],
+            "preview": shown["rows"]}
 
 
 @bp.route("/themes/<int:theme_id>/decisions", methods=["POST"])
@@ -240,8 +263,15 @@ def create_decision(theme_id: int):
 
 @bp.route("/decisions/<int:decision_id>")
 def decision(decision_id: int):
-    """A decision with the preview of its push (records, reps, exact texts, skipped with reasons)."""
-    return jsonify(_decision_payload(actions.get_decision(get_session(), decision_id)))
+    """A decision with the summary of its push and one page of its records (``?page=``, 200 a page; a page past
+    the last gives the last): reps, exact texts, each record's state, skipped with reasons."""
+    d = actions.get_decision(get_session(), decision_id)
+    raw = request.args.get("page")
+    page = actions.parse_int(raw) if raw is not None else 1
+    if page is None or page < 1:
+        abort(400, description=f"page={raw[:20]!r} is not a page number: give a whole number from 1 to "
+                               f"{pages_of(get_session(), d)}.")
+    return jsonify(_decision_payload(d, page))
 
 
 @bp.route("/decisions/<int:decision_id>", methods=["PUT"])
