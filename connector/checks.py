@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from connector.errors import RetourSalesforceError
 from connector.permissions import user_permissions
+from connector.push import missing_fields
+from connector.push_plan import options_from, written_fields
 from connector.streams import MappingError, check_describe, streams_for
 from retour.config import Settings
 
@@ -42,6 +44,7 @@ def salesforce_checks(settings: Settings, *, client=None) -> list[dict]:
             results.append({"check": name, "ok": False, "detail": exc.message})
             if exc.__class__.__name__ in ("AuthFailed", "BudgetExhausted"):
                 break
+    results.append(push_fields_check(client, settings))
     if any(stream.name == "ContentNote" for stream in streams):
         results.append(note_access_check(client))
     if client.api_usage:
@@ -70,3 +73,19 @@ def note_access_check(client) -> dict:
             "without it ContentNote queries return only the notes it owns or can see, even with View All Data, so "
             "other reps' notes are missed. Assign it the Retour_Integration permission set (Query All Files and "
             "View All Data), or remove ContentNote from [sync] objects."}
+
+
+def push_fields_check(client, settings: Settings) -> dict:
+    """Whether the org has every field a push writes (read off the records the push builds): an org still on
+    older metadata of deploy/salesforce refuses every insight with INVALID_FIELD until the project is deployed."""
+    name = "salesforce push fields"
+    fields = written_fields(options_from(settings))
+    try:
+        problem = missing_fields(client, fields)
+    except RetourSalesforceError as exc:
+        return {"check": name, "ok": False, "detail": f"cannot read the describe of the objects a push writes: "
+                f"{exc.message}"}
+    if problem:
+        return {"check": name, "ok": False, "detail": problem}
+    return {"check": name, "ok": True, "detail": "; ".join(f"{sobject}: {len(names)} fields a push writes, all "
+                                                           "present" for sobject, names in fields.items())}

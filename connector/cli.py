@@ -163,6 +163,7 @@ REASONS = {
     "retry": "Salesforce failed for a moment; the next push run tries again",
     "budget": "the API budget for today is spent",
     "auth": "Salesforce refused the login",
+    "metadata": "the org lacks fields a push writes; they go after the deploy",
 }
 
 

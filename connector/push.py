@@ -290,7 +290,7 @@ class PushReport:
     """Figures of one ``send_pending`` run (JobRun figures, the CLI, the benchmark)."""
     quiet: bool = False
     paused: bool = False
-    stopped: str | None = None  # paused | budget | auth
+    stopped: str | None = None  # paused | budget | auth | metadata
     error: str | None = None
     batches: int = 0
     api_calls: int = 0
@@ -309,6 +309,36 @@ class PushReport:
         figures = asdict(self)
         figures.pop("deferred_ids")
         return figures
+
+
+METADATA_HINT = ("deploy the SFDX project in deploy/salesforce first (sf project deploy start) and assign the "
+                 "integration user its Retour_Integration permission set")
+
+
+def missing_fields(client: Any, fields: dict[str, Iterable[str]]) -> str | None:
+    """One line naming the fields the org lacks (or will not let Retour write) among ``fields`` per object; None
+    when every one is there. One describe per object: an org still on older metadata of deploy/salesforce would
+    otherwise refuse every record of a push with INVALID_FIELD, one failure per record."""
+    problems = []
+    for sobject, names in fields.items():
+        try:
+            describe = client.restful(f"sobjects/{sobject}/describe", object_name=sobject) or {}
+        except FatalSalesforceError as exc:
+            if exc.code not in ("NOT_FOUND", "INVALID_TYPE"):
+                raise
+            problems.append(f"the org has no {sobject} object")
+            continue
+        known = {f.get("name"): f for f in describe.get("fields", [])}
+        missing = [n for n in names if n not in known]
+        read_only = [n for n in names if n in known and not (known[n].get("createable") or known[n].get("updateable"))]
+        if missing:
+            problems.append(f"{sobject} lacks {', '.join(missing)}")
+        if read_only:
+            problems.append(f"{sobject}.{', '.join(read_only)} {'is' if len(read_only) == 1 else 'are'} read-only "
+                            "for the integration user")
+    if not problems:
+        return None
+    return f"{'; '.join(problems)}: {METADATA_HINT}."
 
 
 def _paused(session: Session) -> bool:
@@ -436,11 +466,12 @@ def send_pending(session: Session, settings: Settings, client: Any, *, today: dt
     for item in chosen:
         groups[(item.sobject, _mode(item))].append(item)
     size = max(1, min(batch_size, BATCH_SIZE))
+    described: dict[str, str | None] = {}  # per object, this run: what its describe says is missing
     for (sobject, mode), items in groups.items():
         for i in range(0, len(items), size):
             if report.stopped:
                 break
-            _send_batch(session, settings, client, sobject, mode, items[i:i + size], report, now, sleep)
+            _send_batch(session, settings, client, sobject, mode, items[i:i + size], report, now, sleep, described)
     report.retry_later = sum(1 for item in chosen if item.state == "retry" or (item.state == WITHDRAWING and item.error_code))
     report.api_calls = getattr(client, "calls", 0) - calls_before
     report.seconds = round(time.monotonic() - started, 3)
@@ -451,9 +482,32 @@ def send_pending(session: Session, settings: Settings, client: Any, *, today: dt
     return report
 
 
+def _metadata_problem(client: Any, settings: Settings, sobject: str, items: list[PushItem],
+                      described: dict[str, str | None]) -> str | None:
+    """After Salesforce refused records with INVALID_FIELD: is a field they write missing from the org?
+
+    One describe per object and run (``described`` keeps the answer), and only then: a run whose records land
+    costs no extra call. The fields are those of the records as sent (:func:`wire_record`), so an item planned by
+    an older version is checked for what it carries."""
+    if sobject not in described:
+        names = sorted({k for item in items for k in wire_record(item, settings) if k not in ("attributes", "Id")})
+        try:
+            described[sobject] = missing_fields(client, {sobject: names})
+        except RetourSalesforceError as exc:  # no verdict: the records fail as Salesforce said, as before
+            log.warning("job=push state=describe_failed sobject=%s error=%s", sobject, json.dumps(exc.message))
+            described[sobject] = None
+    return described[sobject]
+
+
 def _send_batch(session: Session, settings: Settings, client: Any, sobject: str, mode: str, batch: list[PushItem],
-                report: PushReport, now: Callable[[], dt.datetime], sleep: Callable[[float], None]) -> None:
-    """One batch until every record has a final answer or the retry bound is reached."""
+                report: PushReport, now: Callable[[], dt.datetime], sleep: Callable[[float], None],
+                described: dict[str, str | None] | None = None) -> None:
+    """One batch until every record has a final answer or the retry bound is reached.
+
+    Records refused with INVALID_FIELD for a field the org lacks (an org still on older metadata of
+    deploy/salesforce) are not failed: they keep waiting, the run stops with one line saying what to deploy
+    (``stopped`` = "metadata"), and the run after the deploy sends them."""
+    described = {} if described is None else described
     pending = list(batch)
     attempt = 0
     while pending:
@@ -510,12 +564,17 @@ def _send_batch(session: Session, settings: Settings, client: Any, sobject: str,
             return
         again = []
         ok = 0
+        refused = any(not r.get("success") and _errors_of(r)[0] == "INVALID_FIELD" for r in results)
+        metadata = _metadata_problem(client, settings, sobject, pending, described) if refused else None
         for item, result in zip(pending, results):
             if result.get("success"):
                 ok += 1
                 _succeed(item, result.get("id"), stamp, report)
                 continue
             code, message = _errors_of(result)
+            if metadata and code == "INVALID_FIELD":
+                item.error_code, item.error_message = code, metadata  # still waiting: sent after the deploy
+                continue
             report.errors[code] = report.errors.get(code, 0) + 1
             if item.state == WITHDRAWING and code in ("ENTITY_IS_DELETED", "NOT_FOUND"):
                 _succeed(item, item.sf_id, stamp, report, note=f"{code}: already gone from Salesforce")
@@ -527,6 +586,10 @@ def _send_batch(session: Session, settings: Settings, client: Any, sobject: str,
         log.info("job=push state=batch sobject=%s mode=%s records=%d ok=%d again=%d attempt=%d", sobject, mode,
                  len(pending), ok, len(again), attempt)
         session.flush()
+        if metadata:
+            report.stopped, report.error = "metadata", metadata
+            log.error("job=push state=stopped reason=metadata error=%s", json.dumps(metadata))
+            return
         if not again:
             return
         if attempt >= settings.push.max_retries:
@@ -566,7 +629,7 @@ def _park(items: list[PushItem], code: str, message: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------ sending now
-DEFERRED_REASONS = ("paused", "per_rep_daily_cap", "retry", "budget", "auth")
+DEFERRED_REASONS = ("paused", "per_rep_daily_cap", "retry", "budget", "auth", "metadata")
 
 
 def send_now(session: Session, settings: Settings, client: Any = None, *, decision_id: int | None = None,

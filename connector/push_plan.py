@@ -430,6 +430,31 @@ def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunitie
     return out
 
 
+def written_fields(options: PlanOptions) -> dict[str, list[str]]:
+    """Per Salesforce object, every field a push writes, read off the records :func:`plan_pushes` builds.
+
+    Derived by planning one decision that writes every kind of record (an insight on a lost deal and on its
+    account, its follow-up task, a Chatter post when ``options.chatter``) and its withdrawal, so the list cannot
+    drift from what is sent: ``retour check`` compares it with the org's describe before a push fails on a field
+    the org lacks (an org still on older metadata of deploy/salesforce).
+    """
+    decision = DecisionRow(id=0, theme_id=0, status=TASK_STATUSES[0], target="-", insight_en="-", insight_fr="-",
+                           title_en="-", title_fr="-")
+    opp = OpportunityRow("006000000000000AAA", "-", "001000000000000AAA", "005000000000000AAA", "Closed Lost",
+                         is_closed=True, close_date=dt.date(2000, 1, 3))
+    accounts = {opp.account_id: AccountRow(opp.account_id, "-", opp.owner_id)}
+    owners = {opp.owner_id: OwnerRow(opp.owner_id, "-")}
+    plan = plan_pushes(decision, [EvidenceRow(opp.id, opp.account_id, "en")], {opp.id: opp}, accounts, owners,
+                       options, dt.date(2000, 1, 3))
+    fields: dict[str, set[str]] = {}
+    for intended in plan:
+        written = set(intended.record)
+        if intended.kind in (INSIGHT, TASK):
+            written |= set(withdrawal_fields(intended.kind, intended.record, "Completed"))
+        fields.setdefault(intended.sobject, set()).update(written)
+    return {sobject: sorted(names) for sobject, names in fields.items()}
+
+
 def withdrawal_fields(kind: str, record: dict[str, Any], closed_task_status: str, lang: str = "en") -> dict[str, Any]:
     """What a withdrawal writes over a record Retour pushed: the insight is marked withdrawn, the task closed.
 

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
 
 from connector import push
 from connector.client import OrgClient
@@ -29,6 +30,7 @@ from connector.push_plan import (
     plan_pushes,
 )
 from retour.config import load_settings
+from retour.models import PushItem
 from tests.conftest_push import NOW, TODAY, build_world
 
 BOTH = ("Insight_En__c", "Insight_Fr__c", "Title_En__c", "Title_Fr__c")
@@ -161,3 +163,31 @@ def test_an_english_only_decision_leaves_the_french_fields_empty_in_the_org(sess
     for record in landed.values():
         assert record["Insight__c"] == record["Insight_En__c"] == EN  # French evidence, no French text: English
         assert record["Insight_Fr__c"] is None and record["Title_Fr__c"] is None
+
+
+@pytest.mark.demo_org
+def test_an_org_on_old_metadata_stops_the_push_in_one_line_and_every_record_waits_for_the_deploy(
+        session, settings, client, org):
+    opps = [o for o in org.records("Opportunity") if not o["IsClosed"]][:4]
+    rows = {"User": org.records("User"), "Account": org.records("Account"), "Opportunity": opps}
+    theme, decision, user = build_world(session, rows, insight_en=EN, insight_fr=FR)
+    push.prepare(session, decision, settings, today=TODAY)
+    push.approve(session, decision, user.id, now=NOW)
+    org.enable_fault("old-metadata")
+    try:
+        calls = org.api_calls
+        stopped = push.send_pending(session, settings, client, today=TODAY, sleep=lambda s: None)
+        describes = org.api_calls - calls
+    finally:
+        org.disable_fault("old-metadata")
+    assert stopped.stopped == "metadata" and stopped.failed == stopped.sent == 0 and stopped.batches == 1
+    assert stopped.error == ("Retour_Insight__c lacks Insight_En__c, Insight_Fr__c, Title_En__c, Title_Fr__c: deploy "
+                             "the SFDX project in deploy/salesforce first (sf project deploy start) and assign the "
+                             "integration user its Retour_Integration permission set.")
+    assert describes == 2  # the refused batch and one describe to name the fields; no other batch is tried
+    items = session.scalars(select(PushItem).where(PushItem.decision_id == decision.id, PushItem.state != "skipped")).all()
+    assert items and {(i.state, i.error_code, i.error_message) for i in items} == {
+        ("approved", "INVALID_FIELD", stopped.error)}
+
+    after_deploy = push.send_pending(session, settings, client, today=TODAY, sleep=lambda s: None)
+    assert after_deploy.stopped is None and after_deploy.sent == len(items) and after_deploy.failed == 0

@@ -18,6 +18,9 @@ HTML_EVERY = 4               # with html-200, every 4th REST call is answered by
 LOGIN_SERVER = "https://login.salesforce.com"  # the audience Salesforce expects for a production My Domain
 LOGIN_HOST = "localhost"     # with cc-my-domain-only, https://localhost:PORT plays login.salesforce.com
 
+# What an org still on older metadata of deploy/salesforce lacks (before the bilingual insight fields, seed v8).
+OLD_METADATA_FIELDS = {"Retour_Insight__c": ("Insight_En__c", "Insight_Fr__c", "Title_En__c", "Title_Fr__c")}
+
 MAINTENANCE_PAGE = ("<!DOCTYPE html><html><head><title>Salesforce - Maintenance</title></head><body>"
                     "<h1>Down for maintenance</h1><p>Salesforce is down for maintenance. Please check back "
                     "shortly.</p></body></html>")
@@ -41,6 +44,9 @@ FAULTS: dict[str, str] = {
                          "the org's My Domain",
     "jwt-login-audience": f"a JWT bearer assertion must name {LOGIN_SERVER} as its audience, as Salesforce maps a "
                           "production My Domain to its login server; the org's own URL is refused",
+    "old-metadata": "the org runs an older deploy/salesforce project: Retour_Insight__c has no "
+                    f"{', '.join(OLD_METADATA_FIELDS['Retour_Insight__c'])} (not in its describe) and a record "
+                    "writing one is refused with INVALID_FIELD",
     "no-query-all-files": "the integration user lacks Query All Files: UserPermissionAccess says so, "
                           "ContentDocumentLink needs an Id filter and ContentNote queries return only its own notes",
 }

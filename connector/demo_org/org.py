@@ -301,6 +301,17 @@ class DemoOrg:
         """Whether the integration user holds Query All Files (Retour's permission set asks for it)."""
         return "no-query-all-files" not in self.faults
 
+    def hidden_fields(self, obj_name: str) -> tuple[str, ...]:
+        """Fields the org lacks with old-metadata on: its describe omits them and writes naming them fail."""
+        if "old-metadata" not in self.faults:
+            return ()
+        return fault_switches.OLD_METADATA_FIELDS.get(obj_name, ())
+
+    def _refuse_hidden(self, obj: SObject, data: dict) -> None:
+        for key in self.hidden_fields(obj.name):
+            if any(k.lower() == key.lower() for k in data):
+                raise WriteError("INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}", [key])
+
     def deleted_earliest_ms(self, now_ms: int) -> int:
         """getDeleted's earliestDateAvailable: the window's start, or the last purge if later (minute-aligned)."""
         days = fault_switches.DELETED_DAYS_SHORT if "deleted-15-days" in self.faults else fault_switches.DELETED_DAYS
@@ -491,6 +502,7 @@ class DemoOrg:
 
     # ------------------------------------------------------------------ writes (API side)
     def _create(self, obj: SObject, data: dict) -> str:
+        self._refuse_hidden(obj, data)
         with self.store.transaction():
             values = self.store.validate(obj, data, creating=True)
             if obj.get("OwnerId") and not values.get("OwnerId"):
@@ -505,6 +517,7 @@ class DemoOrg:
             reps.schedule(self.store, record_id, values.get("WhatId"), self.now_ms())
 
     def _update(self, obj: SObject, record_id: str, data: dict) -> None:
+        self._refuse_hidden(obj, data)
         with self.store.transaction():
             data = {k: v for k, v in data.items() if k not in ("attributes", "Id")}
             current = self.store.live_row(obj, record_id)
@@ -515,6 +528,7 @@ class DemoOrg:
         self.store.soft_delete(obj, record_id)
 
     def _upsert(self, obj: SObject, field_name: str, value: str, data: dict) -> tuple[str, bool]:
+        self._refuse_hidden(obj, data)
         with self.store.transaction():
             data = {k: v for k, v in data.items() if k != "attributes"}
             if field_name in data and str(data[field_name]) != value:

@@ -367,7 +367,10 @@ class Router:
             raise HttpError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{self.method}' not allowed. Allowed are GET,HEAD,POST")
         second = parts[1]
         if second == "describe" and len(parts) == 2:
-            return Response(200, describe(obj, API_VERSION))
+            body = describe(obj, API_VERSION)
+            hidden = set(self.org.hidden_fields(obj.name))
+            body["fields"] = [f for f in body["fields"] if f["name"] not in hidden]
+            return Response(200, body)
         if second in ("deleted", "updated") and len(parts) == 2:
             return self.replication(obj, second)
         if len(parts) == 2:

@@ -221,3 +221,21 @@ def test_html_200_spares_answers_that_are_not_json(org, api):
     with fault(org, "html-200"):
         blobs = [api("GET", f"sobjects/ContentNote/{note}/Content") for _ in range(HTML_EVERY)]
     assert all("maintenance" not in b.text for b in blobs) and len({b.text for b in blobs}) == 1
+
+
+def test_old_metadata_describes_the_insight_without_both_languages_and_refuses_records_writing_them(org, api):
+    def described() -> set[str]:
+        return {f["name"] for f in api("GET", "sobjects/Retour_Insight__c/describe").json()["fields"]}
+
+    record = {"attributes": {"type": "Retour_Insight__c"}, "Retour_Key__c": "old-metadata-probe", "Name": "SSO",
+              "Insight_En__c": "SSO ships in Q3."}
+    with fault(org, "old-metadata"):
+        old = described()
+        answer = api("PATCH", "composite/sobjects/Retour_Insight__c/Retour_Key__c",
+                     json={"allOrNone": False, "records": [record]})
+    bilingual = {"Insight_En__c", "Insight_Fr__c", "Title_En__c", "Title_Fr__c"}
+    assert bilingual <= described() and not bilingual & old and "Insight__c" in old
+    assert answer.status_code == 200
+    assert answer.json() == [{"success": False, "errors": [{"statusCode": "INVALID_FIELD", "message": "No such column "
+                              "'Insight_En__c' on sobject of type Retour_Insight__c", "fields": ["Insight_En__c"]}]}]
+    assert not [r for r in org.records("Retour_Insight__c") if r["Retour_Key__c"] == "old-metadata-probe"]
