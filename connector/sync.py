@@ -22,7 +22,9 @@ API economy, per object:
   constant memory;
 - ContentNote: the query, one ContentDocumentLink query per 300 notes, and one blob GET per note longer than
   its 255-character TextPreview (no batched read exists for note bodies; ``[sync] note_bodies = "preview"``
-  skips them);
+  skips them); every ``reconcile_every_hours`` the links of the mirrored notes are read again by
+  ContentDocumentId (one query per 300 notes, at most 3,000 notes a run): a link added or removed leaves the
+  note's LastModifiedDate alone;
 - hard deletes: ``sobjects/X/deleted`` on incremental runs (when Salesforce's delete log no longer reaches
   back - INVALID_REPLICATION_DATE or a later ``earliestDateAvailable`` - every Id is compared); a full sync deletes
   what it did not see (after re-checking those few ids); every ``reconcile_every_hours`` the local Ids are
@@ -92,6 +94,7 @@ WAL_CHECKPOINT_PAGES = 20_000  # SQLite: WAL size (4 KB pages) that makes a sync
 SQLITE_SYNC_CACHE_KIB = 65_536
 COMMIT_ROWS = 10_000  # records ingested between two commits of a pull (5 REST pages, or one Bulk batch)
 NOTE_PREVIEW_FULL = 250      # a TextPreview shorter than this is the whole note: no blob fetch needed
+LINK_SWEEP_NOTES = 3_000     # mirrored notes whose links one run re-reads at most (10 queries of ID_CHUNK Ids)
 # QUERY_TIMEOUT: the range is halved, and halved again, at most this deep (2^12 slices), never below a minute.
 MAX_SPLIT_DEPTH = 12
 MIN_SLICE = dt.timedelta(minutes=1)
@@ -129,6 +132,7 @@ class StreamFigures:
     notes: list[str] = field(default_factory=list)  # what the sync did differently and why (e.g. a reconcile)
     reread_pages: int = 0  # Bulk result pages read again after their body was cut
     split_queries: int = 0  # queries narrowed after QUERY_TIMEOUT
+    relinked: int = 0  # ContentNote: notes whose links (ContentDocumentLink) changed without the note changing
     feedback: dict = field(default_factory=lambda: {"inserted": 0, "updated": 0, "deleted": 0, "unchanged": 0})
 
     def as_dict(self) -> dict:
@@ -435,6 +439,9 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
             state.last_full_at = run_start
             state.last_reconcile_at = run_start
             details["deleted_checked_at"] = _iso(run_start)
+            if isinstance(stream, ContentNoteStream):  # every note's links were read with it
+                details["links_checked_at"] = _iso(run_start)
+                details.pop("links_cursor", None)
         else:
             # A due reconcile finds every deletion: getDeleted is then one call for nothing.
             reconcile = reconcile_due or bool(details.get("full_pending"))
@@ -447,6 +454,8 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
                 details.pop("full_pending", None)
                 details["deleted_checked_at"] = _iso(run_start)  # the next getDeleted starts here, not further back
                 state.last_reconcile_at = run_start
+            if isinstance(stream, ContentNoteStream):
+                figures.relinked += _sweep_note_links(session, client, settings, details, run_start)
         state.watermark = run_start  # the whole window below run_start is now mirrored, ordered or not
         state.last_run_at = run_start
         state.details = dict(details)
@@ -768,14 +777,8 @@ def _enrich_notes(session: Session, client: OrgClient, notes: list[dict], figure
         return
     full_bodies = client.settings.sync.note_bodies == "full"
     ids = [n["Id"] for n in notes]
-    links: dict[str, list[str]] = {}
     t0 = time.monotonic()
-    for i in range(0, len(ids), ID_CHUNK):
-        soql = format_soql("SELECT ContentDocumentId, LinkedEntityId FROM ContentDocumentLink "
-                           "WHERE ContentDocumentId IN {}", ids[i:i + ID_CHUNK])
-        for page in client.query_pages(soql, object_name="ContentNote", include_deleted=False):
-            for link in page.get("records", []):
-                links.setdefault(link["ContentDocumentId"], []).append(link["LinkedEntityId"])
+    links = _note_links(client, ids)
     figures.waited_seconds += time.monotonic() - t0
     opp_ids = sorted({e for ls in links.values() for e in ls if e and e.startswith("006")})
     opp_account: dict[str, str | None] = {}
@@ -784,8 +787,7 @@ def _enrich_notes(session: Session, client: OrgClient, notes: list[dict], figure
                                            .where(models.Opportunity.id.in_(opp_ids[i:i + 500]))).all())
     for note in notes:
         linked = sorted(set(links.get(note["Id"], [])))
-        opp = next((e for e in linked if e.startswith("006")), None)
-        account = next((e for e in linked if e.startswith("001")), None) or (opp_account.get(opp) if opp else None)
+        opp, account = _link_targets(linked, opp_account)
         preview = note.get("TextPreview") or ""
         content = note.get("Content")
         body = preview
@@ -796,6 +798,79 @@ def _enrich_notes(session: Session, client: OrgClient, notes: list[dict], figure
             figures.blob_calls += client.calls - calls
             body = html_to_text(response.content.decode("utf-8", "replace"))
         note.update({"_links": linked, "_opportunity_id": opp, "_account_id": account, "_body": body or None})
+
+
+def _link_targets(linked: list[str], opp_account: dict[str, str | None]) -> tuple[str | None, str | None]:
+    """The opportunity and account a note speaks about, from the records it is linked to."""
+    opp = next((e for e in linked if e.startswith("006")), None)
+    account = next((e for e in linked if e.startswith("001")), None) or (opp_account.get(opp) if opp else None)
+    return opp, account
+
+
+def _note_links(client: OrgClient, ids: list[str]) -> dict[str, list[str]]:
+    """Each note's linked record Ids, from ContentDocumentLink filtered by ContentDocumentId (the filter Salesforce
+    requires without Query All Files)."""
+    links: dict[str, list[str]] = {}
+    for i in range(0, len(ids), ID_CHUNK):
+        soql = format_soql("SELECT ContentDocumentId, LinkedEntityId FROM ContentDocumentLink "
+                           "WHERE ContentDocumentId IN {}", ids[i:i + ID_CHUNK])
+        for page in client.query_pages(soql, object_name="ContentNote", include_deleted=False):
+            for link in page.get("records", []):
+                links.setdefault(link["ContentDocumentId"], []).append(link["LinkedEntityId"])
+    return links
+
+
+def _sweep_note_links(session: Session, client: OrgClient, settings: Settings, details: dict,
+                      run_start: dt.datetime) -> int:
+    """Re-read the links of mirrored notes and apply what changed; return how many notes changed.
+
+    Linking a note to an opportunity, or unlinking it, creates or deletes a ContentDocumentLink and leaves the
+    note's LastModifiedDate as it was, so the incremental query never brings the note back. ContentDocumentLink
+    supports no getDeleted or getUpdated (its object reference lists neither) and, without Query All Files, can
+    only be queried filtered by ContentDocumentId, LinkedEntityId or Id. So Retour asks, by ContentDocumentId,
+    for the current links of the notes it mirrors: every ``[sync] reconcile_every_hours`` (0: every run), at most
+    ``LINK_SWEEP_NOTES`` notes a run, a sweep left unfinished going on from its cursor at the next run. A run
+    with no sweep due costs nothing more.
+
+    A note with no link at all is out of the user's sight (every file keeps a link to its owner): without Query
+    All Files it is left as it is, as the Id reconcile leaves a note it cannot see."""
+    checked = parse_datetime(details.get("links_checked_at"))
+    cursor = details.get("links_cursor")
+    if cursor is None and checked is not None and \
+            run_start - checked < dt.timedelta(hours=settings.sync.reconcile_every_hours):
+        return 0
+    query = select(models.Note.id, models.Note.linked_ids).order_by(models.Note.id).limit(LINK_SWEEP_NOTES)
+    if cursor:
+        query = query.where(models.Note.id > cursor)
+    local = {note_id: sorted(set(linked or [])) for note_id, linked in session.execute(query)}
+    remote = _note_links(client, sorted(local)) if local else {}
+    changed = {note_id: sorted(set(remote.get(note_id, []))) for note_id in local
+               if sorted(set(remote.get(note_id, []))) != local[note_id]}
+    unseen = [note_id for note_id, linked in changed.items() if not linked]
+    if unseen and not sees_every_note(client):
+        for note_id in unseen:
+            changed.pop(note_id)
+    if changed:
+        opp_ids = sorted({e for linked in changed.values() for e in linked if e.startswith("006")})
+        opp_account: dict[str, str | None] = {}
+        for i in range(0, len(opp_ids), 500):
+            opp_account.update(session.execute(select(models.Opportunity.id, models.Opportunity.account_id)
+                                               .where(models.Opportunity.id.in_(opp_ids[i:i + 500]))).all())
+        notes = session.scalars(select(models.Note).where(models.Note.id.in_(sorted(changed)))).all()
+        specs = []
+        for note in notes:
+            note.linked_ids = changed[note.id]
+            note.opportunity_id, note.account_id = _link_targets(changed[note.id], opp_account)
+            specs.extend(specs_for("ContentNote", {c.name: getattr(note, c.name) for c in models.Note.__table__.columns}))
+        session.flush()
+        apply_feedback(session, "ContentNote", [n.id for n in notes], specs)
+        log.info("job=sync stream=ContentNote state=relinked notes=%d", len(notes))
+    if len(local) < LINK_SWEEP_NOTES:
+        details["links_checked_at"] = _iso(run_start)
+        details.pop("links_cursor", None)
+    else:
+        details["links_cursor"] = max(local)
+    return len(changed)
 
 
 # ------------------------------------------------------------------------------------------ deletions

@@ -1,0 +1,100 @@
+"""ContentNote through the demo org: links changed without the note changing, and a note body read by blob."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from connector.client import connect
+from connector.demo_org import DemoOrg
+from connector.demo_org.testing import SEEDED_DAY, Clock, shared_cache_dir
+from connector.sync import run_sync
+from retour import models
+from retour.config import load_settings
+
+from tests.connector_helpers import Sleeps, wipe
+
+pytestmark = pytest.mark.demo_org
+SCALE = 0.05
+
+
+@pytest.fixture
+def org(tmp_path):
+    demo = DemoOrg(tmp_path / "org", scale=SCALE, cache_dir=shared_cache_dir(), clock=Clock(SEEDED_DAY))
+    demo.start()
+    yield demo
+    demo.stop()
+
+
+@pytest.fixture
+def factory(engine):
+    wipe(engine)
+    yield sessionmaker(engine, expire_on_commit=False)
+    wipe(engine)
+
+
+def _settings(org, database_url, tmp_path, **sync):
+    return load_settings({"database_url": database_url, "data_dir": str(tmp_path), "sync": sync}, environ=org.env())
+
+
+def _note_item(factory, note_id: str) -> tuple[models.Note, models.FeedbackItem | None]:
+    with factory() as s:
+        return s.get(models.Note, note_id), s.scalars(select(models.FeedbackItem).where(
+            models.FeedbackItem.source_object == "ContentNote", models.FeedbackItem.source_id == note_id)).first()
+
+
+def test_a_link_removed_or_added_in_salesforce_moves_the_note_and_its_feedback(org, factory, database_url, tmp_path):
+    settings = _settings(org, database_url, tmp_path, reconcile_every_hours=0)
+    client = connect(settings, sleep=Sleeps())
+    assert run_sync(factory, settings, client, objects=["Opportunity", "ContentNote"])["status"] == "ok"
+    with factory() as s:
+        with_feedback = set(s.scalars(select(models.FeedbackItem.source_id).where(
+            models.FeedbackItem.source_object == "ContentNote")))
+    links = [link for link in org.records("ContentDocumentLink") if link["LinkedEntityId"].startswith("006")
+             and link["ContentDocumentId"] in with_feedback]
+    unlinked, relinked = links[0], next(link for link in links[1:]
+                                        if link["ContentDocumentId"] != links[0]["ContentDocumentId"])
+    other_opp = next(o for o in org.records("Opportunity") if o["Id"] != relinked["LinkedEntityId"])
+    before = {n["Id"]: n["LastModifiedDate"] for n in org.records("ContentNote")}
+    org.hard_delete("ContentDocumentLink", unlinked["Id"])
+    org.hard_delete("ContentDocumentLink", relinked["Id"])
+    org.create("ContentDocumentLink", ContentDocumentId=relinked["ContentDocumentId"],
+               LinkedEntityId=other_opp["Id"], ShareType="V", Visibility="AllUsers")
+    assert {n["Id"]: n["LastModifiedDate"] for n in org.records("ContentNote")} == before  # the notes did not change
+    now_linked = {}
+    for link in org.records("ContentDocumentLink"):
+        now_linked.setdefault(link["ContentDocumentId"], set()).add(link["LinkedEntityId"])
+
+    report = run_sync(factory, settings, client, objects=["ContentNote"])
+    assert report["status"] == "ok", report["error"]
+    assert report["objects"]["ContentNote"]["relinked"] == 2 and report["objects"]["ContentNote"]["fetched"] == 0
+    note, item = _note_item(factory, unlinked["ContentDocumentId"])
+    assert unlinked["LinkedEntityId"] not in note.linked_ids
+    assert set(note.linked_ids) == now_linked.get(note.id, set())
+    assert note.opportunity_id != unlinked["LinkedEntityId"]
+    assert item.opportunity_id == note.opportunity_id and item.account_id == note.account_id
+    note, item = _note_item(factory, relinked["ContentDocumentId"])
+    assert other_opp["Id"] in note.linked_ids and relinked["LinkedEntityId"] not in note.linked_ids
+    assert set(note.linked_ids) == now_linked[note.id]
+    if not any(e.startswith("006") and e < other_opp["Id"] for e in note.linked_ids):
+        assert note.opportunity_id == other_opp["Id"]
+    assert (item.opportunity_id, item.account_id) == (note.opportunity_id, note.account_id)
+
+
+def test_links_are_read_again_only_when_the_reconcile_is_due(org, factory, database_url, tmp_path):
+    settings = _settings(org, database_url, tmp_path)  # reconcile_every_hours: 24 by default
+    client = connect(settings, sleep=Sleeps())
+    assert run_sync(factory, settings, client, objects=["ContentNote"])["status"] == "ok"
+    link = next(li for li in org.records("ContentDocumentLink") if li["LinkedEntityId"].startswith("006"))
+    org.hard_delete("ContentDocumentLink", link["Id"])
+    calls = org.api_calls
+    report = run_sync(factory, settings, client, objects=["ContentNote"])
+    # the incremental query and the Ids (ContentNote has no getDeleted): the full sync read every link an hour ago
+    assert org.api_calls - calls == 2 and report["objects"]["ContentNote"]["relinked"] == 0
+    with factory() as s:
+        state = s.get(models.SyncState, "ContentNote")
+        state.details = {**state.details, "links_checked_at": "2000-01-01T00:00:00.000Z"}
+        s.commit()
+    assert run_sync(factory, settings, client, objects=["ContentNote"])["objects"]["ContentNote"]["relinked"] == 1
+    assert link["LinkedEntityId"] not in _note_item(factory, link["ContentDocumentId"])[0].linked_ids
