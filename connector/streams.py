@@ -254,6 +254,8 @@ class ContentNoteStream(Stream):
     model = models.Note
     # Content is a blob URL in query results; TextPreview is the first 255 characters of the text.
     fields = ("Title", "TextPreview", "Content", "OwnerId", "CreatedDate")
+    # ContentSize: the note's size in bytes, which tells its body from a maintenance page served in its place.
+    optional = ("IsDeleted", "ContentSize")
     replication_key = "LastModifiedDate"
 
     def to_row(self, rec: dict) -> dict:

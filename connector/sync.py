@@ -62,6 +62,7 @@ from connector.errors import (
     RetourSalesforceError,
     RetriableSalesforceError,
     bulk_budget,
+    unreadable,
 )
 from connector.feedback import apply_feedback, delete_feedback, specs_for
 from connector.permissions import sees_every_note
@@ -793,11 +794,46 @@ def _enrich_notes(session: Session, client: OrgClient, notes: list[dict], figure
         body = preview
         if full_bodies and content and len(preview) >= NOTE_PREVIEW_FULL:
             calls, t0 = client.calls, time.monotonic()
-            response = client.raw("GET", content, object_name="ContentNote")
+            raw = _note_body(client, note)
             figures.waited_seconds += time.monotonic() - t0
             figures.blob_calls += client.calls - calls
-            body = html_to_text(response.content.decode("utf-8", "replace"))
+            body = html_to_text(raw.decode("utf-8", "replace"))
         note.update({"_links": linked, "_opportunity_id": opp, "_account_id": account, "_body": body or None})
+
+
+def _note_body(client: OrgClient, note: dict) -> bytes:
+    """A note's ``Content`` blob, refused when it is not that note's body: a maintenance or proxy page in its place.
+
+    The Content-Type cannot tell them apart: Salesforce's docs give the blob's type only as binary, neither JSON
+    nor XML, and a note's body is itself HTML (ContentNote.Content: "properly formatted HTML or plain text"), so a
+    text/html 200 may be either. Its size can: ContentSize is "the size of the note in bytes", read in the same
+    query as the blob's URL, so an answer of another length is not the note's body. It is read again with backoff
+    within ``[sync] max_retries``, then the page fails (retriable: its bookmark stays and the next run reads it
+    again) - never stored as the note's text. A note edited between the query and the GET differs too, and is
+    read again with its new size by the next run. Without ContentSize (an org whose describe lacks it), the answer
+    is taken as it comes."""
+    expected = note.get("ContentSize")
+    expected = int(expected) if isinstance(expected, (int, float, str)) and str(expected).strip().isdigit() else None
+    attempt = 0
+    while True:
+        response = client.raw("GET", note["Content"], object_name="ContentNote")
+        if expected is None or len(response.content) == expected:
+            return response.content
+        content_type = response.headers.get("Content-Type")
+        if attempt >= client.settings.sync.max_retries:
+            page = unreadable(content_type, response.content[:1024].decode("utf-8", "replace"),
+                              status=response.status_code, object_name="ContentNote")
+            page.message = (f"the body of note {note['Id']} came back {len(response.content)} bytes, not its "
+                            f"ContentSize of {expected}, {attempt + 1} times: {page.message}")
+            page.args = (page.message,)
+            raise page
+        delay = client.backoff(attempt)
+        attempt += 1
+        client.retries += 1
+        log.warning("job=sync stream=ContentNote state=reread_body note=%s bytes=%d content_size=%d "
+                    "content_type=%s attempt=%d wait_s=%.2f", note["Id"], len(response.content), expected,
+                    json.dumps(content_type or ""), attempt, delay)
+        client._sleep(delay)
 
 
 def _link_targets(linked: list[str], opp_account: dict[str, str | None]) -> tuple[str | None, str | None]:

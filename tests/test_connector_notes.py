@@ -98,3 +98,39 @@ def test_links_are_read_again_only_when_the_reconcile_is_due(org, factory, datab
         s.commit()
     assert run_sync(factory, settings, client, objects=["ContentNote"])["objects"]["ContentNote"]["relinked"] == 1
     assert link["LinkedEntityId"] not in _note_item(factory, link["ContentDocumentId"])[0].linked_ids
+
+
+def test_a_maintenance_page_served_in_place_of_a_note_body_is_read_again_never_stored(
+        org, factory, database_url, tmp_path):
+    settings = _settings(org, database_url, tmp_path)
+    long_notes = {n["Id"]: n for n in org.records("ContentNote") if len(n["TextPreview"] or "") >= 250}
+    assert long_notes  # their bodies are read one by one, by blob
+    sleeps = Sleeps()
+    client = connect(settings, sleep=sleeps)
+    org.enable_fault("html-200")
+    try:
+        report = run_sync(factory, settings, client, objects=["ContentNote"])
+    finally:
+        org.disable_fault("html-200")
+    assert report["status"] == "ok", report["error"]
+    with factory() as s:
+        bodies = dict(s.execute(select(models.Note.id, models.Note.body).where(models.Note.id.in_(long_notes))).all())
+    assert bodies and not [b for b in bodies.values() if "maintenance" in (b or "").lower()]
+    assert all(body.split()[:6] == long_notes[i]["TextPreview"].split()[:6] for i, body in bodies.items())
+    assert sleeps  # some bodies met the maintenance page and were read again after a backoff
+
+
+def test_a_note_body_that_is_never_its_size_fails_the_page_in_one_line_and_keeps_the_bookmark(
+        org, factory, database_url, tmp_path):
+    settings = _settings(org, database_url, tmp_path, max_retries=2)
+    note = next(n for n in org.records("ContentNote") if len(n["TextPreview"] or "") >= 250)
+    page = "<!DOCTYPE html><html><head><title>Maintenance</title></head><body>Back soon</body></html>"
+    org.inject_fault("GET", rf"/sobjects/ContentNote/{note['Id']}/Content", status=200, times=3, body=page)
+    report = run_sync(factory, settings, connect(settings, sleep=Sleeps()), objects=["ContentNote"])
+    figures = report["objects"]["ContentNote"]
+    assert figures["status"] == "failed" and "\n" not in figures["error"]
+    assert figures["error"].startswith(f"the body of note {note['Id']} came back {len(page)} bytes, not its ContentSize of "
+                                       f"{note['ContentSize']}, 3 times: Salesforce answered HTTP 200 with a body")
+    with factory() as s:
+        assert s.get(models.Note, note["Id"]) is None  # the page was not stored
+        assert s.get(models.SyncState, "ContentNote").watermark is None

@@ -33,8 +33,8 @@ FAULTS: dict[str, str] = {
                       "is that moment and an older start is refused with 400 INVALID_REPLICATION_DATE",
     "bulk-cut": "each Bulk 2.0 result page is cut mid-body the first time it is downloaded (the connection "
                 "closes before Content-Length bytes: IncompleteRead)",
-    "html-200": f"every {HTML_EVERY}th REST call that answers JSON is answered 200 with an HTML maintenance page "
-                "instead",
+    "html-200": f"every {HTML_EVERY}th REST call that answers JSON or a blob (a note's body, itself HTML) is "
+                "answered 200 with an HTML maintenance page instead",
     "bulk-no-order-by": "a Bulk 2.0 query job whose SOQL has ORDER BY is refused (400 INVALIDJOB): Salesforce's "
                         "Bulk 2.0 docs list ORDER BY as unsupported",
     "query-timeout": f"a REST query bounded on SystemModstamp/LastModifiedDate over more than {QUERY_TIMEOUT_DAYS} "

@@ -209,6 +209,7 @@ _define("ContentNote", "069", "Note", [
     Field("Content", "base64", 0, label="Content"), Field("TextPreview", "string", 255, label="Text Preview",
                                                          createable=False, updateable=False),
     _ref("OwnerId", "User", label="Owner ID"), Field("FileType", "string", 20, createable=False, updateable=False),
+    Field("ContentSize", "int", 9, label="Size", createable=False, updateable=False),
     *_sys(modstamp=False),
 ])
 _define("ContentDocumentLink", "06A", "Content Document Link", [

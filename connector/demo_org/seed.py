@@ -25,7 +25,7 @@ from .store import Store
 
 log = logging.getLogger("retour.demo_org")
 
-SEED_VERSION = 8  # 8: Retour_Insight__c holds both languages (Insight_En__c ... Title_Fr__c); 7: currencies
+SEED_VERSION = 9  # 9: ContentNote.ContentSize; 8: Retour_Insight__c holds both languages (Insight_En__c ... Title_Fr__c); 7: currencies
 ANCHOR = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 WINDOW_DAYS = 548  # 18 months
 INTEGRATION_USERNAME = "integration@nuvola.example"
@@ -468,6 +468,7 @@ class Seeder:
             text = "\n".join(paragraphs)
             note_id = notes_b.add({"Title": f"{r.choice(tb.NOTE_TITLES[lang])} {_date(created)}", "Content": body,
                                    "TextPreview": text[:255], "OwnerId": opp["owner"], "FileType": "SNOTE",
+                                   "ContentSize": len(body.encode("utf-8")),
                                    "CreatedById": opp["owner"], "CreatedDate": created, "LastModifiedDate": mod})
             if theme:
                 self.truth.append(("ContentNote", note_id, "Content", theme))

@@ -342,6 +342,7 @@ class Store:
         if obj.name == "ContentNote" and "Content" in values:
             values["TextPreview"] = html_to_text(values["Content"] or "")[:255] or None
             values["FileType"] = "SNOTE"
+            values["ContentSize"] = len((values["Content"] or "").encode("utf-8"))  # the blob's bytes, as served
 
     def _account_of(self, what_id: str | None) -> str | None:
         if not what_id:

@@ -216,11 +216,15 @@ def test_switches_given_at_start_are_on(tmp_path, keys_dir):
         DemoOrg(tmp_path, faults=["slow"])
 
 
-def test_html_200_spares_answers_that_are_not_json(org, api):
-    note = org.records("ContentNote")[0]["Id"]
+def test_html_200_meets_a_note_body_too_whose_content_size_tells_them_apart(org, api):
+    note = org.records("ContentNote")[0]
     with fault(org, "html-200"):
-        blobs = [api("GET", f"sobjects/ContentNote/{note}/Content") for _ in range(HTML_EVERY)]
-    assert all("maintenance" not in b.text for b in blobs) and len({b.text for b in blobs}) == 1
+        blobs = [api("GET", f"sobjects/ContentNote/{note['Id']}/Content") for _ in range(HTML_EVERY)]
+    pages = [b for b in blobs if "Down for maintenance" in b.text]
+    bodies = [b for b in blobs if b not in pages]
+    assert len(pages) == 1 and len(bodies) == HTML_EVERY - 1
+    assert {b.headers["Content-Type"] for b in blobs} == {"text/html;charset=UTF-8"}  # the type cannot tell them apart
+    assert {len(b.content) for b in bodies} == {note["ContentSize"]} != {len(pages[0].content)}
 
 
 def test_old_metadata_describes_the_insight_without_both_languages_and_refuses_records_writing_them(org, api):
