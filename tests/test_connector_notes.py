@@ -134,3 +134,20 @@ def test_a_note_body_that_is_never_its_size_fails_the_page_in_one_line_and_keeps
     with factory() as s:
         assert s.get(models.Note, note["Id"]) is None  # the page was not stored
         assert s.get(models.SyncState, "ContentNote").watermark is None
+
+
+def test_without_query_all_files_the_links_of_notes_out_of_sight_are_kept(org, factory, database_url, tmp_path):
+    settings = _settings(org, database_url, tmp_path, reconcile_every_hours=0)
+    client = connect(settings, sleep=Sleeps())
+    assert run_sync(factory, settings, client, objects=["ContentNote"])["status"] == "ok"
+    with factory() as s:
+        before = dict(s.execute(select(models.Note.id, models.Note.linked_ids)).all())
+    org.enable_fault("no-query-all-files")
+    try:
+        report = run_sync(factory, settings, client, objects=["ContentNote"])
+    finally:
+        org.disable_fault("no-query-all-files")
+    assert report["status"] == "ok", report["error"]
+    assert report["objects"]["ContentNote"]["relinked"] == 0  # their links are hidden, not removed
+    with factory() as s:
+        assert dict(s.execute(select(models.Note.id, models.Note.linked_ids)).all()) == before
