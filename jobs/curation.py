@@ -32,8 +32,39 @@ MAX_EXAMPLE = 1000  # characters of one example sentence
 MAX_EXAMPLES = 50  # example sentences given at once
 
 
+# Why a change can be refused. A caller that speaks another language says each code in its own words (the web
+# app's catalogue does: webapp.actions.CURATION_REFUSALS, which a test keeps covering every code here); the English
+# message is for logs, the CLI and tests.
+CODES = frozenset({
+    "inactive",  # theme_id, status, what: the theme is merged or dismissed
+    "label_empty", "label_too_long",  # max, got
+    "lang_unknown",  # lang
+    "merge_into_itself", "already_there", "pin_rejected",
+    "evidence_missing", "evidence_elsewhere",  # theme_id
+    "split_empties", "none_chosen",
+    "segment_missing",  # ids
+    "examples_empty", "examples_too_many",  # max, got
+    "example_too_long",  # max, sentence
+    "new_theme_empty",
+    "not_a_suggestion",  # act: "accepted" | "declined"
+})
+
+
 class CurationError(ValueError):
-    """The requested change cannot be made; the message says why."""
+    """The requested change cannot be made: ``code`` (one of :data:`CODES`) says why, ``params`` the figures and
+    names the reason needs, and ``str()`` is the English sentence.
+
+    Jobs never import Flask, so the reader's language is the caller's business; a typed code rather than the
+    English text lets the web app say every refusal through its catalogue, and an unknown code fails here, at
+    once, rather than reaching a French page in English.
+    """
+
+    def __init__(self, code: str, message: str, **params: Any) -> None:
+        if code not in CODES:
+            raise ValueError(f"unknown curation refusal code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def _user_id(user: Any) -> int | None:
@@ -51,7 +82,8 @@ def _log(session: Session, action: str, theme: Theme | None, user: Any, **detail
 
 def _active(theme: Theme, what: str) -> None:
     if theme.status in ("merged", "dismissed"):
-        raise CurationError(f"theme {theme.id} is {theme.status}: it cannot be {what}.")
+        raise CurationError("inactive", f"theme {theme.id} is {theme.status}: it cannot be {what}.",
+                            theme_id=theme.id, status=theme.status, what=what)
 
 
 def _centred_vectors(session: Session, segment_ids: Sequence[int]) -> np.ndarray:
@@ -86,11 +118,12 @@ def rename(session: Session, theme: Theme, label: str, user: Any, lang: str | No
     """
     label = " ".join((label or "").split())
     if not label:
-        raise CurationError("a theme label cannot be empty.")
+        raise CurationError("label_empty", "a theme label cannot be empty.")
     if len(label) > MAX_LABEL:
-        raise CurationError(f"a theme label is at most {MAX_LABEL} characters (got {len(label)}).")
+        raise CurationError("label_too_long", f"a theme label is at most {MAX_LABEL} characters (got {len(label)}).",
+                            max=MAX_LABEL, got=len(label))
     if lang is not None and lang not in ("en", "fr"):
-        raise CurationError("a theme is named in English (en) or French (fr).")
+        raise CurationError("lang_unknown", "a theme is named in English (en) or French (fr).", lang=lang)
     old = theme.label
     if lang is None:
         from jobs.embed import detect_lang
@@ -113,7 +146,7 @@ def name_in(session: Session, theme: Theme, lang: str, label: str, user: Any) ->
     """Give the theme its name in one language ("en" or "fr"), written by a person (there is no offline
     translation: a theme with French evidence and no French name asks a person for one)."""
     if lang not in ("en", "fr"):
-        raise CurationError("a theme is named in English (en) or French (fr).")
+        raise CurationError("lang_unknown", "a theme is named in English (en) or French (fr).", lang=lang)
     label = _clean_label(label)
     old = getattr(theme, f"label_{lang}")
     setattr(theme, f"label_{lang}", label)
@@ -126,7 +159,7 @@ def name_in(session: Session, theme: Theme, lang: str, label: str, user: Any) ->
 def merge(session: Session, source: Theme, target: Theme, user: Any) -> Theme:
     """Fold ``source`` into ``target``: evidence moves, source stays merged for good, target grows broader."""
     if source.id == target.id:
-        raise CurationError("a theme cannot be merged into itself.")
+        raise CurationError("merge_into_itself", "a theme cannot be merged into itself.")
     _active(source, "merged")
     _active(target, "merged into")
     have = set(session.scalars(select(ThemeEvidence.segment_id).where(ThemeEvidence.theme_id == target.id)))
@@ -173,7 +206,7 @@ def move_evidence(session: Session, evidence: ThemeEvidence, target_theme: Theme
     _active(target_theme, "given evidence")
     source = _evidence_theme(session, evidence)
     if source.id == target_theme.id:
-        raise CurationError("the evidence is already under that theme.")
+        raise CurationError("already_there", "the evidence is already under that theme.")
     clash = session.scalar(select(ThemeEvidence).where(ThemeEvidence.theme_id == target_theme.id,
                                                        ThemeEvidence.segment_id == evidence.segment_id))
     if clash is not None:
@@ -211,7 +244,7 @@ def reject_evidence(session: Session, evidence: ThemeEvidence, user: Any) -> The
 def pin_evidence(session: Session, evidence: ThemeEvidence, pinned: bool, user: Any) -> ThemeEvidence:
     """Pin (or unpin) a quote as a representative one; pinned evidence is curated and kept."""
     if evidence.state != "active":
-        raise CurationError("rejected evidence cannot be pinned; move it to the right theme first.")
+        raise CurationError("pin_rejected", "rejected evidence cannot be pinned; move it to the right theme first.")
     theme = _evidence_theme(session, evidence)
     evidence.pinned = bool(pinned)
     evidence.origin = "curator"
@@ -226,17 +259,19 @@ def split(session: Session, theme: Theme, evidence_ids: Sequence[int], label: st
     _active(theme, "split")
     label = " ".join((label or "").split())
     if not label:
-        raise CurationError("the new theme needs a label.")
+        raise CurationError("label_empty", "the new theme needs a label.")
     rows = list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.id.in_(list(evidence_ids)))))
     if not rows or len(rows) != len(set(evidence_ids)):
-        raise CurationError("some of the chosen evidence does not exist.")
+        raise CurationError("evidence_missing", "some of the chosen evidence does not exist.")
     if any(r.theme_id != theme.id for r in rows):
-        raise CurationError(f"every chosen evidence must belong to theme {theme.id}.")
+        raise CurationError("evidence_elsewhere", f"every chosen evidence must belong to theme {theme.id}.",
+                            theme_id=theme.id)
     remaining = session.scalar(select(ThemeEvidence.id).where(ThemeEvidence.theme_id == theme.id,
                                                               ThemeEvidence.state == "active",
                                                               ThemeEvidence.id.not_in([r.id for r in rows])).limit(1))
     if remaining is None:
-        raise CurationError("a split must leave some evidence in the original theme; rename it instead.")
+        raise CurationError("split_empties",
+                            "a split must leave some evidence in the original theme; rename it instead.")
     new = Theme(label=label, status="emerging", embedding_model=theme.embedding_model,
                 threshold_offset=min(0.2, theme.threshold_offset + discovery.OFFSET_STEP),
                 title_quote=None, metrics={"members": len(rows)})
@@ -283,9 +318,10 @@ def _said_feedback(session: Session, segment_ids: Sequence[int], verdict: bool) 
 def _clean_label(label: str) -> str:
     label = " ".join((label or "").split())
     if not label:
-        raise CurationError("a theme needs a name.")
+        raise CurationError("label_empty", "a theme needs a name.")
     if len(label) > MAX_LABEL:
-        raise CurationError(f"a theme label is at most {MAX_LABEL} characters (got {len(label)}).")
+        raise CurationError("label_too_long", f"a theme label is at most {MAX_LABEL} characters (got {len(label)}).",
+                            max=MAX_LABEL, got=len(label))
     return label
 
 
@@ -298,11 +334,11 @@ def add_evidence(session: Session, theme: Theme, segment_ids: Sequence[int], use
     _active(theme, "given evidence")
     ids = sorted(set(int(i) for i in segment_ids))
     if not ids:
-        raise CurationError("choose at least one quote.")
+        raise CurationError("none_chosen", "choose at least one quote.")
     found = set(session.scalars(select(FeedbackSegment.id).where(FeedbackSegment.id.in_(ids))))
     missing = [i for i in ids if i not in found]
     if missing:
-        raise CurationError(f"no such segment: {', '.join(map(str, missing[:5]))}.")
+        raise CurationError("segment_missing", f"no such segment: {', '.join(map(str, missing[:5]))}.", ids=missing[:5])
     added = 0
     for seg_id in ids:
         rows = list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.segment_id == seg_id)))
@@ -336,12 +372,16 @@ def add_examples(session: Session, theme: Theme, texts: Sequence[str], user: Any
     _active(theme, "given examples")
     clean = [" ".join(t.split()) for t in texts if t and t.strip()]
     if not clean:
-        raise CurationError("write at least one example sentence.")
+        raise CurationError("examples_empty", "write at least one example sentence.")
     if len(clean) > MAX_EXAMPLES:
-        raise CurationError(f"at most {MAX_EXAMPLES} example sentences at once (got {len(clean)}).")
+        raise CurationError("examples_too_many",
+                            f"at most {MAX_EXAMPLES} example sentences at once (got {len(clean)}).",
+                            max=MAX_EXAMPLES, got=len(clean))
     too_long = [n for n, t in enumerate(clean, 1) if len(t) > MAX_EXAMPLE]
     if too_long:
-        raise CurationError(f"an example sentence is at most {MAX_EXAMPLE} characters (sentence {too_long[0]}).")
+        raise CurationError("example_too_long",
+                            f"an example sentence is at most {MAX_EXAMPLE} characters (sentence {too_long[0]}).",
+                            max=MAX_EXAMPLE, sentence=too_long[0])
     rows = [ThemeExample(theme_id=theme.id, text=t, lang=detect_lang(t), created_by_id=_user_id(user))
             for t in clean]
     session.add_all(rows)
@@ -360,7 +400,8 @@ def create_theme(session: Session, label: str, user: Any, *, segment_ids: Sequen
     """
     label = _clean_label(label)
     if not segment_ids and not any(t and t.strip() for t in examples):
-        raise CurationError("a new theme needs quotes chosen from the evidence or example sentences.")
+        raise CurationError("new_theme_empty",
+                            "a new theme needs quotes chosen from the evidence or example sentences.")
     theme = Theme(label=label, status="emerging", origin="person", metrics={"members": 0})
     if lang in ("en", "fr"):
         setattr(theme, f"label_{lang}", label)
@@ -388,7 +429,7 @@ def mark_not_feedback(session: Session, segment_ids: Sequence[int], user: Any) -
     """A person says these segments are not feedback: they leave every theme and teach the no-feedback class."""
     ids = sorted(set(int(i) for i in segment_ids))
     if not ids:
-        raise CurationError("choose at least one quote.")
+        raise CurationError("none_chosen", "choose at least one quote.")
     touched: set[int] = set()
     for ev in list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.segment_id.in_(ids),
                                                                ThemeEvidence.state != "rejected"))):
@@ -409,7 +450,7 @@ def mark_not_feedback(session: Session, segment_ids: Sequence[int], user: Any) -
 def accept_suggestion(session: Session, evidence: ThemeEvidence, user: Any) -> ThemeEvidence:
     """A person confirms a suggested assignment: it becomes their evidence, and a label for the theme."""
     if evidence.state != "suggested":
-        raise CurationError("only a suggestion can be accepted.")
+        raise CurationError("not_a_suggestion", "only a suggestion can be accepted.", act="accepted")
     theme = _evidence_theme(session, evidence)
     _active(theme, "given evidence")
     evidence.state, evidence.origin = "active", "curator"
@@ -423,7 +464,7 @@ def accept_suggestion(session: Session, evidence: ThemeEvidence, user: Any) -> T
 def decline_suggestion(session: Session, evidence: ThemeEvidence, user: Any) -> ThemeEvidence:
     """A person says a suggested quote does not belong to the theme: it is rejected there for good."""
     if evidence.state != "suggested":
-        raise CurationError("only a suggestion can be declined.")
+        raise CurationError("not_a_suggestion", "only a suggestion can be declined.", act="declined")
     theme = _evidence_theme(session, evidence)
     evidence.state, evidence.origin, evidence.pinned = "rejected", "curator", False
     _log(session, "decline_suggestion", theme, user, segment_id=evidence.segment_id)

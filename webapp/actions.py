@@ -6,7 +6,9 @@ owner: curation to ``jobs.curation``, the push outbox to ``connector.push``. The
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from retour.config import Settings
 from retour.models import AppUser, Decision, Theme, ThemeEvidence
 
+log = logging.getLogger("retour.web")
 _DIGITS = re.compile(r"-?[0-9]{1,19}")
 DECISION_STATUSES = ("investigating", "planned", "shipped", "wont_do")
 MAX_INSIGHT = 2000
@@ -54,41 +57,37 @@ def get_decision(session: Session, decision_id: int) -> Decision:
     return decision
 
 
-# jobs.curation refuses in English (jobs never import Flask): each refusal it can give, in the reader's language.
-_CURATION_REFUSALS: tuple[tuple[re.Pattern[str], Any], ...] = tuple((re.compile(p), say) for p, say in (
-    (r"^theme \d+ is \w+: it cannot be", lambda m: _("This theme is no longer active; work on the theme it was "
-                                                     "merged into.")),
-    (r"^a theme (label cannot be empty|needs a name)|^the new theme needs a label",
-     lambda m: _("Give the theme a name.")),
-    (r"^a theme label is at most (\d+) characters", lambda m: _("A theme's name fits in %(n)s characters.",
-                                                                n=m.group(1))),
-    (r"^a theme is named in English", lambda m: _("Say whether the name is written in English or in French.")),
-    (r"^a theme cannot be merged into itself", lambda m: _("A theme cannot be merged into itself.")),
-    (r"^the evidence is already under that theme", lambda m: _("The quote is already under that theme.")),
-    (r"^rejected evidence cannot be pinned", lambda m: _("A rejected quote cannot be pinned; move it to the right "
-                                                        "theme first.")),
-    (r"^some of the chosen evidence does not exist|^no such segment",
-     lambda m: _("Some of the chosen quotes no longer exist; search again.")),
-    (r"^every chosen evidence must belong", lambda m: _("Every chosen quote must belong to this theme.")),
-    (r"^a split must leave some evidence", lambda m: _("A split must leave some quotes in the original theme; "
-                                                      "rename it instead.")),
-    (r"^choose at least one quote", lambda m: _("Tick at least one quote.")),
-    (r"^write at least one example sentence", lambda m: _("Write at least one example sentence, one per line.")),
-    (r"^at most (\d+) example sentences", lambda m: _("Write at most %(n)s example sentences at once.",
-                                                      n=m.group(1))),
-    (r"^an example sentence is at most (\d+) characters",
-     lambda m: _("An example sentence fits in %(n)s characters.", n=m.group(1))),
-    (r"^a new theme needs quotes", lambda m: _("A new theme needs example sentences or quotes chosen from the "
-                                              "evidence.")),
-))
+# jobs.curation refuses with a code and its figures (jobs never import Flask); each code in the reader's language.
+# A test keeps this table covering jobs.curation.CODES, so a refusal added there cannot reach a page in English.
+CURATION_REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "inactive": lambda p: _("This theme is no longer active; work on the theme it was merged into."),
+    "label_empty": lambda p: _("Give the theme a name."),
+    "label_too_long": lambda p: _("A theme's name fits in %(n)s characters.", n=p["max"]),
+    "lang_unknown": lambda p: _("Say whether the name is written in English or in French."),
+    "merge_into_itself": lambda p: _("A theme cannot be merged into itself."),
+    "already_there": lambda p: _("The quote is already under that theme."),
+    "pin_rejected": lambda p: _("A rejected quote cannot be pinned; move it to the right theme first."),
+    "evidence_missing": lambda p: _("Some of the chosen quotes no longer exist; search again."),
+    "segment_missing": lambda p: _("Some of the chosen quotes no longer exist; search again."),
+    "evidence_elsewhere": lambda p: _("Every chosen quote must belong to this theme."),
+    "split_empties": lambda p: _("A split must leave some quotes in the original theme; rename it instead."),
+    "none_chosen": lambda p: _("Tick at least one quote."),
+    "examples_empty": lambda p: _("Write at least one example sentence, one per line."),
+    "examples_too_many": lambda p: _("Write at most %(n)s example sentences at once.", n=p["max"]),
+    "example_too_long": lambda p: _("An example sentence fits in %(n)s characters.", n=p["max"]),
+    "new_theme_empty": lambda p: _("A new theme needs example sentences or quotes chosen from the evidence."),
+    "not_a_suggestion": lambda p: _("This quote is no longer a suggestion: someone already answered it."),
+}
 
 
-def curation_refusal(message: str) -> str:
-    """A jobs.curation refusal said in the reader's language (one the table does not know stays as it is)."""
-    for pattern, say in _CURATION_REFUSALS:
-        if m := pattern.search(message):
-            return say(m)
-    return message[:1].upper() + message[1:]
+def curation_refusal(exc: Any) -> str:
+    """A ``jobs.curation.CurationError`` said in the reader's language, from its code and parameters (never its
+    English text: a code this table lacks says that the change could not be made, in the reader's language)."""
+    say = CURATION_REFUSALS.get(getattr(exc, "code", ""))
+    if say is None:
+        log.warning("web=curation_refusal code=%s untranslated", getattr(exc, "code", None))
+        return _("This change cannot be made as asked.")
+    return say(getattr(exc, "params", {}))
 
 
 def _curation(fn_name: str, *args: Any, **kwargs: Any) -> Any:
@@ -96,7 +95,7 @@ def _curation(fn_name: str, *args: Any, **kwargs: Any) -> Any:
     try:
         return getattr(curation, fn_name)(*args, **kwargs)
     except curation.CurationError as exc:
-        raise ActionError(curation_refusal(str(exc))) from exc
+        raise ActionError(curation_refusal(exc)) from exc
 
 
 def rename(session: Session, theme: Theme, label: str, user: AppUser) -> Theme:
@@ -131,7 +130,7 @@ def pin_evidence(session: Session, theme: Theme, evidence_id: int, pinned: bool,
 
 # --------------------------------------------------------------------------------------------- learning
 # Every act below is a label the next theme pass learns from (jobs.learn). The common refusals are said here in
-# the reader's language; jobs.curation's own checks stay as the last word (their messages are English).
+# the reader's language; jobs.curation's own checks stay as the last word (their codes, said by CURATION_REFUSALS).
 THEME_LANGS = ("en", "fr")
 MAX_CHOSEN = 500  # quotes filed at once: more than a search shows, fewer than a request could carry
 

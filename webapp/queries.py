@@ -51,7 +51,26 @@ SPARK_WEEKS = 12
 
 
 class FilterError(ValueError):
-    """A query-string value is not one the board understands; the message says which and what is allowed."""
+    """A query-string value is not one the board understands; the message says which and what is allowed.
+
+    ``code`` ("choice", "window", "page", "boolean") and ``params`` (the parameter and value as the address wrote
+    them, what is allowed) let a page say it in the reader's language (:meth:`said`); ``str()`` is the English the
+    API answers with.
+    """
+
+    def __init__(self, code: str, message: str, **params: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+    def said(self) -> str:
+        """The refusal in the reader's language (the parameter, its value and the allowed values as written)."""
+        from flask_babel import gettext as _
+        p = self.params
+        return {"choice": lambda: _("%(param)s='%(value)s' is not one of: %(allowed)s", **p),
+                "window": lambda: _("window='%(value)s': use one of %(allowed)s (days)", **p),
+                "page": lambda: _("page='%(value)s' is not a page number", **p),
+                "boolean": lambda: _("%(param)s='%(value)s': use true or false", **p)}[self.code]()
 
 
 # --------------------------------------------------------------------------------------------- filters
@@ -75,7 +94,8 @@ class BoardFilters:
         def choice(name: str, allowed: Sequence[str]) -> str:
             value = (args.get(name) or "").strip()
             if value and value not in allowed:
-                raise FilterError(f"{name}={value[:40]!r} is not one of: {', '.join(allowed)}.")
+                raise FilterError("choice", f"{name}={value[:40]!r} is not one of: {', '.join(allowed)}.",
+                                  param=name, value=value[:40], allowed=", ".join(allowed))
             return value
 
         window_raw = (args.get("window") or "").strip()
@@ -83,18 +103,20 @@ class BoardFilters:
         if window_raw:  # parse_int: ASCII digits only ("²".isdigit() is true, and int("²") raises)
             window = parse_int(window_raw)
             if window not in WINDOWS:
-                raise FilterError(f"window={window_raw[:20]!r}: use one of {', '.join(map(str, WINDOWS))} (days).")
+                raise FilterError("window", f"window={window_raw[:20]!r}: use one of {', '.join(map(str, WINDOWS))} "
+                                  "(days).", value=window_raw[:20], allowed=", ".join(map(str, WINDOWS)))
         page_raw = (args.get("page") or "1").strip()
         page = parse_int(page_raw)
         if page is None or not 1 <= page <= 10_000:
-            raise FilterError(f"page={page_raw[:20]!r} must be a page number.")
+            raise FilterError("page", f"page={page_raw[:20]!r} must be a page number.", value=page_raw[:20])
         extra = settings.mapping.extra
         attrs = []
         for m in extra:
             value = (args.get(f"attr.{m.name}") or "").strip()
             if value:
                 if m.kind == "boolean" and value not in ("true", "false"):
-                    raise FilterError(f"attr.{m.name}={value[:40]!r}: use true or false.")
+                    raise FilterError("boolean", f"attr.{m.name}={value[:40]!r}: use true or false.",
+                                      param=f"attr.{m.name}", value=value[:40])
                 attrs.append((m.name, value[:255]))
         return cls(
             status=choice("status", BOARD_STATUSES), window=window, source=choice("source", SOURCES),

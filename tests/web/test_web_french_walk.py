@@ -344,3 +344,49 @@ def test_a_refused_decision_names_the_statuses_as_the_form_does(auth, french_des
     page = auth.post(f"/themes/{sap}/decisions", {"status": "later", "title_en": "t", "insight_en": "i"}).text
     error = re.search(r'<p class="error"[^>]*>([^<]*)<', page) or re.search(r'role="alert"[^>]*>([^<]*)<', page)
     assert error and "prévu" in error.group(1) and "wont_do" not in error.group(1), error and error.group(1)
+
+
+def test_every_curation_refusal_has_its_french(app):
+    """jobs.curation refuses with a code (jobs never import Flask); the web app says each code through the
+    catalogue, so a code without its French fails here rather than reaching a French page in English."""
+    from flask_babel import force_locale
+
+    from jobs.curation import CODES, CurationError
+    from webapp.actions import CURATION_REFUSALS, curation_refusal
+
+    assert set(CURATION_REFUSALS) == set(CODES)
+    params = {"max": 200, "got": 201, "sentence": 2, "theme_id": 7, "status": "merged", "what": "merged",
+              "lang": "de", "ids": [9], "act": "accepted"}
+    with app.test_request_context("/"), force_locale("fr"):
+        for code in sorted(CODES):
+            said = curation_refusal(CurationError(code, "an English refusal", **params))
+            assert said and not english(said) and "English" not in said, (code, said)
+        lost = CurationError("label_empty", "x")
+        lost.code = "a_code_nobody_said"  # what a table left behind would meet: French, never the English text
+        assert curation_refusal(lost) == "Cette modification ne peut pas être faite telle que demandée."
+    with pytest.raises(ValueError, match="unknown curation refusal code"):
+        CurationError("made_up", "no table knows this")
+
+
+def test_a_proposal_curation_refuses_says_why_in_french(auth, session, french_desk):
+    """A rename proposal accepted with a name too long: jobs.curation refuses, jobs.proposals passes the refusal on,
+    and the French page says it in French (it was 'a theme label is at most 200 characters (got 201).')."""
+    org, *_ = french_desk
+    rename = session.query(ThemeProposal).filter_by(kind="rename", theme_id=org.themes["SSO"]).one()
+    page = auth.post(f"/proposals/{rename.id}/accept", {"label": "x" * 201}, follow_redirects=True).text
+    flashes = re.findall(r'<p class="flash[^"]*"[^>]*>([^<]+)</p>', page)
+    assert flashes[-1] == "Le nom d’un thème tient en 200 caractères.", flashes  # the fixture's own come first
+
+
+@pytest.mark.parametrize("query, said", [
+    ("status=nope", "status=« nope » ne fait pas partie des valeurs possibles : emerging, critical, decided"),
+    ("window=7", "window=« 7 » : choisissez l’une des valeurs"),
+    ("page=%C2%B2", "page=« ² » n’est pas un numéro de page"),
+])
+def test_a_filter_the_board_does_not_know_is_refused_in_french(auth, french_desk, query, said):
+    """The parameter and its value as the address wrote them; every word around them French (the detail was the
+    English 'status='nope' is not one of: …')."""
+    resp = auth.client.get(f"/?{query}")
+    texts = visible_text(resp.text)
+    assert resp.status_code == 400 and any(said in t for t in texts), texts
+    assert not [t for t in texts if english(t)], texts

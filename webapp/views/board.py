@@ -40,7 +40,7 @@ def index():
         # The parameter's own text stays as the address wrote it; the sentence around it is the reader's.
         return render_template("error.html", code=400, message=_("This address holds a filter the board does not "
                                                                   "know (%(detail)s). Choose the filters on the "
-                                                                  "board again.", detail=str(exc))), 400
+                                                                  "board again.", detail=exc.said())), 400
     return cached_page(lambda: _board_page(filters))
 
 

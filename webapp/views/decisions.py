@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, ngettext
+from flask_babel import ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from webapp import actions
+from webapp import actions, templating
 from webapp.db import get_session, settings
 from webapp.security import current_user
 
@@ -198,7 +199,7 @@ def _sent_messages(result: dict[str, Any], decision_id: int) -> list[tuple[str, 
                              "%(date)s.",
                              "%(num)s records wait: each rep receives at most %(cap)s a day; all will have gone by "
                              "%(date)s.", held, cap=result["per_rep_daily_cap"],
-                             date=format_date(_date(until)) if until else "—"), "message"))
+                             date=templating.date(dt.date.fromisoformat(until)) if until else "—"), "message"))
     if result["failed"]:
         out.append((ngettext("%(num)s record failed: its row below says why.",
                              "%(num)s records failed: their rows below say why.", result["failed"]), "error"))
@@ -210,7 +211,3 @@ def _sent_messages(result: dict[str, Any], decision_id: int) -> list[tuple[str, 
         out.append((_("Sending stopped: %(reason)s", reason=result["error"] or result["stopped"]), "error"))
     return out
 
-
-def _date(iso: str):
-    import datetime as dt
-    return dt.date.fromisoformat(iso)
