@@ -897,7 +897,8 @@ def _sweep_note_links(session: Session, client: OrgClient, settings: Settings, d
         for note in notes:
             note.linked_ids = changed[note.id]
             note.opportunity_id, note.account_id = _link_targets(changed[note.id], opp_account)
-            specs.extend(specs_for("ContentNote", {c.name: getattr(note, c.name) for c in models.Note.__table__.columns}))
+            row = {c.name: getattr(note, c.name) for c in models.Note.__table__.columns}
+            specs.extend(specs_for("ContentNote", row))
         session.flush()
         apply_feedback(session, "ContentNote", [n.id for n in notes], specs)
         log.info("job=sync stream=ContentNote state=relinked notes=%d", len(notes))

@@ -129,8 +129,9 @@ def test_a_note_body_that_is_never_its_size_fails_the_page_in_one_line_and_keeps
     report = run_sync(factory, settings, connect(settings, sleep=Sleeps()), objects=["ContentNote"])
     figures = report["objects"]["ContentNote"]
     assert figures["status"] == "failed" and "\n" not in figures["error"]
-    assert figures["error"].startswith(f"the body of note {note['Id']} came back {len(page)} bytes, not its ContentSize of "
-                                       f"{note['ContentSize']}, 3 times: Salesforce answered HTTP 200 with a body")
+    assert figures["error"].startswith(f"the body of note {note['Id']} came back {len(page)} bytes, not its "
+                                       f"ContentSize of {note['ContentSize']}, 3 times: Salesforce answered HTTP 200 "
+                                       "with a body")
     with factory() as s:
         assert s.get(models.Note, note["Id"]) is None  # the page was not stored
         assert s.get(models.SyncState, "ContentNote").watermark is None

@@ -185,7 +185,8 @@ def test_an_org_on_old_metadata_stops_the_push_in_one_line_and_every_record_wait
                              "the SFDX project in deploy/salesforce first (sf project deploy start) and assign the "
                              "integration user its Retour_Integration permission set.")
     assert describes == 2  # the refused batch and one describe to name the fields; no other batch is tried
-    items = session.scalars(select(PushItem).where(PushItem.decision_id == decision.id, PushItem.state != "skipped")).all()
+    items = session.scalars(select(PushItem).where(PushItem.decision_id == decision.id,
+                                                   PushItem.state != "skipped")).all()
     assert items and {(i.state, i.error_code, i.error_message) for i in items} == {
         ("approved", "INVALID_FIELD", stopped.error)}
 

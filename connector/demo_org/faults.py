@@ -48,8 +48,8 @@ FAULTS: dict[str, str] = {
                     f"{', '.join(OLD_METADATA_FIELDS['Retour_Insight__c'])} (not in its describe) and a record "
                     "writing one is refused with INVALID_FIELD",
     "no-query-all-files": "the integration user lacks Query All Files: UserPermissionAccess says so, "
-                          "ContentDocumentLink needs an Id filter and ContentNote and ContentDocumentLink queries return only its "
-                          "own notes and their links",
+                          "ContentDocumentLink needs an Id filter, and ContentNote and ContentDocumentLink queries "
+                          "return only its own notes and their links",
 }
 
 

@@ -462,8 +462,8 @@ class DemoOrg:
         if compiled.obj.name == "ContentDocumentLink" and not self.query_all_files:
             with self.store.lock:
                 own = {r[0] for r in self.store.conn.execute(
-                    'SELECT l.rowid FROM "ContentDocumentLink" l JOIN "ContentNote" n ON n."Id" = l."ContentDocumentId" '
-                    'WHERE n."OwnerId" = ?', (self.integration_user_id,))}
+                    'SELECT l.rowid FROM "ContentDocumentLink" l JOIN "ContentNote" n '
+                    'ON n."Id" = l."ContentDocumentId" WHERE n."OwnerId" = ?', (self.integration_user_id,))}
             return type(rowids)("q", [r for r in rowids if r in own])
         if compiled.obj.name != "ContentNote" or self.query_all_files or _filters_on_id(compiled):
             return rowids
