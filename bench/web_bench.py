@@ -125,8 +125,10 @@ def generate(engine, *, items: int, themes: int, seed: int = 7) -> dict:
         _bulk(conn, FeedbackItem.__table__, item_rows)
         _bulk(conn, FeedbackSegment.__table__, seg_rows)
         _bulk(conn, ThemeEvidence.__table__, ev_rows)
-        for table in ("theme", "feedback_item", "feedback_segment", "theme_evidence"):
-            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+        if conn.dialect.name == "postgresql":  # SQLite takes the next id from max(id) by itself
+            for table in ("theme", "feedback_item", "feedback_segment", "theme_evidence"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                  f"(SELECT max(id) FROM {table}))"))
         conn.execute(text("ANALYZE"))
     with session_factory(engine)() as s:
         create_or_reset_user(s, "bench@example.com", PASSWORD, role="product_owner")

@@ -382,6 +382,12 @@ def _aware(value: Any) -> dt.datetime | None:
 
 def _measure(session: Session, cites: Any, *, currency: str, clock: Clock,
              windows: Sequence[int | None]) -> dict[int, ThemeFigures]:
+    """The counts (per key and account) and the money (per key and opportunity) of ``cites``, per period.
+
+    One statement, the two halves as UNION ALL branches (each branch NULL in the other's columns): the citations,
+    the join of evidence, clauses and items that is most of the cost, are then computed once and read by both
+    (PostgreSQL and SQLite materialize a CTE read more than once) instead of once per statement.
+    """
     windows = tuple(dict.fromkeys(windows))
     c = cites.c
     weight = c.weight
@@ -402,24 +408,12 @@ def _measure(session: Session, cites: Any, *, currency: str, clock: Clock,
     per_account = select(*cols).group_by(c.key, c.account_id).subquery("per_account")
     p = per_account.c
     known = p.account_id.is_not(None)
-    outer: list[Any] = [p.key]
+    counts: list[Any] = []
     for i, w in enumerate(windows):
         counted_in = known if w is None else and_(known, p.last.is_not(None), _in(p.last, clock, w))
-        outer += [func.sum(p[f"n{i}"]), func.sum(case((counted_in, 1), else_=0)), func.sum(p[f"s{i}"])]
-    outer += [func.sum(p.recent), func.sum(p.before),
-              func.sum(case((and_(known, _in(p.first, clock, TREND_DAYS)), 1), else_=0)), func.max(p.seen)]
-    counted: dict[int, dict[str, Any]] = {}
-    for row in session.execute(select(*outer).group_by(p.key)):
-        key, rest = row[0], row[1:]
-        per = {}
-        for i, w in enumerate(windows):
-            items, accounts, score = rest[3 * i:3 * i + 3]
-            per[w] = (int(items or 0), int(accounts or 0), round(float(score or 0.0), 4))
-        n = 3 * len(windows)
-        counted[key] = {"per": per, "items_90": int(rest[n] or 0), "items_before": int(rest[n + 1] or 0),
-                        "new_accounts": int(rest[n + 2] or 0), "last": _aware(rest[n + 3])}
-    if not counted:
-        return {}
+        counts += [func.sum(p[f"n{i}"]), func.sum(case((counted_in, 1), else_=0)), func.sum(p[f"s{i}"])]
+    counts += [func.sum(p.recent), func.sum(p.before),
+               func.sum(case((and_(known, _in(p.first, clock, TREND_DAYS)), 1), else_=0)), func.max(p.seen)]
 
     stake = _stake(cites)
     stake_before_end = case((stake.c.occurred_at < _instant(clock.end), stake.c.occurred_at))
@@ -429,16 +423,35 @@ def _measure(session: Session, cites: Any, *, currency: str, clock: Clock,
     lost = and_(valued.c.is_closed.is_(True), valued.c.is_won.is_(False))
     open_ = valued.c.is_closed.is_(False)
     money = func.coalesce(valued.c.value, func.coalesce(valued.c.amount, 0))  # raw amount when unconverted
-    rcols: list[Any] = [per_opp.c.key, valued.c.unconverted]
+    sums: list[Any] = []
     for w in windows:
         inside = true() if w is None else and_(per_opp.c.last.is_not(None), _in(per_opp.c.last, clock, w))
-        rcols += [func.sum(case((and_(inside, lost), money), else_=0)),
-                  func.sum(case((and_(inside, open_), money), else_=0))]
+        sums += [func.sum(case((and_(inside, lost), money), else_=0)),
+                 func.sum(case((and_(inside, open_), money), else_=0))]
+
+    def blanks(n: int, prefix: str) -> list[Any]:
+        return [null().label(f"{prefix}{i}") for i in range(n)]
+
+    both = union_all(
+        select(literal(0).label("part"), p.key, null().label("code"), *counts, *blanks(len(sums), "m"))
+        .group_by(p.key),
+        select(literal(1), per_opp.c.key, valued.c.unconverted, *blanks(len(counts), "c"), *sums)
+        .join(valued, valued.c.id == per_opp.c.opp_id).group_by(per_opp.c.key, valued.c.unconverted))
+    counted: dict[int, dict[str, Any]] = {}
     revenue: dict[int, dict[int | None, list[float]]] = {}
     unconverted: dict[int, dict[int | None, list[tuple[str, float, float]]]] = {}
-    for row in session.execute(select(*rcols).join(valued, valued.c.id == per_opp.c.opp_id)
-                               .group_by(per_opp.c.key, valued.c.unconverted)):
-        key, code, rest = row[0], row[1], row[2:]
+    n = 3 * len(windows)
+    for row in session.execute(both):
+        part, key, code, rest = row[0], row[1], row[2], row[3:]
+        if part == 0:
+            per = {}
+            for i, w in enumerate(windows):
+                items, accounts, score = rest[3 * i:3 * i + 3]
+                per[w] = (int(items or 0), int(accounts or 0), round(float(score or 0.0), 4))
+            counted[key] = {"per": per, "items_90": int(rest[n] or 0), "items_before": int(rest[n + 1] or 0),
+                            "new_accounts": int(rest[n + 2] or 0), "last": _aware(rest[n + 3])}
+            continue
+        rest = rest[len(counts):]
         for i, w in enumerate(windows):
             amounts = (round(float(rest[2 * i] or 0), 2), round(float(rest[2 * i + 1] or 0), 2))
             if code is None:
