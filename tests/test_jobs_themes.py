@@ -229,6 +229,26 @@ def test_curation_refuses_impossible_changes(session, settings):
         curation.merge(session, sso, price, user=None)
 
 
+def test_a_curation_refusal_carries_its_code_and_figures_for_a_caller_in_another_language(session, settings):
+    """jobs never import Flask: a refusal is a code and its parameters, which the web app says in the reader's
+    language (webapp.actions.CURATION_REFUSALS); the English text is for logs and the CLI."""
+    _seed(session, logistics=False)
+    _pass(session, settings)
+    ev = _evidence_map(session)
+    sso, price = session.get(Theme, ev[SSO[0]]), session.get(Theme, ev[PRICE[0]])
+    with pytest.raises(curation.CurationError) as too_long:
+        curation.rename(session, sso, "x" * (curation.MAX_LABEL + 1), user=None)
+    assert too_long.value.code == "label_too_long"
+    assert too_long.value.params == {"max": curation.MAX_LABEL, "got": curation.MAX_LABEL + 1}
+    curation.merge(session, sso, price, user=None)
+    with pytest.raises(curation.CurationError) as inactive:
+        curation.add_examples(session, sso, ["SAML please"], user=None)
+    assert inactive.value.code == "inactive" and inactive.value.params["status"] == "merged"
+    with pytest.raises(curation.CurationError) as missing:
+        curation.add_evidence(session, price, [987654], user=None)
+    assert (missing.value.code, missing.value.params) == ("segment_missing", {"ids": [987654]})
+
+
 def _manual_theme(session, label, vec, members=5):
     t = Theme(label=label, status="emerging", centroid=to_bytes(np.asarray(vec, np.float32)),
               embedding_model=TfidfEmbedder.name, metrics={"members": members})
