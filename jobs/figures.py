@@ -44,7 +44,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -303,15 +303,20 @@ def theme_citations(scope: Scope, theme_ids: Sequence[int] | None, clock: Clock 
     return stmt.cte("citations")
 
 
-def org_citations(scope: Scope, clock: Clock | None = None, half_life_days: float = 0.0) -> Any:
+def org_citations(scope: Scope, clock: Clock | None = None, half_life_days: float = 0.0,
+                  within: int | None = None) -> Any:
     """Every item holding feedback (a clause the filters kept), citing the org: what the rule's shares are of.
-    Logistics notes ("rappeler mardi") are not feedback and do not dilute it."""
+    Logistics notes ("rappeler mardi") are not feedback and do not dilute it. ``within``: only the items dated in
+    that period (needs ``clock``)."""
     holds = [FeedbackSegment.item_id == FeedbackItem.id, FeedbackSegment.is_feedback.is_(True)]
     if scope.q:
         holds.append(FeedbackSegment.text.ilike(like_pattern(scope.q), escape="\\"))
+    conds = item_conditions(scope)
+    if clock is not None and within is not None:
+        conds.append(_in(FeedbackItem.occurred_at, clock, within))
     stmt = (select(literal(ORG).label("key"), FeedbackItem.id.label("item_id"), FeedbackItem.occurred_at,
                    FeedbackItem.account_id, FeedbackItem.opportunity_id, _weight(clock, half_life_days))
-            .where(exists().where(*holds), *item_conditions(scope)))
+            .where(exists().where(*holds), *conds))
     return stmt.cte("citations")
 
 
@@ -634,10 +639,21 @@ def rule_scopes(settings: Settings) -> dict[str, Scope]:
 
 
 def volumes(session: Session, settings: Settings, *, now: dt.datetime) -> dict[str, Figures]:
-    """All feedback's figures per rule (its window and scope): what each rule's shares are of."""
+    """All feedback's figures per rule (its window and scope): what each rule's shares are of.
+
+    Counted from the items dated in the rule's window alone (:func:`measure_org` reads every item): a share is of
+    the window's accounts and revenue at stake, which no item outside it changes, and a cold board reads half the
+    items or fewer. The trend and last-seen fields, which need every item and which no share reads, are zero.
+    """
+    cm, clock = settings.critical_mass, Clock.at(now)
     scopes = rule_scopes(settings)
-    return {r.name: measure_org(session, settings, scopes[r.name], now=now, windows=(r.window_days,))[r.window_days]
-            for r in rules_of(settings)}
+    out = {}
+    for r in rules_of(settings):
+        cites = org_citations(scopes[r.name], clock, cm.half_life_days, within=r.window_days)
+        got = _measure(session, cites, currency=cm.currency, clock=clock, windows=(r.window_days,))
+        f = got.get(ORG, {}).get(r.window_days) or empty(r.window_days, cm.currency)
+        out[r.name] = replace(f, items_90=0, items_before_90=0, new_accounts_90=0, last_seen=None)
+    return out
 
 
 def fingerprints(session: Session, theme_ids: Sequence[int] | None = None) -> dict[int, tuple[int, int, int]]:

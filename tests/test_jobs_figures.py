@@ -121,3 +121,28 @@ def test_the_pass_stores_the_status_and_sentence_the_pages_judge(session, settin
     judged = figures.judge(session, settings, now=NOW)[theme.id]
     assert (theme.status, theme.reason, theme.metrics["verdict"]) == (judged.status, judged.reason, judged.verdict)
     assert theme.status == "critical" and theme.metrics["figures"] == judged.figures.as_json()
+
+
+def test_the_volume_counts_the_rule_window_as_every_item_does(session, settings):
+    """volumes() reads only the items dated in a rule's window; its accounts, items and money are measure_org's."""
+    theme = _theme(session)
+    accounts = [_id("001") for _ in range(3)]
+    session.add_all([Account(id=a, name=a) for a in accounts])
+    deal, lost, pipeline = _id("006"), _id("006"), _id("006")
+    session.add_all([Opportunity(id=deal, account_id=accounts[0], name="in and out", amount=Decimal("700"),
+                                 close_date=dt.date(2026, 3, 1), is_closed=True),
+                     Opportunity(id=lost, account_id=accounts[1], name="only before", amount=Decimal("300"),
+                                 close_date=dt.date(2025, 3, 1), is_closed=True),
+                     Opportunity(id=pipeline, account_id=accounts[2], name="open", amount=Decimal("900"))])
+    window = figures.rules_of(settings)[0].window_days
+    inside, before = NOW - dt.timedelta(days=window // 2), NOW - dt.timedelta(days=window + 20)
+    _cite(session, theme, at=inside, account=accounts[0], opportunity=deal)
+    _cite(session, theme, at=before, account=accounts[0], opportunity=deal)  # the same deal, earlier
+    _cite(session, theme, at=before, account=accounts[1], opportunity=lost)  # only before the window
+    _cite(session, theme, at=inside, account=accounts[2])  # a note without a deal: the account's pipeline
+    _cite(session, theme, at=NOW + dt.timedelta(days=2), account=accounts[1])  # dated after today
+    every = figures.measure_org(session, settings, now=NOW, windows=(window,))[window]
+    got = figures.volumes(session, settings, now=NOW)["global"]
+    assert (got.items, got.accounts, got.lost, got.open, got.score, got.unconverted) == (
+        every.items, every.accounts, every.lost, every.open, every.score, every.unconverted) == (
+        2, 2, 700.0, 900.0, every.score, ())
