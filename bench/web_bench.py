@@ -288,7 +288,7 @@ def load(base: str, path: str, cookies: list[str], total: int, server_pid: int |
         asyncio.run(_load(host, int(port), path, cookies, 1))
     per_client = max(1, total // len(cookies))
     workers = _children(server_pid) if server_pid else []
-    backends = _db_backends(database_url) if database_url else []
+    backends = _db_backends(database_url) if database_url and database_url.startswith("postgresql") else []
     server_cpu, db_cpu = _cpu_seconds(workers), _cpu_seconds(backends)
     cpu = time.process_time()
     lat, wall, received = asyncio.run(_load(host, int(port), path, cookies, per_client))
@@ -436,7 +436,7 @@ def main() -> None:
     if args.keep_data:
         with engine.connect() as conn:  # the median-sized theme, as generate() picked it
             median = conn.execute(text("SELECT theme_id FROM (SELECT theme_id, count(*) n FROM theme_evidence "
-                                       "GROUP BY theme_id ORDER BY n, theme_id) t OFFSET :o LIMIT 1"),
+                                       "GROUP BY theme_id ORDER BY n, theme_id) t LIMIT 1 OFFSET :o"),
                                   {"o": args.themes // 2}).scalar()
         ids = {"median": median, "largest": 1}
     else:
