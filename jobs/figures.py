@@ -33,7 +33,8 @@ Definitions, for a theme, a period and a scope (the board's filters):
   when there were none before); its own explicit window, as the 12-week sparkline has its own.
 
 The critical-mass volume (what the rule's shares are *of*) is the same count with every feedback item citing the
-whole org (:func:`measure_org`), and :func:`judge` says each theme's status and verdict from those figures for the
+whole org (:func:`measure_org`; :func:`volumes` reads only the items of the rule's window, which is the same
+count), and :func:`judge` says each theme's status and verdict from those figures for the
 rule's window, so the sentence's "14 accounts" is the board's 180-day accounts figure.
 
 Everything is a few grouped SQL statements (no per-theme query); periods are columns of one scan.
