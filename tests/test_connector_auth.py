@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from connector.auth import authenticate, jwt_assertion, jwt_audience
 from connector.demo_org import DemoOrg
-from connector.demo_org.testing import SEEDED_DAY, Clock, http_session, shared_cache_dir
+from connector.demo_org.testing import http_session, seeded_org
 from connector.errors import AuthFailed
 from retour.cli import _register, cli
 from retour.config import ConfigError, load_settings
@@ -25,13 +25,8 @@ JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory) -> Iterator[DemoOrg]:
-    demo = DemoOrg(tmp_path_factory.mktemp("demo-org-auth"), scale=0.05, cache_dir=shared_cache_dir(),
-                   clock=Clock(SEEDED_DAY))
-    demo.start()
-    try:
+    with seeded_org(tmp_path_factory.mktemp("demo-org-auth"), scale=0.05) as demo:
         yield demo
-    finally:
-        demo.stop()
 
 
 def cc_settings(tmp_path, login_url: str | None = None):

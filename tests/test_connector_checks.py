@@ -10,7 +10,7 @@ import responses
 from connector.checks import push_fields_check, salesforce_checks
 from connector.client import OrgClient
 from connector.demo_org import DemoOrg
-from connector.demo_org.testing import SEEDED_DAY, Clock, shared_cache_dir
+from connector.demo_org.testing import SEEDED_DAY, seeded_org
 from connector.push_plan import DecisionRow, EvidenceRow, OpportunityRow, AccountRow, OwnerRow, PlanOptions, \
     plan_pushes, written_fields
 from retour.config import load_settings
@@ -20,13 +20,8 @@ SCALE = 0.05
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory) -> Iterator[DemoOrg]:
-    demo = DemoOrg(tmp_path_factory.mktemp("demo-org-checks"), scale=SCALE, cache_dir=shared_cache_dir(),
-                   clock=Clock(SEEDED_DAY))
-    demo.start()
-    try:
+    with seeded_org(tmp_path_factory.mktemp("demo-org-checks"), scale=SCALE) as demo:
         yield demo
-    finally:
-        demo.stop()
 
 
 @pytest.fixture

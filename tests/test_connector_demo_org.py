@@ -13,8 +13,7 @@ from sqlalchemy.orm import sessionmaker
 
 from connector import sync
 from connector.client import connect
-from connector.demo_org import DemoOrg
-from connector.demo_org.testing import SEEDED_DAY, Clock, shared_cache_dir
+from connector.demo_org.testing import seeded_org
 from connector.sync import run_sync
 from retour import models
 from retour.config import load_settings
@@ -27,11 +26,8 @@ SCALE = 0.05
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory):
-    demo = DemoOrg(tmp_path_factory.mktemp("demo-org"), scale=SCALE, cache_dir=shared_cache_dir(),
-                   clock=Clock(SEEDED_DAY))
-    demo.start()
-    yield demo
-    demo.stop()
+    with seeded_org(tmp_path_factory.mktemp("demo-org"), scale=SCALE) as demo:
+        yield demo
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from connector.client import connect
-from connector.demo_org import DemoOrg
-from connector.demo_org.testing import SEEDED_DAY, Clock, shared_cache_dir
+from connector.demo_org.testing import seeded_org
 from connector.sync import run_sync
 from jobs import scheduler as sched
 from jobs.themes import run_theme_pass
@@ -23,11 +22,8 @@ SCALE = 0.05
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory):
-    demo = DemoOrg(tmp_path_factory.mktemp("demo-org-jobs"), scale=SCALE, cache_dir=shared_cache_dir(),
-                   clock=Clock(SEEDED_DAY))
-    demo.start()
-    yield demo
-    demo.stop()
+    with seeded_org(tmp_path_factory.mktemp("demo-org-jobs"), scale=SCALE) as demo:
+        yield demo
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from connector import push
 from connector.client import OrgClient
 from connector.demo_org import DemoOrg
 from connector.demo_org.schema import OBJECTS
-from connector.demo_org.testing import Clock, http_session, shared_cache_dir
+from connector.demo_org.testing import Clock, http_session, seeded_org
 from connector.push_plan import (
     INSIGHT,
     AccountRow,
@@ -93,12 +93,8 @@ def keys_dir(tmp_path_factory):
 
 @pytest.fixture
 def org(tmp_path, keys_dir) -> Iterator[DemoOrg]:
-    demo = DemoOrg(tmp_path / "org", scale=0.05, cache_dir=shared_cache_dir(), keys_dir=keys_dir, clock=Clock(NOW))
-    demo.start()
-    try:
+    with seeded_org(tmp_path / "org", scale=0.05, keys_dir=keys_dir, clock=Clock(NOW)) as demo:
         yield demo
-    finally:
-        demo.stop()
 
 
 @pytest.fixture

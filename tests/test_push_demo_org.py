@@ -18,7 +18,7 @@ from sqlalchemy import select
 from connector import push
 from connector.client import OrgClient
 from connector.demo_org import DemoOrg
-from connector.demo_org.testing import Clock, http_session, shared_cache_dir
+from connector.demo_org.testing import Clock, http_session, seeded_org
 from connector.push_efficacy import loop_figures
 from retour.config import load_settings
 from retour.models import Decision, PushItem
@@ -44,12 +44,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def org(tmp_path, keys_dir, clock) -> Iterator[DemoOrg]:
-    demo = DemoOrg(tmp_path / "org", scale=SCALE, cache_dir=shared_cache_dir(), keys_dir=keys_dir, clock=clock)
-    demo.start()
-    try:
+    with seeded_org(tmp_path / "org", scale=SCALE, keys_dir=keys_dir, clock=clock) as demo:
         yield demo
-    finally:
-        demo.stop()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ Salesforce's JSON bodies and error arrays.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -188,13 +189,15 @@ class Handler(BaseHTTPRequestHandler):
             resp = Response(500, [{"message": f"An unexpected error occurred: {exc}", "errorCode": "UNKNOWN_EXCEPTION"}])
         if drop:
             # The work is done but the client never hears back: it sees a reset connection.
-            self.close_connection = True
-            try:
-                self.connection.shutdown(2)
-            except OSError:
-                pass
+            self._hang_up()
             return
         self.send(resp)
+
+    def _hang_up(self) -> None:
+        """Close the connection under the client (a reset, or a body shorter than its Content-Length)."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):  # the client already went: nothing left to close
+            self.connection.shutdown(2)
 
     def send(self, resp: Response) -> None:
         org = self.server.org
@@ -223,11 +226,7 @@ class Handler(BaseHTTPRequestHandler):
             # Content-Length promised (IncompleteRead), as customers see on Bulk result downloads.
             self.wfile.write(payload[: len(payload) // 2])
             self.wfile.flush()
-            self.close_connection = True
-            try:
-                self.connection.shutdown(2)
-            except OSError:
-                pass
+            self._hang_up()
             return
         if payload and self.command != "HEAD":
             self.wfile.write(payload)

@@ -22,7 +22,8 @@ from simple_salesforce import Salesforce
 from .history import SEEDED_DAY
 from .org import DemoOrg
 
-__all__ = ["SEEDED_DAY", "Clock", "access_token", "http_session", "jwt_assertion", "salesforce", "shared_cache_dir"]
+__all__ = ["SEEDED_DAY", "Clock", "access_token", "http_session", "jwt_assertion", "salesforce", "seeded_org",
+           "shared_cache_dir"]
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -51,6 +52,12 @@ def shared_cache_dir() -> Path:
     path = Path(tempfile.gettempdir()) / f"retour-demo-org-cache-{os.getuid()}"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def seeded_org(path: Path, *, scale: float = 0.05, clock: Clock | None = None, **kwargs: object) -> DemoOrg:
+    """A demo org for a test, seeded from the shared cache and on the seed's own day unless ``clock`` says
+    otherwise; use it as a context manager (``with seeded_org(dir) as org:``), which starts and stops it."""
+    return DemoOrg(path, scale=scale, cache_dir=shared_cache_dir(), clock=clock or Clock(SEEDED_DAY), **kwargs)
 
 
 def http_session(org: DemoOrg) -> requests.Session:
