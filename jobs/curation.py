@@ -47,6 +47,11 @@ CODES = frozenset({
     "example_too_long",  # max, sentence
     "new_theme_empty",
     "not_a_suggestion",  # act: "accepted" | "declined"
+    # jobs.proposals (its ProposalError is a CurationError): answering a proposal of the theme pass
+    "proposal_answered",  # act: "accepted" | "declined"
+    "proposal_gone", "proposal_moved",
+    "proposal_kind_unknown",  # kind
+    "merge_outside_proposal",  # into
 })
 
 

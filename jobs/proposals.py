@@ -27,17 +27,16 @@ ACTIVE = ("emerging", "critical", "decided")
 EXAMPLES = 3  # quotes shown per side: enough to judge, short enough to read on the board
 
 
-class ProposalError(ValueError):
-    """The proposal cannot be answered as asked; the message says why and what to do.
+class ProposalError(curation.CurationError):
+    """The proposal cannot be answered as asked: a refusal typed like curation's own (``code`` from
+    :data:`jobs.curation.CODES`, ``params``, ``str()`` the English sentence), so the web app says it in the reader's
+    language from its code, never from the English text.
 
-    ``code`` names the case for callers that say it in another language: "accepted" or "declined" (answered
-    already), "gone" (a theme of it no longer exists), "moved" (a split's quotes left the theme), "refused"
-    (curation's own refusal, in the message).
+    The codes: "proposal_answered" (``act``: "accepted" | "declined"), "proposal_gone" (a theme of it no longer
+    exists), "proposal_moved" (a split's quotes left the theme), "proposal_kind_unknown" (``kind``),
+    "merge_outside_proposal" (``into``: not a theme of the pair); or curation's own refusal, its code and params
+    passed on (the CurationError is the ``__cause__``).
     """
-
-    def __init__(self, message: str, code: str = "refused") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass
@@ -160,16 +159,17 @@ def _second_group(proposal: ThemeProposal) -> list[int]:
 def _theme(session: Session, theme_id: int | None) -> Theme:
     theme = session.get(Theme, theme_id) if theme_id is not None else None
     if theme is None:
-        raise ProposalError("a theme of this proposal no longer exists; decline it.", "gone")
+        raise ProposalError("proposal_gone", "a theme of this proposal no longer exists; decline it.")
     return theme
 
 
 def _must_be_open(proposal: ThemeProposal) -> None:
     if proposal.status != "open":
         done = "accepted" if proposal.status == "accepted" else "declined"
-        raise ProposalError(f"this proposal was already {done}.", done)
+        raise ProposalError("proposal_answered", f"this proposal was already {done}.", act=done)
     if proposal.kind not in KINDS:
-        raise ProposalError(f"a {proposal.kind!r} proposal cannot be answered here.")
+        raise ProposalError("proposal_kind_unknown", f"a {proposal.kind!r} proposal cannot be answered here.",
+                            kind=proposal.kind)
 
 
 def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, label: str | None = None,
@@ -186,7 +186,8 @@ def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, lab
             source, target = merge_direction(session, proposal)
             if into is not None:
                 if into not in (proposal.theme_id, proposal.other_theme_id):
-                    raise ProposalError("merge into one of the two themes of the proposal.")
+                    raise ProposalError("merge_outside_proposal", "merge into one of the two themes of the proposal.",
+                                        into=into)
                 if into == source.id:
                     source, target = target, source
             result = curation.merge(session, source, target, user)
@@ -197,14 +198,16 @@ def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, lab
                 ThemeEvidence.theme_id == theme.id, ThemeEvidence.state == "active",
                 ThemeEvidence.segment_id.in_(segment_ids)))) if segment_ids else []
             if not evidence_ids:
-                raise ProposalError("the quotes this split would move have since been moved or rejected; decline it.",
-                                    "moved")
+                raise ProposalError("proposal_moved",
+                                    "the quotes this split would move have since been moved or rejected; decline it.")
             result = curation.split(session, theme, evidence_ids, label or suggested_label(proposal) or "", user)
         else:
             result = curation.rename(session, _theme(session, proposal.theme_id),
                                      label or proposal.payload.get("label") or "", user)
+    except ProposalError:
+        raise
     except curation.CurationError as exc:
-        raise ProposalError(str(exc)) from exc
+        raise ProposalError(exc.code, str(exc), **exc.params) from exc
     # A person accepted it, with or without changing the name offered (curation closes an edited rename as dismissed).
     proposal.status = "accepted"
     session.flush()

@@ -77,6 +77,13 @@ CURATION_REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
     "example_too_long": lambda p: _("An example sentence fits in %(n)s characters.", n=p["max"]),
     "new_theme_empty": lambda p: _("A new theme needs example sentences or quotes chosen from the evidence."),
     "not_a_suggestion": lambda p: _("This quote is no longer a suggestion: someone already answered it."),
+    # jobs.proposals.ProposalError, a CurationError: answering the theme pass's proposals
+    "proposal_answered": lambda p: (_("Someone already accepted this proposal.") if p.get("act") == "accepted"
+                                    else _("Someone already declined this proposal.")),
+    "proposal_gone": lambda p: _("A theme of this proposal no longer exists: decline it."),
+    "proposal_moved": lambda p: _("The quotes this split would move have since been moved or rejected: decline it."),
+    "proposal_kind_unknown": lambda p: _("This kind of proposal cannot be answered here."),
+    "merge_outside_proposal": lambda p: _("Merge into one of the two themes of the proposal."),
 }
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from jobs import curation
+from jobs import proposals as jp
 from retour.models import CurationEvent, Theme, ThemeEvidence, ThemeProposal
 
 
@@ -149,3 +153,44 @@ def test_the_proposals_and_the_critical_mass_sentence_read_in_french(auth, facto
     assert "6 of the 20 accounts that gave feedback in 180 days (30%, rule ≥ 5 accounts)" in english
     assert "critical:" not in english
     assert "€240K at stake (76% of what all feedback puts at stake, rule ≥ €100K)" in english
+
+
+def _flash_texts(html: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", m).strip() for m in re.findall(r'class="flash[^"]*"[^>]*>(.*?)</', html, re.S)]
+
+
+def test_a_proposal_refused_by_jobs_proposals_says_why_in_french(auth, factory, session):
+    """jobs.proposals refuses with a typed code (jobs never import Flask) and the French page says it in French:
+    a merge into a theme outside the pair, a proposal of a kind the desk does not answer (both were English)."""
+    a, b = factory.theme("Lenteur", items=2), factory.theme("Exports lents", items=1)
+    c = factory.theme("Autre", items=1)
+    p = _merge(session, b, a)
+    odd = ThemeProposal(kind="retire", theme_id=c.theme.id, payload={})
+    session.add(odd)
+    session.commit()
+    auth.login("product_owner")
+    auth.post("/language", {"lang": "fr", "next": "/"})
+    outside = auth.post(f"/proposals/{p.id}/accept", {"into": str(c.theme.id)}, follow_redirects=True).text
+    assert "Fusionnez dans l’un des deux thèmes de la proposition." in _flash_texts(outside)
+    assert "merge into one of the two themes" not in outside
+    unknown = auth.post(f"/proposals/{odd.id}/decline", follow_redirects=True).text
+    assert "Ce genre de proposition ne peut pas recevoir de réponse ici." in _flash_texts(unknown)
+    assert "cannot be answered here" not in unknown
+    session.expire_all()
+    assert session.get(ThemeProposal, p.id).status == "open" and session.get(ThemeProposal, odd.id).status == "open"
+    assert session.get(Theme, b.theme.id).merged_into_id is None
+
+
+def test_jobs_proposals_refusals_are_typed_curation_refusals(factory, session):
+    """The same typed error as curation's (a code from jobs.curation.CODES and its params), so any caller can say it."""
+    a, b, c = factory.theme("A", items=2), factory.theme("B", items=1), factory.theme("C", items=1)
+    p = _merge(session, b, a)
+    with pytest.raises(curation.CurationError) as outside:
+        jp.accept_proposal(session, p, None, into=c.theme.id)
+    assert isinstance(outside.value, jp.ProposalError) and outside.value.code == "merge_outside_proposal"
+    assert outside.value.params == {"into": c.theme.id} and str(outside.value).startswith("merge into one of")
+    jp.decline_proposal(session, p, None)
+    with pytest.raises(jp.ProposalError) as again:
+        jp.accept_proposal(session, p, None)
+    assert again.value.code == "proposal_answered" and again.value.params == {"act": "declined"}
+    assert {"merge_outside_proposal", "proposal_answered", "proposal_kind_unknown"} <= curation.CODES

@@ -45,6 +45,7 @@ def wire():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         for method in (responses.PATCH, responses.POST):
             rsps.add_callback(method, COLLECTIONS, callback=fake)
+        fake.rsps = rsps  # a test adds what else the org answers (a describe)
         yield fake
 
 
@@ -105,3 +106,61 @@ def test_send_now_is_refused_to_anyone_but_an_admin_and_not_offered(auth, approv
     assert 'id="send-now"' not in auth.client.get(f"/decisions/{approved.id}").text
     assert auth.post(f"/decisions/{approved.id}/send").status_code == 403
     assert wire.calls == []
+
+
+def _old_metadata(wire) -> None:
+    """An org still on older metadata: every Retour_Insight__c record refused with INVALID_FIELD, and its describe
+    without the bilingual fields."""
+    wire.record_error = lambda sobject, record: {"statusCode": "INVALID_FIELD", "message": "No such column "
+                                                 "'Insight_En__c' on sobject of type Retour_Insight__c",
+                                                 "fields": []} if sobject == "Retour_Insight__c" else None
+    described = {"name": "Retour_Insight__c", "fields": [{"name": n, "createable": True, "updateable": True} for n in (
+        "Id", "Name", "Retour_Key__c", "Insight__c", "Account__c", "Opportunity__c", "OwnerId", "Theme__c",
+        "Decision_Status__c", "Status__c", "Target_Release__c", "Theme_Url__c")]}
+    wire.rsps.add(responses.GET, f"{BASE}/sobjects/Retour_Insight__c/describe", json=described, status=200)
+
+
+STOPS = {
+    "metadata": (_old_metadata, "Envoi interrompu : il manque à l’org Salesforce des champs qu’écrit Retour. "
+                                "Les enregistrements attendent ; déployez les métadonnées Salesforce de Retour "
+                                "(deploy/salesforce), puis envoyez de nouveau.", "Retour_Insight__c lacks "),
+    "budget": (lambda wire: wire.call_faults.append(
+        (403, [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}])),
+        "Envoi interrompu : le budget d’appels à l’API Salesforce de l’org est épuisé pour aujourd’hui. Les "
+        "enregistrements attendent le prochain passage.", "REQUEST_LIMIT_EXCEEDED"),
+    "auth": (lambda wire: wire.call_faults.append(
+        (401, [{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}])),
+        "Envoi interrompu : Salesforce a refusé la connexion de Retour. Les enregistrements attendent ; vérifiez "
+        "les réglages de connexion à Salesforce, puis envoyez de nouveau.", "session id expired"),
+}
+
+
+@pytest.mark.parametrize("stop", sorted(STOPS))
+def test_a_stopped_send_says_why_in_french_with_the_connectors_line_as_the_detail(auth, approved, session, wire, stop):
+    """The org lacks fields Retour writes (connector.push stopped="metadata"), the API budget is spent, the login is
+    refused: the French page says the stop in French; the connector's English line follows only as the detail
+    (it was 'Envoi interrompu : Retour_Insight__c lacks …', the sentence itself in English)."""
+    arrange, sentence, detail = STOPS[stop]
+    arrange(wire)
+    waiting = len(push.waiting(session, approved.id))
+    auth.login("admin")
+    auth.client.post(f"/decisions/{approved.id}/send", data={"csrf_token": auth.csrf},
+                     headers={"Accept-Language": "fr"})
+    messages = _flashes(auth.client.get(f"/decisions/{approved.id}", headers={"Accept-Language": "fr"}).text)
+    said = [m for m in messages if m.startswith("Envoi interrompu")]
+    assert len(said) == 1 and said[0].startswith(sentence + " Détail (en anglais) : "), messages
+    assert detail in said[0].split(" Détail (en anglais) : ", 1)[1], said
+    session.expire_all()
+    assert len(push.waiting(session, approved.id)) == waiting  # nothing failed: every record waits
+
+
+def test_a_stopped_send_in_english_says_the_sentence_then_the_detail(auth, approved, wire):
+    _old_metadata(wire)
+    auth.login("admin")
+    auth.post(f"/decisions/{approved.id}/send")
+    messages = _flashes(auth.client.get(f"/decisions/{approved.id}").text)
+    said = [m for m in messages if m.startswith("Sending stopped")]
+    assert said and said[0].startswith(
+        "Sending stopped: the Salesforce org lacks fields Retour writes. The records wait; deploy Retour’s Salesforce "
+        "metadata (deploy/salesforce), then send again. Detail: Retour_Insight__c lacks Insight_En__c, Insight_Fr__c, "
+        "Title_En__c, Title_Fr__c: deploy the SFDX project"), messages

@@ -208,6 +208,25 @@ def _sent_messages(result: dict[str, Any], decision_id: int) -> list[tuple[str, 
     if result["stopped"] == "paused":
         out.append((_("Pushes were paused while sending: the rest waits until they resume."), "error"))
     elif result["stopped"]:
-        out.append((_("Sending stopped: %(reason)s", reason=result["error"] or result["stopped"]), "error"))
+        out.append((_stopped_message(result["stopped"], result["error"]), "error"))
     return out
 
+
+# Why connector.push stopped a run (PushReport.stopped, besides "paused"), in the reader's language. The connector's
+# own line (English: it is the CLI's and the log's) follows as the detail, never as the sentence itself.
+STOPPED = {
+    "metadata": _l("Sending stopped: the Salesforce org lacks fields Retour writes. The records wait; deploy "
+                   "Retour’s Salesforce metadata (deploy/salesforce), then send again."),
+    "budget": _l("Sending stopped: the org’s Salesforce API budget for today is spent. The records wait for the "
+                 "next push run."),
+    "auth": _l("Sending stopped: Salesforce refused Retour’s login. The records wait; check the Salesforce "
+               "connection settings, then send again."),
+}
+
+
+def _stopped_message(stopped: str, detail: str | None) -> str:
+    """The sentence for a stopped run, then the connector's detail; a reason this table lacks still gets a
+    sentence in the reader's language (and its code as the detail when the connector gave none)."""
+    sentence = STOPPED.get(stopped) or _l("Sending stopped: the records not sent wait for the next push run.")
+    detail = detail or ("" if stopped in STOPPED else stopped)
+    return _("%(sentence)s Detail: %(detail)s", sentence=sentence, detail=detail) if detail else str(sentence)

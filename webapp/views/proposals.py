@@ -36,15 +36,9 @@ def get_proposal(session: Session, proposal_id: int) -> ThemeProposal:
 
 
 def error_message(exc: jp.ProposalError) -> str:
-    """The person's language for what jobs.proposals says in English; curation's own refusals (the ProposalError's
-    cause) by their code, as every curation page says them."""
-    from jobs.curation import CurationError
-    if isinstance(exc.__cause__, CurationError):
-        return actions.curation_refusal(exc.__cause__)
-    return {"accepted": _("Someone already accepted this proposal."),
-            "declined": _("Someone already declined this proposal."),
-            "moved": _("The quotes this split would move have since been moved or rejected: decline it."),
-            "gone": _("A theme of this proposal no longer exists: decline it.")}.get(exc.code, str(exc))
+    """The person's language for a refusal of jobs.proposals: a typed curation refusal (its own codes, or
+    curation's passed on), said from its code like every curation page, never from its English text."""
+    return actions.curation_refusal(exc)
 
 
 def accept(session: Session, proposal: ThemeProposal, label: str | None, into: int | None) -> Theme:
