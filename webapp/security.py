@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask_babel import gettext
 from sqlalchemy import bindparam, select
 
+from connector.text import storable_record
 from retour.config import Settings
 from retour.models import AppUser
 from webapp.cache import CSRF_SLOT, EMAIL_SLOT, rendering_slots
@@ -283,6 +285,27 @@ def _authorise():
     return None
 
 
+def _refuse_unstorable_text():
+    """A NUL or a lone surrogate in what a person sends is refused with one clear line, before any view runs.
+
+    No database stores them (PostgreSQL refuses a NUL in any string, and a lone surrogate cannot be encoded), so a
+    rename, a login or an example sentence holding one ended in a 500. CRM text is cleaned at ingest; what a person
+    types is theirs to correct, so it is refused rather than silently changed."""
+    if request.endpoint in (None, "static"):
+        return None
+    # ``next`` is neither stored nor queried: safe_next sends a hostile one home, as it always did.
+    values: list[object] = [v for key, v in request.args.items(multi=True) if key != "next"]
+    values += (request.view_args or {}).values()
+    if request.method in UNSAFE_METHODS:
+        values += [v for key, v in request.form.items(multi=True) if key != "next"]
+        if request.is_json:
+            values.append(request.get_json(silent=True))
+    if any(storable_record(v)[1] for v in values):
+        abort(400, description=gettext("A value holds a character no database can store (a NUL or a broken "
+                                       "character): remove it and send again."))
+    return None
+
+
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -303,6 +326,7 @@ def init_app(app: Flask) -> None:
     settings: Settings = app.extensions["retour.settings"]
     app.extensions["retour.login_limiter"] = LoginLimiter(settings.web.login_attempts_per_minute)
     app.before_request(_authorise)
+    app.before_request(_refuse_unstorable_text)
     app.after_request(_headers)
     # Templates read who is signed in (e-mail, role) without loading the account into the session.
     app.jinja_env.globals.update(csrf_token=csrf_token, has_role=has_role, current_user=signed_in,

@@ -55,11 +55,20 @@ class ThreadedServer:
         return int(self._server.effective_port)
 
     def shutdown(self) -> None:
-        """Stop listening, close open connections, let the threads finish their requests."""
-        for channel in list(self._server._map.values()):
-            channel.close()
-        self._server.task_dispatcher.shutdown()
+        """Stop listening, close open connections, let the threads finish their requests.
+
+        The sockets are closed by the event loop's own thread (waitress's trigger runs the closing there): closed
+        from this thread, they could vanish under the loop's select() and its thread died on EBADF. With every
+        channel closed, the loop has nothing left to watch and returns."""
+        server = self._server
+
+        def close_everything() -> None:
+            for channel in list(server._map.values()):
+                channel.close()
+
+        server.trigger.pull_trigger(close_everything)
         self._thread.join(timeout=10)
+        server.task_dispatcher.shutdown()
 
     def server_close(self) -> None:
         """Kept for callers written for werkzeug's server: ``shutdown`` already closed everything."""

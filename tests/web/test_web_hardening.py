@@ -159,3 +159,19 @@ def test_the_admin_sees_the_records_the_sync_set_aside_with_why(auth, session):
     page = auth.client.get("/admin/").text
     assert "001000000000009AAA" in page and "cannot be mapped: &lt;b&gt;bad&lt;/b&gt;" in page
     assert "1 Salesforce record could not be stored" in page
+
+
+def test_a_nul_or_broken_character_a_person_sends_is_refused_in_one_line_and_nothing_changes(auth, factory, session):
+    """PostgreSQL refuses a NUL in any string (a 500 on rename, login, examples); a lone surrogate (only JSON can
+    carry one: a form's bytes are decoded with replacement) cannot be encoded. The request is refused before any
+    view runs, on every database, and the theme keeps its name."""
+    made = factory.theme("Slow sync")
+    session.commit()
+    auth.login("product_owner")
+    page = auth.post(f"/themes/{made.theme.id}/rename", data={"label": "Slow\x00 sync"})
+    assert page.status_code == 400 and "no database can store" in page.text
+    for text in ("Slow\x00 sync", "Slow \ud800 sync"):
+        api = auth.api("POST", f"/api/v1/themes/{made.theme.id}/rename", json={"label": text})
+        assert api.status_code == 400 and "no database can store" in api.get_json()["error"]["message"]
+    session.expire_all()
+    assert session.get(type(made.theme), made.theme.id).label == "Slow sync"
