@@ -412,11 +412,22 @@ def _measure(session: Session, cites: Any, *, currency: str, clock: Clock,
     c = cites.c
     weight = c.weight
     before_end = case((c.occurred_at < _instant(clock.end), c.occurred_at))
-    # Grouped by (theme, account) first: an account counts in a period when its latest citation before the end of
-    # today falls in it, and is new when its first one is in the last 90 days. One sort instead of a
-    # COUNT(DISTINCT) per period.
-    cols: list[Any] = [c.key, c.account_id, func.min(c.occurred_at).label("first"),
-                       func.max(before_end).label("last"), func.max(c.occurred_at).label("seen")]
+    # Accounts from a (key, account) grouping: an account counts in a period when its latest citation before the
+    # end of today falls in it, and is new when its first one is in the last 90 days (one sort instead of a
+    # COUNT(DISTINCT) per period). Items, score and trend straight from the citations by key: the per-account rows
+    # stay three columns wide, which keeps their grouping in memory.
+    per_account = (select(c.key, c.account_id, func.min(c.occurred_at).label("first"),
+                          func.max(before_end).label("last"))
+                   .where(c.account_id.is_not(None)).group_by(c.key, c.account_id).subquery("per_account"))
+    p = per_account.c
+    accounts: list[Any] = [p.key]
+    for i, w in enumerate(windows):
+        counted_in = true() if w is None else and_(p.last.is_not(None), _in(p.last, clock, w))
+        accounts.append(func.sum(case((counted_in, 1), else_=0)).label(f"a{i}"))
+    accounts.append(func.sum(case((_in(p.first, clock, TREND_DAYS), 1), else_=0)).label("new"))
+    per_key_accounts = select(*accounts).group_by(p.key).subquery("per_key_accounts")
+    a = per_key_accounts.c
+    cols: list[Any] = [c.key]
     for i, w in enumerate(windows):
         inside = _in(c.occurred_at, clock, w)
         cols += [func.count(case((inside, c.item_id))).label(f"n{i}"),
@@ -424,16 +435,14 @@ def _measure(session: Session, cites: Any, *, currency: str, clock: Clock,
     cols += [func.sum(case((_in(c.occurred_at, clock, TREND_DAYS), 1), else_=0)).label("recent"),
              func.sum(case((and_(c.occurred_at >= _instant(clock.end - dt.timedelta(days=2 * TREND_DAYS)),
                                  c.occurred_at < _instant(clock.end - dt.timedelta(days=TREND_DAYS))), 1),
-                           else_=0)).label("before")]
-    per_account = select(*cols).group_by(c.key, c.account_id).subquery("per_account")
-    p = per_account.c
-    known = p.account_id.is_not(None)
+                           else_=0)).label("before"),
+             func.max(c.occurred_at).label("seen")]
+    per_key = select(*cols).group_by(c.key).subquery("per_key")
+    k = per_key.c
     counts: list[Any] = []
     for i, w in enumerate(windows):
-        counted_in = known if w is None else and_(known, p.last.is_not(None), _in(p.last, clock, w))
-        counts += [func.sum(p[f"n{i}"]), func.sum(case((counted_in, 1), else_=0)), func.sum(p[f"s{i}"])]
-    counts += [func.sum(p.recent), func.sum(p.before),
-               func.sum(case((and_(known, _in(p.first, clock, TREND_DAYS)), 1), else_=0)), func.max(p.seen)]
+        counts += [k[f"n{i}"], a[f"a{i}"], k[f"s{i}"]]
+    counts += [k.recent, k.before, a.new, k.seen]
 
     stake = _stake(cites)
     stake_before_end = case((stake.c.occurred_at < _instant(clock.end), stake.c.occurred_at))
@@ -453,8 +462,8 @@ def _measure(session: Session, cites: Any, *, currency: str, clock: Clock,
         return [null().label(f"{prefix}{i}") for i in range(n)]
 
     both = union_all(
-        select(literal(0).label("part"), p.key, null().label("code"), *counts, *blanks(len(sums), "m"))
-        .group_by(p.key),
+        select(literal(0).label("part"), k.key, null().label("code"), *counts, *blanks(len(sums), "m"))
+        .select_from(per_key).outerjoin(per_key_accounts, a.key == k.key),
         select(literal(1), per_opp.c.key, valued.c.unconverted, *blanks(len(counts), "c"), *sums)
         .join(valued, valued.c.id == per_opp.c.opp_id).group_by(per_opp.c.key, valued.c.unconverted))
     counted: dict[int, dict[str, Any]] = {}

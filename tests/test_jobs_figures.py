@@ -146,3 +146,20 @@ def test_the_volume_counts_the_rule_window_as_every_item_does(session, settings)
     assert (got.items, got.accounts, got.lost, got.open, got.score, got.unconverted) == (
         every.items, every.accounts, every.lost, every.open, every.score, every.unconverted) == (
         2, 2, 700.0, 900.0, every.score, ())
+
+
+def test_accounts_count_once_per_period_and_an_item_without_an_account_counts_as_an_item_only(session, settings):
+    """Items and score are counted by theme, accounts by (theme, account): both halves must meet again per theme,
+    including for a theme no account has cited."""
+    theme, anonymous = _theme(session, "accounts"), _theme(session, "no account")
+    account = _id("001")
+    session.add(Account(id=account, name="Acme"))
+    _cite(session, theme, at=NOW - dt.timedelta(days=10), account=account)
+    _cite(session, theme, at=NOW - dt.timedelta(days=200), account=account)
+    _cite(session, theme, at=NOW - dt.timedelta(days=5))
+    _cite(session, anonymous, at=NOW - dt.timedelta(days=5))
+    last_30, every = _one(session, settings, theme, 30), _one(session, settings, theme)
+    assert (last_30.items, last_30.accounts, every.items, every.accounts) == (2, 1, 3, 1)
+    assert (every.items_90, every.new_accounts_90) == (2, 0)  # Acme was first heard 200 days ago
+    alone = _one(session, settings, anonymous)
+    assert (alone.items, alone.accounts, alone.new_accounts_90) == (1, 0, 0)
