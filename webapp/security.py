@@ -286,20 +286,17 @@ def _authorise():
 
 
 def _refuse_unstorable_text():
-    """A NUL or a lone surrogate in what a person sends is refused with one clear line, before any view runs.
+    """A NUL or a lone surrogate in what a person submits is refused with one clear line, before any view runs.
 
     No database stores them (PostgreSQL refuses a NUL in any string, and a lone surrogate cannot be encoded), so a
     rename, a login or an example sentence holding one ended in a 500. CRM text is cleaned at ingest; what a person
-    types is theirs to correct, so it is refused rather than silently changed."""
-    if request.endpoint in (None, "static"):
+    types is theirs to correct, so it is refused rather than silently changed. Reads (GET) stay lenient: a search
+    treats a control character as a space, and ``next`` is never stored (safe_next sends a hostile one home)."""
+    if request.method not in UNSAFE_METHODS or request.endpoint in (None, "static"):
         return None
-    # ``next`` is neither stored nor queried: safe_next sends a hostile one home, as it always did.
-    values: list[object] = [v for key, v in request.args.items(multi=True) if key != "next"]
-    values += (request.view_args or {}).values()
-    if request.method in UNSAFE_METHODS:
-        values += [v for key, v in request.form.items(multi=True) if key != "next"]
-        if request.is_json:
-            values.append(request.get_json(silent=True))
+    values: list[object] = [v for key, v in request.form.items(multi=True) if key != "next"]
+    if request.is_json:
+        values.append(request.get_json(silent=True))
     if any(storable_record(v)[1] for v in values):
         abort(400, description=gettext("A value holds a character no database can store (a NUL or a broken "
                                        "character): remove it and send again."))
