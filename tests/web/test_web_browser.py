@@ -303,3 +303,46 @@ def test_product_owner_answers_suggestions_and_makes_themes_in_english_and_frenc
     page.goto(f"{base}/evidence/search?q=export")
     page.screenshot(path=str(tmp_path / "search-fr.png"), full_page=True)
     print("screenshots:", tmp_path)
+
+
+def _board_figures(page, theme_id: int) -> tuple[str, str, str]:
+    row = page.locator(f'tr.theme-row[data-theme="{theme_id}"]')
+    return (row.locator(".fig-accounts").inner_text(), row.locator(".fig-items").inner_text(),
+            row.locator(".fig-at-stake").inner_text())
+
+
+def _theme_figures(page) -> tuple[str, str, str]:
+    return tuple(page.locator(f"#fig-{name}").inner_text() for name in ("accounts", "items", "at-stake"))
+
+
+def test_in_a_browser_the_board_and_the_theme_page_agree_for_each_period_and_a_merge_shows_at_once(live, committed,
+                                                                                                    page):
+    """What a product owner reads: the board's row and the theme's header give the same accounts, items and money
+    for every period and a filter; merging a theme changes both on the next page load, with no theme pass."""
+    seeded = seed(committed)
+    base = live.url
+    target, merged = seeded.themes["Exports time out on large files"], seeded.themes["CSV export is slow"]
+    _login(page, base)
+    compared = []
+    for query in ("", "window=30", "window=365", "lang=fr", "region=EMEA"):
+        page.goto(f"{base}/?{query}")
+        if not page.locator(f'tr.theme-row[data-theme="{target}"]').count():
+            continue  # nothing in this period or scope cites it: the board leaves it out, as the figures say
+        on_board = _board_figures(page, target)
+        page.goto(f"{base}/themes/{target}?{query}")
+        assert _theme_figures(page) == on_board, query
+        compared.append(on_board)
+    assert len(compared) >= 3 and len(set(compared)) >= 2  # several views, and the periods do differ
+    page.goto(f"{base}/")
+    before, other = _board_figures(page, target), _board_figures(page, merged)
+    page.goto(f"{base}/themes/{merged}")
+    page.get_by_label("Merge this theme into").select_option(label="Exports time out on large files")
+    page.get_by_role("button", name="Merge", exact=True).click()
+    page.wait_for_url(f"{base}/themes/{target}")
+    after_header = _theme_figures(page)
+    page.goto(f"{base}/")
+    after = _board_figures(page, target)
+    assert after == after_header
+    assert int(after[1].replace(",", "")) > int(before[1].replace(",", ""))
+    assert int(after[1].replace(",", "")) <= int(before[1].replace(",", "")) + int(other[1].replace(",", ""))
+    assert page.locator(f'tr.theme-row[data-theme="{merged}"]').count() == 0  # a merged theme leaves the board
