@@ -9,6 +9,7 @@ import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -18,6 +19,8 @@ from sqlalchemy import event
 from retour.models import Account, FeedbackItem, FeedbackSegment, Opportunity, SalesforceUser, Theme, ThemeEvidence
 from webapp import create_app
 from webapp.users import create_or_reset_user
+
+from .browser import CHROMIUM, CHROMIUM_ARGS, dedicated_factory, truncate_all
 
 PASSWORD = "correct horse battery"
 ROLES = ("viewer", "product_owner", "admin")
@@ -202,3 +205,33 @@ def count_queries(engine):
             event.remove(engine, "before_cursor_execute", before)
 
     return _counter
+
+
+# ------------------------------------------------------------------------------------ in a real browser
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, for a test module (never a downloaded browser)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+    pw = sync_playwright().start()
+    try:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+    finally:
+        pw.stop()
+
+
+@pytest.fixture
+def committed(engine, database_url):
+    """A session factory whose commits are real (the server thread must see them); every table emptied after."""
+    eng, factory = dedicated_factory(database_url)
+    truncate_all(eng)
+    try:
+        yield factory
+    finally:
+        truncate_all(eng)
+        eng.dispose()

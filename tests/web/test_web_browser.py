@@ -13,41 +13,13 @@ import pytest
 from webapp import create_app
 from webapp.users import create_or_reset_user
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, dedicated_factory, seed, truncate_all
+from .browser import LiveServer, seed
 from .conftest import INSTANCE, PASSWORD
 
 pytestmark = pytest.mark.browser
 # The README's screenshots come from the real demo, on request only (python scripts/screenshots.py); this test writes
 # its own pictures to a temporary directory, or to RETOUR_SCREENSHOTS_DIR to look at them, never to docs/screenshots.
 SCREENSHOTS = Path(os.environ.get("RETOUR_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="retour-screenshots-"))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-    pw = sync_playwright().start()
-    try:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-    finally:
-        pw.stop()
-
-
-@pytest.fixture
-def committed(engine, database_url):
-    """A session factory whose commits are real (the server thread must see them); every table emptied after."""
-    eng, factory = dedicated_factory(database_url)
-    truncate_all(eng)
-    try:
-        yield factory
-    finally:
-        truncate_all(eng)
-        eng.dispose()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from html import unescape
-from pathlib import Path
 
 import pytest
 from babel.dates import format_date
@@ -16,7 +15,7 @@ from sqlalchemy import insert
 from connector.push_plan import WON
 from retour.models import Account, Decision, Opportunity, PushItem, SalesforceUser, Theme
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, dedicated_factory, truncate_all
+from .browser import LiveServer
 from .conftest import INSTANCE, PASSWORD, sf_id
 
 
@@ -150,33 +149,6 @@ def test_the_preview_speaks_french_to_a_french_reader(auth, session):
 
 
 # ------------------------------------------------------------------------------------------ in a real browser
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-    pw = sync_playwright().start()
-    try:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-    finally:
-        pw.stop()
-
-
-@pytest.fixture
-def committed(engine, database_url):
-    eng, factory = dedicated_factory(database_url)
-    truncate_all(eng)
-    try:
-        yield factory
-    finally:
-        truncate_all(eng)
-        eng.dispose()
-
-
 @pytest.mark.browser
 def test_in_chromium_approve_is_above_the_first_record_and_page_2_shows_records_201_to_400(browser, committed,
                                                                                           make_settings):

@@ -13,7 +13,7 @@ from retour.switches import PUSH_PAUSE
 
 from .browser import seed
 # The browser test runs on test_web_browser's fixtures (headless Debian Chromium, the app served in a thread).
-from .test_web_browser import _login, browser, committed, live, page  # noqa: F401
+from .test_web_browser import _login, live, page  # noqa: F401
 
 
 # --------------------------------------------------------------------------------------------- favicon
