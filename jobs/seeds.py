@@ -60,6 +60,11 @@ def read_seeds(path: Path, known_ids: Iterable[str] | None = None) -> list[Seed]
             raise SeedError(f"{path}:{n}: id {item!r} is not in the file being discovered.")
         seen.add(item)
         seeds.append(Seed(item, " ".join(theme.split()) if theme is not None else None))
+    if not seeds:
+        # Asking for seeds and getting none is a mistake (the wrong file, a file not yet written): running
+        # unseeded would print results as if the labels had been read.
+        raise SeedError(f"{path}: no seeds: the file holds no line. Give one JSON object per line, "
+                        '{"id": <an id of the file being discovered>, "theme": "<name>" or null}, or leave out --seeds.')
     return seeds
 
 

@@ -114,6 +114,13 @@ def test_discover_refuses_a_seed_without_a_theme_key(tmp_path, sample):
     assert result.exit_code == 1 and "seeds.jsonl:1" in result.output and "null for not feedback" in result.output
 
 
+def test_discover_refuses_an_empty_seeds_file_rather_than_running_unseeded(tmp_path, sample):
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text("\n  \n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["themes", "discover", str(sample), "--seeds", str(seeds)], obj=_ctx(tmp_path))
+    assert result.exit_code == 1 and "no seeds" in result.output and "Traceback" not in result.output
+
+
 def test_no_filter_keeps_requests_the_crm_filter_reads_as_logistics(tmp_path):
     rows = [{"id": f"t{i}", "text": t} for i, t in enumerate([
         "set a timer for ten minutes", "start a timer for 10 minutes please", "timer for ten minutes",
