@@ -8,7 +8,7 @@ from sqlalchemy import select
 from jobs import curation
 from jobs.themes import run_theme_pass
 from retour.models import FeedbackSegment, Theme, ThemeEvidence
-from tests.jobs.factories import MOBILE, NOW, PRICE, SSO, item
+from tests.jobs.factories import LOGISTICS, MOBILE, NOW, PRICE, SSO, item
 
 SYNC = [
     "Offline mobile sync loses field data, reps retype their visit reports",
@@ -255,3 +255,37 @@ def test_a_pool_too_big_to_hold_is_discovered_by_sample_and_assign_rounds(sessio
     for texts, theme in ((SSO, sso), (PRICE, price), (MOBILE, mobile)):
         got = _themes_of(session, texts)
         assert sum(v == (theme.id, "active") for v in got.values()) >= len(texts) - 1, texts
+
+
+# Real feedback the zero-shot filter reads as deal logistics (a contact leaving, discovery restarting).
+CHAMPION = [
+    "Key contact left the company, restarting discovery with the new team",
+    "Our contact left, we restart discovery with a new team",
+    "Key contact left the company, we restart discovery with their new team",
+    "The key contact left the company, discovery restarts with the new team",
+    "Contact left, restarting discovery with a new team there",
+]
+
+
+def test_feedback_the_filter_turned_off_is_filed_once_people_labelled_its_theme(session, settings):
+    session.add_all([item(t) for t in SSO + PRICE + MOBILE + CHAMPION + LOGISTICS])
+    session.flush()
+    _pass(session, settings)
+    segs = {s.text: s for s in session.scalars(select(FeedbackSegment).where(
+        FeedbackSegment.text.in_(CHAMPION + LOGISTICS)))}
+    off = [t for t in CHAMPION if segs[t].is_feedback is False and segs[t].embedding is not None]
+    assert len(off) >= 4, "the filter is expected to turn these off (what this test is about)"
+    # Without labels nothing brings them back: a pass does not overrule the filter on its own.
+    _pass(session, settings)
+    assert not _themes_of(session, off)
+    # A product owner makes a theme of two of them; the next pass files the others there.
+    theme = curation.create_theme(session, "Champion left", None, segment_ids=[segs[t].id for t in off[:2]])
+    session.flush()
+    figures = _pass(session, settings)
+    got = _themes_of(session, off[2:])
+    assert figures["learned_rescued"] >= 1 and got
+    assert all(v == (theme.id, "active") for v in got.values())
+    assert all(session.get(FeedbackSegment, segs[t].id).is_feedback for t in got)
+    # Logistics stays off: being near no labelled theme, nothing claims it.
+    assert not _themes_of(session, LOGISTICS)
+    assert not any(s.is_feedback for t, s in segs.items() if t in LOGISTICS)
