@@ -14,6 +14,9 @@ and without ``embed``) and for the former c-TF-IDF labeller (``labels_for``, one
 - named: the share of labels whose nearest gold theme name (``missing_sso`` embedded as "missing sso", same
   encoder, both sides centred per language like the members) is the label's own theme, per language and overall;
 - missing: themes and languages with enough members for a label (``languages_named``) but no label;
+- apart: themes labelled in both languages whose English and French labels are less alike than
+  ``jobs.labels.AGREE_MIN`` (cosine, same encoder, centred per language): two names of different problems, which a
+  reader switching language would see; "cos" is the mean cosine of the two labels over those themes;
 - names / picklist: labels that contain a demo-org user or account name (``Forbidden.names_in``) or are a bare
   value of a loss-reason picklist (``Forbidden.is_picklist``): both must be 0; "mentions" counts labels that
   merely contain a picklist value as a word ("Price per payslip"), for information.
@@ -169,7 +172,8 @@ def evaluate(named_labels: dict[str, dict[str, str | None]], members, enc: Encod
     """``named_labels[theme][lang]``: label or None."""
     themes = sorted(members)
     G = enc.centred([gold_text(t) for t in themes], ["en"] * len(themes))
-    out = {"en": [0, 0], "fr": [0, 0], "all": [0, 0], "missing": 0, "names": 0, "picklist": 0, "mentions": 0}
+    out = {"en": [0, 0], "fr": [0, 0], "all": [0, 0], "missing": 0, "names": 0, "picklist": 0, "mentions": 0,
+           "apart": 0, "cos": []}
     values = [v for v in forbidden.picklist]
     for theme in themes:
         present = set(labels.languages_named(members[theme]))
@@ -187,6 +191,11 @@ def evaluate(named_labels: dict[str, dict[str, str | None]], members, enc: Encod
             out["picklist"] += forbidden.is_picklist(label)
             folded = " ".join(re.findall(r"[^\W_]+", _fold(label)))
             out["mentions"] += any(re.search(rf"(?<!\w){re.escape(p)}(?!\w)", folded) for p in values)
+        pair = named_labels[theme]
+        if pair.get("en") and pair.get("fr"):
+            v = enc.centred([pair["en"], pair["fr"]], ["en", "fr"])
+            out["cos"].append(float(v[0] @ v[1]))
+            out["apart"] += out["cos"][-1] < labels.AGREE_MIN
     return out
 
 
@@ -216,13 +225,15 @@ def run_set(name: str, rows: list[dict], use_filter: bool, enc: Encoder, forbidd
     n_members = sum(len(v) for v in members.values())
     print(f"\n## {name}: {len(members)} gold themes, {n_members} members, "
           f"prepared in {time.perf_counter() - started:.1f}s")
-    print("| strategy | named en | named fr | named overall | missing | names | bare picklist | mentions | s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| strategy | named en | named fr | named overall | missing | apart (cos) | names | bare picklist | mentions "
+          "| s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for tag, got in results.items():
         m = evaluate(got, members, enc, forbidden, named)
         en, fr, both = (_share(*m[k]) for k in ("en", "fr", "all"))
-        print(f"| {tag} | {en} | {fr} | {both} | {m['missing']} | {m['names']} | {m['picklist']} | {m['mentions']} | "
-              f"{timings[tag]:.1f} |")
+        pairs = f"{m['apart']}/{len(m['cos'])} ({np.mean(m['cos']):.2f})" if m["cos"] else "-"
+        print(f"| {tag} | {en} | {fr} | {both} | {m['missing']} | {pairs} | {m['names']} | {m['picklist']} | "
+              f"{m['mentions']} | {timings[tag]:.1f} |")
     if show == "none":
         return
     shown = list(results) if show == "all" else ["keyphrase+embed", "baseline c-TF-IDF"]

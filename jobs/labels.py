@@ -17,7 +17,11 @@ How a label is found (``theme_labels``):
   ranked the KeyBERT way: nearness to the theme's centre minus nearness to the nearest other centre (maximal
   marginal relevance across themes), so the label says what sets this theme apart.
 - The first candidate that is not a bare picklist value, not a logistics phrase by ``jobs.segment.classify``
-  and not taken by another theme in the same call wins.
+  and not taken by another theme in the same call wins, in each language; with ``embed``, a theme's English and
+  French labels are then held to name the same problem (``_agreeing``): each language reads only its own members,
+  and a sub-group speaking one language ("Monthly pack" against "Bug planning Résolu après redémarrage") named
+  another subject, so a reader switching language saw another theme. Never a translation: when no phrase of a
+  language's members agrees, that language gets no label.
 
 Measured (``bench/labels_quality.py``: items grouped by gold theme; the share of labels whose nearest gold theme
 name by embedding is their own theme; short / narrative / CLINC150 / demo org at scale 0.25), December 2026:
@@ -43,7 +47,7 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -163,6 +167,10 @@ MEMBERS_READ = 300  # best members per theme read: enough words, bounded cost
 EMBED_CANDIDATES = 16  # best candidates per theme and language embedded (the cost of ``embed``)
 CONTRAST = 0.5  # weight of nearness to the nearest other theme's centre, against nearness to one's own
 LEXICAL_FLOOR = 0.25  # of the best lexical score, that an embedded candidate must reach
+AGREE = 0.5  # weight of the nearness of a theme's English and French labels, against their own scores
+AGREE_MIN = 0.45  # a theme's two labels at least this alike name the same problem (cosine, centred space) ...
+AGREE_GAP = 0.4  # ... and a pair of candidates this much more alike than the two best names the theme better
+PAIR_CANDIDATES = 8  # acceptable candidates per language tried in pairs
 ORDINARY_MIN_COUNT = 1000  # a name token this frequent in pyspellchecker's lists is also an ordinary word
 
 
@@ -217,11 +225,19 @@ FOREIGN_RATIO = 100  # a word counted this many times more in the other language
 def _speaks(label: str, lang: str) -> bool:
     """False for a label with more words of the other language than of ``lang``: "Invoice error" cut from a note
     the language detector called French. Jargon and names ("SSO", "Okta") belong to neither; French notes borrow
-    English words ("Dashboards pas assez custom"), hence a majority rather than all."""
+    English words ("Dashboards pas assez custom"), hence a majority rather than all.
+
+    A name is known by its writing, whatever the word lists say: an acronym ("BI") or a capital after the first
+    word ("Power BI", "Microsoft Entra"). Read as English words, they refused "Connecteur Power BI" to a French
+    theme whose members all say it, and its French label fell to a minority's phrase that named another problem.
+    """
     counts = _frequencies()
     other = "fr" if lang == "en" else "en"
     native = foreign = 0
-    for w in re.findall(r"[^\W\d_]+", _fold(label)):
+    for n, raw in enumerate(re.findall(r"[^\W\d_]+", label)):
+        if len(raw) > 1 and (raw.isupper() or (n and raw[:1].isupper())):
+            continue
+        w = _fold(raw)
         mine, theirs = counts[lang].get(w, 0), counts[other].get(w, 0)
         if mine and theirs <= FOREIGN_RATIO * mine:
             native += 1
@@ -357,7 +373,11 @@ class _Clause(NamedTuple):
 
 
 def _clauses(text: str) -> list[_Clause]:
-    return [_Clause(_tokenise(c), classify(c).reason not in NOT_A_PROBLEM) for c in split_clauses(_unshout(text))]
+    """The text's clauses, each a sentence at most. Segmentation glues a stub shorter than three words to the next
+    sentence without its full stop (a case's subject before its description: "Bug planning" + "Résolu après
+    redémarrage"), which a label would then run across; a label never crosses a sentence end, so stubs stay apart."""
+    return [_Clause(_tokenise(c), classify(c).reason not in NOT_A_PROBLEM)
+            for c in split_clauses(_unshout(text), min_words=1)]
 
 
 class _Chunk(NamedTuple):
@@ -695,19 +715,131 @@ def theme_labels(members: Mapping[int, Sequence[Member]], *, forbidden: Forbidde
                 pool = pools[lang][tid]
                 ranked[(tid, lang)] = [(s, _text(pool, k))
                                        for s, k in _ranked(pool, tid, contrast, strategy)[:RANKED_KEPT]]
+    vectors: dict[tuple[int, str], dict[str, np.ndarray]] = {}
     if embed is not None and centroids:
-        ranked = _by_centre(ranked, embed, centroids)
+        ranked, vectors = _by_centre(ranked, embed, centroids)
     taken = {lang: {_folded_label(a) for a in avoid} for lang in LANGS}
+
+    def usable(tid: int, lang: str) -> Iterator[tuple[float, str]]:
+        for score, label in ranked[(tid, lang)]:
+            if (_folded_label(label) not in taken[lang] and _speaks(label, lang)
+                    and _acceptable(label, forbidden, named)):
+                yield score, label
+
+    def best(key: tuple[int, str]) -> float:
+        return ranked[key][0][0] if ranked.get(key) else 0.0
+
+    centre_ids = sorted(centroids or {}) if vectors else []
+    centres = (centre_ids, np.stack([np.asarray((centroids or {})[t], dtype=np.float32) for t in centre_ids])
+               if centre_ids else np.zeros((0, 0), dtype=np.float32))
     chosen: dict[tuple[int, str], str] = {}
-    for (tid, lang), options in sorted(ranked.items(), key=lambda kv: (-(kv[1][0][0] if kv[1] else 0.0), kv[0])):
-        for _score, label in options:
-            folded = _folded_label(label)
-            if folded in taken[lang] or not _speaks(label, lang) or not _acceptable(label, forbidden, named):
-                continue
-            taken[lang].add(folded)
-            chosen[(tid, lang)] = label
-            break
+    # Themes in the order of their best candidate: the clearest theme takes a phrase two themes want.
+    for tid in sorted({tid for tid, _lang in ranked}, key=lambda t: (-max(best((t, lg)) for lg in LANGS), t)):
+        langs = [lang for lang in LANGS if (tid, lang) in ranked]
+        if embed is not None and len(langs) == 2 and ((tid, "en") in vectors or (tid, "fr") in vectors):
+            options = {lang: _pair_options(usable(tid, lang), vectors.get((tid, lang), {})) for lang in langs}
+            picked = _agreeing(options, vectors, tid, embed, centres)
+        else:
+            picked = {lang: next((label for _s, label in usable(tid, lang)), None) for lang in langs}
+        for lang, label in picked.items():
+            if label is not None:
+                taken[lang].add(_folded_label(label))
+                chosen[(tid, lang)] = label
     return {tid: ThemeLabel(chosen.get((tid, "en")), chosen.get((tid, "fr"))) for tid in targets}
+
+
+class _Options(NamedTuple):
+    """A language's acceptable candidates for a theme: those its centre ranked (embedded), and the next ones."""
+
+    heads: list[tuple[float, str]]
+    below: Callable[[], list[tuple[float, str]]]  # read only when needed: each costs a ``classify``
+
+
+def _pair_options(usable: Iterator[tuple[float, str]], embedded: Collection[str]) -> _Options:
+    """At most ``PAIR_CANDIDATES`` of each kind; the centre-ranked heads come first in ``usable``'s order."""
+    heads: list[tuple[float, str]] = []
+    first_below: list[tuple[float, str]] = []
+    for score, label in usable:
+        if label not in embedded:
+            first_below.append((score, label))
+            break
+        heads.append((score, label))
+        if len(heads) == PAIR_CANDIDATES:
+            break
+
+    @functools.cache
+    def below() -> list[tuple[float, str]]:
+        rest = list(first_below)
+        for score, label in usable:
+            if len(rest) >= PAIR_CANDIDATES:
+                break
+            if label not in embedded:
+                rest.append((score, label))
+        return rest
+
+    return _Options(heads, below)
+
+
+def _agreeing(options: Mapping[str, _Options], vectors: Mapping[tuple[int, str], Mapping[str, np.ndarray]], tid: int,
+              embed: Embed, centres: tuple[list[int], np.ndarray]) -> dict[str, str | None]:
+    """A theme's English and French labels, chosen together so that they name the same problem.
+
+    Each language's candidates come from its own members, so a sub-group of the theme speaking one language (the
+    French cases of a reporting theme) can name its own subject, and a reader switching language would see
+    another theme's name. The encoder is multilingual ("No SSO" and "Pas de SSO" land close), so each language's
+    best label (``options``) stays unless:
+    - the two are less than ``AGREE_MIN`` alike while a pair of candidates at least ``AGREE_GAP`` more alike
+      exists: the best of those pairs (scores plus ``AGREE`` times their nearness) names the theme in both
+      languages ("Reporting is too rigid" and "Reporting est trop rigide", not "Impossible d'exporter les
+      rapports vers Excel"). An absolute bar alone would not do: French and English phrasings of one subject in
+      long notes are often less alike than that (0.2-0.4) with nothing nearer to offer;
+    - or no pair is that alike and one label lies nearer another theme's centre than its own: it names another
+      problem. The label of the other language stays; this one is its candidate most like the one kept, at least
+      ``AGREE_MIN`` alike, looking below the centre-ranked heads too, or none: a person names it (``ThemeLabel``),
+      rather than read another theme's name. Only this language descends below the heads: two poor candidates
+      that agree must not outbid a good label.
+    """
+    heads = {lang: options[lang].heads for lang in LANGS}
+    firsts = {lang: (heads[lang] or options[lang].below())[:1] for lang in LANGS}
+    if not firsts["en"] or not firsts["fr"]:
+        return {lang: firsts[lang][0][1] if firsts[lang] else None for lang in LANGS}
+    vec = {lang: dict(vectors.get((tid, lang), {})) for lang in LANGS}
+
+    def vectors_of(lang: str, cands: Sequence[tuple[float, str]]) -> np.ndarray:
+        missing = [label for _s, label in cands if label not in vec[lang]]
+        if missing:
+            got = np.asarray(embed(missing, [lang] * len(missing)), dtype=np.float32)
+            vec[lang].update(zip(missing, got))
+        return np.stack([vec[lang][label] for _s, label in cands])
+
+    chosen = {lang: firsts[lang][0][1] for lang in LANGS}
+    first = {lang: vectors_of(lang, firsts[lang])[0] for lang in LANGS}
+    together = float(first["en"] @ first["fr"])
+    if together >= AGREE_MIN:
+        return dict(chosen)
+    if heads["en"] and heads["fr"]:
+        alike = vectors_of("en", heads["en"]) @ vectors_of("fr", heads["fr"]).T
+        if alike.max() >= together + AGREE_GAP:
+            score = np.add.outer([s for s, _l in heads["en"]], [s for s, _l in heads["fr"]]) + AGREE * alike
+            score[alike < together + AGREE_GAP] = -np.inf
+            i, j = np.unravel_index(int(np.argmax(score)), score.shape)
+            return {"en": heads["en"][i][1], "fr": heads["fr"][j][1]}
+    tids, C = centres
+    own = tids.index(tid)
+    sims = {lang: first[lang] @ C.T for lang in LANGS}
+    elsewhere = {lang: bool((sims[lang] > sims[lang][own]).any()) for lang in LANGS}
+    if not any(elsewhere.values()):
+        return dict(chosen)  # two facets of this theme, both nearest its centre
+    if all(elsewhere.values()):
+        keep = "en" if sims["en"][own] >= sims["fr"][own] else "fr"
+    else:
+        keep = "fr" if elsewhere["en"] else "en"
+    other = "fr" if keep == "en" else "en"
+    cands = heads[other] + options[other].below()
+    alike_kept = vectors_of(other, cands) @ first[keep]
+    j = int(np.argmax(np.round(alike_kept, 6)))
+    chosen[other] = cands[j][1] if alike_kept[j] >= AGREE_MIN else None
+    return dict(chosen)
 
 
 def _acceptable(label: str, forbidden: Forbidden, named: Collection[str]) -> bool:
@@ -739,16 +871,18 @@ def misspelt(label: str) -> list[str]:
 
 
 def _by_centre(ranked: dict[tuple[int, str], list[tuple[float, str]]], embed: Embed,
-               centroids: Mapping[int, np.ndarray]) -> dict[tuple[int, str], list[tuple[float, str]]]:
+               centroids: Mapping[int, np.ndarray]
+               ) -> tuple[dict[tuple[int, str], list[tuple[float, str]]], dict[tuple[int, str], dict[str, np.ndarray]]]:
     """The best candidates of each theme re-ranked by nearness to its centre less nearness to the nearest other
-    centre (maximal marginal relevance across themes); the rest follow in their lexical order."""
+    centre (maximal marginal relevance across themes); the rest follow in their lexical order. Also each embedded
+    candidate's vector, for choosing a theme's two languages' labels together (``_agreeing``)."""
     heads: dict[tuple[int, str], list[str]] = {}
     for (tid, lang), options in ranked.items():
         if tid in centroids and options:
             floor = LEXICAL_FLOOR * options[0][0] if options[0][0] > 0 else -math.inf
             heads[(tid, lang)] = [label for s, label in options[:EMBED_CANDIDATES] if s >= floor]
     if not heads:
-        return ranked
+        return ranked, {}
     texts = [label for labels_ in heads.values() for label in labels_]
     langs = [lang for (_tid, lang), labels_ in heads.items() for _ in labels_]
     vecs = np.asarray(embed(texts, langs), dtype=np.float32)
@@ -756,8 +890,10 @@ def _by_centre(ranked: dict[tuple[int, str], list[tuple[float, str]]], embed: Em
     C = np.stack([np.asarray(centroids[t], dtype=np.float32) for t in tids])
     row = {t: i for i, t in enumerate(tids)}
     out = dict(ranked)
+    vectors: dict[tuple[int, str], dict[str, np.ndarray]] = {}
     start = 0
     for (tid, lang), labels_ in heads.items():
+        vectors[(tid, lang)] = dict(zip(labels_, vecs[start:start + len(labels_)]))
         sims = vecs[start:start + len(labels_)] @ C.T
         start += len(labels_)
         own = sims[:, row[tid]]
@@ -767,7 +903,7 @@ def _by_centre(ranked: dict[tuple[int, str], list[tuple[float, str]]], embed: Em
         order = sorted(range(len(labels_)), key=lambda i: (-round(float(final[i]), 6), i))
         rest = [(s, label) for s, label in ranked[(tid, lang)] if label not in set(labels_)]
         out[(tid, lang)] = [(float(final[i]), labels_[i]) for i in order] + [(-1.0 + s, label) for s, label in rest]
-    return out
+    return out, vectors
 
 
 # --------------------------------------------------------------------------------------------- former labeller (c-TF-IDF)
