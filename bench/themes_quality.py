@@ -246,7 +246,8 @@ def seeded(rows: list[dict], settings, k: int, draws: int) -> dict:
 
 
 def label_table(rows: list[dict], res: dict) -> list[str]:
-    """Each theme's label beside the gold name of most of its members (and how many of them that is)."""
+    """Each theme's labels (English | French, "-" where a person must name it) beside the gold name of most of its
+    members (and how many of them that is)."""
     gold = {str(r["id"]): r["label"] for r in rows}
     members: dict[int, Counter] = {}
     for sid, hit in res["passes"][-1]["items"].items():
@@ -257,7 +258,8 @@ def label_table(rows: list[dict], res: dict) -> list[str]:
         if t["status"] in ("merged", "dismissed") or t["id"] not in members:
             continue
         (top, n), total = members[t["id"]].most_common(1)[0], sum(members[t["id"]].values())
-        out.append(f"  {t['label'][:48]:<48}  <- {top} ({n}/{total})")
+        both = " | ".join(x or "-" for x in (t.get("label_en"), t.get("label_fr")))  # English | French
+        out.append(f"  {both[:72]:<72}  <- {top} ({n}/{total})")
     return out
 
 

@@ -144,7 +144,8 @@ def discover(batches: Sequence[Iterable[Mapping[str, Any]]], settings: Settings,
                     assignment = {id_of[k]: v for k, v in item_themes(session).items()}
                     passes.append({"figures": figures, "items": assignment})
             with session_scope(factory) as session:
-                themes = [{"id": t.id, "label": t.label, "title_quote": t.title_quote, "status": t.status,
+                themes = [{"id": t.id, "label": t.label, "label_en": t.label_en, "label_fr": t.label_fr,
+                           "title_quote": t.title_quote, "status": t.status,
                            "members": int(t.metrics.get("members", 0) or 0)}
                           for t in session.scalars(select(Theme).order_by(Theme.id))]
                 vectors = ({id_of[k]: v for k, v in _vectors_by_id(session, reader).items()} if with_vectors
