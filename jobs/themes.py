@@ -298,10 +298,17 @@ def _load_ids(session: Session, ids: Sequence[int], embedder: Embedder, means
     return metas, (np.vstack(parts) if parts else np.zeros((0, embedder.dim), np.float32))
 
 
-def _sample_ids(session: Session, where: Sequence[Any], size: int, seed: int = 0) -> np.ndarray:
-    """Up to ``size`` ids of the feedback segments matching ``where``, drawn at random (only ids are read)."""
-    ids = np.fromiter(session.scalars(select(FeedbackSegment.id).where(FeedbackSegment.is_feedback.is_(True), *where)
-                                      .execution_options(yield_per=50_000)), dtype=np.int64)
+def _sample_ids(session: Session, where: Sequence[Any], size: int, seed: int = 0, *,
+                also: Sequence[Any] | None = None) -> np.ndarray:
+    """Up to ``size`` ids of the feedback segments matching ``where`` (or ``also``), drawn at random (only ids are
+    read)."""
+    def read(conds: Sequence[Any]) -> np.ndarray:
+        return np.fromiter(session.scalars(select(FeedbackSegment.id).where(FeedbackSegment.is_feedback.is_(True),
+                                                                            *conds)
+                                           .execution_options(yield_per=50_000)), dtype=np.int64)
+    ids = read(where)
+    if also is not None:
+        ids = np.union1d(ids, read(also))  # sorted, as one query's ids were
     if len(ids) <= size:
         return ids
     return np.sort(np.random.default_rng(seed).choice(ids, size, replace=False))
@@ -320,6 +327,14 @@ def clustered_vectors(session: Session, embedder: Embedder) -> tuple[list[tuple[
 LEARNED_KEY = "themes.learned"
 EXAMPLES_PER_CLASS = 400  # newest labels per theme the model reads: a bounded cost whatever the history
 SELF_TRAIN_SAMPLE = 20_000  # unlabelled texts the learned centres may absorb in one pass
+# Waiting and filtered-off segments one incremental pass reads again after people's labels changed, newest first;
+# older ones are read by the next passes (``_reread_range``). Reading them all at once made the pass grow with the
+# corpus: 300,000 items hold about three times the waiting text of 100,000 (bench/themes_scale.py).
+REREAD_PER_PASS = 20_000
+# How far down (in segment ids) one pass looks for waiting text: the newest waiting window and a re-read range are
+# searched for only among the newest this many segments, so when waiting text is sparse (a first pass over 100,000
+# bench items leaves one segment waiting) the search does not walk the whole table.
+SEARCH_SPAN = 200_000
 SUGGESTIONS_PER_THEME = 50  # per pass: a person reads suggestions, they must not flood the desk
 NOT_FEEDBACK_EXAMPLES = 2000
 # How far over the learned bar a clause the filter turned off must score to be filed (_rescue_filtered). Chosen on
@@ -892,10 +907,13 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
     newest = session.scalar(select(func.max(FeedbackSegment.id)).where(FeedbackSegment.processed_at.is_(None)))
     model: learn.Model | None = None
     state = session.get(AppSetting, LEARNED_KEY)
-    # Waiting text is read again whenever people's labels changed: a new label may claim it.
-    reread = len(labels_.examples) > 0 and (state is None or state.value.get("signature") != labels_.signature)
+    # Waiting text is read again whenever people's labels changed (a new label may claim it), a bounded id range
+    # per pass: ``reread`` is that range's conditions, None when nothing is to be read again.
+    reread, learned_state = (_reread_range(session, state, labels_.signature, no_evidence)
+                             if len(labels_.examples) else (None, {}))
     if len(labels_.examples):
-        sample = _sample_ids(session, [or_(and_(*new), and_(*waiting))] if reread else new, SELF_TRAIN_SAMPLE)
+        # Two reads rather than one OR: the re-read part stays a range of the primary key.
+        sample = _sample_ids(session, new, SELF_TRAIN_SAMPLE, also=[*waiting, *reread] if reread else None)
         model = _learned_model(labels_, _load_ids(session, sample, embedder, means)[1], threshold, set(everything))
     learned_figures = _learned_figures(model) if len(labels_.examples) else {}
     gains = _Gains()
@@ -928,19 +946,24 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
             kept_meta.extend(meta[k] for k in unassigned)
             kept_X.append(X[unassigned])
     if reread and model is not None:
-        for meta, X in _segment_chunks(session, waiting, embedder, means):
+        for meta, X in _segment_chunks(session, [*waiting, *reread], embedder, means):
             _file_learned(session, model, labels_, meta, X, now, gains, learned_figures)
     if model is not None:
-        # What the filter turned off is read once when new, and again whenever people's labels changed.
-        off = _filtered_off(no_evidence) + ([] if reread else [FeedbackSegment.processed_at.is_(None)])
+        # What the filter turned off is read once when new, and again (in the same id range) whenever people's
+        # labels changed.
+        fresh = FeedbackSegment.processed_at.is_(None)
+        off = _filtered_off(no_evidence) + ([or_(fresh, and_(*reread))] if reread else [fresh])
         for meta, X in _segment_chunks(session, off, embedder, means, feedback_only=False):
             _rescue_filtered(session, model, labels_, meta, X, now, gains, learned_figures)
-        if newest is not None:
-            session.execute(update(FeedbackSegment).where(FeedbackSegment.processed_at.is_(None),
-                                                          FeedbackSegment.is_feedback.is_(False),
-                                                          FeedbackSegment.id <= newest).values(processed_at=now))
+    if newest is not None:
+        # Every row turned off is marked, with or without a model: the first labels start a re-read sweep, which
+        # reads filtered-off rows whatever their stamp (``_reread_range``), and clauses the cue rules turned off
+        # (no vector) are never read by a pass. Left unmarked, they would fill the unprocessed index with the corpus.
+        session.execute(update(FeedbackSegment).where(FeedbackSegment.processed_at.is_(None),
+                                                      FeedbackSegment.is_feedback.is_(False),
+                                                      FeedbackSegment.id <= newest).values(processed_at=now))
     if len(labels_.examples):
-        value = {"signature": labels_.signature, "at": now.isoformat()}
+        value = {**learned_state, "at": now.isoformat()}
         if state is None:
             session.add(AppSetting(key=LEARNED_KEY, value=value))
         else:
@@ -990,16 +1013,58 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
             "proposals_split": splits, **learned_figures}
 
 
+def _reread_range(session: Session, state: AppSetting | None, signature: str, no_evidence: Any
+                  ) -> tuple[list[Any] | None, dict[str, Any]]:
+    """The id range of waiting and filtered-off text this pass reads again for people's new labels, and the state
+    to store: (conditions, or None when nothing is to be read again; ``LEARNED_KEY``'s new value).
+
+    When the labels change, a sweep starts at the newest segment and goes down ``REREAD_PER_PASS`` such segments a
+    pass (each read with the model of that pass), so a pass costs the same whatever the corpus; a corpus whose
+    waiting and filtered-off text fits in one range (every test's, and a small org's) is read whole at once, as
+    before. The trade: on a large corpus, older waiting text meets new labels a few passes later (300,000 bench
+    items: about 3 passes). Labels that change during a sweep do not restart it (text above the cursor would then
+    be read again forever while older text never is): the stored ``signature`` is the one the finished sweep
+    started with, so a change meanwhile starts a new sweep from the top once this one is done.
+    """
+    value = dict(state.value) if state is not None else {}
+    sweep = value.get("sweep")
+    if sweep is None:
+        if value.get("signature") == signature:
+            return None, value
+        top = session.scalar(select(func.max(FeedbackSegment.id))) or 0
+        sweep = {"signature": signature, "below": top + 1}
+    below = int(sweep["below"])
+    bottom = max(0, below - SEARCH_SPAN)
+    # Newest first, by the primary key: reads only as far down as this pass's share (and at most SEARCH_SPAN ids).
+    candidates = or_(and_(FeedbackSegment.is_feedback.is_(True), FeedbackSegment.processed_at.is_not(None),
+                          no_evidence),
+                     and_(*_filtered_off(no_evidence)))
+    floor = session.scalar(select(FeedbackSegment.id).where(FeedbackSegment.id < below, FeedbackSegment.id >= bottom,
+                                                            candidates)
+                           .order_by(FeedbackSegment.id.desc()).offset(REREAD_PER_PASS - 1).limit(1))
+    floor = bottom if floor is None else int(floor)
+    if floor == 0:  # the rest fits in this pass: the sweep ends here
+        value.pop("sweep", None)
+        value["signature"] = sweep["signature"]
+    else:
+        value["sweep"] = {"signature": sweep["signature"], "below": floor}
+    return [FeedbackSegment.id >= floor, FeedbackSegment.id < below], value
+
+
 def _newest_waiting(session: Session, waiting: Sequence[Any], embedder: Embedder, means
                     ) -> tuple[list[tuple[int, int, str, str]], np.ndarray]:
     """The newest ``WAITING_WINDOW`` waiting segments: the neighbours a new theme is most likely completed with.
 
     Older waiting text is not searched every pass (that cost would grow with the corpus); it is read again when
-    people's labels change and by a rebuild.
+    people's labels change and by a rebuild. The window is looked for among the newest ``SEARCH_SPAN`` segments:
+    when few segments wait, finding the 20,000th newest walked the whole table.
     """
-    floor = session.scalar(select(FeedbackSegment.id).where(FeedbackSegment.is_feedback.is_(True), *waiting)
+    top = session.scalar(select(func.max(FeedbackSegment.id))) or 0
+    bottom = max(0, top - SEARCH_SPAN)
+    floor = session.scalar(select(FeedbackSegment.id).where(FeedbackSegment.is_feedback.is_(True), *waiting,
+                                                            FeedbackSegment.id > bottom)
                            .order_by(FeedbackSegment.id.desc()).offset(WAITING_WINDOW - 1).limit(1))
-    return _load_segments(session, [*waiting, FeedbackSegment.id >= (floor or 0)], embedder, means)
+    return _load_segments(session, [*waiting, FeedbackSegment.id >= (floor or bottom)], embedder, means)
 
 
 def _stream_discovery(session: Session, pool_ids: np.ndarray, threshold: float, min_size: int, embedder: Embedder,

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -235,7 +236,15 @@ class FeedbackSegment(Base):
     """A clause of a FeedbackItem: the unit that is embedded and assigned to a theme (one note, several subjects)."""
 
     __tablename__ = "feedback_segment"
-    __table_args__ = (UniqueConstraint("item_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("item_id", "position"),
+        # What the next theme pass has to read: only rows it has not looked at, so finding them (and marking them)
+        # costs what is new, not the corpus (bench/themes_scale.py). The pass marks every row it looked at.
+        Index("ix_feedback_segment_unprocessed", "id", sqlite_where=text("processed_at IS NULL"),
+              postgresql_where=text("processed_at IS NULL")),
+        # The newest "not feedback" verdicts the learned step reads, without walking the table down to find them.
+        Index("ix_feedback_segment_person_verdict", "person_verdict", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("feedback_item.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)

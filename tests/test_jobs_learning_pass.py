@@ -289,3 +289,51 @@ def test_feedback_the_filter_turned_off_is_filed_once_people_labelled_its_theme(
     # Logistics stays off: being near no labelled theme, nothing claims it.
     assert not _themes_of(session, LOGISTICS)
     assert not any(s.is_feedback for t, s in segs.items() if t in LOGISTICS)
+
+
+def test_after_new_labels_waiting_text_is_read_again_a_bounded_range_per_pass_until_all_was_read(
+        session, settings, monkeypatch):
+    """A pass reads a bounded share of the waiting and filtered-off text again (newest first), so its cost does not
+    grow with the corpus; the next passes read the rest, and what gets filed is what one whole re-read filed."""
+    import jobs.themes as themes
+    from retour.models import AppSetting
+
+    session.add_all([item(t) for t in CHAMPION + SSO + PRICE + MOBILE + LOGISTICS])
+    session.flush()
+    _pass(session, settings)
+    segs = {s.text: s for s in session.scalars(select(FeedbackSegment).where(FeedbackSegment.text.in_(CHAMPION)))}
+    off = [t for t in CHAMPION if segs[t].is_feedback is False and segs[t].embedding is not None]
+    assert len(off) >= 4, "the filter is expected to turn these off (what this test is about)"
+    monkeypatch.setattr(themes, "REREAD_PER_PASS", 2)
+    monkeypatch.setattr(themes, "SEARCH_SPAN", 4)
+    theme = curation.create_theme(session, "Champion left", None, segment_ids=[segs[t].id for t in off[:2]])
+    session.flush()
+    passes = 0
+    while True:
+        _pass(session, settings)
+        passes += 1
+        if "sweep" not in session.get(AppSetting, themes.LEARNED_KEY).value or passes == 50:
+            break
+    # The champion texts were written first (lowest ids): the sweep reached them passes after it started.
+    assert passes > 2
+    got = _themes_of(session, off[2:])
+    assert got and all(v == (theme.id, "active") for v in got.values())
+    assert not _themes_of(session, LOGISTICS)
+    # Labels unchanged since the sweep finished: the next pass starts no new one.
+    _pass(session, settings)
+    assert "sweep" not in session.get(AppSetting, themes.LEARNED_KEY).value
+
+
+def test_a_pass_leaves_no_segment_it_looked_at_unprocessed_so_the_next_finds_only_new_ones(session, settings):
+    """Kept, filtered-off and cue-rule logistics clauses are all stamped, labels or not: the unprocessed index
+    then holds what is new, and the next pass finds it without walking the corpus."""
+    session.add_all([item(t) for t in SSO + PRICE + CHAMPION + LOGISTICS])
+    session.flush()
+    _pass(session, settings)
+    segments = list(session.scalars(select(FeedbackSegment)))
+    assert any(not s.is_feedback and s.embedding is None for s in segments)  # cue rules turned some off
+    assert all(s.processed_at is not None for s in segments)
+    session.add(item("Still no SSO with Okta, procurement blocked the renewal"))
+    session.flush()
+    assert _pass(session, settings)["segments_created"] >= 1
+    assert session.scalar(select(FeedbackSegment.id).where(FeedbackSegment.processed_at.is_(None))) is None
