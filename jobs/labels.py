@@ -723,7 +723,7 @@ def theme_labels(members: Mapping[int, Sequence[Member]], *, forbidden: Forbidde
     def usable(tid: int, lang: str) -> Iterator[tuple[float, str]]:
         for score, label in ranked[(tid, lang)]:
             if (_folded_label(label) not in taken[lang] and _speaks(label, lang)
-                    and _acceptable(label, forbidden, named)):
+                    and _acceptable(label, forbidden, named) and not typos(label, pools[lang][tid])):
                 yield score, label
 
     def best(key: tuple[int, str]) -> float:
@@ -867,6 +867,39 @@ def misspelt(label: str) -> list[str]:
         if {tok[:1] + c + tok[1:] for c in "abcdefghijklmnopqrstuvwxyz"} & FUNCTION_WORDS \
                 or {tok[:1] + c + d + tok[1:] for c in "aeiou" for d in "aeiou"} & FUNCTION_WORDS:
             out.append(tok)
+    return out
+
+
+TYPO_RATIO = 3  # a spelling the theme's members write this many times more often, one edit away, is the word
+
+
+def _one_edit(word: str) -> set[str]:
+    """Every string one deletion, transposition, replacement or insertion away (Damerau-Levenshtein 1)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return ({a + b[1:] for a, b in splits if b}
+            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+            | {a + c + b[1:] for a, b in splits if b for c in letters}
+            | {a + c + b for a, b in splits for c in letters}) - {word}
+
+
+def typos(label: str, pool: _Pool) -> list[str]:
+    """The words of a label that the theme's own members mostly spell otherwise: "Déploiemnt" where the members
+    write "déploiement", "Microsoft Etnra" where they write "Entra".
+
+    Spelling alone cannot tell a typo from jargon ("webhook", "backend" are in no word list; see ``misspelt``), but
+    the members can: a word unknown to both word lists whose one-edit neighbour is used by ``TYPO_RATIO`` times as
+    many members is a slip of the few. A label is read by people who did not type it fast; it keeps the members'
+    usual spelling, which is another candidate.
+    """
+    counts = _frequencies()
+    out = []
+    for tok in _tokenise(label):
+        if not tok.word or len(tok.key) < 4 or any(counts[lg].get(tok.fold, 0) >= KNOWN_MIN_COUNT for lg in LANGS):
+            continue
+        mine = max(1, len(pool.words.get(tok.key, ())))
+        if any(len(pool.words.get(n, ())) >= TYPO_RATIO * mine for n in _one_edit(tok.key)):
+            out.append(tok.surface)
     return out
 
 

@@ -305,3 +305,17 @@ def test_a_product_name_in_a_french_label_does_not_make_it_english():
                                          "la DSI dit qu'il manque un connecteur Power BI")]}
     label = theme_labels(members)[1].fr
     assert label and "connecteur power bi" in label.lower(), label
+
+
+def test_a_label_keeps_the_members_usual_spelling_not_a_few_members_typo():
+    # The two most central members carry a rep's slip; three times as many members spell the name right. Read from
+    # the most central clause, the label would take the slip.
+    typo = [_m(f"Microsoft Etnra non supporté{t}", "fr", 0.95) for t in ("", " chez eux")]
+    usual = [_m(f"pas de connexion via Microsoft Entra{t}", "fr", 0.5)
+             for t in ("", " chez eux", " pour la DSI", " hélas", " bloquant", " ici")]
+    price = [_m(t, "fr") for t in ("Prix trop élevé par utilisateur", "Le prix par utilisateur est trop élevé")]
+    label = theme_labels({1: typo + usual, 2: price}, strategy="central")[1].fr
+    assert label and "Etnra" not in label and "Entra" in label
+    # Product names and jargon the members all write are no typos, though no word list knows them.
+    label = theme_labels({1: [_m(f"Pas de webhook pour Pipedrive{t}", "fr") for t in ("", " ici", " chez eux")]})[1].fr
+    assert label and ("webhook" in label.lower() or "Pipedrive" in label)
