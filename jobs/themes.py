@@ -491,8 +491,9 @@ def _rescue_filtered(session: Session, model: learn.Model, labels_: Labels, meta
     """Turn back on the clauses the zero-shot filter turned off that people's labels clearly claim.
 
     The prototype filter (``jobs.prototypes``) knows feedback only from sentences written in advance: on the
-    short labelled set it turns off 31 of 300 feedback texts ("Purchase postponed, budget approval denied",
-    "Deal lost, missing SSO/SCIM provisioning"), which no theme can then hold. Once people filed examples, a
+    short labelled set it turns off 27 of 300 feedback texts ("Purchase postponed, budget approval denied",
+    "Deal lost, missing SSO/SCIM provisioning"), which no theme could then hold (7 more are turned off by the cue
+    rules, before any vector: those stay off). Once people filed examples, a
     clause their model assigns to a theme with certainty (over the learned bar, no near tie, not a repeat of a
     rejected quote) is feedback for this org whatever the prototypes said; a suggestion is not enough, and
     "not feedback" from the model leaves it off. It must clear the learned bar by ``RESCUE_MARGIN``: the
