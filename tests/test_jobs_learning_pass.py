@@ -337,3 +337,18 @@ def test_a_pass_leaves_no_segment_it_looked_at_unprocessed_so_the_next_finds_onl
     session.flush()
     assert _pass(session, settings)["segments_created"] >= 1
     assert session.scalar(select(FeedbackSegment.id).where(FeedbackSegment.processed_at.is_(None))) is None
+
+
+def test_a_rebuild_also_files_what_the_filter_turned_off_when_people_labelled_its_theme(session, settings):
+    session.add_all([item(t) for t in SSO + PRICE + MOBILE + CHAMPION + LOGISTICS])
+    session.flush()
+    _pass(session, settings)
+    segs = {s.text: s for s in session.scalars(select(FeedbackSegment).where(FeedbackSegment.text.in_(CHAMPION)))}
+    off = [t for t in CHAMPION if segs[t].is_feedback is False and segs[t].embedding is not None]
+    theme = curation.create_theme(session, "Champion left", None, segment_ids=[segs[t].id for t in off[:2]])
+    session.flush()
+    figures = run_theme_pass(session, settings, rebuild=True, now=NOW)
+    session.flush()
+    got = _themes_of(session, off[2:])
+    assert figures["learned_rescued"] >= 1 and got and all(v == (theme.id, "active") for v in got.values())
+    assert not _themes_of(session, LOGISTICS)
