@@ -1035,7 +1035,10 @@ def _reread_range(session: Session, state: AppSetting | None, signature: str, no
         top = session.scalar(select(func.max(FeedbackSegment.id))) or 0
         sweep = {"signature": signature, "below": top + 1}
     below = int(sweep["below"])
-    bottom = max(0, below - SEARCH_SPAN)
+    # The sweep ends at the oldest segment, not at id 0: ids need not start at 1 (a PostgreSQL sequence goes on
+    # after deletions), and walking empty ids down to 0, SEARCH_SPAN a pass, never ended in time.
+    lowest = session.scalar(select(func.min(FeedbackSegment.id))) or 0
+    bottom = max(lowest, below - SEARCH_SPAN)
     # Newest first, by the primary key: reads only as far down as this pass's share (and at most SEARCH_SPAN ids).
     candidates = or_(and_(FeedbackSegment.is_feedback.is_(True), FeedbackSegment.processed_at.is_not(None),
                           no_evidence),
@@ -1044,7 +1047,7 @@ def _reread_range(session: Session, state: AppSetting | None, signature: str, no
                                                             candidates)
                            .order_by(FeedbackSegment.id.desc()).offset(REREAD_PER_PASS - 1).limit(1))
     floor = bottom if floor is None else int(floor)
-    if floor == 0:  # the rest fits in this pass: the sweep ends here
+    if floor <= lowest:  # the rest fits in this pass: the sweep ends here
         value.pop("sweep", None)
         value["signature"] = sweep["signature"]
     else:
