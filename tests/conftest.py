@@ -55,6 +55,20 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def factory(engine: Engine):
+    """A session factory whose sessions commit for real, on a database emptied before and after the test.
+
+    For code that commits page by page (the connector's sync and import, the demo org end to end): the rolled-back
+    outer transaction of ``connection`` cannot hold it. A directory's conftest may define its own ``factory``.
+    """
+    from tests.connector_helpers import wipe
+
+    wipe(engine)
+    yield sessionmaker(engine, expire_on_commit=False)
+    wipe(engine)
+
+
+@pytest.fixture
 def connection(engine: Engine):
     """One outer transaction per test, rolled back at the end, on SQLite too.
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 
 from connector import sync
 from connector.client import connect
@@ -28,13 +27,6 @@ SCALE = 0.05
 def org(tmp_path_factory):
     with seeded_org(tmp_path_factory.mktemp("demo-org"), scale=SCALE) as demo:
         yield demo
-
-
-@pytest.fixture
-def factory(engine):
-    wipe(engine)
-    yield sessionmaker(engine, expire_on_commit=False)
-    wipe(engine)
 
 
 @pytest.fixture

@@ -10,13 +10,11 @@ from decimal import Decimal
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import event, func, select
-from sqlalchemy.orm import sessionmaker
 
 from connector.importer import BATCH_ROWS, ImportFileError, ImportRejected, import_csv, import_file, to18
 from retour.cli import Context, _register, cli
 from retour.models import Activity, FeedbackItem, Opportunity
 
-from tests.connector_helpers import wipe
 
 MAPPING = {"loss_reason": "Loss_Reason__c", "loss_detail": "Loss_Reason_Detail__c", "region": "Region__c",
            "extra": "speaks_basque=Speaks_Basque__c:boolean"}
@@ -30,13 +28,6 @@ Jean","EMEA","1"
 "not-an-id","Broken","","Closed Lost","","2024-07-02","","","",""
 "006Hs00001ABCdH","Bad date","","Closed Lost","100","32/13/2024","Price","","",""
 """
-
-
-@pytest.fixture
-def factory(engine):
-    wipe(engine)
-    yield sessionmaker(engine, expire_on_commit=False)
-    wipe(engine)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 
 from connector.client import connect
 from connector.demo_org.testing import seeded_org
@@ -14,7 +13,7 @@ from jobs.themes import run_theme_pass
 from retour.config import load_settings
 from retour.db import session_scope
 from retour.models import FeedbackItem, FeedbackSegment, JobRun, Theme, ThemeEvidence
-from tests.connector_helpers import Sleeps, wipe
+from tests.connector_helpers import Sleeps
 
 pytestmark = pytest.mark.demo_org
 SCALE = 0.05
@@ -24,13 +23,6 @@ SCALE = 0.05
 def org(tmp_path_factory):
     with seeded_org(tmp_path_factory.mktemp("demo-org-jobs"), scale=SCALE) as demo:
         yield demo
-
-
-@pytest.fixture
-def factory(engine):
-    wipe(engine)
-    yield sessionmaker(engine, expire_on_commit=False)
-    wipe(engine)
 
 
 @pytest.fixture
