@@ -86,8 +86,7 @@ def test_the_domain_refusal_from_the_token_endpoint_says_my_domain_not_the_jwt_h
 
 
 def test_client_credentials_against_the_demo_org_login_host_and_my_domain(org, tmp_path):
-    org.enable_fault("cc-my-domain-only")
-    try:
+    with org.fault("cc-my-domain-only"):
         port = org.base_url.rsplit(":", 1)[1]
         env = {**org.env(), "RETOUR_SALESFORCE_AUTH": "client_credentials",
                "RETOUR_SALESFORCE_CONSUMER_SECRET": org.consumer_secret}
@@ -96,8 +95,6 @@ def test_client_credentials_against_the_demo_org_login_host_and_my_domain(org, t
         with pytest.raises(AuthFailed) as info:
             authenticate(login_host.salesforce, http_session(org))
         token = authenticate(load_settings({"data_dir": str(tmp_path)}, environ=env).salesforce, http_session(org))
-    finally:
-        org.disable_fault("cc-my-domain-only")
     assert "request not supported on this domain" in info.value.message and "My Domain" in info.value.message
     assert token.instance_url == org.base_url
 
@@ -112,12 +109,9 @@ def test_the_jwt_audience_retour_sends_for_a_my_domain_is_what_the_org_accepts(o
 
     assert jwt_audience("https://acme.my.salesforce.com") == "https://login.salesforce.com"
     assert jwt_audience("https://acme--uat.sandbox.my.salesforce.com") == "https://test.salesforce.com"
-    org.enable_fault("jwt-login-audience")
-    try:
+    with org.fault("jwt-login-audience"):
         accepted = post(jwt_audience("https://acme.my.salesforce.com"))
         with pytest.raises(AuthFailed) as info:  # the org's own URL as audience, as for a login URL Retour can't map
             authenticate(load_settings({"data_dir": str(tmp_path)}, environ=org.env()).salesforce, session)
-    finally:
-        org.disable_fault("jwt-login-audience")
     assert accepted.status_code == 200 and "access_token" in accepted.json()
     assert "audience is invalid" in info.value.message and "https://login.salesforce.com" in info.value.message

@@ -45,11 +45,8 @@ def test_the_fields_checked_are_those_the_push_builds():
 @pytest.mark.demo_org
 def test_retour_check_names_the_fields_an_org_on_old_metadata_lacks_and_the_deploy_to_run(org, settings):
     current = {r["check"]: r for r in salesforce_checks(settings)}["salesforce push fields"]
-    org.enable_fault("old-metadata")
-    try:
+    with org.fault("old-metadata"):
         old = {r["check"]: r for r in salesforce_checks(settings)}["salesforce push fields"]
-    finally:
-        org.disable_fault("old-metadata")
     assert current["ok"], current["detail"]
     assert not old["ok"]
     assert old["detail"].startswith("Retour_Insight__c lacks Insight_En__c, Insight_Fr__c, Title_En__c, Title_Fr__c: ")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 
 from connector.client import connect
-from connector.demo_org import DemoOrg
 from connector.demo_org.testing import seeded_org
 from connector.sync import run_sync
 from retour import models
@@ -31,26 +28,8 @@ def org(tmp_path_factory):
 
 
 @pytest.fixture
-def factory(engine):
-    wipe(engine)
-    yield sessionmaker(engine, expire_on_commit=False)
-    wipe(engine)
-
-
-@pytest.fixture
 def settings(org, database_url, tmp_path):
     return load_settings({"database_url": database_url, "data_dir": str(tmp_path)}, environ=org.env())
-
-
-@contextlib.contextmanager
-def fault(org: DemoOrg, *names: str):
-    for name in names:
-        org.enable_fault(name)
-    try:
-        yield
-    finally:
-        for name in names:
-            org.disable_fault(name)
 
 
 def test_a_deleted_note_leaves_the_mirror_without_get_deleted_which_content_note_lacks(org, factory, settings):
@@ -78,7 +57,7 @@ def test_notes_out_of_sight_without_query_all_files_are_kept_not_taken_for_delet
         mirrored = set(s.scalars(select(models.Note.id)))
     own = {r["Id"] for r in org.records("ContentNote") if r["OwnerId"] == org.integration_user_id}
     assert own < mirrored  # most notes belong to the reps: the user sees them through Query All Files only
-    with fault(org, "no-query-all-files"):
+    with org.fault("no-query-all-files"):
         report = run_sync(factory, settings, client, objects=["ContentNote"])
     assert report["status"] == "ok", report["error"]
     assert report["objects"]["ContentNote"]["deleted"] == 0
@@ -90,7 +69,7 @@ def test_retour_check_says_when_the_integration_user_lacks_query_all_files(org, 
     from connector.checks import salesforce_checks
 
     granted = {r["check"]: r for r in salesforce_checks(settings)}["salesforce note access"]
-    with fault(org, "no-query-all-files"):
+    with org.fault("no-query-all-files"):
         lacking = {r["check"]: r for r in salesforce_checks(settings)}["salesforce note access"]
     assert granted["ok"] and "Query All Files" in granted["detail"]
     assert not lacking["ok"]
@@ -140,7 +119,7 @@ def test_a_bookmark_older_than_the_delete_log_falls_back_to_ids_and_every_object
     gone = sorted(live_ids(org, "Opportunity"))[0]
     org.hard_delete("Opportunity", gone)
     bookmarks_back(factory, 20)
-    with fault(org, "deleted-15-days"):
+    with org.fault("deleted-15-days"):
         report = run_sync(factory, settings, client)
         again = run_sync(factory, settings, client)
     assert report["status"] == "ok", report["error"]
@@ -157,7 +136,7 @@ def test_a_purged_delete_log_is_noticed_and_deletions_are_found_by_ids(org, fact
     assert run_sync(factory, settings, client, objects=["Case"])["status"] == "ok"
     gone = sorted(live_ids(org, "Case"))[0]
     bookmarks_back(factory, 1, ("Case",))
-    with fault(org, "deleted-purged"):
+    with org.fault("deleted-purged"):
         org.hard_delete("Case", gone)
         report = run_sync(factory, settings, client, objects=["Case"])
     case = report["objects"]["Case"]
@@ -172,7 +151,7 @@ def test_a_bulk_result_body_cut_mid_stream_is_read_again_and_the_mirror_is_whole
     assert run_sync(factory, settings, connect(settings, sleep=Sleeps()), api="bulk")["status"] == "ok"
     clean = snapshot(factory)
     wipe(factory.kw["bind"])
-    with fault(org, "bulk-cut"):
+    with org.fault("bulk-cut"):
         report = run_sync(factory, settings, connect(settings, sleep=sleeps), api="bulk")
     assert report["status"] == "ok", report["error"]
     assert report["objects"]["Opportunity"]["api"] == "bulk" and sleeps  # a backoff before each re-read
@@ -185,7 +164,7 @@ def test_html_maintenance_pages_are_retried_and_the_sync_completes(org, factory,
     assert run_sync(factory, settings, connect(settings, sleep=Sleeps()))["status"] == "ok"
     clean = snapshot(factory)
     wipe(factory.kw["bind"])
-    with fault(org, "html-200"):
+    with org.fault("html-200"):
         client = connect(settings, sleep=sleeps)
         report = run_sync(factory, settings, client)
     assert report["status"] == "ok", report["error"]
@@ -198,7 +177,7 @@ def test_bulk_queries_carry_no_order_by_and_mirror_what_rest_does(org, factory, 
     assert run_sync(factory, settings, connect(settings, sleep=Sleeps()))["status"] == "ok"
     clean = snapshot(factory)
     wipe(factory.kw["bind"])
-    with fault(org, "bulk-no-order-by"):
+    with org.fault("bulk-no-order-by"):
         report = run_sync(factory, settings, connect(settings, sleep=Sleeps()), api="bulk")
     assert report["status"] == "ok", report["error"]
     assert snapshot(factory) == clean
@@ -211,7 +190,7 @@ def test_a_query_timeout_on_a_wide_range_is_split_until_the_slices_answer(org, f
     edited = sorted(live_ids(org, "Opportunity"))[1]
     org.update("Opportunity", edited, Name="Renamed while the org was slow")
     bookmarks_back(factory, 10, ("Opportunity",))
-    with fault(org, "query-timeout"):
+    with org.fault("query-timeout"):
         report = run_sync(factory, settings, client, objects=["Opportunity"])
     assert report["status"] == "ok", report["error"]
     assert report["objects"]["Opportunity"]["api_calls"] > 2  # the refused wide query, then its slices

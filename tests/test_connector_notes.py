@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 
 from connector.client import connect
 from connector.demo_org.testing import seeded_org
@@ -12,7 +11,7 @@ from connector.sync import run_sync
 from retour import models
 from retour.config import load_settings
 
-from tests.connector_helpers import Sleeps, wipe
+from tests.connector_helpers import Sleeps
 
 pytestmark = pytest.mark.demo_org
 SCALE = 0.05
@@ -22,13 +21,6 @@ SCALE = 0.05
 def org(tmp_path):
     with seeded_org(tmp_path / "org", scale=SCALE) as demo:
         yield demo
-
-
-@pytest.fixture
-def factory(engine):
-    wipe(engine)
-    yield sessionmaker(engine, expire_on_commit=False)
-    wipe(engine)
 
 
 def _settings(org, database_url, tmp_path, **sync):
@@ -104,11 +96,8 @@ def test_a_maintenance_page_served_in_place_of_a_note_body_is_read_again_never_s
     assert long_notes  # their bodies are read one by one, by blob
     sleeps = Sleeps()
     client = connect(settings, sleep=sleeps)
-    org.enable_fault("html-200")
-    try:
+    with org.fault("html-200"):
         report = run_sync(factory, settings, client, objects=["ContentNote"])
-    finally:
-        org.disable_fault("html-200")
     assert report["status"] == "ok", report["error"]
     with factory() as s:
         bodies = dict(s.execute(select(models.Note.id, models.Note.body).where(models.Note.id.in_(long_notes))).all())
@@ -140,11 +129,8 @@ def test_without_query_all_files_the_links_of_notes_out_of_sight_are_kept(org, f
     assert run_sync(factory, settings, client, objects=["ContentNote"])["status"] == "ok"
     with factory() as s:
         before = dict(s.execute(select(models.Note.id, models.Note.linked_ids)).all())
-    org.enable_fault("no-query-all-files")
-    try:
+    with org.fault("no-query-all-files"):
         report = run_sync(factory, settings, client, objects=["ContentNote"])
-    finally:
-        org.disable_fault("no-query-all-files")
     assert report["status"] == "ok", report["error"]
     assert report["objects"]["ContentNote"]["relinked"] == 0  # their links are hidden, not removed
     with factory() as s:

@@ -169,13 +169,10 @@ def test_an_org_on_old_metadata_stops_the_push_in_one_line_and_every_record_wait
     theme, decision, user = build_world(session, rows, insight_en=EN, insight_fr=FR)
     push.prepare(session, decision, settings, today=TODAY)
     push.approve(session, decision, user.id, now=NOW)
-    org.enable_fault("old-metadata")
-    try:
+    with org.fault("old-metadata"):
         calls = org.api_calls
         stopped = push.send_pending(session, settings, client, today=TODAY, sleep=lambda s: None)
         describes = org.api_calls - calls
-    finally:
-        org.disable_fault("old-metadata")
     assert stopped.stopped == "metadata" and stopped.failed == stopped.sent == 0 and stopped.batches == 1
     assert stopped.error == ("Retour_Insight__c lacks Insight_En__c, Insight_Fr__c, Title_En__c, Title_Fr__c: deploy "
                              "the SFDX project in deploy/salesforce first (sf project deploy start) and assign the "

@@ -10,6 +10,7 @@ injects one.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -22,7 +23,7 @@ import ssl
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -292,6 +293,18 @@ class DemoOrg:
     def disable_fault(self, name: str) -> None:
         with self._lock:
             self.faults.discard(name)
+
+    @contextlib.contextmanager
+    def fault(self, *names: str) -> Iterator[None]:
+        """These fault switches on for the ``with`` block, off after it whatever happens inside (a test's failure
+        must not leave the next test a broken org)."""
+        for name in names:
+            self.enable_fault(name)
+        try:
+            yield
+        finally:
+            for name in names:
+                self.disable_fault(name)
 
     def has_fault(self, name: str) -> bool:
         return name in self.faults

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Iterator
 
@@ -43,15 +42,6 @@ def api(org):
     return call
 
 
-@contextlib.contextmanager
-def fault(org: DemoOrg, name: str):
-    org.enable_fault(name)
-    try:
-        yield
-    finally:
-        org.disable_fault(name)
-
-
 def iso(when: dt.datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -70,7 +60,7 @@ def test_get_deleted_reaches_30_days_and_15_with_the_switch(org, api):
     twenty_days = {"start": iso(now() - dt.timedelta(days=20)), "end": iso(now())}
     ok = api("GET", "sobjects/Opportunity/deleted/", params=twenty_days)
     assert ok.status_code == 200 and "earliestDateAvailable" in ok.json()
-    with fault(org, "deleted-15-days"):
+    with org.fault("deleted-15-days"):
         refused = api("GET", "sobjects/Opportunity/deleted/", params=twenty_days)
         ten_days = api("GET", "sobjects/Opportunity/deleted/",
                        params={"start": iso(now() - dt.timedelta(days=10)), "end": iso(now())})
@@ -81,7 +71,7 @@ def test_get_deleted_reaches_30_days_and_15_with_the_switch(org, api):
 
 
 def test_a_purged_delete_log_refuses_older_starts_and_says_where_it_begins(org, api):
-    with fault(org, "deleted-purged"):
+    with org.fault("deleted-purged"):
         refused = api("GET", "sobjects/Task/deleted/",
                       params={"start": iso(now() - dt.timedelta(days=1)), "end": iso(now())})
         purge = now().replace(second=0, microsecond=0)
@@ -107,7 +97,7 @@ def _bulk_job(api, soql: str) -> requests.Response:
 
 
 def test_bulk_result_page_is_cut_mid_body_once_then_served_whole(org, api):
-    with fault(org, "bulk-cut"):
+    with org.fault("bulk-cut"):
         job = _bulk_job(api, "SELECT Id, Name FROM Account").json()
         with pytest.raises(requests.exceptions.ChunkedEncodingError, match="IncompleteRead"):
             api("GET", f"jobs/query/{job['id']}/results").content
@@ -118,7 +108,7 @@ def test_bulk_result_page_is_cut_mid_body_once_then_served_whole(org, api):
 
 
 def test_every_fourth_call_meets_an_html_maintenance_page(org, api):
-    with fault(org, "html-200"):
+    with org.fault("html-200"):
         answers = [api("GET", "limits") for _ in range(2 * HTML_EVERY)]
     html = [i for i, r in enumerate(answers) if r.headers["Content-Type"].startswith("text/html")]
     assert html == [HTML_EVERY - 1, 2 * HTML_EVERY - 1]
@@ -132,7 +122,7 @@ def test_every_fourth_call_meets_an_html_maintenance_page(org, api):
 def test_bulk_query_with_order_by_is_refused_with_the_switch(org, api):
     soql = "SELECT Id FROM Opportunity ORDER BY SystemModstamp ASC, Id ASC"
     assert _bulk_job(api, soql).status_code == 200
-    with fault(org, "bulk-no-order-by"):
+    with org.fault("bulk-no-order-by"):
         refused = _bulk_job(api, soql)
         plain = _bulk_job(api, "SELECT Id FROM Opportunity")
     assert refused.status_code == 400 and refused.json()[0]["errorCode"] == "INVALIDJOB"
@@ -149,7 +139,7 @@ def test_a_wide_system_modstamp_range_times_out_and_a_narrow_one_answers(org, ap
         return api("GET", "queryAll/", params={"q": soql})
 
     assert query(30).status_code == 200
-    with fault(org, "query-timeout"):
+    with org.fault("query-timeout"):
         wide, narrow = query(30), query(3)
     assert wide.status_code == 400
     assert wide.json() == [{"message": "Your query request was running for too long.", "errorCode": "QUERY_TIMEOUT"}]
@@ -165,7 +155,7 @@ def _client_credentials(org, host: str) -> requests.Response:
 
 def test_client_credentials_are_refused_on_the_login_host_and_served_on_my_domain(org):
     assert _client_credentials(org, "localhost").status_code == 200
-    with fault(org, "cc-my-domain-only"):
+    with org.fault("cc-my-domain-only"):
         login_host = _client_credentials(org, "localhost")
         my_domain = _client_credentials(org, "127.0.0.1")
     assert login_host.status_code == 400
@@ -181,7 +171,7 @@ def test_jwt_audience_must_be_the_login_server_as_for_a_my_domain(org):
                             data={"grant_type": JWT_GRANT, "assertion": jwt_assertion(org, audience=audience)})
 
     assert login(org.base_url).status_code == 200
-    with fault(org, "jwt-login-audience"):
+    with org.fault("jwt-login-audience"):
         own_url, login_server = login(org.base_url), login("https://login.salesforce.com")
     assert own_url.status_code == 400
     assert own_url.json() == {"error": "invalid_grant", "error_description": "audience is invalid"}
@@ -199,7 +189,7 @@ def test_without_query_all_files_the_user_sees_only_its_own_notes(org, api):
 
     everyone = notes()
     assert permissions() == {"PermissionsQueryAllFiles": True, "PermissionsViewAllData": True}
-    with fault(org, "no-query-all-files"):
+    with org.fault("no-query-all-files"):
         assert permissions() == {"PermissionsQueryAllFiles": False, "PermissionsViewAllData": True}
         own = notes()
         by_id = api("GET", "query/", params={"q": f"SELECT Id FROM ContentNote WHERE Id = '{sorted(everyone)[0]}'"})
@@ -218,7 +208,7 @@ def test_switches_given_at_start_are_on(tmp_path, keys_dir):
 
 def test_html_200_meets_a_note_body_too_whose_content_size_tells_them_apart(org, api):
     note = org.records("ContentNote")[0]
-    with fault(org, "html-200"):
+    with org.fault("html-200"):
         blobs = [api("GET", f"sobjects/ContentNote/{note['Id']}/Content") for _ in range(HTML_EVERY)]
     pages = [b for b in blobs if "Down for maintenance" in b.text]
     bodies = [b for b in blobs if b not in pages]
@@ -233,7 +223,7 @@ def test_old_metadata_describes_the_insight_without_both_languages_and_refuses_r
 
     record = {"attributes": {"type": "Retour_Insight__c"}, "Retour_Key__c": "old-metadata-probe", "Name": "SSO",
               "Insight_En__c": "SSO ships in Q3."}
-    with fault(org, "old-metadata"):
+    with org.fault("old-metadata"):
         old = described()
         answer = api("PATCH", "composite/sobjects/Retour_Insight__c/Retour_Key__c",
                      json={"allOrNone": False, "records": [record]})

@@ -115,12 +115,9 @@ def test_count_query_returns_total_and_no_records(org, sf):
 
 def test_content_document_link_needs_an_id_filter_without_query_all_files(org, sf):
     assert sf.query("SELECT Id FROM ContentDocumentLink")["totalSize"] > 0  # Retour's permission set grants it
-    org.enable_fault("no-query-all-files")
-    try:
+    with org.fault("no-query-all-files"):
         with pytest.raises(SalesforceMalformedRequest) as info:
             sf.query("SELECT Id FROM ContentDocumentLink")
-    finally:
-        org.disable_fault("no-query-all-files")
     assert "ContentDocumentLink requires a filter" in info.value.content[0]["message"]
     opp = sf.query("SELECT LinkedEntityId FROM ContentDocumentLink WHERE LinkedEntityId IN ("
                    + ",".join(f"'{r['Id']}'" for r in sf.query("SELECT Id FROM Opportunity")["records"]) + ")")
