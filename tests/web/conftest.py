@@ -225,6 +225,16 @@ def browser():
         pw.stop()
 
 
+def log_in(page, base: str, email: str, *, lang: str = "en") -> None:
+    """Log in through the login form as a person would, in the page's language, and wait for the board."""
+    password, button = ("Mot de passe", "Se connecter") if lang == "fr" else ("Password", "Log in")
+    page.goto(f"{base}/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label(password).fill(PASSWORD)
+    page.get_by_role("button", name=button).click()
+    page.wait_for_url(f"{base}/")
+
+
 @pytest.fixture
 def committed(engine, database_url):
     """A session factory whose commits are real (the server thread must see them); every table emptied after."""

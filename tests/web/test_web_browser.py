@@ -14,7 +14,7 @@ from webapp import create_app
 from webapp.users import create_or_reset_user
 
 from .browser import LiveServer, seed
-from .conftest import INSTANCE, PASSWORD
+from .conftest import INSTANCE, PASSWORD, log_in
 
 pytestmark = pytest.mark.browser
 # The README's screenshots come from the real demo, on request only (python scripts/screenshots.py); this test writes
@@ -50,11 +50,7 @@ def page(browser):
 
 
 def _login(page, base: str, role: str = "product_owner") -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("E-mail").fill(f"{role}@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/")
+    log_in(page, base, f"{role}@example.com")
 
 
 def test_product_owner_filters_opens_merges_decides_approves_and_switches_to_french(live, committed, page):

@@ -291,7 +291,7 @@ def test_in_chromium_a_french_reader_walks_the_desk_and_reads_no_english(engine,
     from webapp.users import create_or_reset_user
 
     from .browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, dedicated_factory, truncate_all
-    from .conftest import PASSWORD
+    from .conftest import PASSWORD, log_in
 
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
@@ -311,11 +311,7 @@ def test_in_chromium_a_french_reader_walks_the_desk_and_reads_no_english(engine,
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_context(locale="fr-FR", extra_http_headers={"Accept-Language": "fr-FR,fr"}).new_page()
         page.set_default_timeout(10_000)
-        page.goto(f"{server.url}/login")
-        page.get_by_label("E-mail").fill("admin@example.com")
-        page.get_by_label("Mot de passe").fill(PASSWORD)
-        page.get_by_role("button", name="Se connecter").click()
-        page.wait_for_url(f"{server.url}/")
+        log_in(page, server.url, "admin@example.com", lang="fr")
         links = page.eval_on_selector_all("nav a, tr.theme-row th a", "els => els.map(e => e.getAttribute('href'))")
         pages = ["/", *dict.fromkeys(links), "/evidence/search?q=SAP", f"/themes/{org.themes['SAP']}/decisions/new"]
         found = {}

@@ -95,7 +95,7 @@ def test_in_chromium_the_rest_of_a_long_quote_shows_only_once_asked(engine, data
     from webapp.users import create_or_reset_user
 
     from .browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, dedicated_factory, truncate_all
-    from .conftest import PASSWORD, Factory
+    from .conftest import PASSWORD, Factory, log_in
 
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
@@ -114,11 +114,7 @@ def test_in_chromium_the_rest_of_a_long_quote_shows_only_once_asked(engine, data
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_context(locale="en-GB").new_page()
         page.set_default_timeout(10_000)
-        page.goto(f"{server.url}/login")
-        page.get_by_label("E-mail").fill("viewer@example.com")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(f"{server.url}/")
+        log_in(page, server.url, "viewer@example.com")
         page.goto(f"{server.url}/themes/{theme_id}")
         rest = page.locator(".quote-rest > blockquote")
         assert page.locator(".folded-quote .fold-mark").is_visible() and not rest.is_visible()

@@ -171,7 +171,7 @@ def test_the_board_row_of_a_decided_theme_says_what_came_back_and_moves_when_a_r
 @pytest.mark.browser
 def test_in_chromium_the_board_and_the_decision_page_show_the_loop(engine, database_url, make_settings):
     from .browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, dedicated_factory, truncate_all
-    from .conftest import INSTANCE, PASSWORD, Factory
+    from .conftest import INSTANCE, PASSWORD, Factory, log_in
 
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
@@ -196,11 +196,7 @@ def test_in_chromium_the_board_and_the_decision_page_show_the_loop(engine, datab
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_context(locale="en-GB").new_page()
         page.set_default_timeout(10_000)
-        page.goto(f"{server.url}/login")
-        page.get_by_label("E-mail").fill("viewer@example.com")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(f"{server.url}/")
+        log_in(page, server.url, "viewer@example.com")
         line = page.locator(f'tr[data-theme="{theme_id}"] p.loop')
         assert line.is_visible() and line.inner_text() == EN_SENTENCE
         page.goto(f"{server.url}/decisions/{decision_id}")

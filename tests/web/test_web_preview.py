@@ -16,7 +16,7 @@ from connector.push_plan import WON
 from retour.models import Account, Decision, Opportunity, PushItem, SalesforceUser, Theme
 
 from .browser import LiveServer
-from .conftest import INSTANCE, PASSWORD, sf_id
+from .conftest import INSTANCE, PASSWORD, log_in, sf_id
 
 
 def big_decision(session, n: int, *, reps: tuple[str, ...] = ("Zoé Zimmer", "Ana Alves", "Bruno Berg"),
@@ -166,11 +166,7 @@ def test_in_chromium_approve_is_above_the_first_record_and_page_2_shows_records_
     try:
         page = context.new_page()
         page.set_default_timeout(10_000)
-        page.goto(f"{server.url}/login")
-        page.get_by_label("E-mail").fill("product_owner@example.com")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(f"{server.url}/")
+        log_in(page, server.url, "product_owner@example.com")
         page.goto(f"{server.url}/decisions/{decision_id}")
         approve = page.locator("#approve").bounding_box()
         first_row = page.locator("table.preview tr[data-n]").first.bounding_box()
