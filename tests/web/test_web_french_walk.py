@@ -280,36 +280,27 @@ VISIBLE_FRENCH_TEXT = """() => {
 
 
 @pytest.mark.browser
-def test_in_chromium_a_french_reader_walks_the_desk_and_reads_no_english(engine, database_url, make_settings,
+def test_in_chromium_a_french_reader_walks_the_desk_and_reads_no_english(browser, committed, make_settings,
                                                                         untranslated):
     """What Chromium shows (visible text only, CSS applied), page by page from the navigation and the board."""
-    from pathlib import Path
-
-    from playwright.sync_api import sync_playwright
-
     from webapp import create_app
     from webapp.users import create_or_reset_user
 
-    from .browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, dedicated_factory, truncate_all
+    from .browser import LiveServer
     from .conftest import PASSWORD, log_in
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    eng, committed = dedicated_factory(database_url)
-    truncate_all(eng)
     settings = make_settings({"web": {"secret_key": "browser-test-secret-key-0123456789"},
                               "mapping": {"extra": {"speaks_basque": {"field": "Speaks_Basque__c",
                                                                       "kind": "boolean"}}}})
-    pw = sync_playwright().start()
-    server = None
+    server = context = None
     try:
         with committed() as s:
             create_or_reset_user(s, "admin@example.com", PASSWORD, role="admin")
             org = build(s)
             s.commit()
         server = LiveServer(create_app(settings, session_factory=committed))
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_context(locale="fr-FR", extra_http_headers={"Accept-Language": "fr-FR,fr"}).new_page()
+        context = browser.new_context(locale="fr-FR", extra_http_headers={"Accept-Language": "fr-FR,fr"})
+        page = context.new_page()
         page.set_default_timeout(10_000)
         log_in(page, server.url, "admin@example.com", lang="fr")
         links = page.eval_on_selector_all("nav a, tr.theme-row th a", "els => els.map(e => e.getAttribute('href'))")
@@ -323,16 +314,14 @@ def test_in_chromium_a_french_reader_walks_the_desk_and_reads_no_english(engine,
                 found[url] = bad
         page.goto(server.url + "/")
         at_stake = page.locator("td.fig-at-stake").first.inner_text()
-        browser.close()
         assert len(pages) >= 6 and not found, found
         assert re.fullmatch(r"[\d,]+\s(k|M)\s€(\s\+ .*)?", at_stake.replace("\u202f", " ").replace("\xa0", " ")
                             .split("\n")[0]), at_stake
     finally:
+        if context is not None:
+            context.close()
         if server is not None:
             server.stop()
-        pw.stop()
-        truncate_all(eng)
-        eng.dispose()
 
 
 def test_a_refused_decision_names_the_statuses_as_the_form_does(auth, french_desk):

@@ -84,35 +84,26 @@ def test_a_1_mb_note_through_a_theme_pass_leaves_the_theme_page_under_200_kb(aut
 
 
 @pytest.mark.browser
-def test_in_chromium_the_rest_of_a_long_quote_shows_only_once_asked(engine, database_url, make_settings):
+def test_in_chromium_the_rest_of_a_long_quote_shows_only_once_asked(browser, committed, make_settings):
     """What a reader sees: the head and the summary; the rest is hidden until the summary is clicked, and the
     ellipsis goes when it shows."""
-    from pathlib import Path
-
-    from playwright.sync_api import sync_playwright
-
     from webapp import create_app
     from webapp.users import create_or_reset_user
 
-    from .browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, dedicated_factory, truncate_all
+    from .browser import LiveServer
     from .conftest import PASSWORD, Factory, log_in
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    eng, committed = dedicated_factory(database_url)
-    truncate_all(eng)
     settings = make_settings({"web": {"secret_key": "browser-test-secret-key-0123456789"}})
     long_text = "Exports time out " + " ".join(f"w{i}" for i in range(400)) + " LAST_WORDS"
-    pw = sync_playwright().start()
-    server = None
+    server = context = None
     try:
         with committed() as s:
             create_or_reset_user(s, "viewer@example.com", PASSWORD, role="viewer")
             theme_id = Factory(s).theme("Exports", items=1, texts=[long_text]).theme.id
             s.commit()
         server = LiveServer(create_app(settings, session_factory=committed))
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_context(locale="en-GB").new_page()
+        context = browser.new_context(locale="en-GB")
+        page = context.new_page()
         page.set_default_timeout(10_000)
         log_in(page, server.url, "viewer@example.com")
         page.goto(f"{server.url}/themes/{theme_id}")
@@ -122,10 +113,8 @@ def test_in_chromium_the_rest_of_a_long_quote_shows_only_once_asked(engine, data
         page.get_by_text("Show the whole quote").click()
         assert rest.is_visible() and "LAST_WORDS" in rest.inner_text()
         assert not page.locator(".folded-quote .fold-mark").is_visible()
-        browser.close()
     finally:
+        if context is not None:
+            context.close()
         if server is not None:
             server.stop()
-        pw.stop()
-        truncate_all(eng)
-        eng.dispose()

@@ -7,7 +7,6 @@ import datetime as dt
 import re
 from decimal import Decimal
 from html import unescape
-from pathlib import Path
 
 import pytest
 from babel.numbers import format_compact_currency
@@ -169,23 +168,16 @@ def test_the_board_row_of_a_decided_theme_says_what_came_back_and_moves_when_a_r
 
 
 @pytest.mark.browser
-def test_in_chromium_the_board_and_the_decision_page_show_the_loop(engine, database_url, make_settings):
-    from .browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, dedicated_factory, truncate_all
-    from .conftest import INSTANCE, PASSWORD, Factory, log_in
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
+def test_in_chromium_the_board_and_the_decision_page_show_the_loop(browser, committed, make_settings):
     from webapp import create_app
     from webapp.users import create_or_reset_user
 
-    eng, committed = dedicated_factory(database_url)
-    truncate_all(eng)
+    from .browser import LiveServer
+    from .conftest import INSTANCE, PASSWORD, Factory, log_in
+
     settings = make_settings({"salesforce": {"instance_url": INSTANCE},
                               "web": {"secret_key": "browser-test-secret-key-0123456789"}})
-    pw = sync_playwright().start()
-    server = None
+    server = context = None
     try:
         with committed() as s:
             create_or_reset_user(s, "viewer@example.com", PASSWORD, role="viewer")
@@ -193,18 +185,16 @@ def test_in_chromium_the_board_and_the_decision_page_show_the_loop(engine, datab
             decision = _pushed_decision(s, Factory(s))
             decision_id, theme_id = decision.id, decision.theme_id
         server = LiveServer(create_app(settings, session_factory=committed))
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_context(locale="en-GB").new_page()
+        context = browser.new_context(locale="en-GB")
+        page = context.new_page()
         page.set_default_timeout(10_000)
         log_in(page, server.url, "viewer@example.com")
         line = page.locator(f'tr[data-theme="{theme_id}"] p.loop')
         assert line.is_visible() and line.inner_text() == EN_SENTENCE
         page.goto(f"{server.url}/decisions/{decision_id}")
         assert page.locator("#loop-h").is_visible() and page.locator("#loop").inner_text() == EN_SENTENCE
-        browser.close()
     finally:
+        if context is not None:
+            context.close()
         if server is not None:
             server.stop()
-        pw.stop()
-        truncate_all(eng)
-        eng.dispose()
