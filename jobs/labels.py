@@ -472,6 +472,12 @@ def _content(tok: _Tok) -> bool:
     return tok.fold not in FUNCTION_WORDS and tok.fold not in LEADS and not _elided(tok)
 
 
+# French negation is two words: "ne" opens it and one of these closes it ("ne correspondent pas", "n'a jamais").
+# A span holding the first without the second says the opposite or nothing ("Indicateurs standards ne
+# correspondent"). Source: French grammar (the negative particles).
+FRENCH_NEGATION_CLOSERS = _words("pas plus jamais rien aucun aucune guère point personne nulle nullement que qu'")
+
+
 def _spans(chunk: _Chunk) -> Iterable[tuple[int, int]]:
     """(start, end) of every span of ``MIN_WORDS``-``MAX_WORDS`` words starting and ending where a label may."""
     toks = chunk.toks
@@ -479,12 +485,17 @@ def _spans(chunk: _Chunk) -> Iterable[tuple[int, int]]:
         if not _can_start(chunk, i):
             continue
         words = 0
+        open_negation = False
         for j in range(i, len(toks)):
             if not _elided(toks[j]):
                 words += 1
             if words > MAX_WORDS:
                 break
-            if words >= MIN_WORDS and _can_end(chunk, j):
+            if toks[j].fold in ("ne", "n'"):
+                open_negation = True
+            elif toks[j].fold in FRENCH_NEGATION_CLOSERS:
+                open_negation = False
+            if words >= MIN_WORDS and not open_negation and _can_end(chunk, j):
                 yield i, j + 1
 
 

@@ -319,3 +319,18 @@ def test_a_label_keeps_the_members_usual_spelling_not_a_few_members_typo():
     # Product names and jargon the members all write are no typos, though no word list knows them.
     label = theme_labels({1: [_m(f"Pas de webhook pour Pipedrive{t}", "fr") for t in ("", " ici", " chez eux")]})[1].fr
     assert label and ("webhook" in label.lower() or "Pipedrive" in label)
+
+
+def test_a_french_label_never_opens_a_negation_it_does_not_close():
+    # French negation is two words. Eight words say the whole complaint, one more than a label may hold, and the
+    # seven-word cut "Indicateurs standards ne correspondent" (the demo org's) says the opposite of the members.
+    members = {1: [_m(t, "fr") for t in ("les indicateurs standards ne correspondent pas à leurs KPI",
+                                         "Les indicateurs standards ne correspondent pas à leurs KPI métier",
+                                         "indicateurs standards ne correspondent pas à leurs KPI")]}
+    for strategy in ("keyphrase", "central", "combined"):
+        label = theme_labels(members, strategy=strategy)[1].fr
+        assert label, strategy
+        words = label.lower().replace("n'", "n' ").split()
+        if "ne" in words or "n'" in words:
+            opened = max(i for i, w in enumerate(words) if w in ("ne", "n'"))
+            assert {"pas", "plus", "jamais", "rien", "aucun", "aucune"} & set(words[opened:]), (strategy, label)
