@@ -222,7 +222,7 @@ def _ordinary_words() -> frozenset[str]:
 FOREIGN_RATIO = 100  # a word counted this many times more in the other language's list belongs to that language
 
 
-def _speaks(label: str, lang: str) -> bool:
+def _speaks(label: str, lang: str, own: Collection[str] = (), others: Collection[str] = ()) -> bool:
     """False for a label with more words of the other language than of ``lang``: "Invoice error" cut from a note
     the language detector called French. Jargon and names ("SSO", "Okta") belong to neither; French notes borrow
     English words ("Dashboards pas assez custom"), hence a majority rather than all.
@@ -230,6 +230,12 @@ def _speaks(label: str, lang: str) -> bool:
     A name is known by its writing, whatever the word lists say: an acronym ("BI") or a capital after the first
     word ("Power BI", "Microsoft Entra"). Read as English words, they refused "Connecteur Power BI" to a French
     theme whose members all say it, and its French label fell to a minority's phrase that named another problem.
+
+    The word lists are not the whole language: a theme's own members say which words they use. ``own`` holds the
+    words (keys) this theme's members in ``lang`` write and ``others`` those its members in the other language
+    write; a word only the ``lang`` side writes is that side's, whatever the lists say. French reps write
+    "synchro bidirectionnelle" where English ones write "two-way sync", and "synchro" is in the English list only
+    (a rare English word), "bidirectionnelle" in neither: the French label of that theme went missing.
     """
     counts = _frequencies()
     other = "fr" if lang == "en" else "en"
@@ -240,6 +246,8 @@ def _speaks(label: str, lang: str) -> bool:
         w = _fold(raw)
         mine, theirs = counts[lang].get(w, 0), counts[other].get(w, 0)
         if mine and theirs <= FOREIGN_RATIO * mine:
+            native += 1
+        elif others and _key(w) in own and _key(w) not in others:
             native += 1
         elif theirs:
             foreign += 1
@@ -731,9 +739,13 @@ def theme_labels(members: Mapping[int, Sequence[Member]], *, forbidden: Forbidde
         ranked, vectors = _by_centre(ranked, embed, centroids)
     taken = {lang: {_folded_label(a) for a in avoid} for lang in LANGS}
 
+    def usage(tid: int, lang: str) -> tuple[Collection[str], Collection[str]]:
+        other = pools["fr" if lang == "en" else "en"].get(tid)
+        return pools[lang][tid].words, other.words if other is not None else ()
+
     def usable(tid: int, lang: str) -> Iterator[tuple[float, str]]:
         for score, label in ranked[(tid, lang)]:
-            if (_folded_label(label) not in taken[lang] and _speaks(label, lang)
+            if (_folded_label(label) not in taken[lang] and _speaks(label, lang, *usage(tid, lang))
                     and _acceptable(label, forbidden, named) and not typos(label, pools[lang][tid])):
                 yield score, label
 

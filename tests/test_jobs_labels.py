@@ -334,3 +334,17 @@ def test_a_french_label_never_opens_a_negation_it_does_not_close():
         if "ne" in words or "n'" in words:
             opened = max(i for i, w in enumerate(words) if w in ("ne", "n'"))
             assert {"pas", "plus", "jamais", "rien", "aucun", "aucune"} & set(words[opened:]), (strategy, label)
+
+
+def test_a_french_word_the_word_lists_lack_is_french_when_only_the_french_members_write_it():
+    # "synchro" is in the English list only (a rare English word) and "bidirectionnelle" in neither; the theme's own
+    # members say whose words they are: only its French members write them.
+    en = ["they expected two-way sync", "blocker: two-way sync", "two-way sync is a must"]
+    fr = ["Synchro bidirectionnelle", "synchro bidirectionnelle SAP", "SAP : synchro bidirectionnelle"]
+    got = theme_labels({1: [_m(t) for t in en] + [_m(t, "fr") for t in fr]})[1]
+    assert got.fr and "synchro" in got.fr.lower(), got
+    # An English phrase French reps paste ("contract too long") is English: the theme's English members write it too.
+    en = ["contract too long for them", "the contract too long, legal refused", "contract too long again"]
+    fr = ["ils trouvent le contract too long", "contract too long selon la DAF", "encore contract too long"]
+    got = theme_labels({1: [_m(t) for t in en] + [_m(t, "fr") for t in fr]})[1]
+    assert got.fr is None or "contract" not in got.fr.lower(), got
