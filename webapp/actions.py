@@ -105,11 +105,13 @@ def _curation(fn_name: str, *args: Any, **kwargs: Any) -> Any:
         raise ActionError(curation_refusal(exc)) from exc
 
 
-def rename(session: Session, theme: Theme, label: str, user: AppUser) -> Theme:
+def rename(session: Session, theme: Theme, label: str, user: AppUser, lang: str | None = None) -> Theme:
+    """Rename the theme; with ``lang`` ("en" / "fr") the name is also the theme's name in that language (the desk
+    passes its reader's: a name typed on an English page must not become what French readers see)."""
     label = (label or "").strip()
     if not label:
         raise ActionError(_("Give the theme a name."))
-    return _curation("rename", session, theme, label, user)
+    return _curation("rename", session, theme, label, user, lang=lang)
 
 
 def merge(session: Session, source: Theme, target_id: int | None, user: AppUser) -> Theme:

@@ -217,3 +217,30 @@ def test_activity_reads_as_sentences_naming_the_themes_never_ids(auth, factory, 
     french = re.sub(r"<[^>]+>", "", auth.client.get(f"/themes/{b.theme.id}").text)
     assert "product_owner@example.com : a déplacé ici une citation de « Exports »" in french
     assert "a fusionné « Tarifs » dans ce thème" in french and "a écrit 2 phrases d’exemple" in french
+
+
+def test_rename_names_the_theme_in_the_language_of_the_page_and_leaves_the_other_name_alone(auth, factory, session,
+                                                                                             users):
+    """The demo's themes carry their French name as the main label: renaming one on an English page used to write
+    the English words over the French name (French readers saw English) while the English heading did not change."""
+    from retour.models import AppUser
+    made = factory.theme("Écran de planification illisible")
+    made.theme.label_en, made.theme.label_fr = "Planning screen unreadable", "Écran de planification illisible"
+    session.commit()
+    auth.login("product_owner")
+    page = auth.client.get(f"/themes/{made.theme.id}").text
+    assert re.search(r'id="rename-label" name="label" value="Planning screen unreadable"', page)  # what this reader sees
+    renamed = auth.post(f"/themes/{made.theme.id}/rename", {"label": "Planning unreadable on tablets"},
+                        follow_redirects=True).text
+    assert "Theme renamed." in renamed and '<h1 id="theme-label">Planning unreadable on tablets</h1>' in renamed
+    session.refresh(made.theme)
+    assert (made.theme.label_en, made.theme.label_fr) == ("Planning unreadable on tablets",
+                                                          "Écran de planification illisible")
+    session.get(AppUser, users["product_owner"]).locale = "fr"
+    session.commit()
+    renamed = auth.post(f"/themes/{made.theme.id}/rename", {"label": "Planning illisible sur tablette"},
+                        follow_redirects=True).text
+    assert "Thème renommé." in renamed and '<h1 id="theme-label">Planning illisible sur tablette</h1>' in renamed
+    session.refresh(made.theme)
+    assert (made.theme.label_en, made.theme.label_fr) == ("Planning unreadable on tablets",
+                                                          "Planning illisible sur tablette")

@@ -138,11 +138,13 @@ def _done(theme_id: int, message: str, error: actions.ActionError | None = None)
 
 @bp.route("/<int:theme_id>/rename", methods=["POST"])
 def rename(theme_id: int):
-    """Give the theme the name the product owner chose."""
+    """Give the theme the name the product owner chose, as its name in the language of the page it was typed on
+    (left to jobs.curation, a name typed on an English page replaced the French name when the theme's main label
+    was the French one, and the English reader saw no change)."""
     session = get_session()
     theme = actions.get_theme(session, theme_id)
     try:
-        actions.rename(session, theme, request.form.get("label", ""), current_user())
+        actions.rename(session, theme, request.form.get("label", ""), current_user(), lang=reader_lang())
     except actions.ActionError as exc:
         return _done(theme_id, "", exc)
     session.commit()
