@@ -112,6 +112,23 @@ def test_an_unknown_target_is_said_over_the_quotes_not_a_404_page(auth, factory,
     assert session.get(ThemeEvidence, a.evidence[0].id).theme_id == a.theme.id
 
 
+def test_a_refused_move_keeps_the_name_typed_in_that_quotes_box_to_correct_it(auth, factory, session):
+    """"Did you mean “Exports time out”?" came back over a list whose box was empty again: the person retyped."""
+    a = factory.theme("Slow sync", items=2)
+    factory.theme("Exports time out", items=1)
+    session.commit()
+    auth.login("product_owner")
+    refused = auth.post(f"/themes/{a.theme.id}/evidence/{a.evidence[1].id}/move", {"target": " Exports "},
+                        headers=HX).text
+    assert "Did you mean “Exports time out”?" in refused
+    box = re.search(rf'<input id="move-{a.evidence[1].id}"[^>]*>', refused).group(0)
+    assert 'value="Exports"' in box and "autofocus" in box and 'aria-invalid="true"' in box
+    other = re.search(rf'<input id="move-{a.evidence[0].id}"[^>]*>', refused).group(0)
+    assert "value=" not in other and "autofocus" not in other
+    again = auth.client.get(f"/themes/{a.theme.id}").text  # the next page load starts clean
+    assert "autofocus" not in re.search(rf'<input id="move-{a.evidence[1].id}"[^>]*>', again).group(0)
+
+
 def test_two_themes_with_one_name_ask_for_the_number(auth, factory, session):
     a = factory.theme("Slow sync", items=1)
     b = factory.theme("Pricing", items=1)
@@ -202,6 +219,9 @@ def test_in_a_browser_a_quote_moves_to_a_theme_picked_by_name_and_an_empty_merge
 
     # Typing part of a name fills the list from the server (htmx), then the full name moves the quote.
     box = page.locator("li.quote").first.get_by_label("Move to the theme")
+    expect(box).to_be_focused()  # what was typed stays in the box, to correct it
+    assert box.input_value() == "Nothing like this"
+    box.fill("")
     with page.expect_response(lambda r: "/targets?target=sso" in r.url):
         box.press_sequentially("sso", delay=30)
     expect(page.locator("#theme-targets option")).to_have_count(1)

@@ -28,14 +28,17 @@ from webapp.templating import month, reader_lang, theme_name
 bp = Blueprint("themes", __name__, url_prefix="/themes")
 
 
-def evidence_html(theme, evidence: list, others: list, sf_url, detail_qs: str = "") -> Markup:
+def evidence_html(theme, evidence: list, others: list, sf_url, detail_qs: str = "",
+                  typed: tuple[int, str] | None = None) -> Markup:
     """The evidence list, rendered once per distinct content, language and role; the user's CSRF token is
-    put in afterwards, so the cached fragment holds no secret."""
+    put in afterwards, so the cached fragment holds no secret. ``typed`` is (evidence id, text) of a move the
+    server refused: that quote's box keeps what the person typed, focused, to correct it."""
     can_curate = has_role("product_owner")
     key = ("evidence_html", str(get_locale()), can_curate, theme.id, theme.status, detail_qs,
-           tuple(astuple(e) for e in evidence), tuple(others), settings().salesforce.instance_url)
+           tuple(astuple(e) for e in evidence), tuple(others), settings().salesforce.instance_url, typed)
     html = cached(key, lambda: render_template("_evidence_list.html", theme=theme, evidence=evidence, others=others,
-                                               sf_url=sf_url, csrf_placeholder=CSRF_SLOT, detail_qs=detail_qs),
+                                               sf_url=sf_url, csrf_placeholder=CSRF_SLOT, detail_qs=detail_qs,
+                                               typed=typed),
                   lasting=True)
     return Markup(html.replace(CSRF_SLOT, csrf_token()))
 
@@ -49,7 +52,8 @@ def page_filters() -> queries.BoardFilters:
         return queries.BoardFilters()
 
 
-def detail_context(theme_id: int, page: int | None = None, filters: queries.BoardFilters | None = None) -> dict:
+def detail_context(theme_id: int, page: int | None = None, filters: queries.BoardFilters | None = None,
+                   typed: tuple[int, str] | None = None) -> dict:
     session = get_session()
     cfg = settings()
     theme = actions.get_theme(session, theme_id)
@@ -90,7 +94,7 @@ def detail_context(theme_id: int, page: int | None = None, filters: queries.Boar
             "examples_total": examples_total, "theme": theme, "evidence": evidence, "evidence_total": total,
             "page": page, "filters": f, "detail_qs": detail_qs, "figures": figs, "judged": judged, "status": status,
             "evidence_held": evidence_held,
-            "evidence_html": evidence_html(theme, evidence, others, sf_url, detail_qs),
+            "evidence_html": evidence_html(theme, evidence, others, sf_url, detail_qs, typed),
             # fragments keyed by their content: never stale
             "chart_html": cached(("chart_html", str(get_locale()), tuple(months), tuple(month_labels)),
                                  lambda: Markup(render_template("_chart.html", chart=chart, months=months,
@@ -249,10 +253,11 @@ def targets(theme_id: int):
     return render_template("_theme_targets.html", targets=found)
 
 
-def _evidence_done(theme_id: int, message: str, error: actions.ActionError | None = None):
-    """htmx asks for the refreshed evidence list; a plain form gets a redirect."""
+def _evidence_done(theme_id: int, message: str, error: actions.ActionError | None = None,
+                   typed: tuple[int, str] | None = None):
+    """htmx asks for the refreshed evidence list; a plain form gets a redirect. ``typed``: see evidence_html."""
     if request.headers.get("HX-Request") == "true":
-        ctx = detail_context(theme_id, page=1)
+        ctx = detail_context(theme_id, page=1, typed=typed if error is not None else None)
         if error is not None:
             # The list as it is now, with the refusal over it: htmx swaps no 4xx answer, so a 409 said nothing.
             return render_template("_evidence.html", notice=str(error), notice_class="error", **ctx)
@@ -279,7 +284,8 @@ def move_evidence(theme_id: int, evidence_id: int):
         actions.move_evidence(session, theme, evidence_id, target.id, current_user())
     except actions.ActionError as exc:
         session.rollback()
-        return _evidence_done(theme_id, "", exc)
+        # The list comes back with the refusal: the quote's box keeps the name typed ("Did you mean …?").
+        return _evidence_done(theme_id, "", exc, typed=(evidence_id, _clean_name(request.form.get("target"))))
     session.commit()
     return _evidence_done(theme_id, _("Quote moved to “%(name)s”.", name=theme_name(target)))
 
