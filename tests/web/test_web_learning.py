@@ -252,8 +252,7 @@ def test_making_a_theme_of_ticked_quotes_files_them_there_as_a_persons_evidence(
     assert session.query(ThemeEvidence).filter_by(theme_id=old.theme.id).count() == 0
     assert session.get(FeedbackSegment, loose.id).person_verdict is True
     unnamed = auth.post("/evidence/make-theme", {"q": "saml", "lang": "en", "segment_id": [str(loose.id)]})
-    assert unnamed.headers["Location"] == "/evidence/search?q=saml&page=1"
-    assert "Give the theme a name." in auth.client.get(unnamed.headers["Location"]).text
+    assert unnamed.status_code == 400 and "Give the theme a name." in unnamed.text
 
 
 def test_adding_ticked_quotes_to_a_theme_shows_it_beside_them_on_the_search_page(auth, factory, session, app):
@@ -274,6 +273,29 @@ def test_adding_ticked_quotes_to_a_theme_shows_it_beside_them_on_the_search_page
     assert "Evidence 3 quotes from" in _text(auth.client.get(f"/themes/{target.theme.id}").text)
     none = auth.post("/evidence/file", {"q": "okta", "theme_id": str(target.theme.id)}, follow_redirects=True)
     assert "Tick at least one quote." in none.text
+
+
+def test_a_refused_make_a_theme_or_file_keeps_the_ticked_quotes_the_name_and_the_theme_chosen(auth, factory, session):
+    """A name forgotten or no theme chosen sent the person back to the search with every tick gone."""
+    target = factory.theme("SSO", items=1, texts=["Okta loops"])
+    a, b, c = factory.quote("Okta SAML is required"), factory.quote("okta login fails"), factory.quote("okta again")
+    session.commit()
+    auth.login("product_owner")
+    unnamed = auth.post("/evidence/make-theme", {"q": "okta", "page": "1", "label": " ", "lang": "fr",
+                                                 "segment_id": [str(a.id), str(c.id)]})
+    assert unnamed.status_code == 400 and "Give the theme a name." in unnamed.text
+    ticked = set(re.findall(r'<input type="checkbox" name="segment_id" value="(\d+)"[^>]* checked>', unnamed.text))
+    assert ticked == {str(a.id), str(c.id)}
+    assert re.search(r'<input type="radio" name="lang" value="fr" checked>', unnamed.text)
+    no_theme = auth.post("/evidence/file", {"q": "okta", "theme_id": "", "label": "Okta <SAML>",
+                                            "segment_id": [str(b.id)]})
+    assert no_theme.status_code == 400 and "Choose the theme to file the quotes under." in no_theme.text
+    assert re.findall(r'value="(\d+)"[^>]* checked>', no_theme.text) == [str(b.id)]
+    assert 'id="mk-label" name="label" maxlength="200" value="Okta &lt;SAML&gt;"' in no_theme.text
+    unticked = auth.post("/evidence/file", {"q": "okta", "theme_id": str(target.theme.id)})
+    assert unticked.status_code == 400 and "Tick at least one quote." in unticked.text
+    assert f'<option value="{target.theme.id}" selected>SSO</option>' in unticked.text
+    assert session.query(ThemeEvidence).filter_by(theme_id=target.theme.id).count() == 1  # nothing was filed
 
 
 # --------------------------------------------------------------------------------------------- names

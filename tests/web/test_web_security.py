@@ -94,8 +94,10 @@ def test_role_matrix_every_route_for_every_role(app, session, factory, users, co
     # What the product owner teaches the theme pass: read by viewers, written by product owners only.
     for route in (r"POST\s+/themes/<int:theme_id>/suggestions/<int:evidence_id>/accept",
                   r"POST\s+/themes/<int:theme_id>/evidence/<int:evidence_id>/not-feedback",
-                  r"POST\s+/evidence/make-theme", r"POST\s+/evidence/file", r"POST\s+/themes/<int:theme_id>/name"):
+                  r"POST\s+/themes/<int:theme_id>/name"):
         assert re.search(route + r"\s+min=product_owner\s+anony=302L viewe=403 produ=302 admin=302", summary), route
+    for route in (r"POST\s+/evidence/make-theme", r"POST\s+/evidence/file"):  # refused (nothing ticked): the search again
+        assert re.search(route + r"\s+min=product_owner\s+anony=302L viewe=403 produ=400 admin=400", summary), route
     # Sending now spends the org's API calls outside the schedule: admins only.
     assert re.search(r"POST\s+/decisions/<int:decision_id>/send\s+min=admin\s+anony=302L viewe=403 produ=403 admin=302",
                      summary)

@@ -24,17 +24,28 @@ def _page() -> int:
 @bp.route("/search")
 def search():
     """Quotes whose words contain the search, newest first, with the theme each one is filed under."""
+    return _search_page(request.args.get("q", ""))
+
+
+def _search_page(q: str, error: str | None = None):
+    """The search page; after a refusal (``error``) the quotes ticked, the name and the theme chosen are kept."""
     session = get_session()
-    q = request.args.get("q", "")
     result = queries.search_segments(session, q, _page())
     themes = sorted(queries.active_themes(session, limit=1000), key=lambda t: theme_name(t).casefold())
     sf_url = lambda rid: queries.salesforce_url(settings(), rid)  # noqa: E731
-    return render_template("search.html", result=result, themes=themes, sf_url=sf_url, lang=reader_lang(),
+    kept = request.form if error is not None else {}
+    lang = kept.get("lang") if kept.get("lang") in actions.THEME_LANGS else reader_lang()
+    html = render_template("search.html", result=result, themes=themes, sf_url=sf_url, lang=lang, error=error,
+                           ticked=set(kept.getlist("segment_id")) if kept else set(),
+                           label=kept.get("label", ""), theme_id=kept.get("theme_id", ""),
                            too_short=bool(q.strip()) and len(result.q) < queries.SEARCH_MIN_CHARS)
+    return (html, 400) if error is not None else html
 
 
-def _back_to_search():
-    return redirect(url_for("evidence.search", q=request.form.get("q", ""), page=_page()))
+def _back_to_search(exc: actions.ActionError):
+    """The search again with the refusal over it and what the person ticked, named and chose still there (a
+    redirect lost the ticks: they had to find and tick every quote again)."""
+    return _search_page(request.form.get("q", ""), error=str(exc))
 
 
 @bp.route("/make-theme", methods=["POST"])
@@ -46,8 +57,7 @@ def make_theme():
                                      segment_ids=request.form.getlist("segment_id"))
     except actions.ActionError as exc:
         session.rollback()
-        flash(str(exc), "error")
-        return _back_to_search()
+        return _back_to_search(exc)
     session.commit()
     count = len(request.form.getlist("segment_id"))
     flash(ngettext("Theme created from %(num)s quote. The next theme pass gathers more like it.",
@@ -67,10 +77,9 @@ def file_under():
         actions.add_evidence(session, theme, request.form.getlist("segment_id"), current_user())
     except actions.ActionError as exc:
         session.rollback()
-        flash(str(exc), "error")
-        return _back_to_search()
+        return _back_to_search(exc)
     session.commit()
     count = len(set(request.form.getlist("segment_id")))
     flash(ngettext("%(num)s quote filed under “%(theme)s”.", "%(num)s quotes filed under “%(theme)s”.", count,
                    theme=theme_name(theme)))
-    return _back_to_search()
+    return redirect(url_for("evidence.search", q=request.form.get("q", ""), page=_page()))
