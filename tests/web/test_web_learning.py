@@ -193,6 +193,24 @@ def test_example_sentences_added_on_a_theme_page_are_listed_escaped(auth, factor
     assert "Write at least one example sentence, one per line." in empty.text
 
 
+def test_a_refused_example_sentence_stays_in_the_form_with_the_reason_beside_it(auth, factory, session):
+    """One sentence over 1,000 characters sent the person back to an empty form: every sentence typed was lost."""
+    made = factory.theme("SSO", items=1)
+    session.commit()
+    auth.login("product_owner")
+    typed = "Okta loops on login\n" + "SAML <again> " * 90
+    refused = auth.post(f"/themes/{made.theme.id}/examples", {"examples": typed})
+    assert refused.status_code == 400
+    form = re.search(r'<form method="post" action="/themes/\d+/examples".*?</form>', refused.text, re.S).group(0)
+    assert re.search(r'<p class="flash error" role="alert" id="add-examples-error">An example sentence fits in '
+                     r'1000 characters.</p>', form), form
+    box = re.search(r"<textarea id=\"add-examples\"([^>]*)>(.*?)</textarea>", form, re.S)
+    assert "autofocus" in box.group(1) and "add-examples-error" in box.group(1)
+    assert box.group(2) == typed.replace("<", "&lt;").replace(">", "&gt;")
+    assert session.query(ThemeExample).filter_by(theme_id=made.theme.id).count() == 0
+    assert "add-examples-error" not in auth.client.get(f"/themes/{made.theme.id}").text
+
+
 # --------------------------------------------------------------------------------------------- search
 def test_search_finds_feedback_quotes_in_any_case_with_their_theme_escaped(auth, factory, session):
     made = factory.theme("Single sign-on", items=1, texts=["Okta SAML keeps looping"])

@@ -401,8 +401,12 @@ def add_examples(theme_id: int):
         added = actions.add_examples(session, theme, request.form.get("examples", ""), current_user())
     except actions.ActionError as exc:
         session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("themes.detail", theme_id=theme_id, _anchor="examples"))
+        if theme.status in ("merged", "dismissed"):  # no form to show it beside: said on the page it leads to
+            flash(str(exc), "error")
+            return redirect(url_for("themes.detail", theme_id=theme_id, _anchor="examples"))
+        # The page again with the refusal beside the form and the sentences still in it (a redirect emptied it).
+        return render_template("theme.html", examples_error=str(exc), examples_typed=request.form.get("examples", ""),
+                               **detail_context(theme_id)), 400
     session.commit()
     flash(ngettext("%(num)s example sentence added: the next theme pass learns from it.",
                    "%(num)s example sentences added: the next theme pass learns from them.", len(added)))
