@@ -103,6 +103,25 @@ def test_declining_hides_the_proposal_and_the_log_says_who_kept_them_apart(auth,
     assert session.query(CurationEvent).filter_by(action="decline_merge").count() == 2
 
 
+def test_keeping_two_themes_apart_on_the_second_themes_page_comes_back_to_that_page(auth, factory, session):
+    """A merge is listed on both themes' pages; "Keep them apart" on the second one's led to the first one's page."""
+    a, b = factory.theme("Alpha", items=2), factory.theme("Beta", items=1)
+    p = _merge(session, a, b)
+    auth.login("product_owner")
+    page = auth.client.get(f"/themes/{b.theme.id}").text
+    form = re.search(rf'<form method="post" action="/proposals/{p.id}/decline">.*?</form>', page, re.S).group(0)
+    back = re.search(r'name="back" value="([^"]*)"', form).group(1)
+    resp = auth.post(f"/proposals/{p.id}/decline", {"back": back})
+    assert resp.headers["Location"] == f"/themes/{b.theme.id}"
+    assert "Proposal declined" in auth.client.get(resp.headers["Location"]).text
+    refused = auth.post(f"/proposals/{p.id}/decline", {"back": back})  # answered already: said on the same page
+    assert refused.headers["Location"] == f"/themes/{b.theme.id}"
+    elsewhere = factory.theme("Gamma", items=1)
+    session.commit()
+    assert auth.post(f"/proposals/{p.id}/decline", {"back": str(elsewhere.theme.id)}).headers["Location"] == \
+        f"/themes/{a.theme.id}"  # a theme the proposal does not name: its own theme, as before
+
+
 def test_answering_twice_is_refused_with_a_message(auth, factory, session):
     p = _merge(session, factory.theme("A", items=1), factory.theme("B", items=2))
     auth.login("product_owner")

@@ -56,10 +56,15 @@ def decline(session: Session, proposal: ThemeProposal) -> ThemeProposal:
         raise actions.ActionError(error_message(exc)) from exc
 
 
-def _back(theme_id: int):
-    """Back to the board when the person answered there, else to the theme to look at."""
-    if request.form.get("back") == "board":
+def _back(theme_id: int, proposal: ThemeProposal | None = None):
+    """Back to the board when the person answered there, else to the theme to look at: after a decline or a
+    refusal, the theme page they answered on (``back`` holds its id; a merge is listed on both themes' pages)."""
+    back = request.form.get("back")
+    if back == "board":
         return redirect(url_for("board.index"))
+    page = actions.parse_int(back)
+    if proposal is not None and page is not None and page in (proposal.theme_id, proposal.other_theme_id):
+        theme_id = page
     return redirect(url_for("themes.detail", theme_id=theme_id))
 
 
@@ -74,7 +79,7 @@ def accept_form(proposal_id: int):
     except actions.ActionError as exc:
         session.rollback()
         flash(str(exc), "error")
-        return _back(theme_id)
+        return _back(theme_id, proposal)
     session.commit()
     flash({"merge": _("Themes merged."), "split": _("Theme split: the new theme is “%(label)s”.", label=theme.label),
            "rename": _("Theme renamed.")}[kind])
@@ -91,7 +96,7 @@ def decline_form(proposal_id: int):
     except actions.ActionError as exc:
         session.rollback()
         flash(str(exc), "error")
-        return _back(proposal.theme_id)
+        return _back(proposal.theme_id, proposal)
     session.commit()
     flash(_("Proposal declined: it will not be made again."))
-    return _back(proposal.theme_id)
+    return _back(proposal.theme_id, proposal)
