@@ -50,3 +50,12 @@ def test_language_switch_works_before_login(client):
     token = csrf_from(client.get("/login").text)
     client.post("/language", data={"lang": "fr", "next": "/login", "csrf_token": token})
     assert "Se connecter" in client.get("/login", headers={"Accept-Language": "en"}).text
+
+
+def test_the_language_switch_says_language_changed_in_the_language_chosen(auth, factory, session, users):
+    """"Language changed." was said in the language left: English on the first French page, and back."""
+    auth.login("viewer")
+    french = auth.post("/language", {"lang": "fr", "next": "/"}, follow_redirects=True).text
+    assert "Langue changée." in french and "Language changed." not in french
+    english = auth.post("/language", {"lang": "en", "next": "/"}, follow_redirects=True).text
+    assert "Language changed." in english and "Langue changée." not in english

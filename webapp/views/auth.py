@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request, session,
                    url_for)
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 
 from webapp import security
 from webapp.db import get_session
@@ -97,5 +97,6 @@ def set_language():
         if user is not None:
             user.locale = lang
             get_session().commit()
-        flash(_("Language changed."))
+        with force_locale(lang):  # said in the language chosen (this request's pages were still in the old one)
+            flash(_("Language changed."))
     return redirect(safe_next(request.form.get("next")))
