@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from babel.numbers import format_compact_currency, format_percent
-from flask import Flask
+from flask import Flask, request
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_translations, lazy_gettext as _l
 from sqlalchemy import select
 
@@ -239,6 +240,17 @@ def loop_sentence(figures: LoopFigures) -> str:
     return push_efficacy.sentence(figures, wording)
 
 
+def language_next() -> str:
+    """Where the language switch comes back to: this page. A page answering a form (a refusal shown with what was
+    typed) has no address to GET again (a 405), so the page the form was sent from, on this site, else home."""
+    if request.method == "GET":
+        return request.full_path if request.query_string else request.path
+    ref = urlsplit(request.referrer or "")
+    if ref.netloc == request.host and ref.path.startswith("/"):
+        return ref.path + (f"?{ref.query}" if ref.query else "")
+    return "/"
+
+
 def init_app(app: Flask) -> None:
     from webapp.views.admin import pause_state
 
@@ -247,6 +259,6 @@ def init_app(app: Flask) -> None:
         decision_status_label=_label(DECISION_STATUS), state_label=_label(STATE), action_label=_label(ACTION),
         push_paused=pause_state, reason_text=reason_text, theme_name=theme_name, theme_names=theme_names,
         own_name=own_name, reader_lang=reader_lang, activity_lines=activity_lines, loop_sentence=loop_sentence,
-        trend_text=trend_text)
+        trend_text=trend_text, language_next=language_next)
     app.jinja_env.filters.update(money=money, date=date, datetime=datetime, details=details,
                                  number=lambda v: format_decimal(v), one_decimal=one_decimal)

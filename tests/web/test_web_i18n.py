@@ -59,3 +59,25 @@ def test_the_language_switch_says_language_changed_in_the_language_chosen(auth, 
     assert "Langue changée." in french and "Language changed." not in french
     english = auth.post("/language", {"lang": "en", "next": "/"}, follow_redirects=True).text
     assert "Language changed." in english and "Langue changée." not in english
+
+
+def test_switching_language_on_a_form_shown_again_with_its_refusal_comes_back_to_a_page_not_a_405(auth, factory,
+                                                                                                 session):
+    """A refused decision is shown at the address it was posted to, which has no page to GET: the switch led there."""
+    import re
+    made = factory.theme("Slow sync")
+    session.commit()
+    auth.login("product_owner")
+    form_page = f"/themes/{made.theme.id}/decisions/new"
+    refused = auth.post(f"/themes/{made.theme.id}/decisions", {"status": "planned", "insight_en": "Soon"},
+                        headers={"Referer": f"http://localhost{form_page}"})
+    assert refused.status_code == 400
+    back = re.search(r'<input type="hidden" name="next" value="([^"]*)">', refused.text).group(1)
+    assert back == form_page
+    switched = auth.post("/language", {"lang": "fr", "next": back}, follow_redirects=True)
+    assert switched.status_code == 200 and "Enregistrer une décision" in switched.text
+    elsewhere = auth.post(f"/themes/{made.theme.id}/decisions", {"status": "planned", "insight_en": "Soon"},
+                          headers={"Referer": "https://evil.example/phish"})
+    assert re.search(r'name="next" value="/"', elsewhere.text)  # another site's address is never a way back
+    page = auth.client.get("/?window=30").text
+    assert 'name="next" value="/?window=30"' in page  # a page one can GET comes back to itself
