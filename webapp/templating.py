@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 from babel.numbers import format_compact_currency, format_percent
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_translations, lazy_gettext as _l
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from connector import push_efficacy
 from connector.push_efficacy import LoopFigures
@@ -242,12 +242,19 @@ def loop_sentence(figures: LoopFigures) -> str:
 
 def language_next() -> str:
     """Where the language switch comes back to: this page. A page answering a form (a refusal shown with what was
-    typed) has no address to GET again (a 405), so the page the form was sent from, on this site, else home."""
+    typed) may have no address to GET again (a 405): then the nearest page above it (``/themes/3/decisions`` →
+    ``/themes/3``), else home; a template may name a better one as ``language_back`` (base.html). Browsers send
+    no Referer here (Referrer-Policy: no-referrer)."""
     if request.method == "GET":
         return request.full_path if request.query_string else request.path
-    ref = urlsplit(request.referrer or "")
-    if ref.netloc == request.host and ref.path.startswith("/"):
-        return ref.path + (f"?{ref.query}" if ref.query else "")
+    adapter = current_app.url_map.bind("localhost")
+    path = request.path.rstrip("/")
+    while path:
+        try:
+            adapter.match(path, method="GET")
+            return path
+        except HTTPException:
+            path = path.rsplit("/", 1)[0]
     return "/"
 
 
