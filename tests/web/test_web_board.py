@@ -177,8 +177,25 @@ def test_filtered_board_total_counts_every_matching_theme_on_any_page(auth, fact
     matching = (queries.PAGE_SIZE + 3 + 1) // 2  # the even ones
     first = auth.client.get("/?region=EMEA").text
     assert f'id="board-summary">{matching} themes' in first and len(_labels(first)) == matching
-    past_the_end = auth.client.get("/?region=EMEA&page=3").text  # no row on the page: counted apart
-    assert f'id="board-summary">{matching} themes' in past_the_end and _labels(past_the_end) == []
+    past_the_end = auth.client.get("/?region=EMEA&page=3", follow_redirects=True).text  # the last page instead
+    assert f'id="board-summary">{matching} themes' in past_the_end and _labels(past_the_end) == _labels(first)
+
+
+def test_a_page_past_the_last_leads_to_the_last_page_not_to_no_theme_matches(auth, factory, session):
+    """A bookmark of page 3 after merges left two pages said "No theme matches these filters." under "54 themes"."""
+    for i in range(queries.PAGE_SIZE + 4):
+        factory.theme(f"Paged {i:02d}", items=1, days_ago=i, region="EMEA")
+    session.commit()
+    auth.login("viewer")
+    past = auth.client.get("/?region=EMEA&window=365&page=7")
+    assert past.status_code == 302 and past.headers["Location"] == "/?window=365&region=EMEA&page=2"
+    last = auth.client.get(past.headers["Location"]).text
+    assert len(_labels(last)) == 4 and "Page 2 of 2" in last and "No theme matches these filters." not in last
+    nothing = auth.client.get("/?region=AMER&page=3")  # no theme at all: page 1 says so
+    assert nothing.headers["Location"] == "/?region=AMER"
+    assert "No theme matches these filters." in auth.client.get(nothing.headers["Location"]).text
+    api = auth.client.get("/api/v1/themes?page=7").get_json()  # a script paging until empty still ends
+    assert (api["page"], api["pages"], api["themes"]) == (7, 2, [])
 
 
 def test_a_mapped_field_is_called_by_its_salesforce_label_or_the_configured_one(auth, factory, session, app,

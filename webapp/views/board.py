@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from markupsafe import Markup
 
@@ -49,6 +49,10 @@ def _board_page(filters: queries.BoardFilters) -> str:
     session = get_session()
     version = queries.data_version(session)
     result = queries.board(session, cfg, filters, sync=version.sync, cache=figure_cache())
+    if filters.page > result.pages:
+        # A page past the last (a bookmark from before merges): to the last page. It said "No theme matches these
+        # filters." under "54 themes", with no link to the themes. (The API keeps answering the page asked.)
+        return redirect(url_for("board.index", **filters.params(page=result.pages)))
     facets = cached(("facets", version.sync), lambda: queries.facets(session, cfg), lasting=True)  # mirrored rows only
     labels = cached(("field_labels", version.sync), lambda: field_labels(session, cfg.mapping.extra), lasting=True)
     return render_template("board.html", board=result, filters=filters, facets=facets,
