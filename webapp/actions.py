@@ -6,6 +6,7 @@ owner: curation to ``jobs.curation``, the push outbox to ``connector.push``. The
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -315,7 +316,7 @@ def clean_decision(data: dict[str, Any]) -> dict[str, Any]:
     if len(title_en) > MAX_TITLE or len(title_fr) > MAX_TITLE:
         problems.append(_("a title for reps must fit in %(n)s characters", n=MAX_TITLE))
     if problems:
-        text = "; ".join(problems)
+        text = functools.reduce(lambda first, then: _("%(first)s; %(then)s", first=first, then=then), problems)
         raise ActionError(text[:1].upper() + text[1:] + ".")  # not capitalize(): it lowercases "English"
     return {"status": status, "target": target or None, "insight_en": insight_en or None,
             "insight_fr": insight_fr or None, "title_en": title_en or None, "title_fr": title_fr or None}

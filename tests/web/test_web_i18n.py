@@ -84,3 +84,24 @@ def test_switching_language_on_a_form_shown_again_with_its_refusal_comes_back_to
     for response in (refused, examples, unnamed):
         assert auth.client.get(back_of(response).replace("&amp;", "&")).status_code == 200
     assert back_of(auth.client.get("/?window=30")) == "/?window=30"  # a page one can GET comes back to itself
+
+
+def test_french_pages_put_a_space_before_colons_and_semicolons(auth, factory, session, users):
+    """"Décision: prévu", "État: brouillon", "Commercial: …", "Thème: …" and "…en anglais; écrivez…" were glued in
+    English style beside "Compte : …" on the same pages."""
+    import re
+    made = factory.theme("Exports lents", items=2, lang="fr", texts=["L'export est lent"])
+    session.get(AppUser, users["product_owner"]).locale = "fr"
+    session.commit()
+    auth.login("product_owner")
+    refused = auth.post(f"/themes/{made.theme.id}/decisions",
+                        {"status": "planned", "insight_en": "Faster exports", "insight_fr": "Exports plus rapides"})
+    assert "avec le message en anglais ; écrivez le titre" in refused.text
+    created = auth.post(f"/themes/{made.theme.id}/decisions", {
+        "status": "planned", "title_en": "Faster exports", "insight_en": "Faster exports in the next release",
+        "title_fr": "Exports plus rapides", "insight_fr": "Exports plus rapides dans la prochaine version"})
+    pages = [auth.client.get(created.headers["Location"]).text, auth.client.get("/evidence/search?q=export").text]
+    text = " ".join(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", p)) for p in pages)
+    assert "Décision : prévu" in text and "État : brouillon" in text and "Commercial : Camille Martin" in text
+    assert "Compte : Account Exports lents 0" in text and "Thème : Exports lents" in text
+    assert not re.search(r"\w[:;] ", text), re.findall(r".{30}\w[:;] .{10}", text)
