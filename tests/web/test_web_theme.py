@@ -244,3 +244,23 @@ def test_rename_names_the_theme_in_the_language_of_the_page_and_leaves_the_other
     session.refresh(made.theme)
     assert (made.theme.label_en, made.theme.label_fr) == ("Planning unreadable on tablets",
                                                           "Planning illisible sur tablette")
+
+
+def test_renaming_naming_merging_or_adding_examples_comes_back_to_the_period_and_filters_shown(auth, factory,
+                                                                                                session):
+    """The forms were posted without the page's period and filters: after a rename the figures were all time again."""
+    made = factory.theme("Slow sync", items=2, channel="note", days_ago=3)
+    other = factory.theme("Exports", items=1, channel="note", days_ago=3)
+    session.commit()
+    auth.login("product_owner")
+    shown = "window=30&source=note"
+    page = auth.client.get(f"/themes/{made.theme.id}?{shown}").text
+    for path in ("rename", "name", "examples", "merge"):
+        assert f'action="/themes/{made.theme.id}/{path}?{shown.replace("&", "&amp;")}"' in page, path
+    for path, data in (("rename", {"label": "Sync is slow"}), ("name", {"lang": "fr", "label": "Synchro lente"}),
+                       ("examples", {"examples": "sync takes hours"})):
+        done = auth.post(f"/themes/{made.theme.id}/{path}?{shown}", data)
+        assert done.status_code == 302 and done.headers["Location"].split("#")[0] == f"/themes/{made.theme.id}?{shown}"
+    merged = auth.post(f"/themes/{made.theme.id}/merge?{shown}", {"target_id": str(other.theme.id)})
+    assert merged.headers["Location"] == f"/themes/{other.theme.id}?{shown}"
+    assert "Figures for: <strong>Last 30 days</strong>" in auth.client.get(merged.headers["Location"]).text

@@ -410,7 +410,7 @@ def add_examples(theme_id: int):
     session.commit()
     flash(ngettext("%(num)s example sentence added: the next theme pass learns from it.",
                    "%(num)s example sentences added: the next theme pass learns from them.", len(added)))
-    return redirect(url_for("themes.detail", theme_id=theme_id, _anchor="examples"))
+    return redirect(url_for("themes.detail", theme_id=theme_id, _anchor="examples", **page_filters().params(page=1)))
 
 
 @bp.route("/<int:theme_id>/name", methods=["POST"])
