@@ -264,3 +264,30 @@ def test_renaming_naming_merging_or_adding_examples_comes_back_to_the_period_and
     merged = auth.post(f"/themes/{made.theme.id}/merge?{shown}", {"target_id": str(other.theme.id)})
     assert merged.headers["Location"] == f"/themes/{other.theme.id}?{shown}"
     assert "Figures for: <strong>Last 30 days</strong>" in auth.client.get(merged.headers["Location"]).text
+
+
+def test_curating_a_quote_on_page_two_shows_page_two_again_and_the_filtered_figures(auth, factory, session):
+    """Pin, reject, not feedback or move on page 3 of the evidence swapped in page 1 (the URL still said page 3), and
+    a suggestion answered on a filtered page swapped in the figures of all feedback of all time."""
+    from webapp import queries
+    hx = {"HX-Request": "true"}
+    made = factory.theme("Slow sync", items=queries.EVIDENCE_PAGE + 2, days_ago=1)
+    factory.theme("Exports", items=1)  # where a quote is moved
+    suggested = factory.suggest(made.theme, "Sync is so slow", days_ago=2)
+    session.commit()
+    auth.login("product_owner")
+    page = auth.client.get(f"/themes/{made.theme.id}?window=365&page=2").text
+    shown = re.findall(r'<li class="quote[^"]*" id="ev-(\d+)"', page)
+    assert len(shown) == 2 and "Page 2 of 2" in page
+    assert f'action="/themes/{made.theme.id}/evidence/{shown[0]}/reject?window=365&amp;page=2"' in page
+    assert f'action="/themes/{made.theme.id}/suggestions/{suggested.id}/accept?window=365&amp;page=2"' in page
+    rejected = auth.post(f"/themes/{made.theme.id}/evidence/{shown[0]}/reject?window=365&page=2", headers=hx).text
+    assert "Quote rejected." in rejected and "Page 2 of 2" in rejected
+    assert re.findall(r'<li class="quote[^"]*" id="ev-(\d+)"', rejected) == shown[1:]
+    moved = auth.post(f"/themes/{made.theme.id}/evidence/{shown[1]}/move?window=365&page=2",
+                      {"target": "Exports"}, headers=hx).text  # the last quote of page 2: page 1, the last one now
+    assert "Quote moved to “Exports”." in moved and "Page 2 of" not in moved
+    assert len(re.findall(r'<li class="quote[^"]*" id="ev-', moved)) == queries.EVIDENCE_PAGE
+    accepted = auth.post(f"/themes/{made.theme.id}/suggestions/{suggested.id}/accept?window=365",
+                         headers={**hx, "HX-Target": "suggestions"}).text
+    assert "Suggestion accepted" in accepted and "Figures for: <strong>Last 365 days</strong>" in accepted

@@ -75,6 +75,13 @@ def detail_context(theme_id: int, page: int | None = None, filters: queries.Boar
             figures.Clock.at(now).end)
     evidence, total = cached(("evidence", page) + mine, lambda: queries.evidence(
         session, theme.id, page=page, scope=f.scope, window=f.window, now=now), lasting=True)
+    last_page = max(1, -(-total // queries.EVIDENCE_PAGE))
+    if page > last_page:  # the last quote of the last page was moved away, or an old link: the last page
+        page = last_page
+        evidence, total = cached(("evidence", page) + mine, lambda: queries.evidence(
+            session, theme.id, page=page, scope=f.scope, window=f.window, now=now), lasting=True)
+    # The evidence forms carry the page they are on: their answer shows that page again, not page 1.
+    evidence_qs = f.query_string(page=page, status="")
     months = cached(("months",) + mine, lambda: figures.monthly(session, cfg, theme.id, f.scope, now=now,
                                                                  window_days=f.window), lasting=True)
     deals, deals_total = cached(("deals",) + mine, lambda: figures.deals(session, cfg, theme.id, f.scope, now=now,
@@ -94,7 +101,7 @@ def detail_context(theme_id: int, page: int | None = None, filters: queries.Boar
             "examples_total": examples_total, "theme": theme, "evidence": evidence, "evidence_total": total,
             "page": page, "filters": f, "detail_qs": detail_qs, "figures": figs, "judged": judged, "status": status,
             "evidence_held": evidence_held,
-            "evidence_html": evidence_html(theme, evidence, others, sf_url, detail_qs, typed),
+            "evidence_html": evidence_html(theme, evidence, others, sf_url, evidence_qs, typed),
             # fragments keyed by their content: never stale
             "chart_html": cached(("chart_html", str(get_locale()), tuple(months), tuple(month_labels)),
                                  lambda: Markup(render_template("_chart.html", chart=chart, months=months,
@@ -103,7 +110,7 @@ def detail_context(theme_id: int, page: int | None = None, filters: queries.Boar
                                   tuple(deals), deals_total),
                                  lambda: Markup(render_template("_deals.html", deals=deals, deals_total=deals_total,
                                                                 sf_url=sf_url)), lasting=True),
-            "pages": max(1, -(-total // queries.EVIDENCE_PAGE)), "deals": deals, "deals_total": deals_total,
+            "pages": last_page, "deals": deals, "deals_total": deals_total,
             "months": months, "chart": chart, "log": queries.activity(session, theme.id),
             "decisions": queries.decisions_for(session, theme.id), "others": others, "sf_url": sf_url,
             "windows": queries.WINDOWS, "rule_days": cfg.critical_mass.window_days,
@@ -257,14 +264,18 @@ def _evidence_done(theme_id: int, message: str, error: actions.ActionError | Non
                    typed: tuple[int, str] | None = None):
     """htmx asks for the refreshed evidence list; a plain form gets a redirect. ``typed``: see evidence_html."""
     if request.headers.get("HX-Request") == "true":
-        ctx = detail_context(theme_id, page=1, typed=typed if error is not None else None)
+        ctx = detail_context(theme_id, typed=typed if error is not None else None)
         if error is not None:
             # The list as it is now, with the refusal over it: htmx swaps no 4xx answer, so a 409 said nothing.
             return render_template("_evidence.html", notice=str(error), notice_class="error", **ctx)
         # The theme's figures and status swap in too: a quote moved or rejected changes them at once.
         return (render_template("_evidence.html", notice=message, **ctx)
                 + render_template("_theme_head.html", oob=True, **ctx))
-    return _done(theme_id, message, error)
+    if error is not None:
+        flash(str(error), "error")
+    else:
+        flash(message)
+    return redirect(url_for("themes.detail", theme_id=theme_id, _anchor="evidence", **page_filters().params()))
 
 
 @bp.route("/<int:theme_id>/evidence/<int:evidence_id>/move", methods=["POST"])
@@ -329,8 +340,8 @@ def _fragments(theme_id: int, notice: str, error: actions.ActionError | None = N
         else:
             flash(notice)
         anchor = "suggestions" if request.form.get("from") == "suggestions" else "evidence"
-        return redirect(url_for("themes.detail", theme_id=theme_id, _anchor=anchor, **page_filters().params(page=1)))
-    ctx = detail_context(theme_id, page=1)
+        return redirect(url_for("themes.detail", theme_id=theme_id, _anchor=anchor, **page_filters().params()))
+    ctx = detail_context(theme_id)
     on_suggestions = request.headers.get("HX-Target") == "suggestions"
     said = {"notice": str(error) if error is not None else notice, "notice_class": "error" if error else ""}
     none = {"notice": None, "notice_class": ""}
