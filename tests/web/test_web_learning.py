@@ -316,6 +316,17 @@ def test_a_refused_make_a_theme_or_file_keeps_the_ticked_quotes_the_name_and_the
     assert session.query(ThemeEvidence).filter_by(theme_id=target.theme.id).count() == 1  # nothing was filed
 
 
+def test_the_language_of_a_theme_made_from_found_quotes_is_a_named_group_of_radios(auth, factory, session):
+    """The radios were "English" and "French" after a bare "written in": a screen reader said "English, radio
+    button" with nothing to say what is in English."""
+    factory.quote("Okta SAML is required")
+    session.commit()
+    auth.login("product_owner")
+    html = auth.client.get("/evidence/search?q=okta").text
+    group = re.search(r'<fieldset class="choice"><legend>written in</legend>(.*?)</fieldset>', html, re.S)
+    assert group and group.group(1).count('type="radio" name="lang"') == 2
+
+
 # --------------------------------------------------------------------------------------------- names
 def test_each_reader_sees_the_theme_named_in_their_language(auth, factory, session):
     made = factory.theme("Slow exports", items=1, days_ago=1)
