@@ -239,3 +239,24 @@ def test_in_a_browser_a_quote_moves_to_a_theme_picked_by_name_and_an_empty_merge
     page.locator("#merge-notice .flash.error").wait_for()
     assert page.locator("#merge-notice").inner_text().strip() == "Choose the theme to merge this one into."
     assert page.url == f"{base}/themes/{seeded.themes['SSO login loops']}"
+
+
+@pytest.mark.browser
+def test_in_a_browser_keyboard_focus_stays_in_the_quotes_after_curating_one(live, committed, page):
+    """After a quote was rejected with the keyboard, focus fell to the page and the next Tab jumped past every quote."""
+    from playwright.sync_api import expect
+
+    seeded = seed(committed)
+    base = live.url
+    _login(page, base)
+    page.goto(f"{base}/themes/{seeded.themes['Exports time out on large files']}")
+    quotes = page.locator("#evidence li.quote")
+    second, third = quotes.nth(1).get_attribute("id"), quotes.nth(2).get_attribute("id")
+    quotes.nth(1).get_by_role("button", name="Not about this theme").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#evidence .flash")).to_contain_text("Quote rejected.")
+    expect(page.locator(f"#{second}")).to_have_count(0)
+    where = "() => { const li = document.activeElement.closest('li.quote'); return li ? li.id : document.activeElement.tagName; }"
+    assert page.evaluate(where) == third  # the quote now in that place
+    page.keyboard.press("Tab")
+    assert page.evaluate(where) == third  # and Tab goes on through its buttons, not past the list
