@@ -235,3 +235,15 @@ def test_money_reads_with_its_currency_in_the_readers_language(auth, factory, se
     session.commit()
     french = auth.client.get("/").text
     assert "17,2\u00a0M\u00a0€" in french and "17.2" not in french
+
+
+def test_the_suggestions_badge_opens_the_theme_in_the_boards_period_and_filters(auth, factory, session):
+    """The badge led to the theme's figures for all feedback of all time, beside a row counting the filtered ones."""
+    made = factory.theme("Slow sync", items=2, region="EMEA", days_ago=2)
+    factory.suggest(made.theme, "Sync is so slow")
+    session.commit()
+    auth.login("viewer")
+    html = auth.client.get("/?window=30&region=EMEA").text
+    assert f'<a class="badge" href="/themes/{made.theme.id}?window=30&amp;region=EMEA#suggestions">1 suggestion</a>' \
+        in html
+    assert f'<a href="/themes/{made.theme.id}?window=30&amp;region=EMEA">Slow sync</a>' in html
