@@ -161,6 +161,31 @@ def name_in(session: Session, theme: Theme, lang: str, label: str, user: Any) ->
     return theme
 
 
+def confirm(session: Session, theme: Theme, user: Any) -> Theme:
+    """A person says the theme is right as shown: its names become theirs and its typical quotes their evidence.
+
+    Confirming is a curation act like the others, so it teaches: the quotes the theme shows as typical (its
+    title quote and the next ones, ``metrics["quotes"]``) become curated evidence — labels the next pass learns
+    the theme from, kept by every pass — and the names stand as a person's (no rename is proposed any more; an
+    open proposal is declined, the person having kept the name). Confirming again changes nothing more.
+    """
+    _active(theme, "confirmed")
+    shown = [int(q["segment_id"]) for q in (theme.metrics or {}).get("quotes", []) if q.get("segment_id")]
+    evidence = list(session.scalars(select(ThemeEvidence).where(
+        ThemeEvidence.theme_id == theme.id, ThemeEvidence.segment_id.in_(shown),
+        ThemeEvidence.state == "active"))) if shown else []
+    for ev in evidence:
+        ev.origin = "curator"
+    _said_feedback(session, [ev.segment_id for ev in evidence], True)
+    theme.origin = "person"
+    if theme.proposed_label is not None:
+        _close_proposals(session, [theme.id], ["rename"], "dismissed")
+        theme.proposed_label = None
+    _log(session, "confirm", theme, user, count=len(evidence))
+    session.flush()
+    return theme
+
+
 def merge(session: Session, source: Theme, target: Theme, user: Any) -> Theme:
     """Fold ``source`` into ``target``: evidence moves, source stays merged for good, target grows broader."""
     if source.id == target.id:

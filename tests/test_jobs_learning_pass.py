@@ -7,7 +7,7 @@ from sqlalchemy import delete, select
 
 from jobs import curation
 from jobs.themes import run_theme_pass
-from retour.models import FeedbackSegment, Theme, ThemeEvidence
+from retour.models import CurationEvent, FeedbackSegment, Theme, ThemeEvidence, ThemeProposal
 from tests.jobs.factories import LOGISTICS, MOBILE, NOW, PRICE, SSO, item
 
 SYNC = [
@@ -96,6 +96,42 @@ def test_moves_and_rejections_on_the_desk_steer_the_next_pass_for_near_duplicate
     assert got[fresh_price] == (price.id, "active")  # the price theme still takes real price objections
     # Curated evidence survived the pass.
     assert all(_theme_with(session, t).id == sync.id for t in SYNC)
+
+
+def test_confirming_a_theme_makes_its_typical_quotes_lessons_and_its_names_a_persons(session, settings):
+    session.add_all([item(t) for t in SSO + PRICE + MOBILE])
+    session.flush()
+    _pass(session, settings)
+    price, mobile = _theme_with(session, PRICE[0]), _theme_with(session, MOBILE[0])
+    assert price is not None and mobile is not None and price.id != mobile.id
+    # A rename the pass proposed is waiting; the person confirms the theme as it is shown instead.
+    price.proposed_label = "Per seat"
+    session.add(ThemeProposal(kind="rename", theme_id=price.id, payload={"label": "Per seat"}))
+    session.flush()
+    shown = [q["segment_id"] for q in price.metrics["quotes"]]
+    assert shown
+    curation.confirm(session, price, None)
+    origins = dict(session.execute(select(ThemeEvidence.segment_id, ThemeEvidence.origin)
+                                   .where(ThemeEvidence.theme_id == price.id)).all())
+    assert all(origins[sid] == "curator" for sid in shown)
+    assert any(origin == "auto" for origin in origins.values()), "only the typical quotes become a person's"
+    assert price.origin == "person" and price.proposed_label is None
+    assert session.scalar(select(ThemeProposal.status).where(ThemeProposal.theme_id == price.id)) == "dismissed"
+    assert session.scalar(select(CurationEvent.details).where(CurationEvent.action == "confirm")) == {
+        "count": len(shown)}
+    # The next pass learns the theme from them, and keeps them where the person saw them.
+    session.add(item("Lost on price: their finance found our price per seat too expensive", days_ago=0))
+    session.flush()
+    figures = _pass(session, settings)
+    assert figures["learned_themes"] >= 1
+    kept = session.execute(select(ThemeEvidence.theme_id, ThemeEvidence.state)
+                           .where(ThemeEvidence.segment_id.in_(shown))).all()
+    assert kept and all(row == (price.id, "active") for row in kept)
+    # A theme merged away cannot be confirmed.
+    curation.merge(session, mobile, price, None)
+    with pytest.raises(curation.CurationError) as refused:
+        curation.confirm(session, mobile, None)
+    assert refused.value.code == "inactive"
 
 
 def test_not_feedback_on_the_desk_keeps_its_near_duplicates_out_of_every_theme(session, settings):

@@ -106,6 +106,11 @@ def _curation(fn_name: str, *args: Any, **kwargs: Any) -> Any:
         raise ActionError(curation_refusal(exc)) from exc
 
 
+def confirm(session: Session, theme: Theme, user: AppUser) -> Theme:
+    """The product owner confirms the theme as shown: its names and typical quotes become theirs (``jobs.curation``)."""
+    return _curation("confirm", session, theme, user)
+
+
 def rename(session: Session, theme: Theme, label: str, user: AppUser, lang: str | None = None) -> Theme:
     """Rename the theme; with ``lang`` ("en" / "fr") the name is also the theme's name in that language (the desk
     passes its reader's: a name typed on an English page must not become what French readers see)."""

@@ -183,6 +183,8 @@ def document() -> dict[str, Any]:
                                                      params=T, query=BOARD_QUERY)},
             "/api/v1/themes/{theme_id}/rename": {"post": _op("Rename a theme", "product_owner", params=T,
                                                              body=_obj(label=S))},
+            "/api/v1/themes/{theme_id}/confirm": {"post": _op("Confirm a theme as it stands: its names and typical "
+                                                              "quotes become a person's", "product_owner", params=T)},
             "/api/v1/themes/{theme_id}/merge": {"post": _op("Merge into another theme", "product_owner", params=T,
                                                             body=_obj(target_id=I))},
             "/api/v1/themes/{theme_id}/evidence/{evidence_id}/move": {

@@ -35,6 +35,7 @@ ACTION = {"rename": _l("renamed the theme"), "merge": _l("merged themes"), "merg
           "decline_rename": _l("kept the theme's name against a proposed one"),
           "name_in": _l("named the theme in one language"), "create_theme": _l("created the theme"),
           "add_examples": _l("wrote example sentences"), "add_evidence": _l("filed quotes under the theme"),
+          "confirm": _l("confirmed the theme"),
           "not_feedback": _l("said a quote is not feedback"), "accept_suggestion": _l("accepted a suggested quote"),
           "decline_suggestion": _l("declined a suggested quote")}
 
@@ -149,6 +150,9 @@ def activity_lines(log: Iterable[dict[str, Any]]) -> list[tuple[dict[str, Any], 
         elif e["action"] == "add_examples" and count is not None:
             said = tr.ngettext("wrote %(num)s example sentence", "wrote %(num)s example sentences", count) % {
                 "num": count}
+        elif e["action"] == "confirm" and count is not None:
+            said = tr.ngettext("confirmed the theme and %(num)s typical quote", "confirmed the theme and %(num)s "
+                               "typical quotes", count) % {"num": count}
         elif e["action"] == "not_feedback" and count is not None:
             said = tr.ngettext("said %(num)s quote is not feedback", "said %(num)s quotes are not feedback",
                                count) % {"num": count}

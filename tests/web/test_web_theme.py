@@ -291,3 +291,40 @@ def test_curating_a_quote_on_page_two_shows_page_two_again_and_the_filtered_figu
     accepted = auth.post(f"/themes/{made.theme.id}/suggestions/{suggested.id}/accept?window=365",
                          headers={**hx, "HX-Target": "suggestions"}).text
     assert "Suggestion accepted" in accepted and "Figures for: <strong>Last 365 days</strong>" in accepted
+
+
+def test_confirming_a_theme_makes_its_typical_quotes_the_product_owners_in_either_language(auth, factory, session,
+                                                                                            users):
+    from retour.models import AppUser
+    made = factory.theme("Exports time out", items=3)
+    typical, other = made.evidence[:2], made.evidence[2]
+    made.theme.metrics = {**(made.theme.metrics or {}),
+                          "quotes": [{"segment_id": e.segment_id, "text": "typical"} for e in typical]}
+    session.commit()
+    auth.login("viewer")
+    assert "/confirm" not in auth.client.get(f"/themes/{made.theme.id}").text
+    auth.login("product_owner")
+    page = auth.client.get(f"/themes/{made.theme.id}").text
+    assert f'action="/themes/{made.theme.id}/confirm' in page and "Confirm this theme" in page
+    resp = auth.post(f"/themes/{made.theme.id}/confirm", {})
+    assert resp.status_code == 302
+    page = auth.client.get(resp.headers["Location"]).text
+    assert "Theme confirmed: the next theme pass learns it from its typical quotes." in page
+    assert "confirmed the theme and 2 typical quotes" in page
+    session.expire_all()
+    assert [session.get(ThemeEvidence, e.id).origin for e in typical] == ["curator", "curator"]
+    assert session.get(ThemeEvidence, other.id).origin != "curator"
+    assert session.get(Theme, made.theme.id).origin == "person"
+    session.get(AppUser, users["product_owner"]).locale = "fr"
+    session.commit()
+    page = auth.post(f"/themes/{made.theme.id}/confirm", {}, follow_redirects=True).text
+    assert "Confirmer ce thème" in page and "Thème confirmé" in page
+    assert "a confirmé le thème et 2 citations typiques" in page
+    # The JSON API does the same; a merged theme cannot be confirmed.
+    body = auth.api("POST", f"/api/v1/themes/{made.theme.id}/confirm").get_json()
+    assert body["theme"]["id"] == made.theme.id
+    target = factory.theme("Exports", items=1)
+    session.commit()
+    auth.api("POST", f"/api/v1/themes/{made.theme.id}/merge", {"target_id": target.theme.id})
+    refused = auth.api("POST", f"/api/v1/themes/{made.theme.id}/confirm")
+    assert refused.status_code in (400, 409) and "error" in refused.get_json()

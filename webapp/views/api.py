@@ -167,6 +167,18 @@ def rename(theme_id: int):
     return _commit_theme(t)
 
 
+@bp.route("/themes/<int:theme_id>/confirm", methods=["POST"])
+def confirm(theme_id: int):
+    """Confirm a theme as it stands: its names and typical quotes become a person's (no body)."""
+    session = get_session()
+    t = actions.get_theme(session, theme_id)
+    try:
+        actions.confirm(session, t, current_user())
+    except actions.ActionError as exc:
+        return _fail(exc)
+    return _commit_theme(t)
+
+
 @bp.route("/themes/<int:theme_id>/merge", methods=["POST"])
 def merge(theme_id: int):
     """Merge this theme into another: {"target_id": 12}."""

@@ -162,6 +162,19 @@ def rename(theme_id: int):
     return _done(theme_id, _("Theme renamed."))
 
 
+@bp.route("/<int:theme_id>/confirm", methods=["POST"])
+def confirm(theme_id: int):
+    """The product owner says the theme is right as shown: a curation act the next pass learns from."""
+    session = get_session()
+    theme = actions.get_theme(session, theme_id)
+    try:
+        actions.confirm(session, theme, current_user())
+    except actions.ActionError as exc:
+        return _done(theme_id, "", exc)
+    session.commit()
+    return _done(theme_id, _("Theme confirmed: the next theme pass learns it from its typical quotes."))
+
+
 @bp.route("/<int:theme_id>/merge", methods=["POST"])
 def merge(theme_id: int):
     """Fold this theme into another one. A refusal (no theme chosen, a theme gone since the page was shown) is
