@@ -798,12 +798,35 @@ def _update_touched(session: Session, themes: dict[int, Theme], gains: _Gains, e
         label = next((getattr(name, lg) for lg in ("en", "fr")
                       if getattr(name, lg) and getattr(theme, f"label_{lg}") == theme.label), None) \
             or name.en or name.fr
-        if label and _drifted(theme.label, label) and label != theme.proposed_label:
+        if label and _drifted(theme.label, label) and label != theme.proposed_label and names_better(
+                labels.centred_embedder(embedder, means or {}), cent, (theme.label, _label_lang(theme, theme.label)),
+                (label, "en" if label == name.en else "fr")):
             theme.proposed_label = label
             _propose(session, "rename", theme.id, None, {"label": label, "current": theme.label,
                                                          "label_en": name.en, "label_fr": name.fr})
             renames += 1
     return renames
+
+
+RENAME_MARGIN = 0.05  # how much nearer the theme's centre a new name must sit than its name to be proposed
+
+
+def names_better(embed: Callable[[Sequence[str], Sequence[str]], np.ndarray], centroid: np.ndarray,
+                 current: tuple[str, str], proposed: tuple[str, str], margin: float = RENAME_MARGIN) -> bool:
+    """Does the ``proposed`` (label, language) name the theme whose centre is ``centroid`` better than ``current``?
+
+    Labels computed from current members drift (the members change, the best phrase of the day changes): a rename
+    proposed on every drift asked people to trade "Support takes too long to answer" for "Amount revised", a
+    logistics phrase some new notes shared. A drifted label is proposed only when it sits at least ``margin``
+    nearer the theme's centre than the name the theme has, in the space the centre lives in.
+    """
+    vecs = normalise(np.asarray(embed([current[0], proposed[0]], [current[1], proposed[1]]), dtype=np.float32))
+    sims = vecs @ np.asarray(centroid, dtype=np.float32)
+    return bool(sims[1] >= sims[0] + margin)
+
+
+def _label_lang(theme: Theme, label: str) -> str:
+    return next((lg for lg in ("en", "fr") if getattr(theme, f"label_{lg}") == label), None) or detect_lang(label)
 
 
 def _drifted(current: str, computed: str) -> bool:

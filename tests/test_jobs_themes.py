@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from jobs import curation
 from jobs.embed import TfidfEmbedder, embedding_view, from_bytes, in_note_context, to_bytes
-from jobs.themes import ThemePassError, _quotes, embed_pending, propose_merges, run_theme_pass, segment_new_items
+from jobs.themes import (ThemePassError, _quotes, embed_pending, names_better, propose_merges, run_theme_pass,
+                         segment_new_items)
 from retour.models import (
     Account,
     CurationEvent,
@@ -287,6 +288,35 @@ def test_rename_proposal_when_the_computed_label_drifts_and_label_stays(session,
     if theme.proposed_label:
         assert session.scalar(select(ThemeProposal).where(ThemeProposal.kind == "rename",
                                                           ThemeProposal.theme_id == theme.id)).status == "open"
+
+
+def test_a_rename_is_proposed_only_for_a_name_nearer_the_themes_centre_than_its_own():
+    # Letters stand for meaning: the centre is "price", a name about price sits near it, a logistics phrase far.
+    def embed(texts, langs):
+        return np.array([[t.lower().count("price"), t.lower().count("call"), 0.1] for t in texts], dtype=np.float32)
+
+    centre = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    assert names_better(embed, centre, ("Call back next week", "en"), ("Price per seat too high", "en"))
+    assert not names_better(embed, centre, ("Price per seat too high", "en"), ("Call back next week", "en"))
+    assert not names_better(embed, centre, ("Price too high", "en"), ("Price per seat", "en"))  # as near: no
+
+
+def test_a_theme_whose_name_no_longer_fits_its_evidence_gets_a_rename_proposal(session, settings):
+    session.add_all([item(t) for t in PRICE[:3]])
+    session.flush()
+    _pass(session, settings)
+    theme = session.scalars(select(Theme)).one()
+    theme.label = theme.label_en = "Left a voicemail"  # a name that fits nothing the theme holds
+    session.flush()
+    for n in range(12):
+        session.add(item(f"Too expensive compared to the competitor, seat price budget tarif {n}"))
+    session.flush()
+    _pass(session, settings)
+    session.refresh(theme)
+    assert theme.label == "Left a voicemail"  # names are frozen: a rename is only proposed
+    proposal = session.scalar(select(ThemeProposal).where(ThemeProposal.kind == "rename",
+                                                          ThemeProposal.theme_id == theme.id))
+    assert proposal is not None and proposal.status == "open" and theme.proposed_label == proposal.payload["label"]
 
 
 def test_rebuild_keeps_the_ids_of_matched_themes(session, settings):
