@@ -103,11 +103,12 @@ def _quotes(theme: Theme) -> list[str]:
     return texts[:EXAMPLES]
 
 
-def suggested_label(proposal: ThemeProposal) -> str | None:
-    """The name offered for the accepting person to keep or change: the proposed label of a rename, the opening
-    words of the first quote of the part a split carves out (a product owner's working name, never shown to reps)."""
+def suggested_label(proposal: ThemeProposal, lang: str | None = None) -> str | None:
+    """The name offered for the accepting person to keep or change: the proposed label of a rename (in ``lang``, the
+    reader's, when the pass named it in that language), the opening words of the first quote of the part a split
+    carves out (a product owner's working name, never shown to reps)."""
     if proposal.kind == "rename":
-        return proposal.payload.get("label")
+        return (proposal.payload.get(f"label_{lang}") if lang in ("en", "fr") else None) or proposal.payload.get("label")
     if proposal.kind == "split":
         examples = proposal.payload.get("examples") or []
         if len(examples) > 1 and examples[1]:
@@ -115,8 +116,9 @@ def suggested_label(proposal: ThemeProposal) -> str | None:
     return None
 
 
-def describe(session: Session, proposals: Sequence[ThemeProposal]) -> list[Shown]:
-    """What the desk shows for each proposal, in a fixed number of queries whatever their count."""
+def describe(session: Session, proposals: Sequence[ThemeProposal], lang: str | None = None) -> list[Shown]:
+    """What the desk shows for each proposal, in a fixed number of queries whatever their count; names proposed in
+    ``lang`` (the reader's) when the pass wrote one."""
     ids = {p.theme_id for p in proposals} | {p.other_theme_id for p in proposals if p.other_theme_id}
     themes = {t.id: t for t in session.scalars(select(Theme).where(Theme.id.in_(ids)))} if ids else {}
     movable = _movable(session, [p for p in proposals if p.kind == "split"])
@@ -125,7 +127,7 @@ def describe(session: Session, proposals: Sequence[ThemeProposal]) -> list[Shown
     out = []
     for p in proposals:
         theme = themes[p.theme_id]
-        shown = Shown(id=p.id, kind=p.kind, theme_id=theme.id, theme_label=theme.label, label=suggested_label(p))
+        shown = Shown(id=p.id, kind=p.kind, theme_id=theme.id, theme_label=theme.label, label=suggested_label(p, lang))
         if p.kind == "merge":
             other = themes[p.other_theme_id]
             source, target = merge_direction(session, p, decided)
@@ -173,12 +175,13 @@ def _must_be_open(proposal: ThemeProposal) -> None:
 
 
 def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, label: str | None = None,
-                    into: int | None = None) -> Theme:
+                    into: int | None = None, lang: str | None = None) -> Theme:
     """Carry the proposal out through curation and return the theme to look at next.
 
     merge: the source folds into the target (``merge_direction``, or ``into``: either theme of the pair);
     split: the second group's quotes still under the theme move to a new theme named ``label`` (default: the
-    suggested name), the first group stays; rename: the theme takes ``label`` (default: the proposed one).
+    suggested name), the first group stays; rename: the theme takes ``label`` (default: the proposed one) as its
+    name in ``lang``, the language of the page it was accepted on (default: the language of the name it replaces).
     """
     _must_be_open(proposal)
     try:
@@ -203,7 +206,7 @@ def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, lab
             result = curation.split(session, theme, evidence_ids, label or suggested_label(proposal) or "", user)
         else:
             result = curation.rename(session, _theme(session, proposal.theme_id),
-                                     label or proposal.payload.get("label") or "", user)
+                                     label or suggested_label(proposal, lang) or "", user, lang=lang)
     except ProposalError:
         raise
     except curation.CurationError as exc:

@@ -213,3 +213,23 @@ def test_jobs_proposals_refusals_are_typed_curation_refusals(factory, session):
         jp.accept_proposal(session, p, None)
     assert again.value.code == "proposal_answered" and again.value.params == {"act": "declined"}
     assert {"merge_outside_proposal", "proposal_answered", "proposal_kind_unknown"} <= curation.CODES
+
+
+def test_a_rename_is_proposed_in_the_readers_language_and_accepted_as_that_languages_name(auth, factory, session):
+    made = factory.theme("Slow exports", items=2)
+    made.theme.label_en, made.theme.label_fr = "Slow exports", "Exports lents"
+    p = ThemeProposal(kind="rename", theme_id=made.theme.id, payload={
+        "label": "Exports time out", "current": "Slow exports", "label_en": "Exports time out",
+        "label_fr": "Les exports expirent"})
+    session.add(p)
+    session.commit()
+    auth.login("product_owner")
+    auth.post("/language", {"lang": "fr", "next": "/"})
+    page = auth.client.get(f"/themes/{made.theme.id}").text
+    assert 'value="Les exports expirent"' in page and 'value="Exports time out"' not in page
+    auth.post(f"/proposals/{p.id}/accept", {"label": "Les exports expirent", "back": str(made.theme.id)})
+    session.expire_all()
+    theme = session.get(Theme, made.theme.id)
+    # The French name changes; English readers keep theirs, not French words.
+    assert (theme.label_en, theme.label_fr) == ("Slow exports", "Les exports expirent")
+    assert session.get(ThemeProposal, p.id).status == "accepted"

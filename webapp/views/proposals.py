@@ -17,6 +17,7 @@ from retour.models import Theme, ThemeProposal
 from webapp import actions
 from webapp.db import get_session
 from webapp.security import current_user
+from webapp.templating import reader_lang
 
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
 
@@ -25,7 +26,7 @@ bp = Blueprint("proposals", __name__, url_prefix="/proposals")
 def proposals_waiting(theme_id: int | None = None) -> list[jp.Shown]:
     """Open proposals in plain words: every one (the board) or those naming ``theme_id`` (a theme page)."""
     session = get_session()
-    return jp.describe(session, jp.open_proposals(session, theme_id))
+    return jp.describe(session, jp.open_proposals(session, theme_id), lang=reader_lang())
 
 
 def get_proposal(session: Session, proposal_id: int) -> ThemeProposal:
@@ -44,7 +45,8 @@ def error_message(exc: jp.ProposalError) -> str:
 def accept(session: Session, proposal: ThemeProposal, label: str | None, into: int | None) -> Theme:
     """Accept through jobs.proposals; a refusal becomes an ActionError in the person's language."""
     try:
-        return jp.accept_proposal(session, proposal, current_user(), label=(label or "").strip() or None, into=into)
+        return jp.accept_proposal(session, proposal, current_user(), label=(label or "").strip() or None, into=into,
+                                  lang=reader_lang())
     except jp.ProposalError as exc:
         raise actions.ActionError(error_message(exc)) from exc
 
