@@ -257,6 +257,25 @@ def test_in_a_browser_keyboard_focus_stays_in_the_quotes_after_curating_one(live
     expect(page.locator("#evidence .flash")).to_contain_text("Quote rejected.")
     expect(page.locator(f"#{second}")).to_have_count(0)
     where = "() => { const li = document.activeElement.closest('li.quote'); return li ? li.id : document.activeElement.tagName; }"
+    # Focus is put back once htmx settled the swap, a moment after the new list shows: wait for it, then read it.
+    page.wait_for_function(f"() => ({where})() !== 'BODY'", timeout=5000)
     assert page.evaluate(where) == third  # the quote now in that place
     page.keyboard.press("Tab")
     assert page.evaluate(where) == third  # and Tab goes on through its buttons, not past the list
+
+
+def test_every_button_of_a_quote_is_described_by_that_quote_for_screen_readers(auth, factory, session):
+    # Fifty "Pin" and "Not feedback" buttons read alike to a screen reader unless each says which quote it acts on.
+    made = factory.theme("Exports", items=3, texts=["Exports time out above 10k rows", "No CSV export of reports",
+                                                     "Excel export loses the accents"])
+    suggested = made.evidence[2]
+    suggested.state = "suggested"
+    session.commit()
+    auth.login("product_owner")
+    page = auth.client.get(f"/themes/{made.theme.id}").text
+    quotes = dict(re.findall(r'<blockquote id="(s?q-\d+)" lang="[a-z]*">([^<]+)</blockquote>', page))
+    described = re.findall(r'<button type="submit"[^>]*aria-describedby="(s?q-\d+)"', page)
+    assert len(described) >= 4 * 2 + 3  # pin, not about it, not feedback, move per quote; 3 answers per suggestion
+    assert set(described) == set(quotes) and len(quotes) == 3
+    assert sorted(quotes.values()) == sorted(["Exports time out above 10k rows", "No CSV export of reports",
+                                              "Excel export loses the accents"])
