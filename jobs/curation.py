@@ -133,8 +133,7 @@ def rename(session: Session, theme: Theme, label: str, user: Any, lang: str | No
     if lang is None:
         from jobs.embed import detect_lang
 
-        lang = next((lg for lg in ("en", "fr") if getattr(theme, f"label_{lg}") == old and old), None) \
-            or detect_lang(label)
+        lang = theme.label_lang() or detect_lang(label)
     theme.label = label
     setattr(theme, f"label_{lang}", label)
     theme.origin = "person"

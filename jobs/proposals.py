@@ -108,7 +108,8 @@ def suggested_label(proposal: ThemeProposal, lang: str | None = None) -> str | N
     reader's, when the pass named it in that language), the opening words of the first quote of the part a split
     carves out (a product owner's working name, never shown to reps)."""
     if proposal.kind == "rename":
-        return (proposal.payload.get(f"label_{lang}") if lang in ("en", "fr") else None) or proposal.payload.get("label")
+        in_lang = proposal.payload.get(f"label_{lang}") if lang in ("en", "fr") else None
+        return in_lang or proposal.payload.get("label")
     if proposal.kind == "split":
         examples = proposal.payload.get("examples") or []
         if len(examples) > 1 and examples[1]:

@@ -769,6 +769,7 @@ def _update_touched(session: Session, themes: dict[int, Theme], gains: _Gains, e
     # Only themes a pass discovered get rename proposals; a person's name is theirs.
     proposable = [tid for tid in gains.themes() if themes[tid].origin != "person" and themes[tid].status in ACTIVE]
     computed: dict[int, labels.ThemeLabel] = {}
+    embed = labels.centred_embedder(embedder, means or {})  # reads a drifted label beside the theme's name
     if proposable:
         background = _label_contrast(session, exclude=set())
         computed = _name(session, embedder, means, {tid: background.get(tid, []) for tid in proposable}, {})
@@ -795,11 +796,10 @@ def _update_touched(session: Session, themes: dict[int, Theme], gains: _Gains, e
         name = computed.get(tid)
         if name is None:
             continue
-        label = next((getattr(name, lg) for lg in ("en", "fr")
-                      if getattr(name, lg) and getattr(theme, f"label_{lg}") == theme.label), None) \
-            or name.en or name.fr
+        main = theme.label_lang()
+        label = (getattr(name, main) if main else None) or name.en or name.fr
         if label and _drifted(theme.label, label) and label != theme.proposed_label and names_better(
-                labels.centred_embedder(embedder, means or {}), cent, (theme.label, _label_lang(theme, theme.label)),
+                embed, cent, (theme.label, main or detect_lang(theme.label)),
                 (label, "en" if label == name.en else "fr")):
             theme.proposed_label = label
             _propose(session, "rename", theme.id, None, {"label": label, "current": theme.label,
@@ -823,10 +823,6 @@ def names_better(embed: Callable[[Sequence[str], Sequence[str]], np.ndarray], ce
     vecs = normalise(np.asarray(embed([current[0], proposed[0]], [current[1], proposed[1]]), dtype=np.float32))
     sims = vecs @ np.asarray(centroid, dtype=np.float32)
     return bool(sims[1] >= sims[0] + margin)
-
-
-def _label_lang(theme: Theme, label: str) -> str:
-    return next((lg for lg in ("en", "fr") if getattr(theme, f"label_{lg}") == label), None) or detect_lang(label)
 
 
 def _drifted(current: str, computed: str) -> bool:

@@ -295,6 +295,10 @@ class Theme(Base):
 
     evidence: Mapped[list[ThemeEvidence]] = relationship(back_populates="theme", passive_deletes=True)
 
+    def label_lang(self) -> str | None:
+        """The language ("en" / "fr") whose name is the theme's main label, or None when the label is neither."""
+        return next((lg for lg in ("en", "fr") if self.label and getattr(self, f"label_{lg}") == self.label), None)
+
 
 class ThemeEvidence(Base):
     """A segment standing as evidence for a theme. Curated rows (moved, rejected, pinned) are never undone by a run."""
