@@ -139,12 +139,15 @@ def _detail_page(theme_id: int):
     return render_template("theme.html", **ctx)
 
 
-def _done(theme_id: int, message: str, error: actions.ActionError | None = None):
+def _done(theme_id: int, message: str, error: actions.ActionError | None = None, *, anchor: str | None = None):
+    """Back to the theme page in its period and filters, saying the refusal or the message. With ``anchor`` (an act
+    on one quote of a list), on the page of quotes it was done on, scrolled to that list; else on page 1."""
     if error is not None:
         flash(str(error), "error")
     else:
         flash(message)
-    return redirect(url_for("themes.detail", theme_id=theme_id, **page_filters().params(page=1)))
+    params = page_filters().params() if anchor else page_filters().params(page=1)
+    return redirect(url_for("themes.detail", theme_id=theme_id, _anchor=anchor, **params))
 
 
 @bp.route("/<int:theme_id>/rename", methods=["POST"])
@@ -284,11 +287,7 @@ def _evidence_done(theme_id: int, message: str, error: actions.ActionError | Non
         # The theme's figures and status swap in too: a quote moved or rejected changes them at once.
         return (render_template("_evidence.html", notice=message, **ctx)
                 + render_template("_theme_head.html", oob=True, **ctx))
-    if error is not None:
-        flash(str(error), "error")
-    else:
-        flash(message)
-    return redirect(url_for("themes.detail", theme_id=theme_id, _anchor="evidence", **page_filters().params()))
+    return _done(theme_id, message, error, anchor="evidence")
 
 
 @bp.route("/<int:theme_id>/evidence/<int:evidence_id>/move", methods=["POST"])
@@ -348,12 +347,8 @@ def _fragments(theme_id: int, notice: str, error: actions.ActionError | None = N
     first) comes back the same way, as an error notice over the lists as they are now: htmx swaps no 4xx
     answer, so a 409 would leave the person clicking a button that can no longer work. A plain form is redirected."""
     if request.headers.get("HX-Request") != "true":
-        if error is not None:
-            flash(str(error), "error")
-        else:
-            flash(notice)
-        anchor = "suggestions" if request.form.get("from") == "suggestions" else "evidence"
-        return redirect(url_for("themes.detail", theme_id=theme_id, _anchor=anchor, **page_filters().params()))
+        return _done(theme_id, notice, error,
+                     anchor="suggestions" if request.form.get("from") == "suggestions" else "evidence")
     ctx = detail_context(theme_id)
     on_suggestions = request.headers.get("HX-Target") == "suggestions"
     said = {"notice": str(error) if error is not None else notice, "notice_class": "error" if error else ""}
