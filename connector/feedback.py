@@ -137,8 +137,9 @@ def apply_feedback(session: Session, source_object: str, source_ids: list[str], 
                             "source_field": spec.source_field, "channel": spec.channel, "text": text,
                             "text_hash": digest, "lang": lang, **meta})
         elif old[1] != digest:
+            # Its segments go (below) and the next theme pass cuts the new text: it finds it by this stamp.
             updates.append({"id": old[0], "text": text, "text_hash": digest, "lang": lang, "channel": spec.channel,
-                            **meta})
+                            "segmented_at": None, **meta})
             changed_ids.append(old[0])
         elif old[2] != meta:
             updates.append({"id": old[0], **meta})

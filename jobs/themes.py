@@ -85,11 +85,15 @@ def _by_id(session: Session, query: Any, id_column: Any) -> Iterator[list[Any]]:
 
 
 def segment_new_items(session: Session, *, use_filter: bool = True) -> tuple[int, int]:
-    """Cut every FeedbackItem that has no segments yet (new, or its text changed) into segments.
+    """Cut every FeedbackItem no pass has cut yet (new, or its text changed) into segments, and stamp it.
 
+    Found by its stamp (``segmented_at``, a partial index of the rows without one): the sync clears the stamp when
+    the text changes, so a pass reads what is new, not the corpus. An item whose text gives no clause is stamped
+    too, and not read again until it changes.
     ``use_filter=False`` keeps every clause as feedback: text that is not CRM notes (a support inbox, survey
     answers, CLINC150's "set a timer") has no logistics to drop, and the cue rules would drop its requests.
     """
+    # An item cut by an older version that kept no stamp keeps its segments: it is stamped, not cut twice.
     has_segments = exists().where(FeedbackSegment.item_id == FeedbackItem.id)
     # A loss reason whose whole text is the opportunity's picklist value ("Product Gap") says which box was
     # ticked, not why: it joins no theme (its free text would), so it cannot make a "product gap" theme.
@@ -97,22 +101,25 @@ def segment_new_items(session: Session, *, use_filter: bool = True) -> tuple[int
                                                       FeedbackItem.source_object == "Opportunity")
                 .correlate(FeedbackItem).scalar_subquery())
     query = (select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.lang, FeedbackItem.channel,
-                    picklist.label("picklist"))
-             .where(~has_segments).order_by(FeedbackItem.id).limit(SEGMENT_BATCH))
+                    picklist.label("picklist"), has_segments.label("cut"))
+             .where(FeedbackItem.segmented_at.is_(None)).order_by(FeedbackItem.id).limit(SEGMENT_BATCH))
     n_items = n_segs = 0
-    # Items without segments, a batch at a time: a first pass over 300,000 notes holds one batch.
+    now = utcnow()
+    # Unstamped items a batch at a time: a first pass over 300,000 notes holds one batch.
     for rows in _by_id(session, query, FeedbackItem.id):
-        n_items_, n_segs_ = _segment_rows(session, rows, use_filter)
+        n_items_, n_segs_ = _segment_rows(session, [r for r in rows if not r.cut], use_filter)
         n_items += n_items_
         n_segs += n_segs_
+        session.execute(update(FeedbackItem).where(FeedbackItem.id.in_([r.id for r in rows]))
+                        .values(segmented_at=now).execution_options(synchronize_session=False))
     return n_items, n_segs
 
 
 def _segment_rows(session: Session, rows: Sequence[Any], use_filter: bool) -> tuple[int, int]:
-    """Segment one batch of (id, text, lang, channel, picklist value) items and insert their segments."""
+    """Segment one batch of (id, text, lang, channel, picklist value, cut) items and insert their segments."""
     batch: list[dict[str, Any]] = []
     n_items = n_segs = 0
-    for item_id, text, lang, channel, picklist in rows:
+    for item_id, text, lang, channel, picklist, _ in rows:
         segs = segment_text(text or "", channel)
         if segs:
             n_items += 1
@@ -144,7 +151,7 @@ def embed_pending(session: Session, embedder: Embedder, *, use_filter: bool = Tr
     sibling = aliased(FeedbackSegment)
     n_segments = (select(func.count()).select_from(sibling).where(sibling.item_id == FeedbackSegment.item_id)
                   .correlate(FeedbackSegment).scalar_subquery().label("n_segments"))
-    query = (
+    pending = (
         select(FeedbackSegment.id, FeedbackSegment.text, n_segments, FeedbackSegment.item_id,
                FeedbackItem.text.label("note"), FeedbackSegment.person_verdict)
         .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id)
@@ -154,10 +161,18 @@ def embed_pending(session: Session, embedder: Embedder, *, use_filter: bool = Tr
                    FeedbackSegment.person_verdict.is_not(None), true() if not use_filter else false()),
                or_(FeedbackSegment.embedding.is_(None), FeedbackSegment.embedding_model != embedder.name))
         .order_by(FeedbackSegment.id).limit(EMBED_BATCH))
+    if use_filter and _vectors_are(session, embedder):
+        # Every vector a pass stored is this model's, so only two sets of rows can lack one, each found by its
+        # index: what no pass has looked at, and what a person filed (a clause the cue rules turned off, then
+        # put under a theme by hand). Reading the whole table for them made each pass cost the corpus.
+        queries = [pending.where(FeedbackSegment.processed_at.is_(None)),
+                   pending.where(FeedbackSegment.person_verdict.is_not(None))]
+    else:
+        queries = [pending]
     fb_protos, lg_protos = prototypes.prototype_vectors(embedder)
     done = 0
     # One batch at a time: memory holds one batch of texts and notes, whatever is pending.
-    for chunk in _by_id(session, query, FeedbackSegment.id):
+    for chunk in (rows for query in queries for rows in _by_id(session, query, FeedbackSegment.id)):
         vecs = embedder.encode([embedding_view(r.text) for r in chunk])
         keep = prototypes.feedback_margin(vecs, fb_protos, lg_protos) >= embedder.feedback_margin
         if not use_filter:
@@ -172,6 +187,13 @@ def embed_pending(session: Session, embedder: Embedder, *, use_filter: bool = Tr
             for r, v, k in zip(chunk, stored, verdict)])
         done += len(chunk)
     return done + embed_examples(session, embedder)
+
+
+def _vectors_are(session: Session, embedder: Embedder) -> bool:
+    """Whether every stored vector is ``embedder``'s: the centring means record the model of the last pass, and a
+    pass embeds again every vector of another model before it computes them (within one transaction)."""
+    row = session.get(AppSetting, CENTRING_KEY)
+    return row is not None and row.value.get("model") == embedder.name
 
 
 def embed_examples(session: Session, embedder: Embedder) -> int:

@@ -211,7 +211,11 @@ class FeedbackItem(Base):
 
     __tablename__ = "feedback_item"
     __table_args__ = (UniqueConstraint("source_object", "source_id", "source_field"),
-                      Index("ix_feedback_item_occurred_at", "occurred_at"))
+                      Index("ix_feedback_item_occurred_at", "occurred_at"),
+                      # What the next theme pass has to cut into clauses: only rows it has not cut, so finding them
+                      # costs what is new, not the corpus (an anti-join against the segments read both tables).
+                      Index("ix_feedback_item_unsegmented", "id", sqlite_where=text("segmented_at IS NULL"),
+                            postgresql_where=text("segmented_at IS NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     source_object: Mapped[str] = mapped_column(String(40))  # Opportunity | Task | Event | Case | ContentNote | import
     source_id: Mapped[str] = mapped_column(String(40))
@@ -227,6 +231,9 @@ class FeedbackItem(Base):
     owner_id: Mapped[str | None] = mapped_column(SfId)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Set when a theme pass cut the text into segments; the sync clears it when the text changes (and drops the
+    # segments), so the next pass cuts it again.
+    segmented_at: Mapped[dt.datetime | None]
 
     segments: Mapped[list[FeedbackSegment]] = relationship(
         back_populates="item", cascade="all, delete-orphan", passive_deletes=True, order_by="FeedbackSegment.position")

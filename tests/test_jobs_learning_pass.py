@@ -389,6 +389,22 @@ def test_a_pass_leaves_no_segment_it_looked_at_unprocessed_so_the_next_finds_onl
     assert session.scalar(select(FeedbackSegment.id).where(FeedbackSegment.processed_at.is_(None))) is None
 
 
+def test_a_clause_the_cue_rules_turned_off_gets_its_vector_once_a_person_files_it(session, settings):
+    """A pass reads only unprocessed rows and rows a person filed for want of a vector: a clause the cue rules
+    turned off was processed without one, and a person putting it under a theme must still teach the next pass."""
+    session.add_all([item(t) for t in SSO + PRICE + LOGISTICS])
+    session.flush()
+    _pass(session, settings)
+    off = session.scalars(select(FeedbackSegment).where(FeedbackSegment.text == LOGISTICS[0])).one()
+    assert off.embedding is None and off.processed_at is not None
+    theme = _theme_with(session, SSO[0])
+    curation.add_evidence(session, theme, [off.id], None)
+    figures = _pass(session, settings)
+    session.refresh(off)
+    assert figures["segments_embedded"] >= 1
+    assert off.embedding is not None and off.is_feedback and off.person_verdict is True
+
+
 def test_a_rebuild_also_files_what_the_filter_turned_off_when_people_labelled_its_theme(session, settings):
     session.add_all([item(t) for t in SSO + PRICE + MOBILE + CHAMPION + LOGISTICS])
     session.flush()

@@ -17,6 +17,7 @@ from retour.models import (
     Account,
     CurationEvent,
     Decision,
+    FeedbackItem,
     FeedbackSegment,
     Opportunity,
     Theme,
@@ -75,6 +76,32 @@ def test_a_clause_of_a_longer_note_is_stored_joined_with_its_note_and_a_one_clau
     assert np.allclose(stored, joined[0], atol=1e-6) and not np.allclose(stored, alone[0], atol=1e-3)
     assert segs[clause].embedding_model == embedder.name
     assert np.allclose(from_bytes(segs[single].embedding), embedder.encode([embedding_view(single)])[0], atol=1e-6)
+
+
+def test_a_pass_cuts_each_item_once_and_again_only_after_the_sync_changed_its_text(session, settings):
+    """Items are found by their stamp, not by an anti-join of the corpus: each is cut once, an item whose text
+    gives no clause is stamped all the same, and a text the sync changed is cut again."""
+    from connector.feedback import apply_feedback, specs_for
+    row = {"id": "006Hs00001ABCdEIAX", "is_closed": True, "is_won": False, "loss_reason": "Other",
+           "loss_detail": SSO[0], "account_id": "001Hs00002QwErTIAZ", "owner_id": None,
+           "close_date": dt.date(2026, 5, 30), "created_date": None, "system_modstamp": None}
+    apply_feedback(session, "Opportunity", [row["id"]], specs_for("Opportunity", row))
+    blank = item("  ...  ")
+    session.add(blank)
+    session.flush()
+    assert segment_new_items(session) == (1, 1)
+    synced = session.scalars(select(FeedbackItem).where(FeedbackItem.source_object == "Opportunity")).one()
+    session.refresh(synced)
+    session.refresh(blank)
+    assert synced.segmented_at is not None and blank.segmented_at is not None
+    assert segment_new_items(session) == (0, 0)  # nothing new: neither item is read again
+    row["loss_detail"] = PRICE[0]
+    apply_feedback(session, "Opportunity", [row["id"]], specs_for("Opportunity", row))
+    session.refresh(synced)
+    assert synced.segmented_at is None
+    assert segment_new_items(session) == (1, 1)
+    [cut] = session.scalars(select(FeedbackSegment.text).where(FeedbackSegment.item_id == synced.id))
+    assert PRICE[0] in cut and SSO[0] not in cut
 
 
 def test_a_new_model_checks_again_what_another_model_turned_off_but_not_what_the_cue_rules_did(session):
