@@ -321,6 +321,11 @@ class ThemeEvidence(Base):
     origin: Mapped[str] = mapped_column(String(12), default="auto")  # auto | curator
     pinned: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The theme a merge brought this row from, while it still stands where the merge put it (``jobs.curation``):
+    # undoing the merge sends it back. A person's later act on the row clears it, so their word stays. A plain
+    # number: themes are never deleted (a rebuild dismisses them), and SQLite cannot add a foreign key in place. Undoing
+    # reads it among the target's rows (theme_id's index), so it needs no index of its own.
+    merged_from_id: Mapped[int | None]
 
     theme: Mapped[Theme] = relationship(back_populates="evidence")
     segment: Mapped[FeedbackSegment] = relationship()
