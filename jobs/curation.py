@@ -2,7 +2,8 @@
 
 How passes keep it: an evidence row touched here becomes ``origin="curator"`` (or ``state="rejected"``), and
 passes never delete, move or re-create such rows — not even a rebuild. A merged theme gets status "merged"
-and ``merged_into_id``; passes only ever look at active themes, so it stays merged.
+and ``merged_into_id``; passes only ever look at active themes, so it stays merged until a person undoes the
+merge (``unmerge``): the rows it moved carry ``merged_from_id`` and its log event what else it changed.
 
 How passes learn from it (``jobs.learn``): every act here is a label. Evidence a person put under a theme
 (moved, pinned, accepted, chosen to make a theme) and the example sentences they wrote are that theme's
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jobs import discovery
@@ -47,6 +48,9 @@ CODES = frozenset({
     "example_too_long",  # max, sentence
     "new_theme_empty",
     "not_a_suggestion",  # act: "accepted" | "declined"
+    "not_merged",  # theme_id: there is no merge to undo
+    "merge_not_recorded",  # theme_id: merged before merges could be undone
+    "merge_target_inactive",  # theme_id, target_id, status ("merged" | "dismissed"), into_id (when merged)
     # jobs.proposals (its ProposalError is a CurationError): answering a proposal of the theme pass
     "proposal_answered",  # act: "accepted" | "declined"
     "proposal_gone", "proposal_moved",
@@ -113,6 +117,12 @@ def _close_proposals(session: Session, theme_ids: Sequence[int], kinds: Sequence
                                                          ThemeProposal.kind.in_(list(kinds)))):
         if p.theme_id in theme_ids or p.other_theme_id in theme_ids:
             p.status = status
+
+
+def _settled(*rows: ThemeEvidence) -> None:
+    """A person acted on these rows: where they stand now is that person's word, which undoing a merge keeps."""
+    for ev in rows:
+        ev.merged_from_id = None
 
 
 def rename(session: Session, theme: Theme, label: str, user: Any, lang: str | None = None) -> Theme:
@@ -186,19 +196,33 @@ def confirm(session: Session, theme: Theme, user: Any) -> Theme:
 
 
 def merge(session: Session, source: Theme, target: Theme, user: Any) -> Theme:
-    """Fold ``source`` into ``target``: evidence moves, source stays merged for good, target grows broader."""
+    """Fold ``source`` into ``target``: evidence moves, source stays merged, target grows broader.
+
+    Everything undoing it needs is kept (``unmerge``): each moved row names the source in ``merged_from_id``, and
+    the log event holds the source's status and reason, the threshold step taken, the rows of segments the target
+    already had (deleted here: a segment stands once per theme) and which moved rows came from earlier merges into
+    the source (their ``merged_from_id`` is this merge's now).
+    """
     if source.id == target.id:
         raise CurationError("merge_into_itself", "a theme cannot be merged into itself.")
     _active(source, "merged")
     _active(target, "merged into")
     have = set(session.scalars(select(ThemeEvidence.segment_id).where(ThemeEvidence.theme_id == target.id)))
     moved = 0
-    for ev in list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.theme_id == source.id))):
+    kept_back: list[dict[str, Any]] = []
+    earlier: dict[str, list[int]] = {}
+    for ev in list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.theme_id == source.id)
+                                   .order_by(ThemeEvidence.id))):
         if ev.segment_id in have:
+            kept_back.append({"segment_id": ev.segment_id, "state": ev.state, "origin": ev.origin,
+                              "pinned": ev.pinned, "similarity": ev.similarity, "merged_from_id": ev.merged_from_id})
             session.delete(ev)
             continue
+        if ev.merged_from_id is not None:
+            earlier.setdefault(str(ev.merged_from_id), []).append(ev.id)
         ev.theme_id = target.id
         ev.origin = "curator"
+        ev.merged_from_id = source.id
         moved += 1
     # Weighted mean of the two centroids (both in the centred space the passes use).
     if source.centroid and target.centroid:
@@ -208,6 +232,8 @@ def merge(session: Session, source: Theme, target: Theme, user: Any) -> Theme:
         c = np.frombuffer(source.centroid, np.float32) * ns + np.frombuffer(target.centroid, np.float32) * nt
         target.centroid = to_bytes(normalise(c[None, :])[0])
         target.metrics = {**target.metrics, "members": ns + nt}
+    undo = {"status": source.status, "reason": source.reason, "kept_back": kept_back, "earlier": earlier,
+            "offset_step": target.threshold_offset - max(-0.2, target.threshold_offset - discovery.OFFSET_STEP)}
     source.status = "merged"
     source.merged_into_id = target.id
     source.reason = f"merged into theme {target.id}"
@@ -219,9 +245,105 @@ def merge(session: Session, source: Theme, target: Theme, user: Any) -> Theme:
             p.status = "dismissed"
     _close_proposals(session, [source.id], ["rename", "split"], "dismissed")
     _log(session, "merge", target, user, source_theme_id=source.id, target_theme_id=target.id, moved=moved,
-         threshold_offset=target.threshold_offset)
+         threshold_offset=target.threshold_offset, undo=undo)
     session.flush()
     return target
+
+
+def _merge_record(session: Session, source: Theme, target: Theme) -> dict[str, Any] | None:
+    """What the latest merge of ``source`` into ``target`` changed (its log event's ``undo``), None when it was made
+    before merges kept it."""
+    for details in session.scalars(select(CurationEvent.details).where(
+            CurationEvent.action == "merge", CurationEvent.theme_id == target.id).order_by(CurationEvent.id.desc())):
+        if isinstance(details, dict) and details.get("source_theme_id") == source.id:
+            undo = details.get("undo")
+            return undo if isinstance(undo, dict) else None
+    return None
+
+
+def _recentre(session: Session, theme: Theme) -> None:
+    """The theme's centre and member count from its active evidence (a bounded sample, as ``split`` does)."""
+    active = select(ThemeEvidence.segment_id).where(ThemeEvidence.theme_id == theme.id, ThemeEvidence.state == "active")
+    members = session.scalar(select(func.count()).select_from(active.subquery())) or 0
+    vecs = _centred_vectors(session, session.scalars(active.order_by(ThemeEvidence.id).limit(5000)).all())
+    if len(vecs) and vecs.shape[1]:
+        from jobs.embed import to_bytes
+        theme.centroid = to_bytes(discovery.centroid_of(vecs))
+    quoted = [q.get("segment_id") for q in (theme.metrics or {}).get("quotes", []) if q.get("segment_id")]
+    here = set(session.scalars(active.where(ThemeEvidence.segment_id.in_(quoted)))) if quoted else set()
+    theme.metrics = {**(theme.metrics or {}), "members": int(members),
+                     "quotes": [q for q in (theme.metrics or {}).get("quotes", []) if q.get("segment_id") in here]}
+
+
+def unmerge(session: Session, source: Theme, user: Any) -> Theme:
+    """Undo the merge of ``source`` (a merged theme) into the theme it was merged into; returns ``source``.
+
+    The rows the merge moved and that still stand under the target go back (a row a person moved or curated since,
+    and what later passes filed under the target, stay there); rows of segments both themes held are re-created;
+    the source's status comes back, the target gets its threshold step back, both are re-centred on their evidence;
+    the pair is kept apart (a declined merge on record: the pass never proposes it again).
+    """
+    if source.status != "merged":
+        raise CurationError("not_merged", f"theme {source.id} is not merged: there is no merge to undo.",
+                            theme_id=source.id)
+    target = session.get(Theme, source.merged_into_id) if source.merged_into_id is not None else None
+    undo = _merge_record(session, source, target) if target is not None else None
+    if target is None or undo is None:
+        raise CurationError("merge_not_recorded",
+                            f"theme {source.id} was merged before merges could be undone: file its quotes under a "
+                            "new theme instead.", theme_id=source.id)
+    if target.status in ("merged", "dismissed"):
+        into = target.merged_into_id if target.status == "merged" else None
+        todo = (f"undo the merge of theme {target.id} first" if into is not None
+                else "file the quotes under another theme by hand")
+        raise CurationError("merge_target_inactive", f"theme {target.id}, which theme {source.id} was merged into, "
+                            f"is {target.status} since: {todo}.", theme_id=source.id, target_id=target.id,
+                            status=target.status, into_id=into)
+    earlier = {int(ev_id): int(from_id) for from_id, ids in (undo.get("earlier") or {}).items() for ev_id in ids}
+    mine = set(session.scalars(select(ThemeEvidence.segment_id).where(ThemeEvidence.theme_id == source.id)))
+    back = 0
+    for ev in list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.theme_id == target.id,
+                                                               ThemeEvidence.merged_from_id == source.id))):
+        ev.merged_from_id = None
+        if ev.segment_id in mine:
+            continue
+        ev.theme_id = source.id
+        ev.merged_from_id = earlier.get(ev.id)  # a row an earlier merge brought in: that merge can be undone next
+        mine.add(ev.segment_id)
+        back += 1
+    # Segments both themes held: the merge deleted the source's row. It comes back while the target's row is there
+    # (a person who filed the quote elsewhere since removed it); called "not feedback" since, it comes back rejected.
+    wanted = {int(d["segment_id"]): d for d in undo.get("kept_back") or [] if int(d["segment_id"]) not in mine}
+    there = set(session.scalars(select(ThemeEvidence.segment_id).where(
+        ThemeEvidence.theme_id == target.id, ThemeEvidence.segment_id.in_(list(wanted))))) if wanted else set()
+    not_feedback = set(session.scalars(select(FeedbackSegment.id).where(
+        FeedbackSegment.id.in_(list(there)), FeedbackSegment.person_verdict.is_(False)))) if there else set()
+    for seg_id in sorted(there):
+        d = wanted[seg_id]
+        refused = seg_id in not_feedback
+        session.add(ThemeEvidence(theme_id=source.id, segment_id=seg_id, similarity=float(d.get("similarity") or 0.0),
+                                  state="rejected" if refused else d.get("state") or "active",
+                                  origin="curator" if refused else d.get("origin") or "auto",
+                                  pinned=bool(d.get("pinned")) and not refused, merged_from_id=d.get("merged_from_id")))
+        back += 1
+    session.flush()
+    source.status = undo.get("status") or "emerging"
+    source.merged_into_id = None
+    source.reason = undo.get("reason")
+    target.threshold_offset = min(0.2, target.threshold_offset + float(undo.get("offset_step") or 0.0))
+    _recentre(session, source)
+    _recentre(session, target)
+    pair = {source.id, target.id}
+    if not any({a, b} == pair for a, b in session.execute(select(ThemeProposal.theme_id, ThemeProposal.other_theme_id)
+                                                          .where(ThemeProposal.kind == "merge",
+                                                                 ThemeProposal.theme_id.in_(list(pair))))):
+        # How a declined merge is remembered (jobs.themes._blocked_pairs reads any merge proposal on record).
+        session.add(ThemeProposal(kind="merge", theme_id=source.id, other_theme_id=target.id, status="dismissed",
+                                  payload={"unmerged": True}))
+    _log(session, "unmerge", source, user, target_theme_id=target.id, moved=back)
+    _log(session, "unmerge", target, user, source_theme_id=source.id, moved=back)
+    session.flush()
+    return source
 
 
 def _evidence_theme(session: Session, evidence: ThemeEvidence) -> Theme:
@@ -243,11 +365,13 @@ def move_evidence(session: Session, evidence: ThemeEvidence, target_theme: Theme
         clash.origin = "curator"
         session.delete(evidence)
         result = clash
+        _settled(clash)
     else:
         evidence.theme_id = target_theme.id
         evidence.origin = "curator"
         evidence.state = "active"
         result = evidence
+        _settled(evidence)
     source.metrics = {**source.metrics, "members": max(0, int(source.metrics.get("members", 1) or 1) - 1)}
     target_theme.metrics = {**target_theme.metrics, "members": int(target_theme.metrics.get("members", 0) or 0) + 1}
     _said_feedback(session, [result.segment_id], True)
@@ -263,6 +387,7 @@ def reject_evidence(session: Session, evidence: ThemeEvidence, user: Any) -> The
     evidence.state = "rejected"
     evidence.origin = "curator"
     evidence.pinned = False
+    _settled(evidence)
     theme.metrics = {**theme.metrics, "members": max(0, int(theme.metrics.get("members", 1) or 1) - 1),
                      "quotes": [q for q in theme.metrics.get("quotes", []) if q.get("segment_id") != evidence.segment_id]}
     _log(session, "reject_evidence", theme, user, segment_id=evidence.segment_id)
@@ -277,6 +402,7 @@ def pin_evidence(session: Session, evidence: ThemeEvidence, pinned: bool, user: 
     theme = _evidence_theme(session, evidence)
     evidence.pinned = bool(pinned)
     evidence.origin = "curator"
+    _settled(evidence)
     _said_feedback(session, [evidence.segment_id], True)
     _log(session, "pin_evidence" if pinned else "unpin_evidence", theme, user, segment_id=evidence.segment_id)
     session.flush()
@@ -315,6 +441,7 @@ def split(session: Session, theme: Theme, evidence_ids: Sequence[int], label: st
         r.theme_id = new.id
         r.origin = "curator"
         r.state = "active"
+        _settled(r)
         if first_text is None:
             first_text = session.scalar(select(FeedbackSegment.text).where(FeedbackSegment.id == r.segment_id))
     new.title_quote = first_text
@@ -386,6 +513,7 @@ def add_evidence(session: Session, theme: Theme, segment_ids: Sequence[int], use
             if mine.state != "active":
                 added += 1
             mine.state, mine.origin = "active", "curator"
+            _settled(mine)
     theme.origin = "person"
     theme.metrics = {**theme.metrics, "members": int(theme.metrics.get("members", 0) or 0) + added}
     _said_feedback(session, ids, True)
@@ -468,6 +596,7 @@ def mark_not_feedback(session: Session, segment_ids: Sequence[int], user: Any) -
                              "quotes": [q for q in theme.metrics.get("quotes", []) if q.get("segment_id") not in ids]}
             touched.add(theme.id)
         ev.state, ev.origin, ev.pinned = "rejected", "curator", False
+        _settled(ev)
     _said_feedback(session, ids, False)
     for tid in sorted(touched) or [None]:
         _log(session, "not_feedback", session.get(Theme, tid) if tid else None, user, segment_ids=ids[:200],
@@ -483,6 +612,7 @@ def accept_suggestion(session: Session, evidence: ThemeEvidence, user: Any) -> T
     theme = _evidence_theme(session, evidence)
     _active(theme, "given evidence")
     evidence.state, evidence.origin = "active", "curator"
+    _settled(evidence)
     theme.metrics = {**theme.metrics, "members": int(theme.metrics.get("members", 0) or 0) + 1}
     _said_feedback(session, [evidence.segment_id], True)
     _log(session, "accept_suggestion", theme, user, segment_id=evidence.segment_id)
@@ -496,6 +626,7 @@ def decline_suggestion(session: Session, evidence: ThemeEvidence, user: Any) -> 
         raise CurationError("not_a_suggestion", "only a suggestion can be declined.", act="declined")
     theme = _evidence_theme(session, evidence)
     evidence.state, evidence.origin, evidence.pinned = "rejected", "curator", False
+    _settled(evidence)
     _log(session, "decline_suggestion", theme, user, segment_id=evidence.segment_id)
     session.flush()
     return evidence
