@@ -78,6 +78,14 @@ CURATION_REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
     "example_too_long": lambda p: _("An example sentence fits in %(n)s characters.", n=p["max"]),
     "new_theme_empty": lambda p: _("A new theme needs example sentences or quotes chosen from the evidence."),
     "not_a_suggestion": lambda p: _("This quote is no longer a suggestion: someone already answered it."),
+    "not_merged": lambda p: _("This theme is not merged: there is no merge to undo."),
+    "merge_not_recorded": lambda p: _("This theme was merged before merges could be undone: choose its quotes in "
+                                      "the search and make a theme of them instead."),
+    "merge_target_inactive": lambda p: (
+        _("The theme it was merged into was itself merged since: undo that merge first, then this one.")
+        if p.get("status") == "merged" else
+        _("The theme it was merged into was not found again when the themes were rebuilt: choose its quotes in "
+          "the search and make a theme of them instead.")),
     # jobs.proposals.ProposalError, a CurationError: answering the theme pass's proposals
     "proposal_answered": lambda p: (_("Someone already accepted this proposal.") if p.get("act") == "accepted"
                                     else _("Someone already declined this proposal.")),
@@ -126,6 +134,17 @@ def merge(session: Session, source: Theme, target_id: int | None, user: AppUser)
     if target_id == source.id:
         raise ActionError(_("A theme cannot be merged into itself."))
     return _curation("merge", session, source, get_theme(session, target_id), user)
+
+
+def merged_notice(source: Theme) -> dict[str, Any]:
+    """The notice flashed after a merge: it says so and offers to undo it (base.html draws the button for
+    ``undo_merge``, with the CSRF token of the page that shows it, for product owners only)."""
+    return {"text": _("Themes merged."), "undo_merge": source.id}
+
+
+def unmerge(session: Session, theme: Theme, user: AppUser) -> Theme:
+    """Undo the merge of ``theme`` (a merged theme): its quotes and status come back (``jobs.curation.unmerge``)."""
+    return _curation("unmerge", session, theme, user)
 
 
 def move_evidence(session: Session, theme: Theme, evidence_id: int, target_id: int | None, user: AppUser):

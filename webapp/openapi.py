@@ -187,6 +187,10 @@ def document() -> dict[str, Any]:
                                                               "quotes become a person's", "product_owner", params=T)},
             "/api/v1/themes/{theme_id}/merge": {"post": _op("Merge into another theme", "product_owner", params=T,
                                                             body=_obj(target_id=I))},
+            "/api/v1/themes/{theme_id}/unmerge": {
+                "post": _op("Undo the merge of a merged theme: the quotes the merge moved (and that nobody moved since) "
+                            "and its status come back, and the pair is not proposed for merging again", "product_owner",
+                            params=T)},
             "/api/v1/themes/{theme_id}/evidence/{evidence_id}/move": {
                 "post": _op("Move a quote to another theme", "product_owner", params=E, body=_obj(target_id=I))},
             "/api/v1/themes/{theme_id}/evidence/{evidence_id}/reject": {

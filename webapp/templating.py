@@ -35,7 +35,7 @@ ACTION = {"rename": _l("renamed the theme"), "merge": _l("merged themes"), "merg
           "decline_rename": _l("kept the theme's name against a proposed one"),
           "name_in": _l("named the theme in one language"), "create_theme": _l("created the theme"),
           "add_examples": _l("wrote example sentences"), "add_evidence": _l("filed quotes under the theme"),
-          "confirm": _l("confirmed the theme"),
+          "confirm": _l("confirmed the theme"), "unmerge": _l("undid a merge"),
           "not_feedback": _l("said a quote is not feedback"), "accept_suggestion": _l("accepted a suggested quote"),
           "decline_suggestion": _l("declined a suggested quote")}
 
@@ -130,7 +130,8 @@ def activity_lines(log: Iterable[dict[str, Any]]) -> list[tuple[dict[str, Any], 
     theme and how many, never the log's ids ("moved a quote here from “Pricing”", "filed 3 quotes under the
     theme"). The themes named are read in one query for the whole list."""
     events = list(log)
-    names = theme_names(e["details"].get(k) for e in events for k in ("from_theme_id", "source_theme_id")
+    names = theme_names(e["details"].get(k) for e in events
+                        for k in ("from_theme_id", "source_theme_id", "target_theme_id")
                         if isinstance(e.get("details"), dict))
     tr = get_translations()
     out = []
@@ -142,6 +143,11 @@ def activity_lines(log: Iterable[dict[str, Any]]) -> list[tuple[dict[str, Any], 
             said = tr.gettext("moved a quote here from “%(theme)s”") % {"theme": other}
         elif e["action"] == "merge" and other:
             said = tr.gettext("merged “%(theme)s” into this theme") % {"theme": other}
+        elif e["action"] == "unmerge" and other and d.get("source_theme_id"):
+            said = tr.gettext("undid the merge of “%(theme)s” into this theme: its quotes went back") % {"theme": other}
+        elif e["action"] == "unmerge" and d.get("target_theme_id") in names:
+            said = tr.gettext("undid the merge of this theme into “%(theme)s”: its quotes came back") % {
+                "theme": names[d["target_theme_id"]]}
         elif e["action"] == "split" and d.get("label"):
             said = tr.gettext("split “%(label)s” off the theme") % {"label": d["label"]}
         elif e["action"] == "add_evidence" and count is not None:

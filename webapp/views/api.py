@@ -191,6 +191,18 @@ def merge(theme_id: int):
     return _commit_theme(target)
 
 
+@bp.route("/themes/<int:theme_id>/unmerge", methods=["POST"])
+def unmerge(theme_id: int):
+    """Undo the merge of this (merged) theme: its quotes and status come back; answers the theme (no body)."""
+    session = get_session()
+    t = actions.get_theme(session, theme_id)
+    try:
+        actions.unmerge(session, t, current_user())
+    except actions.ActionError as exc:
+        return _fail(exc)
+    return _commit_theme(t)
+
+
 def _evidence_result(ev: Any):
     get_session().commit()
     return jsonify({"evidence": {"id": ev.id, "theme_id": ev.theme_id, "state": ev.state, "pinned": ev.pinned,

@@ -83,8 +83,12 @@ def accept_form(proposal_id: int):
         flash(str(exc), "error")
         return _back(theme_id, proposal)
     session.commit()
-    flash({"merge": _("Themes merged."), "split": _("Theme split: the new theme is “%(label)s”.", label=theme.label),
-           "rename": _("Theme renamed.")}[kind])
+    if kind == "merge":  # the notice offers to undo it, as after a merge made on the theme page
+        source_id = proposal.other_theme_id if theme.id == proposal.theme_id else proposal.theme_id
+        flash(actions.merged_notice(session.get(Theme, source_id)))
+    else:
+        flash({"split": _("Theme split: the new theme is “%(label)s”.", label=theme.label),
+               "rename": _("Theme renamed.")}[kind])
     return _back(theme.id)
 
 

@@ -131,12 +131,14 @@ def detail(theme_id: int):
 
 
 def _detail_page(theme_id: int):
-    ctx = detail_context(theme_id)
-    theme = ctx["theme"]
-    if theme.status == "merged" and theme.merged_into_id:
-        flash(_("“%(label)s” was merged into this theme.", label=theme_name(theme)))
-        return redirect(url_for("themes.detail", theme_id=theme.merged_into_id, **ctx["filters"].params(page=1)))
-    return render_template("theme.html", **ctx)
+    session = get_session()
+    theme = actions.get_theme(session, theme_id)
+    if theme.status == "merged":
+        # Says where its quotes went, and lets a product owner take the merge back.
+        target = session.get(Theme, theme.merged_into_id) if theme.merged_into_id else None
+        return render_template("theme_merged.html", theme=theme, target=target, filters=page_filters(),
+                               log=queries.activity(session, theme.id))
+    return render_template("theme.html", **detail_context(theme_id))
 
 
 def _done(theme_id: int, message: str, error: actions.ActionError | None = None, *, anchor: str | None = None):
@@ -197,12 +199,36 @@ def merge(theme_id: int):
             return render_template("_flash_inline.html", message=str(exc), category="error")
         return _done(theme_id, "", exc)
     session.commit()
+    flash(actions.merged_notice(theme))
     if request.headers.get("HX-Request") == "true":
-        flash(_("Themes merged."))
         response = make_response("", 204)
         response.headers["HX-Redirect"] = url_for("themes.detail", theme_id=target.id, **page_filters().params(page=1))
         return response
-    return _done(target.id, _("Themes merged."))
+    return redirect(url_for("themes.detail", theme_id=target.id, **page_filters().params(page=1)))
+
+
+@bp.route("/<int:theme_id>/unmerge", methods=["POST"])
+def unmerge(theme_id: int):
+    """Undo the merge of this theme: its quotes, status and name come back, and the pair is kept apart. A refusal
+    is said beside the button when htmx sent it, else on the merged theme's page (which says where it went)."""
+    session = get_session()
+    theme = actions.get_theme(session, theme_id)
+    try:
+        actions.unmerge(session, theme, current_user())
+    except actions.ActionError as exc:
+        session.rollback()
+        if request.headers.get("HX-Request") == "true":
+            return render_template("_flash_inline.html", message=str(exc), category="error")
+        return _done(theme_id, "", exc)
+    session.commit()
+    message = _("Merge undone: “%(label)s” is a theme of its own again, with its quotes. The theme pass will not "
+                "propose merging these two again.", label=theme_name(theme))
+    if request.headers.get("HX-Request") == "true":
+        flash(message)
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url_for("themes.detail", theme_id=theme_id, **page_filters().params(page=1))
+        return response
+    return _done(theme_id, message)
 
 
 # --------------------------------------------------------------------------------------------- move targets
