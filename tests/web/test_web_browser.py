@@ -314,3 +314,36 @@ def test_in_a_browser_the_board_and_the_theme_page_agree_for_each_period_and_a_m
     assert int(after[1].replace(",", "")) > int(before[1].replace(",", ""))
     assert int(after[1].replace(",", "")) <= int(before[1].replace(",", "")) + int(other[1].replace(",", ""))
     assert page.locator(f'tr.theme-row[data-theme="{merged}"]').count() == 0  # a merged theme leaves the board
+
+
+def test_in_french_a_product_owner_merges_on_the_theme_page_and_undoes_it_from_the_notice(live, committed, browser):
+    """The merge (htmx) lands on the surviving theme with its notice; "Annuler la fusion" there (htmx again) gives
+    the merged theme back its quotes, on its own page, in French all the way."""
+    seeded = seed(committed)
+    base = live.url
+    source, target = seeded.themes["CSV export is slow"], seeded.themes["Exports time out on large files"]
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        log_in(page, base, "product_owner@example.com", lang="fr")
+        page.goto(f"{base}/themes/{source}")
+        assert page.locator("li.quote").count() == 3
+        page.get_by_label("Fusionner ce thème dans").select_option(label="Exports time out on large files")
+        page.get_by_role("button", name="Fusionner", exact=True).click()
+        page.wait_for_url(f"{base}/themes/{target}")
+        notice = page.locator("main > .flash").first
+        assert "Thèmes fusionnés." in notice.inner_text()
+        assert page.locator("li.quote").count() == 12
+
+        notice.get_by_role("button", name="Annuler la fusion").click()
+        page.wait_for_url(f"{base}/themes/{source}")
+        assert "Fusion annulée : « CSV export is slow » est de nouveau un thème à part entière" in \
+            page.locator("main > .flash").first.inner_text()
+        assert page.locator("li.quote").count() == 3
+        assert "a annulé la fusion de ce thème dans « Exports time out on large files »" in \
+            page.locator(".log").inner_text()
+        page.goto(f"{base}/themes/{target}")
+        assert page.locator("li.quote").count() == 9
+    finally:
+        context.close()
