@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import func, insert, select, update  # noqa: E402
+from sqlalchemy import exists, func, insert, inspect, select, text, update  # noqa: E402
 
 from jobs.themes import run_theme_pass  # noqa: E402
 from retour.config import load_settings  # noqa: E402
@@ -234,7 +234,12 @@ def incremental_only(store: str, backend: str, profile: bool) -> None:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'scale.db'}")
         # A store kept by an older version: give it the indexes and the stamps this version's first pass leaves
         # (every segment the pass turned off is marked processed), so the pass is timed as a fresh bench times it.
-        for index in FeedbackSegment.__table__.indexes:
+        with engine.begin() as conn:
+            if "segmented_at" not in {c["name"] for c in inspect(conn).get_columns("feedback_item")}:
+                conn.execute(text("ALTER TABLE feedback_item ADD COLUMN segmented_at DATETIME"))
+                conn.execute(update(FeedbackItem).where(exists().where(FeedbackSegment.item_id == FeedbackItem.id))
+                             .values(segmented_at=dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)))
+        for index in (*FeedbackSegment.__table__.indexes, *FeedbackItem.__table__.indexes):
             index.create(engine, checkfirst=True)
         with engine.begin() as conn:
             conn.execute(update(FeedbackSegment).where(FeedbackSegment.processed_at.is_(None),

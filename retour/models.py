@@ -251,9 +251,14 @@ class FeedbackSegment(Base):
               postgresql_where=text("processed_at IS NULL")),
         # The newest "not feedback" verdicts the learned step reads, without walking the table down to find them.
         Index("ix_feedback_segment_person_verdict", "person_verdict", "id"),
+        # The figures join evidence to items through the clause, and count the items holding feedback, on every
+        # pass and page: these two answer from the index, never reading the rows that carry the vectors (half the
+        # time of the figures and of the org's volume at 100,000 items on SQLite).
+        Index("ix_feedback_segment_item_id", "item_id", "is_feedback"),
+        Index("ix_feedback_segment_id_item", "id", "item_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("feedback_item.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("feedback_item.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     lang: Mapped[str] = mapped_column(String(8), default="other")
