@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from jobs import curation
 from jobs import proposals as jp
-from jobs.themes import propose_merges, run_theme_pass
-from retour.models import CurationEvent, FeedbackSegment, Theme, ThemeEvidence, ThemeProposal
-from tests.jobs.factories import MOBILE, NOW, PRICE, SSO, item
+from jobs.themes import propose_merges
+from retour.models import CurationEvent, FeedbackSegment, ThemeEvidence, ThemeProposal
+from tests.jobs.factories import MOBILE, PRICE, SSO, item, texts_of, theme_of, three_themes
 
 
 @pytest.fixture
@@ -19,23 +19,7 @@ def settings(make_settings):
 
 @pytest.fixture
 def themes(session, settings):
-    """One pass over three clear topics: label -> theme."""
-    for texts in (SSO, PRICE, MOBILE):
-        session.add_all([item(t) for t in texts])
-    session.flush()
-    run_theme_pass(session, settings, now=NOW)
-    session.flush()
-    return {name: _theme_of(session, texts[0]) for name, texts in (("sso", SSO), ("price", PRICE), ("mobile", MOBILE))}
-
-
-def _theme_of(session, text) -> Theme:
-    return session.scalar(select(Theme).join(ThemeEvidence).join(FeedbackSegment).where(
-        FeedbackSegment.text == text, ThemeEvidence.state == "active"))
-
-
-def _texts(session, theme) -> set[str]:
-    return set(session.scalars(select(FeedbackSegment.text).join(ThemeEvidence).where(
-        ThemeEvidence.theme_id == theme.id, ThemeEvidence.state == "active")))
+    return three_themes(session, settings)
 
 
 def _row(session, text) -> ThemeEvidence:
@@ -51,12 +35,12 @@ def _members(session, theme) -> int:
 def test_undoing_a_merge_gives_back_the_evidence_status_threshold_and_members(session, themes):
     sso, price = themes["sso"], themes["price"]
     sso.status, sso.reason = "critical", "12 accounts in 90 days"
-    before = (_texts(session, sso), _texts(session, price), price.threshold_offset)
+    before = (texts_of(session, sso), texts_of(session, price), price.threshold_offset)
     curation.merge(session, sso, price, user=None)
-    assert _texts(session, price) == before[0] | before[1] and price.threshold_offset < before[2]
+    assert texts_of(session, price) == before[0] | before[1] and price.threshold_offset < before[2]
 
     assert curation.unmerge(session, sso, user=None) is sso
-    assert (_texts(session, sso), _texts(session, price), price.threshold_offset) == \
+    assert (texts_of(session, sso), texts_of(session, price), price.threshold_offset) == \
         (before[0], before[1], pytest.approx(before[2]))
     assert sso.status == "critical" and sso.merged_into_id is None and sso.reason == "12 accounts in 90 days"
     assert sso.metrics["members"] == _members(session, sso) == len(SSO)
@@ -76,9 +60,9 @@ def test_a_quote_a_person_moved_or_pinned_after_the_merge_stays_where_they_put_i
     curation.move_evidence(session, _row(session, SSO[0]), mobile, user=None)
     curation.pin_evidence(session, _row(session, SSO[1]), True, user=None)  # "this one is typical of Pricing"
     curation.unmerge(session, sso, user=None)
-    assert _theme_of(session, SSO[0]).id == mobile.id
-    assert _theme_of(session, SSO[1]).id == price.id
-    assert _texts(session, sso) == set(SSO[2:])
+    assert theme_of(session, SSO[0]).id == mobile.id
+    assert theme_of(session, SSO[1]).id == price.id
+    assert texts_of(session, sso) == set(SSO[2:])
 
 
 def test_evidence_a_later_pass_gave_the_merged_theme_stays_with_it(session, themes):
@@ -94,8 +78,8 @@ def test_evidence_a_later_pass_gave_the_merged_theme_stays_with_it(session, them
     session.add(ThemeEvidence(theme_id=price.id, segment_id=segment.id, similarity=0.6, state="active", origin="auto"))
     session.flush()
     curation.unmerge(session, sso, user=None)
-    assert _theme_of(session, later.text).id == price.id
-    assert _texts(session, sso) == set(SSO) and price.metrics["members"] == len(PRICE) + 1
+    assert theme_of(session, later.text).id == price.id
+    assert texts_of(session, sso) == set(SSO) and price.metrics["members"] == len(PRICE) + 1
 
 
 def test_a_quote_both_themes_held_is_under_both_again(session, themes):
@@ -112,7 +96,7 @@ def test_a_quote_both_themes_held_is_under_both_again(session, themes):
         ThemeEvidence.segment_id == shared.segment_id))}
     assert set(rows) == {sso.id, price.id}
     assert (rows[sso.id].state, rows[sso.id].pinned) == ("active", True) and rows[price.id].state == "suggested"
-    assert _texts(session, sso) == set(SSO)
+    assert texts_of(session, sso) == set(SSO)
 
 
 def test_an_undone_merge_is_never_proposed_again(session, themes):
@@ -132,7 +116,7 @@ def test_undoing_an_accepted_merge_proposal_keeps_the_pair_apart(session, themes
     session.flush()
     jp.accept_proposal(session, p, user=None, into=price.id)
     curation.unmerge(session, sso, user=None)
-    assert _texts(session, sso) == set(SSO)
+    assert texts_of(session, sso) == set(SSO)
     propose_merges(session, -1.0)
     assert session.scalar(select(func.count()).select_from(ThemeProposal).where(
         ThemeProposal.kind == "merge", ThemeProposal.theme_id.in_([sso.id, price.id]),
@@ -149,9 +133,9 @@ def test_merges_in_a_chain_are_undone_last_first(session, themes):
     assert refused.value.params == {"theme_id": sso.id, "target_id": price.id, "status": "merged", "into_id": mobile.id}
     assert "undo the merge of theme" in str(refused.value)
     curation.unmerge(session, price, user=None)
-    assert _texts(session, price) == set(SSO) | set(PRICE) and _texts(session, mobile) == set(MOBILE)
+    assert texts_of(session, price) == set(SSO) | set(PRICE) and texts_of(session, mobile) == set(MOBILE)
     curation.unmerge(session, sso, user=None)
-    assert (_texts(session, sso), _texts(session, price)) == (set(SSO), set(PRICE))
+    assert (texts_of(session, sso), texts_of(session, price)) == (set(SSO), set(PRICE))
     assert price.threshold_offset == pytest.approx(0.0) and mobile.threshold_offset == pytest.approx(0.0)
 
 
@@ -166,7 +150,7 @@ def test_only_a_merged_theme_with_a_recorded_merge_into_an_active_theme_can_be_u
     with pytest.raises(curation.CurationError, match="dismissed") as refused:
         curation.unmerge(session, sso, user=None)
     assert refused.value.code == "merge_target_inactive" and refused.value.params["into_id"] is None
-    assert sso.status == "merged" and _texts(session, sso) == set()
+    assert sso.status == "merged" and texts_of(session, sso) == set()
 
     event = session.scalar(select(CurationEvent).where(CurationEvent.action == "merge"))
     event.details = {k: v for k, v in event.details.items() if k != "undo"}  # a merge made before undo existed

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from jobs import curation, discovery
 from jobs import proposals as jp
 from jobs.embed import TfidfEmbedder
-from jobs.themes import centring_means, propose_merges, propose_splits, run_theme_pass
-from retour.models import CurationEvent, Decision, FeedbackSegment, Theme, ThemeEvidence, ThemeProposal
-from tests.jobs.factories import MOBILE, NOW, PRICE, SSO, item
+from jobs.themes import centring_means, propose_merges, propose_splits
+from retour.models import CurationEvent, Decision, FeedbackSegment, ThemeEvidence, ThemeProposal
+from tests.jobs.factories import MOBILE, PRICE, SSO, texts_of, three_themes
 
 
 @pytest.fixture
@@ -20,23 +20,7 @@ def settings(make_settings):
 
 @pytest.fixture
 def themes(session, settings):
-    """One pass over three clear topics: label -> theme."""
-    for texts in (SSO, PRICE, MOBILE):
-        session.add_all([item(t) for t in texts])
-    session.flush()
-    run_theme_pass(session, settings, now=NOW)
-    session.flush()
-    return {name: _theme_of(session, texts[0]) for name, texts in (("sso", SSO), ("price", PRICE), ("mobile", MOBILE))}
-
-
-def _theme_of(session, text) -> Theme:
-    return session.scalar(select(Theme).join(ThemeEvidence).join(FeedbackSegment).where(
-        FeedbackSegment.text == text, ThemeEvidence.state == "active"))
-
-
-def _texts(session, theme) -> set[str]:
-    return set(session.scalars(select(FeedbackSegment.text).join(ThemeEvidence).where(
-        ThemeEvidence.theme_id == theme.id, ThemeEvidence.state == "active")))
+    return three_themes(session, settings)
 
 
 def _merge_proposal(session, a, b) -> ThemeProposal:
@@ -58,12 +42,12 @@ def _split_proposal(session, settings, theme) -> ThemeProposal:
 
 def test_accepting_a_merge_folds_the_smaller_theme_into_the_larger(session, themes):
     sso, mobile = themes["sso"], themes["mobile"]
-    assert len(_texts(session, sso)) > len(_texts(session, mobile))
+    assert len(texts_of(session, sso)) > len(texts_of(session, mobile))
     p = _merge_proposal(session, mobile, sso)
     survivor = jp.accept_proposal(session, p, user=None)
     assert survivor.id == sso.id and p.status == "accepted"
     assert mobile.status == "merged" and mobile.merged_into_id == sso.id
-    assert _texts(session, sso) == set(SSO) | set(MOBILE)
+    assert texts_of(session, sso) == set(SSO) | set(MOBILE)
 
 
 def test_the_theme_with_a_decision_survives_a_merge_whatever_its_size(session, themes):
@@ -83,7 +67,7 @@ def test_accepting_a_split_moves_the_second_group_into_a_new_theme_named_by_the_
     assert carved in (set(SSO), set(PRICE))
     new = jp.accept_proposal(session, p, user=None, label="Single sign-on")
     assert new.label == "Single sign-on" and new.status == "emerging" and p.status == "accepted"
-    assert _texts(session, new) == carved and _texts(session, price) == (set(SSO) | set(PRICE)) - carved
+    assert texts_of(session, new) == carved and texts_of(session, price) == (set(SSO) | set(PRICE)) - carved
 
 
 def test_a_split_offers_a_name_from_the_quotes_it_carves_out(session, settings, themes):
@@ -113,13 +97,13 @@ def test_a_declined_split_is_never_proposed_again(session, settings, themes):
     curation.merge(session, sso, price, user=None)
     p = _split_proposal(session, settings, price)
     jp.decline_proposal(session, p, user=None)
-    before = _texts(session, price)
+    before = texts_of(session, price)
     price.metrics = {**price.metrics, "split_checked_at": 0}  # due to be looked at again
     embedder = TfidfEmbedder()
     threshold = discovery.threshold_for(settings.themes.granularity, embedder.base_threshold)
     assert propose_splits(session, [price], threshold, settings.themes.min_theme_size, embedder,
                           centring_means(session, embedder, recompute=False)) == 0
-    assert jp.open_proposals(session, price.id) == [] and _texts(session, price) == before
+    assert jp.open_proposals(session, price.id) == [] and texts_of(session, price) == before
 
 
 def test_an_answered_proposal_cannot_be_answered_again(session, themes):

@@ -6,7 +6,9 @@ import datetime as dt
 import hashlib
 import itertools
 
-from retour.models import FeedbackItem
+from sqlalchemy import select
+
+from retour.models import FeedbackItem, FeedbackSegment, Theme, ThemeEvidence
 
 NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
 _seq = itertools.count(1)
@@ -47,3 +49,28 @@ def item(text: str, *, days_ago: float = 1, account_id: str | None = None, oppor
                         channel=channel, text=text, text_hash=hashlib.sha256(text.encode()).hexdigest(), lang=lang,
                         occurred_at=NOW - dt.timedelta(days=days_ago), account_id=account_id,
                         opportunity_id=opportunity_id)
+
+
+def three_themes(session, settings) -> dict[str, Theme]:
+    """One pass over the three clear topics: name ("sso", "price", "mobile") -> its theme."""
+    from jobs.themes import run_theme_pass
+
+    for texts in (SSO, PRICE, MOBILE):
+        session.add_all([item(t) for t in texts])
+    session.flush()
+    run_theme_pass(session, settings, now=NOW)
+    session.flush()
+    return {name: theme_of(session, texts[0]) for name, texts in (("sso", SSO), ("price", PRICE), ("mobile", MOBILE))}
+
+
+def theme_of(session, text: str) -> Theme:
+    """The theme holding ``text`` as active evidence."""
+    return session.scalar(select(Theme).join(ThemeEvidence).join(FeedbackSegment).where(
+        FeedbackSegment.text == text, ThemeEvidence.state == "active"))
+
+
+def texts_of(session, theme: Theme) -> set[str]:
+    """The texts of a theme's active evidence."""
+    return set(session.scalars(select(FeedbackSegment.text).join(ThemeEvidence).where(
+        ThemeEvidence.theme_id == theme.id, ThemeEvidence.state == "active")))
+

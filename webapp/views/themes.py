@@ -152,6 +152,17 @@ def _done(theme_id: int, message: str, error: actions.ActionError | None = None,
     return redirect(url_for("themes.detail", theme_id=theme_id, _anchor=anchor, **params))
 
 
+def _to_theme(theme_id: int):
+    """To a theme's page (page 1, in its period and filters) after an act that changed which page shows it: by an
+    htmx redirect when htmx sent the form (a swap in place would show the page the theme left), else plainly."""
+    url = url_for("themes.detail", theme_id=theme_id, **page_filters().params(page=1))
+    if request.headers.get("HX-Request") == "true":
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
 @bp.route("/<int:theme_id>/rename", methods=["POST"])
 def rename(theme_id: int):
     """Give the theme the name the product owner chose, as its name in the language of the page it was typed on
@@ -200,11 +211,7 @@ def merge(theme_id: int):
         return _done(theme_id, "", exc)
     session.commit()
     flash(actions.merged_notice(theme))
-    if request.headers.get("HX-Request") == "true":
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = url_for("themes.detail", theme_id=target.id, **page_filters().params(page=1))
-        return response
-    return redirect(url_for("themes.detail", theme_id=target.id, **page_filters().params(page=1)))
+    return _to_theme(target.id)
 
 
 @bp.route("/<int:theme_id>/unmerge", methods=["POST"])
@@ -223,12 +230,8 @@ def unmerge(theme_id: int):
     session.commit()
     message = _("Merge undone: “%(label)s” is a theme of its own again, with its quotes. The theme pass will not "
                 "propose merging these two again.", label=theme_name(theme))
-    if request.headers.get("HX-Request") == "true":
-        flash(message)
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = url_for("themes.detail", theme_id=theme_id, **page_filters().params(page=1))
-        return response
-    return _done(theme_id, message)
+    flash(message)
+    return _to_theme(theme_id)
 
 
 # --------------------------------------------------------------------------------------------- move targets
