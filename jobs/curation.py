@@ -207,15 +207,23 @@ def merge(session: Session, source: Theme, target: Theme, user: Any) -> Theme:
         raise CurationError("merge_into_itself", "a theme cannot be merged into itself.")
     _active(source, "merged")
     _active(target, "merged into")
-    have = set(session.scalars(select(ThemeEvidence.segment_id).where(ThemeEvidence.theme_id == target.id)))
-    moved = 0
+    have = {ev.segment_id: ev for ev in session.scalars(select(ThemeEvidence).where(ThemeEvidence.theme_id == target.id))}
+    moved = joined = 0
     kept_back: list[dict[str, Any]] = []
     earlier: dict[str, list[int]] = {}
+    promoted: list[dict[str, Any]] = []
     for ev in list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.theme_id == source.id)
                                    .order_by(ThemeEvidence.id))):
-        if ev.segment_id in have:
+        theirs = have.get(ev.segment_id)
+        if theirs is not None:
             kept_back.append({"segment_id": ev.segment_id, "state": ev.state, "origin": ev.origin,
                               "pinned": ev.pinned, "similarity": ev.similarity, "merged_from_id": ev.merged_from_id})
+            if ev.state == "active" and theirs.state == "suggested":
+                # A member of the source that the pass only suggested for the target is a member of the merged
+                # theme: deleting the source's row alone dropped the quote from both.
+                promoted.append({"id": theirs.id, "origin": theirs.origin, "merged_from_id": theirs.merged_from_id})
+                theirs.state, theirs.origin, theirs.merged_from_id = "active", "curator", source.id
+                joined += 1
             session.delete(ev)
             continue
         if ev.merged_from_id is not None:
@@ -224,15 +232,17 @@ def merge(session: Session, source: Theme, target: Theme, user: Any) -> Theme:
         ev.origin = "curator"
         ev.merged_from_id = source.id
         moved += 1
+        joined += ev.state == "active"
     # Weighted mean of the two centroids (both in the centred space the passes use).
+    nt = int(target.metrics.get("members", 0) or 0)
     if source.centroid and target.centroid:
         from jobs.embed import normalise, to_bytes
         ns = int(source.metrics.get("members", 1) or 1)
-        nt = int(target.metrics.get("members", 1) or 1)
-        c = np.frombuffer(source.centroid, np.float32) * ns + np.frombuffer(target.centroid, np.float32) * nt
+        c = np.frombuffer(source.centroid, np.float32) * ns + np.frombuffer(target.centroid, np.float32) * max(nt, 1)
         target.centroid = to_bytes(normalise(c[None, :])[0])
-        target.metrics = {**target.metrics, "members": ns + nt}
+    target.metrics = {**target.metrics, "members": nt + joined}
     undo = {"status": source.status, "reason": source.reason, "kept_back": kept_back, "earlier": earlier,
+            "promoted": promoted,
             "offset_step": target.threshold_offset - max(-0.2, target.threshold_offset - discovery.OFFSET_STEP)}
     source.status = "merged"
     source.merged_into_id = target.id
@@ -259,6 +269,14 @@ def _merge_record(session: Session, source: Theme, target: Theme) -> dict[str, A
             undo = details.get("undo")
             return undo if isinstance(undo, dict) else None
     return None
+
+
+def merge_undoable(session: Session, source: Theme) -> bool:
+    """Whether ``unmerge`` has what it needs for this merged theme: merges made before they were recorded have not."""
+    if source.status != "merged" or source.merged_into_id is None:
+        return False
+    target = session.get(Theme, source.merged_into_id)
+    return target is not None and _merge_record(session, source, target) is not None
 
 
 def _recentre(session: Session, theme: Theme) -> None:
@@ -300,11 +318,16 @@ def unmerge(session: Session, source: Theme, user: Any) -> Theme:
                             f"is {target.status} since: {todo}.", theme_id=source.id, target_id=target.id,
                             status=target.status, into_id=into)
     earlier = {int(ev_id): int(from_id) for from_id, ids in (undo.get("earlier") or {}).items() for ev_id in ids}
+    promoted = {int(d["id"]): d for d in undo.get("promoted") or []}
     mine = set(session.scalars(select(ThemeEvidence.segment_id).where(ThemeEvidence.theme_id == source.id)))
     back = 0
     for ev in list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.theme_id == target.id,
                                                                ThemeEvidence.merged_from_id == source.id))):
         ev.merged_from_id = None
+        if ev.id in promoted:  # the target's own suggestion, made a member by the merge: a suggestion again
+            ev.state, ev.origin = "suggested", promoted[ev.id].get("origin") or "auto"
+            ev.merged_from_id = promoted[ev.id].get("merged_from_id")
+            continue
         if ev.segment_id in mine:
             continue
         ev.theme_id = source.id

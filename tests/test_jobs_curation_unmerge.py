@@ -167,3 +167,31 @@ def test_the_threshold_step_given_back_is_the_one_the_merge_took(session, themes
     assert price.threshold_offset == pytest.approx(-0.2)
     curation.unmerge(session, sso, user=None)
     assert price.threshold_offset == pytest.approx(-0.2)
+
+
+def test_a_member_the_pass_only_suggested_for_the_target_is_a_member_after_the_merge_and_a_suggestion_after_undo(
+        session, themes):
+    sso, price = themes["sso"], themes["price"]
+    quote = _row(session, SSO[0])
+    session.add(ThemeEvidence(theme_id=price.id, segment_id=quote.segment_id, similarity=0.3, state="suggested",
+                              origin="auto"))
+    session.flush()
+    members = price.metrics["members"]
+    curation.merge(session, sso, price, None)
+    assert SSO[0] in texts_of(session, price)  # was dropped from both themes
+    assert price.metrics["members"] == members + len(SSO)
+    curation.unmerge(session, sso, None)
+    assert texts_of(session, sso) == set(SSO) and SSO[0] not in texts_of(session, price)
+    back = session.scalar(select(ThemeEvidence).where(ThemeEvidence.theme_id == price.id,
+                                                      ThemeEvidence.segment_id == quote.segment_id))
+    assert (back.state, back.origin) == ("suggested", "auto")
+
+
+def test_a_merge_made_before_merges_were_recorded_is_not_offered_for_undoing(session, themes):
+    sso, price = themes["sso"], themes["price"]
+    curation.merge(session, sso, price, None)
+    assert curation.merge_undoable(session, sso) and not curation.merge_undoable(session, price)
+    event = session.scalar(select(CurationEvent).where(CurationEvent.action == "merge"))
+    event.details = {k: v for k, v in event.details.items() if k != "undo"}
+    session.flush()
+    assert not curation.merge_undoable(session, sso)

@@ -147,6 +147,12 @@ def unmerge(session: Session, theme: Theme, user: AppUser) -> Theme:
     return _curation("unmerge", session, theme, user)
 
 
+def merge_undoable(session: Session, theme: Theme) -> bool:
+    """Whether the merge of ``theme`` can be undone (merges made before they were recorded cannot)."""
+    from jobs import curation
+    return curation.merge_undoable(session, theme)
+
+
 def move_evidence(session: Session, theme: Theme, evidence_id: int, target_id: int | None, user: AppUser):
     if target_id is None:
         raise ActionError(_("Choose the theme this quote belongs to."))

@@ -112,3 +112,19 @@ def test_the_api_undoes_a_merge_and_refuses_like_the_other_curation_routes(auth,
     auth.client.post("/logout", data={"csrf_token": auth.csrf})
     auth.login("viewer")
     assert auth.api("POST", f"/api/v1/themes/{small.theme.id}/unmerge").status_code == 403
+
+
+def test_a_merge_made_before_merges_were_recorded_offers_no_undo_on_its_page(auth, factory, session):
+    from retour.models import CurationEvent
+
+    big, small = factory.theme("Slow exports", items=3), factory.theme("Export timeouts", items=1)
+    session.commit()
+    auth.login("product_owner")
+    merged = auth.post(f"/themes/{small.theme.id}/merge", {"target_id": str(big.theme.id)})
+    auth.client.get(merged.headers["Location"])  # where the notice is said (it offers the undo: this merge has it)
+    session.expire_all()
+    for event in session.query(CurationEvent).filter_by(action="merge"):
+        event.details = {k: v for k, v in event.details.items() if k != "undo"}
+    session.commit()
+    page = auth.client.get(f"/themes/{small.theme.id}").text
+    assert "Merged into" in page and "/unmerge" not in page

@@ -137,7 +137,7 @@ def _detail_page(theme_id: int):
         # Says where its quotes went, and lets a product owner take the merge back.
         target = session.get(Theme, theme.merged_into_id) if theme.merged_into_id else None
         return render_template("theme_merged.html", theme=theme, target=target, filters=page_filters(),
-                               log=queries.activity(session, theme.id))
+                               log=queries.activity(session, theme.id), undoable=actions.merge_undoable(session, theme))
     return render_template("theme.html", **detail_context(theme_id))
 
 
