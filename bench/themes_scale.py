@@ -209,7 +209,11 @@ def run_one(items: int, new: int, backend: str, db: str, seed: int, keep: str | 
         engine.dispose()
     return {"first_s": t_first, "first_cpu_s": c_first, "peak_rss_mb": peak_rss_mb(), "inc_s": t_inc,
             "inc_cpu_s": c_inc, "themes": themes, "segments": segs,
-            "waiting_after_first": first.get("segments_waiting", 0)}
+            "waiting_after_first": first.get("segments_waiting", 0),
+            **{f"inc_{step}_s": float(inc.get(f"{step}_s", 0.0)) for step in STEPS}}
+
+
+STEPS = ("segment", "embed", "assign", "figures")  # the incremental pass's own breakdown (``run_theme_pass``)
 
 
 def _copy_store(src: Path, dst: Path) -> None:
@@ -322,6 +326,10 @@ def main() -> None:
     print(f"{'items':>10} " + " ".join(f"{k:>12}" for k in keys))
     for n, r in results.items():
         print(f"{n:>10,} " + " ".join(f"{r[k]:>12.1f}" if isinstance(r[k], float) else f"{r[k]:>12}" for k in keys))
+    print("\nthe incremental pass, step by step (s):")
+    print(f"{'items':>10} " + " ".join(f"{k:>12}" for k in STEPS))
+    for n, r in results.items():
+        print(f"{n:>10,} " + " ".join(f"{r.get(f'inc_{k}_s', 0.0):>12.2f}" for k in STEPS))
     print(f"load: {os.getloadavg()[0]:.1f} (2 cores; wall-clock figures include other processes' load)")
     for n, r in results.items():
         print(f"targets at {n:,}: first_pass<=600s {'OK' if r['first_s'] <= 600 else 'MISSED'}; peak<2048MB "

@@ -1307,10 +1307,21 @@ def run_theme_pass(session: Session, settings: Settings, rebuild: bool = False, 
             raise ThemePassError(f"themes were built with {', '.join(map(str, wrong))} but [themes] backend gives "
                                  f"{embedder.name}: run `retour themes --rebuild` to rebuild them in the new space.")
     use_filter = settings.themes.filter
+    step = time.perf_counter()
+
+    def took(name: str) -> None:
+        # Where a pass's time goes, in its own figures (the log, the job table, bench/themes_scale.py): a step
+        # whose time grows with the corpus shows as such.
+        nonlocal step
+        figures[f"{name}_s"] = round(time.perf_counter() - step, 3)
+        step = time.perf_counter()
+
     figures["items_segmented"], figures["segments_created"] = segment_new_items(session, use_filter=use_filter)
     session.flush()
+    took("segment")
     figures["segments_embedded"] = embed_pending(session, embedder, use_filter=use_filter)
     session.flush()
+    took("embed")
     means = centring_means(session, embedder, recompute=rebuild)
     if before_assign is not None:
         before_assign(session, embedder)
@@ -1328,8 +1339,11 @@ def run_theme_pass(session: Session, settings: Settings, rebuild: bool = False, 
         figures.update(_rebuild(session, settings, embedder, means, threshold, now))
     else:
         figures.update(_incremental(session, settings, embedder, means, threshold, now, labels_))
+    session.flush()
+    took("assign")
     figures.update(refresh_critical_mass(session, settings, now=now, rules=rules))
     session.flush()
+    took("figures")
     figures["seconds"] = round(time.perf_counter() - started, 3)
     log.info("job=themes state=finished %s", " ".join(f"{k}={v}" for k, v in figures.items()))
     return figures
