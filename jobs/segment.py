@@ -394,6 +394,23 @@ def _bounded(clause: tuple[str, bool]) -> list[tuple[str, bool]]:
     return [p for p in pieces if p[0]]
 
 
+# A loss reason or a case is stored as its header, a full stop, then the free text (``connector.feedback``: "Budget
+# Cut. No response for 2 months", "Export failing. Sponsor very unhappy"): a picklist value or a case subject. A
+# header of at most ``PICKLIST_MAX_WORDS`` words is a line of its own: read as the start of the first sentence, it
+# was glued to it as a short stub ("Budget Cut No response for 2 months"), lent the free text its words (a budget
+# cue made a silent prospect feedback) and hid from the picklist rule below, which reads it as the first clause.
+HEADED_CHANNELS = ("loss_reason", "case")
+_HEADER = re.compile(r"^[ \t]*([^\n.!?;:]*[^\W\d_][^\n.!?;:]*?)[.!?]+[ \t]+(?=\S)")
+
+
+def _header_apart(text: str) -> str:
+    """``text`` with a short header ("Budget Cut. …") on a line of its own."""
+    m = _HEADER.match(text)
+    if m is None or not 0 < len(_words(m.group(1))) <= PICKLIST_MAX_WORDS or len(m.group(1).strip()) < 2:
+        return text
+    return f"{m.group(1)}\n{text[m.end():]}"
+
+
 def segment_text(text: str, channel: str = "note") -> list[Segment]:
     """The segments of one FeedbackItem's text, each marked feedback or not, positions from 0.
 
@@ -405,12 +422,16 @@ def segment_text(text: str, channel: str = "note") -> list[Segment]:
     A multi-clause note (``channel`` "note": call and meeting notes) is narrative: its uncued clauses are
     context. Loss reasons and cases are written to state a problem: their plain statements count.
     """
-    clauses = [piece for clause in _split(_head(text or "")) for piece in _bounded(clause)]
+    text = _head(text or "")
+    if channel in HEADED_CHANNELS:
+        text = _header_apart(text)
+    clauses = [piece for clause in _split(text) for piece in _bounded(clause)]
     narrative = channel in NARRATIVE_CHANNELS and len(clauses) > 2
     verdicts = [classify(clause, narrative=narrative).is_feedback for clause, _shift in clauses]
-    if channel == "loss_reason" and len(clauses) > 1 and is_picklist_value(clauses[0][0]) and any(verdicts[1:]):
+    if channel in HEADED_CHANNELS and len(clauses) > 1 and is_picklist_value(clauses[0][0]) and any(verdicts[1:]):
         # "Reason: Missing feature — no clock-in on phones": the free text says why, the picklist value only
-        # says which box was ticked (and is often the wrong box).
+        # says which box was ticked (and is often the wrong box). A case's subject is its title: its description
+        # says the problem in full.
         verdicts[0] = False
     out: list[Segment] = []
     prev_feedback = False

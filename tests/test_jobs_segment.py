@@ -82,6 +82,27 @@ def test_loss_reason_picklist_value_gives_way_to_its_free_text():
         ("Missing Feature", False), ("No mobile clock-in for frontline staff", True)]
 
 
+def test_a_short_header_before_a_full_stop_is_a_line_of_its_own():
+    # The connector stores a loss reason as "<picklist value>. <free text>" and a case as "<subject>. <description>".
+    # Glued to the free text as a short stub, the header lent it its words: a budget cue made a silent prospect
+    # feedback, and the picklist rule never saw the value as a clause of its own.
+    segs = segment_text("Budget Cut. No response for 2 months, closing", "loss_reason")
+    assert [(s.text, s.is_feedback) for s in segs] == [("Budget Cut", True), ("No response for 2 months, closing", False)]
+    segs = segment_text("No Decision. main objection: onboarding took far too long", "loss_reason")
+    assert [(s.text, s.is_feedback) for s in segs] == [
+        ("No Decision", False), ("main objection: onboarding took far too long", True)]
+    segs = segment_text("Billing question. Exports to their ledger fail every month", "case")
+    assert [(s.text, s.is_feedback) for s in segs] == [
+        ("Billing question", False), ("Exports to their ledger fail every month", True)]
+    # A case subject that states the problem is kept when the description says nothing more.
+    assert [(s.text, s.is_feedback) for s in segment_text("Login problem. Waiting on customer", "case")] == [
+        ("Login problem", True), ("Waiting on customer", False)]
+    # Notes have no header; a longer first sentence is not one.
+    assert len(segment_text("Too slow. Users complain about the planning screen", "note")) == 1
+    assert segment_text("The export fails. Users complain about the planning screen", "case")[0].text.startswith(
+        "The export fails")
+
+
 def test_loss_reason_made_of_a_picklist_value_only_is_kept():
     assert [s.is_feedback for s in segment_text("Motif : Prix trop élevé", "loss_reason")] == [True]
 
