@@ -400,6 +400,7 @@ def _bounded(clause: tuple[str, bool]) -> list[tuple[str, bool]]:
 # was glued to it as a short stub ("Budget Cut No response for 2 months"), lent the free text its words (a budget
 # cue made a silent prospect feedback) and hid from the picklist rule below, which reads it as the first clause.
 HEADED_CHANNELS = ("loss_reason", "case")
+TOLD_ELSE = frozenset({"logistics cue", "short logistics line", "logistics dominates", "next steps", "dated next step"})
 _HEADER = re.compile(r"^[ \t]*([^\n.!?;:]*[^\W\d_][^\n.!?;:]*?)[.!?]+[ \t]+(?=\S)")
 
 
@@ -427,11 +428,14 @@ def segment_text(text: str, channel: str = "note") -> list[Segment]:
         text = _header_apart(text)
     clauses = [piece for clause in _split(text) for piece in _bounded(clause)]
     narrative = channel in NARRATIVE_CHANNELS and len(clauses) > 2
-    verdicts = [classify(clause, narrative=narrative).is_feedback for clause, _shift in clauses]
-    if channel in HEADED_CHANNELS and len(clauses) > 1 and is_picklist_value(clauses[0][0]) and any(verdicts[1:]):
+    judged = [classify(clause, narrative=narrative) for clause, _shift in clauses]
+    verdicts = [v.is_feedback for v in judged]
+    if channel in HEADED_CHANNELS and len(clauses) > 1 and is_picklist_value(clauses[0][0]) and (
+            any(verdicts[1:]) or (channel == "loss_reason" and any(v.reason in TOLD_ELSE for v in judged[1:]))):
         # "Reason: Missing feature — no clock-in on phones": the free text says why, the picklist value only
         # says which box was ticked (and is often the wrong box). A case's subject is its title: its description
-        # says the problem in full.
+        # says the problem in full. A loss reason whose free text tells another story ("Budget Cut. No response for
+        # 2 months, closing": logistics, not a product reason) is as bare as its value alone: it joins no theme.
         verdicts[0] = False
     out: list[Segment] = []
     prev_feedback = False

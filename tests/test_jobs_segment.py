@@ -85,9 +85,12 @@ def test_loss_reason_picklist_value_gives_way_to_its_free_text():
 def test_a_short_header_before_a_full_stop_is_a_line_of_its_own():
     # The connector stores a loss reason as "<picklist value>. <free text>" and a case as "<subject>. <description>".
     # Glued to the free text as a short stub, the header lent it its words: a budget cue made a silent prospect
-    # feedback, and the picklist rule never saw the value as a clause of its own.
+    # feedback, and the picklist rule never saw the value as a clause of its own. A value whose free text tells
+    # another story (logistics: the prospect went silent) is as bare as the value alone.
     segs = segment_text("Budget Cut. No response for 2 months, closing", "loss_reason")
-    assert [(s.text, s.is_feedback) for s in segs] == [("Budget Cut", True), ("No response for 2 months, closing", False)]
+    assert [(s.text, s.is_feedback) for s in segs] == [("Budget Cut", False), ("No response for 2 months, closing", False)]
+    # Free text that only names (a competitor) tells no other story: the value stays the reason.
+    assert [s.is_feedback for s in segment_text("Competitor. Acme Suite.", "loss_reason")] == [True, False]
     segs = segment_text("No Decision. main objection: onboarding took far too long", "loss_reason")
     assert [(s.text, s.is_feedback) for s in segs] == [
         ("No Decision", False), ("main objection: onboarding took far too long", True)]
