@@ -184,11 +184,12 @@ FEEDBACK_CUES = _lexicon(*FEEDBACK_PHRASES)
 # default Task subjects (Call, Email, Send Letter, Send Quote) and their outcomes (voicemail, no answer, sent,
 # followed up); calendar words (weekdays, today, next week); e-mail greetings and sign-offs; sales-process steps
 # ("next steps", proposal, quote, contract sent for signature); common CRM note abbreviations (fyi, eod, asap, ooo,
-# rdv, cr, pj, v1/v2).
+# rdv, cr, pj, v1/v2); who an e-mail is copied to (the Cc field: "cc'd", "en copie").
 LOGISTICS_PHRASES = (
     # English
     "call back", "called", "call", "calls", "left voicemail", "voicemail", "left a message", "no answer",
-    "sent", "send", "sending", "will send", "to send", "resent", "emailed", "email", "mail", "follow up",
+    "sent", "send", "sending", "will send", "to send", "resent", "emailed", "email", "emails", "mail", "cc'd", "in cc",
+    "copied in", "follow up",
     "follow-up", "followup", "followed up", "chase", "chased", "ping", "pinged", "reminder", "remind",
     "schedule", "scheduled", "reschedule", "rescheduled", "booked", "book", "meeting", "meeting set",
     "invite", "invitation", "calendar", "agenda", "next step", "next steps", "todo", "to do", "proposal",
@@ -214,7 +215,7 @@ LOGISTICS_PHRASES = (
     "laissé un message", "message laissé",
     "répondeur", "pas de réponse", "plus de réponse", "plus de nouvelles", "pas de nouvelles", "no reply",
     "no response", "ghosted", "silence radio", "envoyé", "envoyée", "envoyer", "renvoyé", "relance", "relancé",
-    "relancer", "mail", "courriel", "rdv", "rendez-vous", "calé", "calée", "planifié", "planifier",
+    "relancer", "mail", "courriel", "en copie", "mettre en copie", "mis en copie", "rdv", "rendez-vous", "calé", "calée", "planifié", "planifier",
     "reporté", "invitation", "agenda", "prochaine étape", "prochaines étapes", "à faire", "proposition",
     "devis", "offre envoyée", "signature", "merci", "cordialement", "bonjour", "bonsoir", "salut",
     "bien à vous", "bonne journée", "point", "point d'étape", "compte rendu", "cr", "pj", "ci-joint",

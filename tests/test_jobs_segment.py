@@ -50,6 +50,8 @@ def test_loss_reason_prefix_is_dropped():
     "Bonjour Marc, merci", "Jean Dupont 12/03", "Next step: demo booked for Friday", "Thanks, talk soon",
     "Ticket d'entrée à 40k€, ils trouvent ça cohérent",
     "To-do: add their IT manager as a security contact", "Plan d'action : vérifier le problème de SSO avec la DSI",
+    # Who an e-mail goes to (the Cc field) is a next step, whoever is named.
+    "Mettre Julie en copie des prochains mails", "Ajouter la DAF en copie", "Keep Priya cc'd on the next emails",
 ])
 def test_pure_logistics_is_not_feedback(text):
     assert not any(s.is_feedback for s in segment_text(text)), classify(text)
