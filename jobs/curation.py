@@ -212,22 +212,31 @@ def merge(session: Session, source: Theme, target: Theme, user: Any) -> Theme:
     kept_back: list[dict[str, Any]] = []
     earlier: dict[str, list[int]] = {}
     promoted: list[dict[str, Any]] = []
+    was_auto: list[int] = []  # moved rows the pass had filed: filed by a person now, by the pass again after an undo
     for ev in list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.theme_id == source.id)
                                    .order_by(ThemeEvidence.id))):
         theirs = have.get(ev.segment_id)
         if theirs is not None:
             kept_back.append({"segment_id": ev.segment_id, "state": ev.state, "origin": ev.origin,
                               "pinned": ev.pinned, "similarity": ev.similarity, "merged_from_id": ev.merged_from_id})
-            if ev.state == "active" and theirs.state == "suggested":
-                # A member of the source that the pass only suggested for the target is a member of the merged
-                # theme: deleting the source's row alone dropped the quote from both.
-                promoted.append({"id": theirs.id, "origin": theirs.origin, "merged_from_id": theirs.merged_from_id})
-                theirs.state, theirs.origin, theirs.merged_from_id = "active", "curator", source.id
-                joined += 1
+            stronger = theirs.state == "suggested" or (ev.origin == "curator" and theirs.origin != "curator") \
+                or (ev.pinned and not theirs.pinned)
+            if ev.state == "active" and theirs.state != "rejected" and stronger:
+                # The source's word on the quote carries over to the target's row: a member the pass only suggested
+                # for the target is a member of the merged theme (deleting the source's row alone dropped the
+                # quote from both), and a quote a person filed or pinned stays theirs.
+                promoted.append({"id": theirs.id, "state": theirs.state, "origin": theirs.origin,
+                                 "pinned": theirs.pinned, "merged_from_id": theirs.merged_from_id})
+                joined += theirs.state != "active"
+                if ev.origin == "curator" or theirs.state == "suggested":
+                    theirs.origin = "curator"
+                theirs.state, theirs.pinned, theirs.merged_from_id = "active", theirs.pinned or ev.pinned, source.id
             session.delete(ev)
             continue
         if ev.merged_from_id is not None:
             earlier.setdefault(str(ev.merged_from_id), []).append(ev.id)
+        if ev.origin != "curator":
+            was_auto.append(ev.id)
         ev.theme_id = target.id
         ev.origin = "curator"
         ev.merged_from_id = source.id
@@ -241,8 +250,12 @@ def merge(session: Session, source: Theme, target: Theme, user: Any) -> Theme:
         c = np.frombuffer(source.centroid, np.float32) * ns + np.frombuffer(target.centroid, np.float32) * max(nt, 1)
         target.centroid = to_bytes(normalise(c[None, :])[0])
     target.metrics = {**target.metrics, "members": nt + joined}
+    # The source's other open proposals end with it; an undo opens them again (a dismissed merge proposal would
+    # keep the pair apart for good).
+    closed = [p.id for p in session.scalars(select(ThemeProposal).where(ThemeProposal.status == "open"))
+              if source.id in (p.theme_id, p.other_theme_id) and {p.theme_id, p.other_theme_id} != {source.id, target.id}]
     undo = {"status": source.status, "reason": source.reason, "kept_back": kept_back, "earlier": earlier,
-            "promoted": promoted,
+            "promoted": promoted, "was_auto": was_auto, "closed_proposals": closed,
             "offset_step": target.threshold_offset - max(-0.2, target.threshold_offset - discovery.OFFSET_STEP)}
     source.status = "merged"
     source.merged_into_id = target.id
@@ -269,6 +282,23 @@ def _merge_record(session: Session, source: Theme, target: Theme) -> dict[str, A
             undo = details.get("undo")
             return undo if isinstance(undo, dict) else None
     return None
+
+
+def _standing_duplicates(session: Session, target: Theme, source: Theme) -> dict[int, int]:
+    """Segment -> theme, for the quotes other themes merged into ``target`` (and still merged there) also held:
+    their merges dropped their rows as duplicates of the one ``source``'s merge had brought."""
+    out: dict[int, int] = {}
+    for details in session.scalars(select(CurationEvent.details).where(
+            CurationEvent.action == "merge", CurationEvent.theme_id == target.id).order_by(CurationEvent.id)):
+        other_id = details.get("source_theme_id") if isinstance(details, dict) else None
+        if other_id is None or other_id == source.id:
+            continue
+        other = session.get(Theme, other_id)
+        if other is None or other.status != "merged" or other.merged_into_id != target.id:
+            continue
+        for d in (details.get("undo") or {}).get("kept_back") or []:
+            out.setdefault(int(d["segment_id"]), int(other_id))
+    return out
 
 
 def merge_undoable(session: Session, source: Theme) -> bool:
@@ -319,19 +349,31 @@ def unmerge(session: Session, source: Theme, user: Any) -> Theme:
                             status=target.status, into_id=into)
     earlier = {int(ev_id): int(from_id) for from_id, ids in (undo.get("earlier") or {}).items() for ev_id in ids}
     promoted = {int(d["id"]): d for d in undo.get("promoted") or []}
+    was_auto = set(undo.get("was_auto") or [])
+    also = _standing_duplicates(session, target, source)
     mine = set(session.scalars(select(ThemeEvidence.segment_id).where(ThemeEvidence.theme_id == source.id)))
     back = 0
     for ev in list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.theme_id == target.id,
                                                                ThemeEvidence.merged_from_id == source.id))):
         ev.merged_from_id = None
-        if ev.id in promoted:  # the target's own suggestion, made a member by the merge: a suggestion again
-            ev.state, ev.origin = "suggested", promoted[ev.id].get("origin") or "auto"
-            ev.merged_from_id = promoted[ev.id].get("merged_from_id")
+        if ev.id in promoted:  # the target's own row, which the merge made the source's word: as it was
+            d = promoted[ev.id]
+            ev.state, ev.origin = d.get("state") or "suggested", d.get("origin") or "auto"
+            ev.pinned, ev.merged_from_id = bool(d.get("pinned")), d.get("merged_from_id")
             continue
         if ev.segment_id in mine:
             continue
-        ev.theme_id = source.id
-        ev.merged_from_id = earlier.get(ev.id)  # a row an earlier merge brought in: that merge can be undone next
+        origin = "auto" if ev.id in was_auto else ev.origin
+        if ev.segment_id in also:
+            # Another theme merged into the target and still there held this quote too (its row was dropped as a
+            # duplicate): the target keeps the row, on that merge's account, and the source gets a copy.
+            ev.merged_from_id = also[ev.segment_id]
+            session.add(ThemeEvidence(theme_id=source.id, segment_id=ev.segment_id, similarity=ev.similarity,
+                                      state=ev.state, origin=origin, pinned=ev.pinned,
+                                      merged_from_id=earlier.get(ev.id)))
+        else:
+            ev.theme_id, ev.origin = source.id, origin
+            ev.merged_from_id = earlier.get(ev.id)  # a row an earlier merge brought in: that merge can be undone next
         mine.add(ev.segment_id)
         back += 1
     # Segments both themes held: the merge deleted the source's row. It comes back while the target's row is there
@@ -363,6 +405,11 @@ def unmerge(session: Session, source: Theme, user: Any) -> Theme:
         # How a declined merge is remembered (jobs.themes._blocked_pairs reads any merge proposal on record).
         session.add(ThemeProposal(kind="merge", theme_id=source.id, other_theme_id=target.id, status="dismissed",
                                   payload={"unmerged": True}))
+    reopen = [int(i) for i in undo.get("closed_proposals") or []]
+    for p in session.scalars(select(ThemeProposal).where(ThemeProposal.id.in_(reopen))) if reopen else ():
+        themes = [session.get(Theme, t) for t in (p.theme_id, p.other_theme_id) if t is not None]
+        if p.status == "dismissed" and all(t is not None and t.status not in ("merged", "dismissed") for t in themes):
+            p.status = "open"
     _log(session, "unmerge", source, user, target_theme_id=target.id, moved=back)
     _log(session, "unmerge", target, user, source_theme_id=source.id, moved=back)
     session.flush()

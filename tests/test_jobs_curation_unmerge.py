@@ -195,3 +195,62 @@ def test_a_merge_made_before_merges_were_recorded_is_not_offered_for_undoing(ses
     event.details = {k: v for k, v in event.details.items() if k != "undo"}
     session.flush()
     assert not curation.merge_undoable(session, sso)
+
+
+def _origins(session, theme) -> dict[str, str]:
+    return dict(session.execute(select(FeedbackSegment.text, ThemeEvidence.origin).join(ThemeEvidence).where(
+        ThemeEvidence.theme_id == theme.id, ThemeEvidence.state == "active")).all())
+
+
+def test_undoing_a_merge_gives_the_pass_its_own_rows_back_so_they_do_not_become_a_persons_labels(session, themes):
+    sso, price = themes["sso"], themes["price"]
+    curation.pin_evidence(session, _row(session, SSO[1]), True, None)  # a person's word before the merge
+    before = _origins(session, sso)
+    assert before[SSO[1]] == "curator" and before[SSO[0]] == "auto"
+    curation.merge(session, sso, price, None)
+    assert set(_origins(session, price).values()) >= {"curator"}
+    curation.unmerge(session, sso, None)
+    assert _origins(session, sso) == before
+
+
+def test_the_sources_other_proposals_closed_by_the_merge_are_open_again_after_the_undo(session, themes):
+    sso, price, mobile = themes["sso"], themes["price"], themes["mobile"]
+    other = ThemeProposal(kind="merge", theme_id=sso.id, other_theme_id=mobile.id, status="open", payload={})
+    rename = ThemeProposal(kind="rename", theme_id=sso.id, status="open", payload={"label": "Single sign-on"})
+    session.add_all([other, rename])
+    session.flush()
+    curation.merge(session, sso, price, None)
+    assert (other.status, rename.status) == ("dismissed", "dismissed")
+    curation.unmerge(session, sso, None)
+    assert (other.status, rename.status) == ("open", "open")
+
+
+def test_undoing_one_of_two_merges_that_shared_a_quote_keeps_it_in_the_theme_still_merged(session, themes):
+    sso, price, mobile = themes["sso"], themes["price"], themes["mobile"]
+    shared = _row(session, SSO[0])
+    session.add(ThemeEvidence(theme_id=mobile.id, segment_id=shared.segment_id, similarity=0.3, state="active",
+                              origin="auto"))
+    session.flush()
+    curation.merge(session, sso, price, None)
+    curation.merge(session, mobile, price, None)  # its copy of the quote is dropped: price holds it already
+    curation.unmerge(session, sso, None)
+    assert SSO[0] in texts_of(session, sso) and SSO[0] in texts_of(session, price)
+    curation.unmerge(session, mobile, None)
+    assert SSO[0] in texts_of(session, mobile) and SSO[0] not in texts_of(session, price)
+    assert texts_of(session, sso) == set(SSO) and texts_of(session, price) == set(PRICE)
+
+
+def test_a_quote_a_person_filed_in_the_source_stays_theirs_in_the_merged_theme_and_as_before_after_undo(
+        session, themes):
+    sso, price = themes["sso"], themes["price"]
+    quote = _row(session, SSO[0])
+    theirs = ThemeEvidence(theme_id=price.id, segment_id=quote.segment_id, similarity=0.2, state="active",
+                           origin="auto")
+    session.add(theirs)
+    session.flush()
+    curation.pin_evidence(session, quote, True, None)
+    curation.merge(session, sso, price, None)
+    assert (theirs.state, theirs.origin, theirs.pinned) == ("active", "curator", True)
+    curation.unmerge(session, sso, None)
+    assert (theirs.state, theirs.origin, theirs.pinned) == ("active", "auto", False)
+    assert _row(session, SSO[0]) is not None and SSO[0] in texts_of(session, sso)
