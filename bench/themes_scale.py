@@ -243,6 +243,9 @@ def incremental_only(store: str, backend: str, profile: bool) -> None:
                 conn.execute(text("ALTER TABLE feedback_item ADD COLUMN segmented_at DATETIME"))
                 conn.execute(update(FeedbackItem).where(exists().where(FeedbackSegment.item_id == FeedbackItem.id))
                              .values(segmented_at=dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)))
+            old = {i["name"]: i["column_names"] for i in inspect(conn).get_indexes("feedback_segment")}
+            if old.get("ix_feedback_segment_item_id") == ["item_id"]:  # widened since: (item_id, is_feedback)
+                conn.execute(text("DROP INDEX ix_feedback_segment_item_id"))
         for index in (*FeedbackSegment.__table__.indexes, *FeedbackItem.__table__.indexes):
             index.create(engine, checkfirst=True)
         with engine.begin() as conn:
