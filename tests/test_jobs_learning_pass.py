@@ -234,7 +234,7 @@ def test_a_cluster_whose_centre_reads_as_logistics_is_not_made_a_theme():
     assert flags.tolist() == [True, False]
 
 
-def test_a_loss_reason_that_is_only_its_picklist_value_joins_no_theme_but_its_free_text_does(session, settings):
+def test_a_loss_reasons_picklist_value_as_a_clause_joins_no_theme_but_its_free_text_does(session, settings):
     from decimal import Decimal
 
     from jobs.themes import segment_new_items
@@ -245,7 +245,13 @@ def test_a_loss_reason_that_is_only_its_picklist_value_joins_no_theme_but_its_fr
                     loss_reason="Product Gap"),
         Opportunity(id="006000000000002AAA", name="B", stage="Closed Lost", is_closed=True, amount=Decimal(1),
                     loss_reason="Product Gap"),
+        Opportunity(id="006000000000003AAA", name="C", stage="Closed Lost", is_closed=True, amount=Decimal(1),
+                    loss_reason="Missing Feature"),
     ])
+    # Free text that says nothing about why leaves the value alone: still only the box that was ticked.
+    placeholder = item("Missing Feature. see notes", opportunity_id="006000000000003AAA", channel="loss_reason")
+    placeholder.source_object = "Opportunity"
+    session.add(placeholder)
     bare = item("Product Gap", opportunity_id="006000000000001AAA", channel="loss_reason")
     bare.source_object = "Opportunity"
     told = item("Product Gap. No SAML single sign-on for their Okta users", opportunity_id="006000000000002AAA",
@@ -257,6 +263,7 @@ def test_a_loss_reason_that_is_only_its_picklist_value_joins_no_theme_but_its_fr
     segs = {(s.item_id, s.text): s.is_feedback for s in session.scalars(select(FeedbackSegment))}
     assert segs[(bare.id, "Product Gap")] is False
     assert any(ok for (iid, text), ok in segs.items() if iid == told.id and "SAML" in text)
+    assert segs[(placeholder.id, "Missing Feature")] is False
 
 
 def test_a_discovered_theme_is_named_in_each_language_of_its_evidence_and_never_after_the_org(session, settings):
