@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import and_, delete, exists, false, func, insert, or_, select, true, update
+from sqlalchemy import and_, delete, exists, false, func, insert, or_, select, text, true, update
 from sqlalchemy.orm import Session, aliased
 
 from jobs import critical_mass as cm
@@ -1344,12 +1344,31 @@ def run_theme_pass(session: Session, settings: Settings, rebuild: bool = False, 
         figures.update(_incremental(session, settings, embedder, means, threshold, now, labels_))
     session.flush()
     took("assign")
+    _fresh_statistics(session, figures["segments_created"])
     figures.update(refresh_critical_mass(session, settings, now=now, rules=rules))
     session.flush()
     took("figures")
     figures["seconds"] = round(time.perf_counter() - started, 3)
     log.info("job=themes state=finished %s", " ".join(f"{k}={v}" for k, v in figures.items()))
     return figures
+
+
+ANALYZE_SHARE = 0.1  # a pass that wrote this share of the clauses the planner knows of has them analysed
+
+
+def _fresh_statistics(session: Session, written: int) -> None:
+    """On PostgreSQL, have the planner count what a big pass just wrote before the figures are measured.
+
+    Autovacuum analyses a table some time after it grew; until then the planner plans with the row counts of before
+    the load, and the figures' joins of a pass right after a first one ran as nested loops over every citation (300,000
+    bench items: measuring every theme 1.2 s instead of 0.7, the org's volume 1.3 s instead of 0.27). Statistics
+    written here are the transaction's and stay when it commits; a pass that wrote little leaves them to autovacuum.
+    """
+    if not written or session.get_bind().dialect.name != "postgresql":
+        return
+    known = session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'feedback_segment'")) or 0
+    if written >= ANALYZE_SHARE * max(float(known), 0.0):
+        session.execute(text("ANALYZE feedback_item, feedback_segment, theme_evidence"))
 
 
 # --------------------------------------------------------------------------------------------- critical mass
