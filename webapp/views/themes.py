@@ -152,6 +152,13 @@ def _done(theme_id: int, message: str, error: actions.ActionError | None = None,
     return redirect(url_for("themes.detail", theme_id=theme_id, _anchor=anchor, **params))
 
 
+def _refused(theme_id: int, error: actions.ActionError):
+    """A refusal said beside the button when htmx sent the form, else on the theme's page."""
+    if request.headers.get("HX-Request") == "true":
+        return render_template("_flash_inline.html", message=str(error), category="error")
+    return _done(theme_id, "", error)
+
+
 def _to_theme(theme_id: int):
     """To a theme's page (page 1, in its period and filters) after an act that changed which page shows it: by an
     htmx redirect when htmx sent the form (a swap in place would show the page the theme left), else plainly."""
@@ -206,9 +213,7 @@ def merge(theme_id: int):
         target = actions.merge(session, theme, target_id, current_user())
     except actions.ActionError as exc:
         session.rollback()
-        if request.headers.get("HX-Request") == "true":
-            return render_template("_flash_inline.html", message=str(exc), category="error")
-        return _done(theme_id, "", exc)
+        return _refused(theme_id, exc)
     session.commit()
     flash(actions.merged_notice(theme))
     return _to_theme(target.id)
@@ -224,9 +229,7 @@ def unmerge(theme_id: int):
         actions.unmerge(session, theme, current_user())
     except actions.ActionError as exc:
         session.rollback()
-        if request.headers.get("HX-Request") == "true":
-            return render_template("_flash_inline.html", message=str(exc), category="error")
-        return _done(theme_id, "", exc)
+        return _refused(theme_id, exc)
     session.commit()
     message = _("Merge undone: “%(label)s” is a theme of its own again, with its quotes. The theme pass will not "
                 "propose merging these two again.", label=theme_name(theme))
