@@ -241,8 +241,10 @@ def incremental_only(store: str, backend: str, profile: bool) -> None:
         with engine.begin() as conn:
             if "segmented_at" not in {c["name"] for c in inspect(conn).get_columns("feedback_item")}:
                 conn.execute(text("ALTER TABLE feedback_item ADD COLUMN segmented_at DATETIME"))
+                conn.execute(text("ALTER TABLE feedback_item ADD COLUMN segmented_hash VARCHAR(64)"))
                 conn.execute(update(FeedbackItem).where(exists().where(FeedbackSegment.item_id == FeedbackItem.id))
-                             .values(segmented_at=dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)))
+                             .values(segmented_at=dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc),
+                                     segmented_hash=FeedbackItem.text_hash))
             old = {i["name"]: i["column_names"] for i in inspect(conn).get_indexes("feedback_segment")}
             if old.get("ix_feedback_segment_item_id") == ["item_id"]:  # widened since: (item_id, is_feedback)
                 conn.execute(text("DROP INDEX ix_feedback_segment_item_id"))

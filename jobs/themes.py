@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import and_, delete, exists, false, func, insert, or_, select, text, true, update
+from sqlalchemy import (and_, bindparam, case, delete, exists, false, func, insert, null, or_, select, text, true,
+                        update)
 from sqlalchemy.orm import Session, aliased
 
 from jobs import critical_mass as cm
@@ -93,33 +94,56 @@ def segment_new_items(session: Session, *, use_filter: bool = True) -> tuple[int
     ``use_filter=False`` keeps every clause as feedback: text that is not CRM notes (a support inbox, survey
     answers, CLINC150's "set a timer") has no logistics to drop, and the cue rules would drop its requests.
     """
-    # An item cut by an older version that kept no stamp keeps its segments: it is stamped, not cut twice.
-    has_segments = exists().where(FeedbackSegment.item_id == FeedbackItem.id)
+    n_items = n_segs = 0
+    now = utcnow()
+    # Unstamped items a batch at a time: a first pass over 300,000 notes holds one batch.
+    for rows in _by_id(session, unsegmented_items(), FeedbackItem.id):
+        n_items_, n_segs_ = cut_items(session, rows, use_filter=use_filter, now=now)
+        n_items += n_items_
+        n_segs += n_segs_
+    return n_items, n_segs
+
+
+def unsegmented_items() -> Any:
+    """The statement reading a batch of unstamped items, in id order, with what cutting them needs."""
     # A loss reason whose whole text is the opportunity's picklist value ("Product Gap") says which box was
     # ticked, not why: it joins no theme (its free text would), so it cannot make a "product gap" theme.
     picklist = (select(Opportunity.loss_reason).where(Opportunity.id == FeedbackItem.opportunity_id,
                                                       FeedbackItem.source_object == "Opportunity")
                 .correlate(FeedbackItem).scalar_subquery())
-    query = (select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.lang, FeedbackItem.channel,
-                    picklist.label("picklist"), has_segments.label("cut"))
-             .where(FeedbackItem.segmented_at.is_(None)).order_by(FeedbackItem.id).limit(SEGMENT_BATCH))
-    n_items = n_segs = 0
-    now = utcnow()
-    # Unstamped items a batch at a time: a first pass over 300,000 notes holds one batch.
-    for rows in _by_id(session, query, FeedbackItem.id):
-        n_items_, n_segs_ = _segment_rows(session, [r for r in rows if not r.cut], use_filter)
-        n_items += n_items_
-        n_segs += n_segs_
-        session.execute(update(FeedbackItem).where(FeedbackItem.id.in_([r.id for r in rows]))
-                        .values(segmented_at=now).execution_options(synchronize_session=False))
-    return n_items, n_segs
+    has_segments = exists().where(FeedbackSegment.item_id == FeedbackItem.id)
+    return (select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.lang, FeedbackItem.channel,
+                   FeedbackItem.text_hash, FeedbackItem.segmented_hash, picklist.label("picklist"),
+                   has_segments.label("cut"))
+            .where(FeedbackItem.segmented_at.is_(None)).order_by(FeedbackItem.id).limit(SEGMENT_BATCH))
+
+
+def cut_items(session: Session, rows: Sequence[Any], *, use_filter: bool, now: dt.datetime) -> tuple[int, int]:
+    """Cut the items ``rows`` (read by :func:`unsegmented_items`) and stamp each with the text that was read.
+
+    An item whose segments were cut by an older version (no stamp) or written by other code keeps them: it is
+    stamped, not cut twice; segments of another text than the item's (``segmented_hash``) are cut again. The stamp
+    names the text that was read: a sync that changed the text meanwhile (and cleared the stamp) wins, the stamp
+    stays off, and the next pass sees segments of another text.
+    """
+    stale = [r.id for r in rows if r.cut and r.segmented_hash not in (None, r.text_hash)]
+    if stale:
+        session.execute(delete(FeedbackSegment).where(FeedbackSegment.item_id.in_(stale)))
+    done = _segment_rows(session, [r for r in rows if not r.cut or r.id in stale], use_filter)
+    items = FeedbackItem.__table__
+    stamp = (update(items).where(items.c.id == bindparam("b_id"))
+             .values(segmented_hash=bindparam("b_hash"),
+                     segmented_at=case((items.c.text_hash == bindparam("b_hash"), bindparam("b_now")), else_=null())))
+    session.execute(stamp, [{"b_id": r.id, "b_hash": r.text_hash, "b_now": now} for r in rows])
+    return done
 
 
 def _segment_rows(session: Session, rows: Sequence[Any], use_filter: bool) -> tuple[int, int]:
-    """Segment one batch of (id, text, lang, channel, picklist value, cut) items and insert their segments."""
+    """Segment one batch of items (rows with id, text, lang, channel and picklist value) and insert their segments."""
     batch: list[dict[str, Any]] = []
     n_items = n_segs = 0
-    for item_id, text, lang, channel, picklist, _ in rows:
+    for row in rows:
+        item_id, text, lang, channel, picklist = row.id, row.text, row.lang, row.channel, row.picklist
         segs = segment_text(text or "", channel)
         if segs:
             n_items += 1

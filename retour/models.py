@@ -234,6 +234,10 @@ class FeedbackItem(Base):
     # Set when a theme pass cut the text into segments; the sync clears it when the text changes (and drops the
     # segments), so the next pass cuts it again.
     segmented_at: Mapped[dt.datetime | None]
+    # The text_hash of the text the segments were cut from. A sync may change the text while a pass cuts the old one
+    # (separate threads or processes): the pass then leaves the stamp off, and the next pass sees the segments are
+    # of another text and cuts again (``jobs.themes.segment_new_items``).
+    segmented_hash: Mapped[str | None] = mapped_column(String(64))
 
     segments: Mapped[list[FeedbackSegment]] = relationship(
         back_populates="item", cascade="all, delete-orphan", passive_deletes=True, order_by="FeedbackSegment.position")

@@ -105,6 +105,30 @@ def test_a_pass_cuts_each_item_once_and_again_only_after_the_sync_changed_its_te
     assert PRICE[0] in cut and SSO[0] not in cut
 
 
+def test_a_text_the_sync_changed_while_a_pass_cut_the_old_one_is_cut_again_by_the_next_pass(session):
+    """The sync and the theme pass run side by side: a pass may cut the text it read after the sync replaced it (and
+    dropped the segments). Its stamp names the text it read, so it stays off, and the next pass cuts the new text."""
+    from connector.feedback import apply_feedback, specs_for
+    from jobs.themes import cut_items, unsegmented_items
+    row = {"id": "006Hs00001ABCdEIAX", "is_closed": True, "is_won": False, "loss_reason": "Other",
+           "loss_detail": SSO[0], "account_id": None, "owner_id": None, "close_date": dt.date(2026, 5, 30),
+           "created_date": None, "system_modstamp": None}
+    apply_feedback(session, "Opportunity", [row["id"]], specs_for("Opportunity", row))
+    read = session.execute(unsegmented_items()).all()  # the pass reads the text ...
+    row["loss_detail"] = PRICE[0]
+    apply_feedback(session, "Opportunity", [row["id"]], specs_for("Opportunity", row))  # ... the sync replaces it
+    cut_items(session, read, use_filter=True, now=NOW)  # ... and the pass cuts what it read
+    synced = session.scalars(select(FeedbackItem)).one()
+    session.refresh(synced)
+    assert synced.segmented_at is None and synced.segmented_hash != synced.text_hash
+
+    segment_new_items(session)
+    session.refresh(synced)
+    cut = " ".join(session.scalars(select(FeedbackSegment.text).where(FeedbackSegment.item_id == synced.id)))
+    assert PRICE[0] in cut and SSO[0] not in cut
+    assert synced.segmented_at is not None and synced.segmented_hash == synced.text_hash
+
+
 def test_a_pass_that_wrote_many_clauses_has_postgresql_count_them_before_it_measures_the_figures(session, settings):
     """Right after a big first pass the planner still counted the tables as they were before it, and measured the
     figures with nested loops over every citation: the pass analyses what it wrote when that is a tenth or more."""

@@ -80,13 +80,21 @@ def test_upgrading_a_filled_sqlite_database_keeps_every_theme_evidence_and_decis
                               " VALUES (1, 'rename', 1, '{}', 'open', '2026-01-01')"))
             conn.execute(text("INSERT INTO decision (id, theme_id, status, state, created_at, updated_at)"
                               " VALUES (1, 1, 'planned', 'draft', '2026-01-01', '2026-01-01')"))
+            conn.execute(text("INSERT INTO feedback_item (id, source_object, source_id, source_field, channel, text,"
+                              " text_hash, lang, occurred_at, created_at, updated_at) VALUES (2, 'Task', 't2',"
+                              " 'description', 'note', 'rappeler', 'h2', 'fr', '2026-01-01', '2026-01-01',"
+                              " '2026-01-01')"))
         upgrade(eng)
         with eng.connect() as conn:
             counts = [conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
                       for t in ("theme", "theme_evidence", "theme_proposal", "decision", "feedback_segment")]
             origin = conn.execute(text("SELECT origin FROM theme")).scalar()
+            stamps = conn.execute(text("SELECT id, segmented_at IS NOT NULL, segmented_hash FROM feedback_item"
+                                       " ORDER BY id")).all()
         assert counts == [1, 1, 1, 1, 1]
         assert origin == "discovered"
+        # An item already cut is stamped with the text it was cut from; one never cut waits for the next pass.
+        assert [tuple(r) for r in stamps] == [(1, 1, "h"), (2, 0, None)]
     finally:
         eng.dispose()
 
