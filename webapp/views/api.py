@@ -7,10 +7,12 @@ are ``{"error": {"code", "message"}}``. The document at ``/api/v1/openapi.json``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
+from sqlalchemy.orm import Session
 
 from connector.push_efficacy import LoopFigures, loop_figures_by_decision
 from connector.push_preview import PreviewPage, pages_of, preview_page
@@ -155,52 +157,40 @@ def _commit_theme(t: Theme):
     return jsonify({"theme": theme_json(t)})
 
 
-@bp.route("/themes/<int:theme_id>/rename", methods=["POST"])
-def rename(theme_id: int):
-    """Rename a theme: {"label": "…"}."""
+def _theme_act(theme_id: int, act: Callable[[Session, Theme, Any], Theme]):
+    """An act on a theme (``act(session, theme, user)`` returns the theme to answer): committed and answered, or
+    refused with its reason and nothing kept."""
     session = get_session()
     t = actions.get_theme(session, theme_id)
     try:
-        actions.rename(session, t, str(_body().get("label") or ""), current_user())
+        answer = act(session, t, current_user())
     except actions.ActionError as exc:
         return _fail(exc)
-    return _commit_theme(t)
+    return _commit_theme(answer)
+
+
+@bp.route("/themes/<int:theme_id>/rename", methods=["POST"])
+def rename(theme_id: int):
+    """Rename a theme: {"label": "…"}."""
+    return _theme_act(theme_id, lambda s, t, u: actions.rename(s, t, str(_body().get("label") or ""), u))
 
 
 @bp.route("/themes/<int:theme_id>/confirm", methods=["POST"])
 def confirm(theme_id: int):
     """Confirm a theme as it stands: its names and typical quotes become a person's (no body)."""
-    session = get_session()
-    t = actions.get_theme(session, theme_id)
-    try:
-        actions.confirm(session, t, current_user())
-    except actions.ActionError as exc:
-        return _fail(exc)
-    return _commit_theme(t)
+    return _theme_act(theme_id, actions.confirm)
 
 
 @bp.route("/themes/<int:theme_id>/merge", methods=["POST"])
 def merge(theme_id: int):
-    """Merge this theme into another: {"target_id": 12}."""
-    session = get_session()
-    t = actions.get_theme(session, theme_id)
-    try:
-        target = actions.merge(session, t, actions.parse_int(_body().get("target_id")), current_user())
-    except actions.ActionError as exc:
-        return _fail(exc)
-    return _commit_theme(target)
+    """Merge this theme into another: {"target_id": 12}; answers the theme it was merged into."""
+    return _theme_act(theme_id, lambda s, t, u: actions.merge(s, t, actions.parse_int(_body().get("target_id")), u))
 
 
 @bp.route("/themes/<int:theme_id>/unmerge", methods=["POST"])
 def unmerge(theme_id: int):
     """Undo the merge of this (merged) theme: its quotes and status come back; answers the theme (no body)."""
-    session = get_session()
-    t = actions.get_theme(session, theme_id)
-    try:
-        actions.unmerge(session, t, current_user())
-    except actions.ActionError as exc:
-        return _fail(exc)
-    return _commit_theme(t)
+    return _theme_act(theme_id, actions.unmerge)
 
 
 def _evidence_result(ev: Any):
