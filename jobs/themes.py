@@ -785,6 +785,16 @@ def logistics_clusters(embedder: Embedder, means, centroids: Sequence[np.ndarray
     return prototypes.feedback_margin(np.stack(centroids), fb_c, lg_c) < embedder.feedback_margin
 
 
+def feedback_clusters(X: np.ndarray, groups: Sequence[int], threshold: float, min_size: int, embedder: Embedder,
+                      means, *, use_filter: bool = True) -> discovery.PoolResult:
+    """The candidate pool's dense clusters whose centre reads as feedback (``logistics_clusters``): what may become
+    themes. One place for both ways a pool is clustered (a pass and a rebuild)."""
+    result = discovery.cluster_pool(X, threshold, min_size, group_of=groups)
+    logistics = logistics_clusters(embedder, means, result.centroids, use_filter=use_filter)
+    return discovery.PoolResult([c for c, lg in zip(result.clusters, logistics) if not lg],
+                                [c for c, lg in zip(result.centroids, logistics) if not lg])
+
+
 def _create_themes_from_pool(session: Session, meta, X: np.ndarray, threshold: float, min_size: int,
                              embedder: Embedder, now: dt.datetime, *, existing: list[Theme],
                              means=None, use_filter: bool = True) -> list[Theme]:
@@ -794,10 +804,7 @@ def _create_themes_from_pool(session: Session, meta, X: np.ndarray, threshold: f
     """
     if len(meta) < min_size:
         return []
-    result = discovery.cluster_pool(X, threshold, min_size, group_of=[m[1] for m in meta])
-    logistics = logistics_clusters(embedder, means, result.centroids, use_filter=use_filter)
-    result = discovery.PoolResult([c for c, lg in zip(result.clusters, logistics) if not lg],
-                                  [c for c, lg in zip(result.centroids, logistics) if not lg])
+    result = feedback_clusters(X, [m[1] for m in meta], threshold, min_size, embedder, means, use_filter=use_filter)
     if not result.clusters:
         return []
     names = _name(session, embedder, means, {-(k + 1): _cluster_members(meta, X, cl, result.centroids[k])
@@ -929,7 +936,7 @@ def propose_merges(session: Session, threshold: float) -> int:
 
 def propose_splits(session: Session, themes: Sequence[Theme], threshold: float, min_size: int,
                    embedder: Embedder, means) -> int:
-    """Look again at themes that grew by a quarter since last looked at: would they fall in two?
+    """Look at themes never looked at, or grown by a quarter since last looked at: would they fall in two?
 
     Bounded: at most ``SPLIT_CHECKS_PER_PASS`` themes per pass (the most grown first), each on a sample of
     ``SPLIT_SAMPLE`` members, so a pass stays proportional to what is new.
@@ -1072,8 +1079,10 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
     if newest is not None:
         _mark_processed(session, now, up_to_id=newest, model=embedder.name)
     session.flush()
-    splits = propose_splits(session, [everything[t] for t in touched if t in themes], threshold, min_size,
-                            embedder, means)
+    # Every active theme is a candidate, the ones made by this very pass included: a first pass used to make a
+    # dozen themes that no pass ever looked at again (only themes that grew were checked), so a mixture made on
+    # day one never reached the desk as a split proposal. ``propose_splits`` bounds how many it reads.
+    splits = propose_splits(session, _active_themes(session), threshold, min_size, embedder, means)
     merges = propose_merges(session, threshold)
     in_new = sum(int(t.metrics.get("members", 0) or 0) for t in created)
     return {"segments_assigned": sum(gains.count.values()) + in_new,
@@ -1228,10 +1237,8 @@ def _rebuild(session: Session, settings: Settings, embedder: Embedder, means, th
         _update_touched(session, everything, gains, embedder, means)
         rest = [k for k in range(len(meta)) if not taken[k]]
         meta, X = [meta[k] for k in rest], X[rest]
-    result = discovery.cluster_pool(X, threshold, min_size, group_of=[m[1] for m in meta])
-    logistics = logistics_clusters(embedder, means, result.centroids, use_filter=settings.themes.filter)
-    result = discovery.PoolResult([c for c, lg in zip(result.clusters, logistics) if not lg],
-                                  [c for c, lg in zip(result.centroids, logistics) if not lg])
+    result = feedback_clusters(X, [m[1] for m in meta], threshold, min_size, embedder, means,
+                               use_filter=settings.themes.filter)
     clusters = [set(meta[i][0] for i in cl) for cl in result.clusters]
     # Greedy one-to-one matching by Jaccard overlap, best pairs first.
     pairs = []
@@ -1302,11 +1309,12 @@ def _rebuild(session: Session, settings: Settings, embedder: Embedder, means, th
     session.execute(update(FeedbackSegment).where(FeedbackSegment.is_feedback.is_(True))
                     .values(processed_at=now))
     session.flush()
+    splits = propose_splits(session, _active_themes(session), threshold, min_size, embedder, means)
     merges = propose_merges(session, threshold)
     return {"segments_assigned": int(sum(len(c) for c in result.clusters)) + learned_figures.get("learned_assigned", 0),
             "segments_waiting": len(meta) - int(sum(len(c) for c in result.clusters)),
             "themes_created": len(created), "themes_kept": themes_kept, "themes_dismissed": dismissed,
-            "proposals_merge": merges, **learned_figures}
+            "proposals_merge": merges, "proposals_split": splits, **learned_figures}
 
 
 def spaces_to_rebuild(session: Session, embedder: Embedder) -> list[str]:

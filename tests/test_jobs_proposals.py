@@ -10,7 +10,7 @@ from jobs import proposals as jp
 from jobs.embed import TfidfEmbedder
 from jobs.themes import centring_means, propose_merges, propose_splits
 from retour.models import CurationEvent, Decision, FeedbackSegment, ThemeEvidence, ThemeProposal
-from tests.jobs.factories import MOBILE, PRICE, SSO, texts_of, three_themes
+from tests.jobs.factories import MOBILE, PRICE, SSO, texts_of, theme_of, three_themes
 
 
 @pytest.fixture
@@ -131,3 +131,18 @@ def test_a_split_whose_quotes_have_moved_away_says_so(session, settings, themes)
     assert jp.describe(session, [p])[0].quotes_to_move == 0
     with pytest.raises(jp.ProposalError, match="moved or rejected"):
         jp.accept_proposal(session, p, user=None)
+
+
+def test_the_themes_a_first_pass_makes_are_looked_at_for_a_split_in_that_pass(session, settings):
+    """Only themes that grew used to be looked at, so a mixture made on day one never reached the desk."""
+    from jobs.themes import SPLIT_CHECKS_PER_PASS, run_theme_pass
+    from tests.jobs.factories import NOW, item
+
+    session.add_all([item(t) for t in (SSO + PRICE + MOBILE) * 2])
+    session.flush()
+    run_theme_pass(session, settings, now=NOW)
+    session.flush()
+    made = [theme_of(session, texts[0]) for texts in (SSO, PRICE, MOBILE)]
+    assert all(t.metrics["members"] >= discovery.SPLIT_PROPOSAL_MIN_SIZE for t in made)
+    looked_at = [t for t in made if t.metrics.get("split_checked_at") == t.metrics["members"]]
+    assert len(looked_at) == min(3, SPLIT_CHECKS_PER_PASS)
