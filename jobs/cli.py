@@ -29,15 +29,13 @@ def themes(click_ctx: click.Context, rebuild: bool, as_json: bool) -> None:
         return
     ctx = click_ctx.ensure_object(Context)
     from jobs.scheduler import record_run
-    from jobs.themes import run_theme_pass
-    from retour.db import session_scope
+    from jobs.themes import run_pass
 
     ctx.ensure_schema()
     result: dict = {}
 
     def work() -> dict:
-        with session_scope(ctx.session_factory) as session:
-            result.update(run_theme_pass(session, ctx.settings, rebuild=rebuild))
+        result.update(run_pass(ctx.session_factory, ctx.settings, rebuild=rebuild))
         return result
 
     run = record_run(ctx.session_factory, "themes", work)

@@ -57,10 +57,9 @@ def sync_job(settings: Settings, session_factory: sessionmaker[Session]) -> dict
 
 def themes_job(settings: Settings, session_factory: sessionmaker[Session]) -> dict[str, Any]:
     """Assign new feedback to themes and refresh critical mass (jobs.themes)."""
-    from jobs.themes import run_theme_pass
+    from jobs.themes import run_pass
 
-    with session_scope(session_factory) as session:
-        return run_theme_pass(session, settings)
+    return run_pass(session_factory, settings)
 
 
 def push_job(settings: Settings, session_factory: sessionmaker[Session]) -> dict[str, Any]:

@@ -22,7 +22,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from sqlalchemy import (and_, bindparam, case, delete, exists, false, func, insert, null, or_, select, text, true,
                         update)
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from jobs import critical_mass as cm
 from jobs import discovery, labels, learn, prototypes
@@ -31,6 +32,7 @@ from jobs.embed import (GROUP_MIN, NOTE_VIEW_CHARS, Embedder, centre, detect_lan
                         in_note_context, normalise, stack, to_bytes)
 from jobs.segment import classify, segment_text
 from retour.config import Settings
+from retour.db import session_scope
 from retour.models import (
     Account,
     AppSetting,
@@ -1383,6 +1385,37 @@ def run_theme_pass(session: Session, settings: Settings, rebuild: bool = False, 
     figures["seconds"] = round(time.perf_counter() - started, 3)
     log.info("job=themes state=finished %s", " ".join(f"{k}={v}" for k, v in figures.items()))
     return figures
+
+
+PASS_ATTEMPTS = 3  # a pass that met a person's change runs again, at most this many times in all
+
+
+def run_pass(factory: sessionmaker[Session], settings: Settings, *, rebuild: bool = False,
+             embedder: Embedder | None = None, attempts: int = PASS_ATTEMPTS,
+             before_assign: Callable[[Session, Embedder], Any] | None = None) -> dict[str, Any]:
+    """One theme pass in a transaction of its own, run again from the start when a person changed a theme it wrote.
+
+    Why: a pass reads the active themes, works for seconds (minutes for a rebuild), then writes their centres,
+    counts and status; a product owner may merge, dismiss or curate one of them meanwhile. ``Theme.version`` makes
+    the pass's write of a row changed since it was read fail (``StaleDataError``) rather than overwrite the
+    person's act; the pass's whole transaction is rolled back, so nothing half-done stays, and it runs again on
+    what the person left. Its figures say how many attempts it took. ``before_assign`` as for
+    :func:`run_theme_pass`, on every attempt.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with session_scope(factory) as session:
+                figures = run_theme_pass(session, settings, rebuild=rebuild, embedder=embedder,
+                                         before_assign=before_assign)
+        except StaleDataError as exc:
+            if attempt == attempts:
+                raise ThemePassError(f"themes kept changing while the pass ran ({attempts} attempts): nothing was "
+                                     "written; the next scheduled pass tries again") from exc
+            log.info("job=themes state=retry attempt=%d reason=theme-changed-meanwhile", attempt)
+            continue
+        figures["attempts"] = attempt
+        return figures
+    raise AssertionError("unreachable")
 
 
 ANALYZE_SHARE = 0.1  # a pass that wrote this share of the clauses the planner knows of has them analysed

@@ -102,17 +102,17 @@ def run_demo_pipeline(ctx: Context, org: Any) -> dict[str, Any]:
         "org_api_calls": org.api_calls,
     }
     from jobs.embed import get_embedder
-    from jobs.themes import run_theme_pass, spaces_to_rebuild
+    from jobs.themes import run_pass, spaces_to_rebuild
     from retour.db import session_scope
     embedder = get_embedder(settings.themes.backend)
     with session_scope(ctx.session_factory) as session:
         # The demo owns its data: themes a previous version built in another space are rebuilt (mapped onto the
         # new clusters, ids and decisions kept) rather than refused, as `retour themes` refuses them.
         older = spaces_to_rebuild(session, embedder)
-        if older:
-            _progress(f"themes were built with {', '.join(older)}: rebuilding them with {embedder.name}")
-        with _ticking("discovering themes"):
-            theme_figures = run_theme_pass(session, settings, rebuild=bool(older), embedder=embedder)
+    if older:
+        _progress(f"themes were built with {', '.join(older)}: rebuilding them with {embedder.name}")
+    with _ticking("discovering themes"):
+        theme_figures = run_pass(ctx.session_factory, settings, rebuild=bool(older), embedder=embedder)
     figures.update(_theme_summary(ctx, theme_figures))
     figures["seconds"] = round(time.monotonic() - started, 1)
     return figures

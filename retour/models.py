@@ -308,8 +308,15 @@ class Theme(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     score: Mapped[float] = mapped_column(Float, default=0.0, index=True)
     reason: Mapped[str | None] = mapped_column(Text)
+    # Bumped by every change of the row (SQLAlchemy's version counter): a theme pass and a person act on the same
+    # themes at the same time, and whichever writes from what it read before the other's commit must not overwrite
+    # it. A pass that read a theme a person changed meanwhile runs again (jobs.themes.run_pass); a person's act on a
+    # theme a pass changed meanwhile is refused with 409 and done again on the fresh page.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     evidence: Mapped[list[ThemeEvidence]] = relationship(back_populates="theme", passive_deletes=True)
+
+    __mapper_args__ = {"version_id_col": version}
 
     def label_lang(self) -> str | None:
         """The language ("en" / "fr") whose name is the theme's main label, or None when the label is neither."""

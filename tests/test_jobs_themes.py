@@ -475,3 +475,35 @@ def test_discover_returns_the_centred_vectors_of_kept_segments_and_uses_the_embe
     refuses_all.feedback_margin = float("inf")
     result = discover([rows], settings, embedder=refuses_all, with_vectors=True)
     assert result["vectors"] == {} and not any(result["passes"][0]["items"].values())
+
+
+def test_a_pass_that_read_a_theme_a_person_merged_meanwhile_runs_again_and_keeps_the_merge(factory, make_settings):
+    """The pass read the themes, a product owner merged two of them and committed, then the pass wrote its figures:
+    it used to write the target's member count as it had read it, and the merge's count was lost."""
+    from jobs.themes import run_pass
+    from retour.db import session_scope
+    from tests.jobs.factories import theme_of
+
+    settings = make_settings({"themes": {"backend": "tfidf"}})
+    with session_scope(factory) as s:
+        s.add_all([item(t) for t in SSO + PRICE + MOBILE])
+        s.flush()
+        run_theme_pass(s, settings, now=NOW)
+    with session_scope(factory) as s:
+        sso_id, mobile_id = theme_of(s, SSO[0]).id, theme_of(s, MOBILE[0]).id
+        together = len(SSO) + len(MOBILE)
+    acted, read = [], []
+
+    def a_person_merges_meanwhile(pass_session, _embedder):
+        read.extend(pass_session.scalars(select(Theme)))  # what the pass has read by now (held, as the pass holds it)
+        if not acted:
+            with session_scope(factory) as person:
+                curation.merge(person, person.get(Theme, mobile_id), person.get(Theme, sso_id), user=None)
+            acted.append(True)
+
+    figures = run_pass(factory, settings, before_assign=a_person_merges_meanwhile)
+    with session_scope(factory) as s:
+        sso, mobile = s.get(Theme, sso_id), s.get(Theme, mobile_id)
+        assert mobile.status == "merged" and mobile.merged_into_id == sso_id
+        assert sso.metrics["members"] == together and sso.status in ("emerging", "critical")
+    assert figures["attempts"] == 2  # the first attempt met the merge and wrote nothing

@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from webapp.security import is_api
@@ -33,6 +34,10 @@ PAGE_MESSAGES = {
     409: _l("This conflicts with the current state."),
     413: _l("The request is too large."),
 }
+# A theme pass (or another person) changed the theme between this request's read and its write (Theme.version).
+CHANGED = "This theme changed while you acted (a theme pass ran, or someone else acted). Nothing was changed: reload and do it again."
+PAGE_CHANGED = _l("This theme changed while you acted (a theme pass ran, or someone else acted). Nothing was changed: "
+                  "reload the page and do it again.")
 PAGE_FAILURE = _l("Something went wrong on our side; it has been logged.")
 PAGE_CSRF = _l("The form expired or did not come from Retour (missing CSRF token). Reload the page and try again.")
 
@@ -64,6 +69,13 @@ def init_app(app: Flask) -> None:
         if exc.code in (301, 302, 303, 307, 308) or exc.code is None:
             return exc
         return _respond(exc.code, exc.description)
+
+    @app.errorhandler(StaleDataError)
+    def changed_meanwhile(exc: StaleDataError):
+        # Not a failure: two writers met, the later one loses nothing by doing it again on what it now sees.
+        _rollback()
+        log.info("web=conflict path=%s reason=theme-changed-meanwhile", request.path)
+        return _respond(409, CHANGED if is_api() else str(PAGE_CHANGED))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
