@@ -269,6 +269,8 @@ def merge(session: Session, source: Theme, target: Theme, user: Any) -> Theme:
     _close_proposals(session, [source.id], ["rename", "split"], "dismissed")
     _log(session, "merge", target, user, source_theme_id=source.id, target_theme_id=target.id, moved=moved,
          threshold_offset=target.threshold_offset, undo=undo)
+    # Said on the source's page too: a merged theme's page is where a person looks for what became of it.
+    _log(session, "merged", source, user, target_theme_id=target.id, moved=moved)
     session.flush()
     return target
 

@@ -143,6 +143,9 @@ def activity_lines(log: Iterable[dict[str, Any]]) -> list[tuple[dict[str, Any], 
             said = tr.gettext("moved a quote here from “%(theme)s”") % {"theme": other}
         elif e["action"] == "merge" and other:
             said = tr.gettext("merged “%(theme)s” into this theme") % {"theme": other}
+        elif e["action"] == "merged" and d.get("target_theme_id") in names:
+            said = tr.gettext("merged this theme into “%(theme)s”: its quotes are there now") % {
+                "theme": names[d["target_theme_id"]]}
         elif e["action"] == "unmerge" and other and d.get("source_theme_id"):
             said = tr.gettext("undid the merge of “%(theme)s” into this theme: its quotes went back") % {"theme": other}
         elif e["action"] == "unmerge" and d.get("target_theme_id") in names:

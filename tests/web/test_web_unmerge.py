@@ -58,6 +58,9 @@ def test_a_merged_themes_page_says_where_it_went_and_offers_the_undo_to_product_
     assert auth.post(f"/themes/{small.theme.id}/unmerge").status_code == 403
     said = _text(french.text)
     assert "Fusionné dans Slow exports : ses citations s’y trouvent désormais." in said and "Annuler la fusion" in said
+    # Its activity says it too, in the reader's language (the merge used to be logged on the target alone).
+    assert "a fusionné ce thème dans « Slow exports » : ses citations s’y trouvent désormais" in said
+    assert "merged this theme into “Slow exports”: its quotes are there now" in _text(page)
 
 
 def test_undoing_with_htmx_redirects_to_the_theme_and_a_refusal_is_said_beside_the_button(auth, factory, session):
