@@ -218,7 +218,8 @@ def merge(session: Session, source: Theme, target: Theme, user: Any) -> Theme:
         theirs = have.get(ev.segment_id)
         if theirs is not None:
             kept_back.append({"segment_id": ev.segment_id, "state": ev.state, "origin": ev.origin,
-                              "pinned": ev.pinned, "similarity": ev.similarity, "merged_from_id": ev.merged_from_id})
+                              "pinned": ev.pinned, "similarity": ev.similarity, "merged_from_id": ev.merged_from_id,
+                              "target_state": theirs.state})
             stronger = theirs.state == "suggested" or (ev.origin == "curator" and theirs.origin != "curator") \
                 or (ev.pinned and not theirs.pinned)
             if ev.state == "active" and theirs.state != "rejected" and stronger:
@@ -379,15 +380,17 @@ def unmerge(session: Session, source: Theme, user: Any) -> Theme:
         mine.add(ev.segment_id)
         back += 1
     # Segments both themes held: the merge deleted the source's row. It comes back while the target's row is there
-    # (a person who filed the quote elsewhere since removed it); called "not feedback" since, it comes back rejected.
+    # (a person who filed the quote elsewhere since removed it). Called "not feedback" since, or rejected from the
+    # merged theme (which held the source's meaning too) when it was not at the merge, it comes back rejected.
     wanted = {int(d["segment_id"]): d for d in undo.get("kept_back") or [] if int(d["segment_id"]) not in mine}
-    there = set(session.scalars(select(ThemeEvidence.segment_id).where(
-        ThemeEvidence.theme_id == target.id, ThemeEvidence.segment_id.in_(list(wanted))))) if wanted else set()
+    there = dict(session.execute(select(ThemeEvidence.segment_id, ThemeEvidence.state).where(
+        ThemeEvidence.theme_id == target.id, ThemeEvidence.segment_id.in_(list(wanted)))).all()) if wanted else {}
     not_feedback = set(session.scalars(select(FeedbackSegment.id).where(
         FeedbackSegment.id.in_(list(there)), FeedbackSegment.person_verdict.is_(False)))) if there else set()
     for seg_id in sorted(there):
         d = wanted[seg_id]
-        refused = seg_id in not_feedback
+        # (Records of merges made before they kept the target's state say nothing of a rejection since.)
+        refused = seg_id in not_feedback or (there[seg_id] == "rejected" and d.get("target_state") not in (None, "rejected"))
         session.add(ThemeEvidence(theme_id=source.id, segment_id=seg_id, similarity=float(d.get("similarity") or 0.0),
                                   state="rejected" if refused else d.get("state") or "active",
                                   origin="curator" if refused else d.get("origin") or "auto",

@@ -254,3 +254,32 @@ def test_a_quote_a_person_filed_in_the_source_stays_theirs_in_the_merged_theme_a
     curation.unmerge(session, sso, None)
     assert (theirs.state, theirs.origin, theirs.pinned) == ("active", "auto", False)
     assert _row(session, SSO[0]) is not None and SSO[0] in texts_of(session, sso)
+
+
+def test_a_shared_quote_a_person_rejected_from_the_merged_theme_comes_back_rejected_in_the_source(session, themes):
+    """The merged theme held the source's meaning too: "not this theme" said there is said of the source's copy."""
+    sso, price = themes["sso"], themes["price"]
+    shared, kept = _row(session, SSO[2]), _row(session, SSO[3])
+    for row in (shared, kept):
+        session.add(ThemeEvidence(theme_id=price.id, segment_id=row.segment_id, similarity=0.4, state="active"))
+    session.flush()
+    curation.merge(session, sso, price, user=None)
+    theirs = session.scalar(select(ThemeEvidence).where(ThemeEvidence.theme_id == price.id,
+                                                        ThemeEvidence.segment_id == shared.segment_id))
+    curation.reject_evidence(session, theirs, user=None)
+    curation.unmerge(session, sso, user=None)
+    state = dict(session.execute(select(ThemeEvidence.segment_id, ThemeEvidence.state).where(
+        ThemeEvidence.theme_id == sso.id, ThemeEvidence.segment_id.in_([shared.segment_id, kept.segment_id]))).all())
+    assert state == {shared.segment_id: "rejected", kept.segment_id: "active"}
+
+
+def test_a_shared_quote_the_target_had_rejected_before_the_merge_comes_back_as_the_source_held_it(session, themes):
+    sso, price = themes["sso"], themes["price"]
+    shared = _row(session, SSO[2])
+    session.add(ThemeEvidence(theme_id=price.id, segment_id=shared.segment_id, similarity=0.4, state="rejected",
+                              origin="curator"))
+    session.flush()
+    curation.merge(session, sso, price, user=None)
+    curation.unmerge(session, sso, user=None)
+    assert session.scalar(select(ThemeEvidence.state).where(ThemeEvidence.theme_id == sso.id,
+                                                            ThemeEvidence.segment_id == shared.segment_id)) == "active"
