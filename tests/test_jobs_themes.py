@@ -246,7 +246,7 @@ def test_curation_is_kept_by_later_passes_and_by_a_rebuild(session, settings):
         assert session.scalar(select(func.count()).select_from(ThemeEvidence).where(
             ThemeEvidence.segment_id == segment_id, ThemeEvidence.state == "active")) == 0
     actions = [e.action for e in session.scalars(select(CurationEvent).order_by(CurationEvent.id))]
-    assert actions == ["rename", "move_evidence", "reject_evidence", "merge"]
+    assert actions == ["rename", "move_evidence", "reject_evidence", "merge", "merged"]
 
 
 def test_merge_teaches_a_broader_threshold_and_split_a_narrower_one(session, settings):
