@@ -198,11 +198,18 @@ def merge_candidates(centroids: np.ndarray, ids: Sequence[int], offsets: Sequenc
 
 
 def split_candidate(vectors: np.ndarray, threshold: float, min_size: int) -> list[np.ndarray] | None:
-    """Would this theme's members fall into two dense groups at a narrower cut? Return them, or None."""
+    """Would this theme's members fall into two dense groups at a narrower cut? Return them, or None.
+
+    The narrower cut is the one discovery itself would make two curator splits narrower (``linkage_threshold`` of
+    the threshold plus two ``OFFSET_STEP``). It used to cut the tree at that threshold unsquared (an average
+    similarity of 0.29 where discovery's own cut is 0.04 at 0.21): that found phrasing groups inside every broad
+    theme. In the demo org 1 of 6 proposals was a mixture ("standard metrics don't match their KPIs" with "not
+    WCAG compliant"); at discovery's cut 3 of 4 are, that one included, and pure themes are left alone.
+    """
     if len(vectors) < max(SPLIT_PROPOSAL_MIN_SIZE, 2 * min_size):
         return None
     sample = vectors[:POOL_CAP]
-    labels = _average_linkage(sample, threshold + 2 * OFFSET_STEP)
+    labels = _average_linkage(sample, linkage_threshold(threshold + 2 * OFFSET_STEP))
     sizes = np.bincount(labels)
     big = [lab for lab in np.argsort(-sizes) if sizes[lab] >= max(min_size, len(sample) // 5)]
     if len(big) < 2:

@@ -150,3 +150,22 @@ def test_settling_dissolves_a_chained_cluster_and_its_members_wait_or_join_their
     settled = discovery.settle(X, np.concatenate([t0, [t1[0], t2[0]]]), found, 0.6, 3, np.arange(len(X)))
     assert len(settled) == 1
     assert settled[0].tolist() == t0.tolist()
+
+
+def _phrasings(rng, topic, groups=3, n=8, spread=1.6, noise=0.08):
+    """A theme as reps write it: a few phrasing groups of one problem (each tight, the groups loosely alike)."""
+    out = []
+    for _ in range(groups):
+        way = normalise((topic + spread * normalise(rng.standard_normal((1, len(topic))).astype(np.float32))[0])[None])
+        out.append(normalise(way + noise * rng.standard_normal((n, len(topic))).astype(np.float32)))
+    return np.vstack(out)
+
+
+def test_a_split_is_proposed_for_two_problems_not_for_three_phrasings_of_one():
+    rng = np.random.default_rng(5)
+    one, other = normalise(rng.standard_normal((2, 64)).astype(np.float32))
+    phrased = _phrasings(rng, one)
+    assert discovery.split_candidate(phrased, 0.21, 3) is None
+    mixed = np.vstack([phrased, _phrasings(rng, other)])
+    parts = discovery.split_candidate(mixed, 0.21, 3)
+    assert parts is not None and sorted(sorted({int(i >= len(phrased)) for i in p}) for p in parts) == [[0], [1]]
