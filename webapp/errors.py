@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, render_template, request
+from urllib.parse import urlsplit
+
+from flask import Flask, flash, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -34,10 +36,12 @@ PAGE_MESSAGES = {
     409: _l("This conflicts with the current state."),
     413: _l("The request is too large."),
 }
-# A theme pass (or another person) changed the theme between this request's read and its write (Theme.version).
-CHANGED = "This theme changed while you acted (a theme pass ran, or someone else acted). Nothing was changed: reload and do it again."
-PAGE_CHANGED = _l("This theme changed while you acted (a theme pass ran, or someone else acted). Nothing was changed: "
-                  "reload the page and do it again.")
+# A theme pass (or another person) changed a row between this request's read and its write (Theme.version; an
+# evidence row a rebuild removed): nothing was written.
+CHANGED = ("This changed while you acted (a theme pass ran, or someone else acted). Nothing was changed: read it "
+           "again and do it again if it still applies.")
+PAGE_CHANGED = _l("This changed while you acted (a theme pass ran, or someone else acted). Nothing was changed: the "
+                  "page shows how it stands now; do it again if it still applies.")
 PAGE_FAILURE = _l("Something went wrong on our side; it has been logged.")
 PAGE_CSRF = _l("The form expired or did not come from Retour (missing CSRF token). Reload the page and try again.")
 
@@ -46,6 +50,14 @@ def _rollback() -> None:
     session = g.get("db_session")
     if session is not None:
         session.rollback()
+
+
+def _back() -> str:
+    """The page the request came from when it is one of Retour's, else the board."""
+    came = urlsplit(request.referrer or "")
+    if came.netloc == request.host and came.path.startswith("/") and came.path != request.path:
+        return came.path + (f"?{came.query}" if came.query else "")
+    return url_for("board.index")
 
 
 def _respond(code: int, description: str | None):
@@ -72,10 +84,19 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(StaleDataError)
     def changed_meanwhile(exc: StaleDataError):
-        # Not a failure: two writers met, the later one loses nothing by doing it again on what it now sees.
+        # Not a failure: two writers met, and the later one loses nothing by doing it again on what it now sees. A
+        # person is taken back to the page they acted on, which now shows the other writer's result, with the
+        # notice: an error page would offer "reload", which sends the form again, and htmx shows no 4xx answer.
         _rollback()
-        log.info("web=conflict path=%s reason=theme-changed-meanwhile", request.path)
-        return _respond(409, CHANGED if is_api() else str(PAGE_CHANGED))
+        log.info("web=conflict path=%s reason=changed-meanwhile detail=%s", request.path, exc)
+        if is_api():
+            return _respond(409, CHANGED)
+        flash(str(PAGE_CHANGED), "error")
+        if request.headers.get("HX-Request") == "true":
+            response = make_response("", 204)
+            response.headers["HX-Refresh"] = "true"
+            return response
+        return redirect(_back(), 303)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
