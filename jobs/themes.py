@@ -1081,10 +1081,11 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
     if newest is not None:
         _mark_processed(session, now, up_to_id=newest, model=embedder.name)
     session.flush()
-    # Every active theme is a candidate, the ones made by this very pass included: a first pass used to make a
-    # dozen themes that no pass ever looked at again (only themes that grew were checked), so a mixture made on
-    # day one never reached the desk as a split proposal. ``propose_splits`` bounds how many it reads.
-    splits = propose_splits(session, _active_themes(session), threshold, min_size, embedder, means)
+    # The themes discovery fills are candidates, the ones made by this very pass included: a first pass used to make
+    # a dozen themes that no pass ever looked at again (only themes that grew were checked), so a mixture made on
+    # day one never reached the desk as a split proposal. What a learned theme holds is people's to say.
+    # ``propose_splits`` bounds how many it reads.
+    splits = propose_splits(session, [*themes.values(), *created], threshold, min_size, embedder, means)
     merges = propose_merges(session, threshold)
     in_new = sum(int(t.metrics.get("members", 0) or 0) for t in created)
     return {"segments_assigned": sum(gains.count.values()) + in_new,
@@ -1311,7 +1312,8 @@ def _rebuild(session: Session, settings: Settings, embedder: Embedder, means, th
     session.execute(update(FeedbackSegment).where(FeedbackSegment.is_feedback.is_(True))
                     .values(processed_at=now))
     session.flush()
-    splits = propose_splits(session, _active_themes(session), threshold, min_size, embedder, means)
+    splits = propose_splits(session, [t for t in _active_themes(session) if t.centroid and t.id not in learned_ids],
+                            threshold, min_size, embedder, means)
     merges = propose_merges(session, threshold)
     return {"segments_assigned": int(sum(len(c) for c in result.clusters)) + learned_figures.get("learned_assigned", 0),
             "segments_waiting": len(meta) - int(sum(len(c) for c in result.clusters)),
