@@ -36,6 +36,7 @@ class Bar:
     h: float
     label: str
     value: int
+    axis: str  # what is written under the bar (``label`` is its tooltip)
 
 
 @dataclass(frozen=True)
@@ -49,16 +50,19 @@ class Chart:
 
 
 def bar_chart(labels: Sequence[str], bars: Sequence[int], line: Sequence[int], width: int = 640,
-              height: int = 200, pad_left: float = 36, pad_bottom: float = 24, pad_top: float = 10) -> Chart:
-    """Bars for items per period and a line for distinct accounts per period, on one scale."""
+              height: int = 200, pad_left: float = 36, pad_bottom: float = 24, pad_top: float = 10, *,
+              axis: Sequence[str] | None = None) -> Chart:
+    """Bars for items per period and a line for distinct accounts per period, on one scale. ``axis`` is written under
+    the bars when given (a shorter form of ``labels``)."""
     n = max(1, len(bars))
     top = max([*bars, *line, 1])
     plot_h = height - pad_bottom - pad_top
     step = (width - pad_left - 4) / n
     out = []
+    under = list(axis) if axis is not None else list(labels)
     for i, (label, v) in enumerate(zip(labels, bars)):
         h = plot_h * v / top
-        out.append(Bar(pad_left + i * step + step * 0.15, pad_top + plot_h - h, step * 0.7, h, label, v))
+        out.append(Bar(pad_left + i * step + step * 0.15, pad_top + plot_h - h, step * 0.7, h, label, v, under[i]))
     pts = " ".join(f"{pad_left + i * step + step / 2:.1f},{pad_top + plot_h - plot_h * v / top:.1f}"
                    for i, v in enumerate(line))
     return Chart(width, height, out, pts, top, pad_top + plot_h)

@@ -97,9 +97,10 @@ def date(value: dt.datetime | dt.date | None) -> str:
     return format_date(value, "medium") if value else "—"
 
 
-def month(value: dt.date) -> str:
-    """A month with its year, as the reader's language abbreviates it ("Mar 2026", "mars 2026"): the chart's axis."""
-    return format_date(value, "MMM y")
+def month(value: dt.date, *, year: bool = True) -> str:
+    """A month with its year, as the reader's language abbreviates it ("Mar 2026", "mars 2026"); without it ("Mar",
+    "mars") under a chart's bars, where a year on every month ran the French labels together."""
+    return format_date(value, "MMM y" if year else "MMM")
 
 
 def datetime(value: dt.datetime | None) -> str:

@@ -329,3 +329,20 @@ def test_confirming_a_theme_makes_its_typical_quotes_the_product_owners_in_eithe
     auth.api("POST", f"/api/v1/themes/{made.theme.id}/merge", {"target_id": target.theme.id})
     refused = auth.api("POST", f"/api/v1/themes/{made.theme.id}/confirm")
     assert refused.status_code in (400, 409) and "error" in refused.get_json()
+
+
+def test_the_charts_months_carry_their_year_only_where_it_starts_so_french_labels_do_not_run_together(
+        auth, factory, session):
+    made = factory.theme("Slow sync", items=2)
+    session.commit()
+    auth.login("viewer")
+    for lang in ("fr", "en"):
+        html = auth.client.get(f"/themes/{made.theme.id}", headers={"Accept-Language": lang}).text
+        svg = html[html.index('<svg class="chart"'):html.index("</svg>")]
+        under = re.findall(r'font-size="9" fill="#555">([^<]*)</text>', svg)
+        tips = [t.strip() for t in re.findall(r"<title>([^<:]*):", svg)]
+        assert len(under) == len(tips) == 13 and under[0] == tips[0]  # "Earlier" / "Plus tôt"
+        with_year = [i for i, u in enumerate(under) if re.search(r"\d{4}", u)]
+        januaries = [i for i, t in enumerate(tips) if t.lower().startswith(("jan", "janv"))]
+        assert with_year == sorted({1, *januaries})  # the first month shown and each January
+        assert all(re.search(r"\d{4}", t) for t in tips[1:])  # the tooltip names the year of every month

@@ -87,7 +87,8 @@ def detail_context(theme_id: int, page: int | None = None, filters: queries.Boar
     deals, deals_total = cached(("deals",) + mine, lambda: figures.deals(session, cfg, theme.id, f.scope, now=now,
                                                                           window_days=f.window), lasting=True)
     month_labels = [month_label(m) for m in months]
-    chart = bar_chart(month_labels, [m.items for m in months], [m.accounts for m in months])
+    chart = bar_chart(month_labels, [m.items for m in months], [m.accounts for m in months],
+                      axis=axis_labels(months))
     others = cached(("others", theme.id, v.themes), lambda: queries.other_themes(session, theme.id))
     sf_url = lambda rid: queries.salesforce_url(settings(), rid)  # noqa: E731
     # Suggestions and examples are a few rows on indexed theme_id, read fresh: a pass adds suggestions without
@@ -122,6 +123,19 @@ def month_label(m: figures.Month) -> str:
     if m.start is None:
         return _("Earlier")
     return month(m.start)
+
+
+def axis_labels(months: list[figures.Month]) -> list[str]:
+    """What is written under the chart's bars: the year only where it starts (the first month shown, each January),
+    so twelve French months fit side by side ("janv. 2026", "févr.", "mars" rather than "janv. 2026févr. 2026")."""
+    out, dated = [], False
+    for m in months:
+        if m.start is None:
+            out.append(month_label(m))
+            continue
+        out.append(month(m.start, year=not dated or m.start.month == 1))
+        dated = True
+    return out
 
 
 @bp.route("/<int:theme_id>")
