@@ -105,12 +105,16 @@ def _quotes(theme: Theme) -> list[str]:
 
 def suggested_label(proposal: ThemeProposal, lang: str | None = None) -> str | None:
     """The name offered for the accepting person to keep or change: the proposed label of a rename (in ``lang``, the
-    reader's, when the pass named it in that language), the opening words of the first quote of the part a split
-    carves out (a product owner's working name, never shown to reps)."""
+    reader's, when the pass named it in that language); for a split, the name the pass gave the part it carves out,
+    in the reader's language when it has one — or, for proposals made before splits were named, the opening words
+    of that part's first quote (a product owner's working name either way, never shown to reps)."""
+    in_lang = proposal.payload.get(f"label_{lang}") if lang in ("en", "fr") else None
     if proposal.kind == "rename":
-        in_lang = proposal.payload.get(f"label_{lang}") if lang in ("en", "fr") else None
         return in_lang or proposal.payload.get("label")
     if proposal.kind == "split":
+        named = in_lang or proposal.payload.get("label_en") or proposal.payload.get("label_fr")
+        if named:
+            return named
         examples = proposal.payload.get("examples") or []
         if len(examples) > 1 and examples[1]:
             return labels.quote_label(examples[1][0])

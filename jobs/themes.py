@@ -959,8 +959,14 @@ def propose_splits(session: Session, themes: Sequence[Theme], threshold: float, 
         meta, X = _load_segments(session, [FeedbackSegment.id.in_(seg_ids)], embedder, means)
         parts = discovery.split_candidate(X, threshold + theme.threshold_offset, min_size)
         if parts:
+            # The part carved out is named as a new theme would be (the members' own words, in each language they
+            # are written in, never a name from the org): the opening of its first quote offered "According to
+            # Daan, the competitor is…" in the demo. A person still confirms or changes it before it is a theme.
+            carved = discovery.centroid_of(X[parts[1]])
+            name = _name(session, embedder, means, {-1: _cluster_members(meta, X, parts[1], carved)}, {-1: carved})
             payload = {"groups": [[meta[i][0] for i in p] for p in parts],
-                       "examples": [[meta[i][3] for i in p[:3]] for p in parts]}
+                       "examples": [[meta[i][3] for i in p[:3]] for p in parts],
+                       "label_en": name[-1].en, "label_fr": name[-1].fr}
             n += _propose(session, "split", theme.id, None, payload)
     return n
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
-from jobs import curation, discovery
+from jobs import curation, discovery, labels
 from jobs import proposals as jp
 from jobs.embed import TfidfEmbedder
 from jobs.themes import centring_means, propose_merges, propose_splits
@@ -75,7 +77,12 @@ def test_a_split_offers_a_name_from_the_quotes_it_carves_out(session, settings, 
     curation.merge(session, sso, price, user=None)
     p = _split_proposal(session, settings, price)
     offered = jp.suggested_label(p)
-    assert offered and offered.split()[0] in p.payload["examples"][1][0]
+    carved = " ".join(session.scalars(select(FeedbackSegment.text).where(
+        FeedbackSegment.id.in_(p.payload["groups"][1])))).casefold()
+    # Named as a new theme is, from the carved-out members' own words, not the opening of one quote.
+    assert offered and all(w.casefold() in carved for w in re.findall(r"\w+", offered))
+    assert offered != labels.quote_label(p.payload["examples"][1][0])
+    assert jp.suggested_label(p, "fr") in (p.payload["label_fr"], offered)
     assert jp.accept_proposal(session, p, user=None).label == offered
 
 
