@@ -136,10 +136,18 @@ def merge(session: Session, source: Theme, target_id: int | None, user: AppUser)
     return _curation("merge", session, source, get_theme(session, target_id), user)
 
 
-def merged_notice(source: Theme) -> dict[str, Any]:
-    """The notice flashed after a merge: it says so and offers to undo it (base.html draws the button for
-    ``undo_merge``, with the CSRF token of the page that shows it, for product owners only)."""
-    return {"text": _("Themes merged."), "undo_merge": source.id}
+def merged_notice(session: Session, source: Theme) -> dict[str, Any]:
+    """The notice flashed after a merge: it says which theme went into which, by their names for this reader, and
+    offers to undo it (base.html draws the button for ``undo_merge``, with the CSRF token of the page that shows it,
+    for product owners only)."""
+    from webapp.templating import theme_name
+
+    target = session.get(Theme, source.merged_into_id) if source.merged_into_id is not None else None
+    text = _("Themes merged.")
+    if target is not None:
+        text += " " + _("“%(source)s” is part of “%(target)s” now.", source=theme_name(source),
+                        target=theme_name(target))
+    return {"text": text, "undo_merge": source.id}
 
 
 def unmerge(session: Session, theme: Theme, user: AppUser) -> Theme:

@@ -27,6 +27,7 @@ def test_the_notice_of_a_merge_offers_to_undo_it_and_the_form_post_takes_it_back
     assert merged.headers["Location"] == f"/themes/{big.theme.id}"
     page = auth.client.get(merged.headers["Location"]).text
     assert "Themes merged." in page and f'action="/themes/{small.theme.id}/unmerge"' in page
+    assert "Themes merged. “Export timeouts” is part of “Slow exports” now." in _text(page)  # which into which
     assert "Undo the merge" in page
     assert "Undo the merge" not in auth.client.get(f"/themes/{big.theme.id}").text  # said once, like any notice
 

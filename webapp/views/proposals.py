@@ -85,7 +85,7 @@ def accept_form(proposal_id: int):
     session.commit()
     if kind == "merge":  # the notice offers to undo it, as after a merge made on the theme page
         source_id = proposal.other_theme_id if theme.id == proposal.theme_id else proposal.theme_id
-        flash(actions.merged_notice(session.get(Theme, source_id)))
+        flash(actions.merged_notice(session, session.get(Theme, source_id)))
     else:
         flash({"split": _("Theme split: the new theme is “%(label)s”.", label=theme.label),
                "rename": _("Theme renamed.")}[kind])

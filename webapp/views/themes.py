@@ -229,7 +229,7 @@ def merge(theme_id: int):
         session.rollback()
         return _refused(theme_id, exc)
     session.commit()
-    flash(actions.merged_notice(theme))
+    flash(actions.merged_notice(session, theme))
     return _to_theme(target.id)
 
 
