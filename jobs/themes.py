@@ -937,21 +937,24 @@ def propose_merges(session: Session, threshold: float) -> int:
 
 
 def propose_splits(session: Session, themes: Sequence[Theme], threshold: float, min_size: int,
-                   embedder: Embedder, means) -> int:
+                   embedder: Embedder, means, *, made: Sequence[Theme] = ()) -> int:
     """Look at themes never looked at, or grown by a quarter since last looked at: would they fall in two?
 
-    Bounded: at most ``SPLIT_CHECKS_PER_PASS`` themes per pass (the most grown first), each on a sample of
-    ``SPLIT_SAMPLE`` members, so a pass stays proportional to what is new.
+    Bounded: every theme this pass ``made`` (what is new), and at most ``SPLIT_CHECKS_PER_PASS`` of the others (the
+    most grown first), each on a sample of ``SPLIT_SAMPLE`` members, so a pass stays proportional to what is new.
+    Why the new ones all: a first pass makes a dozen themes or more, and three a pass left the demo's mixtures
+    unproposed until its fifth pass.
     """
     n = 0
+    new = {t.id for t in made}
     due = []
-    for theme in themes:
+    for theme in [*themes, *(t for t in made if t not in themes)]:
         members = int(theme.metrics.get("members", 0) or 0)
         checked = int(theme.metrics.get("split_checked_at", 0) or 0)
         if members >= discovery.SPLIT_PROPOSAL_MIN_SIZE and members >= checked * 1.25:
-            due.append((members - checked, theme))
-    due.sort(key=lambda d: -d[0])
-    for _growth, theme in due[:SPLIT_CHECKS_PER_PASS]:
+            due.append((theme.id in new, members - checked, theme))
+    due.sort(key=lambda d: (not d[0], -d[1]))
+    for _new, _growth, theme in due[:len(new) + SPLIT_CHECKS_PER_PASS]:
         theme.metrics = {**theme.metrics, "split_checked_at": int(theme.metrics.get("members", 0) or 0)}
         seg_ids = (select(ThemeEvidence.segment_id).where(ThemeEvidence.theme_id == theme.id,
                                                           ThemeEvidence.state == "active")
@@ -1091,7 +1094,7 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
     # a dozen themes that no pass ever looked at again (only themes that grew were checked), so a mixture made on
     # day one never reached the desk as a split proposal. What a learned theme holds is people's to say.
     # ``propose_splits`` bounds how many it reads.
-    splits = propose_splits(session, [*themes.values(), *created], threshold, min_size, embedder, means)
+    splits = propose_splits(session, list(themes.values()), threshold, min_size, embedder, means, made=created)
     merges = propose_merges(session, threshold)
     in_new = sum(int(t.metrics.get("members", 0) or 0) for t in created)
     return {"segments_assigned": sum(gains.count.values()) + in_new,
@@ -1319,7 +1322,7 @@ def _rebuild(session: Session, settings: Settings, embedder: Embedder, means, th
                     .values(processed_at=now))
     session.flush()
     splits = propose_splits(session, [t for t in _active_themes(session) if t.centroid and t.id not in learned_ids],
-                            threshold, min_size, embedder, means)
+                            threshold, min_size, embedder, means, made=created)
     merges = propose_merges(session, threshold)
     return {"segments_assigned": int(sum(len(c) for c in result.clusters)) + learned_figures.get("learned_assigned", 0),
             "segments_waiting": len(meta) - int(sum(len(c) for c in result.clusters)),
