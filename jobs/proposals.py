@@ -185,7 +185,7 @@ def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, lab
 
     merge: the source folds into the target (``merge_direction``, or ``into``: either theme of the pair);
     split: the second group's quotes still under the theme move to a new theme named ``label`` (default: the
-    suggested name), the first group stays; rename: the theme takes ``label`` (default: the proposed one) as its
+    suggested name, in ``lang`` when the pass named the part in it), the first group stays; rename: the theme takes ``label`` (default: the proposed one) as its
     name in ``lang``, the language of the page it was accepted on (default: the language of the name it replaces).
     """
     _must_be_open(proposal)
@@ -208,7 +208,17 @@ def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, lab
             if not evidence_ids:
                 raise ProposalError("proposal_moved",
                                     "the quotes this split would move have since been moved or rejected; decline it.")
-            result = curation.split(session, theme, evidence_ids, label or suggested_label(proposal) or "", user)
+            result = curation.split(session, theme, evidence_ids, label or suggested_label(proposal, lang) or "", user)
+            # The new theme has its name in each language the pass named the part in, as a discovered theme has; a
+            # name the person typed stands in the language of the page they typed it on (in no known language, it
+            # is the theme's only name: no machine name may hide it).
+            named = {lg: proposal.payload.get(f"label_{lg}") for lg in ("en", "fr")}
+            typed = label is not None and " ".join(label.split()) not in named.values()
+            if not typed or lang in named:
+                for lg, name in named.items():
+                    name = result.label if typed and lg == lang else name
+                    if name:
+                        setattr(result, f"label_{lg}", name)
         else:
             result = curation.rename(session, _theme(session, proposal.theme_id),
                                      label or suggested_label(proposal, lang) or "", user, lang=lang)

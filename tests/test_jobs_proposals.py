@@ -154,3 +154,19 @@ def test_every_theme_a_pass_makes_is_looked_at_for_a_split_in_that_pass(session,
     made = [theme_of(session, texts[0]) for texts in (SSO, PRICE, MOBILE)]
     assert all(t.metrics["members"] >= discovery.SPLIT_PROPOSAL_MIN_SIZE for t in made)
     assert all(t.metrics.get("split_checked_at") == t.metrics["members"] for t in made)
+
+
+def test_a_split_accepted_as_offered_names_the_new_theme_in_each_language_and_a_typed_name_wins_in_its_own(
+        session, settings, themes):
+    price, sso = themes["price"], themes["sso"]
+    curation.merge(session, sso, price, user=None)
+    p = _split_proposal(session, settings, price)
+    p.payload = {**p.payload, "label_fr": "Pas de SSO SAML"}  # as if the carved part spoke French too
+    session.flush()
+    new = jp.accept_proposal(session, p, user=None, lang="fr")
+    assert (new.label, new.label_en, new.label_fr) == ("Pas de SSO SAML", p.payload["label_en"], "Pas de SSO SAML")
+
+    curation.merge(session, themes["mobile"], new, user=None)
+    q = _split_proposal(session, settings, new)
+    typed = jp.accept_proposal(session, q, user=None, label="Application mobile hors ligne", lang="fr")
+    assert (typed.label_en, typed.label_fr) == (q.payload["label_en"], "Application mobile hors ligne")
