@@ -962,6 +962,7 @@ def propose_splits(session: Session, themes: Sequence[Theme], threshold: float, 
         meta, X = _load_segments(session, [FeedbackSegment.id.in_(seg_ids)], embedder, means)
         parts = discovery.split_candidate(X, threshold + theme.threshold_offset, min_size)
         if parts:
+            parts = _named_part_first(theme, parts, X, embedder, means)
             # The part carved out is named as a new theme would be (the members' own words, in each language they
             # are written in, never a name from the org): the opening of its first quote offered "According to
             # Daan, the competitor is…" in the demo. A person still confirms or changes it before it is a theme.
@@ -972,6 +973,20 @@ def propose_splits(session: Session, themes: Sequence[Theme], threshold: float, 
                        "label_en": name[-1].en, "label_fr": name[-1].fr}
             n += _propose(session, "split", theme.id, None, payload)
     return n
+
+
+def _named_part_first(theme: Theme, parts: list[np.ndarray], X: np.ndarray, embedder: Embedder, means
+                      ) -> list[np.ndarray]:
+    """The two parts of a split, the one the theme's name speaks of first: it stays under that name, the other is
+    carved out. Why: the larger part stayed, and in the demo "No accessibility statement" would have kept its SSO and
+    Power BI stray lines while its accessibility quotes left under a new name (and "Interface is too complicated"
+    would have given away its "too complicated" lines). The names are read like segments, centred like them."""
+    names = [(n, lg) for n, lg in ((theme.label_en, "en"), (theme.label_fr, "fr")) if n] or \
+        [(theme.label, detect_lang(theme.label))]
+    said = labels.centred_embedder(embedder, means or {})([n for n, _ in names], [lg for _, lg in names])
+    said = discovery.centroid_of(said)
+    near = [float(discovery.centroid_of(X[p]) @ said) for p in parts]
+    return parts if near[0] >= near[1] else [parts[1], parts[0]]
 
 
 # --------------------------------------------------------------------------------------------- passes

@@ -170,3 +170,15 @@ def test_a_split_accepted_as_offered_names_the_new_theme_in_each_language_and_a_
     q = _split_proposal(session, settings, new)
     typed = jp.accept_proposal(session, q, user=None, label="Application mobile hors ligne", lang="fr")
     assert (typed.label_en, typed.label_fr) == (q.payload["label_en"], "Application mobile hors ligne")
+
+
+def test_the_part_a_themes_name_speaks_of_stays_and_the_other_is_carved_out_whatever_their_sizes(
+        session, settings, themes):
+    sso, mobile = themes["sso"], themes["mobile"]
+    assert len(SSO) > len(MOBILE)
+    curation.merge(session, sso, mobile, user=None)  # the merged theme keeps the mobile theme's name
+    p = _split_proposal(session, settings, mobile)
+    stays, carved = [set(session.scalars(select(FeedbackSegment.text).where(FeedbackSegment.id.in_(g))))
+                     for g in p.payload["groups"]]
+    assert (stays, carved) == (set(MOBILE), set(SSO))  # the larger part used to stay, whatever the name said
+    assert "sso" in jp.suggested_label(p).casefold() or "sign" in jp.suggested_label(p).casefold()
