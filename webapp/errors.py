@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from urllib.parse import urlsplit
-
-from flask import Flask, flash, g, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Flask, flash, g, jsonify, make_response, redirect, render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from webapp.security import is_api
+from webapp.templating import language_next
 
 log = logging.getLogger("retour.web")
 
@@ -52,14 +51,6 @@ def _rollback() -> None:
         session.rollback()
 
 
-def _back() -> str:
-    """The page the request came from when it is one of Retour's, else the board."""
-    came = urlsplit(request.referrer or "")
-    if came.netloc == request.host and came.path.startswith("/") and came.path != request.path:
-        return came.path + (f"?{came.query}" if came.query else "")
-    return url_for("board.index")
-
-
 def _respond(code: int, description: str | None):
     message = MESSAGES.get(code, "Something went wrong on our side; it has been logged.")
     if code == 400 and description == "csrf":
@@ -96,7 +87,9 @@ def init_app(app: Flask) -> None:
             response = make_response("", 204)
             response.headers["HX-Refresh"] = "true"
             return response
-        return redirect(_back(), 303)
+        # Browsers send no Referer (Referrer-Policy: no-referrer): the page above the form's address, as the language
+        # switch finds it (/themes/3/rename -> /themes/3).
+        return redirect(language_next(), 303)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
