@@ -1428,20 +1428,19 @@ def run_pass(factory: sessionmaker[Session], settings: Settings, *, rebuild: boo
     what the person left. Its figures say how many attempts it took. ``before_assign`` as for
     :func:`run_theme_pass`, on every attempt.
     """
-    for attempt in range(1, attempts + 1):
+    attempt = 1
+    while True:
         try:
             with session_scope(factory) as session:
                 figures = run_theme_pass(session, settings, rebuild=rebuild, embedder=embedder,
                                          before_assign=before_assign)
+            return {**figures, "attempts": attempt}
         except StaleDataError as exc:
-            if attempt == attempts:
+            if attempt >= attempts:
                 raise ThemePassError(f"themes kept changing while the pass ran ({attempts} attempts): nothing was "
                                      "written; the next scheduled pass tries again") from exc
             log.info("job=themes state=retry attempt=%d reason=theme-changed-meanwhile", attempt)
-            continue
-        figures["attempts"] = attempt
-        return figures
-    raise AssertionError("unreachable")
+            attempt += 1
 
 
 ANALYZE_SHARE = 0.1  # a pass that wrote this share of the clauses the planner knows of has them analysed

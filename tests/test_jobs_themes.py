@@ -507,3 +507,30 @@ def test_a_pass_that_read_a_theme_a_person_merged_meanwhile_runs_again_and_keeps
         assert mobile.status == "merged" and mobile.merged_into_id == sso_id
         assert sso.metrics["members"] == together and sso.status in ("emerging", "critical")
     assert figures["attempts"] == 2  # the first attempt met the merge and wrote nothing
+
+
+def test_a_pass_that_meets_a_persons_change_on_every_attempt_gives_up_and_writes_nothing(factory, make_settings):
+    from jobs.themes import run_pass
+    from retour.db import session_scope
+    from tests.jobs.factories import theme_of
+
+    settings = make_settings({"themes": {"backend": "tfidf"}})
+    with session_scope(factory) as s:
+        s.add_all([item(t) for t in SSO + PRICE])
+        s.flush()
+        run_theme_pass(s, settings, now=NOW)
+    with session_scope(factory) as s:
+        sso_id, price = theme_of(s, SSO[0]).id, theme_of(s, PRICE[0])
+        price_id, measured = price.id, price.metrics["computed_at"]
+    read, names = [], iter(range(10))
+
+    def a_person_renames_every_time(pass_session, _embedder):
+        read.extend(pass_session.scalars(select(Theme)))
+        with session_scope(factory) as person:
+            curation.rename(person, person.get(Theme, sso_id), f"SSO, take {next(names)}", user=None)
+
+    with pytest.raises(ThemePassError, match="3 attempts"):
+        run_pass(factory, settings, before_assign=a_person_renames_every_time, attempts=3)
+    with session_scope(factory) as s:
+        assert s.get(Theme, sso_id).label == "SSO, take 2"  # every person's act stands
+        assert s.get(Theme, price_id).metrics["computed_at"] == measured  # the pass wrote nothing, not even figures
