@@ -968,8 +968,12 @@ def propose_splits(session: Session, themes: Sequence[Theme], threshold: float, 
             # Daan, the competitor is…" in the demo. A person still confirms or changes it before it is a theme.
             carved = discovery.centroid_of(X[parts[1]])
             name = _name(session, embedder, means, {-1: _cluster_members(meta, X, parts[1], carved)}, {-1: carved})
-            payload = {"groups": [[meta[i][0] for i in p] for p in parts],
-                       "examples": [[meta[i][3] for i in p[:3]] for p in parts],
+            # Each part shown by its most typical quotes, picked as a theme's own are (``_quotes``): its first three
+            # rows by id showed the demo's KPI theme as "Group HQ standardised on the incumbent vendor", and its WCAG
+            # part as a Basque line, so a person judged the split by its strays.
+            examples = [[q["text"] for q in _quotes([meta[i] for i in p], X[p], discovery.centroid_of(X[p]))]
+                        for p in parts]
+            payload = {"groups": [[meta[i][0] for i in p] for p in parts], "examples": examples,
                        "label_en": name[-1].en, "label_fr": name[-1].fr}
             n += _propose(session, "split", theme.id, None, payload)
     return n

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from jobs import curation, discovery, labels
 from jobs import proposals as jp
 from jobs.embed import TfidfEmbedder
-from jobs.themes import centring_means, propose_merges, propose_splits
+from jobs.themes import _load_segments, centring_means, propose_merges, propose_splits
 from retour.models import CurationEvent, Decision, FeedbackSegment, ThemeEvidence, ThemeProposal
 from tests.jobs.factories import MOBILE, PRICE, SSO, texts_of, theme_of, three_themes
 
@@ -182,3 +182,18 @@ def test_the_part_a_themes_name_speaks_of_stays_and_the_other_is_carved_out_what
                      for g in p.payload["groups"]]
     assert (stays, carved) == (set(MOBILE), set(SSO))  # the larger part used to stay, whatever the name said
     assert "sso" in jp.suggested_label(p).casefold() or "sign" in jp.suggested_label(p).casefold()
+
+
+def test_a_split_shows_each_part_by_its_most_typical_quotes_not_its_first_rows(session, settings, themes):
+    price, sso = themes["price"], themes["sso"]
+    curation.merge(session, sso, price, user=None)
+    p = _split_proposal(session, settings, price)
+    embedder = TfidfEmbedder()
+    means = centring_means(session, embedder, recompute=False)
+    for group, shown in zip(p.payload["groups"], p.payload["examples"]):
+        meta, X = _load_segments(session, [FeedbackSegment.id.in_(group)], embedder, means)
+        nearness = X @ discovery.centroid_of(X)
+        by_text = {m[3]: float(s) for m, s in zip(meta, nearness)}
+        assert len(shown) == 3 and len(set(shown)) == 3 and set(shown) <= set(by_text)
+        # The first quote shown is the part's most central line: the one a person reads the part by.
+        assert by_text[shown[0]] == max(by_text.values())
