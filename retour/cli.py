@@ -201,7 +201,9 @@ def starter_config() -> str:
         "",
         "# Local fields of your org kept as filters, e.g.:",
         "# [mapping.extra]",
-        '# speaks_basque = { field = "Speaks_Basque__c", kind = "boolean", label = "Speaks Basque" }',
+        '# speaks_basque = { field = "Speaks_Basque__c", kind = "boolean", label = "Speaks Basque", '
+        'label_fr = "Parle basque" }',
+        "# (label, label_fr: what the pages call it; without them, its labels in Salesforce)",
         "",
     ]
     return "\n".join(lines)

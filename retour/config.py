@@ -64,12 +64,16 @@ class SalesforceSettings:
 
 @dataclass(frozen=True)
 class FieldMap:
-    """One org field Retour reads into a typed attribute (``kind``: text, picklist, boolean, number, date)."""
+    """One org field Retour reads into a typed attribute (``kind``: text, picklist, boolean, number, date).
+
+    ``label`` is what the pages call it, ``label_fr`` what the French pages do (else ``label``); both win over the
+    field's labels in Salesforce."""
 
     name: str
     field: str
     kind: str = "text"
     label: str = ""
+    label_fr: str = ""
 
 
 @dataclass(frozen=True)
@@ -342,6 +346,10 @@ def _coerce(where: str, hint: str, value: Any, tp: Any) -> Any:
     raise ConfigError(f"{where}: unsupported setting type {tp!r}")  # pragma: no cover - programming error
 
 
+_FIELD_MAP_KEYS = ("field", "kind", "label", "label_fr")
+_LABEL_EXAMPLES = {"label": 'label = "Speaks Basque"', "label_fr": 'label_fr = "Parle basque"'}
+
+
 def _parse_field_maps(where: str, hint: str, value: Any) -> tuple[FieldMap, ...]:
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         # Environment form: "speaks_basque=Speaks_Basque__c:boolean,tier=Tier__c:picklist"
@@ -359,15 +367,22 @@ def _parse_field_maps(where: str, hint: str, value: Any) -> tuple[FieldMap, ...]
     for name, spec in value.items():
         if not isinstance(spec, Mapping) or "field" not in spec:
             raise ConfigError(f"{where}.{name} needs a field, e.g. {{ field = \"Speaks_Basque__c\", kind = \"boolean\" }}.")
-        unknown = set(spec) - {"field", "kind", "label"}
+        unknown = sorted(set(spec) - set(_FIELD_MAP_KEYS))
         if unknown:
-            raise ConfigError(f"{where}.{name}: unknown key {sorted(unknown)[0]!r}; allowed: field, kind, label.")
+            raise ConfigError(f"{where}.{name}: unknown key {unknown[0]!r}; allowed: {', '.join(_FIELD_MAP_KEYS)}."
+                              f"{_suggest(unknown[0], _FIELD_MAP_KEYS)}")
+        for key in ("label", "label_fr"):
+            if key in spec and (not isinstance(spec[key], str) or not spec[key].strip()):
+                raise ConfigError(f"{where}.{name}.{key} must be a label people read, e.g. "
+                                  f"{_LABEL_EXAMPLES[key]}; got {spec[key]!r}. Remove it to use the field's label in "
+                                  f"Salesforce.")
         kind = str(spec.get("kind", "text"))
         if kind not in _FIELD_KINDS:
             raise ConfigError(f"{where}.{name}.kind is {kind!r}; use one of {', '.join(_FIELD_KINDS)}.")
         if not str(name).isidentifier():
             raise ConfigError(f"{where}: {name!r} must be a simple name (letters, digits, underscore).")
-        maps.append(FieldMap(name=str(name), field=str(spec["field"]), kind=kind, label=str(spec.get("label", ""))))
+        maps.append(FieldMap(name=str(name), field=str(spec["field"]), kind=kind, label=spec.get("label", "").strip(),
+                             label_fr=spec.get("label_fr", "").strip()))
     return tuple(maps)
 
 

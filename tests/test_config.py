@@ -143,3 +143,24 @@ def test_the_starter_file_says_each_numeric_settings_range():
     assert any(line.startswith("# sync_minutes = 60") and line.endswith("; 1 to 10080 (minutes between two syncs)")
                for line in lines)
     assert sum("; " in line and "RETOUR_" in line for line in lines) == len(BOUNDS)
+
+
+def test_a_mapped_field_may_carry_a_french_label_beside_its_label_and_a_blank_or_misspelt_one_is_refused(tmp_path):
+    cfg = tmp_path / "r.toml"
+    cfg.write_text('[mapping.extra]\nspeaks_basque = { field = "Speaks_Basque__c", kind = "boolean", '
+                   'label = "Speaks Basque", label_fr = "Parle basque" }\ntier = { field = "Tier__c" }\n')
+    extra = load_settings(environ={"RETOUR_CONFIG": str(cfg)}).mapping.extra
+    assert [(f.name, f.label, f.label_fr) for f in extra] == [("speaks_basque", "Speaks Basque", "Parle basque"),
+                                                              ("tier", "", "")]
+    only_french = {"mapping": {"extra": {"tier": {"field": "Tier__c", "label_fr": "Niveau"}}}}
+    assert [(f.label, f.label_fr) for f in load_settings(only_french, environ={}).mapping.extra] == [("", "Niveau")]
+    with pytest.raises(ConfigError) as blank:
+        load_settings({"mapping": {"extra": {"tier": {"field": "Tier__c", "label_fr": "  "}}}}, environ={})
+    assert str(blank.value).startswith("[mapping] extra (RETOUR_MAPPING_EXTRA).tier.label_fr must be a label people "
+                                       "read, e.g. label_fr = \"Parle basque\"; got '  '."), str(blank.value)
+    with pytest.raises(ConfigError, match=r"tier\.label must be a label people read.*got 3"):
+        load_settings({"mapping": {"extra": {"tier": {"field": "Tier__c", "label": 3}}}}, environ={})
+    with pytest.raises(ConfigError) as misspelt:
+        load_settings({"mapping": {"extra": {"tier": {"field": "Tier__c", "label_french": "Niveau"}}}}, environ={})
+    assert "unknown key 'label_french'; allowed: field, kind, label, label_fr. Did you mean 'label_fr'?" in str(
+        misspelt.value)
