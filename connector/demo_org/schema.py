@@ -26,7 +26,8 @@ class Field:
     name: str
     type: str  # id string picklist textarea boolean currency double int date datetime reference email url base64
     length: int = 0
-    label: str = ""
+    label: str = ""  # in the org's language, English
+    label_fr: str = ""  # its translation (Translation Workbench): a describe asked in French answers it, else ``label``
     nillable: bool = True
     createable: bool = True
     updateable: bool = True
@@ -82,9 +83,9 @@ def _ref(name: str, target: str, *, required: bool = False, rel: str | None = No
 
 
 def _pick(name: str, values: tuple[str, ...], *, restricted: bool = True, required: bool = False, label: str = "",
-          default: object = None) -> Field:
-    return Field(name, "picklist", 255, label=label or name.replace("__c", "").replace("_", " "), picklist=values,
-                 restricted=restricted, required=required, nillable=not required, default=default)
+          label_fr: str = "", default: object = None) -> Field:
+    return Field(name, "picklist", 255, label=label or name.replace("__c", "").replace("_", " "), label_fr=label_fr,
+                 picklist=values, restricted=restricted, required=required, nillable=not required, default=default)
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,9 @@ _define("Account", "001", "Account", [
         "Energy", "Media", "Technology", "Hospitality", "Agriculture"), restricted=False),
     Field("BillingCountry", "string", 80), Field("BillingCity", "string", 40),
     Field("NumberOfEmployees", "int", 8, label="Employees"),
-    _pick("Region__c", REGIONS, label="Region"), _pick("Segment__c", SEGMENTS, label="Segment"),
-    Field("Speaks_Basque__c", "boolean", label="Speaks Basque", nillable=False, default=False),
+    _pick("Region__c", REGIONS, label="Region", label_fr="Région"), _pick("Segment__c", SEGMENTS, label="Segment"),
+    Field("Speaks_Basque__c", "boolean", label="Speaks Basque", label_fr="Parle basque", nillable=False,
+          default=False),
     *_sys(),
 ])
 _define("Opportunity", "006", "Opportunity", [
@@ -155,11 +157,12 @@ _define("Opportunity", "006", "Opportunity", [
     Field("LeadSource", "picklist", 255, picklist=("Web", "Partner", "Event", "Outbound", "Referral"), restricted=False),
     Field("NextStep", "string", 255, label="Next Step"),
     Field("Description", "textarea", 32000, label="Description"),
-    _pick("Loss_Reason__c", LOSS_REASONS, label="Loss Reason"),
-    Field("Loss_Reason_Detail__c", "textarea", 32000, label="Loss Reason Detail"),
-    _pick("Competitor__c", COMPETITORS, label="Competitor"),
-    _pick("Region__c", REGIONS, label="Region"), _pick("Segment__c", SEGMENTS, label="Segment"),
-    Field("Speaks_Basque__c", "boolean", label="Speaks Basque", nillable=False, default=False),
+    _pick("Loss_Reason__c", LOSS_REASONS, label="Loss Reason", label_fr="Motif de perte"),
+    Field("Loss_Reason_Detail__c", "textarea", 32000, label="Loss Reason Detail", label_fr="Détail du motif de perte"),
+    _pick("Competitor__c", COMPETITORS, label="Competitor", label_fr="Concurrent"),
+    _pick("Region__c", REGIONS, label="Region", label_fr="Région"), _pick("Segment__c", SEGMENTS, label="Segment"),
+    Field("Speaks_Basque__c", "boolean", label="Speaks Basque", label_fr="Parle basque", nillable=False,
+          default=False),
     *_sys(),
 ])
 _define("Contact", "003", "Contact", [
@@ -256,15 +259,17 @@ def object_for_id(record_id: str) -> str | None:
     return PREFIXES.get(record_id[:3])
 
 
-def describe_field(f: Field) -> dict:
-    """One entry of ``fields[]`` in an sObject describe, with the keys clients read."""
+def describe_field(f: Field, lang: str = "en") -> dict:
+    """One entry of ``fields[]`` in an sObject describe, with the keys clients read; ``label`` in ``lang`` when the
+    field is translated into it, else in the org's language (as Salesforce answers an untranslated label)."""
     return {
         "aggregatable": f.filterable, "autoNumber": False, "byteLength": f.length * 3, "calculated": False,
         "caseSensitive": False, "createable": f.createable, "custom": f.custom,
         "defaultValue": f.default if f.type in ("boolean",) else None,
         "defaultedOnCreate": f.default is not None or not f.createable, "dependentPicklist": False,
         "externalId": f.external_id, "filterable": f.filterable, "groupable": f.filterable and f.type != "double",
-        "idLookup": f.type == "id" or f.external_id, "label": f.label or f.name, "length": f.length if f.type not in (
+        "idLookup": f.type == "id" or f.external_id,
+        "label": (f.label_fr if lang == "fr" else "") or f.label or f.name, "length": f.length if f.type not in (
             "boolean", "currency", "double", "int", "date", "datetime") else 0,
         "name": f.name, "nameField": f.name == "Name", "nillable": f.nillable,
         "picklistValues": [{"active": True, "defaultValue": v == f.default, "label": v, "validFor": None, "value": v}
@@ -280,7 +285,8 @@ def describe_field(f: Field) -> dict:
 NOT_REPLICATED = frozenset({"ContentNote", "ContentDocumentLink"})
 
 
-def describe(obj: SObject, version: str) -> dict:
+def describe(obj: SObject, version: str, lang: str = "en") -> dict:
+    """An sObject describe, its field labels in ``lang`` (the request's Accept-Language) where translated."""
     base = f"/services/data/v{version}/sobjects/{obj.name}"
     return {
         "activateable": False, "createable": True, "custom": obj.custom, "customSetting": False, "deletable": True,
@@ -289,7 +295,7 @@ def describe(obj: SObject, version: str) -> dict:
         "name": obj.name, "queryable": True, "replicateable": obj.name not in NOT_REPLICATED, "retrieveable": True, "searchable": True,
         "triggerable": True, "undeletable": True, "updateable": True,
         "childRelationships": [], "recordTypeInfos": [], "supportedScopes": [],
-        "fields": [describe_field(f) for f in obj.fields],
+        "fields": [describe_field(f, lang) for f in obj.fields],
         "urls": {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"},
     }
 

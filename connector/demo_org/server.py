@@ -256,6 +256,12 @@ class Router:
         values = self.query.get(name)
         return values[0] if values else None
 
+    def language(self) -> str:
+        """The language a describe's labels are asked in: the first of ``Accept-Language`` ("fr-FR, fr;q=0.9"
+        → "fr"); none asked is the org's, English."""
+        first = (self.headers.get("Accept-Language") or "").split(",")[0].split(";")[0].strip()
+        return first.replace("_", "-").split("-")[0].lower() or "en"
+
     def route(self) -> Response:
         p = self.path.rstrip("/")
         if p == "/services/oauth2/token":
@@ -359,7 +365,7 @@ class Router:
             raise HttpError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{self.method}' not allowed. Allowed are GET,HEAD,POST")
         second = parts[1]
         if second == "describe" and len(parts) == 2:
-            body = describe(obj, API_VERSION)
+            body = describe(obj, API_VERSION, self.language())
             hidden = set(self.org.hidden_fields(obj.name))
             body["fields"] = [f for f in body["fields"] if f["name"] not in hidden]
             return Response(200, body)

@@ -147,6 +147,18 @@ def test_describe_reports_fields_types_picklists_and_external_ids(sf):
     assert {"Opportunity", "Task", "Event", "Case", "ContentNote", "ContentDocumentLink", "Retour_Insight__c"} <= names
 
 
+def test_describe_answers_labels_in_the_accept_language_asked_and_untranslated_ones_in_english(sf):
+    def labels(accept: str | None) -> dict[str, str]:
+        headers = {"Accept-Language": accept} if accept else {}
+        return {f["name"]: f["label"] for f in sf.restful("sobjects/Opportunity/describe", headers=headers)["fields"]}
+
+    org, french, english = labels(None), labels("fr-FR, fr;q=0.9"), labels("en-US")
+    assert org["Speaks_Basque__c"] == english["Speaks_Basque__c"] == "Speaks Basque"
+    assert french["Speaks_Basque__c"] == "Parle basque" and french["Loss_Reason__c"] == "Motif de perte"
+    assert french["Amount"] == org["Amount"] == "Amount"  # no translation: the org's own label, as Salesforce does
+    assert org == english
+
+
 # --------------------------------------------------------------------------------------------- OAuth
 def _token(org, data, auth=None):
     return http_session(org).post(f"{org.base_url}/services/oauth2/token", data=data, auth=auth, timeout=30)
