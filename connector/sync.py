@@ -16,7 +16,9 @@ this run, a later one is stamped at or above it and is in the next.
 API economy, per object:
 - a run with nothing changed costs the query (1 call) and the getDeleted check (1 call); ``describe`` is
   only called on a first or full sync, when the mapping changed, when the periodic reconciliation is due,
-  or to explain an INVALID_FIELD - not on every run;
+  or to explain an INVALID_FIELD - not on every run; when it is read, an object with ``[mapping.extra]`` fields
+  reads it again once per desk language (English, French: ``Accept-Language``) for their labels, unless the
+  configuration names them in that language;
 - a first or full sync learns the size from the first REST page's ``totalSize`` (no extra COUNT() call)
   and switches to Bulk API 2.0 above ``[sync] bulk_threshold``, streaming CSV pages into the store in
   constant memory;
@@ -431,7 +433,7 @@ def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, cli
                 # The org changed under a cached describe: re-describe to name the field and its closest names.
                 state.details = {k: v for k, v in details.items() if k != "signature"}
                 session.commit()
-                _describe(client, stream, details, signature)
+                _describe(client, stream, details, signature, localized=False)
             raise
 
         if full:
@@ -532,7 +534,12 @@ def _sync_snapshot(session_factory: sessionmaker[Session], settings: Settings, c
         session.commit()
 
 
-def _describe(client: OrgClient, stream: Stream, details: dict, signature: str) -> None:
+def _describe(client: OrgClient, stream: Stream, details: dict, signature: str, *, localized: bool = True) -> None:
+    """Read the object's describe into ``details``: the fields the org has, their labels and the mapping signature.
+
+    ``localized``: also read the labels of the mapped extra fields in each desk language
+    (:func:`_localized_labels`), at most one call per language and only here, where the describe is re-read
+    anyway; the INVALID_FIELD path, which only names a field before failing, skips them."""
     describe = client.restful(f"sobjects/{stream.name}/describe", object_name=stream.name)
     available = check_describe(stream, describe or {})
     wanted = set(stream.wanted_fields())
@@ -540,7 +547,55 @@ def _describe(client: OrgClient, stream: Stream, details: dict, signature: str) 
     # Each field's label as the org names it ("Speaks Basque"): the pages call a mapped field by it.
     details["labels"] = {f["name"]: f["label"] for f in (describe or {}).get("fields", [])
                          if f.get("name") in wanted and f.get("label")}
+    if localized:
+        _localized_labels(client, stream, details)
     details["signature"] = signature
+
+
+# The desk's languages, with the Accept-Language each asks Salesforce for (its language keys: en_US, fr).
+LABEL_LANGUAGES = {"en": "en-US", "fr": "fr"}
+
+
+def _localized_labels(client: OrgClient, stream: Stream, details: dict) -> None:
+    """Keep ``details["labels_by_language"]``: ``{"fr": {"Speaks_Basque__c": "Parle basque"}, "en": {}}``.
+
+    Salesforce answers a describe in the language its ``Accept-Language`` header asks for (the translations of the
+    org's Translation Workbench); without it, in the integration user's language, which is what ``labels`` keeps.
+    Only the ``[mapping.extra]`` fields are asked for (the desk's filters and scoped rules call them by label), and
+    only a label that differs from ``labels`` is kept: Salesforce gives an untranslated field its one label in
+    every language, and kept as a "translation" it would hide a label the configuration gives
+    (``webapp.templating.field_labels``). A language whose label the configuration gives for every such field is
+    not asked. A call that fails keeps that language's labels from the last describe and the sync goes on (the
+    pages fall back to the one label); what stops the whole run (budget, credentials, a security policy) still
+    does."""
+    extras = {m.field for m in stream.mapped()}
+    fields = [fm for fm in stream.settings.mapping.extra if fm.field in extras]
+    before = details.get("labels_by_language") or {}
+    by_language: dict[str, dict[str, str]] = {}
+    for lang, accept in LABEL_LANGUAGES.items():
+        asked = {fm.field for fm in fields if not (fm.label_fr if lang == "fr" else fm.label)}
+        if not asked:
+            continue
+        try:
+            describe = client.restful(f"sobjects/{stream.name}/describe", object_name=stream.name,
+                                      headers={"Accept-Language": accept})
+        except RUN_WIDE:
+            raise
+        except RetourSalesforceError as exc:
+            kept = {f: label for f, label in (before.get(lang) or {}).items() if f in asked}
+            if kept:
+                by_language[lang] = kept
+            log.warning("job=sync stream=%s state=labels_unread language=%s code=%s status=%s kept=%d note=%s",
+                        stream.name, lang, exc.code or "-", exc.status or "-", len(kept), json.dumps(
+                            "until the next describe the pages use the labels kept from the last one, else the org's"))
+            continue
+        by_language[lang] = {f["name"]: f["label"] for f in (describe or {}).get("fields", [])
+                             if f.get("name") in asked and f.get("label")
+                             and f["label"] != details["labels"].get(f["name"])}
+    if by_language:
+        details["labels_by_language"] = by_language
+    else:
+        details.pop("labels_by_language", None)
 
 
 def build_query(stream: Stream, fields: list[str], lower: dt.datetime | None, upper: dt.datetime, *,

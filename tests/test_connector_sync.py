@@ -7,6 +7,7 @@ import urllib.parse
 
 import pytest
 import responses
+from responses import matchers
 from responses.registries import OrderedRegistry
 from sqlalchemy import func, select
 
@@ -46,21 +47,30 @@ def settings(make_settings):
                           "mapping": MAPPING, "sync": {"objects": ["Opportunity"], "max_retries": 2}})
 
 
+def _describes(rsps, body: dict | None = None) -> None:
+    """What a sync reads when it re-reads Opportunity's describe: the org's, then the labels of the [mapping.extra]
+    field in the desk's languages (one describe each, asked with Accept-Language), in that order."""
+    body = body or describe_body("Opportunity", OPPORTUNITY_FIELDS)
+    rsps.get(DESCRIBE, json=body, headers=LIMIT)
+    for accept in ("en-US", "fr"):
+        rsps.get(DESCRIBE, json=body, headers=LIMIT, match=[matchers.header_matcher({"Accept-Language": accept})])
+
+
 def _soql(call) -> str:
     return urllib.parse.parse_qs(urllib.parse.urlsplit(call.request.url).query)["q"][0]
 
 
 def test_first_sync_pages_through_next_records_url_and_builds_feedback(session_factory, settings):
     with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
-        rsps.get(DESCRIBE, json=describe_body("Opportunity", OPPORTUNITY_FIELDS), headers=LIMIT)
+        _describes(rsps)
         rsps.get(QUERY, json=fixture("opportunity_page1.json"), headers=LIMIT)
         rsps.get(PAGE2, json=fixture("opportunity_page2.json"), headers=LIMIT)
         client = OrgClient(settings, sleep=Sleeps())
         report = run_sync(session_factory, settings, client)
-        soql = _soql(rsps.calls[1])
+        soql = _soql(rsps.calls[3])
     assert report["status"] == "ok"
     assert report["objects"]["Opportunity"] | {} and report["objects"]["Opportunity"]["fetched"] == 3
-    assert report["objects"]["Opportunity"]["api_calls"] == 3
+    assert report["objects"]["Opportunity"]["api_calls"] == 5  # the describe, its labels in English and in French, two pages
     assert "Description" not in soql.split("FROM")[0]  # one long-text field only: 2,000-record pages
     assert "ORDER BY SystemModstamp ASC, Id ASC" in soql and "SystemModstamp < " in soql
     with session_factory() as s:
@@ -77,12 +87,12 @@ def test_first_sync_pages_through_next_records_url_and_builds_feedback(session_f
         assert state.watermark is not None and state.last_full_at == state.watermark
         assert state.details["labels"]["Speaks_Basque__c"] == "Speaks Basque"  # the board names the filter by it
         job = s.get(JobRun, report["job_run_id"])
-        assert job.status == "ok" and job.api_calls == 3 and job.figures["objects"]["Opportunity"]["upserted"] == 3
+        assert job.status == "ok" and job.api_calls == 5 and job.figures["objects"]["Opportunity"]["upserted"] == 3
 
 
 def test_request_limit_exceeded_stops_resumably_with_bookmark_of_the_committed_page(session_factory, settings):
     with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
-        rsps.get(DESCRIBE, json=describe_body("Opportunity", OPPORTUNITY_FIELDS), headers=LIMIT)
+        _describes(rsps)
         rsps.get(QUERY, json=fixture("opportunity_page1.json"), headers=LIMIT)
         rsps.get(PAGE2, status=403, json=error("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."))
         client = OrgClient(settings, sleep=Sleeps())
@@ -95,14 +105,14 @@ def test_request_limit_exceeded_stops_resumably_with_bookmark_of_the_committed_p
         assert s.get(JobRun, report["job_run_id"]).status == "stopped"
     # The next run resumes from the bookmark minus the look-back; the interrupted first sync is reconciled by Id.
     with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
-        rsps.get(DESCRIBE, json=describe_body("Opportunity", OPPORTUNITY_FIELDS), headers=LIMIT)
+        _describes(rsps)
         rsps.get(QUERY, json=fixture("opportunity_page2.json"), headers=LIMIT)
         # (the bookmark is older than getDeleted's 30 days, so deletions are found by comparing Ids)
         rsps.get(f"{BASE}/query/", json={"totalSize": 3, "done": True, "records": [
             {"attributes": {"type": "Opportunity"}, "Id": i} for i in
             ("006Hs00001ABCdEIAX", "006Hs00001ABCdFIAX", "006Hs00001ABCdGIAX")]}, headers=LIMIT)
         report = run_sync(session_factory, settings, client)
-        soql = _soql(rsps.calls[1])
+        soql = _soql(rsps.calls[3])
     assert report["status"] == "ok"
     assert "SystemModstamp >= 2024-07-01T09:10:02.000Z" in soql  # 300 s look-back
     with session_factory() as s:
@@ -174,7 +184,7 @@ def test_bulk_query_streams_csv_pages_following_sforce_locator(session_factory, 
         s.commit()
     results = f"{BASE}/jobs/query/750Hs00000ABCdEIAX/results"
     with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
-        rsps.get(DESCRIBE, json=describe_body("Opportunity", OPPORTUNITY_FIELDS), headers=LIMIT)
+        _describes(rsps)
         rsps.get(QUERY, json=fixture("opportunity_page1.json"), headers=LIMIT)  # totalSize 3 > threshold 2
         rsps.post(f"{BASE}/jobs/query", json={"id": "750Hs00000ABCdEIAX", "operation": "queryAll", "object": "Opportunity",
                                               "state": "UploadComplete", "contentType": "CSV", "apiVersion": 59.0},
@@ -191,10 +201,10 @@ def test_bulk_query_streams_csv_pages_following_sforce_locator(session_factory, 
         report = run_sync(session_factory, settings, client)
         locators = [urllib.parse.parse_qs(urllib.parse.urlsplit(c.request.url).query).get("locator")
                     for c in rsps.calls if "/results" in c.request.url]
-        job_body = rsps.calls[2].request.body
+        job_body = rsps.calls[4].request.body
     assert report["status"] == "ok", report["error"]
     fig = report["objects"]["Opportunity"]
-    assert (fig["api"], fig["fetched"], fig["upserted"], fig["deleted"], fig["api_calls"]) == ("bulk", 3, 2, 1, 7)
+    assert (fig["api"], fig["fetched"], fig["upserted"], fig["deleted"], fig["api_calls"]) == ("bulk", 3, 2, 1, 9)
     assert locators == [None, ["MQ"]] and '"queryAll"' in str(job_body)
     assert client.api_usage == (40, 15000)
     with session_factory() as s:
@@ -536,3 +546,85 @@ def test_query_timeout_halves_the_systemmodstamp_range_instead_of_retrying_the_s
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Opportunity)) == 3
         assert s.get(SyncState, "Opportunity").watermark > now - dt.timedelta(minutes=1)
+
+
+def _translated(body: dict, labels: dict[str, str]) -> dict:
+    """``body`` as Salesforce answers it in another language: the translated labels, the others unchanged."""
+    return {**body, "fields": [{**f, "label": labels.get(f["name"], f["label"])} for f in body["fields"]]}
+
+
+EMPTY_PAGE = {"totalSize": 0, "done": True, "records": []}
+
+
+def test_a_re_read_describe_reads_the_mapped_fields_labels_in_english_and_french_and_keeps_the_translations(
+        session_factory, settings):
+    org = describe_body("Opportunity", OPPORTUNITY_FIELDS)
+    french = _translated(org, {"Speaks_Basque__c": "Parle basque", "Region__c": "Région"})
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(DESCRIBE, json=org, headers=LIMIT)
+        rsps.get(DESCRIBE, json=org, headers=LIMIT, match=[matchers.header_matcher({"Accept-Language": "en-US"})])
+        rsps.get(DESCRIBE, json=french, headers=LIMIT, match=[matchers.header_matcher({"Accept-Language": "fr"})])
+        rsps.get(QUERY, json=EMPTY_PAGE, headers=LIMIT)
+        report = run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
+        asked = [c.request.headers.get("Accept-Language") for c in rsps.calls if c.request.url.startswith(DESCRIBE)]
+    assert report["status"] == "ok" and report["objects"]["Opportunity"]["api_calls"] == 4
+    assert asked == [None, "en-US", "fr"]  # the org's own language first, as before
+    with session_factory() as s:
+        details = s.get(SyncState, "Opportunity").details
+    assert details["labels"]["Speaks_Basque__c"] == "Speaks Basque"
+    # Only the [mapping.extra] field, and only where the language says it differently (Region__c is not asked).
+    assert details["labels_by_language"] == {"en": {}, "fr": {"Speaks_Basque__c": "Parle basque"}}
+
+    # The next run finds the same mapping: no describe at all, in any language.
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(QUERY, json=EMPTY_PAGE, headers=LIMIT)
+        rsps.get(f"{BASE}/sobjects/Opportunity/deleted/", headers=LIMIT, json={
+            "deletedRecords": [], "earliestDateAvailable": "2026-10-01T00:00:00.000+0000",
+            "latestDateCovered": "2026-12-01T00:00:00.000+0000"})
+        again = run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
+    assert again["status"] == "ok" and again["objects"]["Opportunity"]["api_calls"] == 2
+
+
+def test_a_failing_localized_describe_keeps_the_sync_going_and_the_last_translation(session_factory, settings,
+                                                                                    caplog):
+    with session_factory() as s:  # a describe from an earlier run read the French label; the mapping changed since
+        s.add(SyncState(object_name="Opportunity", details={
+            "signature": "an older mapping", "labels_by_language": {"fr": {"Speaks_Basque__c": "Parle basque"}}}))
+        s.commit()
+    org = describe_body("Opportunity", OPPORTUNITY_FIELDS)
+    unavailable = error("SERVER_UNAVAILABLE", "Server temporarily unavailable.")
+    french = matchers.header_matcher({"Accept-Language": "fr"})
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(DESCRIBE, json=org, headers=LIMIT)
+        rsps.get(DESCRIBE, json=_translated(org, {"Speaks_Basque__c": "Basque speaker"}), headers=LIMIT,
+                 match=[matchers.header_matcher({"Accept-Language": "en-US"})])
+        for _attempt in range(3):  # [sync] max_retries = 2
+            rsps.get(DESCRIBE, status=503, json=unavailable, headers=LIMIT, match=[french])
+        rsps.get(QUERY, json=fixture("opportunity_page1.json"), headers=LIMIT)
+        rsps.get(PAGE2, json=fixture("opportunity_page2.json"), headers=LIMIT)
+        report = run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
+    assert report["status"] == "ok", report["error"]
+    assert report["objects"]["Opportunity"]["upserted"] == 3
+    with session_factory() as s:
+        details = s.get(SyncState, "Opportunity").details
+    assert details["labels"]["Speaks_Basque__c"] == "Speaks Basque"
+    assert details["labels_by_language"] == {"en": {"Speaks_Basque__c": "Basque speaker"},
+                                             "fr": {"Speaks_Basque__c": "Parle basque"}}
+    unread = [r.getMessage() for r in caplog.records if "state=labels_unread" in r.getMessage()]
+    assert len(unread) == 1 and "language=fr" in unread[0] and "code=SERVER_UNAVAILABLE" in unread[0]
+    assert "00Dxx!S" not in caplog.text  # the session id never reaches the log
+
+
+def test_labels_the_configuration_gives_in_both_languages_cost_no_localized_describe(session_factory, make_settings):
+    settings = make_settings({
+        "salesforce": {"auth": "session", "session_id": "00Dxx!S", "instance_url": INSTANCE},
+        "mapping": {**MAPPING, "extra": {"speaks_basque": {"field": "Speaks_Basque__c", "kind": "boolean",
+                                                           "label": "Basque speaker", "label_fr": "Bascophone"}}},
+        "sync": {"objects": ["Opportunity"]}})
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(DESCRIBE, json=describe_body("Opportunity", OPPORTUNITY_FIELDS), headers=LIMIT)
+        rsps.get(QUERY, json=EMPTY_PAGE, headers=LIMIT)
+        report = run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
+    assert report["status"] == "ok" and report["objects"]["Opportunity"]["api_calls"] == 2
+    with session_factory() as s:
+        assert "labels_by_language" not in s.get(SyncState, "Opportunity").details
