@@ -180,13 +180,21 @@ def percent(x: float) -> str:
                           decimal_quantization=False)
 
 
-def field_labels(session: Any, extra: Iterable[Any]) -> dict[str, str]:
-    """What the pages call each mapped field (``[mapping.extra]``): its configured label, else its label in
-    Salesforce (kept by the sync from the object's describe), else its API name; never a name made up from the API
-    name ("Speaks_Basque__c" is not "Speaks basque" in every org)."""
+def field_labels(session: Any, extra: Iterable[Any], lang: str) -> dict[str, str]:
+    """What the pages call each mapped field (``[mapping.extra]``) for a reader of ``lang`` ("en" or "fr"):
+
+    1. its configured label in that language (``label_fr`` for French readers, ``label`` for the others);
+    2. its Salesforce translation into that language (``labels_by_language``, kept by the sync);
+    3. its configured ``label`` (a French reader of an org that wrote only that one);
+    4. its label in Salesforce in the org's language (``labels``);
+    5. its API name: never a name made up from it ("Speaks_Basque__c" is not "Speaks basque" in every org).
+    """
     state = session.get(SyncState, "Opportunity")
-    org_labels = (state.details or {}).get("labels", {}) if state else {}
-    return {m.name: m.label or org_labels.get(m.field) or m.field for m in extra}
+    details = (state.details or {}) if state else {}
+    org_labels = details.get("labels", {})
+    translated = (details.get("labels_by_language") or {}).get(lang, {})
+    return {m.name: (m.label_fr if lang == "fr" else m.label) or translated.get(m.field) or m.label
+            or org_labels.get(m.field) or m.field for m in extra}
 
 
 SCOPE_FIELD = {"region": _l("region"), "segment": _l("segment"), "channel": _l("source")}
@@ -195,9 +203,9 @@ SCOPE_FIELD = {"region": _l("region"), "segment": _l("segment"), "channel": _l("
 def scope_words(name: str) -> str:
     """A scoped rule's name (``[critical_mass] scopes``: "region=EMEA channel=case attr.speaks_basque=true") in
     the reader's words: "region EMEA, source case, Speaks Basque yes". A mapped field is called by its configured
-    label, else its Salesforce one (``field_labels``)."""
+    label in the reader's language, else its Salesforce one (``field_labels``)."""
     extra = {m.name: m for m in settings().mapping.extra}
-    labels = field_labels(get_session(), extra.values()) if "attr." in name else {}
+    labels = field_labels(get_session(), extra.values(), reader_lang()) if "attr." in name else {}
     words = []
     for token in name.split():
         key, _eq, value = token.partition("=")

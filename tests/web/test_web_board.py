@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+
+import pytest
 
 from webapp import queries
 
@@ -221,6 +224,62 @@ def test_a_mapped_field_is_called_by_its_salesforce_label_or_the_configured_one(
     other = Auth(configured.test_client())
     other.login("viewer")
     assert label.search(other.client.get("/").text).group(1) == "Euskara speakers"
+
+
+def test_a_mapped_fields_label_is_the_readers_language_first_then_the_orgs_then_its_api_name(session):
+    """Configured in the reader's language, Salesforce's translation into it, the configured label, the org's label,
+    the API name: a French reader of an org that wrote only an English label still reads Salesforce's French one."""
+    from retour.config import FieldMap
+    from retour.models import SyncState
+    from webapp.templating import field_labels
+
+    def labels(lang: str, **configured: str) -> list[str]:
+        fields = [FieldMap("speaks_basque", "Speaks_Basque__c", "boolean", **configured),
+                  FieldMap("tier", "Tier__c", "picklist"), FieldMap("unknown", "Unknown__c")]
+        return list(field_labels(session, fields, lang).values())
+
+    assert labels("fr") == ["Speaks_Basque__c", "Tier__c", "Unknown__c"]  # nothing synced yet
+    session.add(SyncState(object_name="Opportunity", details={
+        "labels": {"Speaks_Basque__c": "Speaks Basque", "Tier__c": "Tier"},
+        "labels_by_language": {"en": {}, "fr": {"Speaks_Basque__c": "Parle basque"}}}))
+    session.flush()
+    assert labels("fr") == ["Parle basque", "Tier", "Unknown__c"]
+    assert labels("en") == ["Speaks Basque", "Tier", "Unknown__c"]
+    assert labels("fr", label="Basque speaker") == ["Parle basque", "Tier", "Unknown__c"]
+    assert labels("en", label="Basque speaker")[0] == "Basque speaker"
+    assert labels("fr", label_fr="Bascophone")[0] == "Bascophone"
+    assert labels("en", label_fr="Bascophone")[0] == "Speaks Basque"
+
+
+@pytest.mark.demo_org
+def test_synced_from_the_demo_org_the_french_board_says_parle_basque_and_the_english_board_speaks_basque(
+        committed, tmp_path, database_url):
+    """End to end: the sync reads the field's French label from the org's describe (Accept-Language), the board
+    shows each reader theirs, with the page caches on (the labels are cached per language)."""
+    from connector.client import connect
+    from connector.demo_org.testing import seeded_org
+    from connector.sync import run_sync
+    from retour.config import load_settings
+    from webapp import create_app
+    from webapp.users import create_or_reset_user
+    from .conftest import PASSWORD, Auth
+
+    with seeded_org(tmp_path / "org", scale=0.02) as org:
+        settings = load_settings({"data_dir": str(tmp_path / "data"), "database_url": database_url,
+                                  "web": {"secret_key": "test-secret-key-not-for-production"}}, environ=org.env())
+        report = run_sync(committed, settings, connect(settings), objects=["User", "Account", "Opportunity"])
+    assert report["status"] == "ok", report["error"]
+    with committed() as s:
+        create_or_reset_user(s, "viewer@example.com", PASSWORD, role="viewer")
+        s.commit()
+    app = create_app(settings, session_factory=committed)
+    app.config["TESTING"] = True
+    auth = Auth(app.test_client())
+    auth.login("viewer")
+    label = re.compile(r'<label for="f-attr-speaks_basque">([^<]*)</label>')
+    assert label.search(auth.client.get("/", headers={"Accept-Language": "en"}).text).group(1) == "Speaks Basque"
+    french = auth.client.get("/", headers={"Accept-Language": "fr"}).text
+    assert '<html lang="fr">' in french and label.search(french).group(1) == "Parle basque"
 
 
 def test_money_reads_with_its_currency_in_the_readers_language(auth, factory, session, users):

@@ -11,7 +11,7 @@ from webapp.cache import cached, cached_page, figure_cache
 from webapp.charts import sparkline
 from webapp.db import get_session, settings
 from webapp.loops import theme_loops
-from webapp.templating import field_labels
+from webapp.templating import field_labels, reader_lang
 
 bp = Blueprint("board", __name__)
 
@@ -54,7 +54,9 @@ def _board_page(filters: queries.BoardFilters) -> str:
         # filters." under "54 themes", with no link to the themes. (The API keeps answering the page asked.)
         return redirect(url_for("board.index", **filters.params(page=result.pages)))
     facets = cached(("facets", version.sync), lambda: queries.facets(session, cfg), lasting=True)  # mirrored rows only
-    labels = cached(("field_labels", version.sync), lambda: field_labels(session, cfg.mapping.extra), lasting=True)
+    lang = reader_lang()
+    labels = cached(("field_labels", version.sync, lang), lambda: field_labels(session, cfg.mapping.extra, lang),
+                    lasting=True)
     return render_template("board.html", board=result, filters=filters, facets=facets,
                            rows_html=rows_html(result, filters), extra=cfg.mapping.extra, field_labels=labels,
                            statuses=queries.BOARD_STATUSES, sources=queries.SOURCES, langs=queries.FEEDBACK_LANGS,
