@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
+from babel.dates import get_date_format
 from babel.numbers import format_compact_currency, format_percent
 from flask import Flask, current_app, request
-from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_translations, lazy_gettext as _l
+from flask_babel import (
+    format_date, format_datetime, format_decimal, get_locale, get_translations, lazy_gettext as _l, to_user_timezone,
+)
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
@@ -93,8 +97,24 @@ def money(value: Any, currency: str | None = None) -> str:
     return text
 
 
-def date(value: dt.datetime | dt.date | None) -> str:
-    return format_date(value, "medium") if value else "—"
+def date(value: dt.datetime | dt.date | None, width: str = "medium") -> str:
+    """A date in the reader's language ("Aug 1, 2026", "1er août 2026"): French writes the first of the month as an
+    ordinal, which Babel's patterns do not (they give "1 août 2026"). Only the formats that spell the month out;
+    the short one is all digits ("01/08/2026"), and so is the ``datetime`` filter's."""
+    if not value:
+        return "—"
+    # The day the reader sees: format_date shows a datetime in the reader's time zone.
+    day = to_user_timezone(value) if isinstance(value, dt.datetime) else value
+    if day.day == 1 and width in ("medium", "long", "full") and reader_lang() == "fr":
+        return format_date(day, _first_of_month(get_date_format(width, locale=get_locale()).pattern), rebase=False)
+    return format_date(value, width)
+
+
+def _first_of_month(pattern: str) -> str:
+    """``pattern`` with its day of the month ("d", outside quoted text) followed by a literal "er"."""
+    parts = pattern.split("'")
+    parts[::2] = [re.sub(r"(?<!d)d(?!d)", "d'er'", part) for part in parts[::2]]
+    return "'".join(parts)
 
 
 def month(value: dt.date, *, year: bool = True) -> str:
@@ -231,7 +251,7 @@ def reason_text(reason: str | None, verdict: dict[str, Any] | None, with_status:
         return reason or ""
     translations = get_translations()
     wording = critical_mass.Wording(gettext=translations.gettext, ngettext=translations.ngettext, money=money,
-                                    percent=percent, date=lambda d: format_date(d, "medium"), scope=scope_words)
+                                    percent=percent, date=date, scope=scope_words)
     return critical_mass.sentence(verdict, wording, with_status=with_status)
 
 
@@ -258,7 +278,7 @@ def loop_sentence(figures: LoopFigures) -> str:
     catalogue and Babel's money and dates for the reader's locale."""
     translations = get_translations()
     wording = push_efficacy.Wording(gettext=translations.gettext, ngettext=translations.ngettext, money=money,
-                                    date=lambda d: format_date(d, "medium"))
+                                    date=date)
     return push_efficacy.sentence(figures, wording)
 
 

@@ -105,3 +105,37 @@ def test_french_pages_put_a_space_before_colons_and_semicolons(auth, factory, se
     assert "Décision : prévu" in text and "État : brouillon" in text and "Commercial : Camille Martin" in text
     assert "Compte : Account Exports lents 0" in text and "Thème : Exports lents" in text
     assert not re.search(r"\w[:;] ", text), re.findall(r".{30}\w[:;] .{10}", text)
+
+
+def test_french_dates_write_the_first_of_the_month_as_1er_and_no_other_day(app):
+    """"1er août 2026", as French typography writes it (Babel gives "1 août 2026"); the 2nd stays "2"; the short,
+    all-digit format and English are untouched."""
+    import datetime as dt
+
+    from webapp.templating import date
+
+    first = dt.date(2026, 8, 1)
+    with app.test_request_context(headers={"Accept-Language": "fr"}):
+        assert date(first) == "1er août 2026" and date(dt.date(2026, 8, 2)) == "2 août 2026"
+        assert date(dt.date(2026, 1, 1)) == "1er janv. 2026" and date(dt.date(2026, 1, 11)) == "11 janv. 2026"
+        assert date(first, "long") == "1er août 2026" and date(first, "full") == "samedi 1er août 2026"
+        assert date(first, "short") == "01/08/2026"
+        # A datetime is read on the reader's day (UTC here): just after midnight on the 1st is the 1st.
+        assert date(dt.datetime(2026, 9, 1, 0, 30, tzinfo=dt.timezone.utc)) == "1er sept. 2026"
+        assert date(None) == "—"
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert date(first) == "Aug 1, 2026" and date(first, "long") == "August 1, 2026"
+
+
+def test_a_french_page_says_when_a_decision_was_made_on_the_first_as_1er(auth, factory, session, users):
+    import datetime as dt
+
+    from retour.models import Decision
+
+    made = factory.theme("Lenteur")
+    session.add(Decision(theme_id=made.theme.id, status="planned", title_fr="Plus rapide", insight_fr="En cours",
+                         created_at=dt.datetime(2026, 8, 1, 10, tzinfo=dt.timezone.utc)))
+    session.get(AppUser, users["viewer"]).locale = "fr"
+    session.commit()
+    auth.login("viewer")
+    assert "1er août 2026" in auth.client.get(f"/themes/{made.theme.id}").text
