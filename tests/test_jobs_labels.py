@@ -138,6 +138,20 @@ def test_labels_keep_frame_words_and_lead_ins_out():
     assert not {"lost", "reason", "customer", "said", "wants", "she", "told"} & set(label.lower().split())
 
 
+def test_a_reporting_verb_in_its_base_form_frames_the_sentence_and_is_not_its_subject():
+    """"Users complain" named a theme of slow pages; "pesté contre" opened a French label. Reporting verbs in every
+    form a note uses frame a sentence like "said" does."""
+    members = {1: [_m("Users complain the dashboard is slow to load"), _m("users complain: dashboard slow to load"),
+                   _m("Several users complain the dashboard takes ages to load")],
+               2: [_m("Ils se plaignent de la lenteur du tableau de bord", "fr"),
+                   _m("Le DAF a pesté contre la lenteur du tableau de bord", "fr"),
+                   _m("ils ont pesté contre la lenteur du tableau de bord", "fr")]}
+    got = theme_labels(members)
+    assert got[1].en and "complain" not in got[1].en.lower() and "slow" in got[1].en.lower()
+    assert got[2].fr and not {"plaignent", "pesté"} & set(got[2].fr.lower().split())
+    assert "lenteur" in got[2].fr.lower()
+
+
 def test_labels_are_deterministic_whatever_the_order_of_themes(org):
     themes = _themes()
     first = theme_labels(themes, forbidden=org)
