@@ -233,3 +233,18 @@ def test_a_rename_is_proposed_in_the_readers_language_and_accepted_as_that_langu
     # The French name changes; English readers keep theirs, not French words.
     assert (theme.label_en, theme.label_fr) == ("Slow exports", "Les exports expirent")
     assert session.get(ThemeProposal, p.id).status == "accepted"
+
+
+def test_a_proposal_links_to_the_other_theme_but_not_to_the_page_it_is_read_on(auth, factory, session):
+    big, small = factory.theme("Slow exports", items=3), factory.theme("Export timeouts", items=1)
+    _merge(session, small, big)
+    _split(session, big)
+    auth.login("product_owner")
+    board = auth.client.get("/").text
+    page = auth.client.get(f"/themes/{big.theme.id}").text
+    proposals = page[page.index('class="proposals"'):]
+    own, other = f'href="/themes/{big.theme.id}"', f'href="/themes/{small.theme.id}"'
+    # On the board both themes are links; on the theme's own page its name is plain and the other theme a link.
+    assert own in board[board.index('class="proposals"'):] and other in board
+    assert own not in proposals and other in proposals
+    assert "<strong>Slow exports</strong>" in proposals
