@@ -169,3 +169,16 @@ def test_a_split_is_proposed_for_two_problems_not_for_three_phrasings_of_one():
     mixed = np.vstack([phrased, _phrasings(rng, other)])
     parts = discovery.split_candidate(mixed, 0.21, 3)
     assert parts is not None and sorted(sorted({int(i >= len(phrased)) for i in p}) for p in parts) == [[0], [1]]
+
+
+def test_a_second_problem_held_by_a_tenth_of_a_large_theme_is_proposed_and_a_few_strays_are_not():
+    """The demo's offline-mobile theme held 60 of its 362 lines about dashboards by site (17%): with a fifth as the
+    smallest part, that mixture was never proposed."""
+    rng = np.random.default_rng(11)
+    one, other = normalise(rng.standard_normal((2, 64)).astype(np.float32))
+    big = _phrasings(rng, one, groups=3, n=40)
+    minority = _phrasings(rng, other, groups=1, n=16)  # 16 of 136: 12%
+    parts = discovery.split_candidate(np.vstack([big, minority]), 0.21, 3)
+    assert parts is not None and sorted(parts[1].tolist()) == list(range(len(big), len(big) + len(minority)))
+    few = _phrasings(rng, other, groups=1, n=6)  # 6 of 126: strays, not a subject of its own
+    assert discovery.split_candidate(np.vstack([big, few]), 0.21, 3) is None
