@@ -89,15 +89,24 @@ _REPORTED_BY = re.compile(
 _SPACES = re.compile(r"\s+")
 
 
+def unattributed(text: str) -> str:
+    """``text`` without who is quoted or reported ("Retour de Tom :", "Selon Émilie,", 'chloe: "…"'): a name and a
+    reporting word, never the subject. The embedding view and the label builder both read text through this."""
+    return _unattributed(text or "")[0]
+
+
+def _unattributed(text: str) -> tuple[str, int]:
+    return _QUOTED_BY.subn(" ", _REPORTED_BY.sub(" ", text))
+
+
 def embedding_view(text: str) -> str:
     """The words of a segment that say what it is about: its frame (speaker, role, reporting verb) and figures dropped.
 
     Names of products and places stay: "Cegid", "Okta", "Power BI" are often the subject. A text made only of
     frame words is embedded as it is.
     """
-    text = _REPORTED_BY.sub(" ", _unshout(text or ""))
-    unattributed, quoted = _QUOTED_BY.subn(" ", text)
-    unquoted = _QUOTE_MARKS.sub(" ", unattributed) if quoted else text
+    unattributed_, quoted = _unattributed(_unshout(text or ""))
+    unquoted = _QUOTE_MARKS.sub(" ", unattributed_) if quoted else unattributed_
     view = _SPACES.sub(" ", _FIGURE.sub(" ", _FRAME.sub(" ", unquoted))).strip(" ,.;:-")
     return view if len(view) >= 3 else text
 

@@ -10,7 +10,8 @@ import pytest
 
 from connector.demo_org import textbank as tb
 from connector.demo_org.schema import LOSS_REASONS
-from jobs.labels import NOT_A_PROBLEM, Forbidden, Member, ThemeLabel, names_capitalised_mid_sentence, theme_labels
+from jobs.labels import (NOT_A_PROBLEM, Forbidden, Member, ThemeLabel, names_capitalised_mid_sentence, quote_label,
+                         theme_labels)
 from jobs.segment import classify
 
 PICKLIST = (*LOSS_REASONS, "Product Gap", "Produit", "Prix", "Fonctionnalité manquante", "Autre")
@@ -150,6 +151,26 @@ def test_a_reporting_verb_in_its_base_form_frames_the_sentence_and_is_not_its_su
     assert got[1].en and "complain" not in got[1].en.lower() and "slow" in got[1].en.lower()
     assert got[2].fr and not {"plaignent", "pesté"} & set(got[2].fr.lower().split())
     assert "lenteur" in got[2].fr.lower()
+
+
+def test_who_is_quoted_never_names_a_theme_even_when_the_org_does_not_know_the_name():
+    """The scale corpus named a theme "Retour de Marc": its lines open "Retour de Nina :", "Retour de Tom :", and no
+    org user is called so. Attributions are read as the embedding reads them: not there."""
+    people = ["Nina", "Tom", "Ahmed", "Julie", "Marc", "Marc", "Tom"]
+    said = [f"Retour de {p} : l'engagement de 3 ans bloque" for p in people]
+    said += ["Débrief : l'engagement de 3 ans bloque", "l'engagement de 3 ans bloque"]
+    members = {1: [_m(t, "fr") for t in said],
+               2: [_m(f"Retour de {p} : le connecteur comptable exporte mal les écritures", "fr") for p in people]}
+    got = theme_labels(members)
+    for label in (got[1].fr, got[2].fr):
+        assert not {"retour", *(p.lower() for p in people)} & set((label or "").lower().split())
+    assert got[2].fr and "connecteur comptable" in got[2].fr.lower()
+
+
+def test_a_label_made_from_the_title_quote_leaves_who_is_quoted_out():
+    assert quote_label("Retour de Tom : l'engagement de 3 ans bloque") == "L'engagement de 3 ans bloque"
+    assert quote_label('Katrin: "Brumeo offers the same thing bundled in their suite"') == \
+        "Brumeo offers the same thing bundled…"
 
 
 def test_labels_are_deterministic_whatever_the_order_of_themes(org):
