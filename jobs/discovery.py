@@ -215,8 +215,41 @@ def split_candidate(vectors: np.ndarray, threshold: float, min_size: int) -> lis
     sample = vectors[:POOL_CAP]
     labels = _average_linkage(sample, linkage_threshold(threshold + 2 * OFFSET_STEP))
     sizes = np.bincount(labels)
-    least = max(min_size, SPLIT_PROPOSAL_MIN_SIZE // 2, int(np.ceil(SPLIT_MIN_SHARE * len(sample))))
+    least = _least_part(len(sample), min_size)
     big = [lab for lab in np.argsort(-sizes) if sizes[lab] >= least]
     if len(big) < 2:
         return None
     return [np.flatnonzero(labels == lab) for lab in big[:2]]
+
+
+def _least_part(members: int, min_size: int) -> int:
+    return max(min_size, SPLIT_PROPOSAL_MIN_SIZE // 2, int(np.ceil(SPLIT_MIN_SHARE * members)))
+
+
+def carved_core(vectors: np.ndarray, part: np.ndarray, threshold: float, min_size: int) -> np.ndarray | None:
+    """What a split should carve out of ``part`` (indexes into ``vectors``, the theme's members): the whole part when
+    one group holds half of it one cut finer (two more ``OFFSET_STEP``); else that cut's largest group and every other
+    group whose centre clears ``threshold`` plus one ``OFFSET_STEP`` from its centre (the bar a member joins a theme
+    by, one curator split narrower: a group's centre is steadier than one line, so it must clear more); None when
+    what is left is too small to be a theme.
+
+    Why: a theme's stray lines, each far from the rest, chain into one group at the split's cut. The demo's "No
+    accessibility statement" offered to carve 114 lines as "Power BI connector": 40 Power BI lines and, one cut
+    finer, 34 offline, 23 logistics and 17 SSO strays whose centres sit at 0.17-0.21 from the Power BI one. Accepting
+    it made a new mixture; now the 40 move and the strays stay where they were. Phrasings of one problem sit closer
+    (0.27-0.35 in the demo) and move together. Taken as the carved part, a gold theme of the labelled sets keeps
+    0.90 (short), 0.85 (demo org) and 1.00 (CLINC150) of its lines on average; the loose narrative themes 0.47.
+    """
+    if len(part) == 0:
+        return None
+    inside = vectors[part]
+    labels = _average_linkage(inside, linkage_threshold(threshold + 4 * OFFSET_STEP))
+    sizes = np.bincount(labels)
+    top = int(np.argmax(sizes))
+    if 2 * sizes[top] >= len(part):
+        return part
+    core = centroid_of(inside[labels == top])
+    kept = [lab for lab in np.unique(labels)
+            if float(centroid_of(inside[labels == lab]) @ core) >= threshold + OFFSET_STEP]
+    chosen = part[np.isin(labels, kept)]
+    return chosen if len(chosen) >= _least_part(len(vectors), min_size) else None

@@ -963,6 +963,10 @@ def propose_splits(session: Session, themes: Sequence[Theme], threshold: float, 
         parts = discovery.split_candidate(X, threshold + theme.threshold_offset, min_size)
         if parts:
             parts = _named_part_first(theme, parts, X, embedder, means)
+            core = discovery.carved_core(X, parts[1], threshold + theme.threshold_offset, min_size)
+            if core is None:
+                continue
+            parts = [parts[0], core]
             # The part carved out is named as a new theme would be (the members' own words, in each language they
             # are written in, never a name from the org): the opening of its first quote offered "According to
             # Daan, the competitor is…" in the demo. A person still confirms or changes it before it is a theme.

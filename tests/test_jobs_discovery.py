@@ -182,3 +182,23 @@ def test_a_second_problem_held_by_a_tenth_of_a_large_theme_is_proposed_and_a_few
     assert parts is not None and sorted(parts[1].tolist()) == list(range(len(big), len(big) + len(minority)))
     few = _phrasings(rng, other, groups=1, n=6)  # 6 of 126: strays, not a subject of its own
     assert discovery.split_candidate(np.vstack([big, few]), 0.21, 3) is None
+
+
+def test_a_split_carves_the_group_it_found_and_leaves_stray_lines_that_only_chained_to_it():
+    rng = np.random.default_rng(17)
+    topics = normalise(rng.standard_normal((5, 64)).astype(np.float32))
+    stays = _phrasings(rng, topics[0], groups=3, n=20)
+    core = _phrasings(rng, topics[1], groups=1, n=24)
+    strays = np.vstack([_phrasings(rng, t, groups=1, n=10) for t in topics[2:]])  # three other subjects, 10 lines each
+    X = np.vstack([stays, core, strays])
+    part = np.arange(len(stays), len(X))
+    got = discovery.carved_core(X, part, 0.21, 3)
+    assert got is not None and got.tolist() == list(range(len(stays), len(stays) + len(core)))
+    # A part that holds together one cut finer moves whole, its few outliers with it.
+    whole = np.vstack([stays, core, _phrasings(rng, topics[2], groups=1, n=4)])
+    part = np.arange(len(stays), len(whole))
+    assert discovery.carved_core(whole, part, 0.21, 3).tolist() == part.tolist()
+    # Nothing worth a theme once the strays are left: no split.
+    small_strays = np.vstack([_phrasings(rng, t, groups=1, n=8) for t in topics[2:]])
+    few = np.vstack([stays, _phrasings(rng, topics[1], groups=1, n=5), small_strays])
+    assert discovery.carved_core(few, np.arange(len(stays), len(few)), 0.21, 3) is None
