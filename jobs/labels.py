@@ -115,9 +115,9 @@ i he she we they il elle ils elles on nous je
 customer customers client clients cliente clientes prospect prospects buyer buyers acheteur acheteurs
 cfo ceo cio cto coo ciso cso dpo daf drh dsi rssi pdg
 said tell tells told ask asks asked want wants wanted need needs needed mentioned mentions explained explains
-raised flagged feels felt thinks insisted insists complain complained complains complaining confirmed confirms claims claimed
-argued argues hopes wishes noticed heard learned learnt realised realized discovered admitted replied answered
-added stressed warned reminded repeated
+raised flagged feels felt thinks insisted insists complain complained complains complaining confirmed confirms
+claims claimed argued argues hopes wishes noticed heard learned learnt realised realized discovered admitted replied
+answered added stressed warned reminded repeated
 dit disent disait demande demandent demandé demandée demandait veut veulent voulait voudrait voudraient
 souhaite souhaitent souhaitait aimerait aimeraient besoin signalé signale remonté remonte trouve trouvent
 trouvait estime estiment pense pensent explique expliqué confirme confirmé insiste insisté regrette regrettent
