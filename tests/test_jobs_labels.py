@@ -351,6 +351,13 @@ def test_a_label_keeps_the_members_usual_spelling_not_a_few_members_typo():
     price = [_m(t, "fr") for t in ("Prix trop élevé par utilisateur", "Le prix par utilisateur est trop élevé")]
     label = theme_labels({1: typo + usual, 2: price}, strategy="central")[1].fr
     assert label and "Etnra" not in label and "Entra" in label
+    # A short plural slip too: "usrs" (its key, plural dropped, is three letters) where most members write "users".
+    slip = [_m(f"non-technical usrs get lost{t}", "en", 0.95) for t in ("", " again")]
+    right = [_m(f"non-technical users get lost{t}", "en", 0.5)
+             for t in ("", " fast", " on day one", " in the app", " every time", " at once")]
+    label = theme_labels({1: slip + right, 2: [_m("Price too high per user"), _m("The price per user is too high")]},
+                         strategy="central")[1].en
+    assert label and "usrs" not in label.lower() and "users" in label.lower()
     # Product names and jargon the members all write are no typos, though no word list knows them.
     label = theme_labels({1: [_m(f"Pas de webhook pour Pipedrive{t}", "fr") for t in ("", " ici", " chez eux")]})[1].fr
     assert label and ("webhook" in label.lower() or "Pipedrive" in label)
