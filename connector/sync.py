@@ -16,9 +16,9 @@ this run, a later one is stamped at or above it and is in the next.
 API economy, per object:
 - a run with nothing changed costs the query (1 call) and the getDeleted check (1 call); ``describe`` is
   only called on a first or full sync, when the mapping changed, when the periodic reconciliation is due,
-  or to explain an INVALID_FIELD - not on every run; when it is read, an object with ``[mapping.extra]`` fields
-  reads it again once per desk language (English, French: ``Accept-Language``) for their labels, unless the
-  configuration names them in that language;
+  or to explain an INVALID_FIELD - not on every run; it is asked in English (``Accept-Language: en-US``), and
+  when it is read for the mapping, an object with ``[mapping.extra]`` fields reads it once more, in French, for
+  their labels, unless the configuration names every one of them in French (``label_fr``);
 - a first or full sync learns the size from the first REST page's ``totalSize`` (no extra COUNT() call)
   and switches to Bulk API 2.0 above ``[sync] bulk_threshold``, streaming CSV pages into the store in
   constant memory;
@@ -537,14 +537,17 @@ def _sync_snapshot(session_factory: sessionmaker[Session], settings: Settings, c
 def _describe(client: OrgClient, stream: Stream, details: dict, signature: str, *, localized: bool = True) -> None:
     """Read the object's describe into ``details``: the fields the org has, their labels and the mapping signature.
 
-    ``localized``: also read the labels of the mapped extra fields in each desk language
-    (:func:`_localized_labels`), at most one call per language and only here, where the describe is re-read
-    anyway; the INVALID_FIELD path, which only names a field before failing, skips them."""
-    describe = client.restful(f"sobjects/{stream.name}/describe", object_name=stream.name)
+    The describe is asked in English (``Accept-Language: en-US``): ``labels`` are the English ones whatever the
+    integration user's language, the baseline the French labels are compared with and the English desk's.
+    ``localized``: also read the French labels of the mapped extra fields (:func:`_localized_labels`), at most one
+    call and only here, where the describe is re-read anyway; the INVALID_FIELD path, which only names a field
+    before failing, skips it."""
+    describe = client.restful(f"sobjects/{stream.name}/describe", object_name=stream.name,
+                              headers={"Accept-Language": BASE_LANGUAGE})
     available = check_describe(stream, describe or {})
     wanted = set(stream.wanted_fields())
     details["available"] = [f for f in available if f in wanted]
-    # Each field's label as the org names it ("Speaks Basque"): the pages call a mapped field by it.
+    # Each field's label as the org names it in English ("Speaks Basque"): the pages call a mapped field by it.
     details["labels"] = {f["name"]: f["label"] for f in (describe or {}).get("fields", [])
                          if f.get("name") in wanted and f.get("label")}
     if localized:
@@ -552,28 +555,36 @@ def _describe(client: OrgClient, stream: Stream, details: dict, signature: str, 
     details["signature"] = signature
 
 
-# The desk's languages, with the Accept-Language each asks Salesforce for (its language keys: en_US, fr).
-LABEL_LANGUAGES = {"en": "en-US", "fr": "fr"}
+# The language ``labels`` are read in (the English desk's), and the other desk languages with the Accept-Language
+# each asks Salesforce for (its language keys: en_US, fr).
+BASE_LANGUAGE = "en-US"
+LABEL_LANGUAGES = {"fr": "fr"}
 
 
 def _localized_labels(client: OrgClient, stream: Stream, details: dict) -> None:
-    """Keep ``details["labels_by_language"]``: ``{"fr": {"Speaks_Basque__c": "Parle basque"}, "en": {}}``.
+    """Keep ``details["labels_by_language"]``: ``{"fr": {"Speaks_Basque__c": "Parle basque"}}``.
 
-    Salesforce answers a describe in the language its ``Accept-Language`` header asks for (the translations of the
-    org's Translation Workbench); without it, in the integration user's language, which is what ``labels`` keeps.
-    Only the ``[mapping.extra]`` fields are asked for (the desk's filters and scoped rules call them by label), and
-    only a label that differs from ``labels`` is kept: Salesforce gives an untranslated field its one label in
-    every language, and kept as a "translation" it would hide a label the configuration gives
-    (``webapp.templating.field_labels``). A language whose label the configuration gives for every such field is
-    not asked. A call that fails keeps that language's labels from the last describe and the sync goes on (the
-    pages fall back to the one label); what stops the whole run (budget, credentials, a security policy) still
-    does."""
+    ``labels`` were read in English (:func:`_describe`); this reads the describe once more per other desk
+    language, French, with that ``Accept-Language`` (the translations of the org's Translation Workbench). Only the
+    ``[mapping.extra]`` fields are asked for (the desk's filters and scoped rules call them by label), and only a
+    label that differs from the English one in ``labels`` is kept: Salesforce gives an untranslated field its one
+    label in every language, and kept as a "translation" it would hide a label the configuration gives
+    (``webapp.templating.field_labels``). Comparing with English rather than the integration user's language
+    keeps "Parle basque" when that user is French and the org answers French by default. A language whose label
+    the configuration gives for every such field is not asked. A call that fails keeps that language's labels
+    from the last describe and the sync goes on (the pages fall back to the English label); what stops the whole
+    run (budget, credentials, a security policy) still does.
+
+    Salesforce documents translated describe labels through the SOAP API's ``LocaleOptions`` header; that the
+    REST describe honours ``Accept-Language`` is assumed, not verified against a real org. If it is ignored,
+    nothing breaks: both describes answer in the integration user's language, every French label equals the one in
+    ``labels``, no translation is kept, and the pages use the configured label, else that one, as before."""
     extras = {m.field for m in stream.mapped()}
     fields = [fm for fm in stream.settings.mapping.extra if fm.field in extras]
     before = details.get("labels_by_language") or {}
     by_language: dict[str, dict[str, str]] = {}
     for lang, accept in LABEL_LANGUAGES.items():
-        asked = {fm.field for fm in fields if not (fm.label_fr if lang == "fr" else fm.label)}
+        asked = {fm.field for fm in fields if not fm.label_fr}
         if not asked:
             continue
         try:
@@ -589,9 +600,11 @@ def _localized_labels(client: OrgClient, stream: Stream, details: dict) -> None:
                         stream.name, lang, exc.code or "-", exc.status or "-", len(kept), json.dumps(
                             "until the next describe the pages use the labels kept from the last one, else the org's"))
             continue
-        by_language[lang] = {f["name"]: f["label"] for f in (describe or {}).get("fields", [])
-                             if f.get("name") in asked and f.get("label")
-                             and f["label"] != details["labels"].get(f["name"])}
+        translated = {f["name"]: f["label"] for f in (describe or {}).get("fields", [])
+                      if f.get("name") in asked and f.get("label")
+                      and f["label"] != details["labels"].get(f["name"])}
+        if translated:
+            by_language[lang] = translated
     if by_language:
         details["labels_by_language"] = by_language
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import urllib.parse
 
 import pytest
@@ -48,10 +49,9 @@ def settings(make_settings):
 
 
 def _describes(rsps, body: dict | None = None) -> None:
-    """What a sync reads when it re-reads Opportunity's describe: the org's, then the labels of the [mapping.extra]
-    field in the desk's languages (one describe each, asked with Accept-Language), in that order."""
+    """What a sync reads when it re-reads Opportunity's describe: the org's, asked in English, then the labels of
+    the [mapping.extra] field in French (asked with Accept-Language), in that order."""
     body = body or describe_body("Opportunity", OPPORTUNITY_FIELDS)
-    rsps.get(DESCRIBE, json=body, headers=LIMIT)
     for accept in ("en-US", "fr"):
         rsps.get(DESCRIBE, json=body, headers=LIMIT, match=[matchers.header_matcher({"Accept-Language": accept})])
 
@@ -67,10 +67,10 @@ def test_first_sync_pages_through_next_records_url_and_builds_feedback(session_f
         rsps.get(PAGE2, json=fixture("opportunity_page2.json"), headers=LIMIT)
         client = OrgClient(settings, sleep=Sleeps())
         report = run_sync(session_factory, settings, client)
-        soql = _soql(rsps.calls[3])
+        soql = _soql(rsps.calls[2])
     assert report["status"] == "ok"
     assert report["objects"]["Opportunity"] | {} and report["objects"]["Opportunity"]["fetched"] == 3
-    assert report["objects"]["Opportunity"]["api_calls"] == 5  # the describe, its labels in English and in French, two pages
+    assert report["objects"]["Opportunity"]["api_calls"] == 4  # the describe (in English), its labels in French, two pages
     assert "Description" not in soql.split("FROM")[0]  # one long-text field only: 2,000-record pages
     assert "ORDER BY SystemModstamp ASC, Id ASC" in soql and "SystemModstamp < " in soql
     with session_factory() as s:
@@ -87,7 +87,7 @@ def test_first_sync_pages_through_next_records_url_and_builds_feedback(session_f
         assert state.watermark is not None and state.last_full_at == state.watermark
         assert state.details["labels"]["Speaks_Basque__c"] == "Speaks Basque"  # the board names the filter by it
         job = s.get(JobRun, report["job_run_id"])
-        assert job.status == "ok" and job.api_calls == 5 and job.figures["objects"]["Opportunity"]["upserted"] == 3
+        assert job.status == "ok" and job.api_calls == 4 and job.figures["objects"]["Opportunity"]["upserted"] == 3
 
 
 def test_request_limit_exceeded_stops_resumably_with_bookmark_of_the_committed_page(session_factory, settings):
@@ -112,7 +112,7 @@ def test_request_limit_exceeded_stops_resumably_with_bookmark_of_the_committed_p
             {"attributes": {"type": "Opportunity"}, "Id": i} for i in
             ("006Hs00001ABCdEIAX", "006Hs00001ABCdFIAX", "006Hs00001ABCdGIAX")]}, headers=LIMIT)
         report = run_sync(session_factory, settings, client)
-        soql = _soql(rsps.calls[3])
+        soql = _soql(rsps.calls[2])
     assert report["status"] == "ok"
     assert "SystemModstamp >= 2024-07-01T09:10:02.000Z" in soql  # 300 s look-back
     with session_factory() as s:
@@ -201,10 +201,10 @@ def test_bulk_query_streams_csv_pages_following_sforce_locator(session_factory, 
         report = run_sync(session_factory, settings, client)
         locators = [urllib.parse.parse_qs(urllib.parse.urlsplit(c.request.url).query).get("locator")
                     for c in rsps.calls if "/results" in c.request.url]
-        job_body = rsps.calls[4].request.body
+        job_body = rsps.calls[3].request.body
     assert report["status"] == "ok", report["error"]
     fig = report["objects"]["Opportunity"]
-    assert (fig["api"], fig["fetched"], fig["upserted"], fig["deleted"], fig["api_calls"]) == ("bulk", 3, 2, 1, 9)
+    assert (fig["api"], fig["fetched"], fig["upserted"], fig["deleted"], fig["api_calls"]) == ("bulk", 3, 2, 1, 8)
     assert locators == [None, ["MQ"]] and '"queryAll"' in str(job_body)
     assert client.api_usage == (40, 15000)
     with session_factory() as s:
@@ -561,19 +561,18 @@ def test_a_re_read_describe_reads_the_mapped_fields_labels_in_english_and_french
     org = describe_body("Opportunity", OPPORTUNITY_FIELDS)
     french = _translated(org, {"Speaks_Basque__c": "Parle basque", "Region__c": "Région"})
     with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
-        rsps.get(DESCRIBE, json=org, headers=LIMIT)
         rsps.get(DESCRIBE, json=org, headers=LIMIT, match=[matchers.header_matcher({"Accept-Language": "en-US"})])
         rsps.get(DESCRIBE, json=french, headers=LIMIT, match=[matchers.header_matcher({"Accept-Language": "fr"})])
         rsps.get(QUERY, json=EMPTY_PAGE, headers=LIMIT)
         report = run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
         asked = [c.request.headers.get("Accept-Language") for c in rsps.calls if c.request.url.startswith(DESCRIBE)]
-    assert report["status"] == "ok" and report["objects"]["Opportunity"]["api_calls"] == 4
-    assert asked == [None, "en-US", "fr"]  # the org's own language first, as before
+    assert report["status"] == "ok" and report["objects"]["Opportunity"]["api_calls"] == 3
+    assert asked == ["en-US", "fr"]  # the describe itself in English, then only French for the labels
     with session_factory() as s:
         details = s.get(SyncState, "Opportunity").details
     assert details["labels"]["Speaks_Basque__c"] == "Speaks Basque"
-    # Only the [mapping.extra] field, and only where the language says it differently (Region__c is not asked).
-    assert details["labels_by_language"] == {"en": {}, "fr": {"Speaks_Basque__c": "Parle basque"}}
+    # Only the [mapping.extra] field, and only where French says it differently (Region__c is not asked).
+    assert details["labels_by_language"] == {"fr": {"Speaks_Basque__c": "Parle basque"}}
 
     # The next run finds the same mapping: no describe at all, in any language.
     with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
@@ -595,9 +594,7 @@ def test_a_failing_localized_describe_keeps_the_sync_going_and_the_last_translat
     unavailable = error("SERVER_UNAVAILABLE", "Server temporarily unavailable.")
     french = matchers.header_matcher({"Accept-Language": "fr"})
     with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
-        rsps.get(DESCRIBE, json=org, headers=LIMIT)
-        rsps.get(DESCRIBE, json=_translated(org, {"Speaks_Basque__c": "Basque speaker"}), headers=LIMIT,
-                 match=[matchers.header_matcher({"Accept-Language": "en-US"})])
+        rsps.get(DESCRIBE, json=org, headers=LIMIT, match=[matchers.header_matcher({"Accept-Language": "en-US"})])
         for _attempt in range(3):  # [sync] max_retries = 2
             rsps.get(DESCRIBE, status=503, json=unavailable, headers=LIMIT, match=[french])
         rsps.get(QUERY, json=fixture("opportunity_page1.json"), headers=LIMIT)
@@ -608,8 +605,7 @@ def test_a_failing_localized_describe_keeps_the_sync_going_and_the_last_translat
     with session_factory() as s:
         details = s.get(SyncState, "Opportunity").details
     assert details["labels"]["Speaks_Basque__c"] == "Speaks Basque"
-    assert details["labels_by_language"] == {"en": {"Speaks_Basque__c": "Basque speaker"},
-                                             "fr": {"Speaks_Basque__c": "Parle basque"}}
+    assert details["labels_by_language"] == {"fr": {"Speaks_Basque__c": "Parle basque"}}
     unread = [r.getMessage() for r in caplog.records if "state=labels_unread" in r.getMessage()]
     assert len(unread) == 1 and "language=fr" in unread[0] and "code=SERVER_UNAVAILABLE" in unread[0]
     assert "00Dxx!S" not in caplog.text  # the session id never reaches the log
@@ -622,9 +618,50 @@ def test_labels_the_configuration_gives_in_both_languages_cost_no_localized_desc
                                                            "label": "Basque speaker", "label_fr": "Bascophone"}}},
         "sync": {"objects": ["Opportunity"]}})
     with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
-        rsps.get(DESCRIBE, json=describe_body("Opportunity", OPPORTUNITY_FIELDS), headers=LIMIT)
+        rsps.get(DESCRIBE, json=describe_body("Opportunity", OPPORTUNITY_FIELDS), headers=LIMIT,
+                 match=[matchers.header_matcher({"Accept-Language": "en-US"})])
         rsps.get(QUERY, json=EMPTY_PAGE, headers=LIMIT)
         report = run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
     assert report["status"] == "ok" and report["objects"]["Opportunity"]["api_calls"] == 2
     with session_factory() as s:
         assert "labels_by_language" not in s.get(SyncState, "Opportunity").details
+
+
+def _org_speaking(default: str, bodies: dict[str, dict]):
+    """A describe endpoint answering in the language Accept-Language asks for, else in the integration user's
+    (``default``), as Salesforce's Translation Workbench does: ``bodies`` by language ("en", "fr")."""
+    def answer(request):
+        asked = (request.headers.get("Accept-Language") or default).split("-")[0].lower()
+        return 200, LIMIT, json.dumps(bodies.get(asked, bodies[default]))
+    return answer
+
+
+def test_a_french_integration_user_still_gives_english_labels_and_french_readers_salesforces_translation(
+        session_factory, make_settings):
+    """The org answers a describe in French by default (its integration user is French) and honours en-US: the
+    English labels are read as such, and "Parle basque", which differs from them, is kept for French readers where
+    the configuration gives only ``label``."""
+    from webapp.templating import field_labels
+
+    settings = make_settings({
+        "salesforce": {"auth": "session", "session_id": "00Dxx!S", "instance_url": INSTANCE},
+        "mapping": {**MAPPING, "extra": {"speaks_basque": {"field": "Speaks_Basque__c", "kind": "boolean",
+                                                           "label": "Speaks Basque"}}},
+        "sync": {"objects": ["Opportunity"]}})
+    org = describe_body("Opportunity", OPPORTUNITY_FIELDS)
+    french = _translated(org, {"Speaks_Basque__c": "Parle basque"})
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        for _describe in range(2):
+            rsps.add_callback(responses.GET, DESCRIBE, callback=_org_speaking("fr", {"en": org, "fr": french}),
+                              content_type="application/json")
+        rsps.get(QUERY, json=EMPTY_PAGE, headers=LIMIT)
+        report = run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
+        asked = [c.request.headers.get("Accept-Language") for c in rsps.calls if c.request.url.startswith(DESCRIBE)]
+    assert report["status"] == "ok" and asked == ["en-US", "fr"]
+    with session_factory() as s:
+        details = s.get(SyncState, "Opportunity").details
+        assert details["labels"]["Speaks_Basque__c"] == "Speaks Basque"
+        assert details["labels_by_language"] == {"fr": {"Speaks_Basque__c": "Parle basque"}}
+        extra = settings.mapping.extra
+        assert list(field_labels(s, extra, "fr").values()) == ["Parle basque"]
+        assert list(field_labels(s, extra, "en").values()) == ["Speaks Basque"]

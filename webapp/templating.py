@@ -206,7 +206,7 @@ def field_labels(session: Any, extra: Iterable[Any], lang: str) -> dict[str, str
     1. its configured label in that language (``label_fr`` for French readers, ``label`` for the others);
     2. its Salesforce translation into that language (``labels_by_language``, kept by the sync);
     3. its configured ``label`` (a French reader of an org that wrote only that one);
-    4. its label in Salesforce in the org's language (``labels``);
+    4. its label in Salesforce, in English (``labels``: the sync asks the describe in en-US);
     5. its API name: never a name made up from it ("Speaks_Basque__c" is not "Speaks basque" in every org).
     """
     state = session.get(SyncState, "Opportunity")

@@ -241,7 +241,7 @@ def test_a_mapped_fields_label_is_the_readers_language_first_then_the_orgs_then_
     assert labels("fr") == ["Speaks_Basque__c", "Tier__c", "Unknown__c"]  # nothing synced yet
     session.add(SyncState(object_name="Opportunity", details={
         "labels": {"Speaks_Basque__c": "Speaks Basque", "Tier__c": "Tier"},
-        "labels_by_language": {"en": {}, "fr": {"Speaks_Basque__c": "Parle basque"}}}))
+        "labels_by_language": {"fr": {"Speaks_Basque__c": "Parle basque"}}}))
     session.flush()
     assert labels("fr") == ["Parle basque", "Tier", "Unknown__c"]
     assert labels("en") == ["Speaks Basque", "Tier", "Unknown__c"]
