@@ -334,8 +334,17 @@ def run_sync(session_factory: sessionmaker[Session], settings: Settings, client:
 
 
 def _mapping_signature(stream: Stream) -> str:
-    return hashlib.sha256(json.dumps([stream.wanted_fields(), [(m.field, m.kind) for m in stream.mapped()]]).encode()
-                          ).hexdigest()[:16]
+    """What the cached describe was read for: a change re-reads it. Beside the fields and their kinds, whether each
+    mapped extra field has ``label`` / ``label_fr`` configured, as that decides which labels the describe keeps
+    (:func:`_localized_labels` skips French for a field named in French): removing ``label_fr`` reads the
+    translation again at the next sync. (Objects without extra fields keep the signature they had.)"""
+    parts: list = [stream.wanted_fields(), [(m.field, m.kind) for m in stream.mapped()]]
+    extras = {m.field for m in stream.mapped()}
+    named = [(fm.field, bool(fm.label), bool(fm.label_fr)) for fm in stream.settings.mapping.extra
+             if fm.field in extras]
+    if named:
+        parts.append(named)
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
 
 def _sync_stream(session_factory: sessionmaker[Session], settings: Settings, client: OrgClient, stream: Stream, *,

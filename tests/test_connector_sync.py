@@ -665,3 +665,44 @@ def test_a_french_integration_user_still_gives_english_labels_and_french_readers
         extra = settings.mapping.extra
         assert list(field_labels(s, extra, "fr").values()) == ["Parle basque"]
         assert list(field_labels(s, extra, "en").values()) == ["Speaks Basque"]
+
+
+def test_removing_label_fr_from_the_config_reads_the_french_labels_again_at_the_next_sync(session_factory,
+                                                                                         make_settings):
+    def configured(**labels: str):
+        return make_settings({
+            "salesforce": {"auth": "session", "session_id": "00Dxx!S", "instance_url": INSTANCE},
+            "mapping": {**MAPPING, "extra": {"speaks_basque": {"field": "Speaks_Basque__c", "kind": "boolean",
+                                                               **labels}}},
+            "sync": {"objects": ["Opportunity"]}})
+
+    org = describe_body("Opportunity", OPPORTUNITY_FIELDS)
+    english = matchers.header_matcher({"Accept-Language": "en-US"})
+    deleted = {"deletedRecords": [], "earliestDateAvailable": "2026-10-01T00:00:00.000+0000",
+               "latestDateCovered": "2026-12-01T00:00:00.000+0000"}
+    named = configured(label="Basque speaker", label_fr="Bascophone")
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(DESCRIBE, json=org, headers=LIMIT, match=[english])  # French named by the config: not asked
+        rsps.get(QUERY, json=EMPTY_PAGE, headers=LIMIT)
+        assert run_sync(session_factory, named, OrgClient(named, sleep=Sleeps()))["status"] == "ok"
+
+    # Another wording of the same labels asks nothing new: the describe is not read again.
+    reworded = configured(label="Basque speakers", label_fr="Bascophones")
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(QUERY, json=EMPTY_PAGE, headers=LIMIT)
+        rsps.get(f"{BASE}/sobjects/Opportunity/deleted/", headers=LIMIT, json=deleted)
+        assert run_sync(session_factory, reworded, OrgClient(reworded, sleep=Sleeps()))["status"] == "ok"
+
+    # label_fr removed: the next sync re-reads the describe and, this time, its French labels.
+    english_only = configured(label="Basque speaker")
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(DESCRIBE, json=org, headers=LIMIT, match=[english])
+        rsps.get(DESCRIBE, json=_translated(org, {"Speaks_Basque__c": "Parle basque"}), headers=LIMIT,
+                 match=[matchers.header_matcher({"Accept-Language": "fr"})])
+        rsps.get(QUERY, json=EMPTY_PAGE, headers=LIMIT)
+        rsps.get(f"{BASE}/sobjects/Opportunity/deleted/", headers=LIMIT, json=deleted)
+        report = run_sync(session_factory, english_only, OrgClient(english_only, sleep=Sleeps()))
+    assert report["status"] == "ok" and report["objects"]["Opportunity"]["api_calls"] == 4
+    with session_factory() as s:
+        assert s.get(SyncState, "Opportunity").details["labels_by_language"] == {
+            "fr": {"Speaks_Basque__c": "Parle basque"}}
