@@ -323,7 +323,7 @@ def _named(clauses_of_texts: Iterable[Sequence[_Clause]], forbidden: Forbidden) 
 
 
 # --------------------------------------------------------------------------------------------- tokens and chunks
-_TOKEN_RE = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*|[^\w\s]")
+_TOKEN_RE = re.compile(r"\d+(?:\.\d+)+(?![\w.])|[^\W_]+(?:[-'’][^\W_]+)*|[^\w\s]")
 _ELISION = re.compile(r"^(l|d|j|qu|n|s|c|m|t|jusqu|lorsqu|puisqu)['’](?=[^\W_])", re.IGNORECASE)
 _SENTENCE_OPENERS = frozenset(".!?:;«\"“(['")
 # A figure, a date, a version or a quarter ("40k", "18%", "x2", "v2", "Q3", "10h"); "W2" and "B2B" are names of
@@ -408,7 +408,8 @@ def _chunks(clauses: Sequence[_Clause], forbidden: Forbidden, named: Collection[
         toks = clause.toks
         start = 0
         for k, tok in enumerate([*toks, None]):
-            if tok is None or (not tok.word or tok.fold in _CHUNK_BREAK or _FIGURE.match(tok.fold)
+            if tok is None or (not tok.word or tok.fold in _CHUNK_BREAK
+                               or (_FIGURE.match(tok.fold) and not _version_of(toks, k))
                                or (len(tok.fold) == 1 and tok.fold not in FUNCTION_WORDS)
                                or forbidden.is_name(tok.fold, named)
                                # "... country Legal wants": a capital mid-sentence on a function word is
@@ -418,6 +419,22 @@ def _chunks(clauses: Sequence[_Clause], forbidden: Forbidden, named: Collection[
                     out.append(_Chunk(tuple(toks[start:k]), toks[start - 1] if start else None, tok))
                 start = k + 1
     return out
+
+
+_VERSION = re.compile(r"^\d{1,2}(?:\.\d{1,2})*$")
+
+
+def _version_of(toks: Sequence[_Tok], k: int) -> bool:
+    """Token ``k`` is the version of the name before it ("WCAG 2.1", "iOS 17", "Android 4.4"): a short number right
+    after an acronym or a camel-case name, or a dotted one after a capitalised word, is part of the name, not a
+    figure. "App is not WCAG" was a demo label cut before the standard's version, its "compliant" lost; "Genève 80
+    pers" stays a figure (a head count)."""
+    prev = toks[k - 1] if k else None
+    if prev is None or not prev.word or not _VERSION.match(toks[k].fold):
+        return False
+    named = (prev.surface.isupper() and len(prev.surface) > 1) or \
+        (prev.surface[:1].islower() and any(c.isupper() for c in prev.surface[1:]))
+    return named or (prev.capitalised and "." in toks[k].fold)
 
 
 def _elided(tok: _Tok) -> bool:

@@ -173,6 +173,18 @@ def test_a_label_made_from_the_title_quote_leaves_who_is_quoted_out():
         "Brumeo offers the same thing bundled…"
 
 
+def test_a_standards_version_stays_in_its_label_and_other_figures_stay_out():
+    wcag = ["Main objection: the app is not WCAG 2.1 AA compliant, which rules us out of the tender",
+            "the app is not WCAG 2.1 AA compliant, which rules us out of the tender",
+            "According to Ben, the app is not WCAG 2.1 AA compliant", "app not WCAG 2.1 AA compliant for the tender"]
+    price = [_m("Price too high per user"), _m("The price per user is too high")]
+    label = theme_labels({1: [_m(t) for t in wcag], 2: price})[1].en
+    assert label and "WCAG 2.1 AA compliant" in label  # was "App is not WCAG": the version cut the name
+    geneva = [_m(t, "fr") for t in ("Filiale Genève 80 pers sans paie suisse",
+                                   "filiale Genève 80 pers, paie suisse absente", "Genève 80 pers: pas de paie suisse")]
+    assert "80" not in (theme_labels({1: geneva})[1].fr or "")  # a head count after a place is a figure
+
+
 def test_labels_are_deterministic_whatever_the_order_of_themes(org):
     themes = _themes()
     first = theme_labels(themes, forbidden=org)
