@@ -36,6 +36,7 @@ from connector.streams import STREAMS, Stream, parse_datetime
 from connector.sync import now_utc, upsert_rows
 from connector.text import storable_record
 from retour.config import Settings
+from retour.models import SyncState
 
 IMPORTABLE = ("Opportunity", "Task", "Event", "Case")
 BATCH_ROWS = 2000  # rows stored at once: what the write pass holds, whatever the file's size
@@ -173,7 +174,26 @@ def _field_kinds(stream: Stream, settings: Settings) -> dict[str, str]:
     return kinds
 
 
-def _header_map(stream: Stream, settings: Settings, header: list[str]) -> dict[int, str]:
+def _synced_labels(session: Session, stream: Stream) -> dict[str, str]:
+    """The labels the last describe read for the object's mapped extra fields, lowercased → API name: English
+    (``labels``) and Salesforce's translations (``labels_by_language``, French), as a report exported from an
+    English or a French Salesforce names its columns. Empty when the org was never synced (an import-only org)."""
+    state = session.get(SyncState, stream.name)
+    details = (state.details or {}) if state is not None else {}
+    extras = {fm.field for fm in stream.settings.mapping.extra}
+    out: dict[str, str] = {}
+    for labels in [details.get("labels") or {}, *(details.get("labels_by_language") or {}).values()]:
+        for api_name, label in labels.items():
+            if api_name in extras and isinstance(label, str) and label.strip():
+                out.setdefault(label.strip().lower(), api_name)
+    return out
+
+
+def _header_map(stream: Stream, settings: Settings, header: list[str],
+                synced: dict[str, str] | None = None) -> dict[int, str]:
+    """Each column's API name: by API name, by the usual report labels (English and French), by a mapped field's
+    configured ``label`` or ``label_fr``, then by its labels in Salesforce (``synced``: :func:`_synced_labels`),
+    which never take a column another way names."""
     api = {f.lower(): f for f in stream.wanted_fields() + ["LastModifiedDate", "Status", "Priority", "Origin"]}
     labels = dict(LABELS.get(stream.name, {}))
     if stream.name == "Opportunity":
@@ -184,6 +204,10 @@ def _header_map(stream: Stream, settings: Settings, header: list[str]) -> dict[i
                 labels[label] = getattr(m, setting)
         for fm in m.extra:
             labels[(fm.label or fm.name.replace("_", " ")).lower()] = fm.field
+            if fm.label_fr:
+                labels[fm.label_fr.lower()] = fm.field
+        for label, api_name in (synced or {}).items():
+            labels.setdefault(label, api_name)
     out = {}
     for i, name in enumerate(header):
         key = name.strip().lower()
@@ -247,7 +271,7 @@ def import_file(session: Session, settings: Settings, open_bytes: Opener, name: 
     csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))
     stream = STREAMS[sobject](settings)
     encoding = decide_encoding(open_bytes, name)
-    scan = _scan(open_bytes, name, encoding, stream, settings, decimal)
+    scan = _scan(open_bytes, name, encoding, stream, settings, decimal, _synced_labels(session, stream))
     if scan.errors_total and not keep_good:
         raise ImportRejected(name, scan.rows, scan.errors, scan.errors_total)
     counts = {"inserted": 0, "updated": 0, "unchanged": 0, "characters_replaced": 0, "feedback": {}}
@@ -375,12 +399,13 @@ class _Scan:
             self.errors.append(bad)
 
 
-def _scan(open_bytes: Opener, name: str, encoding: str, stream: Stream, settings: Settings, decimal: str) -> _Scan:
+def _scan(open_bytes: Opener, name: str, encoding: str, stream: Stream, settings: Settings, decimal: str,
+          synced: dict[str, str] | None = None) -> _Scan:
     """Read the whole file once, writing nothing: its columns, its decimal mark and every row it cannot import."""
     with _reader(open_bytes, name, encoding, None) as (reader, header):
         if not header or not any(h.strip() for h in header):
             raise ImportFileError(f"{name} is empty: export the report with its header row.")
-        columns = _header_map(stream, settings, header)
+        columns = _header_map(stream, settings, header, synced)
         present = set(columns.values())
         _check_required(name, stream.name, header, present)
         scan = _Scan(name, encoding, header, reader.dialect.delimiter, columns, present,

@@ -341,3 +341,51 @@ def test_a_file_whose_only_accent_is_its_last_byte_is_read_as_cp1252(factory, se
     with factory() as s:
         assert s.scalars(select(FeedbackItem.text).where(FeedbackItem.source_id == to18("006Hs0000000002"))).one() \
             == "Café"
+
+
+FRENCH_REPORT = "Id de l'opportunité;Étape;Parle basque\n006Hs00001ABCdE;Closed Lost;1\n006Hs00001ABCdF;Closed Lost;0\n"
+
+
+def _basque(factory) -> dict[str, dict]:
+    with factory() as s:
+        return {o.id: o.attributes for o in s.scalars(select(Opportunity))}
+
+
+def test_a_french_export_names_a_mapped_field_by_its_salesforce_translation(factory, settings, tmp_path):
+    """The sync kept Speaks_Basque__c's French label from the describe: a report exported from a French Salesforce
+    calls the column by it, and the column is read into the field, not dropped."""
+    from retour.models import SyncState
+
+    with factory() as s:
+        s.add(SyncState(object_name="Opportunity", details={
+            "labels": {"Speaks_Basque__c": "Speaks Basque"},
+            "labels_by_language": {"fr": {"Speaks_Basque__c": "Parle basque"}}}))
+        s.commit()
+    path = tmp_path / "fr.csv"
+    path.write_text(FRENCH_REPORT, encoding="utf-8")
+    with factory() as s:
+        result = import_csv(s, settings, path, "Opportunity")
+        s.commit()
+    assert (result["inserted"], result["errors_total"]) == (2, 0)
+    assert _basque(factory) == {"006Hs00001ABCdEIAX": {"speaks_basque": True},
+                                "006Hs00001ABCdFIAX": {"speaks_basque": False}}
+
+
+def test_a_french_export_names_a_mapped_field_by_its_configured_label_fr(factory, make_settings, tmp_path):
+    settings = make_settings({"mapping": {**MAPPING, "extra": {"speaks_basque": {
+        "field": "Speaks_Basque__c", "kind": "boolean", "label": "Basque speaker", "label_fr": "Parle basque"}}}})
+    path = tmp_path / "fr.csv"
+    path.write_text(FRENCH_REPORT, encoding="utf-8")
+    with factory() as s:  # never synced: no describe to read labels from
+        import_csv(s, settings, path, "Opportunity")
+        s.commit()
+    assert _basque(factory)["006Hs00001ABCdEIAX"] == {"speaks_basque": True}
+
+
+def test_a_french_export_of_a_field_whose_label_nobody_knows_leaves_it_unread(factory, settings, tmp_path):
+    path = tmp_path / "fr.csv"
+    path.write_text(FRENCH_REPORT, encoding="utf-8")
+    with factory() as s:  # never synced, no label_fr: "Parle basque" is no column Retour knows
+        import_csv(s, settings, path, "Opportunity")
+        s.commit()
+    assert _basque(factory)["006Hs00001ABCdEIAX"] == {}
