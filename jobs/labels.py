@@ -789,7 +789,44 @@ def theme_labels(members: Mapping[int, Sequence[Member]], *, forbidden: Forbidde
             if label is not None:
                 taken[lang].add(_folded_label(label))
                 chosen[(tid, lang)] = label
-    return {tid: ThemeLabel(chosen.get((tid, "en")), chosen.get((tid, "fr"))) for tid in targets}
+    return {tid: ThemeLabel(chosen.get((tid, "en")), _with_article(chosen.get((tid, "fr")), members[tid]))
+            for tid in targets}
+
+
+# A French label that is a sentence: its subject takes an article ("L'interface est trop compliquée"), where an English
+# headline drops it. Source: French grammar (être, avoir and the negation "ne" make a clause).
+_FRENCH_CLAUSE = re.compile(r"\s(?:est|sont|a|ont|ne|n['’])(?=[\s\w])", re.IGNORECASE)
+_FRENCH_ARTICLE = re.compile(r"(?<![\w'’])(l['’]|le\s|la\s|les\s)?(\w[\w-]*)", re.IGNORECASE)
+ARTICLE_SHARE = 0.5  # of the members' uses of the label's first word that must follow one article for it to take it
+
+
+def _with_article(label: str | None, members: Sequence[Member]) -> str | None:
+    """A French sentence label with the definite article the members write before its subject: "Interface est trop
+    compliquée" read as a telegram to a French product owner; the members write "l'interface est trop compliquée".
+
+    Only when the label is a clause (``_FRENCH_CLAUSE``) and most of the French members' uses of its first word
+    follow one definite article; a possessive ("leur API") or no article leaves it as it is. The article is
+    written as the members write it, so the label is still their words.
+    """
+    if not label or not _FRENCH_CLAUSE.search(label) or len(label.split()) >= MAX_WORDS:
+        return label
+    first = label.split(" ", 1)[0]
+    if not first[:1].isalpha():
+        return label
+    uses: Counter = Counter()
+    for m in members:
+        if m.lang != "fr":
+            continue
+        for found in _FRENCH_ARTICLE.finditer(m.text):
+            if _fold(found.group(2)) == _fold(first):
+                uses[(found.group(1) or "").lower().replace("’", "'").strip()] += 1
+    total = sum(uses.values())
+    article, n = max(((a, c) for a, c in uses.items() if a), key=lambda ac: ac[1], default=("", 0))
+    if not total or n < ARTICLE_SHARE * total:
+        return label
+    body = first if first.isupper() or first[1:] != first[1:].lower() else first[:1].lower() + first[1:]
+    rest = label[len(first):]
+    return (article.capitalize() + ("" if article == "l'" else " ") + body + rest)
 
 
 class _Options(NamedTuple):

@@ -185,6 +185,19 @@ def test_a_standards_version_stays_in_its_label_and_other_figures_stay_out():
     assert "80" not in (theme_labels({1: geneva})[1].fr or "")  # a head count after a place is a figure
 
 
+def test_a_french_sentence_label_keeps_the_article_its_members_write_and_a_headline_gets_none():
+    ui = [_m(t, "fr") for t in ("l'interface est trop compliquée", "L'interface est trop compliquée pour eux",
+                                "ils trouvent que l'interface est trop compliquée")]
+    api = [_m(t, "fr") for t in ("leur API ne couvre pas les flux SAP", "notre API ne couvre pas les flux SAP",
+                                 "l'API ne couvre pas les flux SAP")]
+    sso = [_m(t, "fr") for t in ("pas de SSO avec Okta", "Pas de SSO avec Okta, bloquant",
+                                 "toujours pas de SSO avec Okta")]
+    got = theme_labels({1: ui, 2: api, 3: sso})
+    assert got[1].fr == "L'interface est trop compliquée"  # was "Interface est trop compliquée"
+    assert not got[2].fr.lower().startswith(("l'", "le ", "la "))  # most members write a possessive: left as it is
+    assert got[3].fr.lower().startswith("pas de sso")  # a headline, not a clause: no article
+
+
 def test_labels_are_deterministic_whatever_the_order_of_themes(org):
     themes = _themes()
     first = theme_labels(themes, forbidden=org)
