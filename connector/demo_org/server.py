@@ -2,7 +2,8 @@
 
 Every ``/services/data`` call is authenticated with a bearer token, counted against the daily limit
 (``Sforce-Limit-Info`` reports the real counter), may be hit by an injected fault, and answers with
-Salesforce's JSON bodies and error arrays.
+Salesforce's JSON bodies and error arrays. A browser's ``GET /<record Id>`` (the desk's "Open in Salesforce" link)
+is no API call: :mod:`.record_page` answers it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from . import record_page
 from .faults import MAINTENANCE_PAGE
 from .schema import NOT_REPLICATED, OBJECTS, describe, describe_global_entry, object_for_id, sobject
 from .soql import Compiled, SoqlError, compile_query
@@ -163,6 +165,16 @@ class Handler(BaseHTTPRequestHandler):
         parsed = urllib.parse.urlsplit(self.path)
         path, query = parsed.path, urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
         drop = False
+        record_id = record_page.match(method, path)
+        if record_id is not None:
+            # A browser's record page (the desk's "Open in Salesforce"): not the API, so no token, no count, no fault.
+            try:
+                status, page = record_page.render(org, record_id)
+            except Exception:  # a bug in the page: a plain 500 page, logged, never a traceback to the browser
+                log.exception("demo_org state=error path=%s", path)
+                status, page = 500, "<!DOCTYPE html><title>Error</title><p>The demo org could not show this record.</p>"
+            self.send(Response(status, page, content_type=record_page.CONTENT_TYPE, headers=dict(record_page.HEADERS)))
+            return
         try:
             api = path.startswith("/services/data")
             if api and not _binary(path) and org.maintenance_page_due():
