@@ -101,6 +101,16 @@ def test_projection_dates_when_the_current_rate_reaches_the_rule():
     assert cm.project(fig(1), _rule(), now=NOW) is None  # not growing lately
 
 
+def test_a_shrinking_theme_or_one_whose_rate_cannot_fill_the_window_is_never_projected_critical():
+    # New accounts still come in, but fewer items than the 90 days before: the desk said "-11 % in 90 days, at this
+    # rate critical around…".
+    assert cm.project(fig(3, lost=200_000, new=3, items=6, items_90=8, before=9), _rule(), now=NOW) is None
+    # One new account a month: 6 in 180 days at most, and the rule needs 8; the old ones leave the window meanwhile.
+    assert cm.project(fig(3, lost=200_000, new=3), _rule(accounts=8), now=NOW) is None
+    # The same rate reaches a rule of 5 within the window.
+    assert cm.project(fig(3, lost=200_000, new=3), _rule(accounts=5), now=NOW) is not None
+
+
 def test_amounts_without_a_rate_are_said_apart_in_their_own_currency():
     ev = cm.evaluate("emerging", None, None, fig(2, lost=10_000, unconverted=(("XYZ", 5_000.0, 0.0),)), {}, [_rule()],
                      approved_decision_at=None, now=NOW)
