@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from connector import push_efficacy
 from connector.push_efficacy import LoopFigures
 from jobs import critical_mass
+from jobs.embed import detect_lang
 from retour.models import SyncState, Theme
 from webapp.db import get_session, settings
 
@@ -300,6 +301,12 @@ def language_next() -> str:
     return "/"
 
 
+def lang_of(text: str | None) -> str:
+    """The language of a quote shown without its segment ("en" or "fr", as the theme pass detects it): a proposal's
+    examples are plain text, and a quote's ``lang`` lets a screen reader read it in its own language."""
+    return detect_lang(text or "") if (text or "").strip() else ""
+
+
 def init_app(app: Flask) -> None:
     from webapp.views.admin import pause_state
 
@@ -310,4 +317,4 @@ def init_app(app: Flask) -> None:
         own_name=own_name, reader_lang=reader_lang, activity_lines=activity_lines, loop_sentence=loop_sentence,
         trend_text=trend_text, language_next=language_next)
     app.jinja_env.filters.update(money=money, date=date, datetime=datetime, details=details,
-                                 number=lambda v: format_decimal(v), one_decimal=one_decimal)
+                                 number=lambda v: format_decimal(v), one_decimal=one_decimal, lang_of=lang_of)

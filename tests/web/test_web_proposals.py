@@ -248,3 +248,12 @@ def test_a_proposal_links_to_the_other_theme_but_not_to_the_page_it_is_read_on(a
     assert own in board[board.index('class="proposals"'):] and other in board
     assert own not in proposals and other in proposals
     assert "<strong>Slow exports</strong>" in proposals
+
+
+def test_a_proposals_quotes_carry_their_own_language_for_screen_readers(auth, factory, session):
+    made = factory.theme("Exports", items=3)
+    _split(session, made, examples=[["Les exports plantent sur les gros fichiers"], ["Exports time out on big files"]])
+    auth.login("product_owner")
+    html = auth.client.get(f"/themes/{made.theme.id}").text
+    assert '<blockquote lang="fr">Les exports plantent sur les gros fichiers</blockquote>' in html
+    assert '<blockquote lang="en">Exports time out on big files</blockquote>' in html
