@@ -136,6 +136,11 @@ class Stream:
     def mapped(self) -> list[Mapped]:
         return []
 
+    def picklists(self) -> list[str]:
+        """The picklist fields whose values the desk shows (a deal's stage, a loss reason): the sync keeps their
+        values' labels (``connector.sync._value_labels``)."""
+        return []
+
     def wanted_fields(self) -> list[str]:
         names = list(dict.fromkeys([self.key, *self.fields, *self.optional, self.replication_key,
                                     *(m.field for m in self.mapped())]))
@@ -195,6 +200,10 @@ class OpportunityStream(Stream):
                 out.append(Mapped(f"[mapping] {setting}", value, kind))
         out.extend(Mapped(f"[mapping.extra] {fm.name}", fm.field, fm.kind) for fm in m.extra)
         return out
+
+    def picklists(self) -> list[str]:
+        """The stage, and the mapped picklists (loss reason, competitor, region, segment and any extra picklist)."""
+        return list(dict.fromkeys(["StageName", *(m.field for m in self.mapped() if m.kind == "picklist")]))
 
     def to_row(self, rec: dict) -> dict:
         m = self.settings.mapping

@@ -17,8 +17,9 @@ API economy, per object:
 - a run with nothing changed costs the query (1 call) and the getDeleted check (1 call); ``describe`` is
   only called on a first or full sync, when the mapping changed, when the periodic reconciliation is due,
   or to explain an INVALID_FIELD - not on every run; it is asked in English (``Accept-Language: en-US``), and
-  when it is read for the mapping, an object with ``[mapping.extra]`` fields reads it once more, in French, for
-  their labels, unless the configuration names every one of them in French (``label_fr``);
+  when it is read for the mapping, an object with ``[mapping.extra]`` fields or picklists the desk shows (the
+  stage, the loss reason) reads it once more, in French, for their labels and their values' labels, unless the
+  configuration names every extra field in French (``label_fr``) and the object has no such picklist;
 - a first or full sync learns the size from the first REST page's ``totalSize`` (no extra COUNT() call)
   and switches to Bulk API 2.0 above ``[sync] bulk_threshold``, streaming CSV pages into the store in
   constant memory;
@@ -548,9 +549,9 @@ def _describe(client: OrgClient, stream: Stream, details: dict, signature: str, 
 
     The describe is asked in English (``Accept-Language: en-US``): ``labels`` are the English ones whatever the
     integration user's language, the baseline the French labels are compared with and the English desk's.
-    ``localized``: also read the French labels of the mapped extra fields (:func:`_localized_labels`), at most one
-    call and only here, where the describe is re-read anyway; the INVALID_FIELD path, which only names a field
-    before failing, skips it."""
+    ``localized``: also read the French labels of the mapped extra fields and the labels of the picklist values the
+    desk shows (:func:`_localized_labels`), at most one call and only here, where the describe is re-read anyway;
+    the INVALID_FIELD path, which only names a field before failing, skips it (and keeps the value labels)."""
     describe = client.restful(f"sobjects/{stream.name}/describe", object_name=stream.name,
                               headers={"Accept-Language": BASE_LANGUAGE})
     available = check_describe(stream, describe or {})
@@ -560,7 +561,7 @@ def _describe(client: OrgClient, stream: Stream, details: dict, signature: str, 
     details["labels"] = {f["name"]: f["label"] for f in (describe or {}).get("fields", [])
                          if f.get("name") in wanted and f.get("label")}
     if localized:
-        _localized_labels(client, stream, details)
+        _localized_labels(client, stream, details, _value_labels(describe, set(stream.picklists()) & wanted, {}))
     details["signature"] = signature
 
 
@@ -570,8 +571,27 @@ BASE_LANGUAGE = "en-US"
 LABEL_LANGUAGES = {"fr": "fr"}
 
 
-def _localized_labels(client: OrgClient, stream: Stream, details: dict) -> None:
-    """Keep ``details["labels_by_language"]``: ``{"fr": {"Speaks_Basque__c": "Parle basque"}}``.
+def _value_labels(describe: dict | None, fields: set[str], baseline: dict[str, dict[str, str]]
+                  ) -> dict[str, dict[str, str]]:
+    """``{field: {value: label}}`` from a describe's ``picklistValues`` of ``fields``, keeping only the labels that
+    say something other than ``baseline``'s label for the value, else the value itself (an empty field is
+    left out): what the pages could not say without it."""
+    out: dict[str, dict[str, str]] = {}
+    for f in (describe or {}).get("fields", []):
+        if f.get("name") not in fields:
+            continue
+        said = {v["value"]: v["label"] for v in f.get("picklistValues") or []
+                if v.get("value") and v.get("label")
+                and v["label"] != (baseline.get(f["name"]) or {}).get(v["value"], v["value"])}
+        if said:
+            out[f["name"]] = said
+    return out
+
+
+def _localized_labels(client: OrgClient, stream: Stream, details: dict, english_values: dict[str, dict[str, str]]
+                      ) -> None:
+    """Keep ``details["labels_by_language"]``: ``{"fr": {"Speaks_Basque__c": "Parle basque"}}``, and
+    ``details["values_by_language"]``: ``{"en": {...}, "fr": {"StageName": {"Closed Lost": "Fermée/Perdue"}}}``.
 
     ``labels`` were read in English (:func:`_describe`); this reads the describe once more per other desk
     language, French, with that ``Accept-Language`` (the translations of the org's Translation Workbench). Only the
@@ -579,10 +599,22 @@ def _localized_labels(client: OrgClient, stream: Stream, details: dict) -> None:
     label that differs from the English one in ``labels`` is kept: Salesforce gives an untranslated field its one
     label in every language, and kept as a "translation" it would hide a label the configuration gives
     (``webapp.templating.field_labels``). Comparing with English rather than the integration user's language
-    keeps "Parle basque" when that user is French and the org answers French by default. A language whose label
-    the configuration gives for every such field is not asked. A call that fails keeps that language's labels
-    from the last describe and the sync goes on (the pages fall back to the English label); what stops the whole
-    run (budget, credentials, a security policy) still does.
+    keeps "Parle basque" when that user is French and the org answers French by default.
+
+    The same two reads give the labels of the picklist values the desk shows (``Stream.picklists``: the stage, the
+    loss reason...). Salesforce stores a picklist's API value (its master value: often English, sometimes a code
+    such as "CL") and shows each user its label in their language, so a French rep reads "Fermée/Perdue" where
+    the record holds "Closed Lost"; ``webapp.templating.picklist_label`` shows the desk's readers the same. Kept
+    compact: English labels only where they differ from the value (an org whose values are codes), French ones
+    only where they differ from the English label, else the value (an untranslated value has its one label).
+    ``values_by_language`` is always written for an object with such fields, even empty: it says the labels were
+    read (a state synced before they were kept gets them at its next describe, the daily reconciliation at the
+    latest).
+
+    French is not asked when the configuration gives every extra field's ``label_fr`` and the object has no
+    such picklist (the other objects). A call that fails keeps that language's labels and value labels from
+    the last describe and the sync goes on (the pages fall back to the English label); what stops the whole run
+    (budget, credentials, a security policy) still does.
 
     Salesforce documents translated describe labels through the SOAP API's ``LocaleOptions`` header; that the
     REST describe honours ``Accept-Language`` is assumed, not verified against a real org. If it is ignored,
@@ -590,11 +622,14 @@ def _localized_labels(client: OrgClient, stream: Stream, details: dict) -> None:
     ``labels``, no translation is kept, and the pages use the configured label, else that one, as before."""
     extras = {m.field for m in stream.mapped()}
     fields = [fm for fm in stream.settings.mapping.extra if fm.field in extras]
+    picklists = set(stream.picklists()) & set(stream.wanted_fields())
     before = details.get("labels_by_language") or {}
+    values_before = details.get("values_by_language") or {}
     by_language: dict[str, dict[str, str]] = {}
+    values: dict[str, dict[str, dict[str, str]]] = {"en": english_values} if english_values else {}
     for lang, accept in LABEL_LANGUAGES.items():
         asked = {fm.field for fm in fields if not fm.label_fr}
-        if not asked:
+        if not asked and not picklists:
             continue
         try:
             describe = client.restful(f"sobjects/{stream.name}/describe", object_name=stream.name,
@@ -605,8 +640,12 @@ def _localized_labels(client: OrgClient, stream: Stream, details: dict) -> None:
             kept = {f: label for f, label in (before.get(lang) or {}).items() if f in asked}
             if kept:
                 by_language[lang] = kept
-            log.warning("job=sync stream=%s state=labels_unread language=%s code=%s status=%s kept=%d note=%s",
-                        stream.name, lang, exc.code or "-", exc.status or "-", len(kept), json.dumps(
+            kept_values = {f: said for f, said in (values_before.get(lang) or {}).items() if f in picklists}
+            if kept_values:
+                values[lang] = kept_values
+            log.warning("job=sync stream=%s state=labels_unread language=%s code=%s status=%s kept=%d "
+                        "kept_values=%d note=%s", stream.name, lang, exc.code or "-", exc.status or "-", len(kept),
+                        sum(len(v) for v in kept_values.values()), json.dumps(
                             "until the next describe the pages use the labels kept from the last one, else the org's"))
             continue
         translated = {f["name"]: f["label"] for f in (describe or {}).get("fields", [])
@@ -614,10 +653,17 @@ def _localized_labels(client: OrgClient, stream: Stream, details: dict) -> None:
                       and f["label"] != details["labels"].get(f["name"])}
         if translated:
             by_language[lang] = translated
+        said = _value_labels(describe, picklists, english_values)
+        if said:
+            values[lang] = said
     if by_language:
         details["labels_by_language"] = by_language
     else:
         details.pop("labels_by_language", None)
+    if picklists:
+        details["values_by_language"] = values
+    else:
+        details.pop("values_by_language", None)
 
 
 def build_query(stream: Stream, fields: list[str], lower: dt.datetime | None, upper: dt.datetime, *,

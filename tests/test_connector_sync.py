@@ -611,18 +611,23 @@ def test_a_failing_localized_describe_keeps_the_sync_going_and_the_last_translat
     assert "00Dxx!S" not in caplog.text  # the session id never reaches the log
 
 
-def test_labels_the_configuration_gives_in_both_languages_cost_no_localized_describe(session_factory, make_settings):
+def test_labels_the_configuration_gives_in_both_languages_keep_no_salesforce_translation(session_factory,
+                                                                                         make_settings):
+    """The French describe is still read, for the stage's and loss reason's value labels, but the configured
+    ``label_fr`` wins: no French field label is kept."""
     settings = make_settings({
         "salesforce": {"auth": "session", "session_id": "00Dxx!S", "instance_url": INSTANCE},
         "mapping": {**MAPPING, "extra": {"speaks_basque": {"field": "Speaks_Basque__c", "kind": "boolean",
                                                            "label": "Basque speaker", "label_fr": "Bascophone"}}},
         "sync": {"objects": ["Opportunity"]}})
+    org = describe_body("Opportunity", OPPORTUNITY_FIELDS)
     with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
-        rsps.get(DESCRIBE, json=describe_body("Opportunity", OPPORTUNITY_FIELDS), headers=LIMIT,
-                 match=[matchers.header_matcher({"Accept-Language": "en-US"})])
+        rsps.get(DESCRIBE, json=org, headers=LIMIT, match=[matchers.header_matcher({"Accept-Language": "en-US"})])
+        rsps.get(DESCRIBE, json=_translated(org, {"Speaks_Basque__c": "Parle basque"}), headers=LIMIT,
+                 match=[matchers.header_matcher({"Accept-Language": "fr"})])
         rsps.get(QUERY, json=EMPTY_PAGE, headers=LIMIT)
         report = run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
-    assert report["status"] == "ok" and report["objects"]["Opportunity"]["api_calls"] == 2
+    assert report["status"] == "ok" and report["objects"]["Opportunity"]["api_calls"] == 3
     with session_factory() as s:
         assert "labels_by_language" not in s.get(SyncState, "Opportunity").details
 
@@ -682,9 +687,14 @@ def test_removing_label_fr_from_the_config_reads_the_french_labels_again_at_the_
                "latestDateCovered": "2026-12-01T00:00:00.000+0000"}
     named = configured(label="Basque speaker", label_fr="Bascophone")
     with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
-        rsps.get(DESCRIBE, json=org, headers=LIMIT, match=[english])  # French named by the config: not asked
+        rsps.get(DESCRIBE, json=org, headers=LIMIT, match=[english])
+        # French named by the config: the French describe is read for the stage's value labels only.
+        rsps.get(DESCRIBE, json=_translated(org, {"Speaks_Basque__c": "Parle basque"}), headers=LIMIT,
+                 match=[matchers.header_matcher({"Accept-Language": "fr"})])
         rsps.get(QUERY, json=EMPTY_PAGE, headers=LIMIT)
         assert run_sync(session_factory, named, OrgClient(named, sleep=Sleeps()))["status"] == "ok"
+    with session_factory() as s:
+        assert "labels_by_language" not in s.get(SyncState, "Opportunity").details
 
     # Another wording of the same labels asks nothing new: the describe is not read again.
     reworded = configured(label="Basque speakers", label_fr="Bascophones")
@@ -706,3 +716,73 @@ def test_removing_label_fr_from_the_config_reads_the_french_labels_again_at_the_
     with session_factory() as s:
         assert s.get(SyncState, "Opportunity").details["labels_by_language"] == {
             "fr": {"Speaks_Basque__c": "Parle basque"}}
+
+
+def _picklists(body: dict, values: dict[str, dict[str, str]]) -> dict:
+    """``body`` with ``picklistValues`` on the fields of ``values`` ({field: {API value: label}}), in Salesforce's
+    shape (the labels in the language the describe was asked in)."""
+    def entries(field: str) -> list[dict]:
+        return [{"active": True, "defaultValue": False, "label": label, "validFor": None, "value": value}
+                for value, label in values[field].items()]
+    return {**body, "fields": [{**f, "picklistValues": entries(f["name"]) if f["name"] in values else []}
+                               for f in body["fields"]]}
+
+
+STAGES_EN = {"Prospecting": "Prospecting", "Qualification": "Qualification", "Closed Won": "Closed Won",
+             "Closed Lost": "Closed Lost"}
+STAGES_FR = {"Prospecting": "Prospection", "Qualification": "Qualification", "Closed Won": "Fermée/Gagnée",
+             "Closed Lost": "Fermée/Perdue"}
+
+
+def test_a_re_read_describe_keeps_the_stage_and_loss_reason_value_labels_that_say_something_else_per_language(
+        session_factory, settings):
+    """An org whose loss reasons are codes ("PRICE") shows its English readers "Price": the English labels that
+    differ from the value are kept, and the French ones that differ from the English; a picklist the desk does not
+    show (CurrencyIsoCode) and an untranslated value ("Qualification", "Other") are not."""
+    org = describe_body("Opportunity", OPPORTUNITY_FIELDS)
+    english = _picklists(org, {"StageName": STAGES_EN, "CurrencyIsoCode": {"EUR": "Euro"},
+                               "Loss_Reason__c": {"PRICE": "Price", "GAP": "Missing Feature", "Other": "Other"}})
+    french = _picklists(_translated(org, {"Speaks_Basque__c": "Parle basque"}), {
+        "StageName": STAGES_FR, "CurrencyIsoCode": {"EUR": "Euro (fr)"},
+        "Loss_Reason__c": {"PRICE": "Prix", "GAP": "Missing Feature", "Other": "Other"}})
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(DESCRIBE, json=english, headers=LIMIT, match=[matchers.header_matcher({"Accept-Language": "en-US"})])
+        rsps.get(DESCRIBE, json=french, headers=LIMIT, match=[matchers.header_matcher({"Accept-Language": "fr"})])
+        rsps.get(QUERY, json=EMPTY_PAGE, headers=LIMIT)
+        report = run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
+    assert report["status"] == "ok" and report["objects"]["Opportunity"]["api_calls"] == 3  # no third describe
+    with session_factory() as s:
+        details = s.get(SyncState, "Opportunity").details
+    assert details["values_by_language"] == {
+        "en": {"Loss_Reason__c": {"PRICE": "Price", "GAP": "Missing Feature"}},
+        "fr": {"StageName": {"Prospecting": "Prospection", "Closed Won": "Fermée/Gagnée",
+                             "Closed Lost": "Fermée/Perdue"},
+               "Loss_Reason__c": {"PRICE": "Prix"}}}  # "GAP" reads "Missing Feature" in French too: the English one
+    assert details["labels_by_language"] == {"fr": {"Speaks_Basque__c": "Parle basque"}}
+
+
+def test_a_failing_french_describe_keeps_the_last_french_value_labels(session_factory, settings, caplog):
+    with session_factory() as s:  # an earlier describe read the French stages; the mapping changed since
+        s.add(SyncState(object_name="Opportunity", details={
+            "signature": "an older mapping",
+            "values_by_language": {"fr": {"StageName": {"Closed Lost": "Fermée/Perdue"},
+                                          "Unmapped__c": {"A": "Un"}}}}))
+        s.commit()
+    org = _picklists(describe_body("Opportunity", OPPORTUNITY_FIELDS),
+                     {"StageName": STAGES_EN, "Loss_Reason__c": {"PRICE": "Price"}})
+    unavailable = error("SERVER_UNAVAILABLE", "Server temporarily unavailable.")
+    with responses.RequestsMock(assert_all_requests_are_fired=True, registry=OrderedRegistry) as rsps:
+        rsps.get(DESCRIBE, json=org, headers=LIMIT, match=[matchers.header_matcher({"Accept-Language": "en-US"})])
+        for _attempt in range(3):  # [sync] max_retries = 2
+            rsps.get(DESCRIBE, status=503, json=unavailable, headers=LIMIT,
+                     match=[matchers.header_matcher({"Accept-Language": "fr"})])
+        rsps.get(QUERY, json=EMPTY_PAGE, headers=LIMIT)
+        report = run_sync(session_factory, settings, OrgClient(settings, sleep=Sleeps()))
+    assert report["status"] == "ok", report["error"]
+    with session_factory() as s:
+        details = s.get(SyncState, "Opportunity").details
+    # English read afresh; French kept from the last describe, for the fields the desk still shows.
+    assert details["values_by_language"] == {"en": {"Loss_Reason__c": {"PRICE": "Price"}},
+                                             "fr": {"StageName": {"Closed Lost": "Fermée/Perdue"}}}
+    unread = [r.getMessage() for r in caplog.records if "state=labels_unread" in r.getMessage()]
+    assert len(unread) == 1 and "kept_values=1" in unread[0]
