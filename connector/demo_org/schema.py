@@ -19,6 +19,17 @@ COMPETITORS = ("Stratocloud", "Brumeo", "Vantix", "Orbital CRM", "Kestrel Suite"
 STAGES = ("Prospecting", "Qualification", "Needs Analysis", "Proposal/Price Quote", "Negotiation/Review",
           "Closed Won", "Closed Lost")
 CLOSED_STAGES = {"Closed Won": True, "Closed Lost": False}  # stage -> IsWon
+# The values' French labels (Translation Workbench): records hold the API value, a French user reads its label.
+# Stages: Salesforce's own French labels of its standard stages.
+STAGES_FR = {"Prospecting": "Prospection", "Qualification": "Qualification", "Needs Analysis": "Analyse des besoins",
+             "Value Proposition": "Proposition de valeur", "Id. Decision Makers": "Identification des décideurs",
+             "Perception Analysis": "Analyse de la perception", "Proposal/Price Quote": "Proposition/Devis",
+             "Negotiation/Review": "Négociation/Révision", "Closed Won": "Fermée/Gagnée",
+             "Closed Lost": "Fermée/Perdue"}
+LOSS_REASONS_FR = {"Price": "Prix", "Missing Feature": "Fonctionnalité manquante", "Competitor": "Concurrent",
+                   "Timing": "Calendrier", "No Decision": "Pas de décision", "Integration": "Intégration",
+                   "Support": "Support", "Security/Compliance": "Sécurité/Conformité", "Budget Cut": "Budget supprimé",
+                   "Other": "Autre"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,8 @@ class Field:
     length: int = 0
     label: str = ""  # in the org's language, English
     label_fr: str = ""  # its translation (Translation Workbench): a describe asked in French answers it, else ``label``
+    # Its picklist values' French labels, (value, label) pairs: a describe asked in French answers them, else the value
+    picklist_fr: tuple[tuple[str, str], ...] = ()
     nillable: bool = True
     createable: bool = True
     updateable: bool = True
@@ -83,9 +96,10 @@ def _ref(name: str, target: str, *, required: bool = False, rel: str | None = No
 
 
 def _pick(name: str, values: tuple[str, ...], *, restricted: bool = True, required: bool = False, label: str = "",
-          label_fr: str = "", default: object = None) -> Field:
+          label_fr: str = "", values_fr: dict[str, str] | None = None, default: object = None) -> Field:
     return Field(name, "picklist", 255, label=label or name.replace("__c", "").replace("_", " "), label_fr=label_fr,
-                 picklist=values, restricted=restricted, required=required, nillable=not required, default=default)
+                 picklist=values, picklist_fr=tuple((v, values_fr[v]) for v in values if v in (values_fr or {})),
+                 restricted=restricted, required=required, nillable=not required, default=default)
 
 
 @dataclass(frozen=True)
@@ -147,7 +161,7 @@ _define("Account", "001", "Account", [
 _define("Opportunity", "006", "Opportunity", [
     _id(), Field("Name", "string", 120, label="Name", required=True, nillable=False),
     _ref("AccountId", "Account", label="Account ID"), _ref("OwnerId", "User", label="Owner ID"),
-    _pick("StageName", STAGES, required=True, label="Stage"),
+    _pick("StageName", STAGES, required=True, label="Stage", label_fr="Étape", values_fr=STAGES_FR),
     Field("IsClosed", "boolean", label="Closed", nillable=False, createable=False, updateable=False),
     Field("IsWon", "boolean", label="Won", nillable=False, createable=False, updateable=False),
     Field("Amount", "currency", 18, label="Amount"),
@@ -157,7 +171,7 @@ _define("Opportunity", "006", "Opportunity", [
     Field("LeadSource", "picklist", 255, picklist=("Web", "Partner", "Event", "Outbound", "Referral"), restricted=False),
     Field("NextStep", "string", 255, label="Next Step"),
     Field("Description", "textarea", 32000, label="Description"),
-    _pick("Loss_Reason__c", LOSS_REASONS, label="Loss Reason", label_fr="Motif de perte"),
+    _pick("Loss_Reason__c", LOSS_REASONS, label="Loss Reason", label_fr="Motif de perte", values_fr=LOSS_REASONS_FR),
     Field("Loss_Reason_Detail__c", "textarea", 32000, label="Loss Reason Detail", label_fr="Détail du motif de perte"),
     _pick("Competitor__c", COMPETITORS, label="Competitor", label_fr="Concurrent"),
     _pick("Region__c", REGIONS, label="Region", label_fr="Région"), _pick("Segment__c", SEGMENTS, label="Segment"),
@@ -261,7 +275,9 @@ def object_for_id(record_id: str) -> str | None:
 
 def describe_field(f: Field, lang: str = "en") -> dict:
     """One entry of ``fields[]`` in an sObject describe, with the keys clients read; ``label`` in ``lang`` when the
-    field is translated into it, else in the org's language (as Salesforce answers an untranslated label)."""
+    field is translated into it, else in the org's language (as Salesforce answers an untranslated label), and so
+    is each picklist value's ``label`` (its ``value``, the API name records hold, is the same in every language)."""
+    values_fr = dict(f.picklist_fr) if lang == "fr" else {}
     return {
         "aggregatable": f.filterable, "autoNumber": False, "byteLength": f.length * 3, "calculated": False,
         "caseSensitive": False, "createable": f.createable, "custom": f.custom,
@@ -272,8 +288,8 @@ def describe_field(f: Field, lang: str = "en") -> dict:
         "label": (f.label_fr if lang == "fr" else "") or f.label or f.name, "length": f.length if f.type not in (
             "boolean", "currency", "double", "int", "date", "datetime") else 0,
         "name": f.name, "nameField": f.name == "Name", "nillable": f.nillable,
-        "picklistValues": [{"active": True, "defaultValue": v == f.default, "label": v, "validFor": None, "value": v}
-                           for v in f.picklist],
+        "picklistValues": [{"active": True, "defaultValue": v == f.default, "label": values_fr.get(v, v),
+                            "validFor": None, "value": v} for v in f.picklist],
         "precision": 18 if f.type == "currency" else 0, "referenceTo": list(f.reference_to),
         "relationshipName": f.relationship_name or None, "restrictedPicklist": f.restricted,
         "scale": 2 if f.type == "currency" else 0, "soapType": f.soap_type, "sortable": f.filterable,

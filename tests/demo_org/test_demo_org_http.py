@@ -159,6 +159,22 @@ def test_describe_answers_labels_in_the_accept_language_asked_and_untranslated_o
     assert org == english
 
 
+def test_describe_answers_picklist_value_labels_in_the_language_asked_and_keeps_the_values(sf):
+    def values(accept: str) -> dict[str, dict[str, str]]:
+        fields = sf.restful("sobjects/Opportunity/describe", headers={"Accept-Language": accept})["fields"]
+        return {f["name"]: {v["value"]: v["label"] for v in f["picklistValues"]} for f in fields
+                if f["name"] in ("StageName", "Loss_Reason__c", "Segment__c")}
+
+    english, french = values("en-US"), values("fr-FR, fr;q=0.9")
+    assert all(label == value for field in english.values() for value, label in field.items())
+    assert french["StageName"]["Closed Lost"] == "Fermée/Perdue"
+    assert french["StageName"]["Proposal/Price Quote"] == "Proposition/Devis"
+    assert french["StageName"]["Qualification"] == "Qualification"
+    assert french["Loss_Reason__c"]["Missing Feature"] == "Fonctionnalité manquante"
+    assert french["Segment__c"] == english["Segment__c"]  # untranslated values: their one label
+    assert {f: set(v) for f, v in french.items()} == {f: set(v) for f, v in english.items()}  # same API values
+
+
 # --------------------------------------------------------------------------------------------- OAuth
 def _token(org, data, auth=None):
     return http_session(org).post(f"{org.base_url}/services/oauth2/token", data=data, auth=auth, timeout=30)
