@@ -67,10 +67,15 @@ def test_first_sync_mirrors_the_org_and_a_no_change_run_costs_two_calls_per_obje
         assert notes and all(n.linked_ids for n in notes) and any(n.opportunity_id for n in notes)
         channels = set(s.scalars(select(models.FeedbackItem.channel)))
         langs = set(s.scalars(select(models.FeedbackItem.lang)))
+        values = s.get(models.SyncState, "Opportunity").details["values_by_language"]
     assert channels == {"loss_reason", "note", "case"} and {"fr", "en"} <= langs
+    # The org's values are its English labels: only French ones are kept, read from the same French describe.
+    assert set(values) == {"fr"} and values["fr"]["StageName"]["Closed Lost"] == "Fermée/Perdue"
+    assert "Qualification" not in values["fr"]["StageName"]  # the same word in French
+    assert values["fr"]["Loss_Reason__c"]["Price"] == "Prix"
     for name, fig in report["objects"].items():
         pages = -(-fig["fetched"] // 2000) if fig["fetched"] else 1
-        # Opportunity's describe is read again in French for its [mapping.extra] field's labels.
+        # Opportunity's describe is read again in French for its [mapping.extra] field's and stages' labels.
         labels = 1 if name == "Opportunity" else 0
         if name != "ContentNote":  # notes also fetch their links and long bodies
             assert fig["api_calls"] <= pages + 2 + labels, (name, fig)

@@ -463,6 +463,7 @@ class EvidenceRow:
     account_id: str | None
     account_name: str | None
     owner_name: str | None
+    loss_reason: str | None = None  # its deal's loss-reason picklist value (a loss reason's text starts with it)
 
 
 def evidence(session: Session, theme_id: int, *, page: int = 1, scope: figures.Scope = figures.Scope(),
@@ -496,7 +497,7 @@ def _evidence_rows(session: Session, ids: Any, order: Sequence[Any]) -> list[Evi
         FeedbackItem.channel, FeedbackSegment.lang, FeedbackItem.source_object, FeedbackItem.source_id,
         Opportunity.id.label("opportunity_id"), Opportunity.name.label("opportunity_name"), Opportunity.stage,
         Opportunity.amount, Opportunity.currency, FeedbackItem.account_id, Account.name.label("account_name"),
-        owner.name.label("owner_name")))
+        owner.name.label("owner_name"), Opportunity.loss_reason))
         .outerjoin(Account, Account.id == FeedbackItem.account_id)
         .outerjoin(owner, owner.id == FeedbackItem.owner_id)
         .where(ThemeEvidence.id.in_(ids))
@@ -504,7 +505,7 @@ def _evidence_rows(session: Session, ids: Any, order: Sequence[Any]) -> list[Evi
     return [EvidenceRow(r.id, r.text, r.pinned, r.origin, r.occurred_at, r.channel, r.lang, r.source_object,
                         r.source_id, r.opportunity_id, r.opportunity_name, r.stage,
                         float(r.amount) if r.amount is not None else None, r.currency, r.account_id,
-                        r.account_name, r.owner_name) for r in session.execute(stmt)]
+                        r.account_name, r.owner_name, r.loss_reason) for r in session.execute(stmt)]
 
 
 def last_curation(session: Session, theme_id: int) -> int | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from babel.dates import get_date_format
 from babel.numbers import format_compact_currency, format_percent
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_babel import (
     format_date, format_datetime, format_decimal, get_locale, get_translations, lazy_gettext as _l, to_user_timezone,
 )
@@ -21,7 +21,9 @@ from connector.push_efficacy import LoopFigures
 from jobs import critical_mass
 from jobs.embed import detect_lang
 from retour.models import SyncState, Theme
+from webapp.cache import cached
 from webapp.db import get_session, settings
+from webapp.queries import data_version
 
 STATUS = {"emerging": _l("emerging"), "critical": _l("critical"), "decided": _l("decided"), "merged": _l("merged"),
           "dismissed": _l("dismissed")}
@@ -218,6 +220,63 @@ def field_labels(session: Any, extra: Iterable[Any], lang: str) -> dict[str, str
             or org_labels.get(m.field) or m.field for m in extra}
 
 
+# The mirror's picklist columns the desk shows, and the Salesforce field each holds ([mapping] names the others).
+PICKLIST_COLUMNS = ("stage", "loss_reason", "competitor", "region", "segment")
+
+
+def picklist_labels(session: Any, lang: str) -> dict[str, dict[str, str]]:
+    """``{API field: {value: label}}``: what a reader of ``lang`` reads for the picklist values the sync kept
+    labels of (``values_by_language``, ``connector.sync._localized_labels``): the French label for French
+    readers, else the English one. A value missing here is read as itself."""
+    state = session.get(SyncState, "Opportunity")
+    kept = ((state.details or {}) if state else {}).get("values_by_language") or {}
+    out = {field: dict(said) for field, said in (kept.get("en") or {}).items()}
+    if lang != "en":
+        for field, said in (kept.get(lang) or {}).items():
+            out.setdefault(field, {}).update(said)
+    return out
+
+
+def picklist_label(column: str, value: Any) -> str:
+    """A picklist value of the mirror's ``column`` ("stage", "loss_reason"..., "attr.<extra name>") as the reader's
+    Salesforce shows it: its French label for a French reader ("Fermée/Perdue" for "Closed Lost"), else its English
+    label, else the value itself. Only what is shown: links, filters and forms keep the value. Kept per language
+    and sync version, as the board keeps ``field_labels``; the theme page's cached fragments name the sync
+    version too."""
+    if value in (None, ""):
+        return ""
+    mapping = settings().mapping
+    if column == "stage":
+        field = "StageName"
+    elif column in PICKLIST_COLUMNS:
+        field = getattr(mapping, column, None)
+    else:  # "attr.tier": a [mapping.extra] field
+        field = next((m.field for m in mapping.extra if f"attr.{m.name}" == column), None)
+    if not field:
+        return str(value)
+    lang = reader_lang()
+    read = g.setdefault("picklist_labels", {})  # once a request: a page shows 50 quotes' stages
+    if lang not in read:
+        session = get_session()
+        version = g.get("data_version") or data_version(session)
+        read[lang] = cached(("picklist_labels", version.sync, lang), lambda: picklist_labels(session, lang),
+                            lasting=True)
+    return read[lang].get(field, {}).get(str(value), str(value))
+
+
+def quote_text(e: Any) -> str:
+    """An evidence row's text as shown: a loss reason's text starts with its deal's picklist value, put there by
+    ``connector.feedback`` ("Missing Feature. We needed offline mode"), which the reader's Salesforce shows as its
+    label ("Fonctionnalité manquante. We needed offline mode"); the rest is the rep's own words, untouched."""
+    text, value = e.text or "", getattr(e, "loss_reason", None)
+    if e.channel != "loss_reason" or not value or not text.startswith(value):
+        return text
+    rest = text[len(value):]
+    if rest and not rest.startswith((" ", ".", ":")):  # "Price" is not the start of "Pricey"
+        return text
+    return picklist_label("loss_reason", value) + rest
+
+
 SCOPE_FIELD = {"region": _l("region"), "segment": _l("segment"), "channel": _l("source")}
 
 
@@ -235,10 +294,14 @@ def scope_words(name: str) -> str:
             field = labels[m.name]
             if m.kind == "boolean" and value in ("true", "false"):
                 value = str(_l("yes") if value == "true" else _l("no"))
+            else:
+                value = picklist_label(key, value)
         else:
             field = str(SCOPE_FIELD.get(key, key))
             if key == "channel":
                 value = str(SOURCE.get(value, value))
+            elif key in ("region", "segment"):
+                value = picklist_label(key, value)
         words.append(get_translations().gettext("%(field)s %(value)s") % {"field": field, "value": value})
     return ", ".join(words) or name
 
@@ -315,6 +378,7 @@ def init_app(app: Flask) -> None:
         decision_status_label=_label(DECISION_STATUS), state_label=_label(STATE), action_label=_label(ACTION),
         push_paused=pause_state, reason_text=reason_text, theme_name=theme_name, theme_names=theme_names,
         own_name=own_name, reader_lang=reader_lang, activity_lines=activity_lines, loop_sentence=loop_sentence,
+        picklist_label=picklist_label, quote_text=quote_text,
         trend_text=trend_text, language_next=language_next)
     app.jinja_env.filters.update(money=money, date=date, datetime=datetime, details=details,
                                  number=lambda v: format_decimal(v), one_decimal=one_decimal, lang_of=lang_of)

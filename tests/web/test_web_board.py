@@ -306,3 +306,18 @@ def test_the_suggestions_badge_opens_the_theme_in_the_boards_period_and_filters(
     assert f'<a class="badge" href="/themes/{made.theme.id}?window=30&amp;region=EMEA#suggestions">1 suggestion</a>' \
         in html
     assert f'<a href="/themes/{made.theme.id}?window=30&amp;region=EMEA">Slow sync</a>' in html
+
+
+def test_a_picklist_value_reads_in_french_else_in_english_else_as_itself(session):
+    """An org whose values are codes ("PRICE") has English labels too: a French reader falls back to them."""
+    from retour.models import SyncState
+    from webapp.templating import picklist_labels
+
+    assert picklist_labels(session, "fr") == {}  # nothing synced yet: every value reads as itself
+    session.add(SyncState(object_name="Opportunity", details={"values_by_language": {
+        "en": {"Loss_Reason__c": {"PRICE": "Price", "GAP": "Missing Feature"}},
+        "fr": {"Loss_Reason__c": {"PRICE": "Prix"}, "StageName": {"Closed Lost": "Fermée/Perdue"}}}}))
+    session.flush()
+    assert picklist_labels(session, "fr") == {"Loss_Reason__c": {"PRICE": "Prix", "GAP": "Missing Feature"},
+                                              "StageName": {"Closed Lost": "Fermée/Perdue"}}
+    assert picklist_labels(session, "en") == {"Loss_Reason__c": {"PRICE": "Price", "GAP": "Missing Feature"}}

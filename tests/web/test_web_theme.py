@@ -346,3 +346,28 @@ def test_the_charts_months_carry_their_year_only_where_it_starts_so_french_label
         januaries = [i for i, t in enumerate(tips) if t.lower().startswith(("jan", "janv"))]
         assert with_year == sorted({1, *januaries})  # the first month shown and each January
         assert all(re.search(r"\d{4}", t) for t in tips[1:])  # the tooltip names the year of every month
+
+
+def test_a_french_reader_reads_the_stage_and_loss_reason_as_salesforce_labels_them_an_english_reader_the_values(
+        auth, factory, session):
+    """Salesforce stores a picklist's API value ("Closed Lost") and shows a French user its label ("Fermée/Perdue"):
+    the deals table, a quote's deal and a loss reason's text say the label the sync kept; links keep the value."""
+    from retour.models import SyncState
+    text = "Missing Feature. No offline mode for the field team"
+    made = factory.theme("Offline", items=2, texts=[text])
+    made.opportunities[0].loss_reason = made.opportunities[1].loss_reason = "Missing Feature"
+    made.opportunities[1].stage = "Odd <Stage>"
+    session.add(SyncState(object_name="Opportunity", details={"values_by_language": {
+        "fr": {"StageName": {"Closed Lost": "Fermée/Perdue", "Odd <Stage>": "Étrange <b>étape</b>"},
+               "Loss_Reason__c": {"Missing Feature": "Fonctionnalité manquante"}}}}))
+    session.commit()
+    auth.login("viewer")
+    french = auth.client.get(f"/themes/{made.theme.id}", headers={"Accept-Language": "fr"}).text
+    english = auth.client.get(f"/themes/{made.theme.id}", headers={"Accept-Language": "en"}).text
+    assert '<html lang="fr">' in french
+    assert "<td>Fermée/Perdue</td>" in french and "(Fermée/Perdue)" in french  # deals table, a quote's deal
+    assert ">Fonctionnalité manquante. No offline mode for the field team</blockquote>" in french
+    assert "Closed Lost" not in french and "Missing Feature" not in french
+    assert "Étrange &lt;b&gt;étape&lt;/b&gt;" in french and "<b>étape" not in french  # CRM text stays escaped
+    assert "<td>Closed Lost</td>" in english and "(Closed Lost)" in english
+    assert f">{text}</blockquote>" in english and "Fermée" not in english

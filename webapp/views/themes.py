@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import astuple
+from typing import Any
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, ngettext
@@ -29,12 +30,13 @@ bp = Blueprint("themes", __name__, url_prefix="/themes")
 
 
 def evidence_html(theme, evidence: list, others: list, sf_url, detail_qs: str = "",
-                  typed: tuple[int, str] | None = None) -> Markup:
+                  typed: tuple[int, str] | None = None, sync: Any = None) -> Markup:
     """The evidence list, rendered once per distinct content, language and role; the user's CSRF token is
     put in afterwards, so the cached fragment holds no secret. ``typed`` is (evidence id, text) of a move the
-    server refused: that quote's box keeps what the person typed, focused, to correct it."""
+    server refused: that quote's box keeps what the person typed, focused, to correct it. ``sync``: the data
+    version's sync part, which moves the stages' and loss reasons' labels (``templating.picklist_label``)."""
     can_curate = has_role("product_owner")
-    key = ("evidence_html", str(get_locale()), can_curate, theme.id, theme.status, detail_qs,
+    key = ("evidence_html", str(get_locale()), sync, can_curate, theme.id, theme.status, detail_qs,
            tuple(astuple(e) for e in evidence), tuple(others), settings().salesforce.instance_url, typed)
     html = cached(key, lambda: render_template("_evidence_list.html", theme=theme, evidence=evidence, others=others,
                                                sf_url=sf_url, csrf_placeholder=CSRF_SLOT, detail_qs=detail_qs,
@@ -102,12 +104,12 @@ def detail_context(theme_id: int, page: int | None = None, filters: queries.Boar
             "examples_total": examples_total, "theme": theme, "evidence": evidence, "evidence_total": total,
             "page": page, "filters": f, "detail_qs": detail_qs, "figures": figs, "judged": judged, "status": status,
             "evidence_held": evidence_held,
-            "evidence_html": evidence_html(theme, evidence, others, sf_url, evidence_qs, typed),
+            "evidence_html": evidence_html(theme, evidence, others, sf_url, evidence_qs, typed, v.sync),
             # fragments keyed by their content: never stale
             "chart_html": cached(("chart_html", str(get_locale()), tuple(months), tuple(month_labels)),
                                  lambda: Markup(render_template("_chart.html", chart=chart, months=months,
                                                                 labels=month_labels, figures=figs)), lasting=True),
-            "deals_html": cached(("deals_html", str(get_locale()), settings().salesforce.instance_url,
+            "deals_html": cached(("deals_html", str(get_locale()), v.sync, settings().salesforce.instance_url,
                                   tuple(deals), deals_total),
                                  lambda: Markup(render_template("_deals.html", deals=deals, deals_total=deals_total,
                                                                 sf_url=sf_url)), lasting=True),
