@@ -804,11 +804,14 @@ def _with_article(label: str | None, members: Sequence[Member]) -> str | None:
     """A French sentence label with the definite article the members write before its subject: "Interface est trop
     compliquée" read as a telegram to a French product owner; the members write "l'interface est trop compliquée".
 
-    Only when the label is a clause (``_FRENCH_CLAUSE``) and most of the French members' uses of its first word
+    Only when the label is a clause (``_FRENCH_CLAUSE``, or a common verb of ``VERBS`` after its first word: "Le
+    support met trop de temps à répondre") and most of the French members' uses of its first word
     follow one definite article; a possessive ("leur API") or no article leaves it as it is. The article is
     written as the members write it, so the label is still their words.
     """
-    if not label or not _FRENCH_CLAUSE.search(label) or len(label.split()) >= MAX_WORDS:
+    if not label or len(label.split()) >= MAX_WORDS:
+        return label
+    if not (_FRENCH_CLAUSE.search(label) or any(_fold(w) in VERBS for w in label.split()[1:])):
         return label
     first = label.split(" ", 1)[0]
     if not first[:1].isalpha():

@@ -192,8 +192,12 @@ def test_a_french_sentence_label_keeps_the_article_its_members_write_and_a_headl
                                  "l'API ne couvre pas les flux SAP")]
     sso = [_m(t, "fr") for t in ("pas de SSO avec Okta", "Pas de SSO avec Okta, bloquant",
                                  "toujours pas de SSO avec Okta")]
-    got = theme_labels({1: ui, 2: api, 3: sso})
+    planning = [_m(t, "fr") for t in ("le planning reste illisible sur tablette",
+                                      "Le planning reste illisible sur tablette",
+                                      "et le planning reste illisible sur tablette")]
+    got = theme_labels({1: ui, 2: api, 3: sso, 4: planning})
     assert got[1].fr == "L'interface est trop compliquée"  # was "Interface est trop compliquée"
+    assert got[4].fr == "Le planning reste illisible sur tablette"  # a common verb makes it a clause too
     assert not got[2].fr.lower().startswith(("l'", "le ", "la "))  # most members write a possessive: left as it is
     assert got[3].fr.lower().startswith("pas de sso")  # a headline, not a clause: no article
 
