@@ -321,3 +321,24 @@ def test_a_picklist_value_reads_in_french_else_in_english_else_as_itself(session
     assert picklist_labels(session, "fr") == {"Loss_Reason__c": {"PRICE": "Prix", "GAP": "Missing Feature"},
                                               "StageName": {"Closed Lost": "Fermée/Perdue"}}
     assert picklist_labels(session, "en") == {"Loss_Reason__c": {"PRICE": "Price", "GAP": "Missing Feature"}}
+
+
+def test_the_region_filter_offers_its_values_by_their_french_labels_and_filters_by_the_value(
+        make_settings, session_factory, factory, session, users):
+    from retour.models import SyncState
+    from webapp import create_app
+    from .conftest import Auth
+
+    app = create_app(make_settings({"web": {"secret_key": "test-secret-key-not-for-production"},
+                                    "mapping": {"region": "Region__c"}}), session_factory=session_factory)
+    app.config.update(TESTING=True)
+    factory.theme("Lent", items=1, region="Pays Basque")
+    session.add(SyncState(object_name="Opportunity", details={"values_by_language": {
+        "fr": {"Region__c": {"Pays Basque": "Pays basque (Euskadi)"}}}}))
+    session.commit()
+    auth = Auth(app.test_client())
+    auth.login("viewer")
+    option = re.compile(r'<option value="Pays Basque" *>([^<]*)</option>')
+    french = auth.client.get("/", headers={"Accept-Language": "fr"}).text
+    assert option.search(french).group(1) == "Pays basque (Euskadi)"
+    assert option.search(auth.client.get("/", headers={"Accept-Language": "en"}).text).group(1) == "Pays Basque"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from markupsafe import Markup
@@ -16,13 +18,14 @@ from webapp.templating import field_labels, reader_lang
 bp = Blueprint("board", __name__)
 
 
-def rows_html(result: queries.Board, filters: queries.BoardFilters) -> Markup:
-    """The table rows, rendered once per distinct content and language (the key is the data itself)."""
+def rows_html(result: queries.Board, filters: queries.BoardFilters, sync: Any = None) -> Markup:
+    """The table rows, rendered once per distinct content and language (the key is the data itself); ``sync``, the
+    data version's sync part, moves the field and value labels a scoped rule's "why" is said with."""
     detail_qs = filters.query_string(page=1, status="")
     # A decided theme's row says what came back since its push (webapp.loops).
     loops = theme_loops(get_session(), [r.id for r in result.rows if r.status == "decided"],
                         settings().critical_mass.currency)
-    key = ("rows_html", str(get_locale()), detail_qs,
+    key = ("rows_html", str(get_locale()), sync, detail_qs,
            tuple((r.id, r.label, r.label_en, r.label_fr, r.suggestions, r.status, r.figures, r.reason, tuple(r.spark),
                   loops.get(r.id)) for r in result.rows))
     return cached(key, lambda: Markup(render_template(
@@ -58,7 +61,8 @@ def _board_page(filters: queries.BoardFilters) -> str:
     labels = cached(("field_labels", version.sync, lang), lambda: field_labels(session, cfg.mapping.extra, lang),
                     lasting=True)
     return render_template("board.html", board=result, filters=filters, facets=facets,
-                           rows_html=rows_html(result, filters), extra=cfg.mapping.extra, field_labels=labels,
+                           rows_html=rows_html(result, filters, version.sync), extra=cfg.mapping.extra,
+                           field_labels=labels,
                            statuses=queries.BOARD_STATUSES, sources=queries.SOURCES, langs=queries.FEEDBACK_LANGS,
                            windows=queries.WINDOWS, rule_days=cfg.critical_mass.window_days,
                            currency=cfg.critical_mass.currency, half_life=cfg.critical_mass.half_life_days)
