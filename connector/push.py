@@ -104,8 +104,9 @@ def gather(session: Session, decision: Decision) -> tuple[DecisionRow, list[Evid
     row = DecisionRow(id=decision.id, theme_id=decision.theme_id, status=decision.status, target=decision.target,
                       insight_en=decision.insight_en, insight_fr=decision.insight_fr, title_en=decision.title_en,
                       title_fr=decision.title_fr)
-    evidence = [EvidenceRow(o, a, lang or "other", at) for o, a, lang, at in session.execute(
-        select(FeedbackItem.opportunity_id, FeedbackItem.account_id, FeedbackSegment.lang, FeedbackItem.occurred_at)
+    evidence = [EvidenceRow(o, a, lang or "other", at, channel or "") for o, a, lang, at, channel in session.execute(
+        select(FeedbackItem.opportunity_id, FeedbackItem.account_id, FeedbackSegment.lang, FeedbackItem.occurred_at,
+               FeedbackItem.channel)
         .join(FeedbackSegment, FeedbackSegment.item_id == FeedbackItem.id)
         .join(ThemeEvidence, ThemeEvidence.segment_id == FeedbackSegment.id)
         .where(ThemeEvidence.theme_id == decision.theme_id, ThemeEvidence.state == "active")

@@ -58,6 +58,7 @@ class EvidenceRow:
     account_id: str | None
     lang: str = "other"
     occurred_at: dt.datetime | None = None
+    channel: str = ""  # the item's source: "loss_reason" when the deal's loss reason itself says it
 
 
 @dataclass(frozen=True)
@@ -304,26 +305,47 @@ def send_dates(queue: Iterable[Waiting], sent_today: Mapping[str, int], cap: int
     return out
 
 
+# Said after the decision's title and a colon, so they agree with any title a person writes ("Missing a Power BI
+# connector: planned for Q3"; "<title> is planned" read "Power BI connector planned is planned"), and in French with
+# no gender to agree with ("L'authentification unique : au programme", not "est prévu").
 _STATUS_WORDS = {
-    "en": {"planned": "is planned", "shipped": "has shipped", "investigating": "is being investigated",
+    "en": {"planned": "planned", "shipped": "shipped", "investigating": "under investigation",
            "wont_do": "will not be built"},
-    "fr": {"planned": "est prévu", "shipped": "est disponible", "investigating": "est à l'étude",
-           "wont_do": "ne sera pas réalisé"},
+    "fr": {"planned": "au programme", "shipped": "disponible", "investigating": "à l'étude",
+           "wont_do": "pas au programme"},
 }
+_TARGET_WORD = {"en": {"shipped": " in "}, "fr": {"shipped": " depuis "}}
 
 
-def task_subject(decision: DecisionRow, lang: str, who: str, lost_on: dt.date | None) -> str:
-    """"Re-engage ACME — SSO is planned for Q3; they lost over it on 2026-03-02" (or its French)."""
-    status = _STATUS_WORDS[lang].get(decision.status, decision.status)
-    target = (decision.target or "").strip()
+def said_date(day: dt.date, lang: str) -> str:
+    """A date as a rep reads it in a task: "March 2, 2026", "2 mars 2026", "1er mars 2026"."""
+    from babel.dates import format_date
+
     if lang == "fr":
-        text = f"Relancer {who} — {title(decision, lang)} {status}" + (f" pour {target}" if target else "")
-        if lost_on:
-            text += f" ; perdu pour cette raison le {lost_on.isoformat()}"
-    else:
-        text = f"Re-engage {who} — {title(decision, lang)} {status}" + (f" for {target}" if target else "")
-        if lost_on:
-            text += f"; they lost over it on {lost_on.isoformat()}"
+        return f"{'1er' if day.day == 1 else day.day} {format_date(day, 'MMMM y', locale='fr')}"
+    return format_date(day, "MMMM d, y", locale="en")
+
+
+def task_subject(decision: DecisionRow, lang: str, who: str, lost_on: dt.date | None, *,
+                 lost_over_it: bool = False) -> str:
+    """"Re-engage ACME — SSO: planned for Q3; they lost over it on March 2, 2026" (or its French).
+
+    "They lost over it" only when the deal's loss reason is among the theme's evidence (``lost_over_it``); a deal lost
+    for another reason that raised the theme in a note or a case says so: the review found a task telling a rep a
+    deal lost for "No Decision / budget moved" was lost over a Power BI connector.
+    """
+    fr = lang == "fr"
+    status = _STATUS_WORDS["fr" if fr else "en"].get(decision.status, decision.status)
+    target = (decision.target or "").strip()
+    joiner = _TARGET_WORD["fr" if fr else "en"].get(decision.status, " pour " if fr else " for ")
+    text = f"{'Relancer' if fr else 'Re-engage'} {who} — {title(decision, lang)}{' :' if fr else ':'} {status}"
+    text += f"{joiner}{target}" if target else ""
+    if lost_on:
+        when = said_date(lost_on, "fr" if fr else "en")
+        if fr:
+            text += f" ; perdu pour cette raison le {when}" if lost_over_it else f" ; évoqué avant la perte du {when}"
+        else:
+            text += f"; they lost over it on {when}" if lost_over_it else f"; raised before the deal was lost on {when}"
     return _clip(text, SUBJECT_MAX)
 
 
@@ -341,9 +363,12 @@ def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunitie
     """Every record the decision would write, in a stable order, skips included (with their reasons)."""
     opp_langs: dict[str, list[str]] = {}
     acc_langs: dict[str, list[str]] = {}
+    lost_over: set[str] = set()  # deals whose own loss reason is among the evidence
     for ev in evidence:
         if ev.opportunity_id:
             opp_langs.setdefault(ev.opportunity_id, []).append(ev.lang)
+            if ev.channel == "loss_reason":
+                lost_over.add(ev.opportunity_id)
         account_id = ev.account_id
         if not account_id and ev.opportunity_id and ev.opportunity_id in opportunities:
             account_id = opportunities[ev.opportunity_id].account_id
@@ -399,7 +424,7 @@ def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunitie
             who = account.name if account else opp.name
             owner = owners.get(opp.owner_id or "")
             lang = pick_lang(decision, majority_lang(opp_langs[opp_id]), owner.lang if owner else None)
-            subject = task_subject(decision, lang, who, opp.close_date)
+            subject = task_subject(decision, lang, who, opp.close_date, lost_over_it=opp.id in lost_over)
             record = {
                 options.task_key_field: insight_key(decision.id, "task", opp.id),
                 "Subject": subject,
@@ -444,8 +469,8 @@ def written_fields(options: PlanOptions) -> dict[str, list[str]]:
                          is_closed=True, close_date=dt.date(2000, 1, 3))
     accounts = {opp.account_id: AccountRow(opp.account_id, "-", opp.owner_id)}
     owners = {opp.owner_id: OwnerRow(opp.owner_id, "-")}
-    plan = plan_pushes(decision, [EvidenceRow(opp.id, opp.account_id, "en")], {opp.id: opp}, accounts, owners,
-                       options, dt.date(2000, 1, 3))
+    plan = plan_pushes(decision, [EvidenceRow(opp.id, opp.account_id, "en", channel="loss_reason")], {opp.id: opp},
+                       accounts, owners, options, dt.date(2000, 1, 3))
     fields: dict[str, set[str]] = {}
     for intended in plan:
         written = set(intended.record)

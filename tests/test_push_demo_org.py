@@ -94,7 +94,7 @@ def test_approved_decision_lands_on_the_reps_records_and_withdraws_cleanly(sessi
             opp = opps[item.target_id]
             assert record["OwnerId"] == opp["OwnerId"] and record["WhatId"] == opp["Id"]
             assert record["Status"] == "Not Started" and record["ActivityDate"] == "2026-11-25"
-            assert record["Subject"].startswith("Re-engage ") and " — Single sign-on is planned for Q3" in record["Subject"]
+            assert record["Subject"].startswith("Re-engage ") and " — Single sign-on: planned for Q3" in record["Subject"]
         else:
             assert item.target_id in (record["Opportunity__c"], record["Account__c"])
             assert record["Name"] == record["Theme__c"] == "Single sign-on"

@@ -67,7 +67,7 @@ def test_prepare_and_preview_show_each_record_its_rep_the_exact_text_and_the_ski
     planned = [r for r in rows if r["state"] == "planned"]
     skipped = [r for r in rows if r["state"] == "skipped"]
     task = next(r for r in planned if r["kind"] == "task")
-    assert task["text"].startswith("Re-engage ACME 0 — Single sign-on is planned for Q3; they lost over it on 2026-03-02")
+    assert task["text"].startswith("Re-engage ACME 0 — Single sign-on: planned for Q3; ")
     assert task["rep_name"] == "Rep 0" and task["record_name"] == "ACME 0 — renewal"
     assert {r["skip_reason"] for r in skipped} >= {"won deal: nothing to give back", "owner Rep 3 is inactive in Salesforce"}
     assert rows.index(skipped[0]) > rows.index(planned[-1])  # what will be written comes first
@@ -91,7 +91,7 @@ def test_reps_read_the_human_title_in_their_language_and_never_the_theme_label(s
                                                                        if o["Id"] in french} else "en"
         if item.kind == "task":
             assert record["Subject"].startswith(("Relancer " if lang == "fr" else "Re-engage ") + "ACME")
-            assert f" — {titles[lang]} " in record["Subject"]
+            assert f" — {titles[lang]}{' :' if lang == 'fr' else ':'} " in record["Subject"]
         else:
             assert record["Name"] == record["Theme__c"] == titles[lang]
 

@@ -57,7 +57,9 @@ def test_lost_opportunity_gets_insight_and_one_follow_up_task_and_open_one_only_
     assert set(plan) == {"d12-opp-006A", "d12-task-006A", "d12-acc-001A", "d12-opp-006B", "d12-acc-001B"}
     task = plan["d12-task-006A"]
     assert task.sobject == "Task" and task.owner_id == "005A" and not task.skipped
-    assert task.record["Subject"] == "Re-engage ACME — Single sign-on is planned for Q3; they lost over it on 2026-03-02"
+    # The theme is in a note of the lost deal, not in its loss reason: the subject does not say they lost over it.
+    assert task.record["Subject"] == \
+        "Re-engage ACME — Single sign-on: planned for Q3; raised before the deal was lost on March 2, 2026"
     assert task.record["WhatId"] == "006A" and task.record["OwnerId"] == "005A"
     assert task.record["ActivityDate"] == "2026-11-25"  # 5 business days after a Wednesday
     assert task.record["Retour_Key__c"] == "d12-task-006A"
@@ -77,7 +79,7 @@ def test_french_evidence_gets_the_french_insight_and_task_and_falls_back_to_engl
     assert plan["d12-opp-006A"].record["Insight__c"] == "Le SSO arrive au T3."
     assert plan["d12-opp-006A"].record["Name"] == "L’authentification unique"
     assert plan["d12-task-006A"].record["Subject"] == (
-        "Relancer ACME — L’authentification unique est prévu pour Q3 ; perdu pour cette raison le 2026-03-02")
+        "Relancer ACME — L’authentification unique : au programme pour Q3 ; évoqué avant la perte du 2 mars 2026")
     assert plan["d12-opp-006B"].record["Insight__c"] == "SSO ships in Q3."
     assert plan["d12-opp-006B"].record["Name"] == "Single sign-on"
     plan = by_key(plan_pushes(decision(fr=None), evidence, opps, accounts, owners, OPTS, WED))
@@ -194,3 +196,17 @@ def test_send_dates_follow_each_reps_cap_from_what_went_today_and_skip_quiet_day
     # A quiet day (a Saturday): nothing goes today, whatever was sent by hand; Monday takes 2 a rep.
     assert send_dates(queue[:3], {"005A": 2}, 2, dt.date(2026, 11, 21)) == {1: mon, 2: mon, 3: mon}
     assert send_dates(queue[:2], {}, 0, FRI) == {1: None, 2: None}  # a cap of 0 sends nothing, ever
+
+
+def test_a_task_says_they_lost_over_it_only_when_the_loss_reason_itself_names_the_theme():
+    evidence, opps, accounts, owners = world()
+    evidence = [EvidenceRow("006A", "001A", "en", channel="loss_reason"), EvidenceRow("006B", "001B", "en")]
+    plan = by_key(plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))
+    assert plan["d12-task-006A"].record["Subject"] == \
+        "Re-engage ACME — Single sign-on: planned for Q3; they lost over it on March 2, 2026"
+    french = by_key(plan_pushes(decision(), [EvidenceRow("006A", "001A", "fr", channel="loss_reason")], opps, accounts,
+                                owners, OPTS, WED))
+    assert french["d12-task-006A"].record["Subject"].endswith(" ; perdu pour cette raison le 2 mars 2026")
+    first = by_key(plan_pushes(decision(), [EvidenceRow("006A", "001A", "fr", channel="note")],
+                               world(**{"006A": {"close_date": dt.date(2026, 3, 1)}})[1], accounts, owners, OPTS, WED))
+    assert first["d12-task-006A"].record["Subject"].endswith(" ; évoqué avant la perte du 1er mars 2026")

@@ -108,7 +108,7 @@ def test_the_pushed_name_and_task_subject_carry_the_title_not_the_theme_label(au
         record = item.payload["record"]
         assert "sap / erp" not in str(record)
         if item.kind == "task":
-            assert record["Subject"].startswith("Re-engage Fjordhandel Oy — Exports of any size has shipped for 2026.4")
+            assert record["Subject"].startswith("Re-engage Fjordhandel Oy — Exports of any size: shipped in 2026.4")
         else:
             assert record["Name"] == "Exports of any size"
     page = auth.client.get(f"/decisions/{decision_id}").text
