@@ -146,6 +146,8 @@ def test_the_preview_speaks_french_to_a_french_reader(auth, session):
     text = _text(html)
     assert "affaire gagnée : rien à rendre" in text and "1 commercial touché" in text
     assert "won deal" not in text and "Records" not in text
+    # Each record by what it is in the reader's words, never Salesforce's API name.
+    assert "information " in text and "Retour_Insight__c" not in text
 
 
 # ------------------------------------------------------------------------------------------ in a real browser
