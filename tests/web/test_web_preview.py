@@ -148,6 +148,8 @@ def test_the_preview_speaks_french_to_a_french_reader(auth, session):
     assert "won deal" not in text and "Records" not in text
     # Each record by what it is in the reader's words, never Salesforce's API name.
     assert "information " in text and "Retour_Insight__c" not in text
+    # A state and its detail with the French colon: a space before it.
+    assert "ignoré</span> : affaire gagnée" in html and "</span>: affaire gagnée" not in html
 
 
 # ------------------------------------------------------------------------------------------ in a real browser
