@@ -9,7 +9,7 @@ from typing import Any
 
 from babel.dates import get_date_format
 from babel.numbers import format_compact_currency, format_percent
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import (
     format_date, format_datetime, format_decimal, get_locale, get_translations, lazy_gettext as _l, to_user_timezone,
 )
@@ -203,6 +203,18 @@ def percent(x: float) -> str:
                           decimal_quantization=False)
 
 
+def _opportunity_describe(session: Any) -> dict[str, Any]:
+    """What the sync kept of Opportunity's describe (labels, translations, picklist value labels), read once a request:
+    the board read it twice, once for the mapped fields' labels and once for the picklist values'."""
+    if has_request_context() and "opportunity_describe" in g:
+        return g.opportunity_describe
+    state = session.get(SyncState, "Opportunity")
+    details = dict(state.details or {}) if state else {}
+    if has_request_context():
+        g.opportunity_describe = details
+    return details
+
+
 def field_labels(session: Any, extra: Iterable[Any], lang: str) -> dict[str, str]:
     """What the pages call each mapped field (``[mapping.extra]``) for a reader of ``lang`` ("en" or "fr"):
 
@@ -212,8 +224,7 @@ def field_labels(session: Any, extra: Iterable[Any], lang: str) -> dict[str, str
     4. its label in Salesforce, in English (``labels``: the sync asks the describe in en-US);
     5. its API name: never a name made up from it ("Speaks_Basque__c" is not "Speaks basque" in every org).
     """
-    state = session.get(SyncState, "Opportunity")
-    details = (state.details or {}) if state else {}
+    details = _opportunity_describe(session)
     org_labels = details.get("labels", {})
     translated = (details.get("labels_by_language") or {}).get(lang, {})
     return {m.name: (m.label_fr if lang == "fr" else m.label) or translated.get(m.field) or m.label
@@ -228,8 +239,7 @@ def picklist_labels(session: Any, lang: str) -> dict[str, dict[str, str]]:
     """``{API field: {value: label}}``: what a reader of ``lang`` reads for the picklist values the sync kept
     labels of (``values_by_language``, ``connector.sync._localized_labels``): the French label for French
     readers, else the English one. A value missing here is read as itself."""
-    state = session.get(SyncState, "Opportunity")
-    kept = ((state.details or {}) if state else {}).get("values_by_language") or {}
+    kept = _opportunity_describe(session).get("values_by_language") or {}
     out = {field: dict(said) for field, said in (kept.get("en") or {}).items()}
     if lang != "en":
         for field, said in (kept.get(lang) or {}).items():

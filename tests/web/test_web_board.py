@@ -128,8 +128,8 @@ def test_board_query_count_is_constant_as_themes_grow(auth, factory, session, co
         assert len(_labels(html)) >= 50 if not qs else len(_labels(html)) > 10
         assert len(large) == len(small), f"board {qs!r}: {len(small)} queries for 10 themes, {len(large)} for 50"
         # Without the figure cache (RETOUR_CACHE_SECONDS=0): two statements measure a scope, two the org's volume,
-        # the judge reads statuses and decisions, one statement fingerprints every theme's evidence, one reads the
-        # mapped fields' labels.
+        # the judge reads statuses and decisions, one statement fingerprints every theme's evidence, one reads what the
+        # sync kept of Opportunity's describe (the mapped fields' labels and the picklist values' together).
         assert len(small) <= 21
 
 
