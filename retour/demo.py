@@ -66,18 +66,28 @@ def _ticking(message: str, every: float = TICK_SECONDS) -> Iterator[None]:
         ticker.join()
 
 
-def demo_environ(org_env: dict[str, str], base: dict[str, str] | None = None) -> dict[str, str]:
-    """The demo's environment: the caller's, the demo org's connection settings, and the demo's defaults."""
+def demo_environ(org_env: dict[str, str], base: dict[str, str] | None = None,
+                 defaults: dict[str, str] | None = None) -> dict[str, str]:
+    """The demo's environment: the caller's, the demo org's connection settings, and the demo's defaults (``DEMO_ENV``
+    and ``defaults``: a setting the caller gives wins over them)."""
     environ = dict(os.environ if base is None else base)
     environ.update(org_env)
-    for name, value in DEMO_ENV.items():
+    for name, value in {**DEMO_ENV, **(defaults or {})}.items():
         environ.setdefault(name, value)
     return environ
 
 
-def demo_settings(org_env: dict[str, str], base: dict[str, str] | None = None) -> Settings:
+def demo_settings(org_env: dict[str, str], base: dict[str, str] | None = None,
+                  defaults: dict[str, str] | None = None) -> Settings:
     """Settings for the demo: the caller's environment plus the demo org's connection settings."""
-    return load_settings(environ=demo_environ(org_env, base))
+    return load_settings(environ=demo_environ(org_env, base, defaults))
+
+
+def desk_address(settings: Settings, port: int | None) -> dict[str, str]:
+    """The desk's own address as ``[web] base_url``, which the demo knows before it serves: pushed insights and tasks
+    link back to their theme on the desk ("The theme in Retour: …"); without it a rep in the demo org read an insight
+    with no way back."""
+    return {"RETOUR_WEB_BASE_URL": f"http://{settings.web.host}:{port or settings.web.port}/"}
 
 
 def run_demo_pipeline(ctx: Context, org: Any) -> dict[str, Any]:
@@ -193,6 +203,8 @@ def serve_demo(ctx: Context, org: Any, port: int | None) -> Running:
     running = start_together(ctx.settings, ctx.session_factory, port=port)
     environ = {**org.env(), **{k: os.environ.get(k, v) for k, v in DEMO_ENV.items()},
                "RETOUR_DATA_DIR": str(Path(ctx.settings.data_dir).resolve())}
+    if ctx.settings.web.base_url:  # `retour push` from another shell links back to this desk too
+        environ["RETOUR_WEB_BASE_URL"] = ctx.settings.web.base_url
     env_file = Path(ctx.settings.data_dir) / "demo.env"
     env_file.write_text("".join(f"export {k}={shlex.quote(str(v))}\n" for k, v in environ.items()), encoding="utf-8")
     return running
@@ -239,7 +251,7 @@ def demo(ctx: Context, once: bool, as_json: bool, org_only: bool, scale: float, 
             click.echo(f"# demo org serving at {org.base_url} — Ctrl-C to stop", err=True)
             _wait_forever()
             return
-        ctx._settings = demo_settings(org.env())
+        ctx._settings = demo_settings(org.env(), defaults=None if once else desk_address(base, port))
         figures = run_demo_pipeline(ctx, org)
         if once:
             if as_json:

@@ -63,11 +63,22 @@ def test_a_setting_the_user_gives_wins_over_the_demos_default():
     assert settings.push.quiet_weekends is True
 
 
+def test_pushed_insights_link_back_to_the_demos_desk_unless_the_user_names_another_address():
+    base = demo.demo_settings(StubOrg().env(), base={"RETOUR_WEB_PORT": "8123"})
+    settings = demo.demo_settings(StubOrg().env(), base={}, defaults=demo.desk_address(base, None))
+    assert settings.web.base_url == "http://127.0.0.1:8123/"
+    assert demo.desk_address(base, 9000) == {"RETOUR_WEB_BASE_URL": "http://127.0.0.1:9000/"}
+    mine = demo.demo_settings(StubOrg().env(), base={"RETOUR_WEB_BASE_URL": "https://retour.acme.example/"},
+                              defaults=demo.desk_address(base, None))
+    assert mine.web.base_url == "https://retour.acme.example/"
+
+
 def test_the_demo_serves_the_web_ui_beside_a_running_scheduler_and_tells_other_shells_how_to_reach_it(tmp_path):
     org = StubOrg()
     ctx = Context()
     ctx._settings = demo.demo_settings(org.env(), base={"RETOUR_DATA_DIR": str(tmp_path / "data"),
-                                                        "RETOUR_WEB_PORT": "0"})
+                                                        "RETOUR_WEB_PORT": "0"},
+                                       defaults={"RETOUR_WEB_BASE_URL": "http://127.0.0.1:8765/"})
     ctx.ensure_schema()
     running = demo.serve_demo(ctx, org, None)
     try:
@@ -84,6 +95,7 @@ def test_the_demo_serves_the_web_ui_beside_a_running_scheduler_and_tells_other_s
     assert "export RETOUR_SALESFORCE_AUTH=jwt\n" in env_file
     assert "export RETOUR_PUSH_QUIET_WEEKENDS=false\n" in env_file
     assert f"export RETOUR_DATA_DIR={tmp_path / 'data'}\n" in env_file
+    assert "export RETOUR_WEB_BASE_URL=http://127.0.0.1:8765/\n" in env_file
 
 
 def test_a_busy_org_port_is_one_line_and_a_failure_before_anything_starts(tmp_path, clean_env, busy_port):
