@@ -26,6 +26,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from retour.dates import spelled
+
 TASK_STATUSES = ("planned", "shipped")
 SUBJECT_MAX = 255
 NAME_MAX = 80
@@ -317,15 +319,6 @@ _STATUS_WORDS = {
 _TARGET_WORD = {"en": {"shipped": " in "}, "fr": {"shipped": " depuis "}}
 
 
-def said_date(day: dt.date, lang: str) -> str:
-    """A date as a rep reads it in a task: "March 2, 2026", "2 mars 2026", "1er mars 2026"."""
-    from babel.dates import format_date
-
-    if lang == "fr":
-        return f"{'1er' if day.day == 1 else day.day} {format_date(day, 'MMMM y', locale='fr')}"
-    return format_date(day, "MMMM d, y", locale="en")
-
-
 def task_subject(decision: DecisionRow, lang: str, who: str, lost_on: dt.date | None, *,
                  lost_over_it: bool = False) -> str:
     """"Re-engage ACME — SSO: planned for Q3; they lost over it on March 2, 2026" (or its French).
@@ -341,7 +334,7 @@ def task_subject(decision: DecisionRow, lang: str, who: str, lost_on: dt.date | 
     text = f"{'Relancer' if fr else 'Re-engage'} {who} — {title(decision, lang)}{' :' if fr else ':'} {status}"
     text += f"{joiner}{target}" if target else ""
     if lost_on:
-        when = said_date(lost_on, "fr" if fr else "en")
+        when = spelled(lost_on, "fr" if fr else "en")  # "March 2, 2026", "1er mars 2026", as the desk says dates
         if fr:
             text += f" ; perdu pour cette raison le {when}" if lost_over_it else f" ; évoqué avant la perte du {when}"
         else:

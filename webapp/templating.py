@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from typing import Any
 
-from babel.dates import get_date_format
 from babel.numbers import format_compact_currency, format_percent
 from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import (
@@ -20,6 +18,7 @@ from connector import push_efficacy
 from connector.push_efficacy import LoopFigures
 from jobs import critical_mass
 from jobs.embed import detect_lang
+from retour.dates import spelled_pattern
 from retour.models import SyncState, Theme
 from webapp.cache import cached
 from webapp.db import get_session, settings
@@ -109,15 +108,8 @@ def date(value: dt.datetime | dt.date | None, width: str = "medium") -> str:
     # The day the reader sees: format_date shows a datetime in the reader's time zone.
     day = to_user_timezone(value) if isinstance(value, dt.datetime) else value
     if day.day == 1 and width in ("medium", "long", "full") and reader_lang() == "fr":
-        return format_date(day, _first_of_month(get_date_format(width, locale=get_locale()).pattern), rebase=False)
+        return format_date(day, spelled_pattern(day, str(get_locale()), width), rebase=False)
     return format_date(value, width)
-
-
-def _first_of_month(pattern: str) -> str:
-    """``pattern`` with its day of the month ("d", outside quoted text) followed by a literal "er"."""
-    parts = pattern.split("'")
-    parts[::2] = [re.sub(r"(?<!d)d(?!d)", "d'er'", part) for part in parts[::2]]
-    return "'".join(parts)
 
 
 def month(value: dt.date, *, year: bool = True) -> str:
