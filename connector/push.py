@@ -75,6 +75,7 @@ from retour.models import (
     PushItem,
     SalesforceUser,
     ThemeEvidence,
+    ThemeProposal,
     utcnow,
 )
 from retour.switches import PUSH_PAUSE, is_push_paused
@@ -98,15 +99,26 @@ def _chunks(values: Iterable[Any], size: int = IN_CHUNK) -> Iterable[list[Any]]:
         yield values[i:i + size]
 
 
+def split_pending(session: Session, theme_id: int) -> set[int]:
+    """The clauses an open split proposal of the theme would move to another theme (its second group)."""
+    carved: set[int] = set()
+    for proposal in session.scalars(select(ThemeProposal).where(
+            ThemeProposal.theme_id == theme_id, ThemeProposal.kind == "split", ThemeProposal.status == "open")):
+        carved.update(proposal.carved_segments())
+    return carved
+
+
 def gather(session: Session, decision: Decision) -> tuple[DecisionRow, list[EvidenceRow], dict[str, OpportunityRow],
                                                            dict[str, AccountRow], dict[str, OwnerRow]]:
     """The plain rows :func:`connector.push_plan.plan_pushes` needs, read from the mirror and the theme."""
     row = DecisionRow(id=decision.id, theme_id=decision.theme_id, status=decision.status, target=decision.target,
                       insight_en=decision.insight_en, insight_fr=decision.insight_fr, title_en=decision.title_en,
                       title_fr=decision.title_fr)
-    evidence = [EvidenceRow(o, a, lang or "other", at, channel or "") for o, a, lang, at, channel in session.execute(
+    carved = split_pending(session, decision.theme_id)
+    evidence = [EvidenceRow(o, a, lang or "other", at, channel or "", quote or "", float(sim or 0.0), seg in carved)
+                for o, a, lang, at, channel, quote, sim, seg in session.execute(
         select(FeedbackItem.opportunity_id, FeedbackItem.account_id, FeedbackSegment.lang, FeedbackItem.occurred_at,
-               FeedbackItem.channel)
+               FeedbackItem.channel, FeedbackSegment.text, ThemeEvidence.similarity, FeedbackSegment.id)
         .join(FeedbackSegment, FeedbackSegment.item_id == FeedbackItem.id)
         .join(ThemeEvidence, ThemeEvidence.segment_id == FeedbackSegment.id)
         .where(ThemeEvidence.theme_id == decision.theme_id, ThemeEvidence.state == "active")

@@ -11,11 +11,15 @@ What lands where (defaults):
   ``d<decision>-task-<opp id>``, so there is at most one task per opportunity per decision by construction;
 - optionally (``[push] chatter``) a Chatter post on each opportunity.
 
-Each record is in the language of its evidence (else of its rep) when that insight is written; its Name, and
-a task's subject, carry the title a person wrote for reps in that same language — never the theme's label.
+Each record is in the language of the rep who reads it (the language their own notes are mostly written in),
+else of its evidence, when that insight is written; its Name, and a task's subject, carry the title a person wrote
+for reps in that same language — never the theme's label. Each record also carries the quote that put it there
+(``quote``: its most typical evidence), for the preview: a person approving sees why each record is written.
 
 Skipped, with a reason a product owner can read: won deals, records deleted in Salesforce (gone from the
-mirror), records whose owner is inactive, records whose language has no title (a draft from before titles).
+mirror), records whose owner is inactive, records whose language has no title (a draft from before titles), and
+records every quote of which a pending split proposal would move out of the theme (the theme mixes two subjects
+there: the record waits until a person answers the proposal).
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ class EvidenceRow:
     lang: str = "other"
     occurred_at: dt.datetime | None = None
     channel: str = ""  # the item's source: "loss_reason" when the deal's loss reason itself says it
+    quote: str = ""  # the clause itself (CRM text: pages escape it)
+    similarity: float = 0.0  # to the theme's centre when it joined: the most typical quote is shown
+    split_pending: bool = False  # an open split proposal of the theme would move it to another theme
 
 
 @dataclass(frozen=True)
@@ -182,7 +189,11 @@ def majority_lang(langs: list[str]) -> str | None:
 
 
 def pick_lang(decision: DecisionRow, *candidates: str | None) -> str:
-    """French when the record's evidence (or else its rep) is French and a French insight exists."""
+    """French when the first known of ``candidates`` (the rep's language, then the evidence's) is French and a
+    French insight exists.
+
+    The rep first: the rep reads the task and the record. The review found a rep who writes every note in French
+    given "Re-engage Maintenance Montgolfier — …" in English because the customer's quote was English."""
     preferred = next((c for c in candidates if c in ("fr", "en")), "en")
     if preferred == "fr" and decision.insight_fr:
         return "fr"
@@ -235,9 +246,11 @@ OWNER_UNKNOWN = "owner unknown to Retour (not synced yet, or no owner): nobody t
 WON = "won deal: nothing to give back"
 OPP_DELETED = "opportunity deleted in Salesforce (no longer mirrored)"
 ACC_DELETED = "account deleted in Salesforce (no longer mirrored)"
+SPLIT_PENDING = ("held: a split proposal of this theme would move every quote it raised to another theme; accept or "
+                 "decline the proposal, then save the draft again")
 SKIP_PREFIXES = (("won", WON), ("opportunity_deleted", OPP_DELETED), ("account_deleted", ACC_DELETED),
                  ("owner_unknown", OWNER_UNKNOWN), ("no_title_en", NO_TITLE_PREFIX["en"]),
-                 ("no_title_fr", NO_TITLE_PREFIX["fr"]))
+                 ("no_title_fr", NO_TITLE_PREFIX["fr"]), ("split_pending", SPLIT_PENDING))
 
 
 def skip_code(reason: str | None) -> str | None:
@@ -349,24 +362,47 @@ def task_description(decision: DecisionRow, lang: str, url: str | None) -> str:
     return body
 
 
+QUOTE_MAX = 300  # of the quote a preview row shows: enough to recognise the subject
+
+
+def held(raised: list[EvidenceRow]) -> str | None:
+    """``SPLIT_PENDING`` when every quote that put the record in the push would leave the theme with a pending split.
+
+    Why: the review pushed "Offline mode planned for Q3" to a deal whose notes speak only of dashboards, because the
+    offline theme held 60 dashboard quotes that a split proposal already offered to carve out. Until a person answers
+    the proposal, those records wait; a record with any quote that stays goes as usual.
+    """
+    return SPLIT_PENDING if raised and all(ev.split_pending for ev in raised) else None
+
+
+def because(raised: list[EvidenceRow]) -> dict[str, Any]:
+    """The quote that put a record in the push, for the preview: its most typical one (nearest the theme's centre),
+    among those no pending split would move when there are such."""
+    staying = [ev for ev in raised if not ev.split_pending] or raised
+    best = max(staying, key=lambda ev: ev.similarity, default=None)
+    if best is None or not best.quote.strip():
+        return {}
+    return {"quote": _clip(best.quote, QUOTE_MAX), "quote_lang": best.lang if best.lang in ("en", "fr") else None}
+
+
 # ------------------------------------------------------------------------------------------ the plan
 def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunities: dict[str, OpportunityRow],
                 accounts: dict[str, AccountRow], owners: dict[str, OwnerRow], options: PlanOptions,
                 today: dt.date) -> list[Intended]:
     """Every record the decision would write, in a stable order, skips included (with their reasons)."""
-    opp_langs: dict[str, list[str]] = {}
-    acc_langs: dict[str, list[str]] = {}
+    opp_evidence: dict[str, list[EvidenceRow]] = {}
+    acc_evidence: dict[str, list[EvidenceRow]] = {}
     lost_over: set[str] = set()  # deals whose own loss reason is among the evidence
     for ev in evidence:
         if ev.opportunity_id:
-            opp_langs.setdefault(ev.opportunity_id, []).append(ev.lang)
-            if ev.channel == "loss_reason":
+            opp_evidence.setdefault(ev.opportunity_id, []).append(ev)
+            if ev.channel == "loss_reason" and not ev.split_pending:
                 lost_over.add(ev.opportunity_id)
         account_id = ev.account_id
         if not account_id and ev.opportunity_id and ev.opportunity_id in opportunities:
             account_id = opportunities[ev.opportunity_id].account_id
         if account_id:
-            acc_langs.setdefault(account_id, []).append(ev.lang)
+            acc_evidence.setdefault(account_id, []).append(ev)
 
     url = theme_url(options.base_url, decision.theme_id)
     due = add_business_days(today, options.task_due_days, options.quiet_dates)
@@ -380,10 +416,13 @@ def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunitie
             return owner.name, f"owner {owner.name} is inactive in Salesforce"
         return owner.name, None
 
-    def insight(kind: str, record_id: str, lookup: str, record_name: str, owner_id: str | None, langs: list[str],
-                skip: str | None, rep: str) -> Intended:
+    def lang_for(owner_id: str | None, raised: list[EvidenceRow]) -> str:
         owner = owners.get(owner_id or "")
-        lang = pick_lang(decision, majority_lang(langs), owner.lang if owner else None)
+        return pick_lang(decision, owner.lang if owner else None, majority_lang([ev.lang for ev in raised]))
+
+    def insight(kind: str, record_id: str, lookup: str, record_name: str, owner_id: str | None,
+                raised: list[EvidenceRow], skip: str | None, rep: str) -> Intended:
+        lang = lang_for(owner_id, raised)
         text = insight_text(decision, lang)
         name = title(decision, lang)
         record = {
@@ -399,9 +438,10 @@ def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunitie
             "Status__c": "active",
         }
         return Intended(INSIGHT, options.insight_object, record[options.insight_key_field], record_id, owner_id,
-                        record, text, record_name, rep, lang, skip or (None if name else _no_title(lang)))
+                        record, text, record_name, rep, lang, skip or held(raised) or (None if name else _no_title(lang)),
+                        because(raised))
 
-    for opp_id in sorted(opp_langs):
+    for opp_id in sorted(opp_evidence):
         opp = opportunities.get(opp_id)
         if opp is None:
             out.append(Intended(INSIGHT, options.insight_object, insight_key(decision.id, "opp", opp_id), opp_id, None,
@@ -410,13 +450,13 @@ def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunitie
         rep, skip = owner_skip(opp.owner_id)
         if opp.is_won:
             skip = WON
-        out.append(insight("opp", opp.id, "Opportunity__c", opp.name, opp.owner_id, opp_langs[opp_id], skip, rep))
+        raised = opp_evidence[opp_id]
+        out.append(insight("opp", opp.id, "Opportunity__c", opp.name, opp.owner_id, raised, skip, rep))
         lost = opp.is_closed and not opp.is_won
         if lost and decision.status in TASK_STATUSES:
             account = accounts.get(opp.account_id or "")
             who = account.name if account else opp.name
-            owner = owners.get(opp.owner_id or "")
-            lang = pick_lang(decision, majority_lang(opp_langs[opp_id]), owner.lang if owner else None)
+            lang = lang_for(opp.owner_id, raised)
             subject = task_subject(decision, lang, who, opp.close_date, lost_over_it=opp.id in lost_over)
             record = {
                 options.task_key_field: insight_key(decision.id, "task", opp.id),
@@ -429,22 +469,25 @@ def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunitie
                 "Priority": "Normal",
             }
             out.append(Intended(TASK, "Task", record[options.task_key_field], opp.id, opp.owner_id, record, subject,
-                                opp.name, rep, lang, skip or (None if title(decision, lang) else _no_title(lang))))
+                                opp.name, rep, lang,
+                                skip or held(raised) or (None if title(decision, lang) else _no_title(lang)),
+                                because(raised)))
         if options.chatter:
-            lang = pick_lang(decision, majority_lang(opp_langs[opp_id]))
+            lang = lang_for(opp.owner_id, raised)
             body = insight_text(decision, lang) + (f"\n{url}" if url else "")
             record = {"ParentId": opp.id, "Body": _clip(body, 10000), "Type": "TextPost"}
             out.append(Intended(CHATTER, "FeedItem", insight_key(decision.id, "chatter", opp.id), opp.id, opp.owner_id,
-                                record, body, opp.name, rep, lang, skip))
+                                record, body, opp.name, rep, lang, skip or held(raised), because(raised)))
 
-    for acc_id in sorted(acc_langs):
+    for acc_id in sorted(acc_evidence):
         account = accounts.get(acc_id)
         if account is None:
             out.append(Intended(INSIGHT, options.insight_object, insight_key(decision.id, "acc", acc_id), acc_id, None,
                                 {}, "", acc_id, "", "en", ACC_DELETED))
             continue
         rep, skip = owner_skip(account.owner_id)
-        out.append(insight("acc", account.id, "Account__c", account.name, account.owner_id, acc_langs[acc_id], skip, rep))
+        out.append(insight("acc", account.id, "Account__c", account.name, account.owner_id, acc_evidence[acc_id], skip,
+                           rep))
     return out
 
 

@@ -60,6 +60,8 @@ class PreviewRow:
     error_message: str | None = None
     expected: dt.date | None = None  # when a waiting, deferred or planned record should go (None: not applicable)
     sent_at: dt.datetime | None = None
+    quote: str = ""  # what put the record in the push: its most typical quote (CRM text, escaped by pages)
+    quote_lang: str | None = None
 
 
 @dataclass(frozen=True)
@@ -208,5 +210,5 @@ def preview_page(session: Session, decision: Decision, settings: Settings, *, pa
             state=item.state, shown=_shown(item.state, decision.state, expected.get(item.id), first_day),
             skip_code=skip_code(item.skip_reason), skip_reason=item.skip_reason, sf_id=item.sf_id,
             error_code=item.error_code, error_message=item.error_message, expected=expected.get(item.id),
-            sent_at=item.sent_at))
+            sent_at=item.sent_at, quote=payload.get("quote") or "", quote_lang=payload.get("quote_lang")))
     return PreviewPage(summary=summary, rows=rows, page=page, pages=pages, per_page=per_page)

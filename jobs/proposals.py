@@ -148,7 +148,7 @@ def describe(session: Session, proposals: Sequence[ThemeProposal], lang: str | N
 
 def _movable(session: Session, splits: Sequence[ThemeProposal]) -> dict[int, int]:
     """How many of each split's second group are still active evidence of its theme (what accepting moves)."""
-    wanted = {p.id: (p.theme_id, set(_second_group(p))) for p in splits}
+    wanted = {p.id: (p.theme_id, set(p.carved_segments())) for p in splits}
     segs = set().union(*(s for _t, s in wanted.values())) if wanted else set()
     if not segs:
         return {}
@@ -156,11 +156,6 @@ def _movable(session: Session, splits: Sequence[ThemeProposal]) -> dict[int, int
         ThemeEvidence.segment_id.in_(segs), ThemeEvidence.state == "active")).all()
     return {pid: sum(1 for tid, sid in rows if tid == theme_id and sid in group)
             for pid, (theme_id, group) in wanted.items()}
-
-
-def _second_group(proposal: ThemeProposal) -> list[int]:
-    groups = proposal.payload.get("groups") or []
-    return [int(s) for s in groups[1]] if len(groups) > 1 else []
 
 
 def _theme(session: Session, theme_id: int | None) -> Theme:
@@ -201,7 +196,7 @@ def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, lab
             result = curation.merge(session, source, target, user)
         elif proposal.kind == "split":
             theme = _theme(session, proposal.theme_id)
-            segment_ids = _second_group(proposal)
+            segment_ids = proposal.carved_segments()
             evidence_ids = list(session.scalars(select(ThemeEvidence.id).where(
                 ThemeEvidence.theme_id == theme.id, ThemeEvidence.state == "active",
                 ThemeEvidence.segment_id.in_(segment_ids)))) if segment_ids else []

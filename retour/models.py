@@ -377,6 +377,14 @@ class ThemeProposal(Base):
     status: Mapped[str] = mapped_column(String(12), default="open")  # open | accepted | dismissed
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
+    def carved_segments(self) -> list[int]:
+        """A split's second group: the clauses accepting it would move to a new theme (empty for other kinds).
+
+        Read here because both the desk's proposals and the push (which holds records only those clauses raised)
+        read the same payload."""
+        groups = ((self.payload or {}).get("groups") or []) if self.kind == "split" else []
+        return [int(s) for s in groups[1]] if len(groups) > 1 else []
+
 
 class CurationEvent(Base):
     """The activity log: who did what to which theme, when."""

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from connector import push
 from connector.client import OrgClient
 from connector.push_efficacy import loop_figures
+from connector.push_plan import majority_lang
 from retour.models import Activity, Opportunity, PushItem
 from retour.switches import set_push_paused
 from tests.conftest_push import BASE, INSTANCE, NOW, TODAY, CollectionsWire, build_world, lock_error, sf_rows
@@ -85,10 +86,15 @@ def test_reps_read_the_human_title_in_their_language_and_never_the_theme_label(s
     on_the_wire = [rec for recs in wire.records.values() for rec in recs.values()]
     assert on_the_wire and not [rec for rec in on_the_wire if any(theme.label in str(v) for v in rec.values())]
     titles = {"en": "Single sign-on", "fr": "L’authentification unique"}
+    # Each rep reads their own language: the one their notes are mostly written in (a tie reads French).
+    written: dict[str, list[str]] = {}
+    for o in rows["Opportunity"]:
+        written.setdefault(o["OwnerId"], []).append("fr" if o["Id"] in french else "en")
+    rep_lang = {rep: majority_lang(langs) for rep, langs in written.items()}
+    assert set(rep_lang.values()) == {"en", "fr"}
     for item in session.scalars(select(PushItem).where(PushItem.decision_id == decision.id, PushItem.state == "sent")):
         record = wire.records[item.sobject][item.sf_id]
-        lang = "fr" if item.target_id in french or item.target_id in {o["AccountId"] for o in rows["Opportunity"]
-                                                                       if o["Id"] in french} else "en"
+        lang = rep_lang[item.owner_id]
         if item.kind == "task":
             assert record["Subject"].startswith(("Relancer " if lang == "fr" else "Re-engage ") + "ACME")
             assert f" — {titles[lang]}{' :' if lang == 'fr' else ':'} " in record["Subject"]

@@ -111,6 +111,55 @@ def test_a_french_speaking_rep_gets_french_when_the_evidence_language_is_unknown
     assert plan["d12-task-006A"].lang == "fr" and plan["d12-task-006A"].record["Subject"].startswith("Relancer ACME")
 
 
+def test_the_reps_own_language_wins_over_the_quotes_language():
+    """A rep who writes in French reads French, though the customer's quote on the deal was English."""
+    evidence, opps, accounts, owners = world()
+    owners["005A"] = OwnerRow("005A", "Ana", True, "fr")
+    plan = by_key(plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))
+    assert evidence[0].lang == "en"
+    assert plan["d12-task-006A"].lang == "fr" and plan["d12-task-006A"].record["Subject"].startswith("Relancer ACME")
+    assert plan["d12-opp-006A"].record["Name"] == "L’authentification unique"
+    assert plan["d12-opp-006B"].lang == "en"  # Bob's language is unknown: the quote's
+
+
+def test_each_record_shows_the_quote_that_put_it_in_the_push_its_most_typical_one():
+    evidence, opps, accounts, owners = world()
+    evidence = [EvidenceRow("006A", "001A", "fr", quote="pas de SSO, la DSI bloque", similarity=0.41),
+                EvidenceRow("006A", "001A", "en", quote="no SAML single sign-on", similarity=0.62),
+                EvidenceRow("006B", "001B", "en", quote="<b>SSO</b> required", similarity=0.5)]
+    plan = by_key(plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))
+    assert plan["d12-opp-006A"].payload()["quote"] == "no SAML single sign-on"
+    assert plan["d12-opp-006A"].payload()["quote_lang"] == "en"
+    assert plan["d12-task-006A"].payload()["quote"] == "no SAML single sign-on"
+    assert plan["d12-acc-001B"].payload()["quote"] == "<b>SSO</b> required"  # kept as written: pages escape it
+    long = EvidenceRow("006B", "001B", "en", quote="word " * 200, similarity=0.9)
+    shown = by_key(plan_pushes(decision(), [long], opps, accounts, owners, OPTS, WED))["d12-opp-006B"]
+    assert len(shown.payload()["quote"]) <= 300 and shown.payload()["quote"].endswith("…")
+
+
+def test_a_record_whose_every_quote_a_pending_split_would_move_is_held_and_one_with_a_quote_that_stays_goes():
+    evidence, opps, accounts, owners = world()
+    evidence = [EvidenceRow("006A", "001A", "en", quote="dashboards can't be filtered by site", similarity=0.5,
+                            split_pending=True),
+                EvidenceRow("006B", "001B", "en", quote="dashboards can't be filtered by site", similarity=0.5,
+                            split_pending=True),
+                EvidenceRow("006B", "001B", "en", quote="the app does not work offline", similarity=0.3)]
+    plan = by_key(plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))
+    for key in ("d12-opp-006A", "d12-task-006A", "d12-acc-001A"):
+        assert skip_code(plan[key].skip_reason) == "split_pending", key
+    for key in ("d12-opp-006B", "d12-acc-001B"):
+        assert not plan[key].skipped, key
+        assert plan[key].payload()["quote"] == "the app does not work offline"  # the quote that stays, not the other
+
+
+def test_a_loss_reason_a_pending_split_would_move_does_not_say_they_lost_over_it():
+    evidence, opps, accounts, owners = world()
+    evidence = [EvidenceRow("006A", "001A", "en", channel="loss_reason", split_pending=True),
+                EvidenceRow("006A", "001A", "en", channel="note")]
+    subject = by_key(plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))["d12-task-006A"].text
+    assert "lost over it" not in subject and "raised before the deal was lost" in subject
+
+
 @pytest.mark.parametrize("status", ["investigating", "wont_do"])
 def test_no_follow_up_task_unless_the_decision_is_planned_or_shipped(status):
     evidence, opps, accounts, owners = world()

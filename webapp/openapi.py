@@ -118,7 +118,9 @@ PREVIEW_ROW = {**_obj(
     skipped=B, skip_code={"type": ["string", "null"]}, skip_reason={"type": ["string", "null"]},
     sf_id={"type": ["string", "null"]}, error_code={"type": ["string", "null"]},
     error_message={"type": ["string", "null"]}, expected=DAY,
-    sent_at={"type": ["string", "null"], "format": "date-time"}),
+    sent_at={"type": ["string", "null"], "format": "date-time"},
+    quote={"type": "string", "description": "The quote that put the record in the push (CRM text, untrusted)."},
+    quote_lang={"type": ["string", "null"]}),
     "description": "One record of the push; rows are grouped by rep, then account."}
 DECISION_ANSWER = {**_obj(
     decision={**_obj(loop={"$ref": "#/components/schemas/LoopFigures"}),

@@ -10,10 +10,23 @@ from html import unescape
 
 import pytest
 from babel.dates import format_date
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
-from connector.push_plan import WON
-from retour.models import Account, Decision, Opportunity, PushItem, SalesforceUser, Theme
+from connector import push
+from connector.push_plan import WON, skip_code
+from retour.models import (
+    Account,
+    Decision,
+    FeedbackItem,
+    FeedbackSegment,
+    Opportunity,
+    PushItem,
+    SalesforceUser,
+    Theme,
+    ThemeEvidence,
+    ThemeProposal,
+)
+from tests.conftest_push import TODAY, build_world, sf_rows
 
 from .browser import LiveServer
 from .conftest import INSTANCE, PASSWORD, log_in, sf_id
@@ -150,6 +163,48 @@ def test_the_preview_speaks_french_to_a_french_reader(auth, session):
     assert "information " in text and "Retour_Insight__c" not in text
     # A state and its detail with the French colon: a space before it.
     assert "ignoré</span> : affaire gagnée" in html and "</span>: affaire gagnée" not in html
+
+
+def test_each_record_shows_its_quote_escaped_and_a_split_pending_holds_what_only_the_carved_part_raised(
+        app, auth, session, users):
+    """The review approved a push to a deal whose only quote was a stray a split proposal offered to carve out.
+
+    Each row now shows the quote that put it there (escaped), and records raised only by such quotes wait until a
+    person answers the proposal; declining it and saving the draft again plans them.
+    """
+    theme, decision, _user = build_world(session, sf_rows(3, won_every=0))
+    segments = session.scalars(select(FeedbackSegment).join(ThemeEvidence).where(ThemeEvidence.theme_id == theme.id)
+                               .order_by(FeedbackSegment.id)).all()
+    segments[0].text = "<script>alert(1)</script> dashboards can't be filtered by site"
+    proposal = ThemeProposal(kind="split", theme_id=theme.id,
+                             payload={"groups": [[s.id for s in segments[1:]], [segments[0].id]], "examples": []})
+    session.add(proposal)
+    session.flush()
+    held_item = session.get(FeedbackItem, segments[0].item_id)
+    push.prepare(session, decision, app.extensions["retour.settings"], today=TODAY)
+    session.commit()
+
+    items = session.scalars(select(PushItem).where(PushItem.decision_id == decision.id)).all()
+    held = [i for i in items if skip_code(i.skip_reason) == "split_pending"]
+    # The deal (its insight, and its task: it was lost) and its account, which raised nothing else.
+    assert {(i.kind, i.target_id) for i in held} == {("insight", held_item.opportunity_id),
+                                                     ("task", held_item.opportunity_id),
+                                                     ("insight", held_item.account_id)}
+    assert not any(i.state == "skipped" for i in items if i not in held)
+
+    auth.login("viewer")
+    html = auth.client.get(f"/decisions/{decision.id}").text
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert _text(html).count("Raised:") == len(items)  # every row says which quote brought it
+    assert "a split proposal of this theme would move every quote it raised" in _text(html)
+    french = _text(auth.client.get(f"/decisions/{decision.id}", headers={"Accept-Language": "fr"}).text)
+    assert "Évoqué :" in french and "une proposition de scission de ce thème" in french
+
+    proposal.status = "dismissed"
+    push.prepare(session, decision, app.extensions["retour.settings"], today=TODAY)
+    session.commit()
+    assert not [i for i in session.scalars(select(PushItem).where(PushItem.decision_id == decision.id))
+                if i.state == "skipped"]
 
 
 # ------------------------------------------------------------------------------------------ in a real browser

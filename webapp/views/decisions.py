@@ -55,7 +55,9 @@ SKIPS = {"won": _l("won deal: nothing to give back"),
          "owner_unknown": _l("owner unknown to Retour (not synced yet, or no owner): nobody to give it to"),
          "owner_inactive": _l("owner inactive in Salesforce"),
          "no_title_en": _l("no title for reps in English: edit the decision to write one"),
-         "no_title_fr": _l("no title for reps in French: edit the decision to write one")}
+         "no_title_fr": _l("no title for reps in French: edit the decision to write one"),
+         "split_pending": _l("held: a split proposal of this theme would move every quote it raised to another "
+                             "theme; accept or decline the proposal, then save the draft again")}
 OBJECTS = {"Retour_Insight__c": (_l("insight"), _l("insights")), "Task": (_l("follow-up task"), _l("follow-up tasks")),
            "FeedItem": (_l("Chatter post"), _l("Chatter posts"))}
 MAX_PAGE_DIGITS = 6
