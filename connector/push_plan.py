@@ -438,8 +438,8 @@ def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunitie
             "Status__c": "active",
         }
         return Intended(INSIGHT, options.insight_object, record[options.insight_key_field], record_id, owner_id,
-                        record, text, record_name, rep, lang, skip or held(raised) or (None if name else _no_title(lang)),
-                        because(raised))
+                        record, text, record_name, rep, lang,
+                        skip or held(raised) or (None if name else _no_title(lang)), because(raised))
 
     for opp_id in sorted(opp_evidence):
         opp = opportunities.get(opp_id)
