@@ -62,6 +62,8 @@ class PreviewRow:
     sent_at: dt.datetime | None = None
     quote: str = ""  # what put the record in the push: its most typical quote (CRM text, escaped by pages)
     quote_lang: str | None = None
+    handed_from: str | None = None  # the deal's owner, inactive or unknown: the record goes to the account's owner
+    handed_why: str | None = None  # owner_inactive | owner_unknown
 
 
 @dataclass(frozen=True)
@@ -210,5 +212,6 @@ def preview_page(session: Session, decision: Decision, settings: Settings, *, pa
             state=item.state, shown=_shown(item.state, decision.state, expected.get(item.id), first_day),
             skip_code=skip_code(item.skip_reason), skip_reason=item.skip_reason, sf_id=item.sf_id,
             error_code=item.error_code, error_message=item.error_message, expected=expected.get(item.id),
-            sent_at=item.sent_at, quote=payload.get("quote") or "", quote_lang=payload.get("quote_lang")))
+            sent_at=item.sent_at, quote=payload.get("quote") or "", quote_lang=payload.get("quote_lang"),
+            handed_from=payload.get("handed_from"), handed_why=payload.get("handed_why")))
     return PreviewPage(summary=summary, rows=rows, page=page, pages=pages, per_page=per_page)

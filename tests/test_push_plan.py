@@ -214,12 +214,33 @@ def test_withdrawal_marks_insights_withdrawn_and_closes_tasks_saying_so():
         withdrawal_fields("chatter", {}, "Completed")
 
 
+def test_a_deal_whose_owner_left_goes_to_the_accounts_active_owner_and_the_preview_says_so():
+    evidence, opps, accounts, owners = world()
+    owners["005A"] = OwnerRow("005A", "Ana", is_active=False)
+    accounts["001A"] = AccountRow("001A", "ACME", "005B")  # Bob owns the account
+    plan = by_key(plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))
+    task = plan["d12-task-006A"]
+    assert not task.skipped and task.owner_id == "005B" and task.rep_name == "Bob"
+    assert task.record["OwnerId"] == "005B"  # Salesforce refuses a task given to an inactive user
+    assert task.payload()["handed_from"] == "Ana" and task.payload()["handed_why"] == "owner_inactive"
+    insight = plan["d12-opp-006A"]
+    assert not insight.skipped and insight.owner_id == "005B" and insight.payload()["handed_from"] == "Ana"
+    # A deal whose owner is unknown to Retour goes the same way; one whose account has no active owner is skipped.
+    opps["006A"] = OpportunityRow("006A", "ACME renewal", "001A", None, "Closed Lost", True, False, dt.date(2026, 3, 2))
+    plan = by_key(plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))
+    assert plan["d12-task-006A"].owner_id == "005B" and plan["d12-task-006A"].payload()["handed_why"] == "owner_unknown"
+    owners["005B"] = OwnerRow("005B", "Bob", is_active=False)
+    plan = by_key(plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))
+    assert skip_code(plan["d12-task-006A"].skip_reason) == "owner_unknown"
+    assert "handed_from" not in plan["d12-task-006A"].payload()
+
+
 def test_every_skip_reason_planning_gives_reads_back_as_its_code():
     evidence, opps, accounts, owners = world(**{"006B": {"is_won": True, "is_closed": True}})
     owners["005A"] = OwnerRow("005A", "Ana", is_active=False)
     evidence += [EvidenceRow("006GONE", None, "en"), EvidenceRow(None, "001GONE", "en"), EvidenceRow("006C", "001C")]
     opps["006C"] = OpportunityRow("006C", "Initech", "001C", None)
-    accounts["001C"] = AccountRow("001C", "Initech", "005B")
+    accounts["001C"] = AccountRow("001C", "Initech", None)  # nobody on the account either: no one to hand it to
     plan = by_key(plan_pushes(decision(title_fr=None), evidence, opps, accounts, owners, OPTS, WED))
     codes = {key: skip_code(i.skip_reason) for key, i in plan.items()}
     assert codes["d12-opp-006A"] == "owner_inactive" and codes["d12-opp-006B"] == "won"

@@ -120,7 +120,10 @@ PREVIEW_ROW = {**_obj(
     error_message={"type": ["string", "null"]}, expected=DAY,
     sent_at={"type": ["string", "null"], "format": "date-time"},
     quote={"type": "string", "description": "The quote that put the record in the push (CRM text, untrusted)."},
-    quote_lang={"type": ["string", "null"]}),
+    quote_lang={"type": ["string", "null"]},
+    handed_from={"type": ["string", "null"],
+                 "description": "The deal's owner, inactive or unknown: the record goes to the account's owner."},
+    handed_why={"type": ["string", "null"], "enum": ["owner_inactive", "owner_unknown", None]}),
     "description": "One record of the push; rows are grouped by rep, then account."}
 DECISION_ANSWER = {**_obj(
     decision={**_obj(loop={"$ref": "#/components/schemas/LoopFigures"}),

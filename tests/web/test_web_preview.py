@@ -207,6 +207,23 @@ def test_each_record_shows_its_quote_escaped_and_a_split_pending_holds_what_only
                 if i.state == "skipped"]
 
 
+def test_a_deal_whose_owner_left_shows_in_the_preview_under_the_accounts_owner_saying_why(app, auth, session, users):
+    rows = sf_rows(2, won_every=0, inactive_users=(0,))
+    rows["User"].append({"Id": sf_id("005"), "Name": "Zoé Zimmer", "IsActive": True})
+    rows["Account"][0]["OwnerId"] = rows["User"][-1]["Id"]  # the deal's owner (Rep 0) left; Zoé has the account
+    theme, decision, _user = build_world(session, rows)
+    push.prepare(session, decision, app.extensions["retour.settings"], today=TODAY)
+    session.commit()
+    task = session.scalars(select(PushItem).where(PushItem.decision_id == decision.id, PushItem.kind == "task")).one()
+    assert task.state == "planned" and task.owner_id == rows["User"][-1]["Id"]
+    auth.login("viewer")
+    text = _text(auth.client.get(f"/decisions/{decision.id}").text)
+    assert "Rep: Zoé Zimmer" in text
+    assert "Given to the account's owner: the deal's owner, Rep 0, is inactive in Salesforce." in text
+    french = _text(auth.client.get(f"/decisions/{decision.id}", headers={"Accept-Language": "fr"}).text)
+    assert "Confié au propriétaire du compte : le propriétaire de l'affaire, Rep 0, est inactif dans Salesforce." in french
+
+
 # ------------------------------------------------------------------------------------------ in a real browser
 @pytest.mark.browser
 def test_in_chromium_approve_is_above_the_first_record_and_page_2_shows_records_201_to_400(browser, committed,
