@@ -221,7 +221,8 @@ def test_a_deal_whose_owner_left_shows_in_the_preview_under_the_accounts_owner_s
     assert "Rep: Zoé Zimmer" in text
     assert "Given to the account's owner: the deal's owner, Rep 0, is inactive in Salesforce." in text
     french = _text(auth.client.get(f"/decisions/{decision.id}", headers={"Accept-Language": "fr"}).text)
-    assert "Confié au propriétaire du compte : le propriétaire de l'affaire, Rep 0, est inactif dans Salesforce." in french
+    assert ("Confié au propriétaire du compte : le propriétaire de l'affaire, Rep 0, est inactif dans Salesforce."
+            in french)
 
 
 # ------------------------------------------------------------------------------------------ in a real browser
