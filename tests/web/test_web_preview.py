@@ -192,8 +192,11 @@ def test_each_record_shows_its_quote_escaped_and_a_split_pending_holds_what_only
                                                      ("insight", held_item.account_id)}
     assert not any(i.state == "skipped" for i in items if i not in held)
 
-    auth.login("viewer")
+    auth.login("product_owner")
     html = auth.client.get(f"/decisions/{decision.id}").text
+    going = [i for i in items if i not in held]
+    reps = len({i.owner_id for i in going})
+    assert re.search(rf'id="approve">Approve the push: {len(going)} records to {reps} reps?</button>', html)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert _text(html).count("Raised:") == len(items)  # every row says which quote brought it
     assert "a split proposal of this theme would move every quote it raised" in _text(html)
