@@ -47,6 +47,8 @@ from connector.errors import (
 )
 from connector.push_plan import (
     CHATTER,
+    INSIGHT,
+    NO_LONGER_RAISED,
     TASK,
     AccountRow,
     DecisionRow,
@@ -74,6 +76,7 @@ from retour.models import (
     Opportunity,
     PushItem,
     SalesforceUser,
+    Theme,
     ThemeEvidence,
     ThemeProposal,
     utcnow,
@@ -313,6 +316,7 @@ class PushReport:
     retry_later: int = 0
     deferred_by_cap: int = 0
     resends: int = 0
+    no_longer_raised: int = 0  # approved records cancelled before sending: the quotes that brought them left
     seconds: float = 0.0
     errors: dict[str, int] = field(default_factory=dict)
     # Which items the cap held back (send_now says when they go); not a figure, so not in as_dict().
@@ -456,6 +460,45 @@ def waiting(session: Session, decision_id: int | None = None) -> list[PushItem]:
     return list(session.scalars(stmt))
 
 
+def _raised_by(session: Session, theme_id: int) -> set[str]:
+    """The records (opportunity and account ids) the theme's active evidence raises, as planning derives them."""
+    raised: set[str] = set()
+    for opp_id, account_id, opp_account in session.execute(
+            select(FeedbackItem.opportunity_id, FeedbackItem.account_id, Opportunity.account_id)
+            .join(FeedbackSegment, FeedbackSegment.item_id == FeedbackItem.id)
+            .join(ThemeEvidence, ThemeEvidence.segment_id == FeedbackSegment.id)
+            .outerjoin(Opportunity, Opportunity.id == FeedbackItem.opportunity_id)
+            .where(ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "active").distinct()):
+        raised.update(x for x in (opp_id, account_id or opp_account) if x)
+    return raised
+
+
+def no_longer_raised(session: Session, rows: list[PushItem]) -> list[PushItem]:
+    """Approved records never tried whose every quote has left the decision's theme since it was approved.
+
+    Why: the review split a theme after approving its push, and 45 records still waited for accounts whose quotes had
+    all moved to the new theme. A split, a move or a reject between approval and sending now takes them out of the
+    push. Followed through merges (the quotes of a merged theme live on in the theme it joined); a theme someone
+    dismissed keeps its push as approved (withdrawing it is a person's act). Records already tried, or possibly
+    written, are left to the outbox's exactly-once rules, and withdrawals always go.
+    """
+    fresh = [i for i in rows if i.state == "approved" and not i.attempts and i.kind in (INSIGHT, TASK, CHATTER)]
+    if not fresh:
+        return []
+    themes = dict(session.execute(select(Decision.id, Decision.theme_id)
+                                  .where(Decision.id.in_({i.decision_id for i in fresh}))).all())
+    raised: dict[int, set[str] | None] = {}
+    for decision_id, theme_id in themes.items():
+        seen: set[int] = set()
+        theme = session.get(Theme, theme_id)
+        while theme is not None and theme.merged_into_id and theme.id not in seen:
+            seen.add(theme.id)
+            theme = session.get(Theme, theme.merged_into_id)
+        live = theme is not None and theme.status not in ("dismissed", "merged")
+        raised[decision_id] = _raised_by(session, theme.id) if live else None
+    return [i for i in fresh if raised.get(i.decision_id) is not None and i.target_id not in raised[i.decision_id]]
+
+
 def send_pending(session: Session, settings: Settings, client: Any, *, today: dt.date | None = None,
                  now: Callable[[], dt.datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
                  batch_size: int = BATCH_SIZE, quiet_days: bool = True, decision_id: int | None = None) -> PushReport:
@@ -473,6 +516,11 @@ def send_pending(session: Session, settings: Settings, client: Any, *, today: dt
         log.info("job=push state=quiet day=%s", today.isoformat())
         return report
     rows = waiting(session, decision_id)
+    gone = no_longer_raised(session, rows)
+    for item in gone:
+        item.state, item.skip_reason = "cancelled", NO_LONGER_RAISED
+    report.no_longer_raised = len(gone)
+    rows = [item for item in rows if item.state != "cancelled"]
     chosen, held = split_by_cap(rows, sent_today(session, today), push.per_rep_daily_cap)
     report.deferred_by_cap, report.deferred_ids = len(held), [item.id for item in held]
     groups: dict[tuple[str, str], list[PushItem]] = defaultdict(list)

@@ -248,9 +248,11 @@ OPP_DELETED = "opportunity deleted in Salesforce (no longer mirrored)"
 ACC_DELETED = "account deleted in Salesforce (no longer mirrored)"
 SPLIT_PENDING = ("held: a split proposal of this theme would move every quote it raised to another theme; accept or "
                  "decline the proposal, then save the draft again")
+NO_LONGER_RAISED = "no longer raised: every quote that brought it left the theme before it was sent"
 SKIP_PREFIXES = (("won", WON), ("opportunity_deleted", OPP_DELETED), ("account_deleted", ACC_DELETED),
                  ("owner_unknown", OWNER_UNKNOWN), ("no_title_en", NO_TITLE_PREFIX["en"]),
-                 ("no_title_fr", NO_TITLE_PREFIX["fr"]), ("split_pending", SPLIT_PENDING))
+                 ("no_title_fr", NO_TITLE_PREFIX["fr"]), ("split_pending", SPLIT_PENDING),
+                 ("no_longer_raised", NO_LONGER_RAISED))
 
 
 def skip_code(reason: str | None) -> str | None:

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from connector import push
 from connector.client import OrgClient
 from connector.push_efficacy import loop_figures
-from connector.push_plan import majority_lang
-from retour.models import Activity, Opportunity, PushItem
+from connector.demo_org.ids import make_id
+from connector.push_plan import majority_lang, skip_code
+from retour.models import Activity, FeedbackItem, FeedbackSegment, Opportunity, PushItem, Theme, ThemeEvidence
 from retour.switches import set_push_paused
 from tests.conftest_push import BASE, INSTANCE, NOW, TODAY, CollectionsWire, build_world, lock_error, sf_rows
 
@@ -73,6 +74,37 @@ def test_prepare_and_preview_show_each_record_its_rep_the_exact_text_and_the_ski
     assert {r["skip_reason"] for r in skipped} >= {"won deal: nothing to give back", "owner Rep 3 is inactive in Salesforce"}
     assert rows.index(skipped[0]) > rows.index(planned[-1])  # what will be written comes first
     assert all(r["approved_by_id"] is None for r in rows)
+
+
+def test_an_approved_record_whose_quotes_left_the_theme_before_sending_is_cancelled_and_a_merge_keeps_them(
+        session, settings, client, wire):
+    decision, _user = approved_world(session, settings, n=4, won_every=0)
+    gone = session.scalars(select(FeedbackItem).where(FeedbackItem.opportunity_id == make_id("006", 1))).one()
+    # A person moved that deal's only quote to another theme (a split, a move) after approving the push.
+    elsewhere = Theme(label="dashboards", status="emerging")
+    session.add(elsewhere)
+    session.flush()
+    for ev in session.scalars(select(ThemeEvidence).join(FeedbackSegment).where(FeedbackSegment.item_id == gone.id)):
+        ev.theme_id = elsewhere.id
+    # And the decision's theme was merged into another: its quotes live on there, so its records still go.
+    survivor = Theme(label="sso", status="critical")
+    session.add(survivor)
+    session.flush()
+    theme = session.get(Theme, decision.theme_id)
+    for ev in session.scalars(select(ThemeEvidence).where(ThemeEvidence.theme_id == theme.id)):
+        ev.theme_id = survivor.id
+    theme.status, theme.merged_into_id = "merged", survivor.id
+    session.flush()
+
+    report = push.send_pending(session, settings, client, today=TODAY, sleep=Sleeps())
+
+    states = {(i.kind, i.target_id): i for i in items(session, decision).values()}
+    cancelled = {key for key, i in states.items() if i.state == "cancelled"}
+    assert cancelled == {("insight", gone.opportunity_id), ("task", gone.opportunity_id),
+                         ("insight", gone.account_id)}
+    assert all(skip_code(states[key].skip_reason) == "no_longer_raised" for key in cancelled)
+    assert report.no_longer_raised == 3 and report.sent == len(states) - 3
+    assert not any(gone.opportunity_id in str(rec) for recs in wire.records.values() for rec in recs.values())
 
 
 def test_reps_read_the_human_title_in_their_language_and_never_the_theme_label(session, settings, client, wire):

@@ -13,7 +13,7 @@ from babel.dates import format_date
 from sqlalchemy import insert, select
 
 from connector import push
-from connector.push_plan import WON, skip_code
+from connector.push_plan import NO_LONGER_RAISED, WON, skip_code
 from retour.models import (
     Account,
     Decision,
@@ -26,7 +26,7 @@ from retour.models import (
     ThemeEvidence,
     ThemeProposal,
 )
-from tests.conftest_push import TODAY, build_world, sf_rows
+from tests.conftest_push import NOW, TODAY, build_world, sf_rows
 
 from .browser import LiveServer
 from .conftest import INSTANCE, PASSWORD, log_in, sf_id
@@ -172,7 +172,7 @@ def test_each_record_shows_its_quote_escaped_and_a_split_pending_holds_what_only
     Each row now shows the quote that put it there (escaped), and records raised only by such quotes wait until a
     person answers the proposal; declining it and saving the draft again plans them.
     """
-    theme, decision, _user = build_world(session, sf_rows(3, won_every=0))
+    theme, decision, user = build_world(session, sf_rows(3, won_every=0))
     segments = session.scalars(select(FeedbackSegment).join(ThemeEvidence).where(ThemeEvidence.theme_id == theme.id)
                                .order_by(FeedbackSegment.id)).all()
     segments[0].text = "<script>alert(1)</script> dashboards can't be filtered by site"
@@ -208,6 +208,19 @@ def test_each_record_shows_its_quote_escaped_and_a_split_pending_holds_what_only
     session.commit()
     assert not [i for i in session.scalars(select(PushItem).where(PushItem.decision_id == decision.id))
                 if i.state == "skipped"]
+
+    # Approved, then the quote moves away before the push run: its records are cancelled, and the row says why.
+    push.approve(session, decision, user.id, now=NOW)
+    session.get(ThemeEvidence, session.scalars(select(ThemeEvidence.id).where(
+        ThemeEvidence.segment_id == segments[0].id)).one()).state = "rejected"
+    gone = push.no_longer_raised(session, push.waiting(session, decision.id))
+    for item in gone:
+        item.state, item.skip_reason = "cancelled", NO_LONGER_RAISED
+    session.commit()
+    assert {i.target_id for i in gone} == {held_item.opportunity_id, held_item.account_id}
+    html = auth.client.get(f"/decisions/{decision.id}").text
+    said = "cancelled</span>: no longer raised: every quote that brought it left the theme before it was sent"
+    assert html.count(said) == 3
 
 
 def test_a_deal_whose_owner_left_shows_in_the_preview_under_the_accounts_owner_saying_why(app, auth, session, users):

@@ -57,7 +57,8 @@ SKIPS = {"won": _l("won deal: nothing to give back"),
          "no_title_en": _l("no title for reps in English: edit the decision to write one"),
          "no_title_fr": _l("no title for reps in French: edit the decision to write one"),
          "split_pending": _l("held: a split proposal of this theme would move every quote it raised to another "
-                             "theme; accept or decline the proposal, then save the draft again")}
+                             "theme; accept or decline the proposal, then save the draft again"),
+         "no_longer_raised": _l("no longer raised: every quote that brought it left the theme before it was sent")}
 OBJECTS = {"Retour_Insight__c": (_l("insight"), _l("insights")), "Task": (_l("follow-up task"), _l("follow-up tasks")),
            "FeedItem": (_l("Chatter post"), _l("Chatter posts"))}
 MAX_PAGE_DIGITS = 6
