@@ -37,7 +37,7 @@ def test_the_board_counts_open_proposals_and_offers_one_click_answers_to_product
     p = _merge(session, small, big)
     auth.login("product_owner")
     html = auth.client.get("/").text
-    assert "1 proposal to merge, split or rename themes waits for an answer" in html
+    assert "1 proposal waits for an answer: 1 merge</summary>" in html
     assert "“Export timeouts” and “Slow exports” look like one subject." in re.sub(r"<[^>]+>", "", html)
     assert f'action="/proposals/{p.id}/accept"' in html and f'action="/proposals/{p.id}/decline"' in html
     assert "Merge into “Slow exports”" in html
@@ -165,7 +165,7 @@ def test_the_proposals_and_the_critical_mass_sentence_read_in_french(auth, facto
     assert "240 k € en jeu (76 % de ce que l’ensemble des retours met en jeu, règle ≥ 100 k €)" in text
     assert "240 k € perdus" in text and "nouveau en 90 jours" in text
     board = re.sub(r"<[^>]+>", "", auth.client.get("/").text).replace("\u202f", " ").replace("\xa0", " ")
-    assert "1 proposition de fusion, de scission ou de renommage attend une réponse" in board
+    assert "1 proposition attend une réponse : 1 fusion" in board
     assert "critique" in board and "6 des 20 comptes" in board and "critique :" not in board
     auth.post("/language", {"lang": "en", "next": "/"})
     english = auth.client.get(f"/themes/{a.theme.id}").text.replace("&gt;", ">").replace("\xa0", " ")
