@@ -546,7 +546,12 @@ def withdrawal_fields(kind: str, record: dict[str, Any], closed_task_status: str
     for a follow-up the rep did; efficacy figures leave withdrawn tasks out.
     """
     if kind == INSIGHT:
-        return {**record, "Status__c": "withdrawn"}
+        # Its Name says so too: a related list shows the Name, and the review read "Offline mode planned for Q3" on a
+        # withdrawn insight, with "withdrawn" only in a column further right.
+        prefix = "Retiré : " if lang == "fr" else "Withdrawn: "
+        name = str(record.get("Name", ""))
+        return {**record, "Status__c": "withdrawn",
+                **({"Name": _clip(prefix + name, NAME_MAX)} if name and not name.startswith(prefix) else {})}
     if kind == TASK:
         prefix = "Retiré par Retour — " if lang == "fr" else "Withdrawn by Retour — "
         return {**record, "Status": closed_task_status, "Subject": _clip(prefix + str(record.get("Subject", "")),

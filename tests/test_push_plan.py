@@ -208,6 +208,11 @@ def test_due_dates_skip_weekends_and_quiet_dates_and_quiet_days_are_recognised()
 
 def test_withdrawal_marks_insights_withdrawn_and_closes_tasks_saying_so():
     assert withdrawal_fields("insight", {"Retour_Key__c": "k", "Status__c": "active"}, "Completed")["Status__c"] == "withdrawn"
+    insight = withdrawal_fields("insight", {"Name": "Offline mode", "Status__c": "active"}, "Completed")
+    assert insight["Name"] == "Withdrawn: Offline mode"
+    assert withdrawal_fields("insight", insight, "Completed")["Name"] == "Withdrawn: Offline mode"  # once only
+    french = withdrawal_fields("insight", {"Name": "Mode hors ligne " + "x" * 80}, "Completed", "fr")["Name"]
+    assert french.startswith("Retiré : Mode hors ligne") and len(french) == 80
     task = withdrawal_fields("task", {"Subject": "Re-engage ACME", "Status": "Not Started"}, "Completed")
     assert task["Status"] == "Completed" and task["Subject"] == "Withdrawn by Retour — Re-engage ACME"
     with pytest.raises(ValueError):
