@@ -471,7 +471,7 @@ def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunitie
             continue
         owner_id, rep, skip, handed = deal_rep(opp)
         if opp.is_won:
-            skip = WON
+            skip, handed = WON, {}  # nothing goes: no hand-over to speak of
         raised = opp_evidence[opp_id]
         out.append(insight("opp", opp.id, "Opportunity__c", opp.name, owner_id, raised, skip, rep, handed))
         lost = opp.is_closed and not opp.is_won

@@ -234,6 +234,11 @@ def test_a_deal_whose_owner_left_goes_to_the_accounts_active_owner_and_the_previ
     opps["006A"] = OpportunityRow("006A", "ACME renewal", "001A", None, "Closed Lost", True, False, dt.date(2026, 3, 2))
     plan = by_key(plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))
     assert plan["d12-task-006A"].owner_id == "005B" and plan["d12-task-006A"].payload()["handed_why"] == "owner_unknown"
+    # A won deal goes to nobody: its row speaks of no hand-over.
+    opps["006A"] = OpportunityRow("006A", "ACME renewal", "001A", "005A", "Closed Won", True, True, dt.date(2026, 3, 2))
+    won = by_key(plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))["d12-opp-006A"]
+    assert skip_code(won.skip_reason) == "won" and "handed_from" not in won.payload()
+    opps["006A"] = OpportunityRow("006A", "ACME renewal", "001A", None, "Closed Lost", True, False, dt.date(2026, 3, 2))
     owners["005B"] = OwnerRow("005B", "Bob", is_active=False)
     plan = by_key(plan_pushes(decision(), evidence, opps, accounts, owners, OPTS, WED))
     assert skip_code(plan["d12-task-006A"].skip_reason) == "owner_unknown"

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import abort
 from flask_babel import gettext as _
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retour.config import Settings
@@ -405,6 +406,20 @@ def update_decision(session: Session, decision: Decision, data: dict[str, Any], 
     session.flush()
     _push(push.prepare, session, decision, settings)
     return decision
+
+
+def replan_drafts(session: Session, theme_id: int, settings: Settings) -> int:
+    """Prepare again the push of every draft decision on the theme, after its quotes changed under it.
+
+    Why: records a pending split held (``connector.push_plan.SPLIT_PENDING``) stayed held once the proposal was
+    answered, until someone saved the draft again, and approving then left them out without a word (the second
+    review). Returns how many drafts were planned again.
+    """
+    from connector import push
+    drafts = list(session.scalars(select(Decision).where(Decision.theme_id == theme_id, Decision.state == "draft")))
+    for decision in drafts:
+        _push(push.prepare, session, decision, settings)
+    return len(drafts)
 
 
 def decision_action(session: Session, decision: Decision, action: str, user: AppUser) -> Decision:

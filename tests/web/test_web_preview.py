@@ -203,11 +203,15 @@ def test_each_record_shows_its_quote_escaped_and_a_split_pending_holds_what_only
     french = _text(auth.client.get(f"/decisions/{decision.id}", headers={"Accept-Language": "fr"}).text)
     assert "Évoqué :" in french and "une proposition de scission de ce thème" in french
 
-    proposal.status = "dismissed"
-    push.prepare(session, decision, app.extensions["retour.settings"], today=TODAY)
-    session.commit()
+    # Declining the proposal on the desk plans the held records again at once: no second save of the draft.
+    assert auth.post(f"/proposals/{proposal.id}/decline", {"back": "board"}).status_code == 302
+    session.expire_all()
     assert not [i for i in session.scalars(select(PushItem).where(PushItem.decision_id == decision.id))
                 if i.state == "skipped"]
+    all_items = session.scalars(select(PushItem).where(PushItem.decision_id == decision.id)).all()
+    assert len(all_items) == len(items)
+    assert (f"Approve the push: {len(items)} records to {len({i.owner_id for i in items})} reps"
+            in auth.client.get(f"/decisions/{decision.id}").text)
 
     # Approved, then the quote moves away before the push run: its records are cancelled, and the row says why.
     push.approve(session, decision, user.id, now=NOW)
@@ -235,9 +239,9 @@ def test_a_deal_whose_owner_left_shows_in_the_preview_under_the_accounts_owner_s
     auth.login("viewer")
     text = _text(auth.client.get(f"/decisions/{decision.id}").text)
     assert "Rep: Zoé Zimmer" in text
-    assert "Given to the account's owner: the deal's owner, Rep 0, is inactive in Salesforce." in text
+    assert "Given to the account’s owner: the deal’s owner, Rep 0, is inactive in Salesforce." in text
     french = _text(auth.client.get(f"/decisions/{decision.id}", headers={"Accept-Language": "fr"}).text)
-    assert ("Confié au propriétaire du compte : le propriétaire de l'affaire, Rep 0, est inactif dans Salesforce."
+    assert ("Confié au propriétaire du compte : le propriétaire de l’affaire, Rep 0, est inactif dans Salesforce."
             in french)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from jobs import proposals as jp
 from retour.models import Theme, ThemeProposal
 from webapp import actions
-from webapp.db import get_session
+from webapp.db import get_session, settings
 from webapp.security import current_user
 from webapp.templating import reader_lang
 
@@ -45,17 +45,27 @@ def error_message(exc: jp.ProposalError) -> str:
 def accept(session: Session, proposal: ThemeProposal, label: str | None, into: int | None) -> Theme:
     """Accept through jobs.proposals; a refusal becomes an ActionError in the person's language."""
     try:
-        return jp.accept_proposal(session, proposal, current_user(), label=(label or "").strip() or None, into=into,
-                                  lang=reader_lang())
+        theme = jp.accept_proposal(session, proposal, current_user(), label=(label or "").strip() or None, into=into,
+                                   lang=reader_lang())
     except jp.ProposalError as exc:
         raise actions.ActionError(error_message(exc)) from exc
+    _replan_after(session, proposal)
+    return theme
 
 
 def decline(session: Session, proposal: ThemeProposal) -> ThemeProposal:
     try:
-        return jp.decline_proposal(session, proposal, current_user())
+        answered = jp.decline_proposal(session, proposal, current_user())
     except jp.ProposalError as exc:
         raise actions.ActionError(error_message(exc)) from exc
+    _replan_after(session, proposal)
+    return answered
+
+
+def _replan_after(session: Session, proposal: ThemeProposal) -> None:
+    """A split answered either way changes which records a draft on its theme holds (or writes): plan them again."""
+    if proposal.kind == "split":
+        actions.replan_drafts(session, proposal.theme_id, settings())
 
 
 def _back(theme_id: int, proposal: ThemeProposal | None = None):
