@@ -71,6 +71,7 @@ class LoopFigures:
     deals_won: int = 0  # of the re-opened, won since
     new_opportunities: int = 0  # opened after the push on the accounts it reached, and not lost
     pipeline_recovered: tuple[Money, ...] = ()  # amounts of the re-opened deals and the new opportunities
+    tasks_withdrawn: int = 0  # follow-up Tasks sent, then closed by the decision's withdrawal
 
     @property
     def landed(self) -> bool:
@@ -112,7 +113,8 @@ def loop_figures_from(tasks: list[PushedTask], mirrored: dict[str, MirroredTask]
         since = min(landed) if landed else None
     return LoopFigures(since=since, tasks_sent=len(live), tasks_completed=done, lost_deals_pushed=len(lost_opps_now),
                        lost_deals_reopened=len(reopened), deals_won=won, new_opportunities=len(new),
-                       pipeline_recovered=_per_currency(reopened + new, default_currency))
+                       pipeline_recovered=_per_currency(reopened + new, default_currency),
+                       tasks_withdrawn=len(tasks) - len(live))
 
 
 # Plain columns, not ORM rows: a decision can reach 10,000 records, read on every view of its page.
@@ -219,7 +221,11 @@ def sentence(figures: LoopFigures, w: Wording = ENGLISH) -> str:
     if figures.tasks_sent:
         parts.append(n_("%(done)s of %(num)s follow-up task done", "%(done)s of %(num)s follow-up tasks done",
                         figures.tasks_sent) % {"done": figures.tasks_completed, "num": figures.tasks_sent})
-    else:
+    if figures.tasks_withdrawn:
+        # Not "no follow-up task sent": the review read that under a decision whose 37 tasks were sent, then withdrawn.
+        parts.append(n_("%(num)s follow-up task sent, then withdrawn", "%(num)s follow-up tasks sent, then withdrawn",
+                        figures.tasks_withdrawn) % {"num": figures.tasks_withdrawn})
+    if not figures.tasks_sent and not figures.tasks_withdrawn:
         parts.append(_("no follow-up task sent"))
     if figures.lost_deals_pushed:
         parts.append(n_("%(reopened)s of %(num)s lost deal re-opened", "%(reopened)s of %(num)s lost deals re-opened",

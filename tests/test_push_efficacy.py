@@ -22,7 +22,15 @@ def test_done_tasks_count_but_tasks_closed_by_a_withdrawal_do_not():
     mirrored = {"d1-task-006A": MirroredTask("d1-task-006A", True), "d1-task-006B": MirroredTask("d1-task-006B", False),
                 "d1-task-006C": MirroredTask("d1-task-006C", True)}
     figures = loop_figures_from(tasks, mirrored, {}, {}, [])
-    assert (figures.tasks_sent, figures.tasks_completed) == (2, 1)
+    assert (figures.tasks_sent, figures.tasks_completed, figures.tasks_withdrawn) == (2, 1, 1)
+    assert "2 of 2 follow-up tasks done" not in sentence(figures) and "1 of 2 follow-up tasks done" in sentence(figures)
+    assert "1 follow-up task sent, then withdrawn" in sentence(figures)
+
+
+def test_a_withdrawn_decision_says_its_tasks_were_sent_then_withdrawn_not_that_none_was_sent():
+    tasks = [PushedTask(f"d1-task-006{c}", f"006{c}", PUSHED, withdrawn=True) for c in "ABC"]
+    said = sentence(loop_figures_from(tasks, {}, {}, {}, []))
+    assert "3 follow-up tasks sent, then withdrawn" in said and "no follow-up task sent" not in said
 
 
 def test_reopened_and_won_deals_and_new_opportunities_after_the_push_make_the_recovered_pipeline():
@@ -58,7 +66,7 @@ def test_nothing_pushed_means_zero_everywhere_and_no_date():
     assert figures == LoopFigures() and not figures.landed
     assert figures.as_dict() == {
         "since": None, "tasks_sent": 0, "tasks_completed": 0, "lost_deals_pushed": 0, "lost_deals_reopened": 0,
-        "deals_won": 0, "new_opportunities": 0, "pipeline_recovered": []}
+        "deals_won": 0, "new_opportunities": 0, "pipeline_recovered": [], "tasks_withdrawn": 0}
 
 
 def test_sentence_says_what_happened_since_the_push_in_plain_english():

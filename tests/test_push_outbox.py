@@ -343,7 +343,7 @@ def test_efficacy_counts_tasks_done_deals_reopened_and_pipeline_recovered(sessio
     sent_at = min(i.sent_at for i in items(session, decision).values() if i.sent_at)
     assert figures == {"since": sent_at.isoformat(), "tasks_sent": 2, "tasks_completed": 1, "lost_deals_pushed": 2,
                        "lost_deals_reopened": 1, "deals_won": 0, "new_opportunities": 1,
-                       "pipeline_recovered": [{"amount": 1002.0 + 5000.0, "currency": "EUR"}]}
+                       "pipeline_recovered": [{"amount": 1002.0 + 5000.0, "currency": "EUR"}], "tasks_withdrawn": 0}
 
 
 def test_withdrawing_after_unanswered_sends_upserts_the_withdrawn_form_by_key(session, settings, client, wire):

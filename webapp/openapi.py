@@ -56,6 +56,7 @@ LOOP = {**_obj(
            "description": "When the decision's first record landed in Salesforce; null: nothing has landed."},
     tasks_sent={**COUNT, "description": "Follow-up tasks sent on lost deals (withdrawn ones left out)."},
     tasks_completed={**COUNT, "description": "Of those, completed by their rep."},
+    tasks_withdrawn={**COUNT, "description": "Follow-up tasks sent, then closed by the decision's withdrawal."},
     lost_deals_pushed={**COUNT, "description": "Closed Lost deals a follow-up was sent for."},
     lost_deals_reopened={**COUNT, "description": "Of those, no longer Closed Lost."},
     deals_won={**COUNT, "description": "Of the re-opened deals, won since."},

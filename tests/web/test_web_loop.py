@@ -55,7 +55,7 @@ def test_decision_api_gives_what_came_back_since_the_push_with_each_amount_in_it
         "decision"]["loop"]
     assert loop == {"since": SENT.isoformat(), "tasks_sent": 3, "tasks_completed": 1, "lost_deals_pushed": 3,
                     "lost_deals_reopened": 1, "deals_won": 0, "new_opportunities": 0,
-                    "pipeline_recovered": [{"amount": 20_000.0, "currency": "GBP"}],
+                    "pipeline_recovered": [{"amount": 20_000.0, "currency": "GBP"}], "tasks_withdrawn": 0,
                     "sentence": "Since the push on Nov 18, 2026: 1 of 3 follow-up tasks done, "
                                 "1 of 3 lost deals re-opened, £20K of pipeline recovered."}
 
