@@ -61,6 +61,7 @@ from connector.push_plan import (
     missing_titles,
     options_from,
     plan_pushes,
+    raised_records,
     send_dates,
     withdrawal_fields,
 )
@@ -111,27 +112,35 @@ def split_pending(session: Session, theme_id: int) -> set[int]:
     return carved
 
 
+def evidence_rows(session: Session, theme_id: int, carved: set[int] = frozenset()) -> list[EvidenceRow]:
+    """The theme's active evidence as planning reads it; ``carved``: the clauses a pending split would move."""
+    return [EvidenceRow(o, a, lang or "other", at, channel or "", quote or "", float(sim or 0.0), seg in carved)
+            for o, a, lang, at, channel, quote, sim, seg in session.execute(
+        select(FeedbackItem.opportunity_id, FeedbackItem.account_id, FeedbackSegment.lang, FeedbackItem.occurred_at,
+               FeedbackItem.channel, FeedbackSegment.text, ThemeEvidence.similarity, FeedbackSegment.id)
+        .join(FeedbackSegment, FeedbackSegment.item_id == FeedbackItem.id)
+        .join(ThemeEvidence, ThemeEvidence.segment_id == FeedbackSegment.id)
+        .where(ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "active")
+        .order_by(FeedbackItem.id, FeedbackSegment.position))]
+
+
+def opportunity_rows(session: Session, opp_ids: set[str]) -> dict[str, OpportunityRow]:
+    opportunities: dict[str, OpportunityRow] = {}
+    for chunk in _chunks(opp_ids):
+        for o in session.scalars(select(Opportunity).where(Opportunity.id.in_(chunk))):
+            opportunities[o.id] = OpportunityRow(o.id, o.name, o.account_id, o.owner_id, o.stage, o.is_closed, o.is_won,
+                                                 o.close_date)
+    return opportunities
+
+
 def gather(session: Session, decision: Decision) -> tuple[DecisionRow, list[EvidenceRow], dict[str, OpportunityRow],
                                                            dict[str, AccountRow], dict[str, OwnerRow]]:
     """The plain rows :func:`connector.push_plan.plan_pushes` needs, read from the mirror and the theme."""
     row = DecisionRow(id=decision.id, theme_id=decision.theme_id, status=decision.status, target=decision.target,
                       insight_en=decision.insight_en, insight_fr=decision.insight_fr, title_en=decision.title_en,
                       title_fr=decision.title_fr)
-    carved = split_pending(session, decision.theme_id)
-    evidence = [EvidenceRow(o, a, lang or "other", at, channel or "", quote or "", float(sim or 0.0), seg in carved)
-                for o, a, lang, at, channel, quote, sim, seg in session.execute(
-        select(FeedbackItem.opportunity_id, FeedbackItem.account_id, FeedbackSegment.lang, FeedbackItem.occurred_at,
-               FeedbackItem.channel, FeedbackSegment.text, ThemeEvidence.similarity, FeedbackSegment.id)
-        .join(FeedbackSegment, FeedbackSegment.item_id == FeedbackItem.id)
-        .join(ThemeEvidence, ThemeEvidence.segment_id == FeedbackSegment.id)
-        .where(ThemeEvidence.theme_id == decision.theme_id, ThemeEvidence.state == "active")
-        .order_by(FeedbackItem.id, FeedbackSegment.position))]
-    opp_ids = {e.opportunity_id for e in evidence if e.opportunity_id}
-    opportunities: dict[str, OpportunityRow] = {}
-    for chunk in _chunks(opp_ids):
-        for o in session.scalars(select(Opportunity).where(Opportunity.id.in_(chunk))):
-            opportunities[o.id] = OpportunityRow(o.id, o.name, o.account_id, o.owner_id, o.stage, o.is_closed, o.is_won,
-                                                 o.close_date)
+    evidence = evidence_rows(session, decision.theme_id, split_pending(session, decision.theme_id))
+    opportunities = opportunity_rows(session, {e.opportunity_id for e in evidence if e.opportunity_id})
     acc_ids = {e.account_id for e in evidence if e.account_id} | {o.account_id for o in opportunities.values()
                                                                   if o.account_id}
     accounts: dict[str, AccountRow] = {}
@@ -461,16 +470,11 @@ def waiting(session: Session, decision_id: int | None = None) -> list[PushItem]:
 
 
 def _raised_by(session: Session, theme_id: int) -> set[str]:
-    """The records (opportunity and account ids) the theme's active evidence raises, as planning derives them."""
-    raised: set[str] = set()
-    for opp_id, account_id, opp_account in session.execute(
-            select(FeedbackItem.opportunity_id, FeedbackItem.account_id, Opportunity.account_id)
-            .join(FeedbackSegment, FeedbackSegment.item_id == FeedbackItem.id)
-            .join(ThemeEvidence, ThemeEvidence.segment_id == FeedbackSegment.id)
-            .outerjoin(Opportunity, Opportunity.id == FeedbackItem.opportunity_id)
-            .where(ThemeEvidence.theme_id == theme_id, ThemeEvidence.state == "active").distinct()):
-        raised.update(x for x in (opp_id, account_id or opp_account) if x)
-    return raised
+    """The records (deal and account ids) the theme's active evidence raises, by planning's rule."""
+    evidence = evidence_rows(session, theme_id)
+    opp_evidence, acc_evidence = raised_records(
+        evidence, opportunity_rows(session, {e.opportunity_id for e in evidence if e.opportunity_id}))
+    return set(opp_evidence) | set(acc_evidence)
 
 
 def no_longer_raised(session: Session, rows: list[PushItem]) -> list[PushItem]:

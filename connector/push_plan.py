@@ -387,24 +387,33 @@ def because(raised: list[EvidenceRow]) -> dict[str, Any]:
     return {"quote": _clip(best.quote, QUOTE_MAX), "quote_lang": best.lang if best.lang in ("en", "fr") else None}
 
 
-# ------------------------------------------------------------------------------------------ the plan
-def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunities: dict[str, OpportunityRow],
-                accounts: dict[str, AccountRow], owners: dict[str, OwnerRow], options: PlanOptions,
-                today: dt.date) -> list[Intended]:
-    """Every record the decision would write, in a stable order, skips included (with their reasons)."""
+def raised_records(evidence: list[EvidenceRow], opportunities: Mapping[str, OpportunityRow]
+                   ) -> tuple[dict[str, list[EvidenceRow]], dict[str, list[EvidenceRow]]]:
+    """The records the evidence raises, each with its quotes: the deals it is written on, and the accounts (the
+    item's own, else its deal's). The one rule for where a quote lands: planning reads it, and so does the push run's
+    check that an approved record is still raised (``connector.push.no_longer_raised``)."""
     opp_evidence: dict[str, list[EvidenceRow]] = {}
     acc_evidence: dict[str, list[EvidenceRow]] = {}
-    lost_over: set[str] = set()  # deals whose own loss reason is among the evidence
     for ev in evidence:
         if ev.opportunity_id:
             opp_evidence.setdefault(ev.opportunity_id, []).append(ev)
-            if ev.channel == "loss_reason" and not ev.split_pending:
-                lost_over.add(ev.opportunity_id)
         account_id = ev.account_id
         if not account_id and ev.opportunity_id and ev.opportunity_id in opportunities:
             account_id = opportunities[ev.opportunity_id].account_id
         if account_id:
             acc_evidence.setdefault(account_id, []).append(ev)
+    return opp_evidence, acc_evidence
+
+
+# ------------------------------------------------------------------------------------------ the plan
+def plan_pushes(decision: DecisionRow, evidence: list[EvidenceRow], opportunities: dict[str, OpportunityRow],
+                accounts: dict[str, AccountRow], owners: dict[str, OwnerRow], options: PlanOptions,
+                today: dt.date) -> list[Intended]:
+    """Every record the decision would write, in a stable order, skips included (with their reasons)."""
+    opp_evidence, acc_evidence = raised_records(evidence, opportunities)
+    # Deals whose own loss reason is among the evidence (and stays there).
+    lost_over = {ev.opportunity_id for ev in evidence
+                 if ev.opportunity_id and ev.channel == "loss_reason" and not ev.split_pending}
 
     url = theme_url(options.base_url, decision.theme_id)
     due = add_business_days(today, options.task_due_days, options.quiet_dates)
