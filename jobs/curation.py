@@ -29,6 +29,7 @@ from retour.models import (CurationEvent, FeedbackItem, FeedbackSegment, Theme, 
                            ThemeProposal)
 
 MAX_LABEL = 200
+ACTIVE = ("emerging", "critical", "decided")  # a theme people see and work on (merged and dismissed are not)
 MAX_EXAMPLE = 1000  # characters of one example sentence
 MAX_EXAMPLES = 50  # example sentences given at once
 
@@ -39,6 +40,7 @@ MAX_EXAMPLES = 50  # example sentences given at once
 CODES = frozenset({
     "inactive",  # theme_id, status, what: the theme is merged or dismissed
     "label_empty", "label_too_long",  # max, got
+    "name_taken",  # name, theme_id (the active theme that has it), act: "create" | "file" | "rename" | "split"
     "lang_unknown",  # lang
     "merge_into_itself", "already_there", "pin_rejected",
     "evidence_missing", "evidence_elsewhere",  # theme_id
@@ -112,6 +114,41 @@ def _centred_vectors(session: Session, segment_ids: Sequence[int]) -> np.ndarray
     return centre(raw, [group_key(lang, channel) for lang, _b, channel in rows], means)
 
 
+def name_key(name: str | None) -> str:
+    """A name as two names are compared: case and spacing aside."""
+    return " ".join((name or "").split()).casefold()
+
+
+def name_owner(session: Session, name: str, theme: Theme | None = None) -> int | None:
+    """The active theme other than ``theme`` that already has ``name`` as one of its names (label, label_en,
+    label_fr; case and spacing aside), the first by number; None when the name is free.
+
+    The names are compared here rather than in SQL: SQLite's lower() folds ASCII only ("Équipe" would pass).
+    """
+    key = name_key(name)
+    stmt = select(Theme.id, Theme.label, Theme.label_en, Theme.label_fr).where(Theme.status.in_(ACTIVE))
+    if theme is not None and theme.id is not None:
+        stmt = stmt.where(Theme.id != theme.id)
+    for theme_id, *names in session.execute(stmt.order_by(Theme.id)):
+        if key in {name_key(n) for n in names if n}:
+            return theme_id
+    return None
+
+
+def _name_free(session: Session, name: str, theme: Theme | None, act: str) -> None:
+    """Refuse a name a person gives when another active theme already has it, in either language.
+
+    Why: accepting a split under the name of an existing theme made a second "Power BI connector", and every list
+    a person picks a theme from then offered the name twice. Every person-given name passes here (creating,
+    renaming, naming in one language, splitting, answering a proposal); the theme pass's own names do not.
+    """
+    owner = name_owner(session, name, theme)
+    if owner is not None:
+        instead = {"create": "add your sentences to that theme", "file": "file the quotes under that theme"}
+        raise CurationError("name_taken", f"A theme is already called “{name}” (#{owner}): pick another name, or "
+                            f"{instead.get(act, 'merge into that theme')}.", name=name, theme_id=owner, act=act)
+
+
 def _close_proposals(session: Session, theme_ids: Sequence[int], kinds: Sequence[str], status: str) -> None:
     for p in session.scalars(select(ThemeProposal).where(ThemeProposal.status == "open",
                                                          ThemeProposal.kind.in_(list(kinds)))):
@@ -144,6 +181,7 @@ def rename(session: Session, theme: Theme, label: str, user: Any, lang: str | No
         from jobs.embed import detect_lang
 
         lang = theme.label_lang() or detect_lang(label)
+    _name_free(session, label, theme, "rename")
     theme.label = label
     setattr(theme, f"label_{lang}", label)
     theme.origin = "person"
@@ -162,6 +200,7 @@ def name_in(session: Session, theme: Theme, lang: str, label: str, user: Any) ->
     if lang not in ("en", "fr"):
         raise CurationError("lang_unknown", "a theme is named in English (en) or French (fr).", lang=lang)
     label = _clean_label(label)
+    _name_free(session, label, theme, "rename")
     old = getattr(theme, f"label_{lang}")
     setattr(theme, f"label_{lang}", label)
     theme.origin = "person"
@@ -490,6 +529,7 @@ def split(session: Session, theme: Theme, evidence_ids: Sequence[int], label: st
     label = " ".join((label or "").split())
     if not label:
         raise CurationError("label_empty", "the new theme needs a label.")
+    _name_free(session, label, None, "split")
     rows = list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.id.in_(list(evidence_ids)))))
     if not rows or len(rows) != len(set(evidence_ids)):
         raise CurationError("evidence_missing", "some of the chosen evidence does not exist.")
@@ -634,6 +674,7 @@ def create_theme(session: Session, label: str, user: Any, *, segment_ids: Sequen
     if not segment_ids and not any(t and t.strip() for t in examples):
         raise CurationError("new_theme_empty",
                             "a new theme needs quotes chosen from the evidence or example sentences.")
+    _name_free(session, label, None, "file" if segment_ids else "create")
     theme = Theme(label=label, status="emerging", origin="person", metrics={"members": 0})
     if lang in ("en", "fr"):
         setattr(theme, f"label_{lang}", label)
