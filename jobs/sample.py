@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import insert, select
 
 from jobs.embed import Embedder, get_embedder
-from jobs.jsonl import records
+from jobs.jsonl import mend, record_id, records
 from jobs.seeds import Seed, apply_seeds, item_ids_by_source
 from retour.config import Settings
 from retour.db import make_engine, session_factory, session_scope
@@ -33,15 +33,17 @@ class SampleError(ValueError):
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The lines of a sample file, checked; a cut emoji in a text becomes U+FFFD (see :func:`jobs.jsonl.mend`)."""
     rows = []
     seen: set[str] = set()
     for n, row in records(path, SampleError):
         if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("text"), str):
             raise SampleError(f"{path}:{n}: each line needs an \"id\" and a \"text\" string.")
-        rid = str(row["id"])
+        rid = record_id(row["id"], f"{path}:{n}", SampleError)
         if rid in seen:
             raise SampleError(f"{path}:{n}: id {rid!r} appears twice.")
         seen.add(rid)
+        row["text"] = mend(row["text"])
         rows.append(row)
     if not rows:
         raise SampleError(f"{path}: no texts (the file is empty); write one {{\"id\": …, \"text\": …}} per line.")

@@ -11,6 +11,7 @@ desk, so the file path and the desk cannot drift apart.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from jobs import curation, learn
 from jobs.embed import Embedder
-from jobs.jsonl import records
+from jobs.jsonl import BROKEN, has_half_pair, record_id, records
 from retour.models import FeedbackItem, FeedbackSegment, Theme
 
 MAX_NAME = curation.MAX_LABEL
@@ -46,26 +47,48 @@ def read_seeds(path: Path, known_ids: Iterable[str] | None = None) -> list[Seed]
     seeds: list[Seed] = []
     seen: set[str] = set()
     for n, row in records(path, SeedError):
+        where = f"{path}:{n}"
         if not isinstance(row, dict) or "id" not in row or "theme" not in row:
-            raise SeedError(f'{path}:{n}: each line needs "id" and "theme" (a name, or null for not feedback).')
+            raise SeedError(f'{where}: each line needs "id" and "theme" (a name, or null for not feedback).')
+        item = record_id(row["id"], where, SeedError)
         theme = row["theme"]
-        if theme is not None and (not isinstance(theme, str) or not theme.strip()):
-            raise SeedError(f'{path}:{n}: "theme" must be a non-empty name or null.')
-        if theme is not None and len(" ".join(theme.split())) > MAX_NAME:
-            raise SeedError(f'{path}:{n}: a theme name is at most {MAX_NAME} characters.')
-        item = str(row["id"])
+        if theme is not None:
+            theme = _theme_name(theme, where)
         if item in seen:
-            raise SeedError(f"{path}:{n}: id {item!r} is seeded twice.")
+            raise SeedError(f"{where}: id {item!r} is seeded twice.")
         if known is not None and item not in known:
-            raise SeedError(f"{path}:{n}: id {item!r} is not in the file being discovered.")
+            raise SeedError(f"{where}: id {item!r} is not in the file being discovered.")
         seen.add(item)
-        seeds.append(Seed(item, " ".join(theme.split()) if theme is not None else None))
+        seeds.append(Seed(item, theme))
     if not seeds:
         # Asking for seeds and getting none is a mistake (the wrong file, a file not yet written): running
         # unseeded would print results as if the labels had been read.
         raise SeedError(f"{path}: no seeds: the file holds no line. Give one JSON object per line, "
-                        '{"id": <an id of the file being discovered>, "theme": "<name>" or null}, or leave out --seeds.')
+                        '{"id": <an id of the file being discovered>, "theme": "<name>" or null}, '
+                        "or leave out --seeds.")
     return seeds
+
+
+# Characters that are letters or symbols to Unicode yet print as nothing (Hangul fillers, the blank Braille cell).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _theme_name(theme: Any, where: str) -> str:
+    """A seed's theme name, its spaces tidied; a name must come back exactly as written, so nothing else is mended."""
+    if not isinstance(theme, str) or not theme.strip():
+        raise SeedError(f'{where}: "theme" must be a non-empty name or null.')
+    if has_half_pair(theme):
+        raise SeedError(f'{where}: the theme name {BROKEN}.')
+    name = " ".join(theme.split())
+    if len(name) > MAX_NAME:
+        raise SeedError(f'{where}: a theme name is at most {MAX_NAME} characters.')
+    # Shown on the desk and printed on a terminal: a name of zero-width characters reads as no name, and a
+    # control character (a bell, an escape sequence) acts on the terminal instead of being read.
+    visible = any(unicodedata.category(c)[0] in "LNPS" and c not in _BLANK_LETTERS for c in name)
+    if not visible or any(unicodedata.category(c) == "Cc" for c in name):
+        raise SeedError(f'{where}: "theme" is {name!r}, but a theme name needs visible characters and no control '
+                        "characters: write it in plain text.")
+    return name
 
 
 def apply_seeds(session: Session, embedder: Embedder, seeds: Sequence[Seed], item_ids: Mapping[str, int],

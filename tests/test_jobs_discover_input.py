@@ -10,9 +10,12 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from jobs.sample import read_jsonl
 from retour.cli import cli
 from tests.jobs.factories import PRICE, SSO
 from tests.test_jobs_cli import _ctx
+
+CUT_EMOJI = '"\\ud83d"'  # valid JSON: the first half of 😀, as an export cutting a text at a length leaves it
 
 
 def _lines(path, *lines: str):
@@ -42,6 +45,30 @@ def sample(tmp_path):
     return _lines(tmp_path / "sample.jsonl", *(json.dumps(r) for r in rows))
 
 
+def test_a_cut_emoji_in_a_text_is_read_as_a_replacement_character_and_the_rest_is_kept(tmp_path, sample):
+    rows = [json.loads(line) for line in sample.read_text(encoding="utf-8").splitlines()]
+    text = f'{{"id": "cut", "text": "Love it {CUT_EMOJI[1:-1]} but we need SSO with Okta before we can sign"}}'
+    path = _lines(tmp_path / "cut.jsonl", *(json.dumps(r) for r in rows), text)
+    assert read_jsonl(path)[-1]["text"] == "Love it \ufffd but we need SSO with Okta before we can sign"
+    result = _run(tmp_path, path, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["items"][-1]["id"] == "cut"
+
+
+def test_a_cut_emoji_in_an_id_is_refused_naming_the_line(tmp_path):
+    path = _lines(tmp_path / "ids.jsonl", '{"id": "a", "text": "fine"}', f'{{"id": {CUT_EMOJI}, "text": "fine"}}')
+    _refused(_run(tmp_path, path), "ids.jsonl:2: the id '\\ud83d' holds a broken character (half of a UTF-16 pair, "
+             "e.g. a cut emoji): fix the export.")
+
+
+def test_a_cut_emoji_in_a_seed_id_or_theme_name_is_refused_naming_the_line(tmp_path, sample):
+    seeds = _lines(tmp_path / "seeds.jsonl", '{"id": "s0", "theme": "SSO"}', f'{{"id": {CUT_EMOJI}, "theme": "SSO"}}')
+    _refused(_run(tmp_path, sample, "--seeds", seeds), "seeds.jsonl:2: the id", "holds a broken character")
+    seeds = _lines(tmp_path / "seeds.jsonl", f'{{"id": "s0", "theme": "SSO \\ud83d"}}')
+    _refused(_run(tmp_path, sample, "--seeds", seeds),
+             "seeds.jsonl:1: the theme name holds a broken character (half of a UTF-16 pair", "fix the export")
+
+
 @pytest.mark.parametrize(("bad_line", "total"), [(250, 300), (2, 2)])
 def test_a_byte_that_is_not_utf8_is_reported_on_its_own_line(tmp_path, bad_line, total):
     lines = [json.dumps({"id": n, "text": f"line {n}, Reunion"}).encode() for n in range(1, total + 1)]
@@ -62,6 +89,39 @@ def test_a_utf8_bom_at_the_start_of_a_file_or_of_the_seeds_is_accepted(tmp_path,
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["items"][0] == {"id": "s0", "theme_id": data["items"][0]["theme_id"], "theme": "Single sign-on"}
+
+
+@pytest.mark.parametrize("value", ["null", "true", "false", "{}", '{"x": 1}', "[]", "NaN", "Infinity"])
+def test_an_id_that_is_not_a_string_or_a_number_is_refused(tmp_path, sample, value):
+    path = _lines(tmp_path / "ids.jsonl", '{"id": "None", "text": "fine"}', f'{{"id": {value}, "text": "fine"}}')
+    _refused(_run(tmp_path, path), 'ids.jsonl:2: "id" must be a string or a number')
+    seeds = _lines(tmp_path / "seeds.jsonl", '{"id": "s0", "theme": "SSO"}', f'{{"id": {value}, "theme": "SSO"}}')
+    _refused(_run(tmp_path, sample, "--seeds", seeds), 'seeds.jsonl:2: "id" must be a string or a number')
+
+
+def test_ids_that_are_numbers_come_back_as_written(tmp_path):
+    path = _lines(tmp_path / "ids.jsonl", *(json.dumps({"id": n, "text": t}) for n, t in enumerate(SSO, 1)),
+                  json.dumps({"id": 2.5, "text": PRICE[0]}))
+    result = _run(tmp_path, path, "--json")
+    assert result.exit_code == 0, result.output
+    assert [i["id"] for i in json.loads(result.output)["items"]] == [str(n) for n in range(1, len(SSO) + 1)] + ["2.5"]
+
+
+@pytest.mark.parametrize("name", ["\u200b", "\u200b\u200d\u2060", "\u3164", "SSO\u0007", "\u001b[31mSSO", "SSO\x7f"],
+                         ids=["zero-width space", "format characters", "hangul filler", "bell", "escape", "delete"])
+def test_a_theme_name_without_visible_characters_or_with_a_control_character_is_refused(tmp_path, sample, name):
+    seeds = _lines(tmp_path / "seeds.jsonl", json.dumps({"id": "s0", "theme": name}))
+    line = _refused(_run(tmp_path, sample, "--seeds", seeds),
+                    "seeds.jsonl:1:", "a theme name needs visible characters and no control characters")
+    assert "\x07" not in line and "\x1b" not in line and "\x7f" not in line  # shown escaped, never acted on
+
+
+def test_a_theme_name_with_an_emoji_joined_by_zero_width_joiners_is_kept_whole(tmp_path, sample):
+    name = "\U0001f469\u200d\U0001f4bb Dev tools"
+    seeds = _lines(tmp_path / "seeds.jsonl", json.dumps({"id": "s0", "theme": name}))
+    result = _run(tmp_path, sample, "--seeds", seeds, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["items"][0]["theme"] == name
 
 
 @pytest.mark.parametrize(("line", "why"), [('{"id": 1' + "0" * 5000 + ', "text": "x"}', "4300 digits"),
