@@ -57,15 +57,18 @@ def discover_cmd(ctx: Context, path: Path, seeds_path: Path | None, no_filter: b
 
     With --seeds, the labelled items keep their theme, each seeded theme keeps the given name, and every other
     item is assigned by what the seeds teach or discovered; the seeds go through the desk's own curation functions.
+    A seed naming a theme needs an item with text.
     """
     import dataclasses
 
-    from jobs.sample import SampleError, discover, read_jsonl
+    from jobs.sample import SampleError, discover, has_text_to_learn, read_jsonl
     from jobs.seeds import SeedError, read_seeds
 
     try:
         rows = read_jsonl(path)
-        seeds = read_seeds(seeds_path, (str(r["id"]) for r in rows)) if seeds_path else []
+        by_id = {str(r["id"]): r for r in rows}
+        seeds = (read_seeds(seeds_path, by_id, learnable=lambda item: has_text_to_learn(by_id[item]))
+                 if seeds_path else [])
     except (SampleError, SeedError) as exc:
         raise click.ClickException(str(exc)) from None
     settings = ctx.settings

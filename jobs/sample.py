@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 
 from jobs.embed import Embedder, get_embedder
 from jobs.jsonl import mend, record_id, records
+from jobs.segment import segment_text
 from jobs.seeds import Seed, apply_seeds, item_ids_by_source
 from retour.config import Settings
 from retour.db import make_engine, session_factory, session_scope
@@ -50,6 +51,15 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _channel(row: Mapping[str, Any]) -> str:
+    return row.get("channel") if row.get("channel") in CHANNELS else "note"
+
+
+def has_text_to_learn(row: Mapping[str, Any]) -> bool:
+    """Does the line's text give a segment (the theme pass's own rule)? Empty, blank or bare punctuation does not."""
+    return bool(segment_text(row["text"], _channel(row)))
+
+
 def _item_row(row: Mapping[str, Any], now: dt.datetime, key: str) -> dict[str, Any]:
     """The FeedbackItem of one line; ``key`` stands for its id in the store (see :func:`discover`)."""
     text = str(row["text"])
@@ -60,7 +70,7 @@ def _item_row(row: Mapping[str, Any], now: dt.datetime, key: str) -> dict[str, A
             occurred = dt.datetime.fromisoformat(str(row["created_date"])).replace(tzinfo=dt.timezone.utc)
         except ValueError:
             occurred = now
-    channel = row.get("channel") if row.get("channel") in CHANNELS else "note"
+    channel = _channel(row)
     return {"source_object": "import", "source_id": key, "source_field": "text", "channel": channel,
             "text": text, "text_hash": hashlib.sha256(text.encode()).hexdigest(), "lang": lang,
             "occurred_at": occurred, "account_id": None, "opportunity_id": None}

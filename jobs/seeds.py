@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,8 +41,13 @@ class Seed:
     theme: str | None
 
 
-def read_seeds(path: Path, known_ids: Iterable[str] | None = None) -> list[Seed]:
-    """Read and check a seeds file; every problem names its line."""
+def read_seeds(path: Path, known_ids: Iterable[str] | None = None,
+               learnable: Callable[[str], bool] | None = None) -> list[Seed]:
+    """Read and check a seeds file; every problem names its line.
+
+    ``learnable(id)`` says whether an item has text to learn from: a theme seed on an item without any is refused,
+    as the pass would drop it without a word (a "not feedback" seed on it is harmless: there is nothing to turn off).
+    """
     known = set(known_ids) if known_ids is not None else None
     seeds: list[Seed] = []
     seen: set[str] = set()
@@ -58,6 +63,8 @@ def read_seeds(path: Path, known_ids: Iterable[str] | None = None) -> list[Seed]
             raise SeedError(f"{where}: id {item!r} is seeded twice.")
         if known is not None and item not in known:
             raise SeedError(f"{where}: id {item!r} is not in the file being discovered.")
+        if theme is not None and learnable is not None and not learnable(item):
+            raise SeedError(f"{where}: item {item!r} has no text to learn from: remove the seed or give the item text.")
         seen.add(item)
         seeds.append(Seed(item, theme))
     if not seeds:

@@ -91,6 +91,23 @@ def test_a_utf8_bom_at_the_start_of_a_file_or_of_the_seeds_is_accepted(tmp_path,
     assert data["items"][0] == {"id": "s0", "theme_id": data["items"][0]["theme_id"], "theme": "Single sign-on"}
 
 
+@pytest.mark.parametrize("text", ["", "   \t ", "...", " - "], ids=["empty", "blank", "dots", "dash"])
+def test_a_seed_on_an_item_without_text_is_refused_naming_the_seed_line_and_the_item(tmp_path, sample, text):
+    path = _lines(tmp_path / "sample.jsonl", *sample.read_text(encoding="utf-8").splitlines(),
+                  json.dumps({"id": "blank-1", "text": text}))
+    seeds = _lines(tmp_path / "seeds.jsonl", '{"id": "s0", "theme": "SSO"}', '{"id": "blank-1", "theme": "SSO"}')
+    _refused(_run(tmp_path, path, "--seeds", seeds),
+             "seeds.jsonl:2: item 'blank-1' has no text to learn from: remove the seed or give the item text.")
+
+
+def test_a_not_feedback_seed_on_an_item_without_text_is_let_through(tmp_path, sample):
+    path = _lines(tmp_path / "sample.jsonl", *sample.read_text(encoding="utf-8").splitlines(),
+                  json.dumps({"id": "blank-1", "text": " "}))
+    seeds = _lines(tmp_path / "seeds.jsonl", '{"id": "s0", "theme": "SSO"}', '{"id": "blank-1", "theme": null}')
+    result = _run(tmp_path, path, "--seeds", seeds, "--json")
+    assert result.exit_code == 0, result.output
+
+
 @pytest.mark.parametrize("value", ["null", "true", "false", "{}", '{"x": 1}', "[]", "NaN", "Infinity"])
 def test_an_id_that_is_not_a_string_or_a_number_is_refused(tmp_path, sample, value):
     path = _lines(tmp_path / "ids.jsonl", '{"id": "None", "text": "fine"}', f'{{"id": {value}, "text": "fine"}}')
