@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -20,7 +21,8 @@ def _print_figures(figures: dict, as_json: bool) -> None:
 
 
 @click.group("themes", invoke_without_command=True)
-@click.option("--rebuild", is_flag=True, help="Re-cluster everything not curated; old themes keep their ids where they match.")
+@click.option("--rebuild", is_flag=True,
+              help="Re-cluster everything not curated; old themes keep their ids where they match.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.pass_context
 def themes(click_ctx: click.Context, rebuild: bool, as_json: bool) -> None:
@@ -45,19 +47,42 @@ def themes(click_ctx: click.Context, rebuild: bool, as_json: bool) -> None:
     _print_figures(result, as_json)
 
 
+# What the text output escapes in an id, a label or a quote (CRM text is untrusted): a tab or a newline would add a
+# column or a line, a control character (an escape sequence, a bell) would act on the terminal, a bidirectional
+# control would reorder the columns on screen. A backslash is doubled so that every escape reads back one way.
+_UNSAFE = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _plain(value: object) -> str:
+    """``value`` as one cell of a tab-separated line: see ``_UNSAFE``."""
+    return _UNSAFE.sub(lambda m: _ESCAPES.get(m.group()) or f"\\u{ord(m.group()):04x}", str(value))
+
+
 @themes.command("discover")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--seeds", "seeds_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help='Labels to learn from: lines of {"id": <an id of PATH>, "theme": "<name>" or null for not feedback}.')
-@click.option("--no-filter", is_flag=True, help="Keep every clause: for text that is not CRM notes (no logistics to drop).")
+              help='Labels to learn from: lines of {"id": <an id of PATH>, "theme": "<name>" or null for not '
+                   'feedback}.')
+@click.option("--no-filter", is_flag=True,
+              help="Keep every clause: for text that is not CRM notes (no logistics to drop).")
 @click.option("--json", "as_json", is_flag=True, help="Print ids, themes and labels as JSON.")
 @pass_ctx
 def discover_cmd(ctx: Context, path: Path, seeds_path: Path | None, no_filter: bool, as_json: bool) -> None:
-    """Run discovery on a file of {"id", "text"[, "lang", "channel"]} lines in a throw-away store; print each id's theme.
+    r"""Run discovery on {"id", "text"[, "lang", "channel"]} lines in a throw-away store; print each id's theme.
 
     With --seeds, the labelled items keep their theme, each seeded theme keeps the given name, and every other
     item is assigned by what the seeds teach or discovered; the seeds go through the desk's own curation functions.
     A seed naming a theme needs an item with text.
+
+    Both files are UTF-8 (a byte order mark is fine), one JSON object per line. An id is a string or a number and
+    comes back exactly as written. Only the first 20,000 characters of a text are read, as in a sync (feedback is
+    said in the first pages of a note; the rest is not themed). Half of a UTF-16 pair in a text (an emoji cut by an
+    export) is read as U+FFFD and the rest of the text is kept; in an id or a theme name it is refused.
+
+    The text output is one tab-separated line per id (id, theme id or "none", label), then one per theme. There a
+    backslash, tab, newline or carriage return in an id, label or quote is written \\, \t, \n, \r and any other
+    control character as \uXXXX; --json gives them as they are.
     """
     import dataclasses
 
@@ -91,10 +116,12 @@ def discover_cmd(ctx: Context, path: Path, seeds_path: Path | None, no_filter: b
         return
     for r in rows:
         tid = theme_of(r)
-        click.echo(f"{r['id']}\t{tid if tid is not None else 'none'}\t{labels.get(tid, '') if tid is not None else ''}")
+        label = _plain(labels.get(tid, "")) if tid is not None else ""
+        click.echo(f"{_plain(r['id'])}\t{tid if tid is not None else 'none'}\t{label}")
     click.echo("")
     for t in result["themes"]:
-        click.echo(f"theme {t['id']}\t{t['members']} segments\t{t['label']}\t« {t['title_quote'] or ''} »")
+        quote = _plain(t["title_quote"] or "")
+        click.echo(f"theme {t['id']}\t{t['members']} segments\t{_plain(t['label'])}\t« {quote} »")
 
 
 def _configure_logging() -> None:

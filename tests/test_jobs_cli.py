@@ -172,3 +172,33 @@ def test_discover_keeps_ids_whole_when_two_share_their_first_40_characters(tmp_p
     assert [i["id"] for i in data["items"]] == [r["id"] for r in rows]
     assert data["items"][0]["theme"] == "Single sign-on"
     assert sum(i["theme_id"] is not None for i in data["items"]) > len(rows) // 2  # each id has its own theme
+
+
+def _unescape(cell: str) -> str:
+    return json.loads(f'"{cell}"')  # the text output's escapes are JSON's: \\, \t, \n, \r, \uXXXX
+
+
+def test_text_output_escapes_tabs_newlines_and_control_characters_in_ids_one_line_per_id(tmp_path):
+    ids = ["tab\there", "new\nline", "back\\slash\\t", "cr\rhere", "esc\x1b[2Jape", "bell\x07", "sep\u2028x",
+           "rtl\u202eok"] + [f"plain{i}" for i in range(len(SSO + PRICE) - 8)]
+    rows = [{"id": i, "text": t} for i, t in zip(ids, SSO + PRICE)]
+    path = _write(tmp_path / "odd-ids.jsonl", rows)
+    result = CliRunner().invoke(cli, ["themes", "discover", str(path)], obj=_ctx(tmp_path))
+    assert result.exit_code == 0, result.output
+    item_lines = result.output.split("\n")[:len(rows)]
+    assert all(len(line.split("\t")) == 3 for line in item_lines), item_lines
+    assert [_unescape(line.split("\t")[0]) for line in item_lines] == ids
+    assert not any(c in result.output for c in "\r\x1b\x07\u2028\u202e")
+    data = json.loads(CliRunner().invoke(cli, ["themes", "discover", str(path), "--json"], obj=_ctx(tmp_path)).output)
+    assert [i["id"] for i in data["items"]] == ids  # --json gives them as they are
+
+
+def test_discover_help_says_how_much_of_a_text_is_read_and_how_the_text_output_escapes(tmp_path):
+    from jobs.segment import MAX_TEXT_READ
+
+    result = CliRunner().invoke(cli, ["themes", "discover", "--help"], obj=_ctx(tmp_path))
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.output.split())
+    assert f"Only the first {MAX_TEXT_READ:,} characters of a text are read" in words
+    assert "U+FFFD" in words and "byte order mark" in words
+    assert r"written \\, \t, \n, \r and any other control character as \uXXXX; --json gives them as they are" in words
