@@ -116,9 +116,9 @@ def test_an_id_that_is_not_a_string_or_a_number_is_refused(tmp_path, sample, val
     _refused(_run(tmp_path, sample, "--seeds", seeds), 'seeds.jsonl:2: "id" must be a string or a number')
 
 
-def test_ids_that_are_numbers_come_back_as_written(tmp_path):
+def test_ids_that_are_numbers_come_back_as_their_value(tmp_path):
     path = _lines(tmp_path / "ids.jsonl", *(json.dumps({"id": n, "text": t}) for n, t in enumerate(SSO, 1)),
-                  json.dumps({"id": 2.5, "text": PRICE[0]}))
+                  f'{{"id": 2.50, "text": {json.dumps(PRICE[0])}}}')
     result = _run(tmp_path, path, "--json")
     assert result.exit_code == 0, result.output
     assert [i["id"] for i in json.loads(result.output)["items"]] == [str(n) for n in range(1, len(SSO) + 1)] + ["2.5"]
