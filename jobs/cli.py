@@ -77,8 +77,9 @@ def discover_cmd(ctx: Context, path: Path, seeds_path: Path | None, no_filter: b
 
     Both files are UTF-8 (a byte order mark is fine), one JSON object per line. An id is a string, which comes back
     exactly as written, or a number, which comes back as its value (1.50 as 1.5). Only the first 20,000 characters
-    of a text are read, as in a sync (feedback is said in the first pages of a note; the rest is not themed). Half of a UTF-16 pair in a text (an emoji cut by an
-    export) is read as U+FFFD and the rest of the text is kept; in an id or a theme name it is refused.
+    of a text are read, as in a sync (feedback is said in the first pages of a note; the rest is not themed). Half
+    of a UTF-16 pair in a text (an emoji cut by an export) is read as U+FFFD and the rest of the text is kept; in
+    an id or a theme name it is refused.
 
     The text output is one tab-separated line per id (id, theme id or "none", label), then one per theme. There a
     backslash, tab, newline or carriage return in an id, label or quote is written \\, \t, \n, \r and any other
