@@ -425,3 +425,63 @@ def test_a_rebuild_also_files_what_the_filter_turned_off_when_people_labelled_it
     got = _themes_of(session, off[2:])
     assert figures["learned_rescued"] >= 1 and got and all(v == (theme.id, "active") for v in got.values())
     assert not _themes_of(session, LOGISTICS)
+
+
+# Copies of one line (a rep pastes the same sentence into several notes, a typo apart): the review's case.
+BASQUE = ["Field sales mobile app has no Basque version, the town hall insists on it",
+          "They insist: field sales mobile app has no Basque version, the town hall insists on it",
+          "Field sales mobile app has no Basque version, the town hall insists on it again",
+          "Field sales mobile app has no Basque version and the town hall insists on it"]
+SEAT_SHEET = ["Procurement wants our price per seat sheet for their competitor comparison",
+              "Procurement wants our price per seat sheet for the competitor comparison",
+              "Procurement wants our price per seat sheet for their competitor comparison, again"]
+ROOM = ["Pricing meeting on competitor price per seat moved to the big room",
+        "Pricing meeting on competitor price per seat moved to the big room again",
+        "Pricing meeting on competitor price per seat moved to the small room"]
+
+
+def test_a_persons_move_reject_and_not_feedback_reach_the_copies_the_machine_filed_before(session, settings):
+    """Assignment used to read only new and waiting text: copies already in a theme stayed there pass after pass."""
+    session.add_all([item(t) for t in SSO + PRICE + MOBILE + BASQUE + SEAT_SHEET + ROOM])
+    session.flush()
+    _pass(session, settings)
+    mobile, price = _theme_with(session, MOBILE[0]), _theme_with(session, PRICE[0])
+    assert {_theme_with(session, t).id for t in BASQUE} == {mobile.id}, "discovery filed the copies under mobile"
+    assert {_theme_with(session, t).id for t in SEAT_SHEET + ROOM} == {price.id}
+    basque = curation.create_theme(session, "Basque version", None, examples=["the app has no Basque version"],
+                                   lang="en")
+    moved = curation.move_evidence(session, _evidence(session, BASQUE[0]), basque, None)
+    curation.reject_evidence(session, _evidence(session, SEAT_SHEET[0]), None)
+    room = session.scalar(select(FeedbackSegment.id).where(FeedbackSegment.text == ROOM[0]))
+    curation.mark_not_feedback(session, [room], None)
+    session.flush()
+
+    figures = _pass(session, settings)  # nothing new arrived: only the labels changed
+    assert figures["learned_moved"] == 3 and figures["learned_unfiled"] == 2 and figures["learned_not_feedback"] == 2
+    got = _themes_of(session, BASQUE + SEAT_SHEET + ROOM)
+    assert all(got[t] == (basque.id, "active") for t in BASQUE)
+    assert got[SEAT_SHEET[0]] == (price.id, "rejected") and all(t not in got for t in SEAT_SHEET[1:])
+    assert all(t not in got for t in ROOM[1:])
+    off = session.scalars(select(FeedbackSegment.is_feedback).where(FeedbackSegment.text.in_(ROOM[1:]))).all()
+    assert off == [False, False]
+    # What the person did stands, the themes left behind are re-centred and counted again, the rest stays put.
+    assert session.get(ThemeEvidence, moved.id).origin == "curator"
+    assert mobile.metrics["members"] == len(MOBILE) and price.metrics["members"] == len(PRICE)
+    assert all(_theme_with(session, t).id == price.id for t in PRICE)
+    assert all(_theme_with(session, t).id == mobile.id for t in MOBILE)
+
+
+def test_peoples_tight_examples_never_change_the_orgs_granularity(session, settings):
+    """Five themes made of three near-identical sentences each set the org's threshold to their own spread, and the
+    next rebuild split everything (the demo: 13 themes became 66)."""
+    session.add_all([item(t) for t in SSO + PRICE + MOBILE])
+    session.flush()
+    before = _pass(session, settings)["threshold"]
+    for n, topic in enumerate(["invoice pdf", "dark mode", "audit log", "gantt chart", "excel export"]):
+        curation.create_theme(session, f"Needs {topic}", None, lang="en",
+                              examples=[f"they need {topic} now", f"they need {topic} now please",
+                                        f"they need {topic} now, urgently"])
+    session.flush()
+    figures = _pass(session, settings)
+    assert figures["learned_themes"] >= 5 and figures["threshold"] == before
+    assert _pass(session, settings, now=NOW)["threshold"] == before
