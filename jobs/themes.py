@@ -563,7 +563,8 @@ def _refile_machine_evidence(session: Session, model: learn.Model, labels_: Labe
     Assignment only ever read new and waiting text, so a person who moved a quote to a new theme, rejected three and
     turned two off saw their exact copies stay in the old theme pass after pass (the demo's "Data residency" kept 25
     Basque lines beside the Basque theme a person had made). ``learn.refile`` says which of them repeat what people
-    labelled: those follow the moved quote, leave the theme that rejected their twin (they wait), or are turned off.
+    labelled: those follow the moved quote, leave the theme that rejected their twin (they wait), or are turned off;
+    the themes they leave lose them from their running centre and count (``_Gains.remove``).
     Evidence a person filed, pinned or confirmed is never read here; the range is the waiting text's re-read sweep
     (``_reread_range``), which counts these rows too, so a pass reads a bounded number of them whatever the corpus.
     """
@@ -587,7 +588,6 @@ def _refile_machine_evidence(session: Session, model: learn.Model, labels_: Labe
         select(ThemeEvidence.theme_id, ThemeEvidence.segment_id)
         .where(ThemeEvidence.segment_id.in_([r.segment_id for r in rows]),
                ThemeEvidence.theme_id.in_([int(t) for t in np.unique(decided.to) if t > 0])))}
-    lost: Counter[int] = Counter()
     off_segments: list[int] = []
     for k, r in enumerate(rows):
         to = int(decided.to[k])
@@ -597,7 +597,7 @@ def _refile_machine_evidence(session: Session, model: learn.Model, labels_: Labe
                                 else model.centroids[int(np.searchsorted(model.classes, to))]))
             session.execute(update(ThemeEvidence).where(ThemeEvidence.id == r.id)
                             .values(theme_id=to, similarity=sim, created_at=now))
-            gains.add(to, [meta[at[r.segment_id]]], V[k:k + 1], np.asarray([sim], np.float32))
+            gains.add(to, [meta[at[r.segment_id]]], V[k:k + 1], np.asarray([sim], np.float32), moved=True)
             figures["learned_moved"] += 1
         elif decided.off[k] or decided.leave[k] or to:
             session.execute(delete(ThemeEvidence).where(ThemeEvidence.id == r.id))
@@ -608,7 +608,7 @@ def _refile_machine_evidence(session: Session, model: learn.Model, labels_: Labe
                 figures["learned_unfiled"] += 1
         else:
             continue
-        lost[r.theme_id] += 1
+        gains.remove(r.theme_id, [r.segment_id], V[k:k + 1])
     if off_segments:
         # Turned off only where no evidence is left: a clause a person filed elsewhere stays feedback.
         still = set(session.scalars(select(ThemeEvidence.segment_id).where(
@@ -616,13 +616,6 @@ def _refile_machine_evidence(session: Session, model: learn.Model, labels_: Labe
         gone = [sid for sid in off_segments if sid not in still]
         if gone:
             session.execute(update(FeedbackSegment).where(FeedbackSegment.id.in_(gone)).values(is_feedback=False))
-    if lost:
-        from jobs.curation import _recentre  # the centre a person's move leaves behind, computed one way
-
-        session.flush()
-        for tid in lost:
-            _recentre(session, themes[tid])  # from every active row, this pass's newcomers included
-            gains.settle(tid)
 
 
 def _filtered_off(no_evidence: Any) -> list[Any]:
@@ -644,17 +637,21 @@ class _Gains:
 
     def __init__(self) -> None:
         self.total: dict[int, np.ndarray] = {}
-        self.count: dict[int, int] = defaultdict(int)
+        self.count: dict[int, int] = defaultdict(int)  # members to add to a theme's count
+        self.filed = 0  # segments this pass filed under a theme, whatever became of the counts
         self.meta: dict[int, list] = defaultdict(list)
         self.vecs: dict[int, np.ndarray] = {}
         self.sims: dict[int, np.ndarray] = {}
         self.suggested: dict[int, int] = {}
+        self.removed: dict[int, set[int]] = defaultdict(set)
 
-    def add(self, tid: int, meta: Sequence[Any], vecs: np.ndarray, sims: np.ndarray) -> None:
+    def add(self, tid: int, meta: Sequence[Any], vecs: np.ndarray, sims: np.ndarray, *, moved: bool = False) -> None:
+        """``moved``: from another theme (``_refile_machine_evidence``), not newly filed."""
         if not len(meta):
             return
         self.total[tid] = self.total.get(tid, 0) + vecs.sum(axis=0)
         self.count[tid] += len(meta)
+        self.filed += 0 if moved else len(meta)
         all_meta = self.meta[tid] + list(meta)
         all_vecs = np.vstack([self.vecs[tid], vecs]) if tid in self.vecs else vecs
         all_sims = np.concatenate([self.sims[tid], sims]) if tid in self.sims else np.asarray(sims)
@@ -663,11 +660,19 @@ class _Gains:
         self.vecs[tid] = all_vecs[best]
         self.sims[tid] = all_sims[best]
 
-    def settle(self, tid: int) -> None:
-        """The theme's centre and count were recomputed from its rows: keep its newcomers only as quote candidates."""
-        if tid in self.count:
-            self.total[tid] = np.zeros_like(self.total[tid])
-            self.count[tid] = 0
+    def remove(self, tid: int, segment_ids: Sequence[int], vecs: np.ndarray) -> None:
+        """Members that left the theme this pass: its running centre and count lose them, its quotes too."""
+        if not len(segment_ids):
+            return
+        self.total[tid] = self.total.get(tid, 0) - vecs.sum(axis=0)
+        self.count[tid] -= len(segment_ids)
+        self.removed[tid].update(int(s) for s in segment_ids)
+        keep = [k for k, m in enumerate(self.meta[tid]) if m[0] not in self.removed[tid]]
+        self.meta[tid] = [self.meta[tid][k] for k in keep]
+        if tid in self.vecs:
+            self.vecs[tid], self.sims[tid] = self.vecs[tid][keep], self.sims[tid][keep]
+        else:
+            self.vecs[tid], self.sims[tid] = vecs[:0], np.zeros(0, np.float32)
 
     def __bool__(self) -> bool:
         return bool(self.count)
@@ -902,18 +907,22 @@ def _update_touched(session: Session, themes: dict[int, Theme], gains: _Gains, e
         theme.centroid = to_bytes(cent)
         theme.embedding_model = embedder.name
         # Quotes: keep the best of the current quotes and the newcomers (no need to reload every member).
-        quote_ids = [q["segment_id"] for q in theme.metrics.get("quotes", [])]
+        gone = gains.removed[tid]
+        quote_ids = [q["segment_id"] for q in theme.metrics.get("quotes", []) if q["segment_id"] not in gone]
         q_meta, q_vecs = _load_segments(session, [FeedbackSegment.id.in_(quote_ids)], embedder, means) if quote_ids \
             else ([], np.zeros((0, embedder.dim), dtype=np.float32))
         cand_meta = list(q_meta) + gains.meta[tid]
         cand_vecs = np.vstack([q_vecs, gains.vecs[tid]]) if len(q_meta) else gains.vecs[tid]
         quotes = _quotes(cand_meta, cand_vecs, cent)
-        theme.metrics = {**theme.metrics, "members": n + gains.count[tid], "quotes": quotes,
-                         "label_sample": _label_sample(theme.metrics.get("label_sample") or [],
+        theme.metrics = {**theme.metrics, "members": max(0, n + gains.count[tid]), "quotes": quotes,
+                         "label_sample": _label_sample([p for p in theme.metrics.get("label_sample") or []
+                                                        if int(p[0]) not in gone],
                                                        [m[0] for m in gains.meta[tid]], gains.sims[tid])}
         # The title quote is the typical sentence of the theme as it stands; it is a quote, not a name.
         if quotes:
             theme.title_quote = quotes[0]["text"]
+        elif gone:
+            theme.title_quote = None  # it may have been one that left
         name = computed.get(tid)
         if name is None:
             continue
@@ -1185,7 +1194,7 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
     splits = propose_splits(session, list(themes.values()), threshold, min_size, embedder, means, made=created)
     merges = propose_merges(session, threshold)
     in_new = sum(int(t.metrics.get("members", 0) or 0) for t in created)
-    return {"segments_assigned": sum(gains.count.values()) + in_new,
+    return {"segments_assigned": gains.filed + in_new,
             "segments_waiting": max(0, len(unassigned_ids) - in_new), "themes_created": len(created),
             "themes_touched": len(touched), "proposals_rename": renames, "proposals_merge": merges,
             "proposals_split": splits, **learned_figures}
