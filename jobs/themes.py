@@ -498,9 +498,18 @@ def _file_learned(session: Session, model: learn.Model, labels_: Labels, meta, X
             added[cls].append(k)
             rows.append({"theme_id": cls, "segment_id": meta[k][0], "similarity": float(pred.scores[k]),
                          "state": "active", "origin": "auto", "pinned": False, "created_at": now})
+    shown = _suggested_texts(session, suggested)
     for cls, ks in suggested.items():
         room = SUGGESTIONS_PER_THEME - gains.suggested.get(cls, 0)
-        best = sorted(ks, key=lambda k: -pred.scores[k])[:max(0, room)]
+        # One suggestion per wording: the review was offered "Champion left the company" three times in one theme,
+        # and declining one left the other two.
+        fresh = []
+        for k in sorted(ks, key=lambda k: -pred.scores[k]):
+            said = _said(meta[k][3])
+            if said not in shown[cls]:
+                shown[cls].add(said)
+                fresh.append(k)
+        best = fresh[:max(0, room)]
         rows.extend({"theme_id": cls, "segment_id": meta[k][0], "similarity": float(pred.scores[k]),
                      "state": "suggested", "origin": "auto", "pinned": False, "created_at": now} for k in best)
         taken[best] = True
@@ -517,6 +526,24 @@ def _file_learned(session: Session, model: learn.Model, labels_: Labels, meta, X
     figures["learned_assigned"] += sum(len(v) for v in added.values())
     figures["learned_not_feedback"] += len(off)
     return taken
+
+
+def _said(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _suggested_texts(session: Session, suggested: dict[int, list[int]]) -> dict[int, set[str]]:
+    """Per theme, the wordings already suggested to or declined by a person there (as ``_said`` folds them)."""
+    out: dict[int, set[str]] = {cls: set() for cls in suggested}
+    if suggested:
+        for tid, text_ in session.execute(
+                select(ThemeEvidence.theme_id, FeedbackSegment.text)
+                .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
+                .where(ThemeEvidence.theme_id.in_(list(suggested)),
+                       or_(ThemeEvidence.state == "suggested",
+                           and_(ThemeEvidence.state == "rejected", ThemeEvidence.origin == "curator")))):
+            out[tid].add(_said(text_))
+    return out
 
 
 def _rescue_filtered(session: Session, model: learn.Model, labels_: Labels, meta, X: np.ndarray,

@@ -485,3 +485,21 @@ def test_peoples_tight_examples_never_change_the_orgs_granularity(session, setti
     figures = _pass(session, settings)
     assert figures["learned_themes"] >= 5 and figures["threshold"] == before
     assert _pass(session, settings, now=NOW)["threshold"] == before
+
+
+def test_one_wording_is_suggested_once_to_a_theme_however_many_notes_repeat_it(session, settings):
+    session.add_all([item(t) for t in SSO + PRICE + MOBILE])
+    session.flush()
+    _pass(session, settings)
+    for text, theme_text in ((SSO[1], SSO[0]), (MOBILE[1], MOBILE[0])):
+        curation.add_evidence(session, _theme_with(session, theme_text), [session.scalar(
+            select(FeedbackSegment.id).where(FeedbackSegment.text == text))], None)
+    both = "No SSO single sign-on in the offline mobile app for field sales"
+    session.add_all([item(t, days_ago=0) for t in (both, both, "  no SSO single sign-on in the OFFLINE mobile app "
+                                                                   "for field sales")])
+    session.flush()
+    _pass(session, settings)
+    states = session.scalars(select(ThemeEvidence.state).join(FeedbackSegment,
+                                                              FeedbackSegment.id == ThemeEvidence.segment_id)
+                             .where(FeedbackSegment.text.ilike("%single sign-on in the offline mobile%"))).all()
+    assert states == ["suggested"], states
