@@ -49,7 +49,8 @@ def _split_proposal(session, settings, theme) -> ThemeProposal:
     assert propose_splits(session, [theme], threshold, settings.themes.min_theme_size, embedder,
                           centring_means(session, embedder, recompute=False)) == 1
     session.flush()
-    return session.scalar(select(ThemeProposal).where(ThemeProposal.kind == "split", ThemeProposal.theme_id == theme.id))
+    return session.scalar(select(ThemeProposal).where(ThemeProposal.kind == "split",
+                                                      ThemeProposal.theme_id == theme.id))
 
 
 def test_accepting_a_split_under_the_name_of_an_active_theme_is_refused_and_creates_nothing(

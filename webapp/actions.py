@@ -66,6 +66,13 @@ CURATION_REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
     "label_empty": lambda p: _("Give the theme a name."),
     "label_too_long": lambda p: _("A theme's name fits in %(n)s characters.", n=p["max"]),
     "lang_unknown": lambda p: _("Say whether the name is written in English or in French."),
+    "name_taken": lambda p: (
+        _("A theme is already called “%(name)s” (#%(id)s): pick another name, or add your sentences to that theme.",
+          name=p["name"], id=p["theme_id"]) if p.get("act") == "create" else
+        _("A theme is already called “%(name)s” (#%(id)s): pick another name, or file the quotes under that theme.",
+          name=p["name"], id=p["theme_id"]) if p.get("act") == "file" else
+        _("A theme is already called “%(name)s” (#%(id)s): pick another name, or merge into that theme.",
+          name=p["name"], id=p["theme_id"])),
     "merge_into_itself": lambda p: _("A theme cannot be merged into itself."),
     "already_there": lambda p: _("The quote is already under that theme."),
     "pin_rejected": lambda p: _("A rejected quote cannot be pinned; move it to the right theme first."),
@@ -145,7 +152,12 @@ def merged_notice(session: Session, source: Theme) -> dict[str, Any]:
 
     target = session.get(Theme, source.merged_into_id) if source.merged_into_id is not None else None
     text = _("Themes merged.")
-    if target is not None:
+    if target is not None and theme_name(source).casefold() == theme_name(target).casefold():
+        # Two themes of one name: their numbers tell them apart (it read "“X” is part of “X” now").
+        text += " " + _("“%(source)s” (#%(source_id)s) is part of “%(target)s” (#%(target_id)s) now.",
+                        source=theme_name(source), source_id=source.id, target=theme_name(target),
+                        target_id=target.id)
+    elif target is not None:
         text += " " + _("“%(source)s” is part of “%(target)s” now.", source=theme_name(source),
                         target=theme_name(target))
     return {"text": text, "undo_merge": source.id}

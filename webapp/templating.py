@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from babel.numbers import format_compact_currency, format_percent
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, current_app, flash, g, get_flashed_messages, has_request_context, request
 from flask_babel import (
     format_date, format_datetime, format_decimal, get_locale, get_translations, lazy_gettext as _l, to_user_timezone,
 )
@@ -62,6 +62,20 @@ def name_for(label: str, label_en: str | None, label_fr: str | None, lang: str) 
     return own or label
 
 
+def refuse_keeping(message: str, field: str, value: str | None) -> None:
+    """Say a refusal on the page the form redirects to, with what the person typed in the form's ``field`` (the id
+    of its input) still there to correct: a redirect emptied it, and a refused name had to be typed again."""
+    flash({"text": message, "typed": {field: value or ""}}, "error")
+
+
+def typed_value(field: str) -> str | None:
+    """What the person typed in ``field`` before the refusal this page says (``refuse_keeping``), else None."""
+    for category, message in get_flashed_messages(with_categories=True):
+        if category == "error" and isinstance(message, dict) and field in message.get("typed", {}):
+            return message["typed"][field]
+    return None
+
+
 def own_name(theme: Any) -> str | None:
     """The theme's name in the reader's language, or None when no person has written one yet."""
     return getattr(theme, f"label_{reader_lang()}", None)
@@ -71,6 +85,25 @@ def theme_name(theme: Any) -> str:
     """A theme's name for this reader; ``theme`` is anything with ``label``, ``label_en``, ``label_fr`` (a Theme,
     a board row, a query's ThemeRef)."""
     return name_for(theme.label, getattr(theme, "label_en", None), getattr(theme, "label_fr", None), reader_lang())
+
+
+def choice_names(themes: Iterable[Any]) -> dict[int, str]:
+    """What a list a person picks a theme from shows for each of ``themes`` (anything with ``id`` and the names):
+    its name for this reader, followed by its number ("Power BI connector (#15)") when another active theme has
+    that name too. The move form resolves the name typed; two alike were refused with "type the number", which
+    the list did not show (``webapp.views.themes.resolve_target`` reads the number back)."""
+    from jobs.curation import name_key
+    from webapp.queries import name_owners
+
+    themes = list(themes)
+    if not themes:
+        return {}
+    owners = name_owners(get_session())
+    out = {}
+    for t in themes:
+        name = theme_name(t)
+        out[t.id] = f"{name} (#{t.id})" if owners.get(name_key(name), set()) - {t.id} else name
+    return out
 
 
 def theme_names(ids: Iterable[int | None]) -> dict[int, str]:
@@ -379,6 +412,7 @@ def init_app(app: Flask) -> None:
         status_label=_label(STATUS), source_label=_label(SOURCE), lang_label=_label(LANG), role_label=_label(ROLE),
         decision_status_label=_label(DECISION_STATUS), state_label=_label(STATE), action_label=_label(ACTION),
         push_paused=pause_state, reason_text=reason_text, theme_name=theme_name, theme_names=theme_names,
+        choice_names=choice_names, typed_value=typed_value,
         own_name=own_name, reader_lang=reader_lang, activity_lines=activity_lines, loop_sentence=loop_sentence,
         picklist_label=picklist_label, quote_text=quote_text,
         trend_text=trend_text, language_next=language_next)

@@ -341,7 +341,7 @@ def test_every_curation_refusal_has_its_french(app):
 
     assert set(CURATION_REFUSALS) == set(CODES)
     params = {"max": 200, "got": 201, "sentence": 2, "theme_id": 7, "status": "merged", "what": "merged",
-              "lang": "de", "ids": [9], "act": "accepted"}
+              "lang": "de", "ids": [9], "act": "accepted", "name": "Connecteur Power BI"}
     with app.test_request_context("/"), force_locale("fr"):
         for code in sorted(CODES):
             said = curation_refusal(CurationError(code, "an English refusal", **params))

@@ -17,7 +17,7 @@ from retour.models import Theme, ThemeProposal
 from webapp import actions
 from webapp.db import get_session, settings
 from webapp.security import current_user
-from webapp.templating import reader_lang
+from webapp.templating import reader_lang, refuse_keeping
 
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
 
@@ -90,7 +90,12 @@ def accept_form(proposal_id: int):
         theme = accept(session, proposal, request.form.get("label"), actions.parse_int(request.form.get("into")))
     except actions.ActionError as exc:
         session.rollback()
-        flash(str(exc), "error")
+        if kind in ("split", "rename") and "label" in request.form:
+            # The name typed stays in the proposal's box to correct (the ids of _proposals.html's inputs).
+            field = f"{'split-label' if kind == 'split' else 'rename-proposal'}-{proposal_id}"
+            refuse_keeping(str(exc), field, request.form.get("label"))
+        else:
+            flash(str(exc), "error")
         return _back(theme_id, proposal)
     session.commit()
     if kind == "merge":  # the notice offers to undo it, as after a merge made on the theme page

@@ -24,7 +24,7 @@ from webapp.cache import CSRF_SLOT, cached, cached_page, figure_cache
 from webapp.charts import bar_chart
 from webapp.db import get_session, settings
 from webapp.security import csrf_token, current_user, has_role
-from webapp.templating import month, reader_lang, theme_name
+from webapp.templating import choice_names, month, reader_lang, refuse_keeping, theme_name
 
 bp = Blueprint("themes", __name__, url_prefix="/themes")
 
@@ -36,11 +36,13 @@ def evidence_html(theme, evidence: list, others: list, sf_url, detail_qs: str = 
     server refused: that quote's box keeps what the person typed, focused, to correct it. ``sync``: the data
     version's sync part, which moves the stages' and loss reasons' labels (``templating.picklist_label``)."""
     can_curate = has_role("product_owner")
+    choices = choice_names(others) if can_curate else {}  # the move list's names, numbered where two are alike
     key = ("evidence_html", str(get_locale()), sync, can_curate, theme.id, theme.status, detail_qs,
-           tuple(astuple(e) for e in evidence), tuple(others), settings().salesforce.instance_url, typed)
+           tuple(astuple(e) for e in evidence), tuple(choices.items()) or tuple(others),
+           settings().salesforce.instance_url, typed)
     html = cached(key, lambda: render_template("_evidence_list.html", theme=theme, evidence=evidence, others=others,
-                                               sf_url=sf_url, csrf_placeholder=CSRF_SLOT, detail_qs=detail_qs,
-                                               typed=typed),
+                                               choices=choices, sf_url=sf_url, csrf_placeholder=CSRF_SLOT,
+                                               detail_qs=detail_qs, typed=typed),
                   lasting=True)
     return Markup(html.replace(CSRF_SLOT, csrf_token()))
 
@@ -168,6 +170,12 @@ def _done(theme_id: int, message: str, error: actions.ActionError | None = None,
     return redirect(url_for("themes.detail", theme_id=theme_id, _anchor=anchor, **params))
 
 
+def _refused_name(theme_id: int, error: actions.ActionError, field: str):
+    """A refused name said on the theme's page, the name typed still in its box (``field``) to correct."""
+    refuse_keeping(str(error), field, request.form.get("label"))
+    return redirect(url_for("themes.detail", theme_id=theme_id, **page_filters().params(page=1)))
+
+
 def _refused(theme_id: int, error: actions.ActionError):
     """A refusal said beside the button when htmx sent the form, else on the theme's page."""
     if request.headers.get("HX-Request") == "true":
@@ -196,7 +204,8 @@ def rename(theme_id: int):
     try:
         actions.rename(session, theme, request.form.get("label", ""), current_user(), lang=reader_lang())
     except actions.ActionError as exc:
-        return _done(theme_id, "", exc)
+        session.rollback()
+        return _refused_name(theme_id, exc, "rename-label")
     session.commit()
     return _done(theme_id, _("Theme renamed."))
 
@@ -263,6 +272,7 @@ def _active_theme(theme_id: int) -> Theme | None:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NUMBERED = re.compile(r"(?P<name>.+?) \(#(?P<id>[0-9]{1,18})\)")
 
 
 def _clean_name(text: str | None) -> str:
@@ -302,6 +312,15 @@ def resolve_target(theme: Theme, text: str | None) -> Theme:
     key = wanted.casefold()
     found = find_targets(-1, wanted, limit=200)
     exact = [t for t in found if key in {(n or "").casefold() for n in (t.label, t.label_en, t.label_fr)}]
+    numbered = _NUMBERED.fullmatch(wanted)
+    if not exact and numbered:
+        # "Power BI connector (#15)": the list numbers two themes of one name (templating.choice_names).
+        target = _active_theme(int(numbered["id"]))
+        names = {(n or "").casefold() for n in (target.label, target.label_en, target.label_fr)} if target else set()
+        if numbered["name"].casefold() in names:
+            if target.id == theme.id:
+                raise actions.ActionError(_("The quote is already under “%(name)s”.", name=wanted))
+            return target
     if len(exact) > 1:
         raise actions.ActionError(_("Several themes are called “%(name)s”: type the number of the one you mean "
                                     "(%(ids)s).", name=wanted, ids=", ".join(f"#{t.id}" for t in exact)))
@@ -489,6 +508,9 @@ def name_in(theme_id: int):
         actions.name_in(session, theme, request.form.get("lang"), request.form.get("label"), current_user())
     except actions.ActionError as exc:
         session.rollback()
-        return _done(theme_id, "", exc)
+        # The form above the figures (the reader's language has no name yet) or the Curate section's, per language.
+        lang = request.form.get("lang")
+        field = "name-in-label" if request.form.get("field") == "name-in-label" else f"name-{lang}"
+        return _refused_name(theme_id, exc, field if lang in actions.THEME_LANGS else "name-in-label")
     session.commit()
     return _done(theme_id, _("Name saved."))
