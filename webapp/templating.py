@@ -62,10 +62,14 @@ def name_for(label: str, label_en: str | None, label_fr: str | None, lang: str) 
     return own or label
 
 
+TYPED_KEPT = 500  # characters of a refused name kept for its box
+
+
 def refuse_keeping(message: str, field: str, value: str | None) -> None:
     """Say a refusal on the page the form redirects to, with what the person typed in the form's ``field`` (the id
     of its input) still there to correct: a redirect emptied it, and a refused name had to be typed again."""
-    flash({"text": message, "typed": {field: value or ""}}, "error")
+    # Capped: the session cookie carries it, and a form's box holds 200 characters (a script may send more).
+    flash({"text": message, "typed": {field: (value or "")[:TYPED_KEPT]}}, "error")
 
 
 def typed_value(field: str) -> str | None:

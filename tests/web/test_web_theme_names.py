@@ -157,3 +157,13 @@ def test_merging_two_themes_of_one_name_says_their_numbers(auth, factory, sessio
     page = auth.post(f"/themes/{two.theme.id}/merge", {"target_id": str(one.theme.id)}, follow_redirects=True).text
     assert (f"“Power BI connector” (#{two.theme.id}) is part of “Power BI connector” (#{one.theme.id}) now."
             in html.unescape(page))
+
+
+def test_a_refused_name_kept_for_its_box_fits_in_the_session_cookie(auth, factory, session):
+    """A script may send any length; the name kept rides in the session cookie, which a browser drops past 4 KB."""
+    made = factory.theme("Slow exports", items=1)
+    session.commit()
+    auth.login("product_owner")
+    page = auth.post(f"/themes/{made.theme.id}/rename", {"label": "x" * 5000}, follow_redirects=True).text
+    assert "A theme&#39;s name fits in 200 characters." in page or "A theme's name fits in 200 characters." in page
+    assert 'value="%s"' % ("x" * 500) in _input(page, "rename-label")
