@@ -140,6 +140,8 @@ def test_two_active_themes_of_one_name_are_numbered_in_the_lists_a_person_picks_
     assert f'<option value="{here.theme.id}">' not in page and "Reporting (#" not in page  # a unique name as it is
     typed = auth.client.get(f"/themes/{here.theme.id}/targets?target=power").text
     assert f'value="Power BI connector (#{a})"' in typed and f'value="power bi connector (#{b})"' in typed
+    picked = auth.client.get(f"/themes/{here.theme.id}/targets?target=Power BI connector (%23{a})").text
+    assert f'value="power bi connector (#{b})"' in picked  # picking one fires the search again: both stay offered
     search = auth.client.get("/evidence/search?q=hurts").text
     assert f"Power BI connector (#{a})</option>" in search and "Reporting (#" not in search
     # The name picked, number and all, is the theme moved to.

@@ -286,6 +286,9 @@ def find_targets(exclude: int, text: str, limit: int = TARGETS_SHOWN) -> list[qu
     name starts with it first, then by score: the server-side search behind the move form's list, which reaches
     every theme however many there are (the page itself offers only the first few hundred by score)."""
     text = _clean_name(text)
+    numbered = _NUMBERED.fullmatch(text)
+    if numbered:  # a name picked from the list, its number after it: the themes of that name stay offered
+        text = numbered["name"]
     if not text:
         return queries.other_themes(get_session(), exclude, limit=limit)
     names = (Theme.label, Theme.label_en, Theme.label_fr)
