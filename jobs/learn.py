@@ -229,6 +229,8 @@ class Refiling(NamedTuple):
     off: np.ndarray  # repeats a text people turned off: no longer feedback
     leave: np.ndarray  # repeats a quote people rejected from the theme it sits in: it waits, in no theme
     to: np.ndarray  # the learned theme it repeats a person's example of and moves to; 0: it stays
+    ask: np.ndarray  # a learned theme it stays out of but sits nearer than its own: suggested there; 0: none
+    scores: np.ndarray  # its score for the learned theme it moves to or is suggested to
 
 
 def refile(model: Model, vectors: np.ndarray, current: np.ndarray, current_sims: np.ndarray,
@@ -240,22 +242,30 @@ def refile(model: Model, vectors: np.ndarray, current: np.ndarray, current_sims:
 
     Only repeats move: a text merely on the subject of a moved quote stays where discovery put it, so a person's
     act reaches its copies (the demo's "Ils insistent: pas de version basque, la mairie y tient" beside the quote a
-    person moved to a Basque theme), not the theme's whole neighbourhood.
+    person moved to a Basque theme), not the theme's whole neighbourhood. A text the learned theme claims (with
+    certainty or as a suggestion) and that sits nearer it than its own theme's centre is *asked* about instead: it
+    is suggested there, and a person decides.
     """
     n = len(vectors)
     to = np.zeros(n, dtype=np.int64)
+    ask = np.zeros(n, dtype=np.int64)
+    scores_ = np.zeros(n, dtype=np.float32)
     off = turned_off(model, vectors, current_sims)
     if len(model.classes) and n:
         pred = predict(model, vectors)
-        rows = np.flatnonzero((pred.classes > 0) & ~pred.suggested & (pred.classes != current) & ~off)
+        scores_ = pred.scores
+        claimed = (pred.classes > 0) & (pred.classes != current) & ~off
+        rows = np.flatnonzero(claimed & ~pred.suggested)
         bar = repeat_bar(model.threshold)
         for cls in np.unique(pred.classes[rows]):
             r = rows[pred.classes[rows] == cls]
             near = (vectors[r] @ model.examples.vectors[model.examples.classes == cls].T).max(axis=1)
             to[r[(near >= bar) & (near >= current_sims[r])]] = cls
         to[rejected_veto(vectors, to, pred.scores, rejected, model.threshold)] = 0
+        ask = np.where(claimed & (to == 0) & (pred.scores > current_sims), pred.classes, 0)
+        ask[rejected_veto(vectors, ask, pred.scores, rejected, model.threshold)] = 0
     leave = rejected_veto(vectors, current, current_sims, rejected, model.threshold) & ~off & (to == 0)
-    return Refiling(off, leave, to)
+    return Refiling(off, leave, to, np.where(leave, 0, ask), scores_)
 
 
 def turned_off(model: Model, vectors: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -498,23 +498,11 @@ def _file_learned(session: Session, model: learn.Model, labels_: Labels, meta, X
             added[cls].append(k)
             rows.append({"theme_id": cls, "segment_id": meta[k][0], "similarity": float(pred.scores[k]),
                          "state": "active", "origin": "auto", "pinned": False, "created_at": now})
-    shown = _suggested_texts(session, suggested)
-    for cls, ks in suggested.items():
-        room = SUGGESTIONS_PER_THEME - gains.suggested.get(cls, 0)
-        # One suggestion per wording: the review was offered "Champion left the company" three times in one theme,
-        # and declining one left the other two.
-        fresh = []
-        for k in sorted(ks, key=lambda k: -pred.scores[k]):
-            said = _said(meta[k][3])
-            if said not in shown[cls]:
-                shown[cls].add(said)
-                fresh.append(k)
-        best = fresh[:max(0, room)]
-        rows.extend({"theme_id": cls, "segment_id": meta[k][0], "similarity": float(pred.scores[k]),
-                     "state": "suggested", "origin": "auto", "pinned": False, "created_at": now} for k in best)
-        taken[best] = True
-        gains.suggested[cls] = gains.suggested.get(cls, 0) + len(best)
-        figures["learned_suggested"] += len(best)
+    best = _suggest(session, suggested, meta, pred.scores, gains)
+    rows.extend({"theme_id": cls, "segment_id": meta[k][0], "similarity": float(pred.scores[k]),
+                 "state": "suggested", "origin": "auto", "pinned": False, "created_at": now} for cls, k in best)
+    taken[[k for _cls, k in best]] = True
+    figures["learned_suggested"] += len(best)
     if rows:
         session.execute(insert(ThemeEvidence), rows)
     if off:
@@ -526,6 +514,28 @@ def _file_learned(session: Session, model: learn.Model, labels_: Labels, meta, X
     figures["learned_assigned"] += sum(len(v) for v in added.values())
     figures["learned_not_feedback"] += len(off)
     return taken
+
+
+def _suggest(session: Session, asked: dict[int, list[int]], meta, scores: np.ndarray, gains: _Gains
+             ) -> list[tuple[int, int]]:
+    """Which of the rows ``asked`` per learned theme are suggested there: (theme, row) pairs, best scores first.
+
+    At most ``SUGGESTIONS_PER_THEME`` per theme and pass (a person reads them), and one per wording: the review was
+    offered "Champion left the company" three times in one theme, and declining one left the other two.
+    """
+    shown = _suggested_texts(session, asked)
+    out = []
+    for cls, ks in asked.items():
+        room = SUGGESTIONS_PER_THEME - gains.suggested.get(cls, 0)
+        fresh = []
+        for k in sorted(ks, key=lambda k: -scores[k]):
+            said = _said(meta[k][3])
+            if said not in shown[cls] and len(fresh) < room:
+                shown[cls].add(said)
+                fresh.append(k)
+        gains.suggested[cls] = gains.suggested.get(cls, 0) + len(fresh)
+        out.extend((cls, k) for k in fresh)
+    return out
 
 
 def _said(text: str) -> str:
@@ -611,10 +621,21 @@ def _refile_machine_evidence(session: Session, model: learn.Model, labels_: Labe
     current = np.asarray([r.theme_id for r in rows], np.int64)
     sims = np.asarray([float(V[k] @ _centroid(themes[r.theme_id])) for k, r in enumerate(rows)], np.float32)
     decided = learn.refile(model, V, current, sims, labels_.rejected)
+    targets = [int(t) for t in np.union1d(decided.to, decided.ask) if t > 0]
     taken = {(t, sid) for t, sid in session.execute(
         select(ThemeEvidence.theme_id, ThemeEvidence.segment_id)
-        .where(ThemeEvidence.segment_id.in_([r.segment_id for r in rows]),
-               ThemeEvidence.theme_id.in_([int(t) for t in np.unique(decided.to) if t > 0])))}
+        .where(ThemeEvidence.segment_id.in_([r.segment_id for r in rows]), ThemeEvidence.theme_id.in_(targets)))}
+    asked: dict[int, list[int]] = defaultdict(list)
+    for k, r in enumerate(rows):
+        if decided.ask[k] and (int(decided.ask[k]), r.segment_id) not in taken:
+            asked[int(decided.ask[k])].append(k)
+    row_meta = [meta[at[r.segment_id]] for r in rows]
+    best = _suggest(session, asked, row_meta, decided.scores, gains)
+    if best:
+        session.execute(insert(ThemeEvidence), [
+            {"theme_id": cls, "segment_id": rows[k].segment_id, "similarity": float(decided.scores[k]),
+             "state": "suggested", "origin": "auto", "pinned": False, "created_at": now} for cls, k in best])
+        figures["learned_suggested"] += len(best)
     off_segments: list[int] = []
     for k, r in enumerate(rows):
         to = int(decided.to[k])

@@ -148,3 +148,23 @@ def test_a_theme_of_near_identical_quotes_sets_a_bar_of_near_duplicates(world):
     rng, centres, _t = world
     tight = learn.Examples(blob(rng, centres[0], 8, 0.02), np.asarray([1] * 8))
     assert learn.learned_threshold(tight, 0.2) > 0.9
+
+
+def test_refile_moves_repeats_asks_about_the_same_subject_and_keeps_the_rest():
+    """Texts the machine filed in theme 9 before a person labelled theme 1 (one example, ``a``)."""
+    a, b = unit([1.0, 0.0, 0.0, 0.0, 0.0])[0], unit([0.0, 1.0, 0.0, 0.0, 0.0])[0]
+    model = learn.fit(learn.Examples(np.stack([a, b]), np.asarray([1, learn.NOT_FEEDBACK])), floor=0.3)
+    texts = unit([1.0, 0.05, 0.0, 0.0, 0.1],  # a copy of the example: follows it
+                 [0.55, 0.0, 0.45, 0.0, 0.703],  # same subject, said otherwise, nearer theme 1 than its own: asked
+                 [0.7, 0.0, 1.0, 0.0, 0.0],  # same subject, but nearer its own theme: stays, nobody asked
+                 [0.0, 1.0, 0.0, 0.05, 0.0],  # a copy of what people turned off
+                 [0.0, 0.0, 0.0, 1.0, 0.0])  # unrelated: stays
+    own = unit([0.0, 0.0, 1.0, 0.0, 0.0])[0]
+    sims = texts @ own
+    none = learn.Examples(np.zeros((0, 5), np.float32), np.zeros(0, np.int64))
+    got = learn.refile(model, texts, np.full(5, 9), sims, none)
+    assert got.to.tolist() == [1, 0, 0, 0, 0]
+    assert got.ask.tolist() == [0, 1, 0, 0, 0]
+    assert got.off.tolist() == [False, False, False, True, False] and not got.leave.any()
+    rejected = learn.Examples(texts[4:5], np.asarray([9]))  # a person took a copy of the last one out of theme 9
+    assert learn.refile(model, texts, np.full(5, 9), sims, rejected).leave.tolist() == [False] * 4 + [True]
