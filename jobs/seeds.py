@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs import curation, learn
@@ -138,9 +138,10 @@ def apply_seeds(session: Session, embedder: Embedder, seeds: Sequence[Seed], ite
         clause_rows = [[row_of[s] for s in segs[i] if s in row_of] for i in items]
         picks = learn.nearest_clause([X[rows] for rows in clause_rows])
         chosen = [meta[rows[p]][0] for rows, p in zip(clause_rows, picks)]
-        theme = session.scalar(select(Theme).where(func.lower(Theme.label) == name.lower(),
-                                                   Theme.status.in_(("emerging", "critical", "decided")))
-                               .order_by(Theme.id).limit(1))
+        # The theme that already has this name in any language (the desk's own rule, ``curation.name_owner``): a
+        # lookup by ``label`` alone then had create_theme refuse a name another theme holds as its French name.
+        owner = curation.name_owner(session, name)
+        theme = session.get(Theme, owner) if owner is not None else None
         if theme is None:
             curation.create_theme(session, name, user, segment_ids=chosen)
             figures["seed_themes_created"] += 1

@@ -503,3 +503,21 @@ def test_one_wording_is_suggested_once_to_a_theme_however_many_notes_repeat_it(s
                                                               FeedbackSegment.id == ThemeEvidence.segment_id)
                              .where(FeedbackSegment.text.ilike("%single sign-on in the offline mobile%"))).all()
     assert states == ["suggested"], states
+
+
+def test_a_seed_naming_a_theme_by_its_other_languages_name_files_into_that_theme(session, settings):
+    from jobs.seeds import Seed, apply_seeds
+
+    session.add_all([item(t) for t in SSO + PRICE + MOBILE])
+    session.flush()
+    _pass(session, settings)
+    sso = _theme_with(session, SSO[0])
+    curation.name_in(session, sso, "fr", "Authentification unique", None)
+    new = item("Pas d'authentification unique SAML pour leurs 400 agents")
+    session.add(new)
+    session.flush()
+    figures = {}
+    run_theme_pass(session, settings, now=NOW, before_assign=lambda s, emb: figures.update(
+        apply_seeds(s, emb, [Seed("x", "  authentification UNIQUE ")], {"x": new.id})))
+    assert figures["seed_themes_created"] == 0 and figures["seed_evidence"] == 1
+    assert _theme_with(session, "Pas d'authentification unique SAML pour leurs 400 agents").id == sso.id
