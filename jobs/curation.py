@@ -722,7 +722,12 @@ def mark_not_feedback(session: Session, segment_ids: Sequence[int], user: Any) -
 
 
 def accept_suggestion(session: Session, evidence: ThemeEvidence, user: Any) -> ThemeEvidence:
-    """A person confirms a suggested assignment: it becomes their evidence, and a label for the theme."""
+    """A person confirms a suggested assignment: it becomes their evidence, and a label for the theme.
+
+    A quote the machine had filed under another theme moves (as ``move_evidence`` would): the pass suggests a
+    filed quote to a theme people labelled when it sits nearer that theme, and accepting it left it counted in both.
+    Where a person filed or pinned it stays theirs.
+    """
     if evidence.state != "suggested":
         raise CurationError("not_a_suggestion", "only a suggestion can be accepted.", act="accepted")
     theme = _evidence_theme(session, evidence)
@@ -730,8 +735,19 @@ def accept_suggestion(session: Session, evidence: ThemeEvidence, user: Any) -> T
     evidence.state, evidence.origin = "active", "curator"
     _settled(evidence)
     theme.metrics = {**theme.metrics, "members": int(theme.metrics.get("members", 0) or 0) + 1}
+    left = []
+    for other in session.scalars(select(ThemeEvidence).where(
+            ThemeEvidence.segment_id == evidence.segment_id, ThemeEvidence.id != evidence.id,
+            ThemeEvidence.state == "active", ThemeEvidence.origin == "auto", ThemeEvidence.pinned.is_(False))):
+        source = _evidence_theme(session, other)
+        source.metrics = {**source.metrics, "members": max(0, int(source.metrics.get("members", 1) or 1) - 1),
+                          "quotes": [q for q in source.metrics.get("quotes", [])
+                                     if q.get("segment_id") != evidence.segment_id]}
+        left.append(source.id)
+        session.delete(other)
     _said_feedback(session, [evidence.segment_id], True)
-    _log(session, "accept_suggestion", theme, user, segment_id=evidence.segment_id)
+    _log(session, "accept_suggestion", theme, user, segment_id=evidence.segment_id,
+         **({"from_theme_id": left[0]} if left else {}))
     session.flush()
     return evidence
 

@@ -521,3 +521,31 @@ def test_a_seed_naming_a_theme_by_its_other_languages_name_files_into_that_theme
         apply_seeds(s, emb, [Seed("x", "  authentification UNIQUE ")], {"x": new.id})))
     assert figures["seed_themes_created"] == 0 and figures["seed_evidence"] == 1
     assert _theme_with(session, "Pas d'authentification unique SAML pour leurs 400 agents").id == sso.id
+
+
+def test_accepting_a_suggestion_moves_a_quote_the_machine_had_filed_elsewhere(session, settings):
+    session.add_all([item(t) for t in SSO + PRICE + MOBILE])
+    session.flush()
+    _pass(session, settings)
+    mobile, sso = _theme_with(session, MOBILE[0]), _theme_with(session, SSO[0])
+    filed = _evidence(session, MOBILE[2])
+    assert filed.origin == "auto" and filed.theme_id == mobile.id
+    members = mobile.metrics["members"]
+    offered = ThemeEvidence(theme_id=sso.id, segment_id=filed.segment_id, similarity=0.4, state="suggested",
+                            origin="auto", pinned=False, created_at=NOW)
+    session.add(offered)
+    session.flush()
+    curation.accept_suggestion(session, offered, None)
+    assert _themes_of(session, [MOBILE[2]]) == {MOBILE[2]: (sso.id, "active")}
+    assert mobile.metrics["members"] == members - 1
+    # A quote a person filed stays where they filed it.
+    mine = _evidence(session, MOBILE[3])
+    curation.pin_evidence(session, mine, True, None)
+    offered = ThemeEvidence(theme_id=sso.id, segment_id=mine.segment_id, similarity=0.4, state="suggested",
+                            origin="auto", pinned=False, created_at=NOW)
+    session.add(offered)
+    session.flush()
+    curation.accept_suggestion(session, offered, None)
+    assert sorted(session.scalars(select(ThemeEvidence.theme_id).where(
+        ThemeEvidence.segment_id == mine.segment_id, ThemeEvidence.state == "active")).all()) == sorted(
+        [mobile.id, sso.id])
