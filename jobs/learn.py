@@ -268,14 +268,15 @@ def refile(model: Model, vectors: np.ndarray, current: np.ndarray, current_sims:
     return Refiling(off, leave, to, np.where(leave, 0, ask), scores_)
 
 
-def turned_off(model: Model, vectors: np.ndarray, reference: np.ndarray) -> np.ndarray:
+def turned_off(model: Model, vectors: np.ndarray, reference: np.ndarray, *, repeats: bool = True) -> np.ndarray:
     """True where a text repeats one people called not feedback (over ``repeat_bar``) and is nearer it than
-    ``reference`` (its score for the theme it would join or sits in)."""
+    ``reference`` (its score for the theme it would join or sits in). ``repeats=False``: nearer it is enough —
+    for text the feedback filter already turned off, which people's labels then only have to agree with."""
     if len(model.not_feedback) == 0 or len(vectors) == 0:
         return np.zeros(len(vectors), dtype=bool)
     near = np.concatenate([(vectors[i:i + 4096] @ model.not_feedback.T).max(axis=1)
                            for i in range(0, len(vectors), 4096)])
-    return (near >= repeat_bar(model.threshold)) & (near >= reference)
+    return (near >= (repeat_bar(model.threshold) if repeats else -1.0)) & (near >= reference)
 
 
 def nearest_clause(clause_vectors: Sequence[np.ndarray], rounds: int = 2) -> list[int]:

@@ -573,7 +573,9 @@ def _rescue_filtered(session: Session, model: learn.Model, labels_: Labels, meta
         return
     pred = learn.predict(model, X)
     veto = learn.rejected_veto(X, pred.classes, pred.scores, labels_.rejected, model.threshold)
-    sure = np.flatnonzero((pred.classes > 0) & ~pred.suggested & ~veto
+    # The filter said "not feedback": a clause nearer what people turned off than the theme claiming it stays off.
+    agreed = learn.turned_off(model, X, pred.scores, repeats=False)
+    sure = np.flatnonzero((pred.classes > 0) & ~pred.suggested & ~veto & ~agreed
                           & (pred.scores >= model.threshold + RESCUE_MARGIN))
     if not len(sure):
         return
