@@ -173,7 +173,7 @@ def test_refile_moves_repeats_asks_about_the_same_subject_and_keeps_the_rest():
 def test_a_clause_the_filter_turned_off_stays_off_when_nearer_what_people_turned_off_than_its_theme():
     a, b = unit([1.0, 0.0, 0.0])[0], unit([0.0, 1.0, 0.0])[0]
     model = learn.fit(learn.Examples(np.stack([a, b]), np.asarray([1, learn.NOT_FEEDBACK])), floor=0.3)
-    between = unit([0.6, 0.7, 0.0])  # no repeat of b, but nearer b than theme 1
+    between = unit([0.5, 0.6, 0.62])  # no repeat of b, but nearer b than theme 1
     score = learn.predict(model, between).scores
     assert not learn.turned_off(model, between, score)[0]  # the filter kept it: only a repeat turns it off
     assert learn.turned_off(model, between, score, repeats=False)[0]  # the filter turned it off: it stays off
