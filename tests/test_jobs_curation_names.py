@@ -10,12 +10,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from jobs import curation, discovery
+from jobs import curation
 from jobs import proposals as jp
-from jobs.embed import TfidfEmbedder
-from jobs.themes import centring_means, propose_splits
 from retour.models import FeedbackSegment, Theme, ThemeEvidence, ThemeProposal
-from tests.jobs.factories import MOBILE, three_themes
+from tests.jobs.factories import MOBILE, split_proposal, three_themes
 
 
 @pytest.fixture
@@ -43,21 +41,11 @@ def _refused(call) -> curation.CurationError:
     return caught.value
 
 
-def _split_proposal(session, settings, theme) -> ThemeProposal:
-    embedder = TfidfEmbedder()
-    threshold = discovery.threshold_for(settings.themes.granularity, embedder.base_threshold)
-    assert propose_splits(session, [theme], threshold, settings.themes.min_theme_size, embedder,
-                          centring_means(session, embedder, recompute=False)) == 1
-    session.flush()
-    return session.scalar(select(ThemeProposal).where(ThemeProposal.kind == "split",
-                                                      ThemeProposal.theme_id == theme.id))
-
-
 def test_accepting_a_split_under_the_name_of_an_active_theme_is_refused_and_creates_nothing(
         session, settings, themes):
     price, sso, mobile = themes["price"], themes["sso"], themes["mobile"]
     curation.merge(session, sso, price, user=None)  # a theme drawn too broad: the pass proposes to split it
-    p = _split_proposal(session, settings, price)
+    p = split_proposal(session, settings, price)
     before = _themes(session)
     refusal = _refused(lambda: jp.accept_proposal(session, p, user=None, label="  power bi CONNECTOR "))
     assert isinstance(refusal, jp.ProposalError) and refusal.params["theme_id"] == mobile.id

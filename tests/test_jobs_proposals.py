@@ -12,7 +12,7 @@ from jobs import proposals as jp
 from jobs.embed import TfidfEmbedder
 from jobs.themes import _load_segments, centring_means, propose_merges, propose_splits
 from retour.models import CurationEvent, Decision, FeedbackSegment, ThemeEvidence, ThemeProposal
-from tests.jobs.factories import MOBILE, PRICE, SSO, texts_of, theme_of, three_themes
+from tests.jobs.factories import MOBILE, PRICE, SSO, split_proposal, texts_of, theme_of, three_themes
 
 
 @pytest.fixture
@@ -30,16 +30,6 @@ def _merge_proposal(session, a, b) -> ThemeProposal:
     session.add(p)
     session.flush()
     return p
-
-
-def _split_proposal(session, settings, theme) -> ThemeProposal:
-    """The split the pass itself proposes for ``theme`` (grown past the size it is looked at again)."""
-    embedder = TfidfEmbedder()
-    threshold = discovery.threshold_for(settings.themes.granularity, embedder.base_threshold)
-    assert propose_splits(session, [theme], threshold, settings.themes.min_theme_size, embedder,
-                          centring_means(session, embedder, recompute=False)) == 1
-    session.flush()
-    return session.scalar(select(ThemeProposal).where(ThemeProposal.kind == "split", ThemeProposal.theme_id == theme.id))
 
 
 def test_accepting_a_merge_folds_the_smaller_theme_into_the_larger(session, themes):
@@ -64,7 +54,7 @@ def test_the_theme_with_a_decision_survives_a_merge_whatever_its_size(session, t
 def test_accepting_a_split_moves_the_second_group_into_a_new_theme_named_by_the_person(session, settings, themes):
     price, sso = themes["price"], themes["sso"]
     curation.merge(session, sso, price, user=None)  # a theme drawn too broad: two subjects in one
-    p = _split_proposal(session, settings, price)
+    p = split_proposal(session, settings, price)
     carved = set(session.scalars(select(FeedbackSegment.text).where(FeedbackSegment.id.in_(p.payload["groups"][1]))))
     assert carved in (set(SSO), set(PRICE))
     new = jp.accept_proposal(session, p, user=None, label="Single sign-on")
@@ -75,7 +65,7 @@ def test_accepting_a_split_moves_the_second_group_into_a_new_theme_named_by_the_
 def test_a_split_offers_a_name_from_the_quotes_it_carves_out(session, settings, themes):
     price, sso = themes["price"], themes["sso"]
     curation.merge(session, sso, price, user=None)
-    p = _split_proposal(session, settings, price)
+    p = split_proposal(session, settings, price)
     offered = jp.suggested_label(p)
     carved = " ".join(session.scalars(select(FeedbackSegment.text).where(
         FeedbackSegment.id.in_(p.payload["groups"][1])))).casefold()
@@ -102,7 +92,7 @@ def test_a_declined_merge_is_never_proposed_again(session, themes):
 def test_a_declined_split_is_never_proposed_again(session, settings, themes):
     price, sso = themes["price"], themes["sso"]
     curation.merge(session, sso, price, user=None)
-    p = _split_proposal(session, settings, price)
+    p = split_proposal(session, settings, price)
     jp.decline_proposal(session, p, user=None)
     before = texts_of(session, price)
     price.metrics = {**price.metrics, "split_checked_at": 0}  # due to be looked at again
@@ -132,7 +122,7 @@ def test_proposals_naming_a_retired_theme_are_not_shown(session, themes):
 def test_a_split_whose_quotes_have_moved_away_says_so(session, settings, themes):
     price, sso, mobile = themes["price"], themes["sso"], themes["mobile"]
     curation.merge(session, sso, price, user=None)
-    p = _split_proposal(session, settings, price)
+    p = split_proposal(session, settings, price)
     for ev in session.scalars(select(ThemeEvidence).where(ThemeEvidence.segment_id.in_(p.payload["groups"][1]))):
         curation.move_evidence(session, ev, mobile, user=None)
     assert jp.describe(session, [p])[0].quotes_to_move == 0
@@ -160,14 +150,14 @@ def test_a_split_accepted_as_offered_names_the_new_theme_in_each_language_and_a_
         session, settings, themes):
     price, sso = themes["price"], themes["sso"]
     curation.merge(session, sso, price, user=None)
-    p = _split_proposal(session, settings, price)
+    p = split_proposal(session, settings, price)
     p.payload = {**p.payload, "label_fr": "Pas de SSO SAML"}  # as if the carved part spoke French too
     session.flush()
     new = jp.accept_proposal(session, p, user=None, lang="fr")
     assert (new.label, new.label_en, new.label_fr) == ("Pas de SSO SAML", p.payload["label_en"], "Pas de SSO SAML")
 
     curation.merge(session, themes["mobile"], new, user=None)
-    q = _split_proposal(session, settings, new)
+    q = split_proposal(session, settings, new)
     typed = jp.accept_proposal(session, q, user=None, label="Application mobile hors ligne", lang="fr")
     assert (typed.label_en, typed.label_fr) == (q.payload["label_en"], "Application mobile hors ligne")
 
@@ -177,7 +167,7 @@ def test_the_part_a_themes_name_speaks_of_stays_and_the_other_is_carved_out_what
     sso, mobile = themes["sso"], themes["mobile"]
     assert len(SSO) > len(MOBILE)
     curation.merge(session, sso, mobile, user=None)  # the merged theme keeps the mobile theme's name
-    p = _split_proposal(session, settings, mobile)
+    p = split_proposal(session, settings, mobile)
     stays, carved = [set(session.scalars(select(FeedbackSegment.text).where(FeedbackSegment.id.in_(g))))
                      for g in p.payload["groups"]]
     assert (stays, carved) == (set(MOBILE), set(SSO))  # the larger part used to stay, whatever the name said
@@ -187,7 +177,7 @@ def test_the_part_a_themes_name_speaks_of_stays_and_the_other_is_carved_out_what
 def test_a_split_shows_each_part_by_its_most_typical_quotes_not_its_first_rows(session, settings, themes):
     price, sso = themes["price"], themes["sso"]
     curation.merge(session, sso, price, user=None)
-    p = _split_proposal(session, settings, price)
+    p = split_proposal(session, settings, price)
     embedder = TfidfEmbedder()
     means = centring_means(session, embedder, recompute=False)
     for group, shown in zip(p.payload["groups"], p.payload["examples"]):

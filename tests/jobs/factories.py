@@ -74,3 +74,18 @@ def texts_of(session, theme: Theme) -> set[str]:
     return set(session.scalars(select(FeedbackSegment.text).join(ThemeEvidence).where(
         ThemeEvidence.theme_id == theme.id, ThemeEvidence.state == "active")))
 
+
+
+def split_proposal(session, settings, theme):
+    """The split the pass itself proposes for ``theme`` (grown past the size it is looked at again)."""
+    from jobs import discovery
+    from jobs.embed import TfidfEmbedder
+    from jobs.themes import centring_means, propose_splits
+    from retour.models import ThemeProposal
+
+    embedder = TfidfEmbedder()
+    threshold = discovery.threshold_for(settings.themes.granularity, embedder.base_threshold)
+    assert propose_splits(session, [theme], threshold, settings.themes.min_theme_size, embedder,
+                          centring_means(session, embedder, recompute=False)) == 1
+    session.flush()
+    return session.scalar(select(ThemeProposal).where(ThemeProposal.kind == "split", ThemeProposal.theme_id == theme.id))
