@@ -624,8 +624,8 @@ def _refile_machine_evidence(session: Session, model: learn.Model, labels_: Labe
     sims = np.asarray([float(V[k] @ _centroid(themes[r.theme_id])) for k, r in enumerate(rows)], np.float32)
     decided = learn.refile(model, V, current, sims, labels_.rejected)
     targets = [int(t) for t in np.union1d(decided.to, decided.ask) if t > 0]
-    taken = {(t, sid) for t, sid in session.execute(
-        select(ThemeEvidence.theme_id, ThemeEvidence.segment_id)
+    taken = {(t, sid): state for t, sid, state in session.execute(
+        select(ThemeEvidence.theme_id, ThemeEvidence.segment_id, ThemeEvidence.state)
         .where(ThemeEvidence.segment_id.in_([r.segment_id for r in rows]), ThemeEvidence.theme_id.in_(targets)))}
     asked: dict[int, list[int]] = defaultdict(list)
     for k, r in enumerate(rows):
@@ -649,7 +649,9 @@ def _refile_machine_evidence(session: Session, model: learn.Model, labels_: Labe
                             .values(theme_id=to, similarity=sim, created_at=now))
             gains.add(to, [meta[at[r.segment_id]]], V[k:k + 1], np.asarray([sim], np.float32), moved=True)
             figures["learned_moved"] += 1
-        elif decided.off[k] or decided.leave[k] or to:
+        elif decided.off[k] or decided.leave[k] or (to and taken[(to, r.segment_id)] == "active"):
+            # (Already active where it would move: this row was its duplicate. Suggested or rejected there: it stays,
+            # a person has that row to answer or has answered it.)
             session.execute(delete(ThemeEvidence).where(ThemeEvidence.id == r.id))
             if decided.off[k]:
                 off_segments.append(r.segment_id)
