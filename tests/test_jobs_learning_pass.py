@@ -549,3 +549,23 @@ def test_accepting_a_suggestion_moves_a_quote_the_machine_had_filed_elsewhere(se
     assert sorted(session.scalars(select(ThemeEvidence.theme_id).where(
         ThemeEvidence.segment_id == mine.segment_id, ThemeEvidence.state == "active")).all()) == sorted(
         [mobile.id, sso.id])
+
+
+def test_notes_the_filter_set_aside_that_read_like_its_logistics_are_not_switched_back_on_for_a_new_theme(session,
+                                                                                                         settings):
+    """A theme made from a few sentences has no runner-up: "Remise de 10% demandée, à valider avec Inès" was switched
+    back on and filed under a person's "Regional languages" theme, with hundreds of other notes."""
+    admin = ["Remise demandée, validation de mon manager nécessaire pour les 10%",
+             "Remise demandée, validation de mon manager nécessaire, 12%",
+             "Remise demandée pour la version basque, validation de mon manager nécessaire"]
+    session.add_all([item(t, lang="fr") for t in SSO + PRICE + MOBILE + admin])
+    session.flush()
+    _pass(session, settings)
+    assert not any(session.scalars(select(FeedbackSegment.is_feedback).where(FeedbackSegment.text.in_(admin))))
+    curation.create_theme(session, "Version basque", None, lang="fr", examples=[
+        "pas de version basque de l'application", "la version basque est demandée par la mairie",
+        "validation de la version basque nécessaire pour leurs équipes"])
+    session.flush()
+    _pass(session, settings)
+    assert not _themes_of(session, admin)
+    assert not any(session.scalars(select(FeedbackSegment.is_feedback).where(FeedbackSegment.text.in_(admin))))
