@@ -543,21 +543,6 @@ def active_themes(session: Session, *, exclude: int | None = None, limit: int = 
     return [ThemeRef(*r) for r in session.execute(stmt.order_by(Theme.score.desc(), Theme.id).limit(limit))]
 
 
-def name_owners(session: Session) -> dict[str, set[int]]:
-    """Every name of every active theme (label, label_en, label_fr; case and spacing aside, as
-    ``jobs.curation.name_key`` compares them) and the themes that have it: two themes may show the same name
-    (the theme pass's names may collide), and a list a person picks from must tell them apart."""
-    from jobs.curation import name_key
-
-    owners: dict[str, set[int]] = {}
-    stmt = select(Theme.id, Theme.label, Theme.label_en, Theme.label_fr).where(Theme.status.in_(BOARD_STATUSES))
-    for theme_id, *names in session.execute(stmt):
-        for name in names:
-            if name:
-                owners.setdefault(name_key(name), set()).add(theme_id)
-    return owners
-
-
 def other_themes(session: Session, theme_id: int, limit: int = 300) -> list[ThemeRef]:
     """Targets offered for merge and move: the other active themes by score."""
     return active_themes(session, exclude=theme_id, limit=limit)

@@ -91,18 +91,21 @@ def theme_name(theme: Any) -> str:
     return name_for(theme.label, getattr(theme, "label_en", None), getattr(theme, "label_fr", None), reader_lang())
 
 
-def choice_names(themes: Iterable[Any]) -> dict[int, str]:
+def choice_names(themes: Iterable[Any], beside: Iterable[Any] = ()) -> dict[int, str]:
     """What a list a person picks a theme from shows for each of ``themes`` (anything with ``id`` and the names):
-    its name for this reader, followed by its number ("Power BI connector (#15)") when another active theme has
-    that name too. The move form resolves the name typed; two alike were refused with "type the number", which
-    the list did not show (``webapp.views.themes.resolve_target`` reads the number back)."""
+    its name for this reader, followed by its number ("Power BI connector (#15)") when another theme of the list,
+    or one ``beside`` it (the page's own theme), has that name too. The move form resolves the name typed; two alike
+    were refused with "type the number", which the list did not show (``webapp.views.themes.resolve_target`` reads
+    the number back). Read from the list itself: a page asking every active theme's names once per list issued two
+    statements more than its bound."""
     from jobs.curation import name_key
-    from webapp.queries import name_owners
 
     themes = list(themes)
-    if not themes:
-        return {}
-    owners = name_owners(get_session())
+    owners: dict[str, set[int]] = {}
+    for t in [*themes, *beside]:
+        for name in (t.label, getattr(t, "label_en", None), getattr(t, "label_fr", None)):
+            if name:
+                owners.setdefault(name_key(name), set()).add(t.id)
     out = {}
     for t in themes:
         name = theme_name(t)

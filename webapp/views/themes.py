@@ -36,7 +36,7 @@ def evidence_html(theme, evidence: list, others: list, sf_url, detail_qs: str = 
     server refused: that quote's box keeps what the person typed, focused, to correct it. ``sync``: the data
     version's sync part, which moves the stages' and loss reasons' labels (``templating.picklist_label``)."""
     can_curate = has_role("product_owner")
-    choices = choice_names(others) if can_curate else {}  # the move list's names, numbered where two are alike
+    choices = choice_names(others, [theme]) if can_curate else {}  # the move list's names, numbered where alike
     key = ("evidence_html", str(get_locale()), sync, can_curate, theme.id, theme.status, detail_qs,
            tuple(astuple(e) for e in evidence), tuple(choices.items()) or tuple(others),
            settings().salesforce.instance_url, typed)
