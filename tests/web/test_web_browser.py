@@ -221,7 +221,7 @@ def test_product_owner_answers_suggestions_and_makes_themes_in_english_and_frenc
     page.get_by_text("Suggestion accepted: the quote is now evidence.").wait_for()
     assert page.locator("#suggestions li.quote").count() == 2 and page.locator("#evidence li.quote").count() == 10
     page.locator("#suggestions li.quote").first.get_by_role("button", name="Not feedback").click()
-    page.get_by_text("Marked as not feedback: the quote left the theme.").wait_for()
+    page.get_by_text("Marked as not feedback: it counts in no theme.").wait_for()
     page.locator("#suggestions li.quote").first.get_by_role("button", name="Not about this theme").click()
     page.get_by_text("Suggestion declined").wait_for()
     assert page.locator("#suggestions li.quote").count() == 0

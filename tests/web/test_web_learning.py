@@ -122,7 +122,7 @@ def test_not_feedback_on_evidence_removes_the_quote_and_records_the_persons_verd
     ev = next(e for e in made.evidence if session.get(FeedbackSegment, e.segment_id).text == "Call me back Tuesday")
     resp = _hx(auth, f"/themes/{made.theme.id}/evidence/{ev.id}/not-feedback", "evidence")
     assert resp.status_code == 200 and 'id="evidence">' in resp.text  # the target itself, not out of band
-    assert "Marked as not feedback: the quote left the theme." in resp.text
+    assert "Marked as not feedback: it counts in no theme." in resp.text
     assert "Call me back Tuesday" not in resp.text and "Evidence 2 quotes from" in _text(resp.text)
     session.expire_all()
     seg = session.get(FeedbackSegment, ev.segment_id)

@@ -457,7 +457,7 @@ def decline_suggestion(theme_id: int, evidence_id: int):
 def not_feedback(theme_id: int, evidence_id: int):
     """Say a quote is not feedback at all: it leaves every theme, and the theme pass learns what is not feedback."""
     return _suggestion_act(theme_id, evidence_id, actions.not_feedback,
-                           _("Marked as not feedback: the quote left the theme."))
+                           _("Marked as not feedback: it counts in no theme."))
 
 
 @bp.route("/new")
