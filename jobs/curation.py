@@ -25,11 +25,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jobs import discovery
-from retour.models import (CurationEvent, FeedbackItem, FeedbackSegment, Theme, ThemeEvidence, ThemeExample,
+from retour.models import (ACTIVE, CurationEvent, FeedbackItem, FeedbackSegment, Theme, ThemeEvidence, ThemeExample,
                            ThemeProposal)
 
 MAX_LABEL = 200
-ACTIVE = ("emerging", "critical", "decided")  # a theme people see and work on (merged and dismissed are not)
 MAX_EXAMPLE = 1000  # characters of one example sentence
 MAX_EXAMPLES = 50  # example sentences given at once
 
@@ -147,6 +146,13 @@ def _name_free(session: Session, name: str, theme: Theme | None, act: str) -> No
         instead = {"create": "add your sentences to that theme", "file": "file the quotes under that theme"}
         raise CurationError("name_taken", f"A theme is already called “{name}” (#{owner}): pick another name, or "
                             f"{instead.get(act, 'merge into that theme')}.", name=name, theme_id=owner, act=act)
+
+
+def _lose(theme: Theme, segment_ids: Sequence[int]) -> None:
+    """The theme's count and quotes without these segments (each was one of its active rows until now)."""
+    gone = set(segment_ids)
+    theme.metrics = {**theme.metrics, "members": max(0, int(theme.metrics.get("members", 0) or 0) - len(gone)),
+                     "quotes": [q for q in theme.metrics.get("quotes", []) if q.get("segment_id") not in gone]}
 
 
 def _close_proposals(session: Session, theme_ids: Sequence[int], kinds: Sequence[str], status: str) -> None:
@@ -486,7 +492,7 @@ def move_evidence(session: Session, evidence: ThemeEvidence, target_theme: Theme
         evidence.state = "active"
         result = evidence
         _settled(evidence)
-    source.metrics = {**source.metrics, "members": max(0, int(source.metrics.get("members", 1) or 1) - 1)}
+    _lose(source, [evidence.segment_id])
     target_theme.metrics = {**target_theme.metrics, "members": int(target_theme.metrics.get("members", 0) or 0) + 1}
     _said_feedback(session, [result.segment_id], True)
     _log(session, "move_evidence", target_theme, user, segment_id=result.segment_id, from_theme_id=source.id,
@@ -502,8 +508,7 @@ def reject_evidence(session: Session, evidence: ThemeEvidence, user: Any) -> The
     evidence.origin = "curator"
     evidence.pinned = False
     _settled(evidence)
-    theme.metrics = {**theme.metrics, "members": max(0, int(theme.metrics.get("members", 1) or 1) - 1),
-                     "quotes": [q for q in theme.metrics.get("quotes", []) if q.get("segment_id") != evidence.segment_id]}
+    _lose(theme, [evidence.segment_id])
     _log(session, "reject_evidence", theme, user, segment_id=evidence.segment_id)
     session.flush()
     return evidence
@@ -568,9 +573,7 @@ def split(session: Session, theme: Theme, evidence_ids: Sequence[int], label: st
     if len(kept_vecs):
         from jobs.embed import to_bytes
         theme.centroid = to_bytes(discovery.centroid_of(kept_vecs))
-    theme.metrics = {**theme.metrics, "members": max(0, int(theme.metrics.get("members", 0) or 0) - len(rows)),
-                     "quotes": [q for q in theme.metrics.get("quotes", [])
-                                if q.get("segment_id") not in {r.segment_id for r in rows}]}
+    _lose(theme, [r.segment_id for r in rows])
     _close_proposals(session, [theme.id], ["split"], "accepted")
     _log(session, "split", theme, user, source_theme_id=theme.id, new_theme_id=new.id,
          evidence_ids=sorted(r.id for r in rows), label=label)
@@ -618,7 +621,7 @@ def add_evidence(session: Session, theme: Theme, segment_ids: Sequence[int], use
             if r is not mine and r.state != "rejected":
                 other = session.get(Theme, r.theme_id)
                 if other is not None and r.state == "active":
-                    other.metrics = {**other.metrics, "members": max(0, int(other.metrics.get("members", 1) or 1) - 1)}
+                    _lose(other, [r.segment_id])
                 session.delete(r)
         if mine is None:
             session.add(ThemeEvidence(theme_id=theme.id, segment_id=seg_id, similarity=0.0, state="active",
@@ -708,8 +711,7 @@ def mark_not_feedback(session: Session, segment_ids: Sequence[int], user: Any) -
                                                                ThemeEvidence.state != "rejected"))):
         theme = session.get(Theme, ev.theme_id)
         if theme is not None and ev.state == "active":
-            theme.metrics = {**theme.metrics, "members": max(0, int(theme.metrics.get("members", 1) or 1) - 1),
-                             "quotes": [q for q in theme.metrics.get("quotes", []) if q.get("segment_id") not in ids]}
+            _lose(theme, [ev.segment_id])
             touched.add(theme.id)
         ev.state, ev.origin, ev.pinned = "rejected", "curator", False
         _settled(ev)
@@ -740,9 +742,7 @@ def accept_suggestion(session: Session, evidence: ThemeEvidence, user: Any) -> T
             ThemeEvidence.segment_id == evidence.segment_id, ThemeEvidence.id != evidence.id,
             ThemeEvidence.state == "active", ThemeEvidence.origin == "auto", ThemeEvidence.pinned.is_(False))):
         source = _evidence_theme(session, other)
-        source.metrics = {**source.metrics, "members": max(0, int(source.metrics.get("members", 1) or 1) - 1),
-                          "quotes": [q for q in source.metrics.get("quotes", [])
-                                     if q.get("segment_id") != evidence.segment_id]}
+        _lose(source, [evidence.segment_id])
         left.append(source.id)
         session.delete(other)
     _said_feedback(session, [evidence.segment_id], True)

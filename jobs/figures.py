@@ -72,6 +72,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from retour.config import FieldMap, Settings
 from retour.models import (
+    ACTIVE,
     Account,
     CurrencyType,
     DatedConversionRate,
@@ -88,7 +89,6 @@ from retour.models import (
 if TYPE_CHECKING:
     from jobs import critical_mass as cm
 
-ACTIVE = ("emerging", "critical", "decided")
 WINDOWS: tuple[int | None, ...] = (None, 30, 90, 180, 365)  # the board's periods; None: all evidence
 TREND_DAYS = 90
 CHART_MONTHS = 12  # months the all-time chart shows one by one; older items are one "earlier" bar

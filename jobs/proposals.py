@@ -20,10 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs import curation, labels
-from retour.models import CurationEvent, Decision, Theme, ThemeEvidence, ThemeProposal
+from retour.models import ACTIVE, CurationEvent, Decision, Theme, ThemeEvidence, ThemeProposal
 
 KINDS = ("merge", "split", "rename")
-ACTIVE = ("emerging", "critical", "decided")
 EXAMPLES = 3  # quotes shown per side: enough to judge, short enough to read on the board
 
 

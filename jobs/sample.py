@@ -23,7 +23,7 @@ from jobs.segment import segment_text
 from jobs.seeds import Seed, apply_seeds, item_ids_by_source
 from retour.config import Settings
 from retour.db import make_engine, session_factory, session_scope
-from retour.models import Base, FeedbackItem, FeedbackSegment, Theme, ThemeEvidence
+from retour.models import ACTIVE, Base, FeedbackItem, FeedbackSegment, Theme, ThemeEvidence
 
 
 CHANNELS = ("loss_reason", "note", "case")  # optional "channel" of a line; default "note"
@@ -91,7 +91,7 @@ def item_themes(session) -> dict[str, tuple[int, float] | None]:
          .join(FeedbackSegment, FeedbackSegment.item_id == FeedbackItem.id)
          .join(ThemeEvidence, ThemeEvidence.segment_id == FeedbackSegment.id)
          .join(Theme, Theme.id == ThemeEvidence.theme_id)
-         .where(ThemeEvidence.state == "active", Theme.status.in_(("emerging", "critical", "decided"))))
+         .where(ThemeEvidence.state == "active", Theme.status.in_(ACTIVE)))
     for sid, tid, sim, created in session.execute(q):
         current = out.get(sid)
         if current is None or created < first[sid] or (created == first[sid] and sim > current[1]):

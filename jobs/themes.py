@@ -34,6 +34,7 @@ from jobs.segment import _fold, classify, segment_text
 from retour.config import Settings
 from retour.db import session_scope
 from retour.models import (
+    ACTIVE,
     Account,
     AppSetting,
     Decision,
@@ -51,7 +52,6 @@ from retour.models import (
 
 log = logging.getLogger("retour.jobs.themes")
 
-ACTIVE = ("emerging", "critical", "decided")
 CENTRING_KEY = "themes.centring"
 EMBED_BATCH = 2048
 SEGMENT_BATCH = 5000

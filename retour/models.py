@@ -279,6 +279,10 @@ class FeedbackSegment(Base):
 
 
 # ------------------------------------------------------------------------------------------ themes
+# The statuses of a theme people see and work on (a merged or dismissed theme is neither counted nor offered).
+ACTIVE = ("emerging", "critical", "decided")
+
+
 class Theme(Base):
     __tablename__ = "theme"
     id: Mapped[int] = mapped_column(primary_key=True)

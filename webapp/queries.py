@@ -23,6 +23,7 @@ from jobs import figures
 from jobs.figures import like_pattern
 from retour.config import FieldMap, Settings
 from retour.models import (
+    ACTIVE,
     Account,
     AppSetting,
     AppUser,
@@ -40,7 +41,7 @@ from retour.models import (
 )
 from webapp.actions import parse_int
 
-BOARD_STATUSES = ("emerging", "critical", "decided")
+BOARD_STATUSES = ACTIVE  # what the board shows: the themes people work on
 HIDDEN_STATUSES = ("merged", "dismissed")
 SOURCES = ("loss_reason", "note", "case")
 FEEDBACK_LANGS = ("fr", "en", "other")
