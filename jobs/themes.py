@@ -652,20 +652,21 @@ def _refile_machine_evidence(session: Session, model: learn.Model, labels_: Labe
              "state": "suggested", "origin": "auto", "pinned": False, "created_at": now} for cls, k in best])
         figures["learned_suggested"] += len(best)
     off_segments: list[int] = []
+    moves: list[dict[str, Any]] = []
+    drops: list[int] = []
     for k, r in enumerate(rows):
         to = int(decided.to[k])
         if to and (to, r.segment_id) not in taken:
             centre_of = _centroid(themes[to])  # a theme made from sentences gets its first centre from this pass
             sim = float(V[k] @ (centre_of if centre_of is not None
                                 else model.centroids[int(np.searchsorted(model.classes, to))]))
-            session.execute(update(ThemeEvidence).where(ThemeEvidence.id == r.id)
-                            .values(theme_id=to, similarity=sim, created_at=now))
+            moves.append({"id": r.id, "theme_id": to, "similarity": sim, "created_at": now})
             gains.add(to, [meta[at[r.segment_id]]], V[k:k + 1], np.asarray([sim], np.float32), moved=True)
             figures["learned_moved"] += 1
         elif decided.off[k] or decided.leave[k] or (to and taken[(to, r.segment_id)] == "active"):
             # (Already active where it would move: this row was its duplicate. Suggested or rejected there: it stays,
             # a person has that row to answer or has answered it.)
-            session.execute(delete(ThemeEvidence).where(ThemeEvidence.id == r.id))
+            drops.append(r.id)
             if decided.off[k]:
                 off_segments.append(r.segment_id)
                 figures["learned_not_feedback"] += 1
@@ -674,6 +675,10 @@ def _refile_machine_evidence(session: Session, model: learn.Model, labels_: Labe
         else:
             continue
         gains.remove(r.theme_id, [r.segment_id], V[k:k + 1])
+    if moves:
+        session.execute(update(ThemeEvidence), moves)  # by primary key, one executemany
+    for start in range(0, len(drops), 5000):
+        session.execute(delete(ThemeEvidence).where(ThemeEvidence.id.in_(drops[start:start + 5000])))
     if off_segments:
         # Turned off only where no evidence is left: a clause a person filed elsewhere stays feedback.
         still = set(session.scalars(select(ThemeEvidence.segment_id).where(
