@@ -39,7 +39,8 @@ MAX_EXAMPLES = 50  # example sentences given at once
 CODES = frozenset({
     "inactive",  # theme_id, status, what: the theme is merged or dismissed
     "label_empty", "label_too_long",  # max, got
-    "name_taken",  # name, theme_id (the active theme that has it), act: "create" | "file" | "rename" | "split"
+    "name_taken",  # name (the other theme's own writing of it), typed, theme_id, act: "create" | "file" |
+    # "rename" | "split"
     "lang_unknown",  # lang
     "merge_into_itself", "already_there", "pin_rejected",
     "evidence_missing", "evidence_elsewhere",  # theme_id
@@ -120,7 +121,13 @@ def name_key(name: str | None) -> str:
 
 def name_owner(session: Session, name: str, theme: Theme | None = None) -> int | None:
     """The active theme other than ``theme`` that already has ``name`` as one of its names (label, label_en,
-    label_fr; case and spacing aside), the first by number; None when the name is free.
+    label_fr; case and spacing aside), the first by number; None when the name is free."""
+    owner = _owner(session, name, theme)
+    return owner[0] if owner else None
+
+
+def _owner(session: Session, name: str, theme: Theme | None) -> tuple[int, str] | None:
+    """:func:`name_owner` and the name as that theme writes it (a refusal quotes the other theme, not the typing).
 
     The names are compared here rather than in SQL: SQLite's lower() folds ASCII only ("Équipe" would pass).
     """
@@ -129,9 +136,15 @@ def name_owner(session: Session, name: str, theme: Theme | None = None) -> int |
     if theme is not None and theme.id is not None:
         stmt = stmt.where(Theme.id != theme.id)
     for theme_id, *names in session.execute(stmt.order_by(Theme.id)):
-        if key in {name_key(n) for n in names if n}:
-            return theme_id
+        for n in names:
+            if n and name_key(n) == key:
+                return theme_id, n
     return None
+
+
+# What a person refused a taken name may do instead, per act: a split's part is moved there, not merged.
+_INSTEAD = {"create": "add your sentences to that theme", "file": "file the quotes under that theme",
+            "split": "move the quotes of this part to that theme", "rename": "merge into that theme"}
 
 
 def _name_free(session: Session, name: str, theme: Theme | None, act: str) -> None:
@@ -139,13 +152,15 @@ def _name_free(session: Session, name: str, theme: Theme | None, act: str) -> No
 
     Why: accepting a split under the name of an existing theme made a second "Power BI connector", and every list
     a person picks a theme from then offered the name twice. Every person-given name passes here (creating,
-    renaming, naming in one language, splitting, answering a proposal); the theme pass's own names do not.
+    renaming, naming in one language, splitting, answering a proposal); the theme pass's own names do not. The
+    refusal names the other theme as it is written ("csv EXPORTS" typed, "CSV exports" taken): the person's typing
+    stays in its box.
     """
-    owner = name_owner(session, name, theme)
+    owner = _owner(session, name, theme)
     if owner is not None:
-        instead = {"create": "add your sentences to that theme", "file": "file the quotes under that theme"}
-        raise CurationError("name_taken", f"A theme is already called “{name}” (#{owner}): pick another name, or "
-                            f"{instead.get(act, 'merge into that theme')}.", name=name, theme_id=owner, act=act)
+        theme_id, taken = owner
+        raise CurationError("name_taken", f"A theme is already called “{taken}” (#{theme_id}): pick another name, "
+                            f"or {_INSTEAD[act]}.", name=taken, typed=name, theme_id=theme_id, act=act)
 
 
 def _lose(theme: Theme, segment_ids: Sequence[int]) -> None:

@@ -49,9 +49,11 @@ def test_accepting_a_split_under_the_name_of_an_active_theme_is_refused_and_crea
     before = _themes(session)
     refusal = _refused(lambda: jp.accept_proposal(session, p, user=None, label="  power bi CONNECTOR "))
     assert isinstance(refusal, jp.ProposalError) and refusal.params["theme_id"] == mobile.id
-    assert refusal.params["name"] == "power bi CONNECTOR" and refusal.params["act"] == "split"
-    assert str(refusal) == ("A theme is already called “power bi CONNECTOR” (#%d): pick another name, or merge into "
-                            "that theme." % mobile.id)
+    # The refusal quotes the other theme's own name; the typing is kept beside it.
+    assert refusal.params["name"] == mobile.label and refusal.params["typed"] == "power bi CONNECTOR"
+    assert refusal.params["act"] == "split"
+    assert str(refusal) == ("A theme is already called “%s” (#%d): pick another name, or move the quotes of this "
+                            "part to that theme." % (mobile.label, mobile.id))
     session.flush()
     assert p.status == "open" and _themes(session) == before
     # Its French name is taken as much as its English one; another name goes through.
@@ -88,7 +90,8 @@ def test_creating_a_theme_under_a_taken_name_is_refused_whether_from_sentences_o
     before = _themes(session)
     made = _refused(lambda: curation.create_theme(session, "Connecteur Power BI", None,
                                                   examples=["The Power BI connector times out"], lang="fr"))
-    assert made.params == {"name": "Connecteur Power BI", "theme_id": mobile.id, "act": "create"}
+    assert made.params == {"name": "Connecteur Power BI", "typed": "Connecteur Power BI", "theme_id": mobile.id,
+                           "act": "create"}
     segment = session.scalar(select(FeedbackSegment.id).where(FeedbackSegment.text == MOBILE[0]))
     filed = _refused(lambda: curation.create_theme(session, "Power BI Connector", None, segment_ids=[segment]))
     assert filed.params["act"] == "file" and "file the quotes under that theme" in str(filed)

@@ -71,6 +71,8 @@ CURATION_REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
           name=p["name"], id=p["theme_id"]) if p.get("act") == "create" else
         _("A theme is already called “%(name)s” (#%(id)s): pick another name, or file the quotes under that theme.",
           name=p["name"], id=p["theme_id"]) if p.get("act") == "file" else
+        _("A theme is already called “%(name)s” (#%(id)s): pick another name, or move the quotes of this part to "
+          "that theme.", name=p["name"], id=p["theme_id"]) if p.get("act") == "split" else
         _("A theme is already called “%(name)s” (#%(id)s): pick another name, or merge into that theme.",
           name=p["name"], id=p["theme_id"])),
     "merge_into_itself": lambda p: _("A theme cannot be merged into itself."),

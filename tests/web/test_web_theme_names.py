@@ -13,6 +13,10 @@ import re
 from retour.models import Theme, ThemeEvidence, ThemeProposal
 
 TAKEN = "A theme is already called “%s” (#%d): pick another name, or merge into that theme."
+TAKEN_SPLIT = ("A theme is already called “%s” (#%d): pick another name, or move the quotes of this part to that "
+               "theme.")
+TAKEN_SPLIT_FR = ("Un thème s’appelle déjà « %s » (#%d) : choisissez un autre nom, ou déplacez les citations de cette "
+                  "partie dans ce thème.")
 TAKEN_FR = "Un thème s’appelle déjà « %s » (#%d) : choisissez un autre nom, ou fusionnez dans ce thème."
 
 
@@ -48,13 +52,16 @@ def test_accepting_a_split_under_the_name_of_an_active_theme_is_refused_and_the_
     resp = auth.post(f"/proposals/{p.id}/accept", {"label": "power BI connector ", "back": str(broad.theme.id)})
     assert resp.headers["Location"] == f"/themes/{broad.theme.id}"
     page = auth.client.get(resp.headers["Location"]).text
-    assert html.escape(TAKEN % ("power BI connector", taken.theme.id), quote=False) in page
+    # The other theme as it writes its name, and what to do instead for a part: move it there, not merge.
+    assert html.escape(TAKEN_SPLIT % ("Power BI connector", taken.theme.id), quote=False) in page
     box = _input(page, f"split-label-{p.id}")
     assert 'value="power BI connector "' in box and 'aria-invalid="true"' in box  # as typed
     assert _themes(session) == before and session.get(ThemeProposal, p.id).status == "open"
-    # On the board too: the proposals open again, the name typed still there.
+    # On the board too, in French: the proposals open again, the name typed still there.
+    auth.post("/language", {"lang": "fr", "next": "/"})
     auth.post(f"/proposals/{p.id}/accept", {"label": "Power BI connector", "back": "board"})
     board = auth.client.get("/").text
+    assert html.escape(TAKEN_SPLIT_FR % ("Power BI connector", taken.theme.id), quote=False) in board
     assert '<details class="proposals-box" id="proposals" open>' in board
     assert 'value="Power BI connector"' in _input(board, f"split-label-{p.id}")
     # Another name goes through.
@@ -69,12 +76,12 @@ def test_renaming_to_a_taken_name_is_refused_in_the_readers_language_and_keeps_w
     session.commit()
     auth.login("product_owner")
     page = auth.post(f"/themes/{other.theme.id}/rename", {"label": "POWER BI connector"}, follow_redirects=True).text
-    assert html.escape(TAKEN % ("POWER BI connector", taken.theme.id), quote=False) in page
+    assert html.escape(TAKEN % ("Power BI connector", taken.theme.id), quote=False) in page
     assert 'value="POWER BI connector"' in _input(page, "rename-label")
     auth.post("/language", {"lang": "fr", "next": "/"})
     page = auth.post(f"/themes/{other.theme.id}/name", {"lang": "fr", "label": "connecteur power bi"},
                      follow_redirects=True).text
-    assert html.escape(TAKEN_FR % ("connecteur power bi", taken.theme.id), quote=False) in page
+    assert html.escape(TAKEN_FR % ("Connecteur Power BI", taken.theme.id), quote=False) in page
     box = _input(page, "name-fr")
     assert 'value="connecteur power bi"' in box and 'aria-invalid="true"' in box
     session.expire_all()
@@ -109,13 +116,13 @@ def test_creating_a_theme_under_a_taken_name_is_refused_and_the_form_keeps_what_
     auth.login("product_owner")
     made = auth.post("/themes/new", {"label": "Power BI Connector", "lang": "en", "examples": "Power BI is slow"})
     assert made.status_code == 400
-    assert html.escape("A theme is already called “Power BI Connector” (#%d): pick another name, or add your "
+    assert html.escape("A theme is already called “Power BI connector” (#%d): pick another name, or add your "
                        "sentences to that theme." % taken.theme.id, quote=False) in made.text
     assert 'value="Power BI Connector"' in _input(made.text, "nt-label") and "Power BI is slow" in made.text
     found = auth.post("/evidence/make-theme", {"q": "power", "label": "power bi connector", "lang": "en",
                                                "segment_id": [str(loose.id)]})
     assert found.status_code == 400 and html.escape(
-        "A theme is already called “power bi connector” (#%d): pick another name, or file the quotes under that "
+        "A theme is already called “Power BI connector” (#%d): pick another name, or file the quotes under that "
         "theme." % taken.theme.id, quote=False) in found.text
     assert 'value="power bi connector"' in found.text
     api = auth.api("POST", "/api/v1/themes", {"label": "Power BI connector", "lang": "en",
