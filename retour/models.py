@@ -30,10 +30,13 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from retour.folding import fold
 
 
 def utcnow() -> dt.datetime:
@@ -243,6 +246,12 @@ class FeedbackItem(Base):
         back_populates="item", cascade="all, delete-orphan", passive_deletes=True, order_by="FeedbackSegment.position")
 
 
+def _search_text(context: Any) -> str:
+    """The folded copy of the clause being inserted, from the statement's own parameters (one row's, in a bulk
+    insert)."""
+    return fold(context.get_current_parameters()["text"])
+
+
 class FeedbackSegment(Base):
     """A clause of a FeedbackItem: the unit that is embedded and assigned to a theme (one note, several subjects)."""
 
@@ -265,6 +274,11 @@ class FeedbackSegment(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("feedback_item.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
+    # ``text`` folded (retour.folding.fold), what the evidence search compares: kept by the model itself, so no
+    # writer can forget it: the column default folds each row of a bulk insert (jobs.themes cuts clauses that way),
+    # ``_refold`` below an ORM object's. The server default only serves rows written in raw SQL, which no search
+    # finds.
+    search_text: Mapped[str] = mapped_column(Text, default=_search_text, server_default="")
     lang: Mapped[str] = mapped_column(String(8), default="other")
     is_feedback: Mapped[bool] = mapped_column(default=True)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -276,6 +290,12 @@ class FeedbackSegment(Base):
     person_verdict: Mapped[bool | None]
 
     item: Mapped[FeedbackItem] = relationship(back_populates="segments")
+
+
+@event.listens_for(FeedbackSegment.text, "set")
+def _refold(target: FeedbackSegment, value: str, _old: Any, _initiator: Any) -> None:
+    """An ORM clause whose text is set (on construction too) gets its folded copy at once, not at the flush."""
+    target.search_text = fold(value)
 
 
 # ------------------------------------------------------------------------------------------ themes
