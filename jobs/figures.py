@@ -71,6 +71,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from retour.config import FieldMap, Settings
+from retour.folding import fold
 from retour.models import (
     ACTIVE,
     Account,
@@ -233,6 +234,14 @@ def like_pattern(q: str) -> str:
     return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def text_search(q: str) -> Any:
+    """The clauses holding ``q``, case and accents aside ("securite" finds "Sécurité"), alike on SQLite and
+    PostgreSQL: the folded query against the folded copy of each clause, LIKE's wildcards in it taken literally.
+    A query that folds to nothing (combining marks alone) holds no word, so it matches nothing."""
+    folded = fold(q)
+    return FeedbackSegment.search_text.like(like_pattern(folded), escape="\\") if folded else false()
+
+
 def _opportunity_match(scope: Scope) -> Any | None:
     """Opportunities whose region, segment and mapped fields are the scope's, or None when it names none."""
     conds: list[Any] = []
@@ -275,7 +284,7 @@ def evidence_conditions(scope: Scope, clock: Clock | None = None, window_days: i
     that join ThemeEvidence, FeedbackSegment and FeedbackItem (the evidence list, the sparklines)."""
     conds: list[Any] = [ThemeEvidence.state == "active", *item_conditions(scope)]
     if scope.q:
-        conds.append(FeedbackSegment.text.ilike(like_pattern(scope.q), escape="\\"))
+        conds.append(text_search(scope.q))
     if clock is not None and window_days is not None:
         conds += [FeedbackItem.occurred_at >= clock.start(window_days), FeedbackItem.occurred_at < clock.end]
     return conds
@@ -312,7 +321,7 @@ def org_citations(scope: Scope, clock: Clock | None = None, half_life_days: floa
     that period (needs ``clock``)."""
     holds = [FeedbackSegment.item_id == FeedbackItem.id, FeedbackSegment.is_feedback.is_(True)]
     if scope.q:
-        holds.append(FeedbackSegment.text.ilike(like_pattern(scope.q), escape="\\"))
+        holds.append(text_search(scope.q))
     conds = item_conditions(scope)
     if clock is not None and within is not None:
         conds.append(_in(FeedbackItem.occurred_at, clock, within))
@@ -748,4 +757,4 @@ def judge(session: Session, settings: Settings, *, now: dt.datetime, theme_ids: 
 __all__ = ["ACTIVE", "Clock", "Deal", "Figures", "Judgement", "Measurer", "Month", "Scope", "ThemeFigures", "WINDOWS",
            "all_windows", "convert", "deals", "empty", "evidence_conditions", "feedback_fingerprint", "figures_of",
            "fingerprints", "item_conditions", "judge", "like_pattern", "measure", "measure_org", "monthly",
-           "rule_scopes", "rules_of", "valued_opportunities", "volumes"]
+           "rule_scopes", "rules_of", "text_search", "valued_opportunities", "volumes"]

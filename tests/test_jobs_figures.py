@@ -163,3 +163,15 @@ def test_accounts_count_once_per_period_and_an_item_without_an_account_counts_as
     assert (every.items_90, every.new_accounts_90) == (2, 0)  # Acme was first heard 200 days ago
     alone = _one(session, settings, anonymous)
     assert (alone.items, alone.accounts, alone.new_accounts_90) == (1, 0, 0)
+
+
+def test_a_search_scope_counts_the_clauses_holding_the_words_whatever_their_accents_and_case(session, settings):
+    theme = _theme(session, "Sécurité")
+    _cite(session, theme, at=NOW - dt.timedelta(days=3), text="Sécurité renforcée exigée par la DSI")
+    _cite(session, theme, at=NOW - dt.timedelta(days=4), text="la SÉCURITÉ du SSO")
+    _cite(session, theme, at=NOW - dt.timedelta(days=5), text="exports time out")
+    counts = {q: _one(session, settings, theme, scope=figures.Scope(q=q)).items
+              for q in ("securite", "SÉCURITÉ", "sécurité renforcée", "Securite du", "100%")}
+    assert counts == {"securite": 2, "SÉCURITÉ": 2, "sécurité renforcée": 1, "Securite du": 1, "100%": 0}
+    org = figures.measure_org(session, settings, figures.Scope(q="SECURITE"), now=NOW, windows=(None,))[None]
+    assert org.items == 2

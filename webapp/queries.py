@@ -20,7 +20,7 @@ from sqlalchemy import Select, case, distinct, func, select, true
 from sqlalchemy.orm import Session, aliased
 
 from jobs import figures
-from jobs.figures import like_pattern
+from jobs.figures import text_search
 from retour.config import FieldMap, Settings
 from retour.models import (
     ACTIVE,
@@ -646,7 +646,7 @@ class SearchResult:
 
 
 def search_segments(session: Session, q: str, page: int = 1) -> SearchResult:
-    """Feedback segments whose text contains ``q`` (case-insensitive), newest first, with their theme.
+    """Feedback segments whose text contains ``q`` (case and accents aside), newest first, with their theme.
 
     A LIKE '%q%' cannot use an index, so the one statement that scans is bounded: it walks the primary key
     backwards and stops at SEARCH_MAX + 1 matches (ORDER BY id with LIMIT: no sort of every match), so beyond
@@ -658,8 +658,7 @@ def search_segments(session: Session, q: str, page: int = 1) -> SearchResult:
     if len(q) < SEARCH_MIN_CHARS:
         return SearchResult(q, [], 0, False, 1, 1)
     matching = list(session.scalars(
-        select(FeedbackSegment.id).where(FeedbackSegment.is_feedback == true(),
-                                         FeedbackSegment.text.ilike(like_pattern(q), escape="\\"))
+        select(FeedbackSegment.id).where(FeedbackSegment.is_feedback == true(), text_search(q))
         .order_by(FeedbackSegment.id.desc()).limit(SEARCH_MAX + 1)))
     total = min(len(matching), SEARCH_MAX)
     pages = max(1, math.ceil(total / SEARCH_PAGE))
