@@ -35,7 +35,7 @@ discovery's threshold split the demo's 13 themes into 66 after an hour of curati
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -70,6 +70,32 @@ class Model:
     examples: Examples  # of the themes
     threshold: float
     not_feedback: np.ndarray  # (m, d) what people turned off
+    rivals: np.ndarray | None = None  # (r, d) centres of the discovered themes nobody labelled
+    rival_bars: np.ndarray | None = None  # (r,) the similarity each keeps its members at
+    parents: np.ndarray | None = None  # (c, r) the discovered theme holds examples of the class: not its rival
+
+
+def with_rivals(model: Model, centroids: np.ndarray, bars: np.ndarray) -> Model:
+    """The model, told of the discovered themes its learned themes compete with for a text.
+
+    Why: with three themes labelled and a dozen only discovered, a learned theme claimed whatever cleared its bar,
+    before any discovered theme was asked. Three "Champion left the company" seeds took onboarding notes; on the
+    labelled sets (half discovered, then three themes seeded with three examples each, ``bench/themes_quality.py
+    --partial``) the learned themes' precision was 0.50 (short), 0.30 (narrative) and 0.41 (demo org), and the
+    labels lowered the next pass's ARI (short 0.504 -> 0.438, demo org 0.568 -> 0.452).
+    """
+    rivals = np.asarray(centroids, np.float32).reshape(-1, model.centroids.shape[1])
+    bars = np.asarray(bars, np.float32).reshape(-1)
+    parents = np.zeros((len(model.classes), len(rivals)), dtype=bool)
+    if len(rivals) and len(model.examples):
+        # A theme a person carved out of a discovered one (or named after what one holds) takes its subject from
+        # it: the discovered theme its examples would join is its parent, not a rival.
+        sims = model.examples.vectors @ rivals.T
+        home = np.argmax(sims, axis=1)
+        joins = sims[np.arange(len(home)), home] >= bars[home]
+        rows = np.searchsorted(model.classes, model.examples.classes[joins])
+        parents[rows, home[joins]] = True
+    return replace(model, rivals=rivals, rival_bars=bars, parents=parents)
 
 
 def repeat_bar(threshold: float) -> float:
@@ -154,7 +180,13 @@ def scores(model: Model, vectors: np.ndarray, chunk: int = 4096) -> np.ndarray:
     Why the nearest example too: a theme a person built from five unlike quotes has a centre none of them is
     near; a text that repeats one of them belongs there all the same.
     """
+    return _scored(model, vectors, chunk)[0]
+
+
+def _scored(model: Model, vectors: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`scores`, and the similarity of each text to the nearest example of each class."""
     out = np.empty((len(vectors), len(model.classes)), dtype=np.float32)
+    near = np.empty_like(out)
     ex_cls = model.examples.classes
     for start in range(0, len(vectors), chunk):
         q = vectors[start:start + chunk]
@@ -162,6 +194,20 @@ def scores(model: Model, vectors: np.ndarray, chunk: int = 4096) -> np.ndarray:
         to_ex = q @ model.examples.vectors.T
         nearest = np.stack([to_ex[:, ex_cls == c].max(axis=1) for c in model.classes], axis=1)
         out[start:start + chunk] = (1 - EXAMPLE_WEIGHT) * cent + EXAMPLE_WEIGHT * nearest
+        near[start:start + chunk] = nearest
+    return out, near
+
+
+def rival_similarity(model: Model, vectors: np.ndarray, against: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Each text's similarity to the nearest discovered theme whose bar it clears and which is not a parent of the
+    learned class at index ``against[i]`` (``with_rivals``); -inf where none."""
+    out = np.full(len(vectors), -np.inf, dtype=np.float32)
+    if model.rivals is None or model.rival_bars is None or model.parents is None or not len(model.rivals):
+        return out
+    for start in range(0, len(vectors), chunk):
+        sims = vectors[start:start + chunk] @ model.rivals.T
+        ok = (sims >= model.rival_bars) & ~model.parents[against[start:start + chunk]]
+        out[start:start + chunk] = np.where(ok, sims, -np.inf).max(axis=1)
     return out
 
 
@@ -185,35 +231,41 @@ def self_train(model: Model, vectors: np.ndarray, rounds: int = SELF_TRAIN_ROUND
         previous = np.where(ok, taken, -1)
         sums = base.copy()
         np.add.at(sums, taken[ok], vectors[ok])
-        current = Model(classes=current.classes, centroids=_normalise(sums), examples=current.examples,
-                        threshold=current.threshold, not_feedback=current.not_feedback)
+        current = replace(current, centroids=_normalise(sums))
     return current
 
 
 def predict(model: Model, vectors: np.ndarray) -> Prediction:
     """The learned theme of each text, NOT_FEEDBACK, or NO_CLASS; uncertain cases are returned as suggestions.
 
-    Certain: the best theme clears the learned bar and no other comes within ``SUGGEST_MARGIN``. Suggested (shown
-    to a person, never filed silently): two themes nearly tie, or the best falls short of the bar by less than
-    ``SUGGEST_BAND``. NOT_FEEDBACK: the text repeats one people turned off (``repeat_bar``) and is nearer it than
+    Certain: the best theme clears the learned bar and no other comes within ``SUGGEST_MARGIN``, a discovered
+    theme (``with_rivals``) included. Suggested (shown to a person, never filed silently): two themes nearly tie, or
+    the best falls short of the bar by less than ``SUGGEST_BAND``. A discovered theme nearer than the best learned
+    one keeps the text (none is predicted) unless the text repeats a person's example of the learned theme. NOT_FEEDBACK: the text repeats one people turned off (``repeat_bar``) and is nearer it than
     its theme's score; never merely suggested: a person is not asked to confirm that something is not worth reading.
     """
     n = len(vectors)
     if n == 0 or (len(model.classes) == 0 and len(model.not_feedback) == 0):
         return Prediction(np.zeros(n, np.int64), np.zeros(n, np.float32), np.zeros(n, bool))
     if len(model.classes):
-        s = scores(model, vectors)
+        s, near_ex = _scored(model, vectors)
         order = np.argsort(-s, axis=1)
         rows = np.arange(n)
         best = s[rows, order[:, 0]]
         second = s[rows, order[:, 1]] if s.shape[1] > 1 else np.full(n, -np.inf, np.float32)
         cls = model.classes[order[:, 0]]
+        # A discovered theme nearer than the learned one keeps the text, unless it repeats a person's example.
+        rival = np.where(near_ex[rows, order[:, 0]] >= repeat_bar(model.threshold), -np.inf,
+                         rival_similarity(model, vectors, order[:, 0]))
+        second = np.maximum(second, rival)
     else:
         best, second = np.full(n, -np.inf, np.float32), np.full(n, -1.0, np.float32)
         cls = np.full(n, NO_CLASS, np.int64)
-    clears = best >= model.threshold
+        rival = second
+    free = rival < best  # else the discovered theme takes the text, as if no theme had been learned
+    clears = (best >= model.threshold) & free
     close_call = (best - second) < SUGGEST_MARGIN
-    near = (best >= model.threshold - SUGGEST_BAND) & ~clears
+    near = (best >= model.threshold - SUGGEST_BAND) & (best < model.threshold) & free
     suggested = (clears & close_call) | near
     keep = clears | suggested
     out = np.where(keep, cls, NO_CLASS).astype(np.int64)

@@ -454,8 +454,8 @@ def load_labels(session: Session, embedder: Embedder, means) -> Labels:
     return Labels(learn.Examples(pv, pc), learn.Examples(nv, nc), signature)
 
 
-def _learned_model(labels_: Labels, X_sample: np.ndarray, threshold: float, active_ids: set[int]
-                   ) -> learn.Model | None:
+def _learned_model(labels_: Labels, X_sample: np.ndarray, threshold: float, active_ids: set[int],
+                   rivals: tuple[np.ndarray, np.ndarray] | None = None) -> learn.Model | None:
     """People's labels for active themes (and "not feedback"), self-trained on a sample of unlabelled text.
 
     The learned bar never goes under the bar discovery keeps a member of a new theme at (``discovery.PRUNE`` of
@@ -468,6 +468,8 @@ def _learned_model(labels_: Labels, X_sample: np.ndarray, threshold: float, acti
                       threshold * discovery.PRUNE)
     if model is None:
         return None
+    if rivals is not None:
+        model = learn.with_rivals(model, *rivals)
     return learn.self_train(model, X_sample)
 
 
@@ -1163,15 +1165,16 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
     # per pass: ``reread`` is that range's conditions, None when nothing is to be read again.
     reread, learned_state = (_reread_range(session, state, labels_.signature, no_evidence)
                              if len(labels_.examples) else (None, {}))
-    if len(labels_.examples):
-        # Two reads rather than one OR: the re-read part stays a range of the primary key.
-        sample = _sample_ids(session, new, SELF_TRAIN_SAMPLE, also=[*waiting, *reread] if reread else None)
-        model = _learned_model(labels_, _load_ids(session, sample, embedder, means)[1], threshold, set(everything))
-    learned_figures = _learned_figures(model) if len(labels_.examples) else {}
-    gains = _Gains()
     ids = list(themes)
     C = np.stack([_centroid(themes[i]) for i in ids]) if ids else None
     thr = np.array([threshold + themes[i].threshold_offset for i in ids], dtype=np.float32)
+    if len(labels_.examples):
+        # Two reads rather than one OR: the re-read part stays a range of the primary key.
+        sample = _sample_ids(session, new, SELF_TRAIN_SAMPLE, also=[*waiting, *reread] if reread else None)
+        model = _learned_model(labels_, _load_ids(session, sample, embedder, means)[1], threshold, set(everything),
+                               rivals=(C, thr) if ids else None)
+    learned_figures = _learned_figures(model) if len(labels_.examples) else {}
+    gains = _Gains()
     unassigned_ids: list[int] = []
     kept_meta: list[tuple[int, int, str, str]] = []  # the unassigned new segments, while few enough to hold
     kept_X: list[np.ndarray] = []

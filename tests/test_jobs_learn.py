@@ -135,6 +135,50 @@ def test_a_near_duplicate_of_one_example_joins_its_theme_even_far_from_the_centr
     assert pred.classes[0] == 5 and not pred.suggested[0]
 
 
+def test_a_discovered_theme_nearer_than_the_learned_one_keeps_its_texts():
+    # People labelled "champion left" (axis 0); onboarding (axis 1) is a discovered theme nobody labelled.
+    champion, onboarding = unit([1.0, 0.0, 0.0, 0.0])[0], unit([0.0, 1.0, 0.0, 0.0])[0]
+    model = learn.fit(learn.Examples(unit([1.0, 0.1, 0.0, 0.0], [1.0, -0.1, 0.0, 0.0]), np.asarray([7, 7])),
+                      floor=0.3)
+    texts = unit([0.55, 1.0, 0.0, 0.0], [1.0, 0.3, 0.0, 0.0])  # onboarding brushing champion; champion itself
+    alone = learn.predict(model, texts)
+    assert list(alone.classes) == [7, 7]  # with nothing to compete, the learned theme took the onboarding text
+    rivalled = learn.with_rivals(model, onboarding[None, :], np.asarray([0.5]))
+    pred = learn.predict(rivalled, texts)
+    assert list(pred.classes) == [learn.NO_CLASS, 7] and not pred.suggested[1]
+    # A rival the text does not clear the bar of competes with nothing.
+    loose = learn.with_rivals(model, onboarding[None, :], np.asarray([0.95]))
+    assert list(learn.predict(loose, texts).classes) == [7, 7]
+    assert float(champion @ texts[1]) > 0.9
+
+
+def test_a_repeat_of_a_persons_example_joins_the_learned_theme_whatever_discovered_theme_is_nearer():
+    example = unit([1.0, 0.9, 0.0, 0.0])
+    model = learn.fit(learn.Examples(example, np.asarray([3])), floor=0.3)
+    rivalled = learn.with_rivals(model, unit([0.9, 1.0, 0.0, 0.0]), np.asarray([0.3]))
+    copy = unit([1.0, 0.92, 0.0, 0.0])
+    assert float((copy @ rivalled.rivals.T)[0, 0]) > float((copy @ rivalled.centroids.T)[0, 0]) - 0.01
+    pred = learn.predict(rivalled, copy)
+    assert pred.classes[0] == 3 and not pred.suggested[0]
+
+
+def test_the_discovered_theme_a_person_carved_a_theme_out_of_is_its_parent_not_its_rival():
+    # "Basque version" carved out of "Data residency": its examples sit in the discovered theme.
+    residency = unit([1.0, 0.0, 0.0, 0.0])
+    examples = unit([1.0, 0.7, 0.0, 0.0], [1.0, 0.8, 0.05, 0.0])
+    model = learn.with_rivals(learn.fit(learn.Examples(examples, np.asarray([4, 4])), floor=0.3),
+                              residency, np.asarray([0.5]))
+    assert model.parents.tolist() == [[True]]
+    basque_line = unit([0.8, 0.1, 0.0, 1.0])  # nearer the residency centre than the learned one, no repeat
+    assert float((basque_line @ residency.T)[0, 0]) > float(learn.scores(model, basque_line)[0, 0])
+    assert float((basque_line @ examples.T).max()) < learn.repeat_bar(model.threshold)
+    assert learn.predict(model, basque_line).classes[0] == 4
+    # Another learned theme, elsewhere, still meets the residency theme as a rival.
+    other = learn.with_rivals(learn.fit(learn.Examples(unit([0.0, 0.0, 1.0, 0.0], [0.1, 0.0, 1.0, 0.0]),
+                                                       np.asarray([9, 9])), floor=0.3), residency, np.asarray([0.5]))
+    assert other.parents.tolist() == [[False]]
+
+
 def test_nearest_clause_picks_the_clause_that_states_the_seeded_theme():
     subject = unit([1.0, 0.0, 0.0, 0.0])[0]
     notes = [unit([0.0, 0.0, 1.0, 0.0], [0.9, 0.1, 0.0, 0.0]),  # logistics clause first

@@ -576,3 +576,27 @@ def test_a_wording_is_the_same_whatever_its_case_accents_and_spacing():
 
     assert _said("L'interface est trop  compliquée pour leurs chefs d'équipe") == _said(
         "l'interface est trop compliquee pour leurs chefs d'equipe ")
+
+
+def test_a_theme_made_from_sentences_does_not_take_what_a_nearer_discovered_theme_holds(session, settings):
+    # The first review: three "Champion left" sentences took onboarding notes, because a learned theme claimed
+    # whatever cleared its bar before any discovered theme was asked.
+    session.add_all([item(t) for t in SSO + PRICE + MOBILE])
+    session.flush()
+    _pass(session, settings)
+    price = _theme_with(session, PRICE[0])
+    champion = curation.create_theme(session, "Champion left", None, lang="en", examples=[
+        "Our champion left the company, the new director starts over",
+        "The champion who backed us left, their new director does not know us",
+        "Champion gone: the new director starts the evaluation over"])
+    session.flush()
+    priced = ["The new director says our price per seat is too expensive versus the competitor",
+              "New director: competitor cheaper, our price per seat too high",
+              "The competitor is cheaper, our price too expensive per seat, says the new director"]
+    left = "Our champion left the company: the new director starts over again"
+    session.add_all([item(t, days_ago=0) for t in [*priced, left]])
+    session.flush()
+    _pass(session, settings)
+    got = _themes_of(session, [*priced, left])
+    assert all(got.get(t) == (price.id, "active") for t in priced), got  # the price theme is nearer
+    assert got[left] == (champion.id, "active")  # the learned theme still takes its own subject
