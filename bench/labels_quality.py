@@ -47,7 +47,8 @@ from connector.demo_org.schema import LOSS_REASONS  # noqa: E402
 from jobs import labels  # noqa: E402
 from jobs.embed import centre, detect_lang, embedding_view, get_embedder, language_means, normalise  # noqa: E402
 from jobs.labels import Forbidden, Member, names_capitalised_mid_sentence, theme_labels  # noqa: E402
-from jobs.segment import _fold, segment_text  # noqa: E402
+from jobs.segment import segment_text  # noqa: E402
+from retour.folding import fold  # noqa: E402
 
 DEFAULT_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 SETS = {"short": ("feedback_labeled.jsonl", True), "narrative": ("feedback_narrative.jsonl", True),
@@ -189,7 +190,7 @@ def evaluate(named_labels: dict[str, dict[str, str | None]], members, enc: Encod
                     out[key][1] += 1
             out["names"] += bool(forbidden.names_in(label, named))
             out["picklist"] += forbidden.is_picklist(label)
-            folded = " ".join(re.findall(r"[^\W_]+", _fold(label)))
+            folded = " ".join(re.findall(r"[^\W_]+", fold(label)))
             out["mentions"] += any(re.search(rf"(?<!\w){re.escape(p)}(?!\w)", folded) for p in values)
         pair = named_labels[theme]
         if pair.get("en") and pair.get("fr"):

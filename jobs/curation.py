@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jobs import discovery
+from retour.folding import fold
 from retour.models import (ACTIVE, CurationEvent, FeedbackItem, FeedbackSegment, Theme, ThemeEvidence, ThemeExample,
                            ThemeProposal)
 
@@ -115,8 +116,9 @@ def _centred_vectors(session: Session, segment_ids: Sequence[int]) -> np.ndarray
 
 
 def name_key(name: str | None) -> str:
-    """A name as two names are compared: case and spacing aside."""
-    return " ".join((name or "").split()).casefold()
+    """A name as two names are compared: case, accents and spacing aside ("Securite" is "Sécurité": a person
+    typing without accents means the same theme)."""
+    return " ".join(fold(name or "").split())
 
 
 def name_owner(session: Session, name: str, theme: Theme | None = None) -> int | None:

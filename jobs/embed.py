@@ -32,6 +32,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from retour.folding import fold
+
 DTYPE = np.float32
 LANGS = ("en", "fr")
 
@@ -223,12 +225,6 @@ _STOP = frozenset(
     "ses y plus très".split())
 
 
-def _strip_accents(word: str) -> str:
-    import unicodedata
-
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-
-
 class TfidfEmbedder(Embedder):
     """Hashed word 1-2 grams + char 3-5 grams, sublinear tf, then a fixed sparse random projection to 1024 dims."""
 
@@ -244,7 +240,7 @@ class TfidfEmbedder(Embedder):
 
         self._words = HashingVectorizer(n_features=self.n_features, ngram_range=(1, 2), alternate_sign=False,
                                         norm=None, strip_accents="unicode", lowercase=True,
-                                        stop_words=sorted({_strip_accents(w) for w in _STOP}), token_pattern=r"(?u)\b\w\w+\b")
+                                        stop_words=sorted({fold(w) for w in _STOP}), token_pattern=r"(?u)\b\w\w+\b")
         self._chars = HashingVectorizer(n_features=self.n_features, analyzer="char_wb", ngram_range=(3, 5),
                                         alternate_sign=False, norm=None, strip_accents="unicode", lowercase=True)
         from scipy import sparse

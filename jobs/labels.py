@@ -54,12 +54,13 @@ from typing import NamedTuple
 import numpy as np
 
 from jobs.embed import unattributed
-from jobs.segment import _fold, classify, split_clauses
+from jobs.segment import classify, split_clauses
+from retour.folding import fold
 
 
 # --------------------------------------------------------------------------------------------- word classes
 def _words(text: str) -> frozenset[str]:
-    return frozenset(_fold(w) for w in text.split())
+    return frozenset(fold(w) for w in text.split())
 
 
 # Function words: never the first or last word of a label. Source: English and French determiners, pronouns,
@@ -193,7 +194,7 @@ class ThemeLabel(NamedTuple):
 
 
 def _name_tokens(name: str) -> list[str]:
-    return [t for t in re.findall(r"[^\W\d_]+", _fold(name)) if len(t) >= 3]
+    return [t for t in re.findall(r"[^\W\d_]+", fold(name)) if len(t) >= 3]
 
 
 # Legal forms after an account's name ("Transports Lemaire SAS", "Northern Freight Ltd"). Source: the company
@@ -210,7 +211,7 @@ def _frequencies() -> dict[str, dict[str, int]]:
     for lang in LANGS:
         counts: dict[str, int] = {}
         for w, n in SpellChecker(language=lang, distance=1).word_frequency.items():
-            f = _fold(w)
+            f = fold(w)
             counts[f] = max(n, counts.get(f, 0))
         out[lang] = counts
     return out
@@ -245,7 +246,7 @@ def _speaks(label: str, lang: str, own: Collection[str] = (), others: Collection
     for n, raw in enumerate(re.findall(r"[^\W\d_]+", label)):
         if len(raw) > 1 and (raw.isupper() or (n and raw[:1].isupper())):
             continue
-        w = _fold(raw)
+        w = fold(raw)
         mine, theirs = counts[lang].get(w, 0), counts[other].get(w, 0)
         if mine and theirs <= FOREIGN_RATIO * mine:
             native += 1
@@ -283,7 +284,7 @@ class Forbidden:
             if len(parts) > 1:
                 full.add(" ".join(parts))
             tokens.update(t for t in parts if t not in FUNCTION_WORDS)
-        values = {" ".join(re.findall(r"[^\W_]+", _fold(v))) for v in picklist}
+        values = {" ".join(re.findall(r"[^\W_]+", fold(v))) for v in picklist}
         values.discard("")
         return cls(full_names=frozenset(full), name_tokens=frozenset(t for t in tokens if t not in ordinary),
                    word_names=frozenset(t for t in tokens if t in ordinary), picklist=frozenset(values),
@@ -295,7 +296,7 @@ class Forbidden:
 
     def is_picklist(self, label: str) -> bool:
         """A bare picklist value: the value itself, or only its words and function words ("Missing feature")."""
-        words = re.findall(r"[^\W_]+(?:'[^\W_]+)?", _fold(label))
+        words = re.findall(r"[^\W_]+(?:'[^\W_]+)?", fold(label))
         if not words:
             return False
         if " ".join(words) in self.picklist:
@@ -304,7 +305,7 @@ class Forbidden:
 
     def names_in(self, label: str, named: Collection[str] = ()) -> list[str]:
         """The org names a label contains (for checks and benchmarks)."""
-        words = re.findall(r"[^\W\d_]+", _fold(label))
+        words = re.findall(r"[^\W\d_]+", fold(label))
         found = [" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 2, len(words) + 1)
                  if " ".join(words[i:j]) in self.full_names]
         return found + [t for t in words if self.is_name(t, named)]
@@ -367,7 +368,7 @@ def _tokenise(text: str) -> list[_Tok]:
         if e := _ELISION.match(raw):
             pieces = [raw[:e.end()], raw[e.end():]]
         for piece in pieces:
-            folded = _fold(piece).replace("’", "'")
+            folded = fold(piece).replace("’", "'")
             # "what's", "doesn't", "they'll" read as their first word: a function or frame word.
             if "'" in folded and folded.split("'", 1)[0] in _CONTRACTED:
                 folded = folded.split("'", 1)[0]
@@ -540,7 +541,7 @@ def _sentence_case(text: str, proper: Collection[str]) -> str:
     if not text:
         return text
     first = text.split(" ", 1)[0]
-    if not first.isupper() and _fold(first) not in proper:
+    if not first.isupper() and fold(first) not in proper:
         text = first.lower() + text[len(first):]
     return text[:1].upper() + text[1:]
 
@@ -686,12 +687,12 @@ def _ranked(pool: _Pool, tid: int, contrast: _Contrast, strategy: str) -> list[t
 
 def _text(pool: _Pool, key: tuple[str, ...]) -> str:
     surface = pool.surfaces[key].most_common(1)[0][0]
-    words = [w[:1].upper() + w[1:] if _fold(w) in pool.proper and w.islower() else w for w in surface.split(" ")]
+    words = [w[:1].upper() + w[1:] if fold(w) in pool.proper and w.islower() else w for w in surface.split(" ")]
     return _sentence_case(" ".join(words), pool.proper)
 
 
 def _folded_label(label: str) -> str:
-    return " ".join(_key(w) for w in re.findall(r"[^\W_]+", _fold(label)))
+    return " ".join(_key(w) for w in re.findall(r"[^\W_]+", fold(label)))
 
 
 # --------------------------------------------------------------------------------------------- entry point
@@ -811,7 +812,7 @@ def _with_article(label: str | None, members: Sequence[Member]) -> str | None:
     """
     if not label or len(label.split()) >= MAX_WORDS:
         return label
-    if not (_FRENCH_CLAUSE.search(label) or any(_fold(w) in VERBS for w in label.split()[1:])):
+    if not (_FRENCH_CLAUSE.search(label) or any(fold(w) in VERBS for w in label.split()[1:])):
         return label
     first = label.split(" ", 1)[0]
     if not first[:1].isalpha():
@@ -821,7 +822,7 @@ def _with_article(label: str | None, members: Sequence[Member]) -> str | None:
         if m.lang != "fr":
             continue
         for found in _FRENCH_ARTICLE.finditer(m.text):
-            if _fold(found.group(2)) == _fold(first):
+            if fold(found.group(2)) == fold(first):
                 uses[(found.group(1) or "").lower().replace("’", "'").strip()] += 1
     total = sum(uses.values())
     article, n = max(((a, c) for a, c in uses.items() if a), key=lambda ac: ac[1], default=("", 0))
@@ -946,7 +947,7 @@ def misspelt(label: str) -> list[str]:
     counts = _frequencies()
     out = []
     for tok in re.findall(r"(?<![\w'’])[^\W\d_]{2}(?![\w'’])", label):
-        if tok != tok.lower() or any(counts[lg].get(_fold(tok), 0) >= KNOWN_MIN_COUNT for lg in LANGS):
+        if tok != tok.lower() or any(counts[lg].get(fold(tok), 0) >= KNOWN_MIN_COUNT for lg in LANGS):
             continue
         if {tok[:1] + c + tok[1:] for c in "abcdefghijklmnopqrstuvwxyz"} & FUNCTION_WORDS \
                 or {tok[:1] + c + d + tok[1:] for c in "aeiou" for d in "aeiou"} & FUNCTION_WORDS:

@@ -17,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from jobs.spelling import Speller
+from retour.folding import fold
 
 # --------------------------------------------------------------------------------------------- splitting
 _BULLET = re.compile(r"(?m)^\s*(?:[-*•·▪‣◦–]|\d{1,2}[.)])\s+")
@@ -127,17 +128,11 @@ def _split(text: str, min_words: int = MIN_WORDS) -> list[tuple[str, bool]]:
 
 
 # --------------------------------------------------------------------------------------------- feedback or not
-def _fold(text: str) -> str:
-    """Lower-case and strip accents so cue lexicons match "problème", "probleme" and "PROBLEME"."""
-    nfkd = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in nfkd if not unicodedata.combining(c)).replace("’", "'")
-
-
 _CUE_WORDS: set[str] = set()  # every word of every cue lexicon below: what a typo is repaired towards
 
 
 def _lexicon(*phrases: str) -> re.Pattern[str]:
-    alts = sorted({_fold(p) for p in phrases}, key=len, reverse=True)
+    alts = sorted({fold(p) for p in phrases}, key=len, reverse=True)
     _CUE_WORDS.update(w for a in alts for w in re.findall(r"[a-z0-9'-]+", a) if len(w) > 1)
     return re.compile(r"(?<![\w])(?:" + "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in alts) + r")(?![\w])")
 
@@ -263,17 +258,17 @@ TODO_HEADERS = (
     "plan d'action", "follow up", "follow-up", "followup", "suite", "ns",
 )
 _TODO_HEADER = re.compile(  # matched against the folded clause
-    r"^\s*(?:" + "|".join(re.escape(_fold(h)) for h in sorted(TODO_HEADERS, key=len, reverse=True)) + r")\s*[:=-]")
+    r"^\s*(?:" + "|".join(re.escape(fold(h)) for h in sorted(TODO_HEADERS, key=len, reverse=True)) + r")\s*[:=-]")
 # Picklist placeholders that say nothing about why: "Lost - other", "Perdu : autre", "n/a". Source: the catch-all
 # values of loss-reason picklists (Other, Unknown, N/A, TBD, No decision) and the function words around them.
-GENERIC_WORDS = frozenset(_fold(w) for w in (
+GENERIC_WORDS = frozenset(fold(w) for w in (
     "lost", "closed", "other", "others", "misc", "unknown", "none", "n", "a", "na", "tbd", "no", "decision",
     "perdu", "perdue", "autre", "autres", "divers", "inconnu", "aucune", "aucun", "non", "renseigné", "reason",
     "motif", "raison", "deal", "opportunity", "opportunité", "pas", "de", "d", "la", "le", "the", "of", "yet",
     "encore", "for", "now", "pour", "l'instant", "instant"))
 # Reps type fast ("messae laisssé", "out of offce", "porposal envoyé"): a misspelt cue word is read as the cue
 # before the lexicons are matched, or a voicemail line reads as feedback (see jobs.spelling).
-_SPELLER = Speller(_CUE_WORDS, fold=_fold, extra=GENERIC_WORDS)
+_SPELLER = Speller(_CUE_WORDS, fold=fold, extra=GENERIC_WORDS)
 # A clause that sets a day to do something and states no problem is a plan: "Lancer le POC la sem. du 13/01",
 # "kick-off the week of 07/09", "demo on 12/03". Source: how a date for an action is written in English and French
 # notes ("week of", "semaine du", "on / by / le / pour le dd/mm"); "since the 12/03 release" is not a plan, and a
@@ -302,13 +297,13 @@ def classify(clause: str, *, narrative: bool = False) -> Verdict:
     rejected by Cegid") but not inside a ``narrative`` note, where uncued clauses are the story around the
     feedback ("met at their HQ in Toulouse").
     """
-    folded = _SPELLER.text(_fold(clause))
+    folded = _SPELLER.text(fold(clause))
     words = _words(folded)
     if not words:
         return Verdict(False, "empty")
     if all(w in GENERIC_WORDS for w in words):
         return Verdict(False, "generic placeholder")
-    if _TODO_HEADER.match(_fold(clause)):
+    if _TODO_HEADER.match(fold(clause)):
         return Verdict(False, "next steps")
     # Cue words inside a logistics phrase ("pas de réponse", "no answer") or a reassurance ("no issue") are
     # not problems.

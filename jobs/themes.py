@@ -30,9 +30,10 @@ from jobs import discovery, labels, learn, prototypes
 from jobs.figures import Scope, ThemeFigures, figures_of, judge, measure, volumes
 from jobs.embed import (GROUP_MIN, NOTE_VIEW_CHARS, Embedder, centre, detect_lang, embedding_view, get_embedder, group_key,
                         in_note_context, normalise, stack, to_bytes)
-from jobs.segment import _fold, classify, segment_text
+from jobs.segment import classify, segment_text
 from retour.config import Settings
 from retour.db import session_scope
+from retour.folding import fold
 from retour.models import (
     ACTIVE,
     Account,
@@ -542,7 +543,7 @@ def _suggest(session: Session, asked: dict[int, list[int]], meta, scores: np.nda
 
 def _said(text: str) -> str:
     """A wording, case, accents and spacing aside: notes typed without accents repeat the same words."""
-    return " ".join(_fold(text).split())
+    return " ".join(fold(text).split())
 
 
 def _suggested_texts(session: Session, suggested: dict[int, list[int]]) -> dict[int, set[str]]:

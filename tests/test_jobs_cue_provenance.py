@@ -2,7 +2,7 @@
 
 Cues and prototypes are written from general knowledge of CRM notes; the evaluation files measure them. A cue copied
 from an eval sentence scores that sentence right and says nothing about real notes. So, folded as
-``jobs.segment._fold`` folds (lower case, no accents):
+``jobs.segment.fold`` folds (lower case, no accents):
 
 - no multi-word phrase of the segment lexicons (FEEDBACK/LOGISTICS/POSITIVE/REASSURANCE_PHRASES, TODO_HEADERS)
   occurs verbatim in an eval text, unless it is a stock phrase of the language listed in ``GENERAL_PHRASES`` with
@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from jobs import prototypes, segment
-from jobs.segment import _fold
+from retour.folding import fold
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EVAL_DIR = REPO_ROOT.parent / "shared" / "eval"
@@ -107,7 +107,7 @@ _TOKEN = re.compile(r"\w+(?:['-]\w+)*")
 
 
 def _norm(text: str) -> str:
-    return " ".join(_fold(text).split())
+    return " ".join(fold(text).split())
 
 
 def _phrase_pattern(phrase: str) -> re.Pattern[str]:
@@ -120,7 +120,7 @@ def _cue_phrases() -> dict[str, str]:
 
 
 def _shingles(text: str, n: int = SHINGLE) -> set[str]:
-    words = _TOKEN.findall(_fold(text))
+    words = _TOKEN.findall(fold(text))
     return {" ".join(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 
@@ -167,7 +167,7 @@ def test_no_multi_word_cue_occurs_in_an_eval_text(eval_rows):
 def test_no_unusual_single_cue_word_occurs_in_an_eval_text(eval_rows):
     from jobs.spelling import dictionary_words
 
-    known = dictionary_words(_fold)
+    known = dictionary_words(fold)
     allowed = {_norm(w) for w in GENERAL_WORDS}
     lifted = {}
     for word, lexicon in _cue_phrases().items():
@@ -194,7 +194,7 @@ def _mid_sentence_uses() -> dict[str, tuple[int, int, tuple[str, ...]]]:
             if not before or before[-1] in ".!?:;-–—•(\"«'“":
                 continue  # sentence or item start: capitalised anyway
             word = m.group(0)
-            entry = uses.setdefault(_fold(word), [0, 0, []])
+            entry = uses.setdefault(fold(word), [0, 0, []])
             entry[0] += 1
             entry[1] += word.istitle() and not word.isupper()  # "Lucca", not "RAS"
             entry[2].append(key)
@@ -219,7 +219,7 @@ def test_no_prototype_shares_four_consecutive_words_with_an_eval_text(eval_rows)
             eval_shingles.setdefault(shingle, key)
     copied = {}
     for sentence in prototypes.LOGISTICS + prototypes.FEEDBACK:
-        if len(_TOKEN.findall(_fold(sentence))) < SHINGLE:
+        if len(_TOKEN.findall(fold(sentence))) < SHINGLE:
             hits = _found_in(eval_rows, sentence)
             if hits:
                 copied[sentence] = [(sentence, hits[0])]
@@ -235,7 +235,7 @@ def test_the_phrases_named_as_lifted_are_not_cues():
     for phrase in LIFTED:
         assert _norm(phrase) not in cues, phrase
         assert _norm(phrase) not in {_norm(p) for p in GENERAL_PHRASES}, phrase
-        assert not segment._TODO_HEADER.match(_fold(f"{phrase}: x")), phrase
+        assert not segment._TODO_HEADER.match(fold(f"{phrase}: x")), phrase
 
 
 def test_every_allowlisted_phrase_is_a_stock_phrase_still_in_use():
@@ -254,7 +254,7 @@ def test_the_lexicons_compile_from_the_phrase_tuples():
                           ("REASSURANCE_PHRASES", segment.REASSURANCE_CUES)):
         assert cues.pattern == segment._lexicon(*getattr(segment, lexicon)).pattern
     for header in segment.TODO_HEADERS:
-        assert segment._TODO_HEADER.match(_fold(f"{header}: x")), header
+        assert segment._TODO_HEADER.match(fold(f"{header}: x")), header
 
 
 def _report() -> None:
