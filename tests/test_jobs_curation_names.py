@@ -106,3 +106,13 @@ def test_accepting_a_rename_proposal_to_a_taken_name_is_refused(session, themes)
     session.flush()
     _refused(lambda: jp.accept_proposal(session, p, user=None))
     assert p.status == "open" and sso.label != "Power BI connector"
+
+
+def test_a_name_typed_without_its_accents_is_the_same_name(session, themes):
+    sso, mobile = themes["sso"], themes["mobile"]
+    mobile.label_fr = "Sécurité des accès"
+    session.flush()
+    refusal = _refused(lambda: curation.rename(session, sso, "SECURITE des acces", user=None))
+    assert refusal.params["name"] == "Sécurité des accès" and refusal.params["theme_id"] == mobile.id
+    assert curation.name_owner(session, "securite  des accès") == mobile.id
+    assert curation.name_owner(session, "Sécurité des données") is None
