@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlencode
 
-from sqlalchemy import Select, case, distinct, func, select, true
+from sqlalchemy import Select, and_, case, distinct, func, select, true
 from sqlalchemy.orm import Session, aliased
 
 from jobs import figures
@@ -465,6 +465,7 @@ class EvidenceRow:
     account_name: str | None
     owner_name: str | None
     loss_reason: str | None = None  # its deal's loss-reason picklist value (a loss reason's text starts with it)
+    now_in: ThemeRef | None = None  # a suggestion's quote: the theme it counts in now (accepting moves it here)
 
 
 def evidence(session: Session, theme_id: int, *, page: int = 1, scope: figures.Scope = figures.Scope(),
@@ -587,7 +588,19 @@ def suggestions(session: Session, theme_id: int, *, limit: int = SUGGESTIONS_SHO
         return [], 0
     order = (ThemeEvidence.similarity.desc(), ThemeEvidence.id)
     ids = select(ThemeEvidence.id).where(*where).order_by(*order).limit(limit).correlate(None).scalar_subquery()
-    return _evidence_rows(session, ids, order), total
+    rows = _evidence_rows(session, ids, order)
+    # Where each quote counts now: accepting a suggestion moves the quote out of that theme, which a person must
+    # see before answering (the review accepted quotes with no word of where they came from).
+    held = aliased(ThemeEvidence)
+    now_in = {r[0]: ThemeRef(*r[1:]) for r in session.execute(
+        select(ThemeEvidence.id, Theme.id, Theme.label, Theme.label_en, Theme.label_fr)
+        .join(held, and_(held.segment_id == ThemeEvidence.segment_id, held.state == "active",
+                         held.theme_id != theme_id))
+        .join(Theme, Theme.id == held.theme_id)
+        .where(ThemeEvidence.id.in_([r.id for r in rows])))}
+    for r in rows:
+        r.now_in = now_in.get(r.id)
+    return rows, total
 
 
 # --------------------------------------------------------------------------------------------- examples

@@ -49,6 +49,30 @@ def test_suggestions_are_listed_escaped_with_their_salesforce_record_and_counted
     assert sum(m["items"] for m in api["months"]) == 2
 
 
+def test_a_suggestion_says_which_theme_its_quote_counts_in_now(auth, factory, session):
+    # Accepting moves the quote out of that theme: the review accepted quotes with no word of where from.
+    here, there = factory.theme("Basque version", items=1), factory.theme("Data residency", items=1)
+    there.theme.label_fr = "Résidence des données"
+    filed = factory.suggest(here.theme, "Pas de version basque, la mairie y tient")
+    session.add(ThemeEvidence(theme_id=there.theme.id, segment_id=filed.segment_id, similarity=0.5, state="active"))
+    loose = factory.suggest(here.theme, "Euskara interface required by the council")
+    session.commit()
+    auth.login("product_owner")
+    section = auth.client.get(f"/themes/{here.theme.id}").text
+    section = section[section.index('id="suggestions"'):section.index('id="evidence"')]
+    mine = section[section.index(f'id="sug-{filed.id}"'):section.index(f'id="sug-{loose.id}"')]
+    assert f'Now in: <a href="/themes/{there.theme.id}">Data residency</a>' in mine
+    assert "In no theme yet" in section[section.index(f'id="sug-{loose.id}"'):]
+    _french(auth)
+    fr = auth.client.get(f"/themes/{here.theme.id}").text
+    assert f'Classée dans : <a href="/themes/{there.theme.id}">Résidence des données</a>' in fr
+    assert "Dans aucun thème pour l’instant" in fr
+    api = {s["id"]: s["now_in"] for s in
+           auth.client.get(f"/api/v1/themes/{here.theme.id}/suggestions").get_json()["suggestions"]}
+    assert api[loose.id] is None and api[filed.id]["id"] == there.theme.id
+    assert api[filed.id]["label"] == "Data residency"
+
+
 def test_the_board_says_how_many_suggestions_wait_for_each_theme(auth, factory, session):
     waiting, quiet = factory.theme("Slow exports", items=2), factory.theme("SSO loops", items=1)
     factory.suggest(waiting.theme, "Exports crawl")

@@ -384,6 +384,7 @@ def decline_proposal(proposal_id: int):
 # --------------------------------------------------------------------------------------------- learning
 def _evidence_json(e: queries.EvidenceRow) -> dict[str, Any]:
     return {**{k: _iso(v) for k, v in vars(e).items()},
+            "now_in": e.now_in._asdict() if e.now_in else None,
             "url": queries.salesforce_url(settings(), e.opportunity_id or e.source_id)}
 
 
