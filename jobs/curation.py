@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jobs import discovery
-from retour.folding import fold
+from retour.folding import wording
 from retour.models import (ACTIVE, CurationEvent, FeedbackItem, FeedbackSegment, Theme, ThemeEvidence, ThemeExample,
                            ThemeProposal)
 
@@ -115,12 +115,6 @@ def _centred_vectors(session: Session, segment_ids: Sequence[int]) -> np.ndarray
     return centre(raw, [group_key(lang, channel) for lang, _b, channel in rows], means)
 
 
-def name_key(name: str | None) -> str:
-    """A name as two names are compared: case, accents and spacing aside ("Securite" is "Sécurité": a person
-    typing without accents means the same theme)."""
-    return " ".join(fold(name or "").split())
-
-
 def name_owner(session: Session, name: str, theme: Theme | None = None) -> int | None:
     """The active theme other than ``theme`` that already has ``name`` as one of its names (label, label_en,
     label_fr; case and spacing aside), the first by number; None when the name is free."""
@@ -133,13 +127,13 @@ def _owner(session: Session, name: str, theme: Theme | None) -> tuple[int, str] 
 
     The names are compared here rather than in SQL: SQLite's lower() folds ASCII only ("Équipe" would pass).
     """
-    key = name_key(name)
+    key = wording(name)
     stmt = select(Theme.id, Theme.label, Theme.label_en, Theme.label_fr).where(Theme.status.in_(ACTIVE))
     if theme is not None and theme.id is not None:
         stmt = stmt.where(Theme.id != theme.id)
     for theme_id, *names in session.execute(stmt.order_by(Theme.id)):
         for n in names:
-            if n and name_key(n) == key:
+            if n and wording(n) == key:
                 return theme_id, n
     return None
 

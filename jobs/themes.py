@@ -33,7 +33,7 @@ from jobs.embed import (GROUP_MIN, NOTE_VIEW_CHARS, Embedder, centre, detect_lan
 from jobs.segment import classify, segment_text
 from retour.config import Settings
 from retour.db import session_scope
-from retour.folding import fold
+from retour.folding import wording
 from retour.models import (
     ACTIVE,
     Account,
@@ -532,7 +532,7 @@ def _suggest(session: Session, asked: dict[int, list[int]], meta, scores: np.nda
         room = SUGGESTIONS_PER_THEME - gains.suggested.get(cls, 0)
         fresh = []
         for k in sorted(ks, key=lambda k: -scores[k]):
-            said = _said(meta[k][3])
+            said = wording(meta[k][3])
             if said not in shown[cls] and len(fresh) < room:
                 shown[cls].add(said)
                 fresh.append(k)
@@ -541,13 +541,8 @@ def _suggest(session: Session, asked: dict[int, list[int]], meta, scores: np.nda
     return out
 
 
-def _said(text: str) -> str:
-    """A wording, case, accents and spacing aside: notes typed without accents repeat the same words."""
-    return " ".join(fold(text).split())
-
-
 def _suggested_texts(session: Session, suggested: dict[int, list[int]]) -> dict[int, set[str]]:
-    """Per theme, the wordings already suggested to or declined by a person there (as ``_said`` folds them)."""
+    """Per theme, the wordings already suggested to or declined by a person there (as ``wording`` folds them)."""
     out: dict[int, set[str]] = {cls: set() for cls in suggested}
     if suggested:
         for tid, text_ in session.execute(
@@ -556,7 +551,7 @@ def _suggested_texts(session: Session, suggested: dict[int, list[int]]) -> dict[
                 .where(ThemeEvidence.theme_id.in_(list(suggested)),
                        or_(ThemeEvidence.state == "suggested",
                            and_(ThemeEvidence.state == "rejected", ThemeEvidence.origin == "curator")))):
-            out[tid].add(_said(text_))
+            out[tid].add(wording(text_))
     return out
 
 

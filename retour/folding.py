@@ -27,3 +27,10 @@ def fold(text: str) -> str:
     """
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_PLAIN)
+
+
+def wording(text: str | None) -> str:
+    """What two people's words are compared as: folded (:func:`fold`) and with spacing aside. Two theme names, or a
+    note and the quote a person filed, that give the same wording say the same thing ("L'interface est trop
+    compliquée" typed as "l'interface est trop  compliquee")."""
+    return " ".join(fold(text or "").split())

@@ -572,7 +572,7 @@ def test_notes_the_filter_set_aside_that_read_like_its_logistics_are_not_switche
 
 
 def test_a_wording_is_the_same_whatever_its_case_accents_and_spacing():
-    from jobs.themes import _said
+    from retour.folding import wording as _said
 
     assert _said("L'interface est trop  compliquée pour leurs chefs d'équipe") == _said(
         "l'interface est trop compliquee pour leurs chefs d'equipe ")

@@ -150,12 +150,12 @@ def merged_notice(session: Session, source: Theme) -> dict[str, Any]:
     """The notice flashed after a merge: it says which theme went into which, by their names for this reader, and
     offers to undo it (base.html draws the button for ``undo_merge``, with the CSRF token of the page that shows it,
     for product owners only)."""
-    from jobs.curation import name_key
+    from retour.folding import wording
     from webapp.templating import theme_name
 
     target = session.get(Theme, source.merged_into_id) if source.merged_into_id is not None else None
     text = _("Themes merged.")
-    if target is not None and name_key(theme_name(source)) == name_key(theme_name(target)):
+    if target is not None and wording(theme_name(source)) == wording(theme_name(target)):
         # Two themes of one name: their numbers tell them apart (it read "“X” is part of “X” now").
         text += " " + _("“%(source)s” (#%(source_id)s) is part of “%(target)s” (#%(target_id)s) now.",
                         source=theme_name(source), source_id=source.id, target=theme_name(target),

@@ -98,18 +98,18 @@ def choice_names(themes: Iterable[Any], beside: Iterable[Any] = ()) -> dict[int,
     were refused with "type the number", which the list did not show (``webapp.views.themes.resolve_target`` reads
     the number back). Read from the list itself: a page asking every active theme's names once per list issued two
     statements more than its bound."""
-    from jobs.curation import name_key
+    from retour.folding import wording
 
     themes = list(themes)
     owners: dict[str, set[int]] = {}
     for t in [*themes, *beside]:
         for name in (t.label, getattr(t, "label_en", None), getattr(t, "label_fr", None)):
             if name:
-                owners.setdefault(name_key(name), set()).add(t.id)
+                owners.setdefault(wording(name), set()).add(t.id)
     out = {}
     for t in themes:
         name = theme_name(t)
-        out[t.id] = f"{name} (#{t.id})" if owners.get(name_key(name), set()) - {t.id} else name
+        out[t.id] = f"{name} (#{t.id})" if owners.get(wording(name), set()) - {t.id} else name
     return out
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import case, func, or_, select
 from retour.models import Theme, utcnow
 from webapp import actions, queries
 from jobs import figures
-from jobs.curation import name_key
+from retour.folding import wording
 from webapp.cache import CSRF_SLOT, cached, cached_page, figure_cache
 from webapp.charts import bar_chart
 from webapp.db import get_session, settings
@@ -313,15 +313,15 @@ def resolve_target(theme: Theme, text: str | None) -> Theme:
         if target is None:
             raise actions.ActionError(_("There is no active theme no. %(id)s: type the theme's name.", id=number))
         return target
-    key = name_key(wanted)
+    key = wording(wanted)
     found = find_targets(-1, wanted, limit=200)
-    exact = [t for t in found if key in {name_key(n) for n in (t.label, t.label_en, t.label_fr)}]
+    exact = [t for t in found if key in {wording(n) for n in (t.label, t.label_en, t.label_fr)}]
     numbered = _NUMBERED.fullmatch(wanted)
     if not exact and numbered:
         # "Power BI connector (#15)": the list numbers two themes of one name (templating.choice_names).
         target = _active_theme(int(numbered["id"]))
-        names = {name_key(n) for n in (target.label, target.label_en, target.label_fr)} if target else set()
-        if name_key(numbered["name"]) in names:
+        names = {wording(n) for n in (target.label, target.label_en, target.label_fr)} if target else set()
+        if wording(numbered["name"]) in names:
             if target.id == theme.id:
                 raise actions.ActionError(_("The quote is already under “%(name)s”.", name=wanted))
             return target
