@@ -25,12 +25,14 @@ there: the record waits until a person answers the proposal).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from retour.dates import spelled
+from retour.folding import wording
 
 TASK_STATUSES = ("planned", "shipped")
 SUBJECT_MAX = 255
@@ -334,6 +336,11 @@ _STATUS_WORDS = {
 _TARGET_WORD = {"en": {"shipped": " in "}, "fr": {"shipped": " depuis "}}
 
 
+def _says(text: str, words: str) -> bool:
+    """Whether ``text`` holds ``words`` as whole words, case and accents aside."""
+    return bool(re.search(rf"(?<!\w){re.escape(wording(words))}(?!\w)", wording(text)))
+
+
 def task_subject(decision: DecisionRow, lang: str, who: str, lost_on: dt.date | None, *,
                  lost_over_it: bool = False) -> str:
     """"Re-engage ACME — SSO: planned for Q3; they lost over it on March 2, 2026" (or its French).
@@ -346,8 +353,15 @@ def task_subject(decision: DecisionRow, lang: str, who: str, lost_on: dt.date | 
     status = _STATUS_WORDS["fr" if fr else "en"].get(decision.status, decision.status)
     target = (decision.target or "").strip()
     joiner = _TARGET_WORD["fr" if fr else "en"].get(decision.status, " pour " if fr else " for ")
-    text = f"{'Relancer' if fr else 'Re-engage'} {who} — {title(decision, lang)}{' :' if fr else ':'} {status}"
-    text += f"{joiner}{target}" if target else ""
+    named = title(decision, lang)
+    text = f"{'Relancer' if fr else 'Re-engage'} {who} — {named}"
+    # A title a person wrote as "SSO planned for Q3" already says what and when: "SSO planned for Q3: planned for Q3"
+    # read like a machine (a review). The status and the target are each added only when the title does not say
+    # them already (as words, case and accents aside).
+    said = [status if not _says(named, status) else "", f"{joiner.strip()} {target}" if target and not
+            _says(named, target) else ""]
+    if any(said):
+        text += f"{' :' if fr else ':'} " + " ".join(p for p in said if p)
     if lost_on:
         when = spelled(lost_on, "fr" if fr else "en")  # "March 2, 2026", "1er mars 2026", as the desk says dates
         if fr:

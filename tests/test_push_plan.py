@@ -20,6 +20,7 @@ from connector.push_plan import (
     plan_pushes,
     send_dates,
     skip_code,
+    task_subject,
     withdrawal_fields,
 )
 
@@ -290,3 +291,15 @@ def test_a_task_says_they_lost_over_it_only_when_the_loss_reason_itself_names_th
     first = by_key(plan_pushes(decision(), [EvidenceRow("006A", "001A", "fr", channel="note")],
                                world(**{"006A": {"close_date": dt.date(2026, 3, 1)}})[1], accounts, owners, OPTS, WED))
     assert first["d12-task-006A"].record["Subject"].endswith(" ; évoqué avant la perte du 1er mars 2026")
+
+
+def test_a_title_that_already_says_the_target_is_not_followed_by_it_again():
+    # "Re-engage ACME — SSO planned for Q3: planned for Q3" read like a machine (a review).
+    said = task_subject(decision(title_en="SSO planned for Q3"), "en", "ACME", None)
+    assert said == "Re-engage ACME — SSO planned for Q3"
+    assert task_subject(decision(title_en="SSO (q3)"), "en", "ACME", None) == "Re-engage ACME — SSO (q3): planned"
+    # Words, not letters: "Q35" is not "Q3".
+    assert task_subject(decision(title_en="Q35 pricing"), "en", "ACME", None) == \
+        "Re-engage ACME — Q35 pricing: planned for Q3"
+    assert task_subject(decision(title_fr="Le SSO arrive au t3", target="T3"), "fr", "ACME", None) == \
+        "Relancer ACME — Le SSO arrive au t3 : au programme"
