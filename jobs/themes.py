@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -401,13 +401,35 @@ class Labels(NamedTuple):
     examples: learn.Examples  # evidence people filed and sentences they wrote (per theme), "not feedback"
     rejected: learn.Examples  # quotes people took out of a theme: near-duplicates stay out of it
     signature: str  # changes whenever a label is added or withdrawn: waiting text is read again then
+    taught: Mapping[str, np.ndarray] = {}  # each labelled wording (``wording``) -> the vector it was labelled with
+
+
+def _as_taught(labels_: Labels, meta: Sequence[tuple[int, int, str, str]], X: np.ndarray) -> np.ndarray:
+    """``X``, where a row says word for word what a person labelled, with the vector of that label.
+
+    Why: a clause's vector carries its note around it, so the very sentence a person moved, rejected or turned off,
+    written again inside a longer note, could sit under the repeat bar and was only suggested (a review's exact copy
+    of a moved quote). Said again word for word (case, accents and spacing aside) it is a repeat, whatever its note:
+    every learned rule (repeat, veto, not feedback, suggestion) then reads it as the labelled text. Only the learned
+    decisions read these vectors; the centres a row joins or leaves keep its own.
+    """
+    if not labels_.taught or not len(meta):
+        return X
+    hits = [(k, v) for k, m in enumerate(meta) if (v := labels_.taught.get(wording(m[3]))) is not None]
+    if not hits:
+        return X
+    out = X.copy()
+    for k, v in hits:
+        out[k] = v
+    return out
 
 
 def _vectors_of(session: Session, pairs: Sequence[tuple[int, int]], embedder: Embedder, means,
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """(class, segment id) pairs -> (vectors, classes) for the segments that have this model's vector."""
+                ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """(class, segment id) pairs -> (vectors, classes) for the segments that have this model's vector, and each
+    one's wording -> its vector."""
     if not pairs:
-        return np.zeros((0, embedder.dim), np.float32), np.zeros(0, np.int64)
+        return np.zeros((0, embedder.dim), np.float32), np.zeros(0, np.int64), {}
     cls_of: dict[int, list[int]] = defaultdict(list)
     for cls, sid in pairs:
         cls_of[sid].append(cls)
@@ -417,7 +439,8 @@ def _vectors_of(session: Session, pairs: Sequence[tuple[int, int]], embedder: Em
         for cls in cls_of[m[0]]:
             rows.append(n)
             classes.append(cls)
-    return X[rows] if rows else np.zeros((0, embedder.dim), np.float32), np.asarray(classes, np.int64)
+    said = {wording(m[3]): X[n] for n, m in enumerate(meta)}
+    return X[rows] if rows else np.zeros((0, embedder.dim), np.float32), np.asarray(classes, np.int64), said
 
 
 def load_labels(session: Session, embedder: Embedder, means) -> Labels:
@@ -441,18 +464,19 @@ def load_labels(session: Session, embedder: Embedder, means) -> Labels:
     # A quote rejected from a theme *because* it is not feedback teaches the no-feedback class, not the theme.
     off_set = set(off)
     negative = [(t, sid) for t, sid in negative if sid not in off_set]
-    pv, pc = _vectors_of(session, positive + [(learn.NOT_FEEDBACK, sid) for sid in off], embedder, means)
-    nv, nc = _vectors_of(session, negative, embedder, means)
-    ex = session.execute(select(ThemeExample.theme_id, ThemeExample.lang, ThemeExample.embedding)
+    pv, pc, taught = _vectors_of(session, positive + [(learn.NOT_FEEDBACK, sid) for sid in off], embedder, means)
+    nv, nc, rejected = _vectors_of(session, negative, embedder, means)
+    ex = session.execute(select(ThemeExample.theme_id, ThemeExample.lang, ThemeExample.text, ThemeExample.embedding)
                          .where(ThemeExample.theme_id.in_(active), ThemeExample.embedding_model == embedder.name)
                          .order_by(ThemeExample.id)).all()
     if ex:
         ev = centre(stack([r.embedding for r in ex], embedder.dim), [r.lang for r in ex], means)
         pv = np.vstack([pv, ev])
         pc = np.concatenate([pc, np.asarray([r.theme_id for r in ex], np.int64)])
+        taught.update((wording(r.text), v) for r, v in zip(ex, ev))
     last_event = session.scalar(select(func.max(CurationEvent.id))) or 0
     signature = f"{embedder.name}:{len(pc)}:{len(nc)}:{last_event}"
-    return Labels(learn.Examples(pv, pc), learn.Examples(nv, nc), signature)
+    return Labels(learn.Examples(pv, pc), learn.Examples(nv, nc), signature, {**rejected, **taught})
 
 
 def _learned_model(labels_: Labels, X_sample: np.ndarray, threshold: float, active_ids: set[int],
@@ -483,8 +507,9 @@ def _file_learned(session: Session, model: learn.Model, labels_: Labels, meta, X
     taken = np.zeros(len(meta), dtype=bool)
     if not len(meta):
         return taken
-    pred = learn.predict(model, X)
-    veto = learn.rejected_veto(X, pred.classes, pred.scores, labels_.rejected, model.threshold)
+    T = _as_taught(labels_, meta, X)
+    pred = learn.predict(model, T)
+    veto = learn.rejected_veto(T, pred.classes, pred.scores, labels_.rejected, model.threshold)
     rows: list[dict[str, Any]] = []
     added: dict[int, list[int]] = defaultdict(list)
     suggested: dict[int, list[int]] = defaultdict(list)
@@ -582,10 +607,11 @@ def _rescue_filtered(session: Session, model: learn.Model, labels_: Labels, meta
     """
     if not len(meta):
         return
-    pred = learn.predict(model, X)
-    veto = learn.rejected_veto(X, pred.classes, pred.scores, labels_.rejected, model.threshold)
-    agreed = learn.turned_off(model, X, pred.scores, repeats=False)
-    routine = (X @ logistics.T).max(axis=1) >= pred.scores if len(logistics) else np.zeros(len(X), dtype=bool)
+    T = _as_taught(labels_, meta, X)
+    pred = learn.predict(model, T)
+    veto = learn.rejected_veto(T, pred.classes, pred.scores, labels_.rejected, model.threshold)
+    agreed = learn.turned_off(model, T, pred.scores, repeats=False)
+    routine = (T @ logistics.T).max(axis=1) >= pred.scores if len(logistics) else np.zeros(len(X), dtype=bool)
     sure = np.flatnonzero((pred.classes > 0) & ~pred.suggested & ~veto & ~agreed & ~routine
                           & (pred.scores >= model.threshold + RESCUE_MARGIN))
     if not len(sure):
@@ -633,7 +659,8 @@ def _refile_machine_evidence(session: Session, model: learn.Model, labels_: Labe
     V = X[[at[r.segment_id] for r in rows]]
     current = np.asarray([r.theme_id for r in rows], np.int64)
     sims = np.asarray([float(V[k] @ _centroid(themes[r.theme_id])) for k, r in enumerate(rows)], np.float32)
-    decided = learn.refile(model, V, current, sims, labels_.rejected)
+    decided = learn.refile(model, _as_taught(labels_, [meta[at[r.segment_id]] for r in rows], V), current, sims,
+                           labels_.rejected)
     targets = [int(t) for t in np.union1d(decided.to, decided.ask) if t > 0]
     taken = {(t, sid): state for t, sid, state in session.execute(
         select(ThemeEvidence.theme_id, ThemeEvidence.segment_id, ThemeEvidence.state)
@@ -1183,7 +1210,8 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
         if ids and len(meta):
             idx, sims = discovery.assign(X, C, thr)
             claimed = np.where(idx >= 0, np.asarray(ids)[np.maximum(idx, 0)], 0)
-            idx = np.where(learn.rejected_veto(X, claimed, sims, labels_.rejected, threshold), -1, idx)
+            idx = np.where(learn.rejected_veto(_as_taught(labels_, meta, X), claimed, sims, labels_.rejected,
+                                              threshold), -1, idx)
             rows = [{"theme_id": ids[j], "segment_id": meta[k][0], "similarity": float(sims[k]), "state": "active",
                      "origin": "auto", "pinned": False, "created_at": now} for k, j in enumerate(idx) if j >= 0]
             if rows:
@@ -1363,7 +1391,8 @@ def _stream_discovery(session: Session, pool_ids: np.ndarray, threshold: float, 
             meta, X = _load_ids(session, rest[start:start + STREAM_CHUNK], embedder, means)
             idx, sims = discovery.assign(X, C, thr)
             claimed = np.where(idx >= 0, np.asarray([t.id for t in new])[np.maximum(idx, 0)], 0)
-            idx = np.where(learn.rejected_veto(X, claimed, sims, labels_.rejected, threshold), -1, idx)
+            idx = np.where(learn.rejected_veto(_as_taught(labels_, meta, X), claimed, sims, labels_.rejected,
+                                              threshold), -1, idx)
             rows = [{"theme_id": new[j].id, "segment_id": meta[k][0], "similarity": float(sims[k]),
                      "state": "active", "origin": "auto", "pinned": False, "created_at": now}
                     for k, j in enumerate(idx) if j >= 0]

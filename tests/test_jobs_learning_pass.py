@@ -600,3 +600,30 @@ def test_a_theme_made_from_sentences_does_not_take_what_a_nearer_discovered_them
     got = _themes_of(session, [*priced, left])
     assert all(got.get(t) == (price.id, "active") for t in priced), got  # the price theme is nearer
     assert got[left] == (champion.id, "active")  # the learned theme still takes its own subject
+
+
+def test_the_very_words_of_a_moved_quote_inside_a_longer_note_follow_it(session, settings):
+    # A clause's vector carries its note: the copy of a moved quote inside a long note sat under the repeat bar
+    # and stayed where discovery had put it (a review). Said again word for word, it is a repeat.
+    quote = "The Excel export of visit reports is missing, users retype them every Friday"
+    longer = ("Call with the regional director on Tuesday about the mobile rollout and the pricing of seats.\n"
+              + quote + ".\nAlso: no SAML single sign-on, their IT blocks it; SSO SAML is mandatory for them.\n"
+              "The competitor price per seat is lower and their mobile app works offline for field sales.")
+    session.add_all([item(t) for t in SSO + PRICE + MOBILE + [
+        "Excel export missing for the visit reports, so users retype them",
+        "No export of visit reports to Excel: users retype everything each week", quote, longer]])
+    session.flush()
+    _pass(session, settings)
+    copies = session.execute(select(ThemeEvidence).join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
+                             .where(FeedbackSegment.text == quote, ThemeEvidence.state == "active")
+                             .order_by(ThemeEvidence.segment_id)).scalars().all()
+    assert len(copies) == 2 and copies[0].theme_id == copies[1].theme_id  # the machine filed both together
+    excel = curation.create_theme(session, "Excel export", None, lang="en",
+                                  examples=["They need an Excel export of the reports"])
+    curation.move_evidence(session, copies[0], excel, None)
+    session.flush()
+    _pass(session, settings)
+    got = session.execute(select(ThemeEvidence.theme_id, ThemeEvidence.state)
+                          .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
+                          .where(FeedbackSegment.text == quote)).all()
+    assert sorted(got) == [(excel.id, "active"), (excel.id, "active")]
