@@ -12,7 +12,7 @@ All vectors here are L2-normalised and already centred per language, so a dot pr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -180,11 +180,15 @@ def pair_threshold(base: float, offset_a: float, offset_b: float) -> float:
 
 
 def merge_candidates(centroids: np.ndarray, ids: Sequence[int], offsets: Sequence[float], threshold: float,
-                     *, margin: float = MERGE_PROPOSAL_MARGIN, blocked: set[tuple[int, int]] = frozenset()
+                     *, margin: float = MERGE_PROPOSAL_MARGIN, blocked: set[tuple[int, int]] = frozenset(),
+                     taught: Collection[int] = frozenset(), taught_bar: float = 1.0
                      ) -> list[tuple[int, int, float]]:
     """Pairs of themes whose centroids are as close as a member is to its theme: (id_a, id_b, similarity).
 
-    ``blocked`` holds pairs a person already refused (or split apart), never proposed again.
+    ``blocked`` holds pairs a person already refused (or split apart), never proposed again. A pair with a theme
+    people taught (``taught``: made, named, filed into) must be as close as ``taught_bar``: a person who carved
+    "Pas d'interlocuteur dédié" out of "Support takes too long to answer" said they differ, and was asked to merge
+    them back after the next pass (a review); two themes on one subject are still proposed.
     """
     out: list[tuple[int, int, float]] = []
     if len(centroids) < 2:
@@ -195,7 +199,10 @@ def merge_candidates(centroids: np.ndarray, ids: Sequence[int], offsets: Sequenc
             key = (min(ids[a], ids[b]), max(ids[a], ids[b]))
             if key in blocked:
                 continue
-            if sims[a, b] >= pair_threshold(threshold, offsets[a], offsets[b]) + margin:
+            bar = pair_threshold(threshold, offsets[a], offsets[b]) + margin
+            if ids[a] in taught or ids[b] in taught:
+                bar = max(bar, taught_bar)
+            if sims[a, b] >= bar:
                 out.append((key[0], key[1], float(sims[a, b])))
     out.sort(key=lambda t: -t[2])
     return out

@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -1090,13 +1090,16 @@ def _blocked_pairs(session: Session) -> set[tuple[int, int]]:
     return blocked
 
 
-def propose_merges(session: Session, threshold: float) -> int:
+def propose_merges(session: Session, threshold: float, taught: Collection[int] = frozenset()) -> int:
+    """Merge proposals for active themes whose centres are as close as members; a pair with a theme people taught
+    (``taught``) only when one of them repeats the other (``learn.repeat_bar``)."""
     themes = [t for t in _active_themes(session) if t.centroid]
     if len(themes) < 2:
         return 0
     C = np.stack([_centroid(t) for t in themes])
     pairs = discovery.merge_candidates(C, [t.id for t in themes], [t.threshold_offset for t in themes], threshold,
-                                       blocked=_blocked_pairs(session))
+                                       blocked=_blocked_pairs(session), taught=set(taught),
+                                       taught_bar=learn.repeat_bar(threshold))
     n = 0
     for a, b, sim in pairs[:50]:
         n += _propose(session, "merge", a, b, {"similarity": round(sim, 4), "threshold": round(threshold, 4)})
@@ -1290,7 +1293,7 @@ def _incremental(session: Session, settings: Settings, embedder: Embedder, means
     # day one never reached the desk as a split proposal. What a learned theme holds is people's to say.
     # ``propose_splits`` bounds how many it reads.
     splits = propose_splits(session, list(themes.values()), threshold, min_size, embedder, means, made=created)
-    merges = propose_merges(session, threshold)
+    merges = propose_merges(session, threshold, learned_ids)
     in_new = sum(int(t.metrics.get("members", 0) or 0) for t in created)
     return {"segments_assigned": gains.filed + in_new,
             "segments_waiting": max(0, len(unassigned_ids) - in_new), "themes_created": len(created),
@@ -1521,7 +1524,7 @@ def _rebuild(session: Session, settings: Settings, embedder: Embedder, means, th
     session.flush()
     splits = propose_splits(session, [t for t in _active_themes(session) if t.centroid and t.id not in learned_ids],
                             threshold, min_size, embedder, means, made=created)
-    merges = propose_merges(session, threshold)
+    merges = propose_merges(session, threshold, learned_ids)
     return {"segments_assigned": int(sum(len(c) for c in result.clusters)) + learned_figures.get("learned_assigned", 0),
             "segments_waiting": len(meta) - int(sum(len(c) for c in result.clusters)),
             "themes_created": len(created), "themes_kept": themes_kept, "themes_dismissed": dismissed,

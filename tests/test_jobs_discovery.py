@@ -73,6 +73,17 @@ def test_close_themes_become_merge_candidates_unless_a_person_already_answered()
     assert discovery.merge_candidates(c, [10, 11, 12], [0, 0, 0], 0.8, blocked={(10, 11)}) == []
 
 
+def test_a_theme_people_taught_is_proposed_for_a_merge_only_with_a_theme_that_repeats_it():
+    # A person carved 11 out of 10: at discovery's bar the next pass proposed merging them back.
+    c = normalise(np.array([[1, 0, 0], [0.9, 0.45, 0], [0.999, 0.02, 0], [0, 0, 1]], dtype=np.float32))
+    ids = [10, 11, 12, 13]
+    assert [(a, b) for a, b, _ in discovery.merge_candidates(c, ids, [0] * 4, 0.5)] == [(10, 12), (11, 12), (10, 11)]
+    taught = discovery.merge_candidates(c, ids, [0] * 4, 0.5, taught={11}, taught_bar=0.95)
+    assert [(a, b) for a, b, _ in taught] == [(10, 12)]  # 11 is no repeat of 10 or 12; 10 and 12 nobody taught
+    assert [(a, b) for a, b, _ in discovery.merge_candidates(c, ids, [0] * 4, 0.5, taught={10}, taught_bar=0.95)] \
+        == [(10, 12), (11, 12)]  # a twin of a taught theme is still proposed
+
+
 def test_split_candidate_sees_two_groups_in_a_broad_theme():
     X, truth, _ = _three_topics(n=12)
     two = X[truth != 2]
