@@ -537,8 +537,9 @@ class ThemeRef(NamedTuple):
     label_fr: str | None
 
 
-def active_themes(session: Session, *, exclude: int | None = None, limit: int = 300) -> list[ThemeRef]:
-    """Active themes by score, the ``limit`` first (the targets a select offers; the API accepts any id)."""
+def active_themes(session: Session, *, exclude: int | None = None, limit: int | None = 300) -> list[ThemeRef]:
+    """Active themes by score, the ``limit`` first (the targets a select offers; the API accepts any id), or all of
+    them with ``limit=None`` (the move box's search, which compares names in Python)."""
     stmt = select(Theme.id, Theme.label, Theme.label_en, Theme.label_fr).where(Theme.status.in_(BOARD_STATUSES))
     if exclude is not None:
         stmt = stmt.where(Theme.id != exclude)

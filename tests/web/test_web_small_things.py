@@ -4,6 +4,7 @@ picked by name, and a merge sent with no theme chosen."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 import pytest
@@ -88,6 +89,53 @@ def test_a_quote_moves_to_the_theme_named_in_any_language_case_and_spacing_aside
     assert response.status_code == 302  # without htmx: the page again, with the message
     session.expire_all()
     assert session.get(ThemeEvidence, a.evidence[1].id).theme_id == b.theme.id
+
+
+def test_a_quote_moves_to_the_theme_named_without_its_accents_in_english_and_french(auth, factory, session):
+    """The review typed "pas d'interlocuteur dedie" and was told no theme has that name; rename and create already
+    compared names with accents aside (retour.folding.wording), the move box compared them in SQL."""
+    a = factory.theme("Slow sync", items=2)
+    b = factory.theme("Pas d'interlocuteur dédié", items=1)
+    c = factory.theme("Champion left", items=1)
+    c.theme.label_fr = "Départ du champion"
+    session.commit()
+    auth.login("product_owner")
+    moved = auth.post(f"/themes/{a.theme.id}/evidence/{a.evidence[0].id}/move",
+                      {"target": "pas d’interlocuteur DEDIE"}, headers=HX)
+    assert "Quote moved to “Pas d&#39;interlocuteur dédié”." in moved.text, moved.text[:600]
+    auth.post("/language", {"lang": "fr"})
+    moved = auth.post(f"/themes/{a.theme.id}/evidence/{a.evidence[1].id}/move", {"target": "DÉPART DU CHAMPION"},
+                      headers=HX)
+    assert "Citation déplacée vers « Départ du champion »." in moved.text.replace("\u202f", " ").replace("\xa0", " ")
+    session.expire_all()
+    assert [session.get(ThemeEvidence, e.id).theme_id for e in a.evidence] == [b.theme.id, c.theme.id]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_target_search_finds_names_with_case_and_accents_aside(auth, factory, session, lang):
+    """"depart", "DÉPART" and "heberg" listed nothing: SQLite folds ASCII case only, and neither database accents."""
+    here = factory.theme("Slow sync", items=1)
+    left = factory.theme("Champion left", items=1)
+    left.theme.label_fr = "Départ du champion"
+    factory.theme("Hébergement en France", items=1)
+    factory.theme("Coût de l'hébergement", items=1)  # holds the word, not at the start: after
+    session.commit()
+    auth.login("product_owner")
+    if lang == "fr":
+        auth.post("/language", {"lang": "fr"})
+    shown = "Départ du champion" if lang == "fr" else "Champion left"
+
+    def offered(typed: str) -> list[str]:
+        url = f"/themes/{here.theme.id}/targets"
+        return [html.unescape(n) for n in re.findall(r'<option value="([^"]+)">',
+                                                     auth.client.get(url, query_string={"target": typed}).text)]
+
+    for typed in ("depart", "DÉPART", "départ du", "DEPART  du champion"):
+        assert offered(typed) == [shown], typed
+    assert offered("heberg") == ["Hébergement en France", "Coût de l'hébergement"]
+    assert offered("HÉBERGEMENT") == ["Hébergement en France", "Coût de l'hébergement"]
+    assert offered("cout de l’hebergement") == ["Coût de l'hébergement"]
+    assert offered("zzz") == []
 
 
 @pytest.mark.parametrize("typed, said", [

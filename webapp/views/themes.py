@@ -15,8 +15,6 @@ from flask import Blueprint, flash, make_response, redirect, render_template, re
 from flask_babel import get_locale, gettext as _, ngettext
 from markupsafe import Markup
 
-from sqlalchemy import case, func, or_, select
-
 from retour.models import Theme, utcnow
 from webapp import actions, queries
 from jobs import figures
@@ -283,27 +281,35 @@ def _clean_name(text: str | None) -> str:
 
 
 def find_targets(exclude: int, text: str, limit: int = TARGETS_SHOWN) -> list[queries.ThemeRef]:
-    """Active themes other than ``exclude`` whose name in any language contains ``text`` (case aside), those whose
-    name starts with it first, then by score: the server-side search behind the move form's list, which reaches
-    every theme however many there are (the page itself offers only the first few hundred by score)."""
+    """Active themes other than ``exclude`` whose name in any language holds ``text`` (case, accents and spacing
+    aside, as rename and create compare names), those whose name starts with it first, then by score: the
+    server-side search behind the move form's list, which reaches every theme however many there are (the page
+    itself offers only the first few hundred by score).
+
+    The names are compared in Python (``retour.folding.wording``): SQLite's ``lower()`` folds ASCII only and
+    neither database drops accents portably, so "depart" or "DÉPART" found nothing for "Départ du champion".
+    Active themes are a few thousand at most: one statement reads their names, by score."""
     text = _clean_name(text)
     numbered = _NUMBERED.fullmatch(text)
     if numbered:  # a name picked from the list, its number after it: the themes of that name stay offered
         text = numbered["name"]
-    if not text:
+    key = wording(text)
+    if not key:
         return queries.other_themes(get_session(), exclude, limit=limit)
-    names = (Theme.label, Theme.label_en, Theme.label_fr)
-    starts = or_(*(func.lower(n).startswith(text.lower(), autoescape=True) for n in names))
-    stmt = (select(Theme.id, Theme.label, Theme.label_en, Theme.label_fr)
-            .where(Theme.status.in_(queries.BOARD_STATUSES), Theme.id != exclude,
-                   or_(*(n.icontains(text, autoescape=True) for n in names)))
-            .order_by(case((starts, 0), else_=1), Theme.score.desc(), Theme.id).limit(limit))
-    return [queries.ThemeRef(*r) for r in get_session().execute(stmt)]
+    starting, holding = [], []
+    for ref in queries.active_themes(get_session(), exclude=exclude, limit=None):
+        names = [wording(n) for n in (ref.label, ref.label_en, ref.label_fr) if n]
+        if any(n.startswith(key) for n in names):
+            starting.append(ref)
+        elif any(key in n for n in names):
+            holding.append(ref)
+    return (starting + holding)[:limit]
 
 
 def resolve_target(theme: Theme, text: str | None) -> Theme:
-    """The active theme a person named in the move form: its name in any language (case and spacing aside), or its
-    number. Anything else is refused with a sentence that says what to type, so a typo never ends on a 404 page."""
+    """The active theme a person named in the move form: its name in any language (case, accents and spacing aside,
+    as :func:`find_targets` finds it), or its number. Anything else is refused with a sentence that says what to
+    type, so a typo never ends on a 404 page."""
     wanted = _clean_name(text)
     if not wanted:
         raise actions.ActionError(_("Type the name of the theme this quote belongs to."))
