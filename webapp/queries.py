@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlencode
 
-from sqlalchemy import Select, and_, case, distinct, func, select, true
+from sqlalchemy import Select, and_, case, distinct, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from jobs import figures
@@ -515,12 +515,36 @@ def last_curation(session: Session, theme_id: int) -> int | None:
     return session.scalar(select(func.max(CurationEvent.id)).where(CurationEvent.theme_id == theme_id))
 
 
+# Events written under the theme a quote went to, which took it out of another (``details.from_theme_id``).
+LEFT_ACTIONS = ("move_evidence", "accept_suggestion")
+
+
 def activity(session: Session, theme_id: int, limit: int = 30) -> list[dict[str, Any]]:
-    stmt = (select(CurationEvent.at, CurationEvent.action, CurationEvent.details, AppUser.email)
+    """The theme's activity, newest first, in one statement: its own events and those that took a quote out of it
+    (a person moved it to another theme, or another theme accepted it as a suggestion). Those are written under
+    the theme the quote went to; read under it alone, a theme lost quotes with no line saying where they went.
+    ``theme_id`` in each row is the theme the event was written under (the other theme for a quote that left)."""
+    left = and_(CurationEvent.action.in_(LEFT_ACTIONS),
+                CurationEvent.details["from_theme_id"].as_integer() == theme_id)
+    stmt = (select(CurationEvent.at, CurationEvent.action, CurationEvent.theme_id, CurationEvent.details,
+                   AppUser.email)
             .outerjoin(AppUser, AppUser.id == CurationEvent.user_id)
-            .where(CurationEvent.theme_id == theme_id).order_by(CurationEvent.at.desc(), CurationEvent.id.desc())
+            .where(or_(CurationEvent.theme_id == theme_id, left))
+            .order_by(CurationEvent.at.desc(), CurationEvent.id.desc())
             .limit(limit))
     return [dict(r._mapping) for r in session.execute(stmt)]
+
+
+def accepted_from(session: Session, theme_id: int, user_id: int | None) -> int | None:
+    """The theme the quote ``user_id`` just accepted as a suggestion of ``theme_id`` left, as the curation event
+    recorded it (``jobs.curation.accept_suggestion``), or None where it counted in no other theme: read after the
+    accept, in its transaction, so the page says what was done rather than guessing it again."""
+    details = session.scalar(select(CurationEvent.details)
+                             .where(CurationEvent.theme_id == theme_id, CurationEvent.action == "accept_suggestion",
+                                    CurationEvent.user_id == user_id)
+                             .order_by(CurationEvent.id.desc()).limit(1))
+    found = (details or {}).get("from_theme_id")
+    return found if isinstance(found, int) else None
 
 
 def decisions_for(session: Session, theme_id: int) -> list[Decision]:

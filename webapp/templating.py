@@ -181,22 +181,38 @@ def details(value: dict[str, Any]) -> str:
     return ", ".join(parts)[:300]
 
 
-def activity_lines(log: Iterable[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+def activity_lines(log: Iterable[dict[str, Any]], theme_id: int | None = None) -> list[tuple[dict[str, Any], str]]:
     """Each curation event of a theme's activity as a sentence in the reader's language: what was done, to which
     theme and how many, never the log's ids ("moved a quote here from “Pricing”", "filed 3 quotes under the
-    theme"). The themes named are read in one query for the whole list."""
+    theme"). The themes named are read in one query for the whole list.
+
+    ``theme_id`` is the theme whose activity this is: an event written under another theme (``queries.activity``)
+    took a quote out of it, and says where the quote went ("moved a quote to “Pricing”"). One quote reads as one,
+    with no figure ("said a quote is not feedback"): French elides before it ("qu’une citation"), which a number
+    put in a sentence made for any count cannot do."""
     events = list(log)
-    names = theme_names(e["details"].get(k) for e in events
-                        for k in ("from_theme_id", "source_theme_id", "target_theme_id")
-                        if isinstance(e.get("details"), dict))
+    names = theme_names([e["details"].get(k) for e in events
+                         for k in ("from_theme_id", "source_theme_id", "target_theme_id")
+                         if isinstance(e.get("details"), dict)]
+                        + [e.get("theme_id") for e in events if e.get("theme_id") != theme_id])
     tr = get_translations()
     out = []
     for e in events:
         d = e.get("details") or {}
         count = d.get("count") if isinstance(d.get("count"), int) else None
         other = names.get(d.get("from_theme_id") or d.get("source_theme_id") or -1)
-        if e["action"] == "move_evidence" and other:
+        went = names.get(e.get("theme_id") or -1)  # where a quote that left this theme went
+        if theme_id is not None and e.get("theme_id") != theme_id and e["action"] == "move_evidence":
+            said = (tr.gettext("moved a quote to “%(theme)s”") % {"theme": went} if went
+                    else tr.gettext("moved a quote to another theme"))
+        elif theme_id is not None and e.get("theme_id") != theme_id and e["action"] == "accept_suggestion":
+            said = (tr.gettext("accepted a quote of this theme as a suggestion for “%(theme)s”: it left here")
+                    % {"theme": went} if went
+                    else tr.gettext("accepted a quote of this theme as a suggestion for another theme: it left here"))
+        elif e["action"] == "move_evidence" and other:
             said = tr.gettext("moved a quote here from “%(theme)s”") % {"theme": other}
+        elif e["action"] == "accept_suggestion" and other:
+            said = tr.gettext("accepted a suggested quote from “%(theme)s”") % {"theme": other}
         elif e["action"] == "merge" and other:
             said = tr.gettext("merged “%(theme)s” into this theme") % {"theme": other}
         elif e["action"] == "merged" and d.get("target_theme_id") in names:
@@ -209,6 +225,8 @@ def activity_lines(log: Iterable[dict[str, Any]]) -> list[tuple[dict[str, Any], 
                 "theme": names[d["target_theme_id"]]}
         elif e["action"] == "split" and d.get("label"):
             said = tr.gettext("split “%(label)s” off the theme") % {"label": d["label"]}
+        elif e["action"] in _ONE and count == 1:
+            said = str(_ONE[e["action"]])
         elif e["action"] == "add_evidence" and count is not None:
             said = tr.ngettext("filed %(num)s quote under the theme", "filed %(num)s quotes under the theme",
                                count) % {"num": count}
@@ -226,6 +244,11 @@ def activity_lines(log: Iterable[dict[str, Any]]) -> list[tuple[dict[str, Any], 
         who = e.get("email") or tr.gettext("the theme pass")
         out.append((e, tr.gettext("%(label)s: %(value)s") % {"label": who, "value": said}))
     return out
+
+
+# An event about one quote or one sentence, said without a figure (activity_lines).
+_ONE = {"add_evidence": _l("filed a quote under the theme"), "add_examples": _l("wrote an example sentence"),
+        "confirm": _l("confirmed the theme and a typical quote"), "not_feedback": _l("said a quote is not feedback")}
 
 
 def percent(x: float) -> str:

@@ -73,6 +73,47 @@ def test_a_suggestion_says_which_theme_its_quote_counts_in_now(auth, factory, se
     assert api[filed.id]["label"] == "Data residency"
 
 
+def test_a_quote_that_left_a_theme_says_where_it_went_in_both_activities_and_in_the_accept_notice(auth, factory,
+                                                                                                   session):
+    """The review saw a theme lose quotes moved away and accepted elsewhere with only "rejected a quote" in its
+    activity, and the receiving theme say "accepted a suggested quote" with no word of where it came from."""
+    here = factory.theme("Exports", items=3)
+    there = factory.theme("Pricing <b>", items=1)
+    there.theme.label_fr = "Tarifs <b>"
+    taken = ThemeEvidence(theme_id=there.theme.id, segment_id=here.evidence[1].segment_id, similarity=0.6,
+                          state="suggested")
+    session.add(taken)
+    loose = factory.suggest(there.theme, "Euskara interface required by the council")
+    session.commit()
+    auth.login("product_owner")
+    auth.post(f"/themes/{here.theme.id}/evidence/{here.evidence[0].id}/move", {"target_id": str(there.theme.id)})
+    accepted = _text(_hx(auth, f"/themes/{there.theme.id}/suggestions/{taken.id}/accept", "suggestions").text)
+    assert "Suggestion accepted: the quote is now evidence here, and no longer in “Exports”." in accepted
+    assert "Suggestion accepted: the quote is now evidence." in _text(
+        _hx(auth, f"/themes/{there.theme.id}/suggestions/{loose.id}/accept", "suggestions").text)  # from no theme
+
+    def activity(theme_id: int) -> str:
+        page = auth.client.get(f"/themes/{theme_id}").text
+        log = re.search(r'<ul class="log">(.*?)</ul>', page, re.S).group(1)
+        assert "<b>" not in log  # a theme's name is escaped like any text
+        return _text(log).replace("&lt;", "<").replace("&gt;", ">")
+
+    left = activity(here.theme.id)
+    assert "moved a quote to “Pricing <b>”" in left
+    assert "accepted a quote of this theme as a suggestion for “Pricing <b>”: it left here" in left
+    came = activity(there.theme.id)
+    assert "moved a quote here from “Exports”" in came and "accepted a suggested quote from “Exports”" in came
+    assert came.count("accepted a suggested quote") == 2  # the one from no theme says so without a name
+    api = auth.client.get(f"/api/v1/themes/{here.theme.id}").get_json()["activity"]
+    assert {(e["action"], e["theme_id"]) for e in api} == {("move_evidence", there.theme.id),
+                                                           ("accept_suggestion", there.theme.id)}
+    _french(auth)
+    left = activity(here.theme.id)
+    assert "a déplacé une citation vers « Tarifs <b> »" in left
+    assert "a accepté pour « Tarifs <b> » une citation de ce thème qui lui était suggérée : elle n’est plus ici" in left
+    assert "a accepté une citation suggérée, qui était dans « Exports »" in activity(there.theme.id)
+
+
 def test_the_board_says_how_many_suggestions_wait_for_each_theme(auth, factory, session):
     waiting, quiet = factory.theme("Slow exports", items=2), factory.theme("SSO loops", items=1)
     factory.suggest(waiting.theme, "Exports crawl")
@@ -153,7 +194,9 @@ def test_not_feedback_on_evidence_removes_the_quote_and_records_the_persons_verd
     assert (seg.person_verdict, seg.is_feedback) == (False, False)
     assert session.get(ThemeEvidence, ev.id).state == "rejected"
     page = auth.client.get(f"/themes/{made.theme.id}").text
-    assert "Call me back Tuesday" not in page and "said 1 quote is not feedback" in page
+    assert "Call me back Tuesday" not in page and "said a quote is not feedback" in page
+    _french(auth)  # one quote reads as one: « qu’une citation », never « que 1 citation »
+    assert "a indiqué qu’une citation n’est pas un retour" in auth.client.get(f"/themes/{made.theme.id}").text
 
 
 def test_not_feedback_on_a_suggestion_takes_it_off_the_list(auth, factory, session):
@@ -445,7 +488,7 @@ def test_the_new_pages_read_in_french(auth, factory, session):
     _french(auth)
     theme = _text(auth.client.get(f"/themes/{made.theme.id}").text)
     for words in ("Suggestions (1)", "Accepter", "Pas un retour", "Phrases d’exemple (1)", "Nommer ce thème en français",
-                  "Ajouter les phrases", "a écrit 1 phrase d’exemple"):
+                  "Ajouter les phrases", "a écrit une phrase d’exemple"):
         assert words in theme, words
     board = _text(auth.client.get("/").text)
     assert "Nouveau thème" in board and "Chercher des citations" in board and "1 suggestion" in board

@@ -8,6 +8,7 @@ the data version, so the next page load (cached or not) shows it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import astuple
 from typing import Any
 
@@ -23,7 +24,7 @@ from webapp.cache import CSRF_SLOT, cached, cached_page, figure_cache
 from webapp.charts import bar_chart
 from webapp.db import get_session, settings
 from webapp.security import csrf_token, current_user, has_role
-from webapp.templating import choice_names, month, reader_lang, refuse_keeping, theme_name
+from webapp.templating import choice_names, month, reader_lang, refuse_keeping, theme_name, theme_names
 
 bp = Blueprint("themes", __name__, url_prefix="/themes")
 
@@ -435,7 +436,8 @@ def _fragments(theme_id: int, notice: str, error: actions.ActionError | None = N
             + render_template("_theme_head.html", oob=True, **ctx))
 
 
-def _suggestion_act(theme_id: int, evidence_id: int, act, done: str):
+def _suggestion_act(theme_id: int, evidence_id: int, act, done: str | Callable[[Any], str]):
+    """``done``: what the page says once it is done, or a function of the session giving it (read before commit)."""
     session = get_session()
     theme = actions.get_theme(session, theme_id)
     try:
@@ -443,14 +445,22 @@ def _suggestion_act(theme_id: int, evidence_id: int, act, done: str):
     except actions.ActionError as exc:
         session.rollback()
         return _fragments(theme_id, "", exc)
+    said = done if isinstance(done, str) else done(session)
     session.commit()
-    return _fragments(theme_id, done)
+    return _fragments(theme_id, said)
 
 
 @bp.route("/<int:theme_id>/suggestions/<int:evidence_id>/accept", methods=["POST"])
 def accept_suggestion(theme_id: int, evidence_id: int):
     """File a suggested quote under the theme: it becomes evidence and teaches the theme."""
-    return _suggestion_act(theme_id, evidence_id, actions.accept_suggestion, _("Suggestion accepted: the quote is now evidence."))
+    def said(session) -> str:
+        # A quote that counted in another theme left it: the person must hear it, not only the receiving theme.
+        source = queries.accepted_from(session, theme_id, getattr(current_user(), "id", None))
+        name = theme_names([source]).get(source) if source is not None else None
+        if name:
+            return _("Suggestion accepted: the quote is now evidence here, and no longer in “%(name)s”.", name=name)
+        return _("Suggestion accepted: the quote is now evidence.")
+    return _suggestion_act(theme_id, evidence_id, actions.accept_suggestion, said)
 
 
 @bp.route("/<int:theme_id>/suggestions/<int:evidence_id>/decline", methods=["POST"])
