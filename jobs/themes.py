@@ -393,6 +393,10 @@ NOT_FEEDBACK_EXAMPLES = 2000
 # half A of the labelled sets, 5 seeds per theme: 0.03 and 0.06 give the same ARI (short 0.816 / 0.813, narrative
 # 0.464 / 0.462), 0.06 keeps more "none" out (narrative 0.896 against 0.888).
 RESCUE_MARGIN = 0.06
+# Examples a learned theme needs before its claims overrule the filter: one moved quote says what a theme is about,
+# not that every note near it is feedback (a review: 8 filtered-off "no dedicated contact" notes were switched back on
+# for a mobile theme a person had moved one quote into).
+RESCUE_MIN_EXAMPLES = 3
 
 
 class Labels(NamedTuple):
@@ -612,7 +616,13 @@ def _rescue_filtered(session: Session, model: learn.Model, labels_: Labels, meta
     veto = learn.rejected_veto(T, pred.classes, pred.scores, labels_.rejected, model.threshold)
     agreed = learn.turned_off(model, T, pred.scores, repeats=False)
     routine = (T @ logistics.T).max(axis=1) >= pred.scores if len(logistics) else np.zeros(len(X), dtype=bool)
-    sure = np.flatnonzero((pred.classes > 0) & ~pred.suggested & ~veto & ~agreed & ~routine
+    # Taught enough to overrule the filter: the theme has RESCUE_MIN_EXAMPLES examples, or the clause repeats one.
+    counts = learn.example_counts(model)
+    taught = np.zeros(len(pred.classes), dtype=bool)
+    claimed = pred.classes > 0
+    taught[claimed] = counts[np.searchsorted(model.classes, pred.classes[claimed])] >= RESCUE_MIN_EXAMPLES
+    taught |= learn.repeats_example(model, T, pred.classes)
+    sure = np.flatnonzero(claimed & taught & ~pred.suggested & ~veto & ~agreed & ~routine
                           & (pred.scores >= model.threshold + RESCUE_MARGIN))
     if not len(sure):
         return

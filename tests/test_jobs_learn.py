@@ -95,13 +95,21 @@ def test_self_training_moves_a_centre_towards_the_texts_it_claims():
     rng = np.random.default_rng(3)
     theme = unit([1.0, 0.6] + [0.0] * 14)[0]
     texts = blob(rng, theme, 60, 0.1)
-    # People's one example sits at the edge of the theme.
-    edge = unit([1.0, 0.0] + [0.0] * 14)
-    model = learn.fit(learn.Examples(edge, np.asarray([1])), floor=0.5)
+    # People's two examples sit at the edge of the theme.
+    edge = unit([1.0, 0.0, 0.05] + [0.0] * 13, [1.0, 0.0, -0.05] + [0.0] * 13)
+    model = learn.fit(learn.Examples(edge, np.asarray([1, 1])), floor=0.5)
     before = float(model.centroids[0] @ theme)
     trained = learn.self_train(model, texts)
     assert float(trained.centroids[0] @ theme) > before + 0.05
     assert np.array_equal(trained.examples.vectors, model.examples.vectors)  # examples stay people's
+
+
+def test_a_theme_taught_one_example_keeps_its_centre_where_people_put_it():
+    # One moved quote says what a theme is about, not how wide it is: it drifted to other subjects (a review).
+    rng = np.random.default_rng(3)
+    texts = blob(rng, unit([1.0, 0.6] + [0.0] * 14)[0], 60, 0.1)
+    one = learn.fit(learn.Examples(unit([1.0, 0.0] + [0.0] * 14), np.asarray([1])), floor=0.5)
+    assert np.allclose(learn.self_train(one, texts).centroids, one.centroids)
 
 
 def test_a_near_tie_between_two_learned_themes_is_a_suggestion_not_a_filing():
@@ -177,6 +185,13 @@ def test_the_discovered_theme_a_person_carved_a_theme_out_of_is_its_parent_not_i
     other = learn.with_rivals(learn.fit(learn.Examples(unit([0.0, 0.0, 1.0, 0.0], [0.1, 0.0, 1.0, 0.0]),
                                                        np.asarray([9, 9])), floor=0.3), residency, np.asarray([0.5]))
     assert other.parents.tolist() == [[False]]
+
+
+def test_repeats_example_is_true_only_for_near_copies_of_the_given_class_examples():
+    model = learn.fit(learn.Examples(unit([1.0, 0.0, 0.0], [0.0, 1.0, 0.0]), np.asarray([1, 2])), floor=0.3)
+    texts = unit([1.0, 0.05, 0.0], [1.0, 1.5, 0.0], [0.0, 1.0, 0.02])
+    assert learn.repeats_example(model, texts, np.asarray([1, 1, 1])).tolist() == [True, False, False]
+    assert learn.repeats_example(model, texts, np.asarray([2, 0, 2])).tolist() == [False, False, True]
 
 
 def test_nearest_clause_picks_the_clause_that_states_the_seeded_theme():
