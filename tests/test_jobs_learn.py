@@ -229,6 +229,18 @@ def test_refile_moves_repeats_asks_about_the_same_subject_and_keeps_the_rest():
     assert learn.refile(model, texts, np.full(5, 9), sims, rejected).leave.tolist() == [False] * 4 + [True]
 
 
+def test_refile_does_not_ask_about_a_text_under_the_learned_bar_however_far_from_its_own_centre():
+    # Filed in a broad theme, every member sits far from its centre: a text the learned theme does not claim for
+    # sure was asked about all the same (a review: 7 of 8 suggestions for an SSO theme were other subjects).
+    a = unit([1.0, 0.0, 0.0, 0.0, 0.0])[0]
+    model = learn.fit(learn.Examples(a[None, :], np.asarray([1])), floor=0.3)
+    texts = unit([0.27, 0.0, 0.1, 0.0, 0.96], [0.55, 0.0, 0.45, 0.0, 0.703])
+    assert 0.25 < float(learn.scores(model, texts[:1])[0, 0]) < model.threshold  # only a suggestion's score
+    sims = texts @ unit([0.0, 0.0, 1.0, 0.0, 0.0])[0]
+    none = learn.Examples(np.zeros((0, 5), np.float32), np.zeros(0, np.int64))
+    assert learn.refile(model, texts, np.full(2, 9), sims, none).ask.tolist() == [0, 1]
+
+
 def test_a_clause_the_filter_turned_off_stays_off_when_nearer_what_people_turned_off_than_its_theme():
     a, b = unit([1.0, 0.0, 0.0])[0], unit([0.0, 1.0, 0.0])[0]
     model = learn.fit(learn.Examples(np.stack([a, b]), np.asarray([1, learn.NOT_FEEDBACK])), floor=0.3)
