@@ -96,8 +96,8 @@ def with_rivals(model: Model, centroids: np.ndarray, bars: np.ndarray) -> Model:
     Without the parents, a person's theme lost most of its own subject to the discovered theme it was carved from
     (recall 0.81 -> 0.44 on the short set). Tried and dropped: parents competing in self-training only (short 0.497,
     narrative 0.168, demo org 0.564 with precision 0.52), a parent nearer than the learned theme making the text a
-    suggestion (short 0.471, demo org 0.529). On CLINC150, where discovery makes 14 mixtures, a learned theme still takes its parent's other intents
-    (precision 0.10, as before: 0.09): its parent is most of the corpus.
+    suggestion (short 0.471, demo org 0.529). On CLINC150, where discovery makes 14 mixtures, a learned theme still
+    takes its parent's other intents (precision 0.10, as before: 0.09): its parent is most of the corpus.
     """
     rivals = np.asarray(centroids, np.float32).reshape(-1, model.centroids.shape[1])
     bars = np.asarray(bars, np.float32).reshape(-1)
@@ -194,14 +194,18 @@ def example_counts(model: Model) -> np.ndarray:
     return np.asarray([int((model.examples.classes == c).sum()) for c in model.classes], np.int64)
 
 
-def repeats_example(model: Model, vectors: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """True where a text repeats (``repeat_bar``) one of people's examples of the class given for it."""
-    out = np.zeros(len(vectors), dtype=bool)
-    bar = repeat_bar(model.threshold)
+def nearest_example(model: Model, vectors: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Each text's similarity to the nearest of people's examples of the class given for it (-inf: none)."""
+    out = np.full(len(vectors), -np.inf, dtype=np.float32)
     for cls in np.intersect1d(np.unique(classes), model.classes):
         rows = np.flatnonzero(classes == cls)
-        out[rows] = (vectors[rows] @ model.examples.vectors[model.examples.classes == cls].T).max(axis=1) >= bar
+        out[rows] = (vectors[rows] @ model.examples.vectors[model.examples.classes == cls].T).max(axis=1)
     return out
+
+
+def repeats_example(model: Model, vectors: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """True where a text repeats (``repeat_bar``) one of people's examples of the class given for it."""
+    return nearest_example(model, vectors, classes) >= repeat_bar(model.threshold)
 
 
 def scores(model: Model, vectors: np.ndarray, chunk: int = 4096) -> np.ndarray:
@@ -276,8 +280,9 @@ def predict(model: Model, vectors: np.ndarray) -> Prediction:
     Certain: the best theme clears the learned bar and no other comes within ``SUGGEST_MARGIN``, a discovered
     theme (``with_rivals``) included. Suggested (shown to a person, never filed silently): two themes nearly tie, or
     the best falls short of the bar by less than ``SUGGEST_BAND``. A discovered theme nearer than the best learned
-    one keeps the text (none is predicted) unless the text repeats a person's example of the learned theme. NOT_FEEDBACK: the text repeats one people turned off (``repeat_bar``) and is nearer it than
-    its theme's score; never merely suggested: a person is not asked to confirm that something is not worth reading.
+    one keeps the text (none is predicted) unless the text repeats a person's example of the learned theme.
+    NOT_FEEDBACK: the text repeats one people turned off (``repeat_bar``) and is nearer it than its theme's score;
+    never merely suggested: a person is not asked to confirm that something is not worth reading.
     """
     n = len(vectors)
     if n == 0 or (len(model.classes) == 0 and len(model.not_feedback) == 0):
@@ -342,12 +347,10 @@ def refile(model: Model, vectors: np.ndarray, current: np.ndarray, current_sims:
         pred = predict(model, vectors)
         scores_ = pred.scores
         claimed = (pred.classes > 0) & (pred.classes != current) & ~off
-        rows = np.flatnonzero(claimed & ~pred.suggested)
-        bar = repeat_bar(model.threshold)
-        for cls in np.unique(pred.classes[rows]):
-            r = rows[pred.classes[rows] == cls]
-            near = (vectors[r] @ model.examples.vectors[model.examples.classes == cls].T).max(axis=1)
-            to[r[(near >= bar) & (near >= current_sims[r])]] = cls
+        sure = claimed & ~pred.suggested
+        near = nearest_example(model, vectors, np.where(sure, pred.classes, NO_CLASS))
+        moves = sure & (near >= repeat_bar(model.threshold)) & (near >= current_sims)
+        to[moves] = pred.classes[moves]
         to[rejected_veto(vectors, to, pred.scores, rejected, model.threshold)] = 0
         # Asked about only when the learned theme claims it for sure: a text under its bar, filed in a broad theme
         # far from every member, sat "nearer" any learned theme than its own centre (a review: 7 of 8 suggestions for
