@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs import curation, labels
-from retour.models import ACTIVE, CurationEvent, Decision, Theme, ThemeEvidence, ThemeProposal
+from retour.models import ACTIVE, CurationEvent, Decision, FeedbackSegment, Theme, ThemeEvidence, ThemeProposal
 
 KINDS = ("merge", "split", "rename")
 EXAMPLES = 3  # quotes shown per side: enough to judge, short enough to read on the board
@@ -45,6 +45,10 @@ class Shown:
     ``source`` and ``target`` are the direction a merge is carried out in; ``sides`` holds, per theme (merge) or per
     part (split), a few quotes in the CRM's own words (untrusted text: pages escape it). ``label`` is the name
     proposed (rename) or suggested for the part split off (split), for the person to change.
+
+    A split's ``sides`` and ``quotes_to_move`` count only quotes still active evidence of its theme: a quote a person
+    rejected or moved since the pass is no longer the theme's to split. ``blocked`` says why it cannot be accepted
+    as it stands ("stays_empty": nothing would stay, "moves_empty": nothing would move); it can only be declined.
     """
 
     id: int
@@ -58,6 +62,7 @@ class Shown:
     label: str | None = None
     sides: list[list[str]] = field(default_factory=list)
     quotes_to_move: int = 0
+    blocked: str | None = None
 
 
 def open_proposals(session: Session, theme_id: int | None = None) -> list[ThemeProposal]:
@@ -125,7 +130,7 @@ def describe(session: Session, proposals: Sequence[ThemeProposal], lang: str | N
     ``lang`` (the reader's) when the pass wrote one."""
     ids = {p.theme_id for p in proposals} | {p.other_theme_id for p in proposals if p.other_theme_id}
     themes = {t.id: t for t in session.scalars(select(Theme).where(Theme.id.in_(ids)))} if ids else {}
-    movable = _movable(session, [p for p in proposals if p.kind == "split"])
+    live = _live_groups(session, [p for p in proposals if p.kind == "split"])
     decided = _with_decisions(session, {i for p in proposals if p.kind == "merge"
                                         for i in (p.theme_id, p.other_theme_id)})
     out = []
@@ -139,22 +144,45 @@ def describe(session: Session, proposals: Sequence[ThemeProposal], lang: str | N
             shown.source_id, shown.target_id = source.id, target.id
             shown.sides = [_quotes(source), _quotes(target)]
         elif p.kind == "split":
-            shown.sides = [list(g)[:EXAMPLES] for g in (p.payload.get("examples") or [])[:2]]
-            shown.quotes_to_move = movable.get(p.id, 0)
+            shown.sides = [_still_there(examples, group)
+                           for examples, group in zip(_padded(p.payload.get("examples")), live.get(p.id, [[], []]))]
+            shown.quotes_to_move = len(live.get(p.id, [[], []])[1])
+            shown.blocked = ("stays_empty" if not live.get(p.id, [[]])[0] else
+                             "moves_empty" if not shown.quotes_to_move else None)
         out.append(shown)
     return out
 
 
-def _movable(session: Session, splits: Sequence[ThemeProposal]) -> dict[int, int]:
-    """How many of each split's second group are still active evidence of its theme (what accepting moves)."""
-    wanted = {p.id: (p.theme_id, set(p.carved_segments())) for p in splits}
-    segs = set().union(*(s for _t, s in wanted.values())) if wanted else set()
+def _live_groups(session: Session, splits: Sequence[ThemeProposal]) -> dict[int, list[list[tuple[int, str]]]]:
+    """Per split, its two groups cut to the quotes still active evidence of its theme, as (segment id, text) in the
+    pass's order: one statement for every split on the page (the board lists them all)."""
+    groups = {p.id: [[int(s) for s in g] for g in ((p.payload or {}).get("groups") or [])[:2]] for p in splits}
+    segs = {s for gs in groups.values() for g in gs for s in g}
     if not segs:
-        return {}
-    rows = session.execute(select(ThemeEvidence.theme_id, ThemeEvidence.segment_id).where(
-        ThemeEvidence.segment_id.in_(segs), ThemeEvidence.state == "active")).all()
-    return {pid: sum(1 for tid, sid in rows if tid == theme_id and sid in group)
-            for pid, (theme_id, group) in wanted.items()}
+        return {pid: [[], []] for pid in groups}
+    rows = session.execute(select(ThemeEvidence.theme_id, ThemeEvidence.segment_id, FeedbackSegment.text)
+                           .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
+                           .where(ThemeEvidence.segment_id.in_(segs), ThemeEvidence.state == "active")).all()
+    active = {(tid, sid): text for tid, sid, text in rows}
+    theme_of = {p.id: p.theme_id for p in splits}
+    out = {}
+    for pid, gs in groups.items():
+        live = [[(s, active[theme_of[pid], s]) for s in g if (theme_of[pid], s) in active] for g in gs]
+        out[pid] = (live + [[], []])[:2]
+    return out
+
+
+def _padded(examples: Any) -> list[list[str]]:
+    return ([list(g) for g in (examples or [])[:2]] + [[], []])[:2]
+
+
+def _still_there(examples: list[str], live: list[tuple[int, str]]) -> list[str]:
+    """The pass's example quotes of one side that are still there, topped up from the side's other live quotes so a
+    person still has a few to judge by (the pass picked the most typical; a rejected one must not be shown)."""
+    texts = [t for _s, t in live]
+    shown = [t for t in examples if t in texts][:EXAMPLES]
+    shown += [t for t in dict.fromkeys(texts) if t not in shown][:EXAMPLES - len(shown)]
+    return shown
 
 
 def _theme(session: Session, theme_id: int | None) -> Theme:

@@ -51,8 +51,8 @@ def test_a_viewer_reads_the_proposals_but_gets_no_buttons(auth, factory, session
 
 
 def test_the_theme_page_shows_its_split_with_the_quotes_escaped_and_a_name_to_keep_or_change(auth, factory, session):
-    made = factory.theme("Exports", items=3)
     hostile = '<script>alert("x")</script> Exports time out'
+    made = factory.theme("Exports", items=3, texts=["stays", hostile])
     p = _split(session, made, examples=[["stays"], [hostile]])
     auth.login("product_owner")
     html = auth.client.get(f"/themes/{made.theme.id}").text
@@ -251,9 +251,71 @@ def test_a_proposal_links_to_the_other_theme_but_not_to_the_page_it_is_read_on(a
 
 
 def test_a_proposals_quotes_carry_their_own_language_for_screen_readers(auth, factory, session):
-    made = factory.theme("Exports", items=3)
+    made = factory.theme("Exports", items=3,
+                         texts=["Les exports plantent sur les gros fichiers", "Exports time out on big files"])
     _split(session, made, examples=[["Les exports plantent sur les gros fichiers"], ["Exports time out on big files"]])
     auth.login("product_owner")
     html = auth.client.get(f"/themes/{made.theme.id}").text
     assert '<blockquote lang="fr">Les exports plantent sur les gros fichiers</blockquote>' in html
     assert '<blockquote lang="en">Exports time out on big files</blockquote>' in html
+
+
+def _quote_texts(html: str, proposal_id: int) -> list[list[str]]:
+    """The quotes shown on each side of one proposal (each side is one list)."""
+    box = html[html.index(f'id="proposal-{proposal_id}"'):]
+    return [re.findall(r"<blockquote[^>]*>([^<]*)</blockquote>", side[:side.index("</ul>")])
+            for side in box.split('class="proposal-quotes"')[1:3]]
+
+
+def test_a_split_shows_only_quotes_still_in_its_theme_and_counts_only_those(auth, factory, session, users):
+    """Review: the Mobile split kept showing "dashboards can't be filtered by site" after a person rejected it, while
+    its count went 60 -> 31 -> 29. A rejected or moved quote is no longer the theme's to split."""
+    texts = ["Offline mode is missing", "Dashboards cannot be filtered by site", "Dashboards lack a site filter",
+             "No site filter on the dashboards", "Filter dashboards per site please"]
+    made, other = factory.theme("Mobile", items=5, texts=texts), factory.theme("Reporting", items=1)
+    p = _split(session, made, examples=[[texts[0]], texts[1:4]])
+    evidence = {e.segment_id: e for e in made.evidence}
+    curation.reject_evidence(session, evidence[made.evidence[1].segment_id], users["product_owner"])
+    curation.move_evidence(session, evidence[made.evidence[2].segment_id], other.theme, users["product_owner"])
+    session.commit()
+    auth.login("product_owner")
+    for url in (f"/themes/{made.theme.id}", "/"):
+        html = auth.client.get(url).text
+        stays, moves = _quote_texts(html, p.id)
+        assert stays == [texts[0]]
+        # The pass's third example is still there; the fifth quote tops the side up in place of the two that left.
+        assert moves == [texts[3], texts[4]], url
+        assert "Would move to a new theme (2 quotes), for example:" in html
+    shown = jp.describe(session, [p])[0]
+    assert shown.quotes_to_move == 2 and shown.blocked is None
+
+
+def test_a_split_with_no_quote_left_to_move_can_only_be_declined_and_says_why(auth, factory, session, users):
+    made = factory.theme("Mobile", items=3, texts=["Offline mode is missing", "Dashboards lack a site filter",
+                                                   "No site filter on the dashboards"])
+    p = _split(session, made, examples=[["Offline mode is missing"], ["Dashboards lack a site filter"]])
+    for e in made.evidence[1:]:
+        curation.reject_evidence(session, e, users["product_owner"])
+    session.commit()
+    auth.login("product_owner")
+    html = auth.client.get(f"/themes/{made.theme.id}").text
+    assert f'action="/proposals/{p.id}/accept"' not in html and f'action="/proposals/{p.id}/decline"' in html
+    assert "The quotes this split would move have since been moved or rejected: it can no longer be accepted." in html
+    assert _quote_texts(html, p.id)[1] == [] and "Dashboards lack a site filter" not in html.split("h-proposals")[1][:4000]
+    auth.post("/language", {"lang": "fr", "next": "/"})
+    french = auth.client.get(f"/themes/{made.theme.id}").text
+    assert "Les citations que cette scission déplacerait ont depuis été déplacées ou rejetées" in french
+
+
+def test_the_split_examples_cost_no_query_per_proposal(auth, factory, session, count_queries):
+    made = [factory.theme(f"Theme {i}", items=3) for i in range(6)]
+    _split(session, made[0])
+    auth.login("viewer")
+    auth.client.get("/")
+    with count_queries() as one:
+        auth.client.get("/")
+    for m in made[1:]:
+        _split(session, m)
+    with count_queries() as many:
+        html = auth.client.get("/")
+    assert html.status_code == 200 and len(many) == len(one)
