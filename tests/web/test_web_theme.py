@@ -371,3 +371,19 @@ def test_a_french_reader_reads_the_stage_and_loss_reason_as_salesforce_labels_th
     assert "Étrange &lt;b&gt;étape&lt;/b&gt;" in french and "<b>étape" not in french  # CRM text stays escaped
     assert "<td>Closed Lost</td>" in english and "(Closed Lost)" in english
     assert f">{text}</blockquote>" in english and "Fermée" not in english
+
+
+def test_a_theme_with_no_evidence_yet_waits_for_the_next_pass_without_a_badge_or_an_empty_chart(auth, factory, session):
+    """Review: a theme a person had just created showed "emerging" and an "Over time" chart of zeros."""
+    made = factory.theme("Excel export drops accents", items=0)
+    auth.login("product_owner")
+    html = auth.client.get(f"/themes/{made.theme.id}").text
+    assert 'class="status gathering">waiting for the next theme pass<' in html
+    assert 'class="status emerging"' not in html and 'id="h-chart"' not in html
+    assert "The next theme pass gathers its evidence; its figures and chart come with it." in html
+    auth.post("/language", {"lang": "fr", "next": "/"})
+    french = auth.client.get(f"/themes/{made.theme.id}").text
+    assert ">en attente du prochain calcul des thèmes<" in french and 'id="h-chart"' not in french
+    # A theme with quotes keeps its status and its chart.
+    full = auth.client.get(f"/themes/{factory.theme('Slow sync', items=2).theme.id}").text
+    assert 'class="status gathering"' not in full and 'id="h-chart"' in full
