@@ -9,7 +9,7 @@ from typing import Any
 from babel.numbers import format_compact_currency, format_percent
 from flask import Flask, current_app, flash, g, get_flashed_messages, has_request_context, request
 from flask_babel import (
-    format_date, format_datetime, format_decimal, get_locale, get_translations, lazy_gettext as _l, to_user_timezone,
+    format_date, format_decimal, format_time, get_locale, get_translations, lazy_gettext as _l, to_user_timezone,
 )
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
@@ -142,7 +142,7 @@ def money(value: Any, currency: str | None = None) -> str:
 def date(value: dt.datetime | dt.date | None, width: str = "medium") -> str:
     """A date in the reader's language ("Aug 1, 2026", "1er août 2026"): French writes the first of the month as an
     ordinal, which Babel's patterns do not (they give "1 août 2026"). Only the formats that spell the month out;
-    the short one is all digits ("01/08/2026"), and so is the ``datetime`` filter's."""
+    the short one is all digits ("01/08/2026")."""
     if not value:
         return "—"
     # The day the reader sees: format_date shows a datetime in the reader's time zone.
@@ -159,7 +159,13 @@ def month(value: dt.date, *, year: bool = True) -> str:
 
 
 def datetime(value: dt.datetime | None) -> str:
-    return format_datetime(value, "short") if value else "—"
+    """A moment as the page writes its dates, with the time ("Dec 7, 2026, 10:52 PM", "7 déc. 2026, 22:52"):
+    Babel's short form ("12/7/26, 10:52 PM") sat in an activity log beside pages of spelled-out dates."""
+    if not value:
+        return "—"
+    # Babel joins a date and a time with the locale's own pattern ("{1}, {0}"): the date is ``date``'s, so the
+    # French first of the month reads "1er".
+    return str(get_locale().datetime_formats["medium"]).format(format_time(value, "short"), date(value))
 
 
 def details(value: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from retour.models import AppSetting, Theme, ThemeEvidence
+from retour.models import AppSetting, CurationEvent, Theme, ThemeEvidence
 from retour.switches import PUSH_PAUSE
 
 from .browser import seed
@@ -49,13 +49,13 @@ def test_the_pause_banner_says_who_paused_when_and_why_in_the_readers_language(a
     _pause(auth, session, "Quarter close <b>", dt.datetime(2026, 3, 4, 15, 30, tzinfo=dt.timezone.utc))
     html = auth.client.get("/evidence/search").text
     banner = _banner(html)
-    assert re.search(r"Paused by admin@example\.com on 3/4/26, 3:30[ \u202f]PM\.", banner), banner
+    assert re.search(r"Paused by admin@example\.com on Mar 4, 2026, 3:30[ \u202f]PM\.", banner), banner
     assert "Reason: Quarter close &lt;b&gt;" in banner  # typed by a person: escaped like any text
     assert "<b>" not in html.split('id="pause-banner"')[1].split("</div>")[0]
 
     auth.post("/language", {"lang": "fr"})
     banner = _banner(auth.client.get("/evidence/search").text)
-    assert "Mis en pause par admin@example.com le 04/03/2026 15:30." in banner
+    assert "Mis en pause par admin@example.com le 4 mars 2026, 15:30." in banner
     assert "Motif : Quarter close &lt;b&gt;" in banner
 
 
@@ -327,3 +327,23 @@ def test_every_button_of_a_quote_is_described_by_that_quote_for_screen_readers(a
     assert set(described) == set(quotes) and len(quotes) == 3
     assert sorted(quotes.values()) == sorted(["Exports time out above 10k rows", "No CSV export of reports",
                                               "Excel export loses the accents"])
+
+
+def test_the_activity_log_writes_its_dates_as_the_page_does_with_the_time_in_each_language(auth, factory, session):
+    """Review: the Activity list read "12/7/26, 10:52 PM" on a page whose other dates read "Dec 7, 2026"."""
+    made = factory.theme("Slow sync", items=1)
+    for at in (dt.datetime(2026, 12, 7, 22, 52, tzinfo=dt.timezone.utc),
+               dt.datetime(2026, 8, 1, 9, 5, tzinfo=dt.timezone.utc)):
+        session.add(CurationEvent(action="confirm", theme_id=made.theme.id, at=at))
+    session.commit()
+    auth.login("viewer")
+
+    def log(html: str) -> str:
+        return " ".join(re.sub(r"<[^>]+>", " ", html.split('id="h-log"')[1].split("</ul>")[0]).split())
+
+    english = log(auth.client.get(f"/themes/{made.theme.id}").text)
+    assert re.search(r"Dec 7, 2026, 10:52[ \u202f]PM", english) and re.search(r"Aug 1, 2026, 9:05[ \u202f]AM", english)
+    assert "12/7/26" not in english
+    auth.post("/language", {"lang": "fr"})
+    french = log(auth.client.get(f"/themes/{made.theme.id}").text)
+    assert "7 déc. 2026, 22:52" in french and "1er août 2026, 09:05" in french, french
