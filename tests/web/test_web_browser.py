@@ -347,3 +347,29 @@ def test_in_french_a_product_owner_merges_on_the_theme_page_and_undoes_it_from_t
         assert page.locator("li.quote").count() == 9
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_name_this_theme_label_sits_on_its_inputs_line_not_the_hints(live, committed, browser, lang):
+    """Review: in French "Nommer ce thème en français" ended the hint's line and its input started the next."""
+    from retour.models import Theme
+    seeded = seed(committed)
+    theme_id = seeded.themes["CSV export is slow"]
+    with committed() as s:  # no name in either language yet: both pages offer to write one
+        t = s.get(Theme, theme_id)
+        t.label_en = t.label_fr = None
+        s.commit()
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=f"{lang}-GB")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        log_in(page, live.url, "product_owner@example.com", lang=lang)
+        page.goto(f"{live.url}/themes/{theme_id}")
+        hint, label, field = (page.locator(sel).bounding_box()
+                              for sel in ("#name-in-hint", "label[for=name-in-label]", "#name-in-label"))
+        assert hint["y"] + hint["height"] <= label["y"] + 1, (hint, label)  # the hint stands on its own line
+        middle = label["y"] + label["height"] / 2
+        assert field["y"] <= middle <= field["y"] + field["height"], (label, field)  # the label beside its input
+        assert label["x"] < field["x"]
+    finally:
+        context.close()
