@@ -104,9 +104,9 @@ def detail_context(theme_id: int, page: int | None = None, filters: queries.Boar
     evidence_held = theme.id in queries.evidence_fingerprints(session, keep, [theme.id])
     # No quote at all yet (a theme a person just created, or one whose quotes were all moved away): it is not
     # "emerging" and has nothing over time; it waits for the next theme pass to gather its evidence.
-    gathering = total == 0 and not f.filters_evidence and theme.status not in ("merged", "dismissed")
-    return {"gathering": gathering,"suggestions": suggested, "suggestions_total": suggested_total, "examples": examples,
-            "examples_total": examples_total, "theme": theme, "evidence": evidence, "evidence_total": total,
+    gathering = total == 0 and not f.filters_evidence and theme.status not in queries.HIDDEN_STATUSES
+    return {"gathering": gathering, "suggestions": suggested, "suggestions_total": suggested_total,
+            "examples": examples, "examples_total": examples_total, "theme": theme, "evidence": evidence, "evidence_total": total,
             "page": page, "filters": f, "detail_qs": detail_qs, "figures": figs, "judged": judged, "status": status,
             "evidence_held": evidence_held,
             "evidence_html": evidence_html(theme, evidence, others, sf_url, evidence_qs, typed, v.sync),
