@@ -150,11 +150,11 @@ def _segment_rows(session: Session, rows: Sequence[Any], use_filter: bool) -> tu
         segs = segment_text(text or "", channel)
         if segs:
             n_items += 1
-        value = " ".join(picklist.split()).casefold().strip(" .!?") if picklist else None
+        value = wording(picklist).strip(" .!?") if picklist else None
         for s in segs:
             # The opportunity's own picklist value as a clause ("Missing Feature", alone or before free text that
             # says nothing: "Missing Feature. see notes") says which box was ticked, not why: it joins no theme.
-            bare = value is not None and " ".join(s.text.split()).casefold().strip(" .!?") == value
+            bare = value is not None and wording(s.text).strip(" .!?") == value
             batch.append({"item_id": item_id, "position": s.position, "text": s.text,
                           "lang": detect_lang(s.text, lang),
                           "is_feedback": (s.is_feedback or not use_filter) and not bare})

@@ -247,6 +247,8 @@ def test_a_loss_reasons_picklist_value_as_a_clause_joins_no_theme_but_its_free_t
                     loss_reason="Product Gap"),
         Opportunity(id="006000000000003AAA", name="C", stage="Closed Lost", is_closed=True, amount=Decimal(1),
                     loss_reason="Missing Feature"),
+        Opportunity(id="006000000000004AAA", name="D", stage="Closed Lost", is_closed=True, amount=Decimal(1),
+                    loss_reason="Fonctionnalité manquante"),
     ])
     # Free text that says nothing about why leaves the value alone: still only the box that was ticked.
     placeholder = item("Missing Feature. see notes", opportunity_id="006000000000003AAA", channel="loss_reason")
@@ -257,13 +259,17 @@ def test_a_loss_reasons_picklist_value_as_a_clause_joins_no_theme_but_its_free_t
     told = item("Product Gap. No SAML single sign-on for their Okta users", opportunity_id="006000000000002AAA",
                 channel="loss_reason")
     told.source_object = "Opportunity"
-    session.add_all([bare, told])
+    # The value typed again without its accents (a keyboard without them) is the same ticked box.
+    unaccented = item("FONCTIONNALITE MANQUANTE !", opportunity_id="006000000000004AAA", channel="loss_reason")
+    unaccented.source_object = "Opportunity"
+    session.add_all([bare, told, unaccented])
     session.flush()
     segment_new_items(session)
     segs = {(s.item_id, s.text): s.is_feedback for s in session.scalars(select(FeedbackSegment))}
     assert segs[(bare.id, "Product Gap")] is False
     assert any(ok for (iid, text), ok in segs.items() if iid == told.id and "SAML" in text)
     assert segs[(placeholder.id, "Missing Feature")] is False
+    assert [ok for (iid, _text), ok in segs.items() if iid == unaccented.id] == [False]
 
 
 def test_a_discovered_theme_is_named_in_each_language_of_its_evidence_and_never_after_the_org(session, settings):
