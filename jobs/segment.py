@@ -205,6 +205,13 @@ LOGISTICS_PHRASES = (
     "escalated to tier", "escalated to level", "escalated to l2", "escalated to engineering",
     "passed to tier", "passed to level", "transferred to tier", "transferred to level",
     "waiting on customer", "awaiting customer",
+    # Working a case. Source: a helpdesk agent's work log (ITIL incident handling: a workaround is provided while the
+    # fix waits; screenshots, logs and steps to reproduce are requested to diagnose). What the agent did, not what the
+    # customer lacks: "workaround" and "asked for" alone are feedback cues ("they need a workaround").
+    "workaround provided", "workaround given", "workaround applied", "workaround sent", "provided a workaround",
+    "gave a workaround", "asked for a screenshot", "asked for screenshots", "asked for logs", "asked for the logs",
+    "requested a screenshot", "requested screenshots", "requested logs", "requested the logs", "screenshot requested",
+    "screenshots requested", "logs requested", "asked for steps to reproduce",
     # French
     "rappeler", "rappel", "rappelé", "pas joignable", "injoignable", "appel", "appelé", "messagerie",
     "laissé un message", "message laissé",
@@ -219,6 +226,9 @@ LOGISTICS_PHRASES = (
     "clôturer le ticket", "fermer le ticket", "ticket clôturé", "ticket fermé", "clôturer la requête",
     "requête clôturée", "opportunité en double", "opp en double", "lead en double", "contact en double",
     "transmis au niveau", "transféré au niveau", "escaladé au niveau", "remonté au niveau", "en attente client",
+    "contournement proposé", "contournement fourni", "contournement appliqué", "solution de contournement proposée",
+    "solution de contournement fournie", "proposé un contournement", "capture d'écran demandée",
+    "captures d'écran demandées", "logs demandés", "demandé une capture d'écran", "demandé les logs",
 )
 LOGISTICS_CUES = _lexicon(*LOGISTICS_PHRASES)
 # Positive small talk: "satisfied with payroll", "friendly as always" is not a request. Source: general English and

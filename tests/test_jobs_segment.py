@@ -172,6 +172,28 @@ def test_where_a_case_was_routed_is_not_what_the_case_is_about(clause):
     assert classify(clause).is_feedback is False
 
 
+@pytest.mark.parametrize("clause", ["Workaround provided", "Asked for a screenshot", "Contournement proposé",
+                                    "Capture d'écran demandée", "Requested logs from their IT"])
+def test_what_the_support_agent_did_on_a_case_is_not_feedback(clause):
+    # "workaround" and "asked for" alone are feedback cues: they were read as the customer's words.
+    assert classify(clause).reason == "logistics cue"
+
+
+@pytest.mark.parametrize("clause", ["They need a workaround for the export", "Customer asked for a workaround",
+                                    "We provided a workaround but it is painful for them",
+                                    "Il leur faut un contournement pour l'export"])
+def test_a_customer_who_needs_a_workaround_is_still_feedback(clause):
+    assert classify(clause).is_feedback is True
+
+
+def test_a_case_worked_without_a_description_keeps_its_subject_as_the_problem():
+    # The subject says what is wrong; the agent's work log under it does not (it used to be the case's only quote).
+    segs = segment_text("Login problem\nWorkaround provided\nAsked for a screenshot", "case")
+    assert [(s.text, s.is_feedback) for s in segs] == [
+        ("Login problem", True), ("Workaround provided", False), ("Asked for a screenshot", False)]
+    assert not any(s.is_feedback for s in segment_text("Workaround provided\nWorkaround provided", "case"))
+
+
 def test_a_huge_note_is_read_in_bounded_pieces_and_never_makes_a_giant_segment():
     from jobs.segment import MAX_SEGMENT_CHARS, MAX_TEXT_READ
 
