@@ -57,6 +57,7 @@ CODES = frozenset({
     # jobs.proposals (its ProposalError is a CurationError): answering a proposal of the theme pass
     "proposal_answered",  # act: "accepted" | "declined"
     "proposal_gone", "proposal_moved",
+    "split_nothing_chosen", "split_choice_gone",  # a split reviewed quote by quote: none ticked, or one left meanwhile
     "proposal_kind_unknown",  # kind
     "merge_outside_proposal",  # into
 })

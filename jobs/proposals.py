@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,8 +33,9 @@ class ProposalError(curation.CurationError):
 
     The codes: "proposal_answered" (``act``: "accepted" | "declined"), "proposal_gone" (a theme of it no longer
     exists), "proposal_moved" (a split's quotes left the theme), "proposal_kind_unknown" (``kind``),
-    "merge_outside_proposal" (``into``: not a theme of the pair); or curation's own refusal, its code and params
-    passed on (the CurationError is the ``__cause__``).
+    "merge_outside_proposal" (``into``: not a theme of the pair), "split_nothing_chosen" and "split_choice_gone" (a
+    split reviewed quote by quote: no quote ticked to move, or a ticked one is no longer the theme's); or curation's
+    own refusal, its code and params passed on (the CurationError is the ``__cause__``).
     """
 
 
@@ -63,6 +64,14 @@ class Shown:
     sides: list[list[str]] = field(default_factory=list)
     quotes_to_move: int = 0
     blocked: str | None = None
+
+
+class SplitQuote(NamedTuple):
+    """One quote of a split as the pass cut it, still the theme's active evidence."""
+
+    segment_id: int
+    evidence_id: int
+    text: str
 
 
 def open_proposals(session: Session, theme_id: int | None = None) -> list[ThemeProposal]:
@@ -153,21 +162,22 @@ def describe(session: Session, proposals: Sequence[ThemeProposal], lang: str | N
     return out
 
 
-def _live_groups(session: Session, splits: Sequence[ThemeProposal]) -> dict[int, list[list[tuple[int, str]]]]:
-    """Per split, its two groups cut to the quotes still active evidence of its theme, as (segment id, text) in the
-    pass's order: one statement for every split on the page (the board lists them all)."""
+def _live_groups(session: Session, splits: Sequence[ThemeProposal]) -> dict[int, list[list[SplitQuote]]]:
+    """Per split, its two groups cut to the quotes still active evidence of its theme, in the pass's order: one
+    statement for every split on the page (the board lists them all)."""
     groups = {p.id: [[int(s) for s in g] for g in ((p.payload or {}).get("groups") or [])[:2]] for p in splits}
     segs = {s for gs in groups.values() for g in gs for s in g}
     if not segs:
         return {pid: [[], []] for pid in groups}
-    rows = session.execute(select(ThemeEvidence.theme_id, ThemeEvidence.segment_id, FeedbackSegment.text)
+    rows = session.execute(select(ThemeEvidence.theme_id, ThemeEvidence.segment_id, ThemeEvidence.id,
+                                  FeedbackSegment.text)
                            .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
                            .where(ThemeEvidence.segment_id.in_(segs), ThemeEvidence.state == "active")).all()
-    active = {(tid, sid): text for tid, sid, text in rows}
+    active = {(tid, sid): SplitQuote(sid, eid, text) for tid, sid, eid, text in rows}
     theme_of = {p.id: p.theme_id for p in splits}
     out = {}
     for pid, gs in groups.items():
-        live = [[(s, active[theme_of[pid], s]) for s in g if (theme_of[pid], s) in active] for g in gs]
+        live = [[active[theme_of[pid], s] for s in g if (theme_of[pid], s) in active] for g in gs]
         out[pid] = (live + [[], []])[:2]
     return out
 
@@ -176,10 +186,10 @@ def _padded(examples: Any) -> list[list[str]]:
     return ([list(g) for g in (examples or [])[:2]] + [[], []])[:2]
 
 
-def _still_there(examples: list[str], live: list[tuple[int, str]]) -> list[str]:
+def _still_there(examples: list[str], live: list[SplitQuote]) -> list[str]:
     """The pass's example quotes of one side that are still there, topped up from the side's other live quotes so a
     person still has a few to judge by (the pass picked the most typical; a rejected one must not be shown)."""
-    texts = [t for _s, t in live]
+    texts = [q.text for q in live]
     shown = [t for t in examples if t in texts][:EXAMPLES]
     shown += [t for t in dict.fromkeys(texts) if t not in shown][:EXAMPLES - len(shown)]
     return shown
@@ -202,12 +212,15 @@ def _must_be_open(proposal: ThemeProposal) -> None:
 
 
 def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, label: str | None = None,
-                    into: int | None = None, lang: str | None = None) -> Theme:
+                    into: int | None = None, lang: str | None = None, moving: Sequence[int] | None = None) -> Theme:
     """Carry the proposal out through curation and return the theme to look at next.
 
     merge: the source folds into the target (``merge_direction``, or ``into``: either theme of the pair);
     split: the second group's quotes still under the theme move to a new theme named ``label`` (default: the
-    suggested name, in ``lang`` when the pass named the part in it), the first group stays; rename: the theme takes ``label`` (default: the proposed one) as its
+    suggested name, in ``lang`` when the pass named the part in it), the first group stays; or, with ``moving``,
+    exactly the theme's evidence of those ids, as a person ticked them on the split's review page (``split_sides``):
+    the pass's cut is a proposal, and a review found one that would have carried 156 quotes away, the theme's own
+    subject among them, to be judged from three; rename: the theme takes ``label`` (default: the proposed one) as its
     name in ``lang``, the language of the page it was accepted on (default: the language of the name it replaces).
     """
     _must_be_open(proposal)
@@ -223,13 +236,7 @@ def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, lab
             result = curation.merge(session, source, target, user)
         elif proposal.kind == "split":
             theme = _theme(session, proposal.theme_id)
-            segment_ids = proposal.carved_segments()
-            evidence_ids = list(session.scalars(select(ThemeEvidence.id).where(
-                ThemeEvidence.theme_id == theme.id, ThemeEvidence.state == "active",
-                ThemeEvidence.segment_id.in_(segment_ids)))) if segment_ids else []
-            if not evidence_ids:
-                raise ProposalError("proposal_moved",
-                                    "the quotes this split would move have since been moved or rejected; decline it.")
+            evidence_ids = _split_choice(session, proposal, theme, moving)
             result = curation.split(session, theme, evidence_ids, label or suggested_label(proposal, lang) or "", user)
             # The new theme has its name in each language the pass named the part in, as a discovered theme has; a
             # name the person typed stands in the language of the page they typed it on (in no known language, it
@@ -252,6 +259,35 @@ def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, lab
     proposal.status = "accepted"
     session.flush()
     return result
+
+
+def _split_choice(session: Session, proposal: ThemeProposal, theme: Theme, moving: Sequence[int] | None
+                  ) -> list[int]:
+    """The evidence a split moves: the pass's carved part still under the theme, or the ids a person ticked."""
+    if moving is None:
+        segment_ids = proposal.carved_segments()
+        evidence_ids = list(session.scalars(select(ThemeEvidence.id).where(
+            ThemeEvidence.theme_id == theme.id, ThemeEvidence.state == "active",
+            ThemeEvidence.segment_id.in_(segment_ids)))) if segment_ids else []
+        if not evidence_ids:
+            raise ProposalError("proposal_moved",
+                                "the quotes this split would move have since been moved or rejected; decline it.")
+        return evidence_ids
+    chosen = set(moving)
+    if not chosen:
+        raise ProposalError("split_nothing_chosen", "tick at least one quote to move to the new theme.")
+    found = list(session.scalars(select(ThemeEvidence.id).where(
+        ThemeEvidence.theme_id == theme.id, ThemeEvidence.state == "active", ThemeEvidence.id.in_(chosen))))
+    if len(found) != len(chosen):
+        raise ProposalError("split_choice_gone", f"{len(chosen) - len(found)} of the ticked quotes are no longer in "
+                            "this theme; look at the split again.", gone=len(chosen) - len(found))
+    return sorted(found)
+
+
+def split_sides(session: Session, proposal: ThemeProposal) -> list[list[SplitQuote]]:
+    """Both parts of a split in full (what stays, what would move), cut to the quotes still under its theme, in the
+    pass's order: what a person reviews quote by quote before ticking what moves (``accept_proposal(moving=…)``)."""
+    return _live_groups(session, [proposal])[proposal.id]
 
 
 def decline_proposal(session: Session, proposal: ThemeProposal, user: Any) -> ThemeProposal:

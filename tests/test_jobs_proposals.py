@@ -130,6 +130,38 @@ def test_a_split_whose_quotes_have_moved_away_says_so(session, settings, themes)
         jp.accept_proposal(session, p, user=None)
 
 
+def test_a_split_moves_exactly_the_quotes_a_person_ticked_not_the_passs_cut(session, settings, themes):
+    price, sso = themes["price"], themes["sso"]
+    curation.merge(session, sso, price, user=None)
+    p = split_proposal(session, settings, price)
+    stays, moves = jp.split_sides(session, p)
+    assert [q.segment_id for q in stays] == p.payload["groups"][0] and [q.segment_id for q in moves] == \
+        p.payload["groups"][1]
+    # One quote of the pass's cut stays after all; one it would have kept goes.
+    ticked = [q.evidence_id for q in moves[1:]] + [stays[0].evidence_id]
+    new = jp.accept_proposal(session, p, user=None, label="Reviewed part", moving=ticked)
+    assert texts_of(session, new) == {q.text for q in moves[1:]} | {stays[0].text}
+    assert moves[0].text in texts_of(session, price) and stays[0].text not in texts_of(session, price)
+    assert p.status == "accepted"
+
+
+def test_a_reviewed_split_with_nothing_ticked_or_a_quote_gone_meanwhile_moves_nothing(session, settings, themes):
+    price, sso, mobile = themes["price"], themes["sso"], themes["mobile"]
+    curation.merge(session, sso, price, user=None)
+    p = split_proposal(session, settings, price)
+    _stays, moves = jp.split_sides(session, p)
+    before = texts_of(session, price)
+    with pytest.raises(jp.ProposalError) as nothing:
+        jp.accept_proposal(session, p, user=None, label="Reviewed part", moving=[])
+    assert nothing.value.code == "split_nothing_chosen"
+    gone = session.get(ThemeEvidence, moves[0].evidence_id)
+    curation.move_evidence(session, gone, mobile, user=None)  # someone else moved it while the page was open
+    with pytest.raises(jp.ProposalError) as stale:
+        jp.accept_proposal(session, p, user=None, label="Reviewed part", moving=[q.evidence_id for q in moves])
+    assert stale.value.code == "split_choice_gone" and stale.value.params == {"gone": 1}
+    assert texts_of(session, price) == before - {moves[0].text} and p.status == "open"
+
+
 def test_every_theme_a_pass_makes_is_looked_at_for_a_split_in_that_pass(session, settings, monkeypatch):
     """Only themes that grew used to be looked at, so a mixture made on day one never reached the desk; then only
     three a pass, so the demo's mixtures waited for its fifth pass."""

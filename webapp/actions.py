@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import abort
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -103,6 +104,11 @@ CURATION_REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
     "proposal_moved": lambda p: _("The quotes this split would move have since been moved or rejected: decline it."),
     "proposal_kind_unknown": lambda p: _("This kind of proposal cannot be answered here."),
     "merge_outside_proposal": lambda p: _("Merge into one of the two themes of the proposal."),
+    "split_nothing_chosen": lambda p: _("Tick at least one quote to move to the new theme."),
+    "split_choice_gone": lambda p: ngettext(
+        "%(num)s of the ticked quotes is no longer in this theme: the list below is as it stands now.",
+        "%(num)s of the ticked quotes are no longer in this theme: the list below is as it stands now.",
+        int(p.get("gone", 0))),
 }
 
 

@@ -46,6 +46,8 @@ DECISION = _obj(status={"type": "string", "enum": ["investigating", "planned", "
 LANG = {"type": "string", "enum": ["en", "fr"], "description": "The language the name is written in."}
 LINES = {"type": "array", "items": {"type": "string", "maxLength": 1000}, "maxItems": 50}
 IDS = {"type": "array", "items": {"type": "integer"}, "description": "FeedbackSegment ids (segment_id in search)."}
+EVIDENCE_IDS = {"type": "array", "items": {"type": "integer"},
+                "description": "ThemeEvidence ids (evidence_id in /proposals/{proposal_id}/quotes)."}
 NEW_THEME = _obj(label={"type": "string", "maxLength": 200}, lang=LANG, examples=LINES, segment_ids=IDS)
 BOARD_QUERY = ("status", "window", "source", "lang", "team", "region", "segment", "q", "page")
 T, E, D = ("theme_id",), ("theme_id", "evidence_id"), ("decision_id",)
@@ -223,9 +225,13 @@ def document() -> dict[str, Any]:
                                          body=_obj(paused=B, reason=S))},
             "/api/v1/proposals": {"get": _op("Open merge, split and rename proposals, with their quotes", "viewer",
                                              query=("theme_id",))},
+            "/api/v1/proposals/{proposal_id}/quotes": {
+                "get": _op("A split's two parts in full (stays, moves), each quote with its evidence id", "viewer",
+                           params=("proposal_id",))},
             "/api/v1/proposals/{proposal_id}/accept": {
-                "post": _op("Accept a proposal (label: a split's new theme or a rename; into: a merge's survivor)",
-                            "product_owner", params=("proposal_id",), body=_obj(label=S, into=I))},
+                "post": _op("Accept a proposal (label: a split's new theme or a rename; into: a merge's survivor; "
+                            "move: the evidence ids a split moves, default the pass's cut)",
+                            "product_owner", params=("proposal_id",), body=_obj(label=S, into=I, move=EVIDENCE_IDS))},
             "/api/v1/proposals/{proposal_id}/decline": {
                 "post": _op("Decline a proposal: it is not made again", "product_owner", params=("proposal_id",))},
         },

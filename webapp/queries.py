@@ -489,8 +489,15 @@ def evidence(session: Session, theme_id: int, *, page: int = 1, scope: figures.S
     return _evidence_rows(session, page_ids, order), total
 
 
+def evidence_rows(session: Session, ids: Sequence[int]) -> dict[int, EvidenceRow]:
+    """Chosen evidence (a split's quotes) with who/where/how much, by evidence id, in one query."""
+    if not ids:
+        return {}
+    return {r.id: r for r in _evidence_rows(session, list(ids), (ThemeEvidence.id,))}
+
+
 def _evidence_rows(session: Session, ids: Any, order: Sequence[Any]) -> list[EvidenceRow]:
-    """The wide rows (text, account, deal, owner) of the evidence ``ids`` (a subquery), in ``order``."""
+    """The wide rows (text, account, deal, owner) of the evidence ``ids`` (a subquery or a list), in ``order``."""
     owner = aliased(SalesforceUser)
     stmt = (_evidence_from(select(
         ThemeEvidence.id, FeedbackSegment.text, ThemeEvidence.pinned, ThemeEvidence.origin, FeedbackItem.occurred_at,

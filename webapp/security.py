@@ -72,6 +72,7 @@ PERMISSIONS: dict[str, str] = {
     "decisions.cancel": "product_owner",
     "decisions.withdraw": "product_owner",
     "decisions.send_now": "admin",  # it spends the org's API calls outside the schedule
+    "proposals.review": "viewer",
     "proposals.accept": "product_owner",
     "proposals.decline": "product_owner",
     "admin.index": "admin",
@@ -107,6 +108,7 @@ PERMISSIONS: dict[str, str] = {
     "api.cancel": "product_owner",
     "api.withdraw": "product_owner",
     "api.proposals": "viewer",
+    "api.split_quotes": "viewer",
     "api.accept_proposal": "product_owner",
     "api.decline_proposal": "product_owner",
     "api.get_pause": "viewer",

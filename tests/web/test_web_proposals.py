@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
 from jobs import curation
 from jobs import proposals as jp
 from retour.models import CurationEvent, Theme, ThemeEvidence, ThemeProposal
+
+from .browser import seed
+from .test_web_browser import SCREENSHOTS, _login, live, page  # noqa: F401
 
 
 def _merge(session, a, b) -> ThemeProposal:
@@ -319,3 +323,133 @@ def test_the_split_examples_cost_no_query_per_proposal(auth, factory, session, c
     with count_queries() as many:
         html = auth.client.get("/")
     assert html.status_code == 200 and len(many) == len(one)
+
+
+def _ticks(html: str) -> dict[int, bool]:
+    """The review page's checkboxes: evidence id -> ticked."""
+    return {int(m.group(2)): bool(m.group(3)) for m in re.finditer(
+        r'<input type="checkbox" form="split-form" name="move" value="(\d+)"\s+aria-describedby="spq-(\d+)"( checked)?',
+        html) if m.group(1) == m.group(2)}
+
+
+def test_a_split_is_reviewed_quote_by_quote_and_only_the_ticked_quotes_move(auth, factory, session):
+    made = factory.theme("Exports", items=4, texts=["Exports time out", "CSV exports break", "Export is slow",
+                                                    "Interface is confusing"])
+    p = _split(session, made)
+    evs = [e.id for e in made.evidence]
+    auth.login("product_owner")
+    theme_page = auth.client.get(f"/themes/{made.theme.id}").text
+    assert f'href="/proposals/{p.id}/review"' in theme_page and "See every quote and choose which move" in theme_page
+    html = auth.client.get(f"/proposals/{p.id}/review").text
+    assert "The pass would move 3 quotes" in html and "1 quote would stay in “Exports”" in html
+    assert _ticks(html) == {evs[0]: False, evs[1]: True, evs[2]: True, evs[3]: True}  # the pass's cut, ticked
+    # The person keeps one quote of the cut and sends the one the pass would have kept.
+    resp = auth.post(f"/proposals/{p.id}/accept", {"label": "Slow exports", "reviewed": "1",
+                                                   "move": [str(evs[0]), str(evs[1]), str(evs[2])],
+                                                   "back": str(made.theme.id)})
+    new = session.query(Theme).filter_by(label="Slow exports").one()
+    assert resp.status_code == 302 and resp.headers["Location"] == f"/themes/{new.id}"
+    session.expire_all()
+    assert {e.id for e in session.query(ThemeEvidence).filter_by(theme_id=new.id)} == set(evs[:3])
+    assert {e.id for e in session.query(ThemeEvidence).filter_by(theme_id=made.theme.id)} == {evs[3]}
+    assert session.get(ThemeProposal, p.id).status == "accepted"
+
+
+def test_a_refused_review_comes_back_with_the_persons_ticks_name_and_reason(auth, factory, session):
+    made = factory.theme("Exports", items=3)
+    p = _split(session, made)
+    evs = [e.id for e in made.evidence]
+    auth.login("product_owner")
+    resp = auth.post(f"/proposals/{p.id}/accept", {"label": "My <b>name</b>", "reviewed": "1"})
+    assert resp.status_code == 422
+    html = resp.text
+    assert "Tick at least one quote to move to the new theme." in html
+    assert 'value="My &lt;b&gt;name&lt;/b&gt;"' in html and _ticks(html) == dict.fromkeys(evs, False)
+    # A quote moved elsewhere while the page was open: said, and the list is as it stands now.
+    other = factory.theme("Elsewhere", items=1)
+    curation.move_evidence(session, session.get(ThemeEvidence, evs[2]), other.theme, user=None)
+    session.commit()
+    resp = auth.post(f"/proposals/{p.id}/accept", {"label": "Part", "reviewed": "1", "move": [str(evs[1]), str(evs[2])]})
+    assert resp.status_code == 422 and "1 of the ticked quotes is no longer in this theme" in resp.text
+    assert _ticks(resp.text) == {evs[0]: False, evs[1]: True}
+    session.expire_all()
+    assert session.get(ThemeProposal, p.id).status == "open"
+    assert {e.id for e in session.query(ThemeEvidence).filter_by(theme_id=made.theme.id)} == set(evs[:2])
+
+
+def test_a_viewer_reads_a_splits_quotes_but_ticks_nothing(auth, factory, session):
+    made = factory.theme("Exports", items=2, texts=["<script>x</script> exports", "stays"])
+    p = _split(session, made)
+    auth.login("viewer")
+    html = auth.client.get(f"/proposals/{p.id}/review").text
+    assert "&lt;script&gt;x&lt;/script&gt; exports" in html and "<script>x" not in html
+    assert 'name="move"' not in html and f"/proposals/{p.id}/accept" not in html
+
+
+def test_a_split_reviewed_in_french(auth, factory, session, users):
+    made = factory.theme("Exports", items=3)
+    p = _split(session, made)
+    auth.login("product_owner")
+    auth.post("/language", {"lang": "fr"})
+    html = auth.client.get(f"/proposals/{p.id}/review").text
+    assert "Le calcul des thèmes déplacerait 2 citations" in html and "1 citation resterait dans « Exports »" in html
+    assert "Diviser : déplacer les citations cochées" in html
+    resp = auth.post(f"/proposals/{p.id}/accept", {"label": "Nom", "reviewed": "1"})
+    assert "Cochez au moins une citation à déplacer vers le nouveau thème." in resp.text
+
+
+def test_the_api_gives_a_splits_quotes_and_moves_the_ones_chosen(auth, factory, session):
+    made = factory.theme("Exports", items=3)
+    p = _split(session, made)
+    evs = [e.id for e in made.evidence]
+    auth.login("product_owner")
+    quotes = auth.client.get(f"/api/v1/proposals/{p.id}/quotes").get_json()
+    assert [q["evidence_id"] for q in quotes["stays"]] == evs[:1] and [q["evidence_id"] for q in quotes["moves"]] == \
+        evs[1:]
+    bad = auth.api("POST", f"/api/v1/proposals/{p.id}/accept", {"label": "Part", "move": ["x"]})
+    assert bad.status_code == 400 and '"move" must be a list of evidence ids' in bad.get_json()["error"]["message"]
+    resp = auth.api("POST", f"/api/v1/proposals/{p.id}/accept", {"label": "Part", "move": [evs[2]]})
+    assert resp.status_code == 200
+    new_id = resp.get_json()["theme"]["id"]
+    assert {e.id for e in session.query(ThemeEvidence).filter_by(theme_id=new_id)} == {evs[2]}
+
+
+@pytest.mark.browser
+def test_in_a_browser_a_product_owner_changes_a_splits_cut_quote_by_quote(live, committed, page):
+    from playwright.sync_api import expect
+
+    seeded = seed(committed)
+    theme_id = seeded.themes["Exports time out on large files"]
+    with committed() as s:
+        evs = list(s.scalars(select(ThemeEvidence).where(ThemeEvidence.theme_id == theme_id,
+                                                         ThemeEvidence.state == "active").order_by(ThemeEvidence.id)))
+        texts = {e.id: e.segment.text for e in evs}
+        p = ThemeProposal(kind="split", theme_id=theme_id, payload={
+            "groups": [[e.segment_id for e in evs[:2]], [e.segment_id for e in evs[2:]]],
+            "examples": [[texts[evs[0].id]], [texts[evs[2].id]]], "label_en": "Large file exports"})
+        s.add(p)
+        s.commit()
+        pid, ids = p.id, [e.id for e in evs]
+    base = live.url
+    _login(page, base)
+    page.goto(f"{base}/themes/{theme_id}")
+    page.get_by_role("link", name="See every quote and choose which move").click()
+    page.wait_for_url(f"{base}/proposals/{pid}/review")
+    boxes = page.get_by_role("checkbox", name="Move to the new theme")
+    expect(boxes).to_have_count(len(ids))
+    # The pass's cut comes ticked; the person keeps its first quote and sends one the pass would have kept.
+    page.locator(f"#sp-{ids[2]}").get_by_role("checkbox").uncheck()
+    page.locator(f"#sp-{ids[0]}").get_by_role("checkbox").check()
+    name = page.get_by_label("Name of the new theme")
+    assert name.input_value() == "Large file exports"
+    name.fill("Exports of big files")
+    page.screenshot(path=str(SCREENSHOTS / "split-review.png"), full_page=True)
+    page.get_by_role("button", name="Split: move the ticked quotes").click()
+    expect(page.locator(".flash").first).to_contain_text("Theme split: the new theme is “Exports of big files”.")
+    moved = [ids[0], *ids[3:]]
+    with committed() as s:
+        new = s.scalars(select(Theme).where(Theme.label == "Exports of big files")).one()
+        assert {e.id for e in s.scalars(select(ThemeEvidence).where(ThemeEvidence.theme_id == new.id))} == set(moved)
+        assert {e.id for e in s.scalars(select(ThemeEvidence).where(ThemeEvidence.theme_id == theme_id))} == \
+            {ids[1], ids[2]}
+    assert page.url.endswith(f"/themes/{new.id}")

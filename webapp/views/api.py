@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from connector.push_efficacy import LoopFigures, loop_figures_by_decision
 from connector.push_preview import PreviewPage, pages_of, preview_page
 from jobs import figures
+from jobs import proposals as jp
 from retour.models import Decision, Theme, utcnow
 from retour.switches import is_push_paused
 from webapp import actions, queries
@@ -356,13 +357,38 @@ def proposals():
     return jsonify({"proposals": [asdict(p) for p in waiting]})
 
 
+@bp.route("/proposals/<int:proposal_id>/quotes")
+def split_quotes(proposal_id: int):
+    """A split's two parts in full, each quote with its evidence id: what ``"move"`` on accept chooses from."""
+    session = get_session()
+    proposal = desk.get_proposal(session, proposal_id)
+    if proposal.kind != "split":
+        abort(400, description=f"proposal {proposal_id} is a {proposal.kind}: only a split has parts to choose from.")
+    stays, moves = jp.split_sides(session, proposal)
+    return jsonify({"proposal": {"id": proposal.id, "status": proposal.status, "theme_id": proposal.theme_id},
+                    **{side: [{"evidence_id": q.evidence_id, "text": q.text} for q in quotes]
+                       for side, quotes in (("stays", stays), ("moves", moves))}})
+
+
+def _moving(body: dict[str, Any]) -> list[int] | None:
+    """``"move"``: the evidence ids a split moves instead of the pass's cut (``/proposals/<id>/quotes``)."""
+    if "move" not in body:
+        return None
+    raw = body["move"]
+    if not isinstance(raw, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+        abort(400, description='"move" must be a list of evidence ids (whole numbers) from the split\'s quotes.')
+    return raw
+
+
 @bp.route("/proposals/<int:proposal_id>/accept", methods=["POST"])
 def accept_proposal(proposal_id: int):
-    """Accept a proposal: {"label": "…"} names a split's new theme or a rename, {"into": 12} picks a merge's survivor."""
+    """Accept a proposal: {"label": "…"} names a split's new theme or a rename, {"into": 12} picks a merge's survivor,
+    {"move": [evidence ids]} the quotes a split moves (default: the pass's cut)."""
     session, body = get_session(), _body()
     proposal = desk.get_proposal(session, proposal_id)
+    moving = _moving(body) if proposal.kind == "split" else None
     try:
-        t = desk.accept(session, proposal, str(body.get("label") or ""), actions.parse_int(body.get("into")))
+        t = desk.accept(session, proposal, str(body.get("label") or ""), actions.parse_int(body.get("into")), moving)
     except actions.ActionError as exc:
         return _fail(exc)
     return _commit_theme(t)

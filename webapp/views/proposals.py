@@ -8,13 +8,15 @@ or not, in any worker) shows the result.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from collections.abc import Collection, Sequence
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from jobs import proposals as jp
 from retour.models import Theme, ThemeProposal
-from webapp import actions
+from webapp import actions, queries
 from webapp.db import get_session, settings
 from webapp.security import current_user
 from webapp.templating import reader_lang, refuse_keeping
@@ -42,11 +44,13 @@ def error_message(exc: jp.ProposalError) -> str:
     return actions.curation_refusal(exc)
 
 
-def accept(session: Session, proposal: ThemeProposal, label: str | None, into: int | None) -> Theme:
-    """Accept through jobs.proposals; a refusal becomes an ActionError in the person's language."""
+def accept(session: Session, proposal: ThemeProposal, label: str | None, into: int | None,
+           moving: Sequence[int] | None = None) -> Theme:
+    """Accept through jobs.proposals; a refusal becomes an ActionError in the person's language. ``moving``: the
+    evidence ids a person ticked on a split's review page, instead of the pass's cut."""
     try:
         theme = jp.accept_proposal(session, proposal, current_user(), label=(label or "").strip() or None, into=into,
-                                   lang=reader_lang())
+                                   lang=reader_lang(), moving=moving)
     except jp.ProposalError as exc:
         raise actions.ActionError(error_message(exc)) from exc
     _replan_after(session, proposal)
@@ -80,16 +84,56 @@ def _back(theme_id: int, proposal: ThemeProposal | None = None):
     return redirect(url_for("themes.detail", theme_id=theme_id))
 
 
+@bp.route("/<int:proposal_id>/review", endpoint="review")
+def review(proposal_id: int):
+    """A split's two parts in full, quote by quote, before any quote moves: the desk shows three of each part, and
+    a review found a split that would have moved 156 quotes, the theme's own subject among them, judged from three.
+    A product owner ticks what moves (the pass's cut comes ticked), names the new theme, and splits or declines."""
+    session = get_session()
+    proposal = get_proposal(session, proposal_id)
+    if proposal.kind != "split" or proposal.status != "open":
+        return redirect(url_for("themes.detail", theme_id=proposal.theme_id))
+    return _review_page(session, proposal)
+
+
+def _review_page(session: Session, proposal: ThemeProposal, *, ticked: Collection[int] | None = None,
+                 label: str | None = None, error: str | None = None, status: int = 200):
+    """The review page; after a refusal, with the person's own ticks and name and the reason (``error``)."""
+    shown = next(iter(jp.describe(session, [proposal], lang=reader_lang())), None)
+    if shown is None:
+        abort(404)
+    stays, moves = jp.split_sides(session, proposal)
+    rows = queries.evidence_rows(session, [q.evidence_id for q in (*stays, *moves)])
+    sides = [[rows[q.evidence_id] for q in side if q.evidence_id in rows] for side in (moves, stays)]
+    if ticked is None:
+        ticked = {q.evidence_id for q in moves}
+    return render_template("proposal_split.html", p=shown, moves=sides[0], stays=sides[1], ticked=set(ticked),
+                           label=shown.label if label is None else label, error=error), status
+
+
+def _ticked() -> list[int] | None:
+    """The evidence ids ticked on a split's review page (None when the form did not come from it)."""
+    if request.form.get("reviewed") != "1":
+        return None
+    return [i for i in (actions.parse_int(v) for v in request.form.getlist("move")) if i is not None]
+
+
 @bp.route("/<int:proposal_id>/accept", methods=["POST"], endpoint="accept")
 def accept_form(proposal_id: int):
     """Carry out a merge, split or rename the theme pass proposed."""
     session = get_session()
     proposal = get_proposal(session, proposal_id)
     kind, theme_id = proposal.kind, proposal.theme_id
+    moving = _ticked() if kind == "split" else None
     try:
-        theme = accept(session, proposal, request.form.get("label"), actions.parse_int(request.form.get("into")))
+        theme = accept(session, proposal, request.form.get("label"), actions.parse_int(request.form.get("into")),
+                       moving)
     except actions.ActionError as exc:
         session.rollback()
+        if moving is not None and proposal.status == "open":
+            # Back on the review page as the person left it: their ticks and their name, and the reason.
+            return _review_page(session, proposal, ticked=moving, label=request.form.get("label"), error=str(exc),
+                                status=422)
         if kind in ("split", "rename") and "label" in request.form:
             # The name typed stays in the proposal's box to correct (the ids of _proposals.html's inputs).
             field = f"{'split-label' if kind == 'split' else 'rename-proposal'}-{proposal_id}"
