@@ -307,3 +307,12 @@ def test_retour_sync_command_prints_figures_per_object(org, engine, database_url
         event.remove(Pool, "connect", on_connect)
         event.remove(Pool, "close", on_close)
         wipe(engine)
+
+
+def test_no_demo_account_name_can_say_a_word_twice_in_a_row():
+    """"Ashford Care Group Group": a kind of company and a legal form that were the same word."""
+    from connector.demo_org import textbank as tb
+
+    for culture, (_firsts, kinds, forms) in tb.COMPANY_WORDS.items():
+        clashes = {(k, f) for k in kinds for f in forms if k.split() and f.split() and k.split()[-1] == f.split()[0]}
+        assert not clashes, culture

@@ -25,7 +25,7 @@ from .store import Store
 
 log = logging.getLogger("retour.demo_org")
 
-SEED_VERSION = 9  # 9: ContentNote.ContentSize (a note body is told from a maintenance page by its size)
+SEED_VERSION = 10  # 10: no account name repeats its last word ("Ashford Care Group Group")
 # 8: Retour_Insight__c holds both languages (Insight_En__c ... Title_Fr__c); 7: currencies
 ANCHOR = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 WINDOW_DAYS = 548  # 18 months

@@ -636,7 +636,7 @@ COMPANY_WORDS = {
             " Industria"], ["", " SL", " SAS", ""]),
     "en": (["Northern", "Thames", "Brightwater", "Oakfield", "Harbour", "Pennine", "Kingsway", "Ashford", "Redbrook",
             "Crown", "Wessex", "Highland"],
-           [" Logistics", " Facilities", " Care Group", " Engineering", " Foods", " Retail", " Services", " Housing",
+           [" Logistics", " Facilities", " Care", " Engineering", " Foods", " Retail", " Services", " Housing",
             " Freight", " Hotels"], [" Ltd", " plc", "", " Group"]),
     "de": (["Nordwind", "Rhein", "Alpen", "Hanse", "Bergmann", "Sonnen", "Elbe", "Brenner", "Schwarzwald", "Isar"],
            [" Logistik", " Technik", " Bau", " Handel", " Kliniken", " Service", " Werke", " Spedition"],
