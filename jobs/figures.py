@@ -607,9 +607,10 @@ class Deal:
 
 
 def deals(session: Session, settings: Settings, theme_id: int, scope: Scope = Scope(), *, now: dt.datetime,
-          window_days: int | None = None, limit: int = 30) -> tuple[list[Deal], int]:
-    """The opportunities behind the theme's revenue in the period and scope, largest value first, and how many
-    there are: the lost ones add up to its lost figure, the open ones to its open pipeline."""
+          window_days: int | None = None, limit: int | None = 30) -> tuple[list[Deal], int]:
+    """The opportunities behind the theme's revenue in the period and scope, largest value first (the first
+    ``limit``, or all of them with None), and how many there are: the lost ones add up to its lost figure, the open
+    ones to its open pipeline."""
     clock = Clock.at(now)
     currency = settings.critical_mass.currency
     cites = theme_citations(scope, [theme_id])

@@ -1,4 +1,5 @@
-"""What every rendered value goes through before it is escaped (the Jinja ``finalize`` hook).
+"""What every rendered value goes through before it is escaped (the Jinja ``finalize`` hook), and before it is
+written into a spreadsheet (``csv_cell``).
 
 CRM text is untrusted. Escaping stops markup, but not Unicode's bidirectional controls: a right-to-left override
 (U+202E) inside a rep's note reorders the characters that follow it on the reader's screen ("invoice" can be made
@@ -22,3 +23,16 @@ def finalize(value: Any) -> Any:
     if isinstance(value, str) and not isinstance(value, Markup):
         return BIDI_CONTROLS.sub("", value)
     return value
+
+
+# A cell a spreadsheet reads as a formula: "=HYPERLINK(...)" in an account name would run when the file is opened.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value for a CSV cell: text loses its bidi controls, and text a spreadsheet would read as a formula starts
+    with an apostrophe (OWASP's advice for CSV injection); numbers stay numbers."""
+    if not isinstance(value, str):
+        return value
+    value = BIDI_CONTROLS.sub("", value)
+    return "'" + value if value.startswith(FORMULA_START) else value

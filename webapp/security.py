@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, str] = {
     "auth.favicon": PUBLIC,
     "board.index": "viewer",
     "themes.detail": "viewer",
+    "themes.deals_csv": "viewer",
     "themes.rename": "product_owner",
     "themes.confirm": "product_owner",
     "themes.merge": "product_owner",

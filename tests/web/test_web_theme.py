@@ -387,3 +387,57 @@ def test_a_theme_with_no_evidence_yet_waits_for_the_next_pass_without_a_badge_or
     # A theme with quotes keeps its status and its chart.
     full = auth.client.get(f"/themes/{factory.theme('Slow sync', items=2).theme.id}").text
     assert 'class="status gathering"' not in full and 'id="h-chart"' in full
+
+
+def _csv(resp) -> list[list[str]]:
+    import csv
+    import io
+    body = resp.data.decode("utf-8")
+    assert body.startswith("\ufeff")  # Excel reads the file as UTF-8
+    return list(csv.reader(io.StringIO(body[1:])))
+
+
+def test_every_deal_behind_the_revenue_figures_downloads_as_a_spreadsheet_that_adds_up_to_them(auth, factory,
+                                                                                               session):
+    made = factory.theme("Exports", items=34, amount=1000, account_name='=HYPERLINK("http://evil.example","x")')
+    factory.theme("Other", items=2)  # not this theme's
+    session.commit()
+    auth.login("viewer")
+    html = auth.client.get(f"/themes/{made.theme.id}").text
+    assert "The 30 largest of 34 deals." in html
+    link = re.search(r'<a href="(/themes/\d+/deals\.csv[^"]*)" download>Download all 34 \(CSV\)</a>', html).group(1)
+    resp = auth.client.get(link.replace("&amp;", "&"))
+    assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/csv")
+    assert f'filename="theme-{made.theme.id}-deals.csv"' in resp.headers["Content-Disposition"]
+    head, *rows = _csv(resp)
+    assert head[:5] == ["Account", "Opportunity", "Opportunity ID", "Stage", "Counts as"]
+    assert {r[2] for r in rows} == {o.id for o in made.opportunities}
+    # The account's name cannot run as a formula in the spreadsheet; the text is kept after the apostrophe.
+    assert {r[0] for r in rows} == {'\'=HYPERLINK("http://evil.example","x")'}
+    figures = auth.client.get(f"/api/v1/themes/{made.theme.id}").get_json()["theme"]["figures"]
+    value = head.index("Value in EUR")
+    assert sum(float(r[value]) for r in rows if r[4] == "lost") == figures["revenue_lost"] == 34_000
+
+
+def test_the_deals_spreadsheet_keeps_the_pages_period_and_speaks_french(auth, factory, session):
+    recent = factory.theme("Exports", items=2, days_ago=5)
+    session.commit()
+    auth.login("viewer")
+    auth.post("/language", {"lang": "fr"})
+    html = auth.client.get(f"/themes/{recent.theme.id}?window=30").text
+    link = re.search(r'<a href="(/themes/\d+/deals\.csv[^"]*)" download>Télécharger ces affaires \(CSV\)</a>',
+                     html).group(1).replace("&amp;", "&")
+    assert "window=30" in link
+    head, *rows = _csv(auth.client.get(link))
+    assert head[:3] == ["Compte", "Opportunité", "ID de l’opportunité"] and len(rows) == 2
+    assert {r[4] for r in rows} == {"perdue"} and {r[5] for r in rows} == {"oui"}
+    old = factory.theme("Old exports", items=1, days_ago=100)
+    session.commit()
+    assert len(_csv(auth.client.get(f"/themes/{old.theme.id}/deals.csv?window=30"))) == 1  # the header alone
+    assert len(_csv(auth.client.get(f"/themes/{old.theme.id}/deals.csv"))) == 2  # all time
+
+
+def test_a_spreadsheet_cell_never_starts_a_formula_and_numbers_stay_numbers():
+    from webapp.display import csv_cell
+    assert [csv_cell(v) for v in ("=1+1", "+33 1 23", "-2", "@SUM(A1)", "\tx", "Acme\u202eSA", "Acme SA", 12.5)] == [
+        "'=1+1", "'+33 1 23", "'-2", "'@SUM(A1)", "'\tx", "AcmeSA", "Acme SA", 12.5]

@@ -7,6 +7,8 @@ the data version, so the next page load (cached or not) shows it.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Callable
 from dataclasses import astuple
@@ -22,6 +24,7 @@ from jobs import figures
 from retour.folding import wording
 from webapp.cache import CSRF_SLOT, cached, cached_page, figure_cache
 from webapp.charts import bar_chart
+from webapp.display import csv_cell
 from webapp.db import get_session, settings
 from webapp.security import csrf_token, current_user, has_role
 from webapp.templating import choice_names, month, reader_lang, refuse_keeping, theme_name, theme_names
@@ -115,9 +118,11 @@ def detail_context(theme_id: int, page: int | None = None, filters: queries.Boar
                                  lambda: Markup(render_template("_chart.html", chart=chart, months=months,
                                                                 labels=month_labels, figures=figs)), lasting=True),
             "deals_html": cached(("deals_html", str(get_locale()), v.sync, settings().salesforce.instance_url,
-                                  tuple(deals), deals_total),
+                                  tuple(deals), deals_total, detail_qs),
                                  lambda: Markup(render_template("_deals.html", deals=deals, deals_total=deals_total,
-                                                                sf_url=sf_url)), lasting=True),
+                                                                sf_url=sf_url, csv_url=url_for(
+                                                                    "themes.deals_csv", theme_id=theme.id,
+                                                                    **f.params(page=1, status="")))), lasting=True),
             "pages": last_page, "deals": deals, "deals_total": deals_total,
             "months": months, "chart": chart, "log": queries.activity(session, theme.id),
             "decisions": queries.decisions_for(session, theme.id), "others": others, "sf_url": sf_url,
@@ -149,6 +154,34 @@ def axis_labels(months: list[figures.Month]) -> list[str]:
 def detail(theme_id: int):
     """Show a theme: its figures for the board's period and filters, chart, deals, evidence, decisions, activity."""
     return cached_page(lambda: _detail_page(theme_id))
+
+
+@bp.route("/<int:theme_id>/deals.csv")
+def deals_csv(theme_id: int):
+    """Every deal behind the theme's revenue figures in the page's period and filters, as a spreadsheet: the page
+    lists the 30 largest, and a review could not check a figure made of 392 deals (``jobs.figures.deals``, the rows
+    the lost and open figures add up from). Amounts are plain numbers; CRM text cannot run as a formula."""
+    session = get_session()
+    cfg = settings()
+    theme = actions.get_theme(session, theme_id)
+    f = page_filters()
+    rows, _total = figures.deals(session, cfg, theme.id, f.scope, now=utcnow(), window_days=f.window, limit=None)
+    currency = cfg.critical_mass.currency
+    counts_as = {"lost": _("lost"), "open": _("open pipeline"), "won": _("won (not at stake)")}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("Account"), _("Opportunity"), _("Opportunity ID"), _("Stage"), _("Counts as"),
+                     _("Written on this deal"), _("Amount"), _("Currency"), _("Value in %(currency)s",
+                                                                                  currency=currency), _("Items")])
+    for d in rows:
+        writer.writerow([csv_cell(v) for v in (
+            d.account_name or "", d.name, d.id, d.stage, counts_as[d.at_stake], _("yes") if d.cited else _("no"),
+            d.amount if d.amount is not None else "", d.amount_currency or "", d.value if d.value is not None else "",
+            d.items)])
+    response = make_response("\ufeff" + out.getvalue())  # the byte-order mark: Excel then reads UTF-8
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="theme-{theme.id}-deals.csv"'
+    return response
 
 
 def _detail_page(theme_id: int):
