@@ -540,8 +540,16 @@ def pin_evidence(session: Session, evidence: ThemeEvidence, pinned: bool, user: 
     return evidence
 
 
-def split(session: Session, theme: Theme, evidence_ids: Sequence[int], label: str, user: Any) -> Theme:
-    """Carve the chosen evidence out of ``theme`` into a new theme named ``label``; both become narrower."""
+def split(session: Session, theme: Theme, evidence_ids: Sequence[int], label: str, user: Any, *,
+          kept: Sequence[int] = ()) -> Theme:
+    """Carve the chosen evidence out of ``theme`` into a new theme named ``label``; both become narrower.
+
+    ``kept``: evidence of ``theme`` a person saw offered to the new theme and kept where it is (a split reviewed quote
+    by quote). That is a label twice over: the quote is the old theme's (as if a person had filed it there) and not
+    the new one's (as if rejected from it). Without it, the next passes filed the kept quotes' copies into the new
+    theme and suggested the very quotes the person had left: a review kept 108 "non-technical users get lost"
+    quotes in "Interface is too complicated", and 17 of their copies went to the "User training" theme.
+    """
     _active(theme, "split")
     label = " ".join((label or "").split())
     if not label:
@@ -579,16 +587,26 @@ def split(session: Session, theme: Theme, evidence_ids: Sequence[int], label: st
     new.title_quote = first_text
     theme.threshold_offset = min(0.2, theme.threshold_offset + discovery.OFFSET_STEP)
     # What stays behind gets its own centre again (a bounded sample: a person splits themes they can read).
-    kept = session.scalars(select(ThemeEvidence.segment_id).where(
+    left = session.scalars(select(ThemeEvidence.segment_id).where(
         ThemeEvidence.theme_id == theme.id, ThemeEvidence.state == "active").limit(5000)).all()
-    kept_vecs = _centred_vectors(session, kept)
-    if len(kept_vecs):
+    left_vecs = _centred_vectors(session, left)
+    if len(left_vecs):
         from jobs.embed import to_bytes
-        theme.centroid = to_bytes(discovery.centroid_of(kept_vecs))
+        theme.centroid = to_bytes(discovery.centroid_of(left_vecs))
     _lose(theme, [r.segment_id for r in rows])
+    moved = {r.id for r in rows}
+    stays = list(session.scalars(select(ThemeEvidence).where(
+        ThemeEvidence.id.in_([i for i in kept if i not in moved]), ThemeEvidence.theme_id == theme.id,
+        ThemeEvidence.state == "active")))
+    for r in stays:
+        r.origin = "curator"
+        _settled(r)
+        session.add(ThemeEvidence(theme_id=new.id, segment_id=r.segment_id, similarity=r.similarity,
+                                  state="rejected", origin="curator", pinned=False))
     _close_proposals(session, [theme.id], ["split"], "accepted")
     _log(session, "split", theme, user, source_theme_id=theme.id, new_theme_id=new.id,
-         evidence_ids=sorted(r.id for r in rows), label=label)
+         evidence_ids=sorted(r.id for r in rows), label=label,
+         **({"kept_evidence_ids": sorted(r.id for r in stays)} if stays else {}))
     session.flush()
     return new
 

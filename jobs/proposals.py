@@ -237,7 +237,12 @@ def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, lab
         elif proposal.kind == "split":
             theme = _theme(session, proposal.theme_id)
             evidence_ids = _split_choice(session, proposal, theme, moving)
-            result = curation.split(session, theme, evidence_ids, label or suggested_label(proposal, lang) or "", user)
+            # What the pass offered to move and the person kept: theirs to say it stays (``curation.split``).
+            chosen = set(evidence_ids)
+            kept = [] if moving is None else [q.evidence_id for q in split_sides(session, proposal)[1]
+                                              if q.evidence_id not in chosen]
+            result = curation.split(session, theme, evidence_ids, label or suggested_label(proposal, lang) or "", user,
+                                    kept=kept)
             # The new theme has its name in each language the pass named the part in, as a discovered theme has; a
             # name the person typed stands in the language of the page they typed it on (in no known language, it
             # is the theme's only name: no machine name may hide it).

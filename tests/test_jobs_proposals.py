@@ -145,6 +145,38 @@ def test_a_split_moves_exactly_the_quotes_a_person_ticked_not_the_passs_cut(sess
     assert p.status == "accepted"
 
 
+def test_a_quote_a_person_kept_out_of_a_split_stays_out_and_its_copies_follow_it_in_the_next_pass(
+        session, settings, themes):
+    """A person's untick is a label: the next passes filed the kept quotes' copies into the carved theme (a review)."""
+    from datetime import timedelta
+
+    from jobs.themes import run_theme_pass
+    from tests.jobs.factories import NOW, item
+
+    price, sso = themes["price"], themes["sso"]
+    curation.merge(session, sso, price, user=None)
+    p = split_proposal(session, settings, price)
+    _stays, moves = jp.split_sides(session, p)
+    kept = moves[0]
+    new = jp.accept_proposal(session, p, user=None, label="Carved part", moving=[q.evidence_id for q in moves[1:]])
+    assert kept.text in texts_of(session, price) and kept.text not in texts_of(session, new)
+    assert session.get(ThemeEvidence, kept.evidence_id).origin == "curator"
+    assert session.scalar(select(ThemeEvidence.state).where(ThemeEvidence.theme_id == new.id,
+                                                            ThemeEvidence.segment_id == kept.segment_id)) == "rejected"
+    event = session.scalars(select(CurationEvent).where(CurationEvent.action == "split")).one()
+    assert event.details["kept_evidence_ids"] == [kept.evidence_id]
+    # The same words come back in two new notes; the next pass files them where the person kept the first one.
+    session.add_all([item(kept.text, days_ago=0), item(kept.text.upper(), days_ago=0)])
+    session.flush()
+    run_theme_pass(session, settings, now=NOW + timedelta(hours=1))
+    session.flush()
+    copies = session.execute(select(ThemeEvidence.theme_id, ThemeEvidence.state)
+                             .join(FeedbackSegment, FeedbackSegment.id == ThemeEvidence.segment_id)
+                             .where(FeedbackSegment.id != kept.segment_id,
+                                    FeedbackSegment.text.in_([kept.text, kept.text.upper()]))).all()
+    assert sorted(copies) == [(price.id, "active"), (price.id, "active")]
+
+
 def test_a_reviewed_split_with_nothing_ticked_or_a_quote_gone_meanwhile_moves_nothing(session, settings, themes):
     price, sso, mobile = themes["price"], themes["sso"], themes["mobile"]
     curation.merge(session, sso, price, user=None)

@@ -350,9 +350,15 @@ def test_a_split_is_reviewed_quote_by_quote_and_only_the_ticked_quotes_move(auth
     new = session.query(Theme).filter_by(label="Slow exports").one()
     assert resp.status_code == 302 and resp.headers["Location"] == f"/themes/{new.id}"
     session.expire_all()
-    assert {e.id for e in session.query(ThemeEvidence).filter_by(theme_id=new.id)} == set(evs[:3])
+    assert {e.id for e in session.query(ThemeEvidence).filter_by(theme_id=new.id, state="active")} == set(evs[:3])
     assert {e.id for e in session.query(ThemeEvidence).filter_by(theme_id=made.theme.id)} == {evs[3]}
     assert session.get(ThemeProposal, p.id).status == "accepted"
+    # The quote the person kept is now theirs where it is, and refused by the new theme: a label both ways.
+    kept = session.get(ThemeEvidence, evs[3])
+    assert kept.origin == "curator" and kept.state == "active"
+    assert [(e.segment_id, e.origin) for e in session.query(ThemeEvidence).filter_by(theme_id=new.id,
+                                                                                    state="rejected")] == \
+        [(kept.segment_id, "curator")]
 
 
 def test_a_refused_review_comes_back_with_the_persons_ticks_name_and_reason(auth, factory, session):
@@ -411,7 +417,7 @@ def test_the_api_gives_a_splits_quotes_and_moves_the_ones_chosen(auth, factory, 
     resp = auth.api("POST", f"/api/v1/proposals/{p.id}/accept", {"label": "Part", "move": [evs[2]]})
     assert resp.status_code == 200
     new_id = resp.get_json()["theme"]["id"]
-    assert {e.id for e in session.query(ThemeEvidence).filter_by(theme_id=new_id)} == {evs[2]}
+    assert {e.id for e in session.query(ThemeEvidence).filter_by(theme_id=new_id, state="active")} == {evs[2]}
 
 
 @pytest.mark.browser
@@ -449,7 +455,8 @@ def test_in_a_browser_a_product_owner_changes_a_splits_cut_quote_by_quote(live, 
     moved = [ids[0], *ids[3:]]
     with committed() as s:
         new = s.scalars(select(Theme).where(Theme.label == "Exports of big files")).one()
-        assert {e.id for e in s.scalars(select(ThemeEvidence).where(ThemeEvidence.theme_id == new.id))} == set(moved)
+        assert {e.id for e in s.scalars(select(ThemeEvidence).where(ThemeEvidence.theme_id == new.id,
+                                                                    ThemeEvidence.state == "active"))} == set(moved)
         assert {e.id for e in s.scalars(select(ThemeEvidence).where(ThemeEvidence.theme_id == theme_id))} == \
             {ids[1], ids[2]}
     assert page.url.endswith(f"/themes/{new.id}")
