@@ -101,19 +101,27 @@ def _active(theme: Theme, what: str) -> None:
 
 def _centred_vectors(session: Session, segment_ids: Sequence[int]) -> np.ndarray:
     """The segments' vectors in the centred space theme centroids live in (same means as the passes)."""
+    by_id = centred_vectors_by_id(session, segment_ids)
+    return np.stack(list(by_id.values())) if by_id else np.zeros((0, 0), dtype=np.float32)
+
+
+def centred_vectors_by_id(session: Session, segment_ids: Sequence[int]) -> dict[int, np.ndarray]:
+    """Each segment's vector (those that have one) in the centred space theme centroids live in, by segment id."""
     from jobs.embed import centre, group_key
     from jobs.themes import CENTRING_KEY
     from retour.models import AppSetting
 
-    rows = session.execute(select(FeedbackSegment.lang, FeedbackSegment.embedding, FeedbackItem.channel)
+    rows = session.execute(select(FeedbackSegment.id, FeedbackSegment.lang, FeedbackSegment.embedding,
+                                  FeedbackItem.channel)
                            .join(FeedbackItem, FeedbackItem.id == FeedbackSegment.item_id).where(
         FeedbackSegment.id.in_(list(segment_ids)), FeedbackSegment.embedding.is_not(None))).all()
     if not rows:
-        return np.zeros((0, 0), dtype=np.float32)
+        return {}
     setting = session.get(AppSetting, CENTRING_KEY)
     means = {k: np.asarray(v, np.float32) for k, v in (setting.value.get("means", {}) if setting else {}).items()}
-    raw = np.stack([np.frombuffer(b, np.float32) for _lang, b, _c in rows])
-    return centre(raw, [group_key(lang, channel) for lang, _b, channel in rows], means)
+    raw = np.stack([np.frombuffer(r.embedding, np.float32) for r in rows])
+    vecs = centre(raw, [group_key(r.lang, r.channel) for r in rows], means)
+    return {r.id: v for r, v in zip(rows, vecs)}
 
 
 def name_owner(session: Session, name: str, theme: Theme | None = None) -> int | None:

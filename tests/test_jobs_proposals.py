@@ -177,6 +177,21 @@ def test_a_quote_a_person_kept_out_of_a_split_stays_out_and_its_copies_follow_it
     assert sorted(copies) == [(price.id, "active"), (price.id, "active")]
 
 
+def test_a_splits_review_lists_first_the_quotes_nearest_the_other_part(session, settings, themes):
+    price, sso = themes["price"], themes["sso"]
+    curation.merge(session, sso, price, user=None)
+    p = split_proposal(session, settings, price)
+    groups = p.payload["groups"]
+    # The pass's cut with one stray on each side, planted last in the pass's own order.
+    p.payload = {**p.payload, "groups": [groups[0][1:] + groups[1][:1], groups[1][1:] + groups[0][:1]]}
+    session.flush()
+    stays, moves = jp.split_sides(session, p)
+    assert stays[-1].segment_id == groups[1][0] and moves[-1].segment_id == groups[0][0]
+    stays, moves = jp.split_sides(session, p, doubtful_first=True)
+    assert stays[0].segment_id == groups[1][0] and moves[0].segment_id == groups[0][0]
+    assert sorted(q.segment_id for q in stays) == sorted(groups[0][1:] + groups[1][:1])
+
+
 def test_a_reviewed_split_with_nothing_ticked_or_a_quote_gone_meanwhile_moves_nothing(session, settings, themes):
     price, sso, mobile = themes["price"], themes["sso"], themes["mobile"]
     curation.merge(session, sso, price, user=None)

@@ -399,7 +399,8 @@ def test_a_split_reviewed_in_french(auth, factory, session, users):
     auth.post("/language", {"lang": "fr"})
     html = auth.client.get(f"/proposals/{p.id}/review").text
     assert "Le calcul des thèmes déplacerait 2 citations" in html and "1 citation resterait dans « Exports »" in html
-    assert "Diviser : déplacer les citations cochées" in html
+    assert "Diviser : déplacer les citations cochées" in html and ">2 citations cochées</output>" in html
+    assert 'data-zero="{n} citation cochée"' in html and 'data-other="{n} citations cochées"' in html
     resp = auth.post(f"/proposals/{p.id}/accept", {"label": "Nom", "reviewed": "1"})
     assert "Cochez au moins une citation à déplacer vers le nouveau thème." in resp.text
 
@@ -444,8 +445,12 @@ def test_in_a_browser_a_product_owner_changes_a_splits_cut_quote_by_quote(live, 
     boxes = page.get_by_role("checkbox", name="Move to the new theme")
     expect(boxes).to_have_count(len(ids))
     # The pass's cut comes ticked; the person keeps its first quote and sends one the pass would have kept.
+    count = page.locator("#split-count")
+    expect(count).to_have_text(f"{len(ids) - 2} quotes ticked")
     page.locator(f"#sp-{ids[2]}").get_by_role("checkbox").uncheck()
+    expect(count).to_have_text(f"{len(ids) - 3} quotes ticked")  # said as the boxes change
     page.locator(f"#sp-{ids[0]}").get_by_role("checkbox").check()
+    expect(count).to_have_text(f"{len(ids) - 2} quotes ticked")
     name = page.get_by_label("Name of the new theme")
     assert name.input_value() == "Large file exports"
     name.fill("Exports of big files")

@@ -30,3 +30,13 @@ document.addEventListener("htmx:afterSettle", function () {
   }
   if (target) { target.focus(); }
 });
+
+// A split reviewed quote by quote: the bar under the lists says how many quotes are ticked to move, as they change.
+document.addEventListener("change", function (event) {
+  var box = event.target;
+  var out = document.getElementById("split-count");
+  if (!out || !box || box.name !== "move") { return; }
+  var n = document.querySelectorAll('input[name="move"][form="split-form"]:checked').length;
+  var said = n === 0 ? out.dataset.zero : n === 1 ? out.dataset.one : out.dataset.other;
+  out.textContent = said.replace("{n}", String(n));
+});

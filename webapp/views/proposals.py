@@ -102,7 +102,7 @@ def _review_page(session: Session, proposal: ThemeProposal, *, ticked: Collectio
     shown = next(iter(jp.describe(session, [proposal], lang=reader_lang())), None)
     if shown is None:
         abort(404)
-    stays, moves = jp.split_sides(session, proposal)
+    stays, moves = jp.split_sides(session, proposal, doubtful_first=True)
     rows = queries.evidence_rows(session, [q.evidence_id for q in (*stays, *moves)])
     sides = [[rows[q.evidence_id] for q in side if q.evidence_id in rows] for side in (moves, stays)]
     if ticked is None:
