@@ -356,6 +356,12 @@ def test_adding_ticked_quotes_to_a_theme_shows_it_beside_them_on_the_search_page
     assert "2 quotes filed under “SSO”." in after and "in no theme" not in after
     assert after.count(f'<a href="/themes/{target.theme.id}">SSO</a>') == 3
     assert "Evidence 3 quotes from" in _text(auth.client.get(f"/themes/{target.theme.id}").text)
+    # Filed again with one more: only the new one counts as filed, the others are said to be there already.
+    c = factory.quote("okta again")
+    session.commit()
+    again = auth.post("/evidence/file", {"q": "okta", "page": "1", "theme_id": str(target.theme.id),
+                                         "segment_id": [str(a.id), str(b.id), str(c.id)]}, follow_redirects=True)
+    assert "1 quote filed under “SSO”. 2 were already there." in again.text
     none = auth.post("/evidence/file", {"q": "okta", "theme_id": str(target.theme.id)}, follow_redirects=True)
     assert "Tick at least one quote." in none.text
 

@@ -74,12 +74,16 @@ def file_under():
         if theme_id is None:
             raise actions.ActionError(_("Choose the theme to file the quotes under."))
         theme = actions.get_theme(session, theme_id)
-        actions.add_evidence(session, theme, request.form.getlist("segment_id"), current_user())
+        added = actions.add_evidence(session, theme, request.form.getlist("segment_id"), current_user())
     except actions.ActionError as exc:
         session.rollback()
         return _back_to_search(exc)
     session.commit()
-    count = len(set(request.form.getlist("segment_id")))
-    flash(ngettext("%(num)s quote filed under “%(theme)s”.", "%(num)s quotes filed under “%(theme)s”.", count,
-                   theme=theme_name(theme)))
+    # Counted as filed only what was not already there: a review read "25 quotes filed" for 18 new and 7 held.
+    ticked = len(set(request.form.getlist("segment_id")))
+    said = ngettext("%(num)s quote filed under “%(theme)s”.", "%(num)s quotes filed under “%(theme)s”.", added,
+                    theme=theme_name(theme))
+    if ticked > added:
+        said += " " + ngettext("%(num)s was already there.", "%(num)s were already there.", ticked - added)
+    flash(said)
     return redirect(url_for("evidence.search", q=request.form.get("q", ""), page=_page()))
