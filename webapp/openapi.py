@@ -185,7 +185,8 @@ def document() -> dict[str, Any]:
                 "post": _op("File quotes (feedback segments) under a theme", "product_owner", params=T,
                             body=_obj(segment_ids=IDS))},
             "/api/v1/evidence/search": {
-                "get": _op("Feedback quotes containing q (25 a page, at most 100)", "viewer", query=("q", "page"))},
+                "get": _op("Feedback quotes containing q (25 a page, at most 100); aside=1: with those set aside as "
+                           "not feedback", "viewer", query=("q", "page", "aside"))},
             "/api/v1/themes/{theme_id}": {"get": _op("Theme detail: figures, months (adding up to its items), deals "
                                                      "and evidence for the board's period and filters", "viewer",
                                                      params=T, query=BOARD_QUERY)},

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlencode
 
-from sqlalchemy import Select, and_, case, distinct, func, or_, select, true
+from sqlalchemy import Select, and_, case, distinct, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from jobs import figures
@@ -678,6 +678,7 @@ class SearchHit:
     opportunity_name: str | None
     account_name: str | None
     theme: ThemeRef | None  # the active theme it is evidence of, if any
+    is_feedback: bool = True  # False: the filter (or a person) set it aside as not feedback
 
 
 @dataclass
@@ -688,10 +689,15 @@ class SearchResult:
     more: bool  # more than SEARCH_MAX matched
     page: int
     pages: int
+    set_aside: bool = False  # the matches set aside as not feedback are among the hits
+    aside: int = 0  # without them: how many matches were set aside (at most SEARCH_MAX), for the page to offer them
 
 
-def search_segments(session: Session, q: str, page: int = 1) -> SearchResult:
-    """Feedback segments whose text contains ``q`` (case and accents aside), newest first, with their theme.
+def search_segments(session: Session, q: str, page: int = 1, *, set_aside: bool = False) -> SearchResult:
+    """Feedback segments whose text contains ``q`` (case and accents aside), newest first, with their theme; with
+    ``set_aside``, the segments set aside as not feedback too (a person may read one as feedback and file it). Without
+    it, how many of those match is counted: a review's searches for "basque" silently hid the matches the filter had
+    set aside, and their number changed after a pass with nothing on the page saying why.
 
     A LIKE '%q%' cannot use an index, so the one statement that scans is bounded: it walks the primary key
     backwards and stops at SEARCH_MAX + 1 matches (ORDER BY id with LIMIT: no sort of every match), so beyond
@@ -701,10 +707,14 @@ def search_segments(session: Session, q: str, page: int = 1) -> SearchResult:
     """
     q = " ".join((q or "").split())[:200]
     if len(q) < SEARCH_MIN_CHARS:
-        return SearchResult(q, [], 0, False, 1, 1)
+        return SearchResult(q, [], 0, False, 1, 1, set_aside)
+    kept = [] if set_aside else [FeedbackSegment.is_feedback == true()]
     matching = list(session.scalars(
-        select(FeedbackSegment.id).where(FeedbackSegment.is_feedback == true(), text_search(q))
+        select(FeedbackSegment.id).where(*kept, text_search(q))
         .order_by(FeedbackSegment.id.desc()).limit(SEARCH_MAX + 1)))
+    aside = 0 if set_aside else len(session.scalars(
+        select(FeedbackSegment.id).where(FeedbackSegment.is_feedback == false(), text_search(q))
+        .limit(SEARCH_MAX)).all())
     total = min(len(matching), SEARCH_MAX)
     pages = max(1, math.ceil(total / SEARCH_PAGE))
     page = max(1, min(page, pages))
@@ -716,9 +726,10 @@ def search_segments(session: Session, q: str, page: int = 1) -> SearchResult:
         .order_by(FeedbackItem.occurred_at.desc(), FeedbackSegment.id.desc()))) if total else []
     ids = by_date[(page - 1) * SEARCH_PAGE:page * SEARCH_PAGE]
     if not ids:
-        return SearchResult(q, [], total, len(matching) > SEARCH_MAX, page, pages)
+        return SearchResult(q, [], total, len(matching) > SEARCH_MAX, page, pages, set_aside, aside)
     rows = session.execute(
-        select(FeedbackSegment.id, FeedbackSegment.text, FeedbackSegment.lang, FeedbackItem.occurred_at,
+        select(FeedbackSegment.id, FeedbackSegment.text, FeedbackSegment.lang, FeedbackSegment.is_feedback,
+               FeedbackItem.occurred_at,
                FeedbackItem.channel, FeedbackItem.source_object, FeedbackItem.source_id,
                Opportunity.id.label("opportunity_id"), Opportunity.name.label("opportunity_name"),
                Account.name.label("account_name"))
@@ -733,9 +744,9 @@ def search_segments(session: Session, q: str, page: int = 1) -> SearchResult:
                Theme.status.in_(BOARD_STATUSES)))}
     by_id = {r.id: r for r in rows}
     hits = [SearchHit(r.id, r.text, r.lang, r.occurred_at, r.channel, r.source_object, r.source_id, r.opportunity_id,
-                      r.opportunity_name, r.account_name, themes.get(r.id))
+                      r.opportunity_name, r.account_name, themes.get(r.id), bool(r.is_feedback))
             for r in (by_id[i] for i in ids if i in by_id)]
-    return SearchResult(q, hits, total, len(matching) > SEARCH_MAX, page, pages)
+    return SearchResult(q, hits, total, len(matching) > SEARCH_MAX, page, pages, set_aside, aside)
 
 
 def salesforce_url(settings: Settings, record_id: str | None) -> str | None:

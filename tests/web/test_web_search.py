@@ -62,3 +62,27 @@ def test_the_board_scoped_by_a_search_without_accents_counts_the_accented_quotes
 
     assert items("securite") == items("SÉCURITÉ") == {"Sécurité": 2}
     assert items("LENTS") == {"Sécurité": 1, "Exports": 2}
+
+
+def test_a_search_says_how_many_matches_were_set_aside_as_not_feedback_and_shows_them_to_be_filed(
+        auth, factory, session):
+    target = factory.theme("Basque", items=1, texts=["No Basque version of the app"])
+    factory.quote("They want the app in Basque for the town hall")
+    aside = factory.quote("Basque lesson booked for the team on Monday", is_feedback=False)
+    session.commit()
+    auth.login("product_owner")
+    html = auth.client.get("/evidence/search?q=basque").text
+    assert "2 quotes contain “basque”." in _text(html) and "Basque lesson booked" not in html
+    assert "1 more quote contains it but was set aside as not feedback. Show them too" in _text(html)
+    assert 'href="/evidence/search?q=basque&amp;aside=1"' in html
+    both = auth.client.get("/evidence/search?q=basque&aside=1").text
+    assert "3 quotes contain “basque”." in _text(both) and "Basque lesson booked" in both
+    assert _text(both).count("set aside as not feedback ·") == 1
+    assert auth.client.get("/api/v1/evidence/search?q=basque").get_json()["set_aside"] == 1
+    # Filed from that page, it is feedback under the theme, and the search stays as it was.
+    resp = auth.post("/evidence/file", {"q": "basque", "page": "1", "aside": "1", "theme_id": str(target.theme.id),
+                                        "segment_id": [str(aside.id)]})
+    assert resp.headers["Location"] == "/evidence/search?q=basque&page=1&aside=1"
+    session.expire_all()
+    assert aside.person_verdict is True
+    assert "set aside" not in _text(auth.client.get("/evidence/search?q=basque").text)

@@ -512,14 +512,17 @@ def add_evidence(theme_id: int):
 
 @bp.route("/evidence/search")
 def search():
-    """Feedback quotes containing ?q= (at least 2 characters), newest first, 25 a page, at most 100 in all."""
+    """Feedback quotes containing ?q= (at least 2 characters), newest first, 25 a page, at most 100 in all; with
+    ?aside=1 the quotes set aside as not feedback too (else ``set_aside`` counts them)."""
     session = get_session()
     page = max(1, min(actions.parse_int(request.args.get("page")) or 1, 100))
-    result = queries.search_segments(session, request.args.get("q", ""), page)
+    result = queries.search_segments(session, request.args.get("q", ""), page,
+                                     set_aside=request.args.get("aside") == "1")
     cfg = settings()
     return jsonify({"q": result.q, "page": result.page, "pages": result.pages, "total": result.total,
-                    "more": result.more, "results": [
+                    "more": result.more, "set_aside": result.aside, "results": [
                         {"segment_id": h.segment_id, "text": h.text, "lang": h.lang, "occurred_at": _iso(h.occurred_at),
+                         "is_feedback": h.is_feedback,
                          "channel": h.channel, "account_name": h.account_name, "opportunity_name": h.opportunity_name,
                          "url": queries.salesforce_url(cfg, None if h.source_object == "import"
                                                        else (h.opportunity_id or h.source_id)),

@@ -30,7 +30,7 @@ def search():
 def _search_page(q: str, error: str | None = None):
     """The search page; after a refusal (``error``) the quotes ticked, the name and the theme chosen are kept."""
     session = get_session()
-    result = queries.search_segments(session, q, _page())
+    result = queries.search_segments(session, q, _page(), set_aside=_set_aside())
     themes = sorted(queries.active_themes(session, limit=1000), key=lambda t: theme_name(t).casefold())
     sf_url = lambda rid: queries.salesforce_url(settings(), rid)  # noqa: E731
     kept = request.form if error is not None else {}
@@ -40,6 +40,11 @@ def _search_page(q: str, error: str | None = None):
                            label=kept.get("label", ""), theme_id=kept.get("theme_id", ""),
                            too_short=bool(q.strip()) and len(result.q) < queries.SEARCH_MIN_CHARS)
     return (html, 400) if error is not None else html
+
+
+def _set_aside() -> bool:
+    """Whether the search shows the quotes set aside as not feedback too (``aside=1``, in the URL or the form)."""
+    return (request.form.get("aside") or request.args.get("aside")) == "1"
 
 
 def _back_to_search(exc: actions.ActionError):
@@ -86,4 +91,5 @@ def file_under():
     if ticked > added:
         said += " " + ngettext("%(num)s was already there.", "%(num)s were already there.", ticked - added)
     flash(said)
-    return redirect(url_for("evidence.search", q=request.form.get("q", ""), page=_page()))
+    return redirect(url_for("evidence.search", q=request.form.get("q", ""), page=_page(),
+                            **({"aside": "1"} if _set_aside() else {})))
