@@ -58,6 +58,7 @@ CODES = frozenset({
     "proposal_answered",  # act: "accepted" | "declined"
     "proposal_gone", "proposal_moved",
     "split_nothing_chosen", "split_choice_gone",  # a split reviewed quote by quote: none ticked, or one left meanwhile
+    "split_into_itself", "split_target_missing",  # theme_id: a split's part sent to an existing theme
     "proposal_kind_unknown",  # kind
     "merge_outside_proposal",  # into
 })
@@ -602,13 +603,8 @@ def split(session: Session, theme: Theme, evidence_ids: Sequence[int], label: st
         from jobs.embed import to_bytes
         theme.centroid = to_bytes(discovery.centroid_of(left_vecs))
     _lose(theme, [r.segment_id for r in rows])
-    moved = {r.id for r in rows}
-    stays = list(session.scalars(select(ThemeEvidence).where(
-        ThemeEvidence.id.in_([i for i in kept if i not in moved]), ThemeEvidence.theme_id == theme.id,
-        ThemeEvidence.state == "active")))
+    stays = _kept_by_person(session, theme, [i for i in kept if i not in {r.id for r in rows}])
     for r in stays:
-        r.origin = "curator"
-        _settled(r)
         session.add(ThemeEvidence(theme_id=new.id, segment_id=r.segment_id, similarity=r.similarity,
                                   state="rejected", origin="curator", pinned=False))
     _close_proposals(session, [theme.id], ["split"], "accepted")
@@ -617,6 +613,44 @@ def split(session: Session, theme: Theme, evidence_ids: Sequence[int], label: st
          **({"kept_evidence_ids": sorted(r.id for r in stays)} if stays else {}))
     session.flush()
     return new
+
+
+def _kept_by_person(session: Session, theme: Theme, evidence_ids: Sequence[int]) -> list[ThemeEvidence]:
+    """``theme``'s active evidence of these ids, made a person's: they saw it offered elsewhere and kept it here."""
+    rows = list(session.scalars(select(ThemeEvidence).where(
+        ThemeEvidence.id.in_(list(evidence_ids)), ThemeEvidence.theme_id == theme.id,
+        ThemeEvidence.state == "active"))) if evidence_ids else []
+    for r in rows:
+        r.origin = "curator"
+        _settled(r)
+    return rows
+
+
+def split_into(session: Session, theme: Theme, evidence_ids: Sequence[int], target: Theme, user: Any, *,
+               kept: Sequence[int] = ()) -> Theme:
+    """Carve the chosen evidence out of ``theme`` into ``target``, an existing theme: a split whose part is another
+    theme's subject. A review carved S/4HANA quotes out of a mixture and wanted them in the SAP theme, and the
+    drivers' no-signal quotes in the offline theme; the pass never proposes a merge of a theme people made with
+    another unless one repeats the other, so the part had to become a theme of its own first. ``kept`` as for
+    :func:`split`: evidence the person kept in ``theme`` is theirs there (not refused by ``target``, which it was
+    never offered to)."""
+    _active(theme, "split")
+    _active(target, "given evidence")
+    if target.id == theme.id:
+        raise CurationError("split_into_itself", "a split's part goes to another theme than the one it leaves.")
+    rows = list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.id.in_(list(evidence_ids)))))
+    if not rows or len(rows) != len(set(evidence_ids)):
+        raise CurationError("evidence_missing", "some of the chosen evidence does not exist.")
+    if any(r.theme_id != theme.id for r in rows):
+        raise CurationError("evidence_elsewhere", f"every chosen evidence must belong to theme {theme.id}.",
+                            theme_id=theme.id)
+    add_evidence(session, target, [r.segment_id for r in rows], user)
+    stays = _kept_by_person(session, theme, [i for i in kept if i not in {r.id for r in rows}])
+    _close_proposals(session, [theme.id], ["split"], "accepted")
+    _log(session, "split", theme, user, source_theme_id=theme.id, into_theme_id=target.id,
+         evidence_ids=sorted(r.id for r in rows), **({"kept_evidence_ids": sorted(r.id for r in stays)} if stays else {}))
+    session.flush()
+    return target
 
 
 # --------------------------------------------------------------------------------------------- labels

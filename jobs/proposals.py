@@ -218,7 +218,8 @@ def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, lab
     """Carry the proposal out through curation and return the theme to look at next.
 
     merge: the source folds into the target (``merge_direction``, or ``into``: either theme of the pair);
-    split: the second group's quotes still under the theme move to a new theme named ``label`` (default: the
+    split: the second group's quotes still under the theme move to ``into``, an existing theme, when given, else to a
+    new theme named ``label`` (default: the
     suggested name, in ``lang`` when the pass named the part in it), the first group stays; or, with ``moving``,
     exactly the theme's evidence of those ids, as a person ticked them on the split's review page (``split_sides``):
     the pass's cut is a proposal, and a review found one that would have carried 156 quotes away, the theme's own
@@ -243,6 +244,15 @@ def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, lab
             chosen = set(evidence_ids)
             kept = [] if moving is None else [q.evidence_id for q in split_sides(session, proposal)[1]
                                               if q.evidence_id not in chosen]
+            if into is not None:
+                target = session.get(Theme, into)
+                if target is None:
+                    raise ProposalError("split_target_missing", f"there is no theme {into} to move the quotes to.",
+                                        theme_id=into)
+                result = curation.split_into(session, theme, evidence_ids, target, user, kept=kept)
+                proposal.status = "accepted"
+                session.flush()
+                return result
             result = curation.split(session, theme, evidence_ids, label or suggested_label(proposal, lang) or "", user,
                                     kept=kept)
             # The new theme has its name in each language the pass named the part in, as a discovered theme has; a

@@ -177,6 +177,28 @@ def test_a_quote_a_person_kept_out_of_a_split_stays_out_and_its_copies_follow_it
     assert sorted(copies) == [(price.id, "active"), (price.id, "active")]
 
 
+def test_a_splits_part_goes_to_an_existing_theme_when_it_is_that_themes_subject(session, settings, themes):
+    price, sso, mobile = themes["price"], themes["sso"], themes["mobile"]
+    curation.merge(session, sso, price, user=None)
+    p = split_proposal(session, settings, price)
+    _stays, moves = jp.split_sides(session, p)
+    before = texts_of(session, mobile)
+    got = jp.accept_proposal(session, p, user=None, into=mobile.id, moving=[q.evidence_id for q in moves[1:]])
+    assert got.id == mobile.id and p.status == "accepted"
+    assert texts_of(session, mobile) == before | {q.text for q in moves[1:]}
+    assert moves[0].text in texts_of(session, price) and session.get(ThemeEvidence, moves[0].evidence_id).origin == \
+        "curator"
+    event = session.scalars(select(CurationEvent).where(CurationEvent.action == "split")).one()
+    assert event.details["into_theme_id"] == mobile.id and event.details["kept_evidence_ids"] == [moves[0].evidence_id]
+    # A part sent to the theme it leaves is refused, and nothing moves.
+    p2 = ThemeProposal(kind="split", theme_id=price.id, payload={"groups": [[], [q.segment_id for q in _stays[:1]]]})
+    session.add(p2)
+    session.flush()
+    with pytest.raises(jp.ProposalError) as itself:
+        jp.accept_proposal(session, p2, user=None, into=price.id)
+    assert itself.value.code == "split_into_itself" and p2.status == "open"
+
+
 def test_a_splits_review_lists_first_the_quotes_nearest_the_other_part(session, settings, themes):
     price, sso = themes["price"], themes["sso"]
     curation.merge(session, sso, price, user=None)

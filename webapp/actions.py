@@ -105,6 +105,8 @@ CURATION_REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
     "proposal_kind_unknown": lambda p: _("This kind of proposal cannot be answered here."),
     "merge_outside_proposal": lambda p: _("Merge into one of the two themes of the proposal."),
     "split_nothing_chosen": lambda p: _("Tick at least one quote to move to the new theme."),
+    "split_into_itself": lambda p: _("Choose another theme than the one the quotes leave."),
+    "split_target_missing": lambda p: _("That theme no longer exists: choose another one."),
     "split_choice_gone": lambda p: ngettext(
         "%(num)s of the ticked quotes is no longer in this theme: the list below is as it stands now.",
         "%(num)s of the ticked quotes are no longer in this theme: the list below is as it stands now.",

@@ -230,8 +230,9 @@ def document() -> dict[str, Any]:
                 "get": _op("A split's two parts in full (stays, moves), each quote with its evidence id", "viewer",
                            params=("proposal_id",))},
             "/api/v1/proposals/{proposal_id}/accept": {
-                "post": _op("Accept a proposal (label: a split's new theme or a rename; into: a merge's survivor; "
-                            "move: the evidence ids a split moves, default the pass's cut)",
+                "post": _op("Accept a proposal (label: a split's new theme or a rename; into: a merge's survivor, or "
+                            "the existing theme a split's part goes to; move: the evidence ids a split moves, default "
+                            "the pass's cut)",
                             "product_owner", params=("proposal_id",), body=_obj(label=S, into=I, move=EVIDENCE_IDS))},
             "/api/v1/proposals/{proposal_id}/decline": {
                 "post": _op("Decline a proposal: it is not made again", "product_owner", params=("proposal_id",))},

@@ -361,6 +361,28 @@ def test_a_split_is_reviewed_quote_by_quote_and_only_the_ticked_quotes_move(auth
         [(kept.segment_id, "curator")]
 
 
+def test_a_reviewed_splits_part_goes_to_an_existing_theme_picked_by_name(auth, factory, session):
+    made = factory.theme("Exports", items=3, texts=["Exports time out", "Basque version missing", "No Basque UI"])
+    basque = factory.theme("Basque language", items=1, texts=["Euskara please"])
+    p = _split(session, made)
+    evs = [e.id for e in made.evidence]
+    segs = [e.segment_id for e in made.evidence] + [basque.evidence[0].segment_id]
+    auth.login("product_owner")
+    html = auth.client.get(f"/proposals/{p.id}/review").text
+    assert f'<option value="{basque.theme.id}">Basque language</option>' in html
+    assert f'<option value="{made.theme.id}">' not in html  # not the theme the quotes leave
+    resp = auth.post(f"/proposals/{p.id}/accept", {"reviewed": "1", "into": str(basque.theme.id), "label": "",
+                                                   "move": [str(evs[1]), str(evs[2])], "back": str(made.theme.id)})
+    assert resp.status_code == 302 and resp.headers["Location"] == f"/themes/{basque.theme.id}"
+    page = auth.client.get(resp.headers["Location"]).text
+    assert "Theme split: its ticked quotes are now in “Basque language”." in page
+    session.expire_all()
+    assert {e.segment_id for e in session.query(ThemeEvidence).filter_by(theme_id=basque.theme.id,
+                                                                        state="active")} == set(segs[1:])
+    assert {e.id for e in session.query(ThemeEvidence).filter_by(theme_id=made.theme.id)} == {evs[0]}
+    assert session.query(Theme).count() == 2 and session.get(ThemeProposal, p.id).status == "accepted"
+
+
 def test_a_refused_review_comes_back_with_the_persons_ticks_name_and_reason(auth, factory, session):
     made = factory.theme("Exports", items=3)
     p = _split(session, made)

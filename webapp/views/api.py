@@ -382,8 +382,9 @@ def _moving(body: dict[str, Any]) -> list[int] | None:
 
 @bp.route("/proposals/<int:proposal_id>/accept", methods=["POST"])
 def accept_proposal(proposal_id: int):
-    """Accept a proposal: {"label": "…"} names a split's new theme or a rename, {"into": 12} picks a merge's survivor,
-    {"move": [evidence ids]} the quotes a split moves (default: the pass's cut)."""
+    """Accept a proposal: {"label": "…"} names a split's new theme or a rename, {"into": 12} picks a merge's survivor
+    or the existing theme a split's part goes to, {"move": [evidence ids]} the quotes a split moves (default: the
+    pass's cut)."""
     session, body = get_session(), _body()
     proposal = desk.get_proposal(session, proposal_id)
     moving = _moving(body) if proposal.kind == "split" else None

@@ -19,7 +19,7 @@ from retour.models import Theme, ThemeProposal
 from webapp import actions, queries
 from webapp.db import get_session, settings
 from webapp.security import current_user
-from webapp.templating import reader_lang, refuse_keeping
+from webapp.templating import reader_lang, refuse_keeping, theme_name
 
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
 
@@ -97,8 +97,8 @@ def review(proposal_id: int):
 
 
 def _review_page(session: Session, proposal: ThemeProposal, *, ticked: Collection[int] | None = None,
-                 label: str | None = None, error: str | None = None, status: int = 200):
-    """The review page; after a refusal, with the person's own ticks and name and the reason (``error``)."""
+                 label: str | None = None, into: int | None = None, error: str | None = None, status: int = 200):
+    """The review page; after a refusal, with the person's own ticks, name or theme chosen, and the reason."""
     shown = next(iter(jp.describe(session, [proposal], lang=reader_lang())), None)
     if shown is None:
         abort(404)
@@ -107,8 +107,11 @@ def _review_page(session: Session, proposal: ThemeProposal, *, ticked: Collectio
     sides = [[rows[q.evidence_id] for q in side if q.evidence_id in rows] for side in (moves, stays)]
     if ticked is None:
         ticked = {q.evidence_id for q in moves}
+    # The part may be another theme's subject: its quotes can go there instead of to a new theme.
+    others = queries.other_themes(session, proposal.theme_id)
     return render_template("proposal_split.html", p=shown, moves=sides[0], stays=sides[1], ticked=set(ticked),
-                           label=shown.label if label is None else label, error=error), status
+                           label=shown.label if label is None else label, into=into, others=others,
+                           error=error), status
 
 
 def _ticked() -> list[int] | None:
@@ -132,8 +135,8 @@ def accept_form(proposal_id: int):
         session.rollback()
         if moving is not None and proposal.status == "open":
             # Back on the review page as the person left it: their ticks and their name, and the reason.
-            return _review_page(session, proposal, ticked=moving, label=request.form.get("label"), error=str(exc),
-                                status=422)
+            return _review_page(session, proposal, ticked=moving, label=request.form.get("label"),
+                                into=actions.parse_int(request.form.get("into")), error=str(exc), status=422)
         if kind in ("split", "rename") and "label" in request.form:
             # The name typed stays in the proposal's box to correct (the ids of _proposals.html's inputs).
             field = f"{'split-label' if kind == 'split' else 'rename-proposal'}-{proposal_id}"
@@ -145,6 +148,8 @@ def accept_form(proposal_id: int):
     if kind == "merge":  # the notice offers to undo it, as after a merge made on the theme page
         source_id = proposal.other_theme_id if theme.id == proposal.theme_id else proposal.theme_id
         flash(actions.merged_notice(session, session.get(Theme, source_id)))
+    elif kind == "split" and theme.id != proposal.theme_id and request.form.get("into"):
+        flash(_("Theme split: its ticked quotes are now in “%(label)s”.", label=theme_name(theme)))
     else:
         flash({"split": _("Theme split: the new theme is “%(label)s”.", label=theme.label),
                "rename": _("Theme renamed.")}[kind])
