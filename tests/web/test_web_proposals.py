@@ -464,7 +464,7 @@ def test_in_a_browser_a_product_owner_changes_a_splits_cut_quote_by_quote(live, 
     page.goto(f"{base}/themes/{theme_id}")
     page.get_by_role("link", name="See every quote and choose which move").click()
     page.wait_for_url(f"{base}/proposals/{pid}/review")
-    boxes = page.get_by_role("checkbox", name="Move to the new theme")
+    boxes = page.get_by_role("checkbox", name="Move", exact=True)
     expect(boxes).to_have_count(len(ids))
     # The pass's cut comes ticked; the person keeps its first quote and sends one the pass would have kept.
     count = page.locator("#split-count")
