@@ -564,12 +564,7 @@ def split(session: Session, theme: Theme, evidence_ids: Sequence[int], label: st
     if not label:
         raise CurationError("label_empty", "the new theme needs a label.")
     _name_free(session, label, None, "split")
-    rows = list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.id.in_(list(evidence_ids)))))
-    if not rows or len(rows) != len(set(evidence_ids)):
-        raise CurationError("evidence_missing", "some of the chosen evidence does not exist.")
-    if any(r.theme_id != theme.id for r in rows):
-        raise CurationError("evidence_elsewhere", f"every chosen evidence must belong to theme {theme.id}.",
-                            theme_id=theme.id)
+    rows = _carved(session, theme, evidence_ids)
     remaining = session.scalar(select(ThemeEvidence.id).where(ThemeEvidence.theme_id == theme.id,
                                                               ThemeEvidence.state == "active",
                                                               ThemeEvidence.id.not_in([r.id for r in rows])).limit(1))
@@ -615,6 +610,17 @@ def split(session: Session, theme: Theme, evidence_ids: Sequence[int], label: st
     return new
 
 
+def _carved(session: Session, theme: Theme, evidence_ids: Sequence[int]) -> list[ThemeEvidence]:
+    """The evidence a split carves out of ``theme``: every id must exist and be that theme's."""
+    rows = list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.id.in_(list(evidence_ids)))))
+    if not rows or len(rows) != len(set(evidence_ids)):
+        raise CurationError("evidence_missing", "some of the chosen evidence does not exist.")
+    if any(r.theme_id != theme.id for r in rows):
+        raise CurationError("evidence_elsewhere", f"every chosen evidence must belong to theme {theme.id}.",
+                            theme_id=theme.id)
+    return rows
+
+
 def _kept_by_person(session: Session, theme: Theme, evidence_ids: Sequence[int]) -> list[ThemeEvidence]:
     """``theme``'s active evidence of these ids, made a person's: they saw it offered elsewhere and kept it here."""
     rows = list(session.scalars(select(ThemeEvidence).where(
@@ -638,12 +644,7 @@ def split_into(session: Session, theme: Theme, evidence_ids: Sequence[int], targ
     _active(target, "given evidence")
     if target.id == theme.id:
         raise CurationError("split_into_itself", "a split's part goes to another theme than the one it leaves.")
-    rows = list(session.scalars(select(ThemeEvidence).where(ThemeEvidence.id.in_(list(evidence_ids)))))
-    if not rows or len(rows) != len(set(evidence_ids)):
-        raise CurationError("evidence_missing", "some of the chosen evidence does not exist.")
-    if any(r.theme_id != theme.id for r in rows):
-        raise CurationError("evidence_elsewhere", f"every chosen evidence must belong to theme {theme.id}.",
-                            theme_id=theme.id)
+    rows = _carved(session, theme, evidence_ids)
     add_evidence(session, target, [r.segment_id for r in rows], user)
     stays = _kept_by_person(session, theme, [i for i in kept if i not in {r.id for r in rows}])
     _close_proposals(session, [theme.id], ["split"], "accepted")

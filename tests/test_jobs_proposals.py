@@ -32,6 +32,14 @@ def _merge_proposal(session, a, b) -> ThemeProposal:
     return p
 
 
+def _mixture_split(session, settings, themes):
+    """The price theme made to hold SSO too, and the split the pass proposes for it: (proposal, stays, moves)."""
+    curation.merge(session, themes["sso"], themes["price"], user=None)
+    p = split_proposal(session, settings, themes["price"])
+    stays, moves = jp.split_sides(session, p)
+    return p, stays, moves
+
+
 def test_accepting_a_merge_folds_the_smaller_theme_into_the_larger(session, themes):
     sso, mobile = themes["sso"], themes["mobile"]
     assert len(texts_of(session, sso)) > len(texts_of(session, mobile))
@@ -131,10 +139,8 @@ def test_a_split_whose_quotes_have_moved_away_says_so(session, settings, themes)
 
 
 def test_a_split_moves_exactly_the_quotes_a_person_ticked_not_the_passs_cut(session, settings, themes):
-    price, sso = themes["price"], themes["sso"]
-    curation.merge(session, sso, price, user=None)
-    p = split_proposal(session, settings, price)
-    stays, moves = jp.split_sides(session, p)
+    price = themes["price"]
+    p, stays, moves = _mixture_split(session, settings, themes)
     assert [q.segment_id for q in stays] == p.payload["groups"][0] and [q.segment_id for q in moves] == \
         p.payload["groups"][1]
     # One quote of the pass's cut stays after all; one it would have kept goes.
@@ -153,10 +159,8 @@ def test_a_quote_a_person_kept_out_of_a_split_stays_out_and_its_copies_follow_it
     from jobs.themes import run_theme_pass
     from tests.jobs.factories import NOW, item
 
-    price, sso = themes["price"], themes["sso"]
-    curation.merge(session, sso, price, user=None)
-    p = split_proposal(session, settings, price)
-    _stays, moves = jp.split_sides(session, p)
+    price = themes["price"]
+    p, _stays, moves = _mixture_split(session, settings, themes)
     kept = moves[0]
     new = jp.accept_proposal(session, p, user=None, label="Carved part", moving=[q.evidence_id for q in moves[1:]])
     assert kept.text in texts_of(session, price) and kept.text not in texts_of(session, new)
@@ -178,10 +182,8 @@ def test_a_quote_a_person_kept_out_of_a_split_stays_out_and_its_copies_follow_it
 
 
 def test_a_splits_part_goes_to_an_existing_theme_when_it_is_that_themes_subject(session, settings, themes):
-    price, sso, mobile = themes["price"], themes["sso"], themes["mobile"]
-    curation.merge(session, sso, price, user=None)
-    p = split_proposal(session, settings, price)
-    _stays, moves = jp.split_sides(session, p)
+    price, mobile = themes["price"], themes["mobile"]
+    p, _stays, moves = _mixture_split(session, settings, themes)
     before = texts_of(session, mobile)
     got = jp.accept_proposal(session, p, user=None, into=mobile.id, moving=[q.evidence_id for q in moves[1:]])
     assert got.id == mobile.id and p.status == "accepted"
@@ -200,9 +202,7 @@ def test_a_splits_part_goes_to_an_existing_theme_when_it_is_that_themes_subject(
 
 
 def test_a_splits_review_lists_first_the_quotes_nearest_the_other_part(session, settings, themes):
-    price, sso = themes["price"], themes["sso"]
-    curation.merge(session, sso, price, user=None)
-    p = split_proposal(session, settings, price)
+    p, _stays, _moves = _mixture_split(session, settings, themes)
     groups = p.payload["groups"]
     # The pass's cut with one stray on each side, planted last in the pass's own order.
     p.payload = {**p.payload, "groups": [groups[0][1:] + groups[1][:1], groups[1][1:] + groups[0][:1]]}
@@ -215,10 +215,8 @@ def test_a_splits_review_lists_first_the_quotes_nearest_the_other_part(session, 
 
 
 def test_a_reviewed_split_with_nothing_ticked_or_a_quote_gone_meanwhile_moves_nothing(session, settings, themes):
-    price, sso, mobile = themes["price"], themes["sso"], themes["mobile"]
-    curation.merge(session, sso, price, user=None)
-    p = split_proposal(session, settings, price)
-    _stays, moves = jp.split_sides(session, p)
+    price, mobile = themes["price"], themes["mobile"]
+    p, _stays, moves = _mixture_split(session, settings, themes)
     before = texts_of(session, price)
     with pytest.raises(jp.ProposalError) as nothing:
         jp.accept_proposal(session, p, user=None, label="Reviewed part", moving=[])
