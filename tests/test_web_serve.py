@@ -37,7 +37,12 @@ def test_shutdown_after_waitress_closed_its_own_trigger_still_closes_everything(
     # the closed pipe raised EBADF out of `retour run`'s stop() and left the port held.
     server = serve_in_thread(_app, "127.0.0.1", 0, threads=1)
     port = server.server_port
-    server._server.trigger.close()
+    # As waitress does it: in the loop's own thread, the server and its trigger closed together. (Closed from this
+    # thread instead, the pipe vanished under the loop's select() and the test failed one run in ten under load.)
+    waitress = server._server
+    waitress.trigger.pull_trigger(waitress.close)
+    server._thread.join(timeout=10)
+    assert waitress.trigger._closed
     server.shutdown()
     assert _port_free(port)
     assert not server._server._map
