@@ -54,6 +54,15 @@ def test_mapped_org_fields_round_trip_as_typed_json(session):
     assert opp.attributes == {"speaks_basque": True, "tier": "Gold"}
 
 
+def _old_item(conn, text_: str, lang: str) -> None:
+    """Feedback item 1, written with the columns every revision since the first has."""
+    from sqlalchemy import text
+
+    conn.execute(text("INSERT INTO feedback_item (id, source_object, source_id, source_field, channel, text, text_hash,"
+                      " lang, occurred_at, created_at, updated_at) VALUES (1, 'Task', 't1', 'description', 'note',"
+                      " :text, 'h', :lang, '2026-01-01', '2026-01-01', '2026-01-01')"), {"text": text_, "lang": lang})
+
+
 def test_upgrading_a_filled_sqlite_database_keeps_every_theme_evidence_and_decision(tmp_path):
     """Each revision since the first, on an SQLite file holding themes, evidence, proposals and decisions.
 
@@ -69,9 +78,7 @@ def test_upgrading_a_filled_sqlite_database_keeps_every_theme_evidence_and_decis
     try:
         upgrade(eng, "0001_initial")
         with eng.begin() as conn:
-            conn.execute(text("INSERT INTO feedback_item (id, source_object, source_id, source_field, channel, text,"
-                              " text_hash, lang, occurred_at, created_at, updated_at) VALUES (1, 'Task', 't1',"
-                              " 'description', 'note', 'no SSO', 'h', 'en', '2026-01-01', '2026-01-01', '2026-01-01')"))
+            _old_item(conn, "no SSO", "en")
             conn.execute(text("INSERT INTO feedback_segment (id, item_id, position, text, lang, is_feedback)"
                               " VALUES (1, 1, 0, 'no SSO', 'en', true)"))
             conn.execute(text("INSERT INTO theme (id, label, status, threshold_offset, created_at, updated_at, metrics,"
@@ -149,9 +156,7 @@ def test_upgrading_folds_the_clauses_already_cut_so_the_search_finds_them_withou
     try:
         upgrade(eng, "0010_theme_version")
         with eng.begin() as conn:
-            conn.execute(text("INSERT INTO feedback_item (id, source_object, source_id, source_field, channel, text,"
-                              " text_hash, lang, occurred_at, created_at, updated_at) VALUES (1, 'Task', 't1',"
-                              " 'description', 'note', 'x', 'h', 'fr', '2026-01-01', '2026-01-01', '2026-01-01')"))
+            _old_item(conn, "x", "fr")
             for i, clause in enumerate(["Sécurité renforcée", "L’ÉQUIPE financière", "no SSO"]):
                 conn.execute(text("INSERT INTO feedback_segment (id, item_id, position, text, lang, is_feedback)"
                                   " VALUES (:id, 1, :pos, :text, 'fr', true)"),
