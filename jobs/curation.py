@@ -598,7 +598,7 @@ def split(session: Session, theme: Theme, evidence_ids: Sequence[int], label: st
         from jobs.embed import to_bytes
         theme.centroid = to_bytes(discovery.centroid_of(left_vecs))
     _lose(theme, [r.segment_id for r in rows])
-    stays = _kept_by_person(session, theme, [i for i in kept if i not in {r.id for r in rows}])
+    stays = _kept_by_person(session, theme, kept)  # (a moved row is no longer the theme's: never among them)
     for r in stays:
         session.add(ThemeEvidence(theme_id=new.id, segment_id=r.segment_id, similarity=r.similarity,
                                   state="rejected", origin="curator", pinned=False))
@@ -622,7 +622,8 @@ def _carved(session: Session, theme: Theme, evidence_ids: Sequence[int]) -> list
 
 
 def _kept_by_person(session: Session, theme: Theme, evidence_ids: Sequence[int]) -> list[ThemeEvidence]:
-    """``theme``'s active evidence of these ids, made a person's: they saw it offered elsewhere and kept it here."""
+    """``theme``'s active evidence of these ids, made a person's: they saw it offered elsewhere and kept it here.
+    Read after the split's moves (autoflush), so an id that moved is not among them."""
     rows = list(session.scalars(select(ThemeEvidence).where(
         ThemeEvidence.id.in_(list(evidence_ids)), ThemeEvidence.theme_id == theme.id,
         ThemeEvidence.state == "active"))) if evidence_ids else []
@@ -646,7 +647,7 @@ def split_into(session: Session, theme: Theme, evidence_ids: Sequence[int], targ
         raise CurationError("split_into_itself", "a split's part goes to another theme than the one it leaves.")
     rows = _carved(session, theme, evidence_ids)
     add_evidence(session, target, [r.segment_id for r in rows], user)
-    stays = _kept_by_person(session, theme, [i for i in kept if i not in {r.id for r in rows}])
+    stays = _kept_by_person(session, theme, kept)
     _close_proposals(session, [theme.id], ["split"], "accepted")
     _log(session, "split", theme, user, source_theme_id=theme.id, into_theme_id=target.id,
          evidence_ids=sorted(r.id for r in rows), **({"kept_evidence_ids": sorted(r.id for r in stays)} if stays else {}))

@@ -36,8 +36,9 @@ class ProposalError(curation.CurationError):
     The codes: "proposal_answered" (``act``: "accepted" | "declined"), "proposal_gone" (a theme of it no longer
     exists), "proposal_moved" (a split's quotes left the theme), "proposal_kind_unknown" (``kind``),
     "merge_outside_proposal" (``into``: not a theme of the pair), "split_nothing_chosen" and "split_choice_gone" (a
-    split reviewed quote by quote: no quote ticked to move, or a ticked one is no longer the theme's); or curation's
-    own refusal, its code and params passed on (the CurationError is the ``__cause__``).
+    split reviewed quote by quote: no quote ticked to move, or a ticked one is no longer the theme's),
+    "split_target_missing" (``theme_id``: the existing theme a split's part was sent to is gone); or curation's own
+    refusal, its code and params passed on (the CurationError is the ``__cause__``).
     """
 
 
@@ -219,8 +220,8 @@ def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, lab
 
     merge: the source folds into the target (``merge_direction``, or ``into``: either theme of the pair);
     split: the second group's quotes still under the theme move to ``into``, an existing theme, when given, else to a
-    new theme named ``label`` (default: the
-    suggested name, in ``lang`` when the pass named the part in it), the first group stays; or, with ``moving``,
+    new theme named ``label`` (default: the suggested name, in ``lang`` when the pass named the part in it), the
+    first group stays; or, with ``moving``,
     exactly the theme's evidence of those ids, as a person ticked them on the split's review page (``split_sides``):
     the pass's cut is a proposal, and a review found one that would have carried 156 quotes away, the theme's own
     subject among them, to be judged from three; rename: the theme takes ``label`` (default: the proposed one) as its
@@ -245,26 +246,10 @@ def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, lab
             kept = [] if moving is None else [q.evidence_id for q in split_sides(session, proposal)[1]
                                               if q.evidence_id not in chosen]
             if into is not None:
-                target = session.get(Theme, into)
-                if target is None:
-                    raise ProposalError("split_target_missing", f"there is no theme {into} to move the quotes to.",
-                                        theme_id=into)
-                result = curation.split_into(session, theme, evidence_ids, target, user, kept=kept)
-                proposal.status = "accepted"
-                session.flush()
-                return result
-            result = curation.split(session, theme, evidence_ids, label or suggested_label(proposal, lang) or "", user,
-                                    kept=kept)
-            # The new theme has its name in each language the pass named the part in, as a discovered theme has; a
-            # name the person typed stands in the language of the page they typed it on (in no known language, it
-            # is the theme's only name: no machine name may hide it).
-            named = {lg: proposal.payload.get(f"label_{lg}") for lg in ("en", "fr")}
-            typed = label is not None and " ".join(label.split()) not in named.values()
-            if not typed or lang in named:
-                for lg, name in named.items():
-                    name = result.label if typed and lg == lang else name
-                    if name:
-                        setattr(result, f"label_{lg}", name)
+                result = curation.split_into(session, theme, evidence_ids, _split_target(session, into), user,
+                                             kept=kept)
+            else:
+                result = _split_to_new(session, proposal, theme, evidence_ids, label, lang, user, kept)
         else:
             result = curation.rename(session, _theme(session, proposal.theme_id),
                                      label or suggested_label(proposal, lang) or "", user, lang=lang)
@@ -275,6 +260,30 @@ def accept_proposal(session: Session, proposal: ThemeProposal, user: Any, *, lab
     # A person accepted it, with or without changing the name offered (curation closes an edited rename as dismissed).
     proposal.status = "accepted"
     session.flush()
+    return result
+
+
+def _split_target(session: Session, into: int) -> Theme:
+    target = session.get(Theme, into)
+    if target is None:
+        raise ProposalError("split_target_missing", f"there is no theme {into} to move the quotes to.", theme_id=into)
+    return target
+
+
+def _split_to_new(session: Session, proposal: ThemeProposal, theme: Theme, evidence_ids: Sequence[int],
+                  label: str | None, lang: str | None, user: Any, kept: Sequence[int]) -> Theme:
+    """The part carved into a new theme, named in each language the pass named it in, as a discovered theme is; a
+    name the person typed stands in the language of the page they typed it on (in no known language, it is the
+    theme's only name: no machine name may hide it)."""
+    result = curation.split(session, theme, evidence_ids, label or suggested_label(proposal, lang) or "", user,
+                            kept=kept)
+    named = {lg: proposal.payload.get(f"label_{lg}") for lg in ("en", "fr")}
+    typed = label is not None and " ".join(label.split()) not in named.values()
+    if not typed or lang in named:
+        for lg, name in named.items():
+            name = result.label if typed and lg == lang else name
+            if name:
+                setattr(result, f"label_{lg}", name)
     return result
 
 
